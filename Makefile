@@ -1,0 +1,23 @@
+# The two commands of the README: `make demo` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test bench lint
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m worker demo
+
+test: $(VENV)/.installed
+	./scripts/check
+
+bench: $(VENV)/.installed
+	$(PY) scripts/bench_plan.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy domain worker tasks

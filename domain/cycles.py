@@ -1,0 +1,59 @@
+"""The six recurring billing cycles WHMCS knows, spelled exactly as in `billingcycle`."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Cycle(Enum):
+    MONTHLY = "Monthly"
+    QUARTERLY = "Quarterly"
+    SEMI_ANNUALLY = "Semi-Annually"
+    ANNUALLY = "Annually"
+    BIENNIALLY = "Biennially"
+    TRIENNIALLY = "Triennially"
+
+    @property
+    def months(self) -> int:
+        return _MONTHS[self]
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cycle | None:
+        """The cycle spelled by WHMCS, or None for anything that does not recur."""
+        if text is None:
+            return None
+        cleaned = text.strip()
+        for cycle in cls:
+            if cycle.value.lower() == cleaned.lower():
+                return cycle
+        return None
+
+
+_MONTHS = {
+    Cycle.MONTHLY: 1,
+    Cycle.QUARTERLY: 3,
+    Cycle.SEMI_ANNUALLY: 6,
+    Cycle.ANNUALLY: 12,
+    Cycle.BIENNIALLY: 24,
+    Cycle.TRIENNIALLY: 36,
+}
+
+
+def parse_cycle_list(text: str) -> frozenset[Cycle]:
+    """A comma separated list of cycle names, as typed on a command line.
+
+    Raises ValueError naming the first unknown cycle.
+    """
+    chosen: set[Cycle] = set()
+    for part in text.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        cycle = Cycle.parse(name)
+        if cycle is None:
+            known = ", ".join(c.value for c in Cycle)
+            raise ValueError(f"unknown billing cycle {name!r} (known: {known})")
+        chosen.add(cycle)
+    if not chosen:
+        raise ValueError("no billing cycle given")
+    return frozenset(chosen)

@@ -1,0 +1,64 @@
+"""Which services take part, and the reason shown for those that do not.
+
+The checks run in the spec's order and the first that fails is the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+
+from domain.cycles import Cycle
+from domain.dates import is_on_day
+from domain.model import LineKind, OpenInvoice, Service
+
+ELIGIBLE_STATUSES = frozenset({"Active", "Suspended"})
+
+
+class Reason(Enum):
+    ADDONS_DISABLED = "addons-disabled"  # setting "Align product addons" is off
+    STATUS = "status"
+    CYCLE_NOT_RECURRING = "cycle-not-recurring"
+    CYCLE_DISABLED = "cycle-disabled"
+    NO_DUE_DATE = "no-due-date"
+    ALREADY_ALIGNED = "already-aligned"
+    NOT_SELECTED = "not-selected"  # the person aligning left it out
+    BLOCKED = "blocked"  # an invoice holding its renewal has money on it
+
+
+def skip_reason(
+    service: Service,
+    day: int,
+    cycles: frozenset[Cycle],
+    align_addons: bool,
+    selected: frozenset[tuple[LineKind, int]] | None,
+) -> Reason | None:
+    """The first rule the service fails, or None when it takes part."""
+    if service.kind is LineKind.ADDON and not align_addons:
+        return Reason.ADDONS_DISABLED
+    if service.status.strip().capitalize() not in ELIGIBLE_STATUSES:
+        return Reason.STATUS
+    cycle = service.cycle
+    if cycle is None:
+        return Reason.CYCLE_NOT_RECURRING
+    if cycle not in cycles:
+        return Reason.CYCLE_DISABLED
+    if service.next_due is None:
+        return Reason.NO_DUE_DATE
+    if is_on_day(service.next_due, day):
+        return Reason.ALREADY_ALIGNED
+    if selected is not None and (service.kind, service.id) not in selected:
+        return Reason.NOT_SELECTED
+    return None
+
+
+def blocking_invoices(invoices: Iterable[OpenInvoice]) -> dict[tuple[LineKind, int], int]:
+    """For each service or addon: the lowest id of an open invoice holding its lines that
+    has money on it (a payment or applied credit), so it must not be changed."""
+    blocking: dict[tuple[LineKind, int], int] = {}
+    for invoice in invoices:
+        if not invoice.settled_in_part:
+            continue
+        for owner in invoice.owners():
+            blocking[owner] = min(blocking.get(owner, invoice.id), invoice.id)
+    return blocking

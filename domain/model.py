@@ -1,0 +1,122 @@
+"""What the planner reads: a client, their services and addons, their open invoices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+
+from domain.cycles import Cycle
+from domain.money import ZERO
+from domain.tax import NO_TAX, TaxSetup
+from domain.whmcs_format import DEFAULT_DATE_FORMAT, PRORATA_ADDON, PRORATA_PRODUCT
+
+
+class LineKind(Enum):
+    SERVICE = "service"
+    ADDON = "addon"
+
+
+# Invoice statuses whose lines alignment removes (and so whose invoices it rewrites).
+OPEN_STATUSES = frozenset({"Unpaid", "Draft"})
+
+
+@dataclass(frozen=True)
+class Client:
+    id: int
+    country: str = ""
+    state: str = ""
+    tax_exempt: bool = False
+    currency_code: str = ""
+    currency_prefix: str = ""
+    currency_suffix: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    """A `tblhosting` row (kind SERVICE) or a `tblhostingaddons` row (kind ADDON)."""
+
+    kind: LineKind
+    id: int
+    client_id: int
+    name: str
+    domain: str
+    billing_cycle: str
+    status: str
+    next_due: date | None
+    next_invoice: date | None
+    amount: Decimal
+    payment_method: str
+    taxed: bool
+    service_id: int | None = None  # an addon's service
+
+    @property
+    def cycle(self) -> Cycle | None:
+        return Cycle.parse(self.billing_cycle)
+
+    @property
+    def key(self) -> tuple[LineKind, int]:
+        return (self.kind, self.id)
+
+
+def item_owner(item_type: str, relid: int) -> tuple[LineKind, int] | None:
+    """The service or addon a renewal or prorata invoice line bills, if any."""
+    if item_type in ("Hosting", "PromoHosting") or item_type.startswith(PRORATA_PRODUCT):
+        return (LineKind.SERVICE, relid)
+    if item_type == "Addon" or item_type.startswith(PRORATA_ADDON):
+        return (LineKind.ADDON, relid)
+    return None
+
+
+@dataclass(frozen=True)
+class InvoiceItem:
+    id: int
+    invoice_id: int
+    type: str
+    relid: int
+    amount: Decimal
+    taxed: bool
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    """An invoice of the client with its lines and what has been paid on it."""
+
+    id: int
+    status: str
+    items: tuple[InvoiceItem, ...]
+    credit: Decimal = ZERO
+    payments: int = 0  # `tblaccounts` rows recorded against it
+    taxrate: Decimal = ZERO
+    taxrate2: Decimal = ZERO
+
+    def owners(self) -> frozenset[tuple[LineKind, int]]:
+        """The services and addons this invoice holds renewal or prorata lines for."""
+        found = (item_owner(item.type, item.relid) for item in self.items)
+        return frozenset(owner for owner in found if owner is not None)
+
+    @property
+    def settled_in_part(self) -> bool:
+        """Money has touched it: it must never be changed."""
+        return self.payments > 0 or self.credit > 0
+
+
+@dataclass(frozen=True)
+class BillingConfig:
+    """What the planner needs from `tblconfiguration` and `tbltax`."""
+
+    date_format: str = DEFAULT_DATE_FORMAT
+    tax: TaxSetup = NO_TAX
+
+
+@dataclass(frozen=True)
+class AlignRequest:
+    """One run's choices. None means "as the module settings say"."""
+
+    today: date
+    day: int | None = None
+    cycles: frozenset[Cycle] | None = None
+    selected: frozenset[tuple[LineKind, int]] | None = None
+    calendar_days: bool | None = None

@@ -1,0 +1,373 @@
+"""The plan for one client: what moves where, for how much, on which invoices.
+
+plan_alignment() is the whole rule book in one call; it reads nothing and writes
+nothing. The worker loads its inputs, and applies its result in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from domain.amounts import Charge, calendar_charge, fixed_charge
+from domain.cycles import Cycle
+from domain.dates import new_due_date
+from domain.eligibility import Reason, blocking_invoices, skip_reason
+from domain.model import (
+    OPEN_STATUSES,
+    AlignRequest,
+    BillingConfig,
+    Client,
+    LineKind,
+    OpenInvoice,
+    Service,
+    item_owner,
+)
+from domain.money import ZERO, format_money, format_rate
+from domain.settings import Settings
+from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals, rates_for
+from domain.whmcs_format import format_date, prorata_item_type
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    """One service or addon of the client, taking part or not."""
+
+    service: Service
+    reason: Reason | None
+    new_due: date | None = None
+    charge: Charge | None = None
+    blocked_by_invoice: int | None = None
+    description: str = ""
+
+    @property
+    def aligned(self) -> bool:
+        return self.reason is None
+
+    @property
+    def amount(self) -> Decimal | None:
+        return self.charge.amount if self.charge else None
+
+    @property
+    def item_type(self) -> str | None:
+        if self.new_due is None:
+            return None
+        return prorata_item_type(self.service.kind is LineKind.ADDON, self.new_due)
+
+    @property
+    def invoiced(self) -> bool:
+        """Aligned with something to pay; a free line moves its dates at once instead."""
+        return self.aligned and self.charge is not None and self.charge.amount > ZERO
+
+
+@dataclass(frozen=True)
+class NewInvoice:
+    """One proforma alignment invoice: one per payment method."""
+
+    payment_method: str
+    date: dt.date
+    due_date: dt.date
+    lines: tuple[PlanLine, ...]
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class InvoiceChange:
+    """An open invoice that loses the renewal lines of aligned services."""
+
+    invoice_id: int
+    removed_item_ids: tuple[int, ...]
+    delete: bool
+    totals: Totals | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    client_id: int
+    today: date
+    day: int
+    calendar_days: bool
+    lines: tuple[PlanLine, ...]
+    invoices: tuple[NewInvoice, ...]
+    changes: tuple[InvoiceChange, ...]
+
+    @property
+    def aligned(self) -> tuple[PlanLine, ...]:
+        return tuple(line for line in self.lines if line.aligned)
+
+    @property
+    def immediate(self) -> tuple[PlanLine, ...]:
+        """Aligned lines that cost nothing: their dates move without an invoice."""
+        return tuple(line for line in self.aligned if not line.invoiced)
+
+    def to_dict(self) -> dict[str, Any]:
+        return plan_to_dict(self)
+
+
+def _charge(service: Service, new_due: date, calendar_days: bool, settings: Settings) -> Charge:
+    cycle = service.cycle
+    assert cycle is not None and service.next_due is not None
+    if calendar_days:
+        return calendar_charge(service.amount, cycle, service.next_due, new_due)
+    return fixed_charge(service.amount, settings.days_in(cycle), service.next_due, new_due)
+
+
+def line_description(
+    service: Service, parent: Service | None, new_due: date, date_format: str
+) -> str:
+    """Product (or addon and its product), the domain, and the period N to P-1."""
+    assert service.next_due is not None
+    name = service.name.strip()
+    if service.kind is LineKind.ADDON and parent is not None and parent.name.strip():
+        name = f"{name} ({parent.name.strip()})"
+    domain = service.domain.strip() or (parent.domain.strip() if parent else "")
+    label = f"{name} - {domain}" if domain else name
+    start = format_date(service.next_due, date_format)
+    end = format_date(new_due - timedelta(days=1), date_format)
+    return f"{label} ({start} - {end})"
+
+
+def _ordered(services: Iterable[Service]) -> list[Service]:
+    """Each service followed by its own addons; addons of unknown services last."""
+    rows = list(services)
+    hosting = sorted((s for s in rows if s.kind is LineKind.SERVICE), key=lambda s: s.id)
+    addons_of: dict[int | None, list[Service]] = defaultdict(list)
+    for addon in sorted((s for s in rows if s.kind is LineKind.ADDON), key=lambda s: s.id):
+        addons_of[addon.service_id].append(addon)
+    ordered: list[Service] = []
+    for service in hosting:
+        ordered.append(service)
+        ordered.extend(addons_of.pop(service.id, ()))
+    ordered.extend(sorted((a for group in addons_of.values() for a in group), key=lambda a: a.id))
+    return ordered
+
+
+def _plan_line(
+    service: Service,
+    parent: Service | None,
+    request: AlignRequest,
+    settings: Settings,
+    config: BillingConfig,
+    blocking: dict[tuple[LineKind, int], int],
+    day: int,
+    cycles: frozenset[Cycle],
+    calendar_days: bool,
+) -> PlanLine:
+    reason = skip_reason(service, day, cycles, settings.align_addons, request.selected)
+    if reason is not None:
+        return PlanLine(service=service, reason=reason)
+    assert service.next_due is not None
+    new_due = new_due_date(service.next_due, request.today, day)
+    charge = _charge(service, new_due, calendar_days, settings)
+    description = line_description(service, parent, new_due, config.date_format)
+    blocker = blocking.get(service.key)
+    return PlanLine(
+        service=service,
+        reason=Reason.BLOCKED if blocker is not None else None,
+        new_due=new_due,
+        charge=charge,
+        blocked_by_invoice=blocker,
+        description=description,
+    )
+
+
+def plan_alignment(
+    client: Client,
+    services: Iterable[Service],
+    invoices: Iterable[OpenInvoice],
+    settings: Settings,
+    request: AlignRequest,
+    config: BillingConfig | None = None,
+) -> Plan:
+    """Plan the alignment of every service and addon of one client."""
+    config = config or BillingConfig()
+    day = settings.prorata_day if request.day is None else request.day
+    if not 1 <= day <= 31:
+        raise ValueError(f"the prorata day must be from 1 to 31, not {day}")
+    cycles = settings.enabled_cycles
+    if request.cycles is not None:
+        cycles = cycles & request.cycles
+    calendar_days = (
+        settings.calendar_days if request.calendar_days is None else (request.calendar_days)
+    )
+    rows = [s for s in _ordered(services) if s.client_id == client.id]
+    by_id = {s.id: s for s in rows if s.kind is LineKind.SERVICE}
+    open_invoices = [inv for inv in invoices if inv.status in OPEN_STATUSES]
+    blocking = blocking_invoices(open_invoices)
+    lines = tuple(
+        _plan_line(
+            service,
+            by_id.get(service.service_id) if service.service_id is not None else None,
+            request,
+            settings,
+            config,
+            blocking,
+            day,
+            cycles,
+            calendar_days,
+        )
+        for service in rows
+    )
+    return Plan(
+        client_id=client.id,
+        today=request.today,
+        day=day,
+        calendar_days=calendar_days,
+        lines=lines,
+        invoices=_new_invoices(client, lines, request.today, config),
+        changes=_invoice_changes(lines, open_invoices, config),
+    )
+
+
+def _new_invoices(
+    client: Client, lines: Sequence[PlanLine], today: date, config: BillingConfig
+) -> tuple[NewInvoice, ...]:
+    groups: dict[str, list[PlanLine]] = defaultdict(list)
+    for line in lines:
+        if line.invoiced:
+            groups[line.service.payment_method].append(line)
+    rates = rates_for(config.tax, client.country, client.state, client.tax_exempt)
+    invoices = []
+    for method in sorted(groups):
+        members = tuple(groups[method])
+        earliest = min(line.service.next_due for line in members if line.service.next_due)
+        totals = invoice_totals(
+            (TotalsLine(line.amount or ZERO, line.service.taxed) for line in members),
+            rates,
+            config.tax,
+        )
+        invoices.append(
+            NewInvoice(
+                payment_method=method,
+                date=today,
+                due_date=max(earliest, today),
+                lines=members,
+                totals=totals,
+            )
+        )
+    return tuple(invoices)
+
+
+def _invoice_changes(
+    lines: Sequence[PlanLine], invoices: Sequence[OpenInvoice], config: BillingConfig
+) -> tuple[InvoiceChange, ...]:
+    moving = {line.service.key for line in lines if line.aligned}
+    changes = []
+    for invoice in sorted(invoices, key=lambda inv: inv.id):
+        removed = tuple(
+            item.id for item in invoice.items if item_owner(item.type, item.relid) in moving
+        )
+        if not removed:
+            continue
+        # an aligned service is never blocked, so no invoice with money on it gets here
+        assert not invoice.settled_in_part
+        kept = [item for item in invoice.items if item.id not in removed]
+        totals = (
+            invoice_totals(
+                (TotalsLine(item.amount, item.taxed) for item in kept),
+                TaxRates(invoice.taxrate, invoice.taxrate2),
+                config.tax,
+            )
+            if kept
+            else None
+        )
+        changes.append(
+            InvoiceChange(
+                invoice_id=invoice.id,
+                removed_item_ids=removed,
+                delete=not kept,
+                totals=totals,
+            )
+        )
+    return tuple(changes)
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _money(value: Decimal | None) -> str | None:
+    return format_money(value) if value is not None else None
+
+
+def _totals_dict(totals: Totals) -> dict[str, str]:
+    return {
+        "subtotal": format_money(totals.subtotal),
+        "tax": format_money(totals.tax),
+        "tax2": format_money(totals.tax2),
+        "total": format_money(totals.total),
+        "taxrate": format_rate(totals.taxrate),
+        "taxrate2": format_rate(totals.taxrate2),
+    }
+
+
+def line_to_dict(line: PlanLine) -> dict[str, Any]:
+    service = line.service
+    return {
+        "type": service.kind.value,
+        "id": service.id,
+        "client_id": service.client_id,
+        "service_id": service.service_id,
+        "name": service.name,
+        "domain": service.domain,
+        "billingcycle": service.billing_cycle,
+        "status": service.status,
+        "reason": line.reason.value if line.reason else None,
+        "old_due": _iso(service.next_due),
+        "old_next_invoice": _iso(service.next_invoice),
+        "new_due": _iso(line.new_due),
+        "days": line.charge.days if line.charge else None,
+        "recurring": format_money(service.amount),
+        "amount": _money(line.amount),
+        "paymentmethod": service.payment_method,
+        "taxed": service.taxed,
+        "blocked_by_invoice": line.blocked_by_invoice,
+        "item_type": line.item_type if line.invoiced else None,
+        "description": line.description or None,
+        "immediate": line.aligned and not line.invoiced,
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The plan as plain JSON types: dates ISO, money as two-decimal strings."""
+    return {
+        "client_id": plan.client_id,
+        "today": plan.today.isoformat(),
+        "day": plan.day,
+        "mode": "calendar" if plan.calendar_days else "fixed",
+        "lines": [line_to_dict(line) for line in plan.lines],
+        "invoices": [
+            {
+                "paymentmethod": invoice.payment_method,
+                "date": invoice.date.isoformat(),
+                "duedate": invoice.due_date.isoformat(),
+                "lines": [
+                    {
+                        "type": line.item_type,
+                        "relid": line.service.id,
+                        "description": line.description,
+                        "amount": _money(line.amount),
+                        "taxed": line.service.taxed,
+                        "duedate": _iso(line.new_due),
+                    }
+                    for line in invoice.lines
+                ],
+                **_totals_dict(invoice.totals),
+            }
+            for invoice in plan.invoices
+        ],
+        "changes": [
+            {
+                "invoice_id": change.invoice_id,
+                "removed_item_ids": list(change.removed_item_ids),
+                "delete": change.delete,
+                **(_totals_dict(change.totals) if change.totals else {}),
+            }
+            for change in plan.changes
+        ],
+    }

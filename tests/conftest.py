@@ -1,0 +1,86 @@
+"""Databases for the tests: a fresh SQLite file, and a fresh database on the real MariaDB.
+
+The MariaDB server is found at $PRORATA_TEST_MYSQL_URL (default: root on 127.0.0.1:3306).
+When it cannot be reached the MariaDB cases are skipped, unless PRORATA_REQUIRE_MARIADB=1
+(as in CI), where that is an error: a green run must have exercised MariaDB.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from worker.db import make_engine
+
+MYSQL_SERVER_URL = os.environ.get("PRORATA_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
+REQUIRE_MARIADB = os.environ.get("PRORATA_REQUIRE_MARIADB") == "1"
+
+_mariadb_ran = 0
+
+
+def _server_engine() -> Engine:
+    return make_engine(MYSQL_SERVER_URL, poolclass=sa.pool.NullPool)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Engine:
+    engine = _server_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        message = f"MariaDB at {MYSQL_SERVER_URL} cannot be reached: {exc.orig}"
+        if REQUIRE_MARIADB:
+            pytest.fail(message)
+        pytest.skip(message)
+    return engine
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server: Engine) -> Iterator[str]:
+    """The URL of a new, empty MariaDB database, dropped after the test."""
+    global _mariadb_ran
+    name = f"prorata_test_{uuid.uuid4().hex[:12]}"
+    with mariadb_server.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    _mariadb_ran += 1
+    url = f"{MYSQL_SERVER_URL.rstrip('/')}/{name}"
+    try:
+        yield url
+    finally:
+        with mariadb_server.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    return f"sqlite:///{tmp_path}/whmcs.db"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs once on SQLite and once on MariaDB."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("mariadb_url"))
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Guard against a CI run that silently skipped every MariaDB case.
+    if REQUIRE_MARIADB and _mariadb_ran == 0 and exitstatus == 0 and session.testscollected:
+        selected = [item for item in session.items if item.get_closest_marker("mariadb")]
+        if selected:
+            print("\nPRORATA_REQUIRE_MARIADB=1 but no MariaDB test ran", flush=True)
+            session.exitstatus = 1

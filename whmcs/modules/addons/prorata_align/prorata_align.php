@@ -1,0 +1,156 @@
+<?php
+/**
+ * Prorated Next Due Date (prorata_align): WHMCS addon module.
+ *
+ * Aligns the next due dates of a client's services to one day of the month and invoices the
+ * days in between. The rules run in the prorata-align worker (Python, Celery); this addon is
+ * the WHMCS side: its settings, and later its admin page, client area page and hooks.
+ *
+ * The settings below must match SETTING_SPECS in domain/settings.py: same keys, same order,
+ * same labels, same defaults (tests/test_php_config.py checks that).
+ */
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+// The functions are declared inside this block rather than at the top level: PHP binds
+// top-level functions while it compiles a file, before the guard above runs, so opening the
+// file directly would still define them. Inside a block they exist only once WHMCS includes it.
+if (!function_exists('prorata_align_config')) {
+    /**
+     * A string from the module's language file.
+     *
+     * WHMCS passes the language strings only to _output, _sidebar and _clientarea
+     * ($vars['_lang']); _config, _activate and _deactivate get none, so those read
+     * lang/<language>.php themselves, falling back to English.
+     */
+    function prorata_align_lang_string($key, $language = 'english')
+    {
+        static $loaded = [];
+
+        $language = strtolower((string) $language);
+        if (!preg_match('/^[a-z][a-z_-]*$/', $language)
+            || !is_file(__DIR__ . '/lang/' . $language . '.php')
+        ) {
+            $language = 'english';
+        }
+        if (!isset($loaded[$language])) {
+            $_ADDONLANG = [];
+            include __DIR__ . '/lang/' . $language . '.php';
+            $loaded[$language] = $_ADDONLANG;
+        }
+        if (isset($loaded[$language][$key])) {
+            return $loaded[$language][$key];
+        }
+        if ($language !== 'english') {
+            return prorata_align_lang_string($key, 'english');
+        }
+        trigger_error('prorata_align: missing language string ' . $key, E_USER_WARNING);
+
+        return $key;
+    }
+
+    /**
+     * Module name, version and settings, as WHMCS shows them under
+     * System Settings > Addon Modules. WHMCS saves each setting as a string in tbladdonmodules.
+     */
+    function prorata_align_config()
+    {
+        // A yesno field is a checkbox: WHMCS saves "on" in tbladdonmodules when it is ticked and
+        // "" when it is not. WHMCS's developer docs and sample modules never show a Default for
+        // a yesno field; a ticked default here is "on", the very value WHMCS itself saves for a
+        // ticked box, so what ends up stored is the same whether WHMCS copies the Default
+        // verbatim or only uses it to pre-tick the box. An unticked default is "".
+        $ticked = 'on';
+        $unticked = '';
+
+        $yesno = function ($label, $default) {
+            return ['FriendlyName' => $label, 'Type' => 'yesno', 'Default' => $default];
+        };
+        $text = function ($label, $size, $default) {
+            return [
+                'FriendlyName' => $label,
+                'Type' => 'text',
+                'Size' => $size,
+                'Default' => $default,
+            ];
+        };
+
+        $fields = [
+            'client_area_button' => $yesno('Button on client area', $unticked),
+            'prorata_day' => [
+                'FriendlyName' => 'Prorata Date',
+                'Type' => 'dropdown',
+                'Options' => implode(',', range(1, 31)),
+                'Default' => '1',
+            ],
+            'prorate_monthly' => $yesno('Prorate monthly', $ticked),
+            'prorate_quarterly' => $yesno('Prorate quarterly', $ticked),
+            'prorate_semiannually' => $yesno('Prorate semi-annual', $ticked),
+            'prorate_annually' => $yesno('Prorate annual', $ticked),
+            'prorate_biennially' => $yesno('Prorate biennial', $ticked),
+            'prorate_triennially' => $yesno('Prorate triennial', $ticked),
+            'calculate_days_by_use' => $yesno('Calculate days by date of use', $ticked),
+            'days_month' => $text('Days month', '5', '30'),
+            'days_quarter' => $text('Days quarter', '5', '90'),
+            'days_half_year' => $text('Days half year', '5', '180'),
+            'days_year' => $text('Days year', '5', '365'),
+            'days_two_year' => $text('Days two year', '5', '730'),
+            'days_three_year' => $text('Days three year', '5', '1095'),
+            'align_addons' => $yesno('Align product addons', $ticked),
+            'cancel_unpaid_after_days' => $text(
+                'Cancel unpaid alignment invoices after (days)',
+                '5',
+                '30'
+            ),
+            'redis_host' => $text('Redis host', '30', '127.0.0.1'),
+            'redis_port' => $text('Redis port', '6', '6379'),
+            'redis_password' => [
+                'FriendlyName' => 'Redis password',
+                'Type' => 'password',
+                'Size' => '30',
+                'Default' => '',
+            ],
+            'redis_db' => $text('Redis database', '3', '0'),
+            'queue' => $text('Queue', '20', 'prorata'),
+            'preview_timeout' => $text('Preview wait (seconds)', '3', '5'),
+        ];
+        foreach (array_keys($fields) as $key) {
+            $fields[$key]['Description'] = prorata_align_lang_string('setting_' . $key . '_desc');
+        }
+
+        return [
+            'name' => 'Prorated Next Due Date',
+            'description' => prorata_align_lang_string('module_description'),
+            'author' => 'Prorata Align',
+            'language' => 'english',
+            'version' => '0.1.0',
+            'fields' => $fields,
+        ];
+    }
+
+    /**
+     * Called by WHMCS when an admin activates the module. Creates nothing: the worker's
+     * `prorata db upgrade` command owns the module's tables.
+     */
+    function prorata_align_activate()
+    {
+        return [
+            'status' => 'success',
+            'description' => prorata_align_lang_string('activate_success'),
+        ];
+    }
+
+    /**
+     * Called by WHMCS when an admin deactivates the module. Drops nothing: the module's tables
+     * and the alignment history in them stay; the worker's own commands manage them.
+     */
+    function prorata_align_deactivate()
+    {
+        return [
+            'status' => 'success',
+            'description' => prorata_align_lang_string('deactivate_success'),
+        ];
+    }
+}

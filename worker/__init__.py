@@ -1,0 +1,1 @@
+"""The worker: Celery app, database access, settings and logging wiring."""

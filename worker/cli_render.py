@@ -1,0 +1,93 @@
+"""Plans as people read them: a table of lines, then the invoices."""
+
+from __future__ import annotations
+
+from domain.planner import Plan, PlanLine
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None or value == "" else str(value)
+
+
+def _line_row(line: PlanLine) -> list[str]:
+    service = line.service
+    if line.reason is None:
+        note = "aligned" if line.invoiced else "aligned now (nothing to pay)"
+    elif line.blocked_by_invoice is not None:
+        note = f"blocked by invoice #{line.blocked_by_invoice}"
+    else:
+        note = f"skipped: {line.reason.value}"
+    return [
+        service.kind.value,
+        str(service.id),
+        service.name,
+        _cell(service.domain),
+        _cell(service.billing_cycle),
+        _cell(service.status),
+        _cell(service.next_due),
+        _cell(line.new_due),
+        _cell(line.charge.days if line.charge else None),
+        _cell(line.amount),
+        _cell(service.payment_method),
+        note,
+    ]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def render_plan(plan: Plan, client_name: str = "") -> str:
+    mode = "calendar days" if plan.calendar_days else "fixed days"
+    who = f" ({client_name})" if client_name else ""
+    out = [
+        f"Client {plan.client_id}{who}: align to day {plan.day}, {mode}, "
+        f"as of {plan.today.isoformat()}",
+        "",
+    ]
+    header = [
+        "type",
+        "id",
+        "product",
+        "domain",
+        "cycle",
+        "status",
+        "due now",
+        "new due",
+        "days",
+        "amount",
+        "method",
+        "result",
+    ]
+    out.append(
+        _table(header, [_line_row(line) for line in plan.lines])
+        if plan.lines
+        else "This client has no services."
+    )
+    out.append("")
+    if not plan.invoices:
+        out.append("No invoice to create.")
+    for invoice in plan.invoices:
+        totals = invoice.totals
+        out.append(
+            f"New invoice ({invoice.payment_method}): {len(invoice.lines)} line(s), "
+            f"due {invoice.due_date.isoformat()}, subtotal {totals.subtotal}, "
+            f"tax {totals.tax}, tax2 {totals.tax2}, total {totals.total}"
+        )
+    for change in plan.changes:
+        removed = ", ".join(f"#{item}" for item in change.removed_item_ids)
+        if change.delete:
+            out.append(f"Invoice #{change.invoice_id}: lines {removed} removed, invoice deleted")
+        else:
+            assert change.totals is not None
+            out.append(
+                f"Invoice #{change.invoice_id}: lines {removed} removed, "
+                f"new total {change.totals.total}"
+            )
+    return "\n".join(out)

@@ -1,0 +1,56 @@
+"""Database engines for a WHMCS database, MySQL/MariaDB through PyMySQL or SQLite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class DatabaseUrlError(ValueError):
+    """A database URL the product cannot use."""
+
+
+SUPPORTED = ("sqlite", "mysql", "mariadb")
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine for a SQLAlchemy URL (`sqlite:///path`, `mysql+pymysql://user@host/db`)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise DatabaseUrlError(
+            f"unsupported database {backend!r}: use sqlite:///PATH or mysql+pymysql://USER@HOST/DB"
+        )
+    if backend in ("mysql", "mariadb"):
+        if parsed.drivername in ("mysql", "mariadb"):
+            parsed = parsed.set(drivername=f"{backend}+pymysql")
+        query = dict(parsed.query)
+        query.setdefault("charset", "utf8mb4")
+        parsed = parsed.set(query=query)
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_recycle", 3600)
+        options.setdefault("connect_args", {"connect_timeout": 10})
+    engine = sa.create_engine(parsed, **options)
+    if backend == "sqlite":
+        _sqlite_pragmas(engine)
+    return engine
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # wait for a writer instead of failing at once when two processes share the file
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.close()
+
+
+def describe(engine: Engine) -> str:
+    """The URL without its password, for messages and logs."""
+    return engine.url.render_as_string(hide_password=True)

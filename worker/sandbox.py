@@ -1,0 +1,268 @@
+"""A WHMCS-shaped database for development, tests and the demo (never production).
+
+`init_sandbox` creates WHMCS's tables with WHMCS's columns and the addon's settings at
+their defaults. It refuses to touch a database that already has `tblclients`, so it can
+never be pointed at a real WHMCS by mistake. The `add_*` helpers insert realistic rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from domain.settings import DEFAULTS, MODULE_NAME
+from worker.whmcs_schema import (
+    tblaccounts,
+    tbladdonmodules,
+    tbladdons,
+    tblclients,
+    tblconfiguration,
+    tblcurrencies,
+    tblhosting,
+    tblhostingaddons,
+    tblinvoiceitems,
+    tblinvoices,
+    tblproducts,
+    tbltax,
+    whmcs_metadata,
+)
+
+WHMCS_CONFIGURATION = {
+    "DateFormat": "DD/MM/YYYY",
+    "TaxEnabled": "",
+    "TaxType": "Exclusive",
+    "TaxL2Compound": "",
+}
+
+
+class SandboxRefused(RuntimeError):
+    pass
+
+
+def init_sandbox(engine: Engine) -> None:
+    """Create the WHMCS tables and default settings in an empty database."""
+    if sa.inspect(engine).has_table("tblclients"):
+        raise SandboxRefused(
+            "this database already has a tblclients table: the sandbox is only ever created "
+            "in an empty database, never in a real WHMCS one"
+        )
+    whmcs_metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(tblcurrencies),
+            [
+                {
+                    "code": "USD",
+                    "prefix": "$",
+                    "suffix": " USD",
+                    "format": 1,
+                    "rate": 1,
+                    "default": 1,
+                }
+            ],
+        )
+        conn.execute(
+            sa.insert(tblconfiguration),
+            [{"setting": key, "value": value} for key, value in WHMCS_CONFIGURATION.items()],
+        )
+        set_module_settings(conn, DEFAULTS)
+
+
+def set_module_settings(conn: Connection, values: Mapping[str, str]) -> None:
+    """Save settings as WHMCS's configuration page does: one row a setting."""
+    for key, value in values.items():
+        where = (tbladdonmodules.c.module == MODULE_NAME) & (tbladdonmodules.c.setting == key)
+        updated = conn.execute(sa.update(tbladdonmodules).where(where).values(value=value))
+        if updated.rowcount == 0:
+            conn.execute(
+                sa.insert(tbladdonmodules).values(module=MODULE_NAME, setting=key, value=value)
+            )
+
+
+def set_configuration(conn: Connection, values: Mapping[str, str]) -> None:
+    for key, value in values.items():
+        updated = conn.execute(
+            sa.update(tblconfiguration).where(tblconfiguration.c.setting == key).values(value=value)
+        )
+        if updated.rowcount == 0:
+            conn.execute(sa.insert(tblconfiguration).values(setting=key, value=value))
+
+
+def _insert(conn: Connection, table: sa.Table, **values: object) -> int:
+    result = conn.execute(sa.insert(table).values(**values))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def add_client(
+    conn: Connection,
+    firstname: str,
+    lastname: str,
+    *,
+    email: str = "",
+    company: str = "",
+    country: str = "US",
+    state: str = "",
+    tax_exempt: bool = False,
+    gateway: str = "banktransfer",
+) -> int:
+    return _insert(
+        conn,
+        tblclients,
+        firstname=firstname,
+        lastname=lastname,
+        companyname=company,
+        email=email or f"{firstname}.{lastname}@example.com".lower(),
+        country=country,
+        state=state,
+        currency=1,
+        defaultgateway=gateway,
+        taxexempt=1 if tax_exempt else 0,
+        status="Active",
+    )
+
+
+def add_product(conn: Connection, name: str, *, taxed: bool = True) -> int:
+    return _insert(conn, tblproducts, name=name, tax=1 if taxed else 0, gid=1)
+
+
+def add_service(
+    conn: Connection,
+    client_id: int,
+    product_id: int,
+    *,
+    amount: Decimal | str,
+    cycle: str,
+    next_due: date | str | None,
+    status: str = "Active",
+    domain: str = "",
+    gateway: str = "banktransfer",
+    next_invoice: date | str | None = None,
+    regdate: date | str | None = None,
+) -> int:
+    return _insert(
+        conn,
+        tblhosting,
+        userid=client_id,
+        packageid=product_id,
+        domain=domain,
+        paymentmethod=gateway,
+        amount=Decimal(str(amount)),
+        firstpaymentamount=Decimal(str(amount)),
+        billingcycle=cycle,
+        nextduedate=next_due,
+        nextinvoicedate=next_due if next_invoice is None else next_invoice,
+        domainstatus=status,
+        regdate=regdate or next_due,
+    )
+
+
+def add_addon_product(conn: Connection, name: str, *, taxed: bool = True) -> int:
+    return _insert(conn, tbladdons, name=name, tax=1 if taxed else 0)
+
+
+def add_service_addon(
+    conn: Connection,
+    service_id: int,
+    addon_id: int,
+    *,
+    client_id: int,
+    recurring: Decimal | str,
+    cycle: str,
+    next_due: date | str | None,
+    status: str = "Active",
+    gateway: str = "banktransfer",
+    taxed: bool = True,
+    name: str = "",
+) -> int:
+    return _insert(
+        conn,
+        tblhostingaddons,
+        hostingid=service_id,
+        addonid=addon_id,
+        userid=client_id,
+        name=name,
+        recurring=Decimal(str(recurring)),
+        billingcycle=cycle,
+        status=status,
+        nextduedate=next_due,
+        nextinvoicedate=next_due,
+        paymentmethod=gateway,
+        tax="on" if taxed else "",
+    )
+
+
+def add_invoice(
+    conn: Connection,
+    client_id: int,
+    items: list[dict[str, object]],
+    *,
+    status: str = "Unpaid",
+    when: date | str | None = None,
+    due: date | str | None = None,
+    gateway: str = "banktransfer",
+    credit: Decimal | str = "0",
+) -> int:
+    """An invoice with its lines; each item: type, relid, description, amount, taxed."""
+    total = sum((Decimal(str(item["amount"])) for item in items), Decimal("0"))
+    invoice_id = _insert(
+        conn,
+        tblinvoices,
+        userid=client_id,
+        date=when,
+        duedate=due or when,
+        status=status,
+        paymentmethod=gateway,
+        subtotal=total,
+        total=total,
+        credit=Decimal(str(credit)),
+    )
+    for item in items:
+        _insert(
+            conn,
+            tblinvoiceitems,
+            invoiceid=invoice_id,
+            userid=client_id,
+            type=item.get("type", ""),
+            relid=item.get("relid", 0),
+            description=item.get("description", ""),
+            amount=Decimal(str(item["amount"])),
+            taxed=1 if item.get("taxed") else 0,
+            duedate=item.get("duedate", due or when),
+            paymentmethod=gateway,
+        )
+    return invoice_id
+
+
+def add_payment(
+    conn: Connection, invoice_id: int, client_id: int, amount: Decimal | str, *, gateway: str
+) -> int:
+    return _insert(
+        conn,
+        tblaccounts,
+        userid=client_id,
+        gateway=gateway,
+        invoiceid=invoice_id,
+        amountin=Decimal(str(amount)),
+        description="Invoice Payment",
+        transid=f"TX-{invoice_id}",
+    )
+
+
+def add_tax_rule(
+    conn: Connection, level: int, rate: Decimal | str, *, country: str = "", state: str = ""
+) -> int:
+    return _insert(
+        conn,
+        tbltax,
+        level=level,
+        name=f"Tax L{level}",
+        country=country,
+        state=state,
+        taxrate=Decimal(str(rate)),
+    )
