@@ -10,23 +10,31 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from datetime import date
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
-from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from domain.cycles import Cycle, parse_cycle_list
 from domain.model import AlignRequest
 from domain.settings import SettingsError, parse_day
-from worker import clock
-from worker.cli_render import render_plan
+from worker import clock, runtime
+from worker.alignment import AlignCommand, align_client
+from worker.cli_render import render_align_result, render_plan
 from worker.db import DatabaseUrlError, describe, make_engine
+from worker.invoice_events import invoice_cancelled, invoice_paid, reconcile
+from worker.jobs import relay_outbox, reoffer_failed
 from worker.loader import ClientNotFound
-from worker.planning import plan_client
+from worker.own_schema import LATEST, upgrade
+from worker.planning import PlannedClient, plan_client
 from worker.sandbox import SandboxRefused, init_sandbox
+from worker.settings_store import read_settings
+from worker.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
 
+T = TypeVar("T")
 EXIT_BAD_INPUT = 2
 EXIT_DATABASE = 3
 DB_ENV = "PRORATA_DATABASE_URL"
@@ -64,9 +72,9 @@ def _cycles(text: str) -> frozenset[Cycle]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _client_id(text: str) -> int:
+def _positive_id(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"a client id is a positive whole number, not {text!r}")
+        raise argparse.ArgumentTypeError(f"an id is a positive whole number, not {text!r}")
     return int(text)
 
 
@@ -79,6 +87,26 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_plan_options(parser: argparse.ArgumentParser) -> None:
+    _add_db(parser)
+    parser.add_argument("--client", type=_positive_id, required=True, metavar="ID")
+    parser.add_argument("--day", type=_day, help="prorata day 1-31 (default: the module setting)")
+    parser.add_argument(
+        "--cycles",
+        type=_cycles,
+        metavar="LIST",
+        help="only these cycles, e.g. Monthly,Quarterly (narrows the module settings)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("calendar", "fixed"),
+        help="calendar days of each cycle, or the fixed days of the settings "
+        '(default: the setting "Calculate days by date of use")',
+    )
+    parser.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="prorata", description="Prorated Next Due Date for WHMCS.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -87,25 +115,38 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
     init = sandbox_commands.add_parser("init", help="create WHMCS tables and default settings")
     _add_db(init)
+    pay = sandbox_commands.add_parser(
+        "pay", help="pay an invoice as WHMCS does, then send the invoice-paid event"
+    )
+    _add_db(pay)
+    pay.add_argument("--invoice", type=_positive_id, required=True, metavar="ID")
+    pay.add_argument("--date", type=_iso_date, metavar="YYYY-MM-DD", help="default: now")
+    cancel = sandbox_commands.add_parser(
+        "cancel", help="cancel an invoice as WHMCS does, then send the invoice-cancelled event"
+    )
+    _add_db(cancel)
+    cancel.add_argument("--invoice", type=_positive_id, required=True, metavar="ID")
+
+    db = commands.add_parser("db", help="the product's own tables")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    upgrade = db_commands.add_parser("upgrade", help="create or upgrade the mod_prorata_* tables")
+    _add_db(upgrade)
 
     plan = commands.add_parser("plan", help="show what aligning a client would do")
-    _add_db(plan)
-    plan.add_argument("--client", type=_client_id, required=True, metavar="ID")
-    plan.add_argument("--day", type=_day, help="prorata day 1-31 (default: the module setting)")
-    plan.add_argument(
-        "--cycles",
-        type=_cycles,
-        metavar="LIST",
-        help="only these cycles, e.g. Monthly,Quarterly (narrows the module settings)",
-    )
-    plan.add_argument(
-        "--mode",
-        choices=("calendar", "fixed"),
-        help="calendar days of each cycle, or the fixed days of the settings "
-        '(default: the setting "Calculate days by date of use")',
-    )
-    plan.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
-    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    align = commands.add_parser("align", help="align a client now (in this process)")
+    for sub in (plan, align):
+        _add_plan_options(sub)
+    align.add_argument("--event-id", help="the request id (default: a new one)")
+    align.add_argument("--requested-by", default="cli", help="who asked (default: cli)")
+
+    cron = commands.add_parser("cron", help="run the beat jobs once, in this process")
+    _add_db(cron)
+    cron.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
+
+    worker = commands.add_parser("worker", help="run the Celery worker")
+    worker.add_argument("celery_args", nargs=argparse.REMAINDER, help="passed to celery worker")
+    beat = commands.add_parser("beat", help="run Celery beat (the scheduled jobs)")
+    beat.add_argument("celery_args", nargs=argparse.REMAINDER, help="passed to celery beat")
 
     demo = commands.add_parser("demo", help="build a demo WHMCS sandbox and preview it")
     demo.add_argument("--path", type=Path, default=Path("var/demo.db"), help="SQLite file")
@@ -133,6 +174,7 @@ def cmd_sandbox_init(args: argparse.Namespace) -> int:
     engine = _engine(args.db)
     try:
         init_sandbox(engine)
+        upgrade(engine, clock.now)
     except SandboxRefused as exc:
         raise CliError(str(exc)) from exc
     except SQLAlchemyError as exc:
@@ -141,25 +183,141 @@ def cmd_sandbox_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
     engine = _engine(args.db)
-    request = AlignRequest(
+    try:
+        applied = upgrade(engine, clock.now)
+    except SQLAlchemyError as exc:
+        raise _database_error(engine, exc) from exc
+    if applied:
+        print(f"applied migrations {', '.join(map(str, applied))}; schema at version {LATEST}")
+    else:
+        print(f"schema already at version {LATEST}")
+    return 0
+
+
+def _plan_request(args: argparse.Namespace) -> AlignRequest:
+    return AlignRequest(
         today=args.today or clock.today(),
         day=args.day,
         cycles=args.cycles,
         calendar_days=None if args.mode is None else args.mode == "calendar",
     )
+
+
+def cmd_align(args: argparse.Namespace) -> int:
+    engine = _engine(args.db)
+    request = _plan_request(args)
+    command = AlignCommand(
+        event_id=args.event_id or f"cli-{uuid.uuid4()}",
+        client_id=args.client,
+        requested_by=args.requested_by,
+        today=request.today,
+        day=request.day,
+        cycles=request.cycles,
+        calendar_days=request.calendar_days,
+    )
+    result = _guarded(engine, lambda: align_client(engine, command, clock.now))
+    if result.status == "rejected":
+        raise CliError(result.message)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(render_align_result(result))
+    return 0
+
+
+def _guarded(engine: Any, action: Callable[[], T]) -> T:
     try:
-        with engine.connect() as conn:
-            planned = plan_client(conn, args.client, request)
+        return action()
     except ClientNotFound as exc:
         raise CliError(str(exc)) from exc
     except SettingsError as exc:
         raise CliError(f"the module settings are invalid: {exc}") from exc
-    except (OperationalError, ProgrammingError) as exc:
-        raise _database_error(engine, exc) from exc
+    except InvoiceStateError as exc:
+        raise CliError(str(exc)) from exc
     except SQLAlchemyError as exc:
         raise _database_error(engine, exc) from exc
+
+
+def _moment(day: date | None) -> datetime:
+    return datetime.combine(day, clock.now().time()) if day else clock.now()
+
+
+def cmd_sandbox_pay(args: argparse.Namespace) -> int:
+    engine = _engine(args.db)
+    when = _moment(args.date)
+    amount = _guarded(engine, lambda: pay_invoice(engine, args.invoice, when))
+    outcome = _guarded(
+        engine,
+        lambda: invoice_paid(engine, f"sandbox-paid-{uuid.uuid4()}", args.invoice, lambda: when),
+    )
+    print(f"invoice #{args.invoice} paid ({amount}); event: {outcome.outcome}")
+    return 0
+
+
+def cmd_sandbox_cancel(args: argparse.Namespace) -> int:
+    engine = _engine(args.db)
+    _guarded(engine, lambda: cancel_invoice(engine, args.invoice, clock.now()))
+    outcome = _guarded(
+        engine,
+        lambda: invoice_cancelled(
+            engine, f"sandbox-cancelled-{uuid.uuid4()}", args.invoice, clock.now
+        ),
+    )
+    print(f"invoice #{args.invoice} cancelled; event: {outcome.outcome}")
+    return 0
+
+
+def run_in_process(task: str, kwargs: dict[str, Any], task_id: str | None) -> None:
+    """Hand a task to this process instead of the broker (the command line has none)."""
+    from worker.celery_app import app
+
+    result = app.tasks[task].apply(kwargs=kwargs, task_id=task_id)
+    result.get(disable_sync_subtasks=False)
+
+
+def cmd_cron(args: argparse.Namespace) -> int:
+    engine = _engine(args.db)
+    runtime.use_database(args.db)
+    today = args.today or clock.today()
+
+    def jobs() -> dict[str, Any]:
+        with engine.connect() as conn:
+            settings = read_settings(conn)
+        done = reconcile(engine, today, settings.cancel_unpaid_after_days, clock.now)
+        relayed = relay_outbox(engine, run_in_process, clock.now)
+        offered = reoffer_failed(engine, run_in_process, runtime.config().max_reoffers, clock.now)
+        return {"reconciled": done.to_dict(), "outbox": relayed, "reoffered": offered}
+
+    print(json.dumps(_guarded(engine, jobs), indent=2))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from worker.celery_app import app
+
+    queue = runtime.config().queue
+    app.worker_main(["worker", "--loglevel=INFO", f"--queues={queue}", *args.celery_args])
+    return 0
+
+
+def cmd_beat(args: argparse.Namespace) -> int:
+    from worker.celery_app import app
+
+    app.start(["beat", "--loglevel=INFO", *args.celery_args])
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    engine = _engine(args.db)
+    request = _plan_request(args)
+
+    def plan() -> PlannedClient:
+        with engine.connect() as conn:
+            return plan_client(conn, args.client, request)
+
+    planned = _guarded(engine, plan)
     if args.json:
         print(json.dumps(planned.plan.to_dict(), indent=2))
     else:
@@ -177,13 +335,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMANDS = {
     ("sandbox", "init"): cmd_sandbox_init,
     ("plan", None): cmd_plan,
+    ("align", None): cmd_align,
+    ("cron", None): cmd_cron,
+    ("worker", None): cmd_worker,
+    ("beat", None): cmd_beat,
+    ("db", "upgrade"): cmd_db_upgrade,
+    ("sandbox", "pay"): cmd_sandbox_pay,
+    ("sandbox", "cancel"): cmd_sandbox_cancel,
     ("demo", None): cmd_demo,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = COMMANDS[(args.command, getattr(args, "sandbox_command", None))]
+    sub = getattr(args, "sandbox_command", None) or getattr(args, "db_command", None)
+    handler = COMMANDS[(args.command, sub)]
     try:
         return handler(args)
     except CliError as exc:

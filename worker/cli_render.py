@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.planner import Plan, PlanLine
+from worker.alignment import AlignResult
 
 
 def _cell(value: object) -> str:
@@ -90,4 +91,39 @@ def render_plan(plan: Plan, client_name: str = "") -> str:
                 f"Invoice #{change.invoice_id}: lines {removed} removed, "
                 f"new total {change.totals.total}"
             )
+    return "\n".join(out)
+
+
+def render_align_result(result: AlignResult) -> str:
+    if result.status == "repeat":
+        head = f"Request {result.event_id} was already handled; nothing changed this time."
+    elif result.status == "nothing-to-align":
+        head = f"Client {result.client_id}: nothing to align."
+    else:
+        head = f"Client {result.client_id} aligned ({len(result.aligned)} line(s))."
+    out = [head]
+    for line in result.aligned:
+        where = (
+            "dates moved now (nothing to pay)"
+            if line["immediate"]
+            else f"on invoice #{line['invoice_id']}"
+        )
+        out.append(
+            f"  {line['type']} {line['id']}: {line['old_due']} -> {line['new_due']}, "
+            f"{line['amount']}, {where}"
+        )
+    for invoice in result.invoices:
+        out.append(
+            f"Invoice #{invoice['id']} ({invoice['paymentmethod']}): {invoice['lines']} line(s), "
+            f"total {invoice['total']}, due {invoice['duedate']}"
+        )
+    if result.removed_items:
+        out.append(f"Removed unpaid lines: {', '.join(f'#{i}' for i in result.removed_items)}")
+    if result.changed_invoices:
+        out.append(f"Recomputed invoices: {', '.join(f'#{i}' for i in result.changed_invoices)}")
+    if result.deleted_invoices:
+        out.append(f"Deleted empty invoices: {', '.join(f'#{i}' for i in result.deleted_invoices)}")
+    for line in result.skipped:
+        blocked = f" (invoice #{line['blocked_by_invoice']})" if line["blocked_by_invoice"] else ""
+        out.append(f"  skipped {line['type']} {line['id']}: {line['reason']}{blocked}")
     return "\n".join(out)

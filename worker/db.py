@@ -45,10 +45,18 @@ def make_engine(url: str, **options: Any) -> Engine:
 def _sqlite_pragmas(engine: Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy, not pysqlite, decides when a transaction begins (see _on_begin)
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # wait for a writer instead of failing at once when two processes share the file
         cursor.execute("PRAGMA busy_timeout = 10000")
         cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # take the write lock at the start: two transactions never read-then-write across
+        # each other, as row locks guarantee on MariaDB
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def describe(engine: Engine) -> str:

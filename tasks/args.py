@@ -1,0 +1,108 @@
+"""Task arguments as they arrive in JSON (from PHP, beat or the command line), checked."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from domain.cycles import Cycle, parse_cycle_list
+from domain.model import LineKind
+from domain.settings import parse_day
+from worker import clock
+from worker.alignment import AlignCommand
+
+
+class BadTaskArguments(ValueError):
+    pass
+
+
+def _int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BadTaskArguments(f"{name} must be a whole number, not {value!r}")
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise BadTaskArguments(f"{name} must be a positive whole number, not {value!r}")
+    return int(text)
+
+
+def parse_today(value: Any) -> date:
+    if value in (None, ""):
+        return clock.today()
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise BadTaskArguments(f"today must be YYYY-MM-DD, not {value!r}") from exc
+
+
+def parse_cycles(value: Any) -> frozenset[Cycle] | None:
+    if value in (None, "", []):
+        return None
+    text = ",".join(value) if isinstance(value, list) else str(value)
+    try:
+        return parse_cycle_list(text)
+    except ValueError as exc:
+        raise BadTaskArguments(str(exc)) from exc
+
+
+def parse_services(value: Any) -> frozenset[tuple[LineKind, int]] | None:
+    """["service:12", "addon:3"] (or bare ids, meaning services)."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise BadTaskArguments(f"services must be a list, not {value!r}")
+    chosen: set[tuple[LineKind, int]] = set()
+    for entry in value:
+        text = str(entry)
+        kind_text, _, relid = text.rpartition(":")
+        try:
+            kind = LineKind(kind_text or "service")
+        except ValueError as exc:
+            raise BadTaskArguments(f"unknown kind in {text!r}: use service:ID or addon:ID") from exc
+        chosen.add((kind, _int("a service id", relid)))
+    return frozenset(chosen)
+
+
+def parse_mode(value: Any) -> bool | None:
+    if value in (None, ""):
+        return None
+    if value not in ("calendar", "fixed"):
+        raise BadTaskArguments(f"mode must be calendar or fixed, not {value!r}")
+    return bool(value == "calendar")
+
+
+def parse_day_arg(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return parse_day(str(value))
+    except ValueError as exc:
+        raise BadTaskArguments(str(exc)) from exc
+
+
+def align_command(
+    *,
+    event_id: Any,
+    client_id: Any,
+    day: Any = None,
+    cycles: Any = None,
+    services: Any = None,
+    mode: Any = None,
+    requested_by: Any = "admin",
+    today: Any = None,
+) -> AlignCommand:
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
+        raise BadTaskArguments(f"event_id must be a string of 1 to 64 characters: {event_id!r}")
+    return AlignCommand(
+        event_id=event_id,
+        client_id=_int("client_id", client_id),
+        requested_by=str(requested_by or "admin")[:64],
+        today=parse_today(today),
+        day=parse_day_arg(day),
+        cycles=parse_cycles(cycles),
+        services=parse_services(services),
+        calendar_days=parse_mode(mode),
+    )
+
+
+def invoice_id_arg(value: Any) -> int:
+    return _int("invoice_id", value)

@@ -1,0 +1,38 @@
+"""Payment and cancellation events from WHMCS's InvoicePaid / InvoiceCancelled hooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from tasks.args import invoice_id_arg
+from worker import clock, logs, runtime
+from worker.celery_app import app
+from worker.invoice_events import invoice_cancelled, invoice_paid
+
+RETRY = {
+    "autoretry_for": (OperationalError, DBAPIError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 12,
+}
+
+
+@app.task(name="prorata.invoice_paid", **RETRY)
+def invoice_paid_task(*, event_id: str, invoice_id: Any) -> dict[str, Any]:
+    """An invoice was paid: for an alignment invoice, move the due dates to P."""
+    outcome = invoice_paid(runtime.engine(), str(event_id), invoice_id_arg(invoice_id), clock.now)
+    logs.get_logger().info("invoice paid event " + outcome.outcome, records=outcome.records)
+    return outcome.to_dict()
+
+
+@app.task(name="prorata.invoice_cancelled", **RETRY)
+def invoice_cancelled_task(*, event_id: str, invoice_id: Any) -> dict[str, Any]:
+    """An invoice was cancelled: put back the next invoice dates of its alignment."""
+    outcome = invoice_cancelled(
+        runtime.engine(), str(event_id), invoice_id_arg(invoice_id), clock.now
+    )
+    logs.get_logger().info("invoice cancelled event " + outcome.outcome, records=outcome.records)
+    return outcome.to_dict()

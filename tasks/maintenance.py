@@ -1,0 +1,39 @@
+"""Beat jobs: reconcile alignment invoices, relay the outbox, offer failed alignments again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasks.args import parse_today
+from worker import clock, logs, runtime
+from worker.celery_app import app, send_to_broker
+from worker.invoice_events import reconcile
+from worker.jobs import relay_outbox, reoffer_failed
+from worker.settings_store import read_settings
+
+
+@app.task(name="prorata.reconcile_invoices")
+def reconcile_invoices_task(*, today: Any = None) -> dict[str, Any]:
+    """Expire unpaid alignment invoices past the configured days; catch deleted, cancelled
+    or paid invoices whose event never arrived."""
+    engine = runtime.engine()
+    with engine.connect() as conn:
+        settings = read_settings(conn)
+    done = reconcile(engine, parse_today(today), settings.cancel_unpaid_after_days, clock.now)
+    logs.get_logger().info("reconciled alignment invoices", **done.to_dict())
+    return done.to_dict()
+
+
+@app.task(name="prorata.relay_outbox")
+def relay_outbox_task() -> dict[str, Any]:
+    """Send on the events WHMCS wrote to the outbox while Redis was unreachable."""
+    return relay_outbox(runtime.engine(), send_to_broker, clock.now)
+
+
+@app.task(name="prorata.reoffer_failed")
+def reoffer_failed_task() -> dict[str, Any]:
+    """Queue failed alignments again, a capped number of times, further apart each time."""
+    offered = reoffer_failed(
+        runtime.engine(), send_to_broker, runtime.config().max_reoffers, clock.now
+    )
+    return {"offered": offered}

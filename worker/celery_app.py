@@ -1,0 +1,89 @@
+"""The Celery application: Redis broker and results, JSON only, late acks, one queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, signals
+from celery.schedules import crontab
+
+from worker import logs, runtime
+from worker.config import load_config
+
+TASK_MODULES = ["tasks.align", "tasks.invoices", "tasks.maintenance", "tasks.email"]
+
+
+def make_app() -> Celery:
+    config = load_config()
+    app = Celery("prorata", include=TASK_MODULES)
+    app.conf.update(
+        broker_url=config.broker_url,
+        result_backend=config.result_backend,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_default_queue=config.queue,
+        task_routes={"prorata.*": {"queue": config.queue}},
+        # a task is acknowledged only once it has finished: a worker killed mid-task
+        # leaves its message to be delivered again, and every task is safe to run twice
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=config.task_time_limit,
+        task_soft_time_limit=max(config.task_time_limit - 30, 10),
+        broker_transport_options={"visibility_timeout": config.visibility_timeout},
+        result_expires=24 * 3600,
+        task_track_started=True,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        broker_connection_retry_on_startup=True,
+        enable_utc=True,
+        beat_schedule={
+            "relay-outbox": {"task": "prorata.relay_outbox", "schedule": 30.0},
+            "reoffer-failed-alignments": {"task": "prorata.reoffer_failed", "schedule": 600.0},
+            "reconcile-alignment-invoices": {
+                "task": "prorata.reconcile_invoices",
+                "schedule": crontab(minute=7),
+            },
+        },
+    )
+    return app
+
+
+app = make_app()
+
+# a producer must not hang while Redis is away: a few quick tries, then the caller's
+# fallback (the outbox) takes the event
+SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+
+
+def send_to_broker(task: str, kwargs: dict[str, Any], task_id: str | None) -> None:
+    app.send_task(task, kwargs=kwargs, task_id=task_id, retry=True, retry_policy=SEND_RETRY_POLICY)
+
+
+@signals.worker_process_init.connect
+def _child_started(**_: Any) -> None:
+    runtime.after_fork()
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    logs.configure_logging()
+
+
+@signals.task_prerun.connect
+def _bind_task(task_id: str | None = None, task: Any = None, kwargs: Any = None, **_: Any) -> None:
+    logs.clear()
+    values = kwargs or {}
+    logs.bind(
+        task_id=task_id,
+        task=getattr(task, "name", None),
+        request_id=values.get("event_id"),
+        client_id=values.get("client_id"),
+        invoice_id=values.get("invoice_id"),
+    )
+
+
+@signals.task_postrun.connect
+def _unbind_task(**_: Any) -> None:
+    logs.clear()

@@ -1,0 +1,71 @@
+"""Sending events to the worker: to Redis through Celery, or to the outbox when Redis is away.
+
+The WHMCS side (PHP) does the same thing with the same tables; this is the Python producer
+used by the command line, bulk runs and tests.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from worker import logs
+from worker.own_schema import outbox
+from worker.transactions import unit_of_work
+
+EVENT_TASKS = {
+    "align": "prorata.align_client",
+    "paid": "prorata.invoice_paid",
+    "cancelled": "prorata.invoice_cancelled",
+}
+
+
+def new_event_id(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4()}"
+
+
+def write_outbox(
+    engine: Engine, task: str, kwargs: dict[str, Any], event_id: str, now: datetime
+) -> bool:
+    """Keep an event for the relay; False when the outbox already holds that event id."""
+    try:
+        with unit_of_work(engine) as conn:
+            conn.execute(
+                sa.insert(outbox).values(
+                    event_id=event_id,
+                    task=task,
+                    payload=json.dumps(kwargs),
+                    created_at=now,
+                    attempts=0,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def publish(
+    engine: Engine,
+    send: Callable[[str, dict[str, Any], str], None],
+    task: str,
+    kwargs: dict[str, Any],
+    now: Callable[[], datetime],
+) -> str:
+    """Send one event; never drops it. Returns "sent" or "outbox"."""
+    event_id = str(kwargs["event_id"])
+    try:
+        send(task, kwargs, event_id)
+        return "sent"
+    except Exception as exc:  # the broker is unreachable: the database keeps the event
+        logs.get_logger().warning(
+            "broker unreachable, event kept in the outbox", event_id=event_id, error=str(exc)
+        )
+        write_outbox(engine, task, kwargs, event_id, now())
+        return "outbox"

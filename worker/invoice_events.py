@@ -1,0 +1,261 @@
+"""What happens when an alignment invoice is paid, cancelled, deleted or left unpaid.
+
+Each handler runs in one transaction and is idempotent: a payment sets dates (it never adds
+a cycle), so applying it twice moves nothing further; a repeated event id is recognised and
+changes nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from domain.model import LineKind
+from worker.own_schema import events, records
+from worker.transactions import lock_invoice, unit_of_work
+from worker.whmcs_schema import tblactivitylog, tblhosting, tblhostingaddons, tblinvoices
+
+Clock = Callable[[], datetime]
+
+# record states whose invoice, once paid, still has dates to move
+UNSETTLED = ("pending", "cancelled", "expired")
+
+
+@dataclass
+class EventOutcome:
+    event_id: str
+    invoice_id: int
+    outcome: str  # applied | repeat | ignored | not-paid
+    records: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _table(kind: str) -> sa.Table:
+    return tblhosting if LineKind(kind) is LineKind.SERVICE else tblhostingaddons
+
+
+def _seen(conn: Connection, event_id: str) -> bool:
+    return (
+        conn.execute(sa.select(events.c.id).where(events.c.event_id == event_id)).first()
+        is not None
+    )
+
+
+def _remember(
+    conn: Connection, event_id: str, kind: str, invoice_id: int, outcome: str, now: datetime
+) -> None:
+    conn.execute(
+        sa.insert(events).values(
+            event_id=event_id, kind=kind, invoice_id=invoice_id, outcome=outcome, processed_at=now
+        )
+    )
+
+
+def log_activity(conn: Connection, client_id: int, message: str, now: datetime) -> None:
+    """A line in WHMCS's activity log, as logActivity() writes it."""
+    conn.execute(
+        sa.insert(tblactivitylog).values(
+            date=now, description=message, user="System", userid=client_id, admin_id=0, ipaddr=""
+        )
+    )
+
+
+def _records_of(conn: Connection, invoice_id: int, states: Iterable[str]) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(records)
+            .where(records.c.invoice_id == invoice_id, records.c.state.in_(list(states)))
+            .order_by(records.c.id)
+        )
+    )
+
+
+def _set_paid_dates(conn: Connection, record: Any) -> None:
+    table = _table(record.kind)
+    conn.execute(
+        sa.update(table)
+        .where(table.c.id == record.relid)
+        .values(nextduedate=record.new_due, nextinvoicedate=record.new_due)
+    )
+
+
+def _put_back(conn: Connection, record: Any) -> None:
+    """The old next invoice date returns, only where the service still holds P."""
+    table = _table(record.kind)
+    conn.execute(
+        sa.update(table)
+        .where(table.c.id == record.relid, table.c.nextinvoicedate == record.new_due)
+        .values(nextinvoicedate=record.old_next_invoice)
+    )
+
+
+def _mark(conn: Connection, rows: Iterable[Any], state: str, now: datetime) -> list[int]:
+    ids = [int(row.id) for row in rows]
+    if ids:
+        conn.execute(
+            sa.update(records).where(records.c.id.in_(ids)).values(state=state, updated_at=now)
+        )
+    return ids
+
+
+def _describe(rows: Iterable[Any]) -> str:
+    return ", ".join(f"{row.kind} #{row.relid} -> {row.new_due.isoformat()}" for row in rows)
+
+
+def apply_payment(conn: Connection, invoice_id: int, now: datetime) -> list[int]:
+    """Set both dates to P for every line of a paid alignment invoice; mark records paid.
+
+    Records already cancelled or expired count too: money that arrived is honoured. Records
+    already paid are left alone: the service may have renewed since, and setting P again
+    would take that renewal back.
+    """
+    rows = _records_of(conn, invoice_id, UNSETTLED)
+    for row in rows:
+        _set_paid_dates(conn, row)
+    if rows:
+        log_activity(
+            conn,
+            rows[0].client_id,
+            f"Prorated Next Due Date: invoice #{invoice_id} paid, due dates moved: "
+            f"{_describe(rows)}",
+            now,
+        )
+    return _mark(conn, rows, "paid", now)
+
+
+def put_back(
+    conn: Connection, invoice_id: int, state: str, reason: str, now: datetime
+) -> list[int]:
+    """Undo the pending alignment of an invoice that will not be paid."""
+    rows = _records_of(conn, invoice_id, ("pending",))
+    for row in rows:
+        _put_back(conn, row)
+    if rows:
+        log_activity(
+            conn,
+            rows[0].client_id,
+            f"Prorated Next Due Date: invoice #{invoice_id} {reason}, next invoice dates put "
+            f"back for {', '.join(f'{r.kind} #{r.relid}' for r in rows)}",
+            now,
+        )
+    return _mark(conn, rows, state, now)
+
+
+def _handle_once(
+    engine: Engine,
+    event_id: str,
+    invoice_id: int,
+    kind: str,
+    now: Clock,
+    handle: Callable[[Connection, Any, datetime], tuple[str, list[int]]],
+) -> EventOutcome:
+    try:
+        with unit_of_work(engine) as conn:
+            invoice = lock_invoice(conn, invoice_id)
+            if _seen(conn, event_id):
+                return EventOutcome(event_id, invoice_id, "repeat")
+            stamp = now()
+            outcome, ids = handle(conn, invoice, stamp)
+            _remember(conn, event_id, kind, invoice_id, outcome, stamp)
+            return EventOutcome(event_id, invoice_id, outcome, ids)
+    except IntegrityError:
+        # the same event handled at the same moment by another worker: it won
+        return EventOutcome(event_id, invoice_id, "repeat")
+
+
+def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
+    def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
+        if not _records_of(conn, invoice_id, (*UNSETTLED, "paid")):
+            return "ignored", []  # not an alignment invoice
+        if invoice is None or invoice.status != "Paid":
+            return "not-paid", []
+        return "applied", apply_payment(conn, invoice_id, stamp)
+
+    return _handle_once(engine, event_id, invoice_id, "invoice-paid", now, handle)
+
+
+def invoice_cancelled(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
+    def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
+        if not _records_of(conn, invoice_id, ("pending",)):
+            return "ignored", []
+        if invoice is not None and invoice.status not in ("Cancelled",):
+            return "not-cancelled", []
+        return "applied", put_back(conn, invoice_id, "cancelled", "cancelled", stamp)
+
+    return _handle_once(engine, event_id, invoice_id, "invoice-cancelled", now, handle)
+
+
+@dataclass
+class Reconciled:
+    expired: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+    paid: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return dict(self.__dict__)
+
+
+def _pending_invoice_ids(conn: Connection) -> list[int]:
+    return [
+        int(invoice_id)
+        for (invoice_id,) in conn.execute(
+            sa.select(records.c.invoice_id)
+            .where(records.c.state == "pending", records.c.invoice_id.is_not(None))
+            .distinct()
+            .order_by(records.c.invoice_id)
+        )
+    ]
+
+
+def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -> Reconciled:
+    """The daily check of every pending alignment invoice, one transaction per invoice.
+
+    - deleted in WHMCS (there is no hook for that): put back, cancelled;
+    - cancelled, or paid, without the event reaching the worker: handled as the event would;
+    - unpaid longer than `expire_after_days` past its due date (0 = never): cancelled in
+      WHMCS, put back, expired.
+    """
+    done = Reconciled()
+    with unit_of_work(engine) as conn:
+        invoice_ids = _pending_invoice_ids(conn)
+    for invoice_id in invoice_ids:
+        with unit_of_work(engine) as conn:
+            invoice = lock_invoice(conn, invoice_id)
+            stamp = now()
+            if invoice is None:
+                if put_back(conn, invoice_id, "cancelled", "was deleted", stamp):
+                    done.deleted.append(invoice_id)
+            elif invoice.status == "Paid":
+                if apply_payment(conn, invoice_id, stamp):
+                    done.paid.append(invoice_id)
+            elif invoice.status == "Cancelled":
+                if put_back(conn, invoice_id, "cancelled", "was cancelled", stamp):
+                    done.cancelled.append(invoice_id)
+            elif invoice.status == "Unpaid" and expire_after_days > 0:
+                due = conn.execute(
+                    sa.select(tblinvoices.c.duedate).where(tblinvoices.c.id == invoice_id)
+                ).scalar_one()
+                if due is not None and today > due + timedelta(days=expire_after_days):
+                    conn.execute(
+                        sa.update(tblinvoices)
+                        .where(tblinvoices.c.id == invoice_id)
+                        .values(status="Cancelled", date_cancelled=stamp, updated_at=stamp)
+                    )
+                    put_back(
+                        conn,
+                        invoice_id,
+                        "expired",
+                        f"unpaid {expire_after_days} days past its due date, cancelled",
+                        stamp,
+                    )
+                    done.expired.append(invoice_id)
+    return done

@@ -1,0 +1,43 @@
+"""structlog JSON lines; every line of a task carries its task id, event id and client."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+_configured = False
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(sort_keys=True),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def get_logger(**bound: Any) -> Any:
+    configure_logging()
+    return structlog.get_logger("prorata").bind(**bound)
+
+
+def bind(**values: Any) -> None:
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def clear() -> None:
+    structlog.contextvars.clear_contextvars()

@@ -1,0 +1,133 @@
+"""The product's own tables (`mod_prorata_*`) and their migrations.
+
+These are the only tables the product creates or alters; WHMCS's tables are never touched
+by a migration. `upgrade()` is safe to run any number of times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from worker.types import Money, WhmcsDate, WhmcsDateTime
+
+own_metadata = sa.MetaData()
+
+# One row per alignment request (one event id): what was asked, what came of it.
+requests = sa.Table(
+    "mod_prorata_requests",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("client_id", sa.Integer, nullable=False, index=True),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),  # JSON: day, cycles, services, mode, today
+    sa.Column("state", sa.String(16), nullable=False),  # done | failed
+    sa.Column("result", sa.Text, nullable=True),  # JSON summary returned to a repeat
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", WhmcsDateTime, nullable=False),
+    sa.Column("updated_at", WhmcsDateTime, nullable=False),
+)
+
+# One row per aligned service or addon.
+records = sa.Table(
+    "mod_prorata_records",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.Integer, nullable=False, index=True),
+    sa.Column("client_id", sa.Integer, nullable=False, index=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # service | addon
+    sa.Column("relid", sa.Integer, nullable=False),
+    sa.Column("old_due", WhmcsDate, nullable=True),
+    sa.Column("old_next_invoice", WhmcsDate, nullable=True),
+    sa.Column("new_due", WhmcsDate, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("invoice_id", sa.Integer, nullable=True, index=True),
+    sa.Column("invoice_item_id", sa.Integer, nullable=True),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    # pending | paid | cancelled | expired | superseded
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", WhmcsDateTime, nullable=False),
+    sa.Column("updated_at", WhmcsDateTime, nullable=False),
+    sa.Index("mod_prorata_records_relid", "kind", "relid", "state"),
+)
+
+# Payment and cancellation events already handled (idempotent consumers).
+events = sa.Table(
+    "mod_prorata_events",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("invoice_id", sa.Integer, nullable=True, index=True),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("processed_at", WhmcsDateTime, nullable=False),
+)
+
+# Events the WHMCS side could not push to Redis; a beat task relays them.
+outbox = sa.Table(
+    "mod_prorata_outbox",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("task", sa.String(128), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON kwargs of the task
+    sa.Column("created_at", WhmcsDateTime, nullable=False),
+    sa.Column("relayed_at", WhmcsDateTime, nullable=True, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+# Alignments that failed after their last retry, offered again by a beat task.
+failed_jobs = sa.Table(
+    "mod_prorata_failed_jobs",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("task", sa.String(128), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("offers", sa.Integer, nullable=False, default=0),
+    sa.Column("failed_at", WhmcsDateTime, nullable=False),
+    sa.Column("next_offer_at", WhmcsDateTime, nullable=True),
+    sa.Column("resolved_at", WhmcsDateTime, nullable=True),
+)
+
+schema_version = sa.Table(
+    "mod_prorata_schema",
+    own_metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_at", WhmcsDateTime, nullable=False),
+)
+
+
+def _v1(conn: Connection) -> None:
+    for table in (requests, records, events, outbox, failed_jobs):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1),)
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int:
+    if not sa.inspect(conn).has_table(schema_version.name):
+        return 0
+    return int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+
+
+def upgrade(engine: Engine, now: Callable[[], object]) -> list[int]:
+    """Apply the migrations not yet applied; returns their versions."""
+    applied: list[int] = []
+    with engine.begin() as conn:
+        schema_version.create(conn, checkfirst=True)
+        version = current_version(conn)
+        for number, migrate in MIGRATIONS:
+            if number > version:
+                migrate(conn)
+                conn.execute(sa.insert(schema_version).values(version=number, applied_at=now()))
+                applied.append(number)
+    return applied

@@ -1,0 +1,51 @@
+"""One database transaction per unit of work, with the locking each database needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from worker.whmcs_schema import tblclients, tblinvoices
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Connection]:
+    """A transaction that commits on success and leaves nothing behind on any error.
+
+    MySQL/MariaDB run it in READ COMMITTED, so that once a row lock is granted the
+    transaction sees what the lock holder committed. SQLite takes the write lock at the
+    start (BEGIN IMMEDIATE), which serialises writers the same way.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:  # BEGIN IMMEDIATE, see worker.db
+            yield conn
+        return
+    with (
+        engine.connect().execution_options(isolation_level="READ COMMITTED") as conn,
+        conn.begin(),
+    ):
+        yield conn
+
+
+def lock_client(conn: Connection, client_id: int) -> bool:
+    """Hold the client's row until the transaction ends; False when there is no such client.
+
+    Every alignment of a client takes this lock first, so two of them never interleave.
+    """
+    query = sa.select(tblclients.c.id).where(tblclients.c.id == client_id)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return conn.execute(query).first() is not None
+
+
+def lock_invoice(conn: Connection, invoice_id: int) -> Any:
+    query = sa.select(tblinvoices.c.id, tblinvoices.c.userid, tblinvoices.c.status).where(
+        tblinvoices.c.id == invoice_id
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return conn.execute(query).first()
