@@ -13,6 +13,8 @@ from domain.model import AlignRequest
 from tasks.args import (
     BadTaskArguments,
     align_command,
+    client_id_arg,
+    event_id_arg,
     parse_cycles,
     parse_day_arg,
     parse_mode,
@@ -118,7 +120,6 @@ def preview_client_task(
     today: Any = None,
 ) -> dict[str, Any]:
     """The plan for one client, changing nothing (the WHMCS pages wait on it)."""
-    command = align_command(event_id="preview", client_id=client_id)
     request = AlignRequest(
         today=parse_today(today),
         day=parse_day_arg(day),
@@ -127,7 +128,7 @@ def preview_client_task(
         calendar_days=parse_mode(mode),
     )
     with runtime.engine().connect() as conn:
-        planned = plan_client(conn, command.client_id, request)
+        planned = plan_client(conn, client_id_arg(client_id), request)
     document = planned.plan.to_dict()
     profile = planned.state.profile
     document["client"] = {
@@ -156,6 +157,7 @@ def align_all_clients_task(
     Each client's event id derives from the bulk event id, so a redelivered bulk task
     queues nothing that has not already been done.
     """
+    event_id = event_id_arg(event_id, max_length=48)  # room for ":<client id>"
     with runtime.engine().connect() as conn:
         client_ids = [
             int(client_id)
@@ -170,7 +172,7 @@ def align_all_clients_task(
     for client_id in client_ids:
         align_client_task.apply_async(
             kwargs={
-                "event_id": f"{event_id}:{client_id}"[:64],
+                "event_id": f"{event_id}:{client_id}",
                 "client_id": client_id,
                 "day": day,
                 "cycles": cycles,

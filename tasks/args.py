@@ -90,11 +90,9 @@ def align_command(
     requested_by: Any = "admin",
     today: Any = None,
 ) -> AlignCommand:
-    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
-        raise BadTaskArguments(f"event_id must be a string of 1 to 64 characters: {event_id!r}")
     return AlignCommand(
-        event_id=event_id,
-        client_id=_int("client_id", client_id),
+        event_id=event_id_arg(event_id),
+        client_id=client_id_arg(client_id),
         requested_by=str(requested_by or "admin")[:64],
         today=parse_today(today),
         day=parse_day_arg(day),
@@ -106,3 +104,15 @@ def align_command(
 
 def invoice_id_arg(value: Any) -> int:
     return _int("invoice_id", value)
+
+
+def client_id_arg(value: Any) -> int:
+    return _int("client_id", value)
+
+
+def event_id_arg(value: Any, max_length: int = 64) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
+        raise BadTaskArguments(
+            f"event_id must be a string of 1 to {max_length} characters: {value!r}"
+        )
+    return value

@@ -19,7 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from domain.model import LineKind
 from worker.own_schema import events, records
 from worker.transactions import lock_invoice, unit_of_work
-from worker.whmcs_schema import tblactivitylog, tblhosting, tblhostingaddons, tblinvoices
+from worker.whmcs_schema import (
+    tblaccounts,
+    tblactivitylog,
+    tblhosting,
+    tblhostingaddons,
+    tblinvoiceitems,
+    tblinvoices,
+)
 
 Clock = Callable[[], datetime]
 
@@ -68,21 +75,47 @@ def log_activity(conn: Connection, client_id: int, message: str, now: datetime) 
     )
 
 
-def _records_of(conn: Connection, invoice_id: int, states: Iterable[str]) -> list[Any]:
-    return list(
-        conn.execute(
-            sa.select(records)
-            .where(records.c.invoice_id == invoice_id, records.c.state.in_(list(states)))
-            .order_by(records.c.id)
-        )
+# The record's own line is still on its invoice, and that invoice is still the client's:
+# invoice ids can be handed out again after a deletion, and a line can be deleted by hand,
+# so the record's invoice id alone proves nothing.
+_LINE_STILL_THERE = (
+    sa.select(tblinvoiceitems.c.id)
+    .join(tblinvoices, tblinvoices.c.id == tblinvoiceitems.c.invoiceid)
+    .where(
+        tblinvoiceitems.c.id == records.c.invoice_item_id,
+        tblinvoiceitems.c.invoiceid == records.c.invoice_id,
+        tblinvoiceitems.c.relid == records.c.relid,
+        tblinvoiceitems.c.type.like("Prorata%"),
+        tblinvoices.c.userid == records.c.client_id,
     )
+    .exists()
+)
+
+
+def _records_of(
+    conn: Connection, invoice_id: int, states: Iterable[str], *, on_invoice: bool | None = None
+) -> list[Any]:
+    """Records of an invoice; on_invoice True/False keeps those whose line is / is not there."""
+    query = sa.select(records).where(
+        records.c.invoice_id == invoice_id, records.c.state.in_(list(states))
+    )
+    if on_invoice is True:
+        query = query.where(_LINE_STILL_THERE)
+    elif on_invoice is False:
+        query = query.where(~_LINE_STILL_THERE)
+    return list(conn.execute(query.order_by(records.c.id)))
 
 
 def _set_paid_dates(conn: Connection, record: Any) -> None:
+    """Both dates to P, but never backwards: a service that renewed past P since (a late
+    event) keeps its renewal."""
     table = _table(record.kind)
     conn.execute(
         sa.update(table)
-        .where(table.c.id == record.relid)
+        .where(
+            table.c.id == record.relid,
+            sa.or_(table.c.nextduedate.is_(None), table.c.nextduedate <= record.new_due),
+        )
         .values(nextduedate=record.new_due, nextinvoicedate=record.new_due)
     )
 
@@ -117,7 +150,7 @@ def apply_payment(conn: Connection, invoice_id: int, now: datetime) -> list[int]
     already paid are left alone: the service may have renewed since, and setting P again
     would take that renewal back.
     """
-    rows = _records_of(conn, invoice_id, UNSETTLED)
+    rows = _records_of(conn, invoice_id, UNSETTLED, on_invoice=True)
     for row in rows:
         _set_paid_dates(conn, row)
     if rows:
@@ -132,10 +165,16 @@ def apply_payment(conn: Connection, invoice_id: int, now: datetime) -> list[int]
 
 
 def put_back(
-    conn: Connection, invoice_id: int, state: str, reason: str, now: datetime
+    conn: Connection,
+    invoice_id: int,
+    state: str,
+    reason: str,
+    now: datetime,
+    *,
+    on_invoice: bool | None = None,
 ) -> list[int]:
     """Undo the pending alignment of an invoice that will not be paid."""
-    rows = _records_of(conn, invoice_id, ("pending",))
+    rows = _records_of(conn, invoice_id, ("pending",), on_invoice=on_invoice)
     for row in rows:
         _put_back(conn, row)
     if rows:
@@ -167,14 +206,18 @@ def _handle_once(
             _remember(conn, event_id, kind, invoice_id, outcome, stamp)
             return EventOutcome(event_id, invoice_id, outcome, ids)
     except IntegrityError:
-        # the same event handled at the same moment by another worker: it won
-        return EventOutcome(event_id, invoice_id, "repeat")
+        # the same event handled at the same moment by another worker: it won; any other
+        # integrity error is a real failure and must not pass for a repeat
+        with engine.connect() as conn:
+            if _seen(conn, event_id):
+                return EventOutcome(event_id, invoice_id, "repeat")
+        raise
 
 
 def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
     def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
-        if not _records_of(conn, invoice_id, (*UNSETTLED, "paid")):
-            return "ignored", []  # not an alignment invoice
+        if not _records_of(conn, invoice_id, (*UNSETTLED, "paid"), on_invoice=True):
+            return "ignored", []  # not (or no longer) an alignment invoice
         if invoice is None or invoice.status != "Paid":
             return "not-paid", []
         return "applied", apply_payment(conn, invoice_id, stamp)
@@ -219,10 +262,11 @@ def _pending_invoice_ids(conn: Connection) -> list[int]:
 def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -> Reconciled:
     """The daily check of every pending alignment invoice, one transaction per invoice.
 
-    - deleted in WHMCS (there is no hook for that): put back, cancelled;
+    - deleted in WHMCS (there is no hook for that), or its alignment line deleted: put
+      back, cancelled;
     - cancelled, or paid, without the event reaching the worker: handled as the event would;
-    - unpaid longer than `expire_after_days` past its due date (0 = never): cancelled in
-      WHMCS, put back, expired.
+    - unpaid longer than `expire_after_days` past its due date (0 = never), with no payment
+      or credit on it: cancelled in WHMCS, put back, expired.
     """
     done = Reconciled()
     with unit_of_work(engine) as conn:
@@ -234,17 +278,38 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
             if invoice is None:
                 if put_back(conn, invoice_id, "cancelled", "was deleted", stamp):
                     done.deleted.append(invoice_id)
-            elif invoice.status == "Paid":
+                continue
+            # its alignment lines are gone (deleted by hand, or the invoice was deleted and
+            # its id given to a new one): those services will not be paid for by it
+            if put_back(
+                conn, invoice_id, "cancelled", "lost its alignment lines", stamp, on_invoice=False
+            ):
+                done.deleted.append(invoice_id)
+            if invoice.status == "Paid":
                 if apply_payment(conn, invoice_id, stamp):
                     done.paid.append(invoice_id)
             elif invoice.status == "Cancelled":
                 if put_back(conn, invoice_id, "cancelled", "was cancelled", stamp):
                     done.cancelled.append(invoice_id)
             elif invoice.status == "Unpaid" and expire_after_days > 0:
-                due = conn.execute(
-                    sa.select(tblinvoices.c.duedate).where(tblinvoices.c.id == invoice_id)
-                ).scalar_one()
-                if due is not None and today > due + timedelta(days=expire_after_days):
+                due, credit = conn.execute(
+                    sa.select(tblinvoices.c.duedate, tblinvoices.c.credit).where(
+                        tblinvoices.c.id == invoice_id
+                    )
+                ).one()
+                paid_in_part = (
+                    credit > 0
+                    or conn.execute(
+                        sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
+                    ).first()
+                    is not None
+                )
+                # money on it: never cancelled behind the client's back; staff settle it
+                if (
+                    not paid_in_part
+                    and due is not None
+                    and today > due + timedelta(days=expire_after_days)
+                ):
                     conn.execute(
                         sa.update(tblinvoices)
                         .where(tblinvoices.c.id == invoice_id)

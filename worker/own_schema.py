@@ -24,7 +24,7 @@ requests = sa.Table(
     sa.Column("client_id", sa.Integer, nullable=False, index=True),
     sa.Column("requested_by", sa.String(64), nullable=False),
     sa.Column("params", sa.Text, nullable=False),  # JSON: day, cycles, services, mode, today
-    sa.Column("state", sa.String(16), nullable=False),  # done | failed
+    sa.Column("state", sa.String(16), nullable=False),  # done | rejected (bad input)
     sa.Column("result", sa.Text, nullable=True),  # JSON summary returned to a repeat
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),

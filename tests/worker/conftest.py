@@ -1,0 +1,27 @@
+"""Set-up shared by the worker tests: the helpers' import path and a ready sandbox."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+# The tests import their helpers as `worker_helpers`, whatever the import mode.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.append(_HERE)
+
+from worker_helpers import NOW, clock  # noqa: E402
+
+from worker.own_schema import upgrade  # noqa: E402
+from worker.sandbox import init_sandbox  # noqa: E402
+
+
+@pytest.fixture
+def engine(db_engine: Engine) -> Engine:
+    """A WHMCS sandbox with the module's own tables, on SQLite and on MariaDB."""
+    init_sandbox(db_engine)
+    assert upgrade(db_engine, clock(NOW)) == [1]
+    return db_engine
