@@ -575,6 +575,26 @@ def test_payment_handler_sets_the_dates_itself(engine: Engine) -> None:
     assert {rec["state"] for rec in records_of(engine)} == {"paid"}
 
 
+def test_a_late_first_payment_event_never_takes_a_renewal_back(engine: Engine) -> None:
+    """WHMCS moved the dates itself on payment, then the service renewed, and only then the
+    first payment event arrives (the outbox was slow): the renewal stays."""
+    ids = seed(engine, one_invoice)
+    [created] = align(engine, ids["client"]).invoices
+    invoice = created["id"]
+    pay_invoice(engine, invoice, LATER)  # WHMCS: ProrataProduct lines set the dates to P
+    renewed = d("2024-08-01")
+    execute(
+        engine,
+        sa.update(tblhosting)
+        .where(tblhosting.c.id == ids["web"])
+        .values(nextduedate=renewed, nextinvoicedate=renewed),
+    )
+    assert invoice_paid(engine, "paid-late", invoice, clock(LATER)).outcome == "applied"
+    assert dates(engine, tblhosting, ids["web"]) == (renewed, renewed)
+    assert dates(engine, tblhosting, ids["late"]) == (P, P)
+    assert {rec["state"] for rec in records_of(engine)} == {"paid"}
+
+
 def test_paid_invoice_that_is_not_an_alignment_is_ignored(engine: Engine) -> None:
     ids = seed(engine, one_invoice)
     renewal = seed(
