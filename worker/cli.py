@@ -143,12 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(cron)
     cron.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
 
-    worker = commands.add_parser("worker", help="run the Celery worker")
-    worker.add_argument("celery_args", nargs=argparse.REMAINDER, help="passed to celery worker")
-    beat = commands.add_parser("beat", help="run Celery beat (the scheduled jobs)")
-    beat.add_argument("celery_args", nargs=argparse.REMAINDER, help="passed to celery beat")
+    # their options go to Celery untouched (see main())
+    commands.add_parser("worker", help="run the Celery worker; other options go to celery worker")
+    commands.add_parser("beat", help="run Celery beat; other options go to celery beat")
 
-    demo = commands.add_parser("demo", help="build a demo WHMCS sandbox and preview it")
+    seed = sandbox_commands.add_parser("seed", help="add the demo customer base to a sandbox")
+    _add_db(seed)
+    seed.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
+
+    demo = commands.add_parser(
+        "demo", help="play the whole story (preview, align, pay, expire) on a demo sandbox"
+    )
     demo.add_argument("--path", type=Path, default=Path("var/demo.db"), help="SQLite file")
     demo.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
     return parser
@@ -294,18 +299,32 @@ def cmd_cron(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
+def run_celery(command: str, extra: Sequence[str]) -> int:
+    """`prorata worker|beat [celery options]`: Celery parses the options itself."""
     from worker.celery_app import app
 
-    queue = runtime.config().queue
-    app.worker_main(["worker", "--loglevel=INFO", f"--queues={queue}", *args.celery_args])
+    options = list(extra[1:] if extra[:1] == ["--"] else extra)
+    if command == "worker":
+        app.worker_main(
+            ["worker", "--loglevel=INFO", f"--queues={runtime.config().queue}", *options]
+        )
+    else:
+        app.start(["beat", "--loglevel=INFO", *options])
     return 0
 
 
-def cmd_beat(args: argparse.Namespace) -> int:
-    from worker.celery_app import app
+def cmd_sandbox_seed(args: argparse.Namespace) -> int:
+    from worker.demo import seed_demo
 
-    app.start(["beat", "--loglevel=INFO", *args.celery_args])
+    engine = _engine(args.db)
+    today = args.today or clock.today()
+
+    def seed() -> Any:
+        with engine.begin() as conn:
+            return seed_demo(conn, today)
+
+    clients = _guarded(engine, seed)
+    print(f"demo customers added: clients {clients.agency}, {clients.shop}, {clients.freelancer}")
     return 0
 
 
@@ -337,8 +356,7 @@ COMMANDS = {
     ("plan", None): cmd_plan,
     ("align", None): cmd_align,
     ("cron", None): cmd_cron,
-    ("worker", None): cmd_worker,
-    ("beat", None): cmd_beat,
+    ("sandbox", "seed"): cmd_sandbox_seed,
     ("db", "upgrade"): cmd_db_upgrade,
     ("sandbox", "pay"): cmd_sandbox_pay,
     ("sandbox", "cancel"): cmd_sandbox_cancel,
@@ -347,7 +365,10 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] in (["worker"], ["beat"]) and not {"-h", "--help"} & set(words[1:2]):
+        return run_celery(words[0], words[1:])
+    args = build_parser().parse_args(words)
     sub = getattr(args, "sandbox_command", None) or getattr(args, "db_command", None)
     handler = COMMANDS[(args.command, sub)]
     try:

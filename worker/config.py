@@ -6,6 +6,11 @@ import os
 from dataclasses import dataclass
 
 
+def _text(name: str, default: str) -> str:
+    """An unset or empty variable takes the default (compose files pass empty strings)."""
+    return os.environ.get(name, "").strip() or default
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -35,17 +40,17 @@ class WorkerConfig:
 
 
 def load_config() -> WorkerConfig:
-    broker = os.environ.get("PRORATA_BROKER_URL", "redis://127.0.0.1:6379/0")
+    broker = _text("PRORATA_BROKER_URL", "redis://127.0.0.1:6379/0")
     return WorkerConfig(
-        database_url=os.environ.get("PRORATA_DATABASE_URL", ""),
+        database_url=_text("PRORATA_DATABASE_URL", ""),
         broker_url=broker,
-        result_backend=os.environ.get("PRORATA_RESULT_BACKEND", broker),
-        queue=os.environ.get("PRORATA_QUEUE", "prorata"),
+        result_backend=_text("PRORATA_RESULT_BACKEND", broker),
+        queue=_text("PRORATA_QUEUE", "prorata"),
         visibility_timeout=_int("PRORATA_VISIBILITY_TIMEOUT", 3600),
         task_time_limit=_int("PRORATA_TASK_TIME_LIMIT", 300),
         align_max_retries=_int("PRORATA_ALIGN_MAX_RETRIES", 5),
         max_reoffers=_int("PRORATA_MAX_REOFFERS", 5),
-        whmcs_api_url=os.environ.get("PRORATA_WHMCS_API_URL", ""),
-        whmcs_api_identifier=os.environ.get("PRORATA_WHMCS_API_IDENTIFIER", ""),
-        whmcs_api_secret=os.environ.get("PRORATA_WHMCS_API_SECRET", ""),
+        whmcs_api_url=_text("PRORATA_WHMCS_API_URL", ""),
+        whmcs_api_identifier=_text("PRORATA_WHMCS_API_IDENTIFIER", ""),
+        whmcs_api_secret=_text("PRORATA_WHMCS_API_SECRET", ""),
     )

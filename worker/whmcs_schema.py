@@ -1,7 +1,8 @@
 """The WHMCS tables the product reads and writes, as WHMCS 8 defines them.
 
 In production these tables belong to WHMCS: the product never creates, alters or drops
-them. `create_sandbox_tables` builds them only for the sandbox (development, tests, demo).
+them. `worker.sandbox.init_sandbox` builds them only for the sandbox (development, tests,
+demo).
 """
 
 from __future__ import annotations
