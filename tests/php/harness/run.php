@@ -1,0 +1,167 @@
+<?php
+/**
+ * Runs one request against the addon inside the harness and prints the answer as JSON.
+ *
+ * Usage: PRORATA_HARNESS_DB_URL=... php tests/php/harness/run.php < request.json
+ *
+ * The request is a JSON object with "action" and, for every action, optional "session"
+ * (becomes $_SESSION), "client" (Menu::context('client'): {"id": .., "language": ..}) and
+ * "request" (becomes $_REQUEST / $_POST):
+ *   {"action": "hook", "hook": "InvoicePaid", "vars": {"invoiceid": 5}}
+ *        -> {"results": [...]}; for ClientAreaHomepagePanels the vars are a fresh panel menu
+ *           and the answer has "panels" (the menu as arrays)
+ *   {"action": "send", "task": "...", "kwargs": {...}} -> EventSender's SentEvent
+ *   {"action": "preview", "client_id": 1, "options": {...}, "wait": 2.5}
+ *        -> {"plan": {...}} or {"preview_error": {"reason", "detail", "message"}}
+ *   {"action": "message", "task", "kwargs", "task_id", "queue", "options"} -> the Celery message
+ *   {"action": "list_key", "queue", "priority"} -> the Redis list key
+ *   {"action": "settings"} -> {"defaults", "values" (or errors, per getter)}
+ *   {"action": "holds_alignment_lines", "invoice_id": 5} -> bool
+ *   {"action": "redis", "commands": [["lpush", key, value], ["get", key], ["del", key]]}
+ *        -> the replies, through the client PRORATA_HARNESS_REDIS_CLIENT selects
+ *
+ * Every answer is {"ok": true, "result": ..., "warnings": [...], "transport": ...} or
+ * {"ok": false, "error": "Class: message", ...}. PHP warnings and notices are collected in
+ * "warnings" (a test asserts there are none) instead of being printed.
+ */
+
+$GLOBALS['harness_warnings'] = [];
+set_error_handler(function ($severity, $message, $file, $line) {
+    if (!(error_reporting() & $severity)) {
+        return false; // silenced with @, as the code meant
+    }
+    $GLOBALS['harness_warnings'][] = sprintf('%s at %s:%d', $message, basename($file), $line);
+
+    return true;
+});
+
+$input = stream_get_contents(STDIN);
+$request = json_decode($input === false || $input === '' ? '{}' : $input, true);
+if (!is_array($request)) {
+    fwrite(STDERR, "harness: the request on standard input must be a JSON object\n");
+    exit(3);
+}
+
+$_SESSION = is_array($request['session'] ?? null) ? $request['session'] : [];
+$_REQUEST = $_POST = is_array($request['request'] ?? null) ? $request['request'] : [];
+$_GET = [];
+
+require __DIR__ . '/bootstrap.php';
+
+if (is_array($request['client'] ?? null)) {
+    Menu::$context['client'] = (object) $request['client'];
+}
+
+function harness_action(array $request)
+{
+    $action = (string) ($request['action'] ?? '');
+    switch ($action) {
+        case 'hook':
+            $hook = (string) $request['hook'];
+            if ($hook === 'ClientAreaHomepagePanels') {
+                $panels = new WHMCS\View\Menu\Item('homePagePanels');
+                $results = run_hook($hook, $panels);
+
+                return ['results' => $results, 'panels' => (object) $panels->toArray()['children']];
+            }
+
+            return ['results' => run_hook($hook, $request['vars'] ?? [])];
+
+        case 'send':
+            $sender = ProrataAlign\EventSender::fromWhmcs();
+
+            return $sender->send((string) $request['task'], $request['kwargs'] ?? [], (int) ($request['client_id'] ?? 0))
+                ->toArray();
+
+        case 'preview':
+            $client = ProrataAlign\PreviewClient::fromWhmcs();
+            $wait = isset($request['wait']) ? (float) $request['wait'] : null;
+            $started = microtime(true);
+            try {
+                $plan = $client->preview((int) $request['client_id'], $request['options'] ?? [], $wait);
+
+                return ['plan' => $plan, 'seconds' => microtime(true) - $started];
+            } catch (ProrataAlign\PreviewError $e) {
+                return [
+                    'preview_error' => [
+                        'reason' => $e->reason,
+                        'detail' => $e->getMessage(),
+                        'message' => $e->userMessage(),
+                    ],
+                    'seconds' => microtime(true) - $started,
+                ];
+            }
+
+        case 'message':
+            return ProrataAlign\CeleryMessage::build(
+                (string) $request['task'],
+                $request['kwargs'] ?? [],
+                (string) $request['task_id'],
+                (string) $request['queue'],
+                $request['options'] ?? []
+            );
+
+        case 'list_key':
+            return ProrataAlign\CeleryMessage::redisListKey((string) $request['queue'], (int) ($request['priority'] ?? 0));
+
+        case 'settings':
+            $settings = ProrataAlign\Settings::load();
+            $values = [];
+            $getters = [
+                'client_area_button' => 'clientAreaButton', 'prorata_day' => 'prorataDay',
+                'align_addons' => 'alignAddons', 'redis_host' => 'redisHost', 'redis_port' => 'redisPort',
+                'redis_password' => 'redisPassword', 'redis_db' => 'redisDb', 'queue' => 'queue',
+                'preview_timeout' => 'previewTimeout',
+            ];
+            foreach ($getters as $key => $getter) {
+                try {
+                    $values[$key] = ['value' => $settings->$getter()];
+                } catch (ProrataAlign\SettingsError $e) {
+                    $values[$key] = ['error' => $e->getMessage()];
+                }
+            }
+
+            return [
+                'defaults' => ProrataAlign\Settings::defaults(),
+                'labels' => array_map(fn ($spec) => $spec[0], ProrataAlign\Settings::SPECS),
+                'values' => $values,
+            ];
+
+        case 'holds_alignment_lines':
+            return ProrataAlign\AlignmentInvoices::holdsAlignmentLines((int) $request['invoice_id']);
+
+        case 'redis':
+            $settings = ProrataAlign\Settings::load();
+            $factory = new ProrataAlign\Redis\RedisClientFactory();
+            $client = $factory->connect($settings->redisConfig());
+            $replies = [];
+            try {
+                foreach ($request['commands'] ?? [] as $command) {
+                    $name = strtolower((string) array_shift($command));
+                    if (!in_array($name, ['lpush', 'get', 'del'], true)) {
+                        throw new InvalidArgumentException('unknown command ' . $name);
+                    }
+                    $replies[] = $client->$name(...$command);
+                }
+            } finally {
+                $client->close();
+            }
+
+            return $replies;
+
+        default:
+            throw new InvalidArgumentException('unknown action ' . $action);
+    }
+}
+
+$answer = ['ok' => true];
+try {
+    $answer['result'] = harness_action($request);
+} catch (Throwable $e) {
+    $answer = ['ok' => false, 'error' => get_class($e) . ': ' . $e->getMessage()];
+}
+$answer['warnings'] = $GLOBALS['harness_warnings'];
+$answer['transport'] = (new ProrataAlign\Redis\RedisClientFactory())->transport();
+$answer['local_api_calls'] = $GLOBALS['harness_local_api_calls'];
+
+echo json_encode($answer, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE), "\n";

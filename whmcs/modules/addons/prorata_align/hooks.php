@@ -1,0 +1,34 @@
+<?php
+/**
+ * Prorated Next Due Date: hooks. WHMCS loads this file on every page while the addon is
+ * active, so it only registers the hooks; the work is in lib/ProrataAlign (Hooks.php) and
+ * runs only when a hook fires. No hook throws: errors go to the activity log.
+ *
+ * - InvoicePaid / InvoiceCancelled: for invoices holding alignment lines, send the event
+ *   (prorata.invoice_paid / prorata.invoice_cancelled) to the worker, or keep it in the
+ *   outbox while Redis is unreachable.
+ * - ClientAreaHomepagePanels: the client's "align your due dates" panel.
+ * - AdminAreaClientSummaryActionLinks: "Align due dates" on the client summary page.
+ */
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+require_once __DIR__ . '/lib/autoload.php';
+
+add_hook('InvoicePaid', 1, function ($vars) {
+    \ProrataAlign\Hooks::invoicePaid(is_array($vars) ? $vars : []);
+});
+
+add_hook('InvoiceCancelled', 1, function ($vars) {
+    \ProrataAlign\Hooks::invoiceCancelled(is_array($vars) ? $vars : []);
+});
+
+add_hook('ClientAreaHomepagePanels', 1, function ($homePagePanels) {
+    \ProrataAlign\Hooks::homepagePanels($homePagePanels);
+});
+
+add_hook('AdminAreaClientSummaryActionLinks', 1, function ($vars) {
+    return \ProrataAlign\Hooks::adminSummaryLinks(is_array($vars) ? $vars : []);
+});

@@ -1,0 +1,203 @@
+<?php
+
+namespace ProrataAlign;
+
+use WHMCS\Database\Capsule;
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+/**
+ * What the addon's hooks (hooks.php) do. No hook ever throws into WHMCS: an error is
+ * written to the activity log and the page or the payment goes on.
+ *
+ * Hook points as the WHMCS developer documentation (Hooks reference, developers.whmcs.com)
+ * describes them: InvoicePaid and InvoiceCancelled get "invoiceid"; ClientAreaHomepagePanels
+ * gets a WHMCS\View\Menu\Item whose addChild($name, $options) takes label, icon, order,
+ * extras (color, btn-link, btn-text, btn-icon), bodyHtml and footerHtml, and the page's
+ * client is Menu::context('client'); AdminAreaClientSummaryActionLinks gets "userid" and
+ * returns an array of HTML links.
+ */
+final class Hooks
+{
+    /** Cycles the worker can align (domain/cycles.py), as WHMCS spells them. */
+    public const CYCLES = ['Monthly', 'Quarterly', 'Semi-Annually', 'Annually', 'Biennially', 'Triennially'];
+
+    /** Statuses of services that take part. */
+    public const STATUSES = ['Active', 'Suspended'];
+
+    /** The longest the client area home page waits for the worker's preview, in seconds. */
+    public const PANEL_WAIT = 2.0;
+
+    public const MODULE_LINK = 'addonmodules.php?module=prorata_align';
+    public const CLIENT_LINK = 'index.php?m=prorata_align';
+
+    /** InvoicePaid: an alignment invoice was paid; the worker moves the due dates. */
+    public static function invoicePaid(array $vars): void
+    {
+        self::guard('InvoicePaid', function () use ($vars) {
+            self::invoiceEvent('prorata.invoice_paid', (int) ($vars['invoiceid'] ?? 0));
+        });
+    }
+
+    /** InvoiceCancelled: the worker puts back the next invoice dates of its alignment. */
+    public static function invoiceCancelled(array $vars): void
+    {
+        self::guard('InvoiceCancelled', function () use ($vars) {
+            self::invoiceEvent('prorata.invoice_cancelled', (int) ($vars['invoiceid'] ?? 0));
+        });
+    }
+
+    /**
+     * Sends the event for an invoice that holds alignment lines; other invoices send nothing.
+     * Returns what became of the event, or null when nothing was sent.
+     */
+    public static function invoiceEvent(string $task, int $invoiceId): ?SentEvent
+    {
+        if (!AlignmentInvoices::holdsAlignmentLines($invoiceId)) {
+            return null;
+        }
+        $clientId = (int) Capsule::table('tblinvoices')->where('id', $invoiceId)->value('userid');
+
+        return EventSender::fromWhmcs()->send($task, ['invoice_id' => $invoiceId], $clientId);
+    }
+
+    /** AdminAreaClientSummaryActionLinks: a link to the module's page for this client. */
+    public static function adminSummaryLinks(array $vars): array
+    {
+        return self::guard('AdminAreaClientSummaryActionLinks', function () use ($vars) {
+            $clientId = (int) ($vars['userid'] ?? 0);
+            if ($clientId <= 0) {
+                return [];
+            }
+            $href = self::MODULE_LINK . '&client_id=' . $clientId;
+
+            return [
+                '<a href="' . htmlspecialchars($href, ENT_QUOTES) . '">'
+                . '<i class="fas fa-calendar-alt fa-fw"></i> '
+                . htmlspecialchars(Lang::get('admin_summary_link'), ENT_QUOTES)
+                . '</a>',
+            ];
+        }, []);
+    }
+
+    /**
+     * ClientAreaHomepagePanels: when "Button on client area" is on and the logged-in client
+     * has something to align, a panel with the day, the number of services, what it costs
+     * now and a button to the module's client area page. Only a worker that answers within
+     * a short wait shows the panel; otherwise the home page is left as it is.
+     *
+     * @param object $panels WHMCS\View\Menu\Item
+     */
+    public static function homepagePanels($panels): void
+    {
+        self::guard('ClientAreaHomepagePanels', function () use ($panels) {
+            $client = ClientContext::current();
+            if ($client === null || !is_object($panels)) {
+                return;
+            }
+            $settings = Settings::load();
+            if (!$settings->clientAreaButton() || !self::hasCandidates($client->id, $settings)) {
+                return;
+            }
+            $wait = min(self::PANEL_WAIT, (float) $settings->previewTimeout());
+            try {
+                $plan = (new PreviewClient($settings))->preview($client->id, [], $wait);
+            } catch (PreviewError $e) {
+                return; // the worker is away or busy: no panel this time
+            }
+            $panel = self::panelFor($plan, $client->language);
+            if ($panel !== null) {
+                $panels->addChild('prorata_align', $panel);
+            }
+        });
+    }
+
+    /**
+     * The panel's options for a preview, or null when it aligns nothing.
+     * Public for the module's own pages, which show the same summary.
+     */
+    public static function panelFor(array $plan, ?string $language = null): ?array
+    {
+        $count = 0;
+        foreach ($plan['lines'] ?? [] as $line) {
+            if (is_array($line) && ($line['reason'] ?? null) === null) {
+                $count++;
+            }
+        }
+        if ($count === 0) {
+            return null;
+        }
+        $cents = 0;
+        foreach ($plan['invoices'] ?? [] as $invoice) {
+            $cents += Money::toCents((string) ($invoice['total'] ?? '0'));
+        }
+        $client = is_array($plan['client'] ?? null) ? $plan['client'] : [];
+        $cost = Money::format(
+            $cents,
+            (string) ($client['currency_prefix'] ?? ''),
+            (string) ($client['currency_suffix'] ?? '')
+        );
+        $day = (int) ($plan['day'] ?? 0);
+        $body = Lang::format(
+            $count === 1 ? 'panel_body_one' : 'panel_body_many',
+            $language,
+            $count,
+            $day
+        );
+        $costLine = Lang::format('panel_cost', $language, $cost);
+
+        return [
+            'label' => Lang::get('panel_title', $language),
+            'icon' => 'fas fa-calendar-alt',
+            'order' => 150,
+            'extras' => [
+                'color' => 'teal',
+                'btn-link' => self::CLIENT_LINK,
+                'btn-text' => Lang::get('panel_button', $language),
+                'btn-icon' => 'fas fa-arrow-right',
+            ],
+            'bodyHtml' => '<div class="panel-body card-body"><p>' . htmlspecialchars($body, ENT_QUOTES) . '</p>'
+                . '<p><strong>' . htmlspecialchars($costLine, ENT_QUOTES, 'UTF-8', false) . '</strong></p></div>',
+        ];
+    }
+
+    /**
+     * Whether the client has any service or addon the worker could align at all (status and
+     * cycle): two indexed look-ups that spare the worker a preview for everyone else.
+     */
+    private static function hasCandidates(int $clientId, Settings $settings): bool
+    {
+        $services = Capsule::table('tblhosting')
+            ->where('userid', $clientId)
+            ->whereIn('domainstatus', self::STATUSES)
+            ->whereIn('billingcycle', self::CYCLES)
+            ->exists();
+        if ($services || !$settings->alignAddons()) {
+            return $services;
+        }
+
+        return Capsule::table('tblhostingaddons')
+            ->where('userid', $clientId)
+            ->whereIn('status', self::STATUSES)
+            ->whereIn('billingcycle', self::CYCLES)
+            ->exists();
+    }
+
+    /** Runs a hook's body; any error is logged and the hook's neutral answer returned. */
+    private static function guard(string $hook, callable $body, $default = null)
+    {
+        try {
+            return $body();
+        } catch (\Throwable $e) {
+            try {
+                ActivityLog::write(0, 'log_hook_failed', $hook, get_class($e) . ': ' . $e->getMessage());
+            } catch (\Throwable $ignored) {
+                // the activity log is the last resort; nothing more to do
+            }
+
+            return $default;
+        }
+    }
+}
