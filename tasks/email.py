@@ -38,7 +38,9 @@ def whmcs_api(action: str, params: dict[str, Any], timeout: float = 20.0) -> dic
     name="prorata.send_invoice_email",
     autoretry_for=(OSError, WhmcsApiError, ValueError),
     retry_backoff=30,
-    retry_backoff_max=3600,
+    # well under the broker's visibility timeout (default 3600 s): a retry held longer
+    # would be handed out a second time and the client would get the email twice
+    retry_backoff_max=1200,
     max_retries=8,
 )
 def send_invoice_email(*, invoice_id: int, event_id: str = "") -> dict[str, Any]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, signals
 from celery.schedules import crontab
 
 from worker import logs, runtime
-from worker.config import load_config
+from worker.config import WorkerConfig, load_config
 
 TASK_MODULES = ["tasks.align", "tasks.invoices", "tasks.maintenance", "tasks.email"]
 
@@ -57,8 +58,45 @@ app = make_app()
 SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 
 
+Send = Callable[[str, dict[str, Any], "str | None"], None]
+
+
+def make_event_sender(config: WorkerConfig | None = None) -> Send:
+    """`send(task, kwargs, task_id)` for producers of events.
+
+    It sends through an app with no result backend: with one, Celery subscribes to each
+    task's result on send and, Redis gone, retries that for many seconds before failing,
+    where an event must fall back to the outbox at once. The worker still stores results
+    with its own backend.
+    """
+    config = config or load_config()
+    producer = Celery("prorata-events", set_as_current=False)
+    producer.conf.update(
+        broker_url=config.broker_url,
+        result_backend=None,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue=config.queue,
+        task_routes={"prorata.*": {"queue": config.queue}},
+        broker_transport_options={"visibility_timeout": config.visibility_timeout},
+    )
+
+    def send(task: str, kwargs: dict[str, Any], task_id: str | None) -> None:
+        producer.send_task(
+            task, kwargs=kwargs, task_id=task_id, retry=True, retry_policy=SEND_RETRY_POLICY
+        )
+
+    return send
+
+
+_event_sender: Send | None = None
+
+
 def send_to_broker(task: str, kwargs: dict[str, Any], task_id: str | None) -> None:
-    app.send_task(task, kwargs=kwargs, task_id=task_id, retry=True, retry_policy=SEND_RETRY_POLICY)
+    global _event_sender
+    if _event_sender is None:
+        _event_sender = make_event_sender()
+    _event_sender(task, kwargs, task_id)
 
 
 @signals.worker_process_init.connect
