@@ -47,14 +47,19 @@ def _renew(conn: Connection, table: sa.Table, relid: int) -> None:
     )
 
 
+def _lock_open_invoice(conn: Connection, invoice_id: int) -> None:
+    """Lock an invoice that can still be paid or cancelled, or say why it cannot."""
+    invoice = lock_invoice(conn, invoice_id)
+    if invoice is None:
+        raise InvoiceStateError(f"invoice {invoice_id} does not exist")
+    if invoice.status not in ("Unpaid", "Draft", "Payment Pending"):
+        raise InvoiceStateError(f"invoice {invoice_id} is {invoice.status}, not Unpaid")
+
+
 def pay_invoice(engine: Engine, invoice_id: int, when: datetime) -> Decimal:
     """Mark an invoice paid as WHMCS does; returns the amount recorded."""
     with unit_of_work(engine) as conn:
-        invoice = lock_invoice(conn, invoice_id)
-        if invoice is None:
-            raise InvoiceStateError(f"invoice {invoice_id} does not exist")
-        if invoice.status not in ("Unpaid", "Payment Pending", "Draft"):
-            raise InvoiceStateError(f"invoice {invoice_id} is {invoice.status}, not Unpaid")
+        _lock_open_invoice(conn, invoice_id)
         row = conn.execute(sa.select(tblinvoices).where(tblinvoices.c.id == invoice_id)).one()
         paid_before = conn.execute(
             sa.select(sa.func.count())
@@ -121,11 +126,7 @@ def pay_invoice(engine: Engine, invoice_id: int, when: datetime) -> Decimal:
 
 def cancel_invoice(engine: Engine, invoice_id: int, when: datetime) -> None:
     with unit_of_work(engine) as conn:
-        invoice = lock_invoice(conn, invoice_id)
-        if invoice is None:
-            raise InvoiceStateError(f"invoice {invoice_id} does not exist")
-        if invoice.status not in ("Unpaid", "Draft", "Payment Pending"):
-            raise InvoiceStateError(f"invoice {invoice_id} is {invoice.status}, not Unpaid")
+        _lock_open_invoice(conn, invoice_id)
         conn.execute(
             sa.update(tblinvoices)
             .where(tblinvoices.c.id == invoice_id)
