@@ -154,3 +154,59 @@ if (!function_exists('prorata_align_config')) {
         ];
     }
 }
+
+// The admin page and the client area page (their code lives in admin/, the client area's
+// Smarty template in templates/). Declared inside a block for the same reason as above.
+if (!function_exists('prorata_align_output')) {
+    /** Loads the module's classes: lib/ (autoloaded) and the pages' own in admin/. */
+    function prorata_align_pages_boot()
+    {
+        require_once __DIR__ . '/lib/autoload.php';
+        foreach (['Text', 'Format', 'Input', 'Csrf', 'Worker', 'Records', 'AdminPage', 'ClientPage'] as $file) {
+            require_once __DIR__ . '/admin/' . $file . '.php';
+        }
+    }
+
+    /**
+     * The admin page, Addons > Prorated Next Due Date: find a client, preview, align, and the
+     * list of alignments. WHMCS prints what this echoes inside its admin layout.
+     */
+    function prorata_align_output($vars)
+    {
+        prorata_align_pages_boot();
+        $worker = new \ProrataAlign\Pages\Worker(\ProrataAlign\Settings::load());
+        $adminId = (int) ($_SESSION['adminid'] ?? 0);
+
+        echo (new \ProrataAlign\Pages\AdminPage(is_array($vars) ? $vars : [], $worker, $adminId))->render();
+    }
+
+    /**
+     * The client area page, index.php?m=prorata_align: the logged-in client's own services,
+     * aligned to the module's Prorata Date once they confirm.
+     */
+    function prorata_align_clientarea($vars)
+    {
+        prorata_align_pages_boot();
+        $client = \ProrataAlign\ClientContext::current();
+        $worker = new \ProrataAlign\Pages\Worker(\ProrataAlign\Settings::load());
+        $vars = is_array($vars) ? $vars : [];
+        if ($client !== null && $client->language !== '' && empty($vars['_lang'])) {
+            $vars['_lang'] = prorata_align_pages_strings($client->language);
+        }
+
+        return (new \ProrataAlign\Pages\ClientPage($vars, $worker, $client === null ? 0 : $client->id))->build();
+    }
+
+    /** A language file's strings (WHMCS normally passes them as $vars['_lang']). */
+    function prorata_align_pages_strings($language)
+    {
+        $language = strtolower((string) $language);
+        if (!preg_match('/^[a-z][a-z_-]*$/', $language) || !is_file(__DIR__ . '/lang/' . $language . '.php')) {
+            return [];
+        }
+        $_ADDONLANG = [];
+        include __DIR__ . '/lang/' . $language . '.php';
+
+        return is_array($_ADDONLANG) ? $_ADDONLANG : [];
+    }
+}

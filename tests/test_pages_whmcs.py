@@ -1,0 +1,995 @@
+"""The addon's admin page and client area page, in a real browser, against a real worker.
+
+The pages are served by PHP's built-in web server through tests/php/pages/router.php, which
+boots the WHMCS test harness (tests/php/harness/) on a MariaDB sandbox and wraps
+prorata_align_output() / the Smarty-rendered client area template in minimal WHMCS chrome.
+A real Celery worker process consumes the addon's queue, so previews and alignments go
+through Redis exactly as in production. Headless Chromium drives the pages
+(tests/php/pages/cdp.py) and saves the screenshots in var/screenshots/ (docs/screenshots/ with
+PRORATA_UPDATE_SCREENSHOTS=1).
+
+Needs, besides the harness's php-cli packages: Debian's chromium and smarty3 (or smarty4),
+Redis on 127.0.0.1:6379 and MariaDB (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES_DIR = ROOT / "tests" / "php" / "pages"
+for folder in (ROOT, PAGES_DIR):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from cdp import Browser, find_chromium  # noqa: E402
+
+from domain.settings import DEFAULTS  # noqa: E402
+from worker import clock, sandbox  # noqa: E402
+from worker.alignment import AlignCommand, align_client  # noqa: E402
+from worker.db import make_engine  # noqa: E402
+from worker.own_schema import outbox, records, requests  # noqa: E402
+from worker.whmcs_schema import tblinvoiceitems, tblinvoices  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location(
+    "pyharness", ROOT / "tests" / "php" / "harness" / "pyharness.py"
+)
+assert _spec is not None and _spec.loader is not None
+harness = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(harness)
+
+pytestmark = [pytest.mark.php, pytest.mark.mariadb]
+
+BROKER_URL = "redis://127.0.0.1:6379/0"
+ROUTER = PAGES_DIR / "router.php"
+# the README's pictures are refreshed only on request; a normal run keeps its own under var/
+SCREENSHOTS = ROOT / (
+    "docs/screenshots" if os.environ.get("PRORATA_UPDATE_SCREENSHOTS") == "1" else "var/screenshots"
+)
+ADDON_DIR = ROOT / "whmcs" / "modules" / "addons" / "prorata_align"
+WAIT = 30.0  # seconds, at most, for the worker or a page
+ADMIN_DAY = 15  # the day the admin aligns to in these tests
+SETTING_DAY = 1  # the module's Prorata Date (the client area's day)
+TODAY = clock.today()
+
+
+# ---- dates and money as the pages show them -------------------------------------------
+
+
+def due_in(days: int) -> date:
+    """A next due date about `days` from today, never on a day these tests align to."""
+    when = TODAY + timedelta(days=days)
+    while when.day in (SETTING_DAY, ADMIN_DAY, 28, 29, 30, 31):
+        when += timedelta(days=1)
+    return when
+
+
+def aligned_to(next_due: date, day: int) -> date:
+    """P: the first date after max(N, today) on `day` (no month end here: day < 28)."""
+    when = max(next_due, TODAY) + timedelta(days=1)
+    while when.day != day:
+        when += timedelta(days=1)
+    return when
+
+
+def shown(when: date) -> str:
+    return when.strftime("%d/%m/%Y")  # the sandbox's DateFormat, DD/MM/YYYY
+
+
+MONEY = re.compile(r"^\$\d+\.\d{2} USD$")
+
+
+# ---- the site: database, worker, web server --------------------------------------------
+
+
+@dataclass
+class Site:
+    url: str
+    db_url: str
+    engine: Engine
+    redis: redis.Redis
+    queue: str
+    dead_queue: str
+    themes: Path
+    ids: dict[str, int] = field(default_factory=dict)
+    logs: dict[str, Path] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def configure(self, **values: str) -> None:
+        """The module's settings: the live queue, the client area button on, then `values`."""
+        settings = {
+            **DEFAULTS,
+            "queue": self.queue,
+            "client_area_button": "on",
+            "preview_timeout": "20",
+            "prorata_day": str(SETTING_DAY),
+            **values,
+        }
+        with self.engine.begin() as conn:
+            sandbox.set_module_settings(conn, settings)
+
+    def alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                pytest.fail(f"the {name} stopped ({process.returncode}):\n{self.log_tail(name)}")
+
+    def log_tail(self, name: str) -> str:
+        return self.logs[name].read_text(errors="replace")[-4000:]
+
+    def count(self, table: sa.Table, *where: Any) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar()
+            )
+
+    def nothing_sent(self, requests_before: int) -> None:
+        """No task reached Redis (the dead queue is empty), nothing was aligned or kept."""
+        assert self.redis.llen(self.dead_queue) == 0
+        assert self.count(requests) == requests_before
+        assert self.count(outbox) == 0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def forget_queue(conn: redis.Redis, queue: str) -> None:
+    """Remove a test queue and kombu's keys for it (never anything else)."""
+    keys = [queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
+    keys += [f"{queue}\x06\x16{step}" for step in (3, 6, 9)]
+    conn.delete(*keys)
+
+
+def seed(engine: Engine) -> dict[str, int]:
+    """The clients and services the pages show."""
+    ids: dict[str, int] = {}
+    with engine.begin() as conn:
+        add = sandbox.add_service
+        web = sandbox.add_product(conn, "Web Hosting Pro", taxed=False)
+        vps = sandbox.add_product(conn, "VPS Large", taxed=False)
+        backup = sandbox.add_product(conn, "Backup Storage", taxed=False)
+        old = sandbox.add_product(conn, "Old Plan", taxed=False)
+        mail = sandbox.add_product(conn, "Mail Plus", taxed=False)
+        trial = sandbox.add_product(conn, "Free Trial", taxed=False)
+        extra_ip = sandbox.add_addon_product(conn, "Extra IP", taxed=False)
+
+        ada = ids["ada"] = sandbox.add_client(
+            conn, "Ada", "Lovelace", email="ada@example.com", company="Analytical Engines Ltd"
+        )
+        ids["ada_web"] = add(
+            conn,
+            ada,
+            web,
+            amount="12.00",
+            cycle="Monthly",
+            next_due=due_in(10),
+            domain="ada.example",
+        )
+        ids["ada_vps"] = add(
+            conn,
+            ada,
+            vps,
+            amount="60.00",
+            cycle="Quarterly",
+            next_due=due_in(20),
+            domain="vps.ada.example",
+            gateway="paypal",
+        )
+        ids["ada_backup"] = add(
+            conn, ada, backup, amount="120.00", cycle="Annually", next_due=due_in(40)
+        )
+        ids["ada_old"] = add(
+            conn, ada, old, amount="9.00", cycle="Monthly", next_due=due_in(5), status="Cancelled"
+        )
+        ids["ada_mail"] = add(conn, ada, mail, amount="5.00", cycle="Monthly", next_due=due_in(12))
+        ids["ada_trial"] = add(conn, ada, trial, amount="0.00", cycle="Free Account", next_due=None)
+        ids["ada_ip"] = sandbox.add_service_addon(
+            conn,
+            ids["ada_web"],
+            extra_ip,
+            client_id=ada,
+            recurring="3.00",
+            cycle="Monthly",
+            next_due=due_in(10),
+            taxed=False,
+        )
+        # the renewal of Mail Plus sits on an invoice with a payment on it: blocked
+        blocked = ids["blocked_invoice"] = sandbox.add_invoice(
+            conn,
+            ada,
+            [
+                {
+                    "type": "Hosting",
+                    "relid": ids["ada_mail"],
+                    "description": "Mail Plus",
+                    "amount": "5.00",
+                }
+            ],
+            when=TODAY,
+            due=due_in(12),
+        )
+        sandbox.add_payment(conn, blocked, ada, "2.00", gateway="banktransfer")
+
+        bob = ids["bob"] = sandbox.add_client(conn, "Bob", "Builder", email="bob@example.com")
+        ids["bob_web"] = add(conn, bob, web, amount="8.00", cycle="Monthly", next_due=due_in(8))
+
+        chloe = ids["chloe"] = sandbox.add_client(
+            conn, "Chloé", "Dubois", email="chloe@example.com"
+        )
+        ids["chloe_web"] = add(
+            conn,
+            chloe,
+            web,
+            amount="12.00",
+            cycle="Monthly",
+            next_due=due_in(9),
+            domain="chloe.example",
+        )
+        ids["chloe_mail"] = add(
+            conn, chloe, mail, amount="24.00", cycle="Annually", next_due=due_in(50)
+        )
+
+        eve = ids["eve"] = sandbox.add_client(
+            conn,
+            "<b>Eve</b>",
+            "O'Hara",
+            email="eve@example.com",
+            company='"><img src=x onerror="window.__xss=1">',
+        )
+        ids["eve_web"] = add(
+            conn,
+            eve,
+            web,
+            amount="10.00",
+            cycle="Monthly",
+            next_due=due_in(11),
+            domain="<script>window.__xss=2</script>.example",
+        )
+
+        dana = ids["dana"] = sandbox.add_client(conn, "Dana", "Scully", email="dana@example.com")
+        ids["dana_web"] = add(conn, dana, web, amount="20.00", cycle="Monthly", next_due=due_in(7))
+    return ids
+
+
+@pytest.fixture(scope="session")
+def php() -> str:
+    return str(harness.find_php())
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    found = find_chromium()
+    if found is None:
+        if os.environ.get("PRORATA_SKIP_PHP") == "1":
+            pytest.skip("chromium not found and PRORATA_SKIP_PHP=1")
+        pytest.fail("chromium is not installed: install the Debian package chromium", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="session")
+def smarty_installed() -> None:
+    if not any(
+        Path(f"/usr/share/php/{name}/Smarty.class.php").is_file() for name in ("smarty4", "smarty3")
+    ):
+        pytest.fail("Smarty is not installed: install the Debian package smarty3", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def site(
+    php: str,
+    smarty_installed: None,
+    mariadb_server: Engine,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Site]:
+    """A WHMCS sandbox on MariaDB, a Celery worker on its own queue, and the web server."""
+    name = f"prorata_pages_{uuid.uuid4().hex[:12]}"
+    with mariadb_server.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    db_url = mariadb_server.url.set(database=name).render_as_string(hide_password=False)
+    state = tmp_path_factory.mktemp("pages")
+    conn_redis = redis.Redis.from_url(BROKER_URL, socket_timeout=5)
+    token = uuid.uuid4().hex[:12]
+    site = Site(
+        url=f"http://127.0.0.1:{free_port()}",
+        db_url=db_url,
+        engine=make_engine(db_url),
+        redis=conn_redis,
+        queue=f"prorata-pages-{token}",
+        dead_queue=f"prorata-pages-dead-{token}",
+        themes=state / "themes",
+    )
+    try:
+        try:
+            conn_redis.ping()
+        except redis.RedisError as exc:
+            pytest.fail(f"Redis at {BROKER_URL} cannot be reached: {exc}", pytrace=False)
+        done = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "prorata"), "sandbox", "init", "--db", db_url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        site.ids = seed(site.engine)
+        site.configure()
+        start_worker(site, state)
+        start_web_server(site, php, state)
+        yield site
+    finally:
+        for process in site.processes.values():
+            stop(process)
+        for queue in (site.queue, site.dead_queue):
+            forget_queue(conn_redis, queue)
+        forget_results(site)
+        site.engine.dispose()
+        with mariadb_server.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
+def start_worker(site: Site, state: Path) -> None:
+    log = site.logs["worker"] = state / "worker.log"
+    env = dict(
+        os.environ,
+        PRORATA_DATABASE_URL=site.db_url,
+        PRORATA_BROKER_URL=BROKER_URL,
+        PRORATA_QUEUE=site.queue,
+    )
+    for key in ("PRORATA_RESULT_BACKEND", "PRORATA_WHMCS_API_URL"):
+        env.pop(key, None)
+    with log.open("wb") as out:
+        site.processes["worker"] = subprocess.Popen(
+            [
+                str(ROOT / ".venv" / "bin" / "python"),
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "-Q",
+                site.queue,
+                "--pool=solo",
+                "-n",
+                f"{site.queue}@%h",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+    # ready once it has answered a task from its queue (a preview of no client fails fast)
+    from worker.celery_app import app
+
+    probe = app.send_task("prorata.preview_client", kwargs={"client_id": 999999}, queue=site.queue)
+
+    def ready() -> bool:
+        site.alive()
+        return bool(probe.ready())
+
+    wait_for(ready, "the Celery worker to start", timeout=90)
+    probe.forget()
+
+
+def start_web_server(site: Site, php: str, state: Path) -> None:
+    log = site.logs["web server"] = state / "php-server.log"
+    env = dict(
+        os.environ,
+        PRORATA_HARNESS_DB_URL=site.db_url,
+        PRORATA_PAGES_STATE=str(state / "web"),
+        PRORATA_PAGES_THEMES=str(site.themes),
+        PRORATA_PAGES_THEME="twenty-one",
+    )
+    env.pop("PRORATA_HARNESS_REDIS_CLIENT", None)
+    host_port = site.url.removeprefix("http://")
+    with log.open("wb") as out:
+        site.processes["web server"] = subprocess.Popen(
+            [php, "-d", "display_errors=stderr", "-S", host_port, str(ROUTER)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def answers() -> bool:
+        site.alive()
+        try:
+            with urllib.request.urlopen(site.url + "/", timeout=5) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    wait_for(answers, "the PHP web server to answer", timeout=30)
+
+
+def forget_results(site: Site) -> None:
+    """Drop the results the worker stored for this module's alignments (task id = event id)."""
+    with site.engine.connect() as conn:
+        ids = [str(event_id) for (event_id,) in conn.execute(sa.select(requests.c.event_id))]
+    if ids:
+        site.redis.delete(*(f"celery-task-meta-{event_id}" for event_id in ids))
+
+
+@pytest.fixture
+def live(site: Site) -> Iterator[Site]:
+    """The site with its settings reset; afterwards, no PHP error in the server's log."""
+    site.configure()
+    site.redis.delete(site.dead_queue)
+    before = site.log_tail("web server")
+    yield site
+    site.alive()
+    after = site.log_tail("web server")
+    new = after[len(before) :] if after.startswith(before) else after
+    problems = [
+        line
+        for line in new.splitlines()
+        if re.search(r"PHP (Warning|Notice|Fatal|Deprecated|Parse)", line)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def browser(chromium: str) -> Iterator[Browser]:
+    opened = Browser(chromium)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def post_from_page(browser: Browser, path: str, fields: list[tuple[str, str]]) -> str:
+    """A POST sent by the page itself (same session cookie); the answer's HTML."""
+    script = (
+        "(async () => { const body = new URLSearchParams();"
+        f" for (const [k, v] of {json.dumps(fields)}) body.append(k, v);"
+        f" const r = await fetch({json.dumps(path)},"
+        " {method: 'POST', body, credentials: 'same-origin'});"
+        " return await r.text(); })()"
+    )
+    return str(browser.evaluate(script, timeout=WAIT + 10))
+
+
+def get_from_page(browser: Browser, path: str) -> str:
+    script = (
+        f"(async () => {{ const r = await fetch({json.dumps(path)},"
+        " {credentials: 'same-origin'});"
+        " return await r.text(); })()"
+    )
+    return str(browser.evaluate(script, timeout=WAIT + 10))
+
+
+def row_text(browser: Browser, item: str) -> str:
+    return browser.text(f'tr[data-item="{item}"]')
+
+
+ADMIN = "/admin/addonmodules.php?module=prorata_align"
+CLIENT = "/index.php?m=prorata_align"
+
+
+# ---- the admin page ----------------------------------------------------------------------
+
+
+def test_admin_finds_a_client_changes_the_day_unticks_a_service_and_aligns(
+    live: Site, browser: Browser
+) -> None:
+    ids = live.ids
+    browser.goto(live.url + ADMIN)
+    assert "Find a client" in browser.text()
+
+    # find the client by part of the company name
+    browser.fill("#prorata-q", "analytical")
+    browser.click("#prorata-search button[type=submit]")
+    assert browser.count("table.prorata-clients tbody tr") == 1
+    assert "Ada Lovelace" in browser.text("table.prorata-clients")
+    # ... and by email, and by id
+    for term in ("ada@example", str(ids["ada"])):
+        browser.goto(live.url + ADMIN + "&q=" + term)
+        assert browser.text("table.prorata-clients").count("Ada Lovelace") == 1, term
+    browser.click("table.prorata-clients a")
+
+    # the preview for the module's day: every service and addon, with what happens to it
+    browser.wait_for_text("Preview for Ada Lovelace")
+    web = row_text(browser, f"service:{ids['ada_web']}")
+    assert "Web Hosting Pro" in web and "ada.example" in web and "Monthly" in web
+    assert shown(due_in(10)) in web and shown(aligned_to(due_in(10), SETTING_DAY)) in web
+    assert "Skipped: only active and suspended services" in row_text(
+        browser, f"service:{ids['ada_old']}"
+    )
+    assert "not a recurring billing cycle" in row_text(browser, f"service:{ids['ada_trial']}")
+    blocked = row_text(browser, f"service:{ids['ada_mail']}")
+    assert f"Invoice #{ids['blocked_invoice']}" in blocked
+    assert (
+        browser.attribute(
+            f'tr[data-item="service:{ids["ada_mail"]}"] a.prorata-blocking-invoice', "href"
+        )
+        == f"invoices.php?action=edit&id={ids['blocked_invoice']}"
+    )
+    assert row_text(browser, f"addon:{ids['ada_ip']}").strip().startswith("Extra IP")
+
+    # days 29 to 31 warn about short months
+    browser.fill("#prorata-day", "31")
+    browser.click("#prorata-refresh")
+    assert "Not every month has a day 31" in browser.text("#prorata-day-warning")
+
+    # day 15, Backup Storage left out
+    browser.fill("#prorata-day", str(ADMIN_DAY))
+    browser.set_checked(f'input[name="services[]"][value="service:{ids["ada_backup"]}"]', False)
+    browser.click("#prorata-refresh")
+    assert not browser.exists("#prorata-day-warning")
+    assert "Left out" in row_text(browser, f"service:{ids['ada_backup']}")
+    web = row_text(browser, f"service:{ids['ada_web']}")
+    assert shown(aligned_to(due_in(10), ADMIN_DAY)) in web
+    totals = browser.text("table.prorata-totals")
+    assert "banktransfer" in totals and "paypal" in totals
+    for cell in browser.evaluate(
+        "[...document.querySelectorAll('table.prorata-totals td.text-right')].slice(1)"
+        ".map(c => c.innerText).filter(t => t.includes('$'))"
+    ):
+        assert MONEY.match(cell), cell
+    browser.screenshot(SCREENSHOTS / "admin-preview.png")
+
+    # Align, after the confirmation
+    browser.click("#prorata-align")
+    assert browser.dialogs and "to day 15" in browser.dialogs[-1]
+    browser.wait_for_text("invoice(s) created", "#prorata-result")
+    links = browser.evaluate(
+        "[...document.querySelectorAll('a.prorata-invoice-link')].map(a => a.getAttribute('href'))"
+    )
+    browser.screenshot(SCREENSHOTS / "admin-aligned.png")
+
+    with live.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(records).where(records.c.client_id == ids["ada"]).order_by(records.c.id)
+        ).all()
+        request = conn.execute(sa.select(requests).where(requests.c.client_id == ids["ada"])).one()
+        invoices = conn.execute(
+            sa.select(tblinvoices.c.id, tblinvoices.c.paymentmethod, tblinvoices.c.total).where(
+                tblinvoices.c.id.in_({row.invoice_id for row in rows})
+            )
+        ).all()
+    assert {(row.kind, row.relid) for row in rows} == {
+        ("service", ids["ada_web"]),
+        ("service", ids["ada_vps"]),
+        ("addon", ids["ada_ip"]),
+    }
+    assert {row.state for row in rows} == {"pending"}
+    assert {row.new_due.day for row in rows} == {ADMIN_DAY}
+    assert request.requested_by == "admin:1"
+    assert json.loads(request.params)["day"] == ADMIN_DAY
+    assert sorted(links) == sorted(f"invoices.php?action=edit&id={row.id}" for row in invoices)
+    assert {row.paymentmethod for row in invoices} == {"banktransfer", "paypal"}
+
+    # the link opens WHMCS's invoice page, with the prorata lines
+    browser.click("a.prorata-invoice-link")
+    assert "ProrataProduct" in browser.text(".invoice")
+
+    # the list of alignments shows them as pending, with a cancel button
+    browser.goto(live.url + ADMIN + f"&client_id={ids['ada']}&state=pending")
+    assert browser.count("table.prorata-alignments tbody tr") == 3
+    assert browser.count("button[data-invoice]") == 3
+
+
+def test_admin_cancels_an_alignment_invoice(live: Site, browser: Browser) -> None:
+    ids = live.ids
+    result = align_client(
+        live.engine,
+        AlignCommand(
+            event_id=f"pages-{uuid.uuid4()}",
+            client_id=ids["dana"],
+            requested_by="admin:1",
+            today=TODAY,
+        ),
+        clock.now,
+    )
+    invoice_id = result.invoices[0]["id"]
+
+    browser.goto(live.url + ADMIN + "&state=pending")
+    row = f'tr[data-record] button[data-invoice="{invoice_id}"]'
+    assert browser.exists(row)
+    browser.click(row)
+    assert browser.dialogs and f"#{invoice_id}" in browser.dialogs[-1]
+    assert f"Invoice #{invoice_id} was cancelled" in browser.text(".alert-success")
+
+    with live.engine.connect() as conn:
+        status = conn.execute(
+            sa.select(tblinvoices.c.status).where(tblinvoices.c.id == invoice_id)
+        ).scalar()
+    assert status == "Cancelled"
+
+    def cancelled() -> bool:
+        return (
+            live.count(records, records.c.invoice_id == invoice_id, records.c.state == "cancelled")
+            == 1
+        )
+
+    wait_for(cancelled, "the worker to handle prorata.invoice_cancelled")
+
+    browser.goto(live.url + ADMIN + "&state=cancelled")
+    assert browser.exists('tr[data-state="cancelled"]')
+    assert f"Invoice #{invoice_id}" in browser.text("table.prorata-alignments")
+
+
+def form_fields(browser: Browser, selector: str) -> list[tuple[str, str]]:
+    """What submitting the form would send (its buttons aside)."""
+    pairs = browser.evaluate(
+        f"[...new FormData(document.querySelector({json.dumps(selector)})).entries()]"
+    )
+    return [(str(name), str(value)) for name, value in pairs]
+
+
+def replaced(fields: list[tuple[str, str]], name: str, *values: str) -> list[tuple[str, str]]:
+    return [pair for pair in fields if pair[0] != name] + [(name, value) for value in values]
+
+
+def test_admin_bad_input_gets_a_clear_message_and_sends_nothing(
+    live: Site, browser: Browser
+) -> None:
+    ids = live.ids
+    browser.goto(live.url + ADMIN + f"&client_id={ids['bob']}&day=5")
+    form = [*form_fields(browser, "form.prorata-preview-form"), ("action", "align")]
+    assert ("services[]", f"service:{ids['bob_web']}") in form
+    # from here on, anything sent would wait in a queue nobody reads
+    live.configure(queue=live.dead_queue, preview_timeout="1")
+    before = live.count(requests)
+
+    for day in ("0", "32", "abc", "-1", "1.5"):
+        page = get_from_page(browser, ADMIN + f"&client_id={ids['bob']}&day={day}")
+        assert f"The day must be a whole number from 1 to 31, not &quot;{day}&quot;" in page
+        page = post_from_page(browser, ADMIN, replaced(form, "day", day))
+        assert f"The day must be a whole number from 1 to 31, not &quot;{day}&quot;" in page
+    for client in ("abc", "999999"):
+        page = get_from_page(browser, ADMIN + f"&client_id={client}")
+        assert f"There is no client with the ID &quot;{client}&quot;" in page
+        page = post_from_page(browser, ADMIN, replaced(form, "client_id", client))
+        assert f"There is no client with the ID &quot;{client}&quot;" in page
+    # no token, a wrong token
+    for token in ([], ["0" * 40]):
+        page = post_from_page(browser, ADMIN, replaced(form, "token", *token))
+        assert "security token missing or invalid" in page
+    # another client's service
+    forged = replaced(form, "services[]", f"service:{ids['ada_web']}")
+    page = post_from_page(browser, ADMIN, forged)
+    assert f"service:{ids['ada_web']} does not belong to this client" in page
+    page = post_from_page(
+        browser, ADMIN, replaced(forged, "offered[]", f"service:{ids['ada_web']}")
+    )
+    assert "does not belong to this client" in page
+    # an unknown cycle, no cycle
+    page = post_from_page(browser, ADMIN, replaced(form, "cycles[]", "Weekly"))
+    assert "Unknown billing cycle &quot;Weekly&quot;" in page
+    page = post_from_page(browser, ADMIN, replaced(form, "cycles[]"))
+    assert "Choose at least one billing cycle" in page
+    # nothing ticked
+    page = post_from_page(browser, ADMIN, replaced(form, "services[]"))
+    assert "No service is ticked" in page
+    assert live.redis.llen(live.dead_queue) == 1  # the preview shown again; no alignment
+    live.redis.delete(live.dead_queue)
+    # an alignment asked for by GET is only a page view
+    page = get_from_page(
+        browser,
+        ADMIN + f"&action=align&client_id={ids['bob']}&day=5&token={dict(form)['token']}",
+    )
+    assert "its result is not in yet" not in page
+    assert all(
+        json.loads(raw)["headers"]["task"] == "prorata.preview_client"
+        for raw in live.redis.lrange(live.dead_queue, 0, -1)
+    )
+    live.redis.delete(live.dead_queue)
+    # cancelling without a token does nothing
+    page = post_from_page(browser, ADMIN, [("action", "cancel"), ("invoice_id", "1")])
+    assert "security token missing or invalid" in page
+    live.nothing_sent(before)
+
+    # the form itself is sent: the checks above would have seen a message in the queue
+    browser.click("#prorata-align")
+    assert "its result is not in yet" in browser.text("#prorata-result")
+    assert live.redis.llen(live.dead_queue) == 1
+    message = json.loads(live.redis.lindex(live.dead_queue, 0))
+    assert message["headers"]["task"] == "prorata.align_client"
+    assert "'requested_by': 'admin:1'" in message["headers"]["kwargsrepr"]
+
+
+def test_admin_says_so_when_the_worker_does_not_answer(live: Site, browser: Browser) -> None:
+    live.configure(queue=live.dead_queue, preview_timeout="1")
+    browser.goto(live.url + ADMIN + f"&client_id={live.ids['bob']}")
+    assert "The worker did not answer in time" in browser.text(".alert-danger")
+
+
+def test_admin_list_of_alignments_filters_by_state_and_pages(live: Site, browser: Browser) -> None:
+    with live.engine.begin() as conn:
+        client = sandbox.add_client(conn, "Fred", "Pager", email="fred@example.com")
+        product = sandbox.add_product(conn, "Pager Hosting", taxed=False)
+        now = clock.now()
+        request_id = conn.execute(
+            sa.insert(requests).values(
+                event_id=f"pages-{uuid.uuid4()}",
+                client_id=client,
+                requested_by="bulk",
+                params="{}",
+                state="done",
+                attempts=1,
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
+        for n in range(25):
+            service = sandbox.add_service(
+                conn, client, product, amount="1.00", cycle="Monthly", next_due=due_in(3)
+            )
+            conn.execute(
+                sa.insert(records).values(
+                    request_id=request_id,
+                    client_id=client,
+                    kind="service",
+                    relid=service,
+                    old_due=due_in(3),
+                    old_next_invoice=due_in(3),
+                    new_due=aligned_to(due_in(3), SETTING_DAY),
+                    amount="1.00",
+                    requested_by="bulk",
+                    state="paid" if n < 22 else "expired",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    browser.goto(live.url + ADMIN + f"&client_id={client}")
+    browser.wait_for_text("Alignments of Fred Pager")
+    assert browser.count("table.prorata-alignments tbody tr") == 20
+    assert browser.count("ul.prorata-pages li") == 2
+    assert "25 alignment line(s)" in browser.text("#prorata-alignments")
+    browser.click("ul.prorata-pages li:nth-child(2) a")
+    assert browser.count("table.prorata-alignments tbody tr") == 5
+    assert browser.text("ul.prorata-pages li.active") == "2"
+
+    browser.fill("#prorata-state", "expired")
+    browser.click("form.prorata-filter button")
+    assert browser.count('table.prorata-alignments tbody tr[data-state="expired"]') == 3
+    assert browser.count("table.prorata-alignments tbody tr") == 3
+    assert "Bulk run" in browser.text("table.prorata-alignments")
+
+
+# ---- the client area page ------------------------------------------------------------------
+
+
+def test_client_sees_the_offer_confirms_and_gets_the_invoice_link(
+    live: Site, browser: Browser
+) -> None:
+    ids = live.ids
+    browser.goto(live.url + f"/login.php?uid={ids['chloe']}")
+    browser.wait_for_text("One renewal day for all your services")
+    assert "day 1 of each month" in browser.text(".prorata-offer")
+    web = row_text(browser, f"service:{ids['chloe_web']}")
+    assert "Web Hosting Pro" in web and "chloe.example" in web
+    assert shown(due_in(9)) in web and shown(aligned_to(due_in(9), SETTING_DAY)) in web
+    amount = web.split("\t")[-1].strip()
+    assert MONEY.match(amount), amount
+    assert MONEY.match(browser.text(".prorata-total").strip())
+    # nobody else's services
+    assert f"service:{ids['ada_web']}" not in browser.html()
+    browser.screenshot(SCREENSHOTS / "client-page.png")
+
+    browser.click("button.prorata-confirm")
+    browser.wait_for_text("Your invoice is ready")
+    pay = browser.attribute("a.prorata-pay", "href")
+    assert pay is not None and re.fullmatch(r"viewinvoice\.php\?id=\d+", pay)
+    browser.screenshot(SCREENSHOTS / "client-confirmed.png")
+
+    invoice_id = int(pay.split("=")[1])
+    with live.engine.connect() as conn:
+        request = conn.execute(
+            sa.select(requests).where(requests.c.client_id == ids["chloe"])
+        ).one()
+        owner = conn.execute(
+            sa.select(tblinvoices.c.userid).where(tblinvoices.c.id == invoice_id)
+        ).scalar()
+        types = set(
+            conn.execute(
+                sa.select(tblinvoiceitems.c.type).where(tblinvoiceitems.c.invoiceid == invoice_id)
+            ).scalars()
+        )
+    assert request.requested_by == f"client:{ids['chloe']}"
+    assert json.loads(request.params)["day"] is None  # the module's Prorata Date
+    assert owner == ids["chloe"]
+    assert all(kind.startswith("ProrataProduct") for kind in types)
+
+    browser.click("a.prorata-pay")
+    assert "Unpaid" in browser.text(".invoice")
+
+    # back on the page: the pending alignment and its invoice, not a new offer
+    browser.goto(live.url + CLIENT)
+    assert "waiting for payment" in browser.text(".prorata-pending")
+    assert browser.attribute("a.prorata-pay", "href") == pay
+    assert not browser.exists("form.prorata-confirm-form")
+
+
+def test_client_forged_and_tokenless_requests_are_refused_and_send_nothing(
+    live: Site, browser: Browser
+) -> None:
+    ids = live.ids
+    browser.goto(live.url + f"/login.php?uid={ids['bob']}")
+    browser.wait_for_text("One renewal day for all your services")
+    token = browser.attribute("form.prorata-confirm-form input[name=token]", "value")
+    assert token
+    live.configure(queue=live.dead_queue, preview_timeout="1")
+    before = live.count(requests)
+
+    own = ("services[]", f"service:{ids['bob_web']}")
+    # another client's service, alone or next to an own one
+    for forged in (
+        [("services[]", f"service:{ids['ada_web']}")],
+        [own, ("services[]", f"service:{ids['chloe_mail']}")],
+        [own, ("services[]", f"addon:{ids['ada_ip']}")],
+    ):
+        page = post_from_page(browser, CLIENT, [("token", token), ("action", "confirm"), *forged])
+        assert "included a service that is not yours" in page
+    # no token, a wrong token, a GET
+    for fields in ([own], [own, ("token", "f" * 40)]):
+        page = post_from_page(browser, CLIENT, [("action", "confirm"), *fields])
+        assert "Your session has expired" in page
+    # garbage
+    page = post_from_page(
+        browser, CLIENT, [("token", token), ("action", "confirm"), ("services[]", "service:abc")]
+    )
+    assert "That request was not valid" in page
+    live.nothing_sent(before)
+    # a GET only shows the page (its preview), whatever it carries
+    page = get_from_page(
+        browser, CLIENT + f"&action=confirm&token={token}&services[]=service:{ids['bob_web']}"
+    )
+    assert "not yours" not in page and "Your invoice is ready" not in page
+    assert all(
+        json.loads(raw)["headers"]["task"] == "prorata.preview_client"
+        for raw in live.redis.lrange(live.dead_queue, 0, -1)
+    )
+    assert live.count(requests) == before
+    live.redis.delete(live.dead_queue)
+
+    # the same request with its token and own service is sent (and waits: nobody reads it)
+    # (a day sent along is ignored: clients get the module's Prorata Date)
+    page = post_from_page(
+        browser, CLIENT, [("token", token), ("action", "confirm"), own, ("day", "5")]
+    )
+    assert "your invoice is being prepared" in page
+    assert live.redis.llen(live.dead_queue) == 1
+    message = json.loads(live.redis.lindex(live.dead_queue, 0))
+    assert message["headers"]["task"] == "prorata.align_client"
+    kwargs = message["headers"]["kwargsrepr"]
+    assert (
+        f"'client_id': {ids['bob']}" in kwargs
+        and f"'requested_by': 'client:{ids['bob']}'" in kwargs
+    )
+    assert "'day'" not in kwargs
+
+
+def test_client_page_when_the_button_is_off_and_when_the_worker_is_away(
+    live: Site, browser: Browser
+) -> None:
+    browser.goto(live.url + f"/login.php?uid={live.ids['dana']}")
+    live.configure(client_area_button="")
+    browser.goto(live.url + CLIENT)
+    assert "Aligning due dates is not available" in browser.text(".alert-info")
+    assert not browser.exists("form")
+
+    live.configure(queue=live.dead_queue, preview_timeout="1")
+    browser.goto(live.url + CLIENT)
+    assert "We cannot show your new due dates right now" in browser.text(".prorata-error")
+
+
+def test_pages_escape_what_they_show(live: Site, browser: Browser) -> None:
+    ids = live.ids
+    browser.goto(live.url + ADMIN + "&q=Eve")
+    assert "<b>Eve</b> O'Hara" in browser.text("table.prorata-clients")
+    browser.goto(live.url + ADMIN + f"&client_id={ids['eve']}")
+    browser.wait_for_text("<script>window.__xss=2</script>.example", "table.prorata-lines")
+    browser.goto(live.url + ADMIN + '&q="><script>window.__xss=3</script>')
+    browser.goto(live.url + f"/login.php?uid={ids['eve']}")
+    browser.wait_for_text("<script>window.__xss=2</script>.example")
+    assert browser.evaluate("window.__xss === undefined")
+    assert browser.count("img[src=x]") == 0
+
+
+def test_client_page_in_other_languages_and_a_theme_override(live: Site, browser: Browser) -> None:
+    browser.goto(live.url + f"/login.php?uid={live.ids['bob']}")
+    browser.goto(live.url + CLIENT + "&language=german")
+    assert "Bestätigen" in browser.text("button.prorata-confirm")
+    browser.goto(live.url + CLIENT + "&language=french")
+    assert "Confirmer" in browser.text("button.prorata-confirm")
+    browser.goto(live.url + ADMIN)
+    assert "Kunde" not in browser.text()  # french now: no German left over
+    assert "Rechercher" in browser.text("#prorata-search")
+    browser.goto(live.url + CLIENT + "&language=english")
+
+    # WHMCS looks in templates/<theme>/modules/addons/prorata_align/ first
+    override = (
+        live.themes / "twenty-one" / "modules" / "addons" / "prorata_align" / "clientarea.tpl"
+    )
+    override.parent.mkdir(parents=True, exist_ok=True)
+    override.write_text(
+        '<p id="override">Theme copy: {$lang.client_offer_title|escape:"html"}</p>'
+        + (ADDON_DIR / "templates" / "clientarea.tpl").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    try:
+        browser.goto(live.url + CLIENT)
+        assert browser.text("#override") == "Theme copy: One renewal day for all your services"
+        assert browser.exists("form.prorata-confirm-form")
+    finally:
+        override.unlink()
+
+
+# ---- the language files ----------------------------------------------------------------------
+
+
+def _strings(php: str, language: str) -> dict[str, str]:
+    code = (
+        "define('WHMCS', true); $_ADDONLANG = []; include $argv[1];"
+        "echo json_encode($_ADDONLANG, JSON_UNESCAPED_UNICODE);"
+    )
+    path = ADDON_DIR / "lang" / f"{language}.php"
+    done = subprocess.run(
+        [php, "-r", code, str(path)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    loaded = json.loads(done.stdout)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.mark.parametrize("language", ["german", "french"])
+def test_language_files_are_complete(php: str, language: str) -> None:
+    english = _strings(php, "english")
+    other = _strings(php, language)
+    assert sorted(other) == sorted(english)
+    placeholder = re.compile(r"%(?:\d+\$)?[sd]")
+    for key, text in english.items():
+        assert sorted(placeholder.findall(other[key])) == sorted(placeholder.findall(text)), key
+        assert other[key].strip(), key
+    untranslated = [key for key in english if other[key] == english[key] and len(english[key]) > 12]
+    assert len(untranslated) <= 3, untranslated

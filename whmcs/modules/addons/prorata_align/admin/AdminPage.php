@@ -1,0 +1,761 @@
+<?php
+
+namespace ProrataAlign\Pages;
+
+use ProrataAlign\EventNotKept;
+use ProrataAlign\PreviewError;
+use ProrataAlign\SentEvent;
+use ProrataAlign\SettingsError;
+use WHMCS\Database\Capsule;
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+/**
+ * The admin page (Addons > Prorated Next Due Date): find a client, preview and align, the
+ * created invoices, and the list of alignments with a cancel action. Bootstrap 3 markup, as
+ * WHMCS's admin area. Everything printed goes through Format::e() or Text::html().
+ *
+ * Requests: GET q (search), GET client_id (preview), POST action=preview|align (the preview
+ * form), POST action=cancel (an alignment's invoice), GET state / page (the list).
+ */
+final class AdminPage
+{
+    private Text $t;
+    private string $link;
+    private Worker $worker;
+    private Format $format;
+    private int $adminId;
+    /** @var array<int, array{0: string, 1: string}> [Bootstrap alert type, HTML] */
+    private array $alerts = [];
+    private ?string $token = null;
+    /** @var array<string, string> gateway system name => display name */
+    private array $gatewayNames = [];
+
+    public function __construct(array $vars, Worker $worker, int $adminId)
+    {
+        $this->t = new Text(is_array($vars['_lang'] ?? null) ? $vars['_lang'] : []);
+        $this->link = (string) ($vars['modulelink'] ?? 'addonmodules.php?module=prorata_align');
+        $this->worker = $worker;
+        $this->adminId = $adminId;
+    }
+
+    public function render(): string
+    {
+        try {
+            $this->format = Format::forClient(null);
+            $main = $this->dispatch();
+        } catch (SettingsError $e) {
+            $this->alert('danger', $this->t->html('error_settings', $e->getMessage()));
+            $main = '';
+        }
+
+        return '<div class="prorata-align">'
+            . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
+            . $this->alertsHtml()
+            . $this->searchPanel()
+            . $main
+            . '</div>';
+    }
+
+    private function dispatch(): string
+    {
+        $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
+        $action = $post && is_string($_POST['action'] ?? null) ? $_POST['action'] : '';
+        if (in_array($action, ['align', 'cancel'], true) && !Csrf::validPost(Csrf::ADMIN)) {
+            // refused: say why, and send nothing (not even a preview)
+            $this->alert('danger', $this->t->html('error_token'));
+
+            return $this->alignmentsPanel(null);
+        }
+        if ($action === 'cancel') {
+            $this->cancel();
+        }
+
+        $rawClient = $post ? ($_POST['client_id'] ?? null) : ($_GET['client_id'] ?? null);
+        $clientId = null;
+        if ($rawClient !== null && $rawClient !== '') {
+            try {
+                $clientId = Input::client($rawClient);
+            } catch (InputError $e) {
+                $this->alert('danger', $this->t->html($e->key, ...$e->args));
+            }
+        }
+
+        $main = '';
+        if ($clientId !== null) {
+            $main = $action === 'align' ? $this->align($clientId) : $this->previewPanel($clientId);
+        }
+
+        return $main . $this->alignmentsPanel($clientId);
+    }
+
+    // -- search ---------------------------------------------------------------------------
+
+    private function searchPanel(): string
+    {
+        $term = is_string($_GET['q'] ?? null) ? trim($_GET['q']) : '';
+        $html = '<div class="panel panel-default" id="prorata-search">'
+            . '<div class="panel-heading"><h3 class="panel-title">' . $this->t->html('search_title') . '</h3></div>'
+            . '<div class="panel-body">'
+            . '<form method="get" action="' . Format::e($this->linkPath()) . '" class="form-inline">'
+            . $this->linkHiddenFields()
+            . '<div class="form-group"><label class="sr-only" for="prorata-q">' . $this->t->html('search_label') . '</label>'
+            . '<input type="text" class="form-control" id="prorata-q" name="q" size="40" value="' . Format::e($term)
+            . '" placeholder="' . $this->t->html('search_placeholder') . '"></div> '
+            . '<button type="submit" class="btn btn-default">' . $this->t->html('search_button') . '</button>'
+            . '</form>';
+        if ($term !== '') {
+            $clients = Records::searchClients($term);
+            if ($clients === []) {
+                $html .= '<p class="text-muted prorata-no-match">' . $this->t->html('search_none', $term) . '</p>';
+            } else {
+                $html .= '<table class="table table-condensed table-hover prorata-clients"><thead><tr>'
+                    . $this->th('col_id') . $this->th('col_name') . $this->th('col_company') . $this->th('col_email')
+                    . $this->th('col_status') . '<th></th></tr></thead><tbody>';
+                foreach ($clients as $client) {
+                    $href = $this->url(['client_id' => (int) $client->id]);
+                    $html .= '<tr><td>' . (int) $client->id . '</td>'
+                        . '<td><a href="' . Format::e($href) . '">' . Format::e(Records::clientName($client)) . '</a></td>'
+                        . '<td>' . Format::e($client->companyname) . '</td>'
+                        . '<td>' . Format::e($client->email) . '</td>'
+                        . '<td>' . Format::e($client->status) . '</td>'
+                        . '<td class="text-right"><a class="btn btn-default btn-xs" href="' . Format::e($href) . '">'
+                        . $this->t->html('search_preview') . '</a></td></tr>';
+                }
+                $html .= '</tbody></table>';
+                if (count($clients) >= Records::SEARCH_LIMIT) {
+                    $html .= '<p class="help-block">' . $this->t->html('search_more', Records::SEARCH_LIMIT) . '</p>';
+                }
+            }
+        }
+
+        return $html . '</div></div>';
+    }
+
+    // -- preview --------------------------------------------------------------------------
+
+    /**
+     * The run's options from the request: day, cycles, and the services left out.
+     *
+     * @return array{day: int, cycles: string[], excluded: string[], services: ?array}
+     * @throws InputError
+     */
+    private function options(int $clientId): array
+    {
+        $source = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST' ? $_POST : $_GET;
+        $settings = $this->worker->settings();
+        $day = isset($source['day']) ? Input::day($source['day']) : $settings->prorataDay();
+        $enabled = $this->enabledCycles();
+        if (isset($source['selection'])) {
+            $cycles = Input::cycles($source['cycles'] ?? []);
+            $offered = Input::services($source['offered'] ?? [], $clientId);
+            $ticked = Input::services($source['services'] ?? [], $clientId);
+            $excluded = array_values(array_diff($offered, $ticked));
+        } else {
+            $cycles = $enabled;
+            $excluded = [];
+        }
+        // the worker aligns only cycles the settings enable; a narrower choice narrows the run
+        $runCycles = array_values(array_intersect($cycles, $enabled));
+        if ($runCycles === []) {
+            throw new InputError('error_no_cycle');
+        }
+        $services = null;
+        if ($excluded !== []) {
+            $services = array_values(array_diff(self::everyServiceOf($clientId), $excluded));
+        }
+
+        return ['day' => $day, 'cycles' => $runCycles, 'excluded' => $excluded, 'services' => $services];
+    }
+
+    /** @return string[] every service and addon of the client, as "service:12", "addon:3" */
+    private static function everyServiceOf(int $clientId): array
+    {
+        $all = [];
+        foreach (Capsule::table('tblhosting')->where('userid', $clientId)->pluck('id') as $id) {
+            $all[] = 'service:' . (int) $id;
+        }
+        foreach (Capsule::table('tblhostingaddons')->where('userid', $clientId)->pluck('id') as $id) {
+            $all[] = 'addon:' . (int) $id;
+        }
+        sort($all);
+
+        return $all;
+    }
+
+    /** @return string[] the cycles the "Prorate ..." settings enable */
+    private function enabledCycles(): array
+    {
+        $settings = $this->worker->settings();
+
+        return array_values(array_filter(
+            Input::CYCLES,
+            fn ($cycle) => $settings->flag(Input::CYCLE_SETTINGS[$cycle])
+        ));
+    }
+
+    /** What the admin looked at: aligning anything else first shows the new preview. */
+    private static function signature(array $options): string
+    {
+        return sha1(json_encode([$options['day'], $options['cycles'], $options['excluded']]));
+    }
+
+    private function previewPanel(int $clientId, ?array $options = null): string
+    {
+        $client = Records::client($clientId);
+        $name = Records::clientName($client);
+        $title = $this->t->html('preview_title', $name, $clientId);
+        $html = '<div class="panel panel-default" id="prorata-preview">'
+            . '<div class="panel-heading"><h3 class="panel-title">' . $title . '</h3></div><div class="panel-body">';
+        $details = array_filter([(string) $client->companyname, (string) $client->email]);
+        if ($details !== []) {
+            $html .= '<p class="text-muted">' . Format::e(implode(' · ', $details)) . '</p>';
+        }
+        try {
+            $options ??= $this->options($clientId);
+        } catch (InputError $e) {
+            return $html . $this->inlineAlert('danger', $this->t->html($e->key, ...$e->args)) . '</div></div>';
+        }
+        $format = $this->format->withCurrency(...Format::currencyOf($clientId));
+        try {
+            $plan = $this->worker->preview($clientId, [
+                'day' => $options['day'],
+                'cycles' => $options['cycles'],
+                'services' => $options['services'],
+            ]);
+        } catch (PreviewError $e) {
+            return $html . $this->inlineAlert('danger', $this->t->html('error_preview_' . $e->reason, $e->getMessage()))
+                . $this->optionsForm($clientId, $name, $options, null, $format) . '</div></div>';
+        }
+
+        return $html . $this->optionsForm($clientId, $name, $options, $plan, $format) . '</div></div>';
+    }
+
+    /** The preview form: options, the lines with their boxes, totals, and the buttons. */
+    private function optionsForm(int $clientId, string $name, array $options, ?array $plan, Format $format): string
+    {
+        $enabled = $this->enabledCycles();
+        $html = '<form method="post" action="' . Format::e($this->link) . '" class="prorata-preview-form">'
+            . $this->tokenField()
+            . '<input type="hidden" name="client_id" value="' . $clientId . '">'
+            . '<input type="hidden" name="selection" value="1">'
+            . '<input type="hidden" name="previewed" value="' . Format::e(self::signature($options)) . '">'
+            . '<div class="well well-sm form-inline prorata-options">'
+            . '<div class="form-group"><label for="prorata-day">' . $this->t->html('label_day') . '</label> '
+            . '<select name="day" id="prorata-day" class="form-control input-sm">';
+        for ($day = 1; $day <= 31; $day++) {
+            $html .= '<option value="' . $day . '"' . ($day === $options['day'] ? ' selected' : '') . '>' . $day . '</option>';
+        }
+        $html .= '</select></div> <span class="prorata-cycles"><strong>' . $this->t->html('label_cycles') . '</strong> ';
+        foreach (Input::CYCLES as $cycle) {
+            $on = in_array($cycle, $enabled, true);
+            $html .= '<label class="checkbox-inline' . ($on ? '' : ' text-muted') . '"'
+                . ($on ? '' : ' title="' . $this->t->html('cycle_off_in_settings') . '"') . '>'
+                . '<input type="checkbox" name="cycles[]" value="' . Format::e($cycle) . '"'
+                . (in_array($cycle, $options['cycles'], true) ? ' checked' : '') . ($on ? '' : ' disabled') . '> '
+                . $this->t->html('cycle_' . self::cycleKey($cycle)) . '</label> ';
+        }
+        $html .= '</span> <button type="submit" name="action" value="preview" class="btn btn-default btn-sm" id="prorata-refresh">'
+            . $this->t->html('button_refresh') . '</button></div>';
+        if ($options['day'] >= 29) {
+            $html .= $this->inlineAlert('warning', $this->t->html('warning_short_months', $options['day']), 'prorata-day-warning');
+        }
+        if ($plan === null) {
+            return $html . '</form>';
+        }
+
+        $html .= '<p class="prorata-plan-facts">'
+            . $this->t->html('preview_facts', $format->date((string) ($plan['today'] ?? '')), (int) ($plan['day'] ?? 0))
+            . ' ' . $this->t->html(($plan['mode'] ?? '') === 'fixed' ? 'mode_fixed' : 'mode_calendar') . '</p>';
+        $html .= $this->linesTable($plan, $format);
+        $html .= $this->totalsTable($plan, $format);
+
+        $aligned = 0;
+        foreach ($plan['lines'] ?? [] as $line) {
+            $aligned += ($line['reason'] ?? null) === null ? 1 : 0;
+        }
+        $confirm = $this->t->get('confirm_align', $aligned, $name, (int) $plan['day']);
+        $html .= '<p><button type="submit" name="action" value="align" class="btn btn-primary" id="prorata-align"'
+            . ($aligned === 0 ? ' disabled' : '')
+            . ' onclick="return confirm(' . Format::e(json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG)) . ');">'
+            . $this->t->html('button_align') . '</button> '
+            . '<span class="help-block" style="display:inline">' . $this->t->html('align_help') . '</span></p>';
+
+        return $html . '</form>';
+    }
+
+    private function linesTable(array $plan, Format $format): string
+    {
+        $lines = is_array($plan['lines'] ?? null) ? $plan['lines'] : [];
+        if ($lines === []) {
+            return '<p class="text-muted">' . $this->t->html('preview_no_services') . '</p>';
+        }
+        $html = '<table class="table table-striped table-condensed prorata-lines"><thead><tr><th></th>'
+            . $this->th('col_item') . $this->th('col_domain') . $this->th('col_cycle') . $this->th('col_status')
+            . $this->th('col_current_due') . $this->th('col_new_due') . $this->th('col_days', 'text-right')
+            . $this->th('col_amount', 'text-right') . $this->th('col_payment_method') . $this->th('col_note')
+            . '</tr></thead><tbody>';
+        foreach ($lines as $line) {
+            $key = ($line['type'] === 'addon' ? 'addon' : 'service') . ':' . (int) $line['id'];
+            $reason = $line['reason'] ?? null;
+            $box = '';
+            if ($reason === null || $reason === 'not-selected') {
+                $box = '<input type="hidden" name="offered[]" value="' . Format::e($key) . '">'
+                    . '<input type="checkbox" name="services[]" value="' . Format::e($key) . '"'
+                    . ' aria-label="' . $this->t->html('select_item', (string) $line['name']) . '"'
+                    . ($reason === null ? ' checked' : '') . '>';
+            }
+            $kind = $line['type'] === 'addon' ? $this->t->html('kind_addon') : $this->t->html('kind_service');
+            $html .= '<tr class="' . ($reason === null ? 'prorata-aligned' : 'prorata-skipped text-muted') . '"'
+                . ' data-item="' . Format::e($key) . '">'
+                . '<td>' . $box . '</td>'
+                . '<td>' . Format::e($line['name'] ?? '') . ' <small class="text-muted">' . $kind . ' #' . (int) $line['id'] . '</small></td>'
+                . '<td>' . Format::e($line['domain'] ?? '') . '</td>'
+                . '<td>' . Format::e($line['billingcycle'] ?? '') . '</td>'
+                . '<td>' . Format::e($line['status'] ?? '') . '</td>'
+                . '<td class="text-nowrap">' . Format::e($format->date($line['old_due'] ?? null)) . '</td>'
+                . '<td class="text-nowrap">' . ($reason === null ? '<strong>' . Format::e($format->date($line['new_due'] ?? null)) . '</strong>' : '') . '</td>'
+                . '<td class="text-right">' . ($line['days'] === null ? '' : (int) $line['days']) . '</td>'
+                . '<td class="text-right text-nowrap">' . Format::e($format->money($line['amount'] ?? null)) . '</td>'
+                . '<td>' . Format::e($this->gatewayName((string) ($line['paymentmethod'] ?? ''))) . '</td>'
+                . '<td>' . $this->noteHtml($line) . '</td></tr>';
+        }
+
+        return $html . '</tbody></table>';
+    }
+
+    /** Why a line is left out, with a link to the invoice that blocks it. */
+    private function noteHtml(array $line): string
+    {
+        $reason = $line['reason'] ?? null;
+        if ($reason === null) {
+            return ($line['immediate'] ?? false) ? $this->t->html('note_immediate') : '';
+        }
+        if ($reason === 'blocked' && !empty($line['blocked_by_invoice'])) {
+            $id = (int) $line['blocked_by_invoice'];
+
+            return '<span class="label label-danger">' . $this->t->html('reason_blocked_short') . '</span> '
+                . $this->t->html('reason_blocked_before') . ' '
+                . '<a href="invoices.php?action=edit&amp;id=' . $id . '" class="prorata-blocking-invoice">'
+                . $this->t->html('invoice_number', $id) . '</a>, ' . $this->t->html('reason_blocked_after');
+        }
+
+        return $this->t->html('reason_' . str_replace('-', '_', (string) $reason), (string) ($line['status'] ?? ''));
+    }
+
+    private function totalsTable(array $plan, Format $format): string
+    {
+        $invoices = is_array($plan['invoices'] ?? null) ? $plan['invoices'] : [];
+        $html = '<h4>' . $this->t->html('totals_title') . '</h4>';
+        if ($invoices === []) {
+            return $html . '<p class="text-muted prorata-no-invoice">' . $this->t->html('totals_none') . '</p>';
+        }
+        $html .= '<table class="table table-condensed prorata-totals"><thead><tr>'
+            . $this->th('col_payment_method') . $this->th('col_lines', 'text-right') . $this->th('col_invoice_due')
+            . $this->th('col_subtotal', 'text-right') . $this->th('col_tax', 'text-right') . $this->th('col_tax2', 'text-right')
+            . $this->th('col_total', 'text-right') . '</tr></thead><tbody>';
+        foreach ($invoices as $invoice) {
+            $html .= '<tr data-gateway="' . Format::e($invoice['paymentmethod'] ?? '') . '">'
+                . '<td>' . Format::e($this->gatewayName((string) ($invoice['paymentmethod'] ?? ''))) . '</td>'
+                . '<td class="text-right">' . count($invoice['lines'] ?? []) . '</td>'
+                . '<td>' . Format::e($format->date($invoice['duedate'] ?? null)) . '</td>'
+                . '<td class="text-right">' . Format::e($format->money($invoice['subtotal'] ?? null)) . '</td>'
+                . '<td class="text-right">' . Format::e($format->money($invoice['tax'] ?? null)) . '</td>'
+                . '<td class="text-right">' . Format::e($format->money($invoice['tax2'] ?? null)) . '</td>'
+                . '<td class="text-right"><strong>' . Format::e($format->money($invoice['total'] ?? null)) . '</strong></td></tr>';
+        }
+
+        return $html . '</tbody></table>';
+    }
+
+    // -- align ----------------------------------------------------------------------------
+
+    private function align(int $clientId): string
+    {
+        try {
+            $options = $this->options($clientId);
+            $ticked = Input::services($_POST['services'] ?? [], $clientId);
+        } catch (InputError $e) {
+            $this->alert('danger', $this->t->html($e->key, ...$e->args));
+
+            return '';
+        }
+        if ($ticked === []) {
+            $this->alert('warning', $this->t->html('error_nothing_selected'));
+
+            return $this->previewPanel($clientId, $options);
+        }
+        if (!hash_equals(self::signature($options), is_string($_POST['previewed'] ?? null) ? $_POST['previewed'] : '')) {
+            $this->alert('info', $this->t->html('align_options_changed'));
+
+            return $this->previewPanel($clientId, $options);
+        }
+        try {
+            $sent = $this->worker->align(
+                $clientId,
+                ['day' => $options['day'], 'cycles' => $options['cycles'], 'services' => $options['services']],
+                'admin:' . $this->adminId
+            );
+        } catch (EventNotKept $e) {
+            $this->alert('danger', $this->t->html('error_not_kept', $e->getMessage()));
+
+            return '';
+        }
+
+        return $this->resultPanel($clientId, $sent);
+    }
+
+    private function resultPanel(int $clientId, SentEvent $sent): string
+    {
+        $client = Records::client($clientId);
+        $html = '<div class="panel panel-default" id="prorata-result">'
+            . '<div class="panel-heading"><h3 class="panel-title">'
+            . $this->t->html('result_title', Records::clientName($client), $clientId) . '</h3></div><div class="panel-body">';
+        if (!$sent->wasSent()) {
+            $html .= $this->inlineAlert('warning', $this->t->html('align_outbox', $sent->eventId));
+        } else {
+            $meta = $this->worker->awaitResult($sent->eventId);
+            $html .= $this->outcomeHtml($clientId, $sent, $meta);
+        }
+        $html .= '<p><a class="btn btn-default" href="' . Format::e($this->url(['client_id' => $clientId])) . '">'
+            . $this->t->html('button_back_to_preview') . '</a></p>';
+
+        return $html . '</div></div>';
+    }
+
+    private function outcomeHtml(int $clientId, SentEvent $sent, ?array $meta): string
+    {
+        if ($meta === null) {
+            return $this->inlineAlert('info', $this->t->html('align_queued', $sent->eventId));
+        }
+        if (($meta['status'] ?? '') !== 'SUCCESS' || !is_array($meta['result'] ?? null)) {
+            return $this->inlineAlert('danger', $this->t->html('align_failed', Worker::failure($meta)));
+        }
+        $result = $meta['result'];
+        $status = (string) ($result['status'] ?? '');
+        if ($status === 'rejected') {
+            return $this->inlineAlert('danger', $this->t->html('align_rejected', (string) ($result['message'] ?? '')));
+        }
+        if ($status === 'nothing-to-align') {
+            return $this->inlineAlert('info', $this->t->html('align_nothing'));
+        }
+        $format = $this->format->withCurrency(...Format::currencyOf($clientId));
+        $invoices = is_array($result['invoices'] ?? null) ? $result['invoices'] : [];
+        $html = $this->inlineAlert(
+            'success',
+            $this->t->html('align_done', count($result['aligned'] ?? []), count($invoices)),
+            'prorata-aligned-message'
+        );
+        if ($invoices !== []) {
+            $html .= '<table class="table table-condensed prorata-created-invoices"><thead><tr>'
+                . $this->th('col_invoice') . $this->th('col_payment_method') . $this->th('col_invoice_due')
+                . $this->th('col_lines', 'text-right') . $this->th('col_total', 'text-right') . '</tr></thead><tbody>';
+            foreach ($invoices as $invoice) {
+                $id = (int) ($invoice['id'] ?? 0);
+                $html .= '<tr><td><a href="invoices.php?action=edit&amp;id=' . $id . '" class="prorata-invoice-link">'
+                    . $this->t->html('invoice_number', $id) . '</a></td>'
+                    . '<td>' . Format::e($this->gatewayName((string) ($invoice['paymentmethod'] ?? ''))) . '</td>'
+                    . '<td>' . Format::e($format->date($invoice['duedate'] ?? null)) . '</td>'
+                    . '<td class="text-right">' . (int) ($invoice['lines'] ?? 0) . '</td>'
+                    . '<td class="text-right">' . Format::e($format->money($invoice['total'] ?? null)) . '</td></tr>';
+            }
+            $html .= '</tbody></table>';
+        }
+        $immediate = 0;
+        foreach ($result['aligned'] ?? [] as $line) {
+            $immediate += !empty($line['immediate']) ? 1 : 0;
+        }
+        $notes = [];
+        if ($immediate > 0) {
+            $notes[] = $this->t->html('align_immediate', $immediate);
+        }
+        foreach ($result['changed_invoices'] ?? [] as $id) {
+            $notes[] = $this->t->html('align_changed_invoice', (int) $id);
+        }
+        foreach ($result['deleted_invoices'] ?? [] as $id) {
+            $notes[] = $this->t->html('align_deleted_invoice', (int) $id);
+        }
+        if ($status === 'repeat') {
+            $notes[] = $this->t->html('align_repeat');
+        }
+        if ($notes !== []) {
+            $html .= '<ul class="prorata-result-notes"><li>' . implode('</li><li>', $notes) . '</li></ul>';
+        }
+
+        return $html . '<p class="help-block">' . $this->t->html('align_pay_note') . '</p>';
+    }
+
+    // -- cancel ---------------------------------------------------------------------------
+
+    private function cancel(): void
+    {
+        try {
+            $invoiceId = Input::id($_POST['invoice_id'] ?? null, 'error_invoice');
+        } catch (InputError $e) {
+            $this->alert('danger', $this->t->html($e->key, ...$e->args));
+
+            return;
+        }
+        $pending = Records::pendingOnInvoice($invoiceId);
+        if ($pending === []) {
+            $this->alert('danger', $this->t->html('error_cancel_not_pending', $invoiceId));
+
+            return;
+        }
+        $status = (string) $pending[0]->invoice_status;
+        if (!in_array($status, ['Unpaid', 'Draft'], true)) {
+            $this->alert('danger', $this->t->html('error_cancel_status', $invoiceId, $status));
+
+            return;
+        }
+        if (!function_exists('localAPI')) {
+            $this->alert('danger', $this->t->html('error_cancel_api', $invoiceId, 'localAPI'));
+
+            return;
+        }
+        $answer = localAPI('UpdateInvoice', ['invoiceid' => $invoiceId, 'status' => 'Cancelled']);
+        if (($answer['result'] ?? '') !== 'success') {
+            $this->alert('danger', $this->t->html('error_cancel_api', $invoiceId, (string) ($answer['message'] ?? '')));
+
+            return;
+        }
+        try {
+            $sent = $this->worker->invoiceCancelled($invoiceId, (int) $pending[0]->client_id);
+        } catch (EventNotKept $e) {
+            $this->alert('danger', $this->t->html('error_not_kept', $e->getMessage()));
+
+            return;
+        }
+        $this->alert('success', $this->t->html('cancel_done', $invoiceId));
+        if (!$sent->wasSent()) {
+            $this->alert('warning', $this->t->html('align_outbox', $sent->eventId));
+        }
+    }
+
+    // -- alignments -----------------------------------------------------------------------
+
+    private function alignmentsPanel(?int $clientId): string
+    {
+        $state = Input::state($_GET['state'] ?? '');
+        $page = Input::page($_GET['page'] ?? 1);
+        try {
+            $list = Records::alignments($state, $clientId, $page);
+        } catch (\Throwable $e) {
+            // the worker's tables are missing until `prorata db upgrade` has run
+            return '<div class="panel panel-default" id="prorata-alignments"><div class="panel-body">'
+                . $this->inlineAlert('warning', $this->t->html('error_no_tables')) . '</div></div>';
+        }
+        $title = $clientId === null
+            ? $this->t->html('alignments_title')
+            : $this->t->html('alignments_title_client', Records::clientName(Records::client($clientId)));
+        $html = '<div class="panel panel-default" id="prorata-alignments">'
+            . '<div class="panel-heading"><h3 class="panel-title">' . $title . '</h3></div><div class="panel-body">'
+            . '<form method="get" action="' . Format::e($this->linkPath()) . '" class="form-inline prorata-filter">'
+            . $this->linkHiddenFields()
+            . ($clientId !== null ? '<input type="hidden" name="client_id" value="' . $clientId . '">' : '')
+            . '<div class="form-group"><label for="prorata-state">' . $this->t->html('label_state') . '</label> '
+            . '<select name="state" id="prorata-state" class="form-control input-sm">'
+            . '<option value="">' . $this->t->html('state_all') . '</option>';
+        foreach (Input::STATES as $option) {
+            $html .= '<option value="' . $option . '"' . ($option === $state ? ' selected' : '') . '>'
+                . $this->t->html('state_' . $option) . '</option>';
+        }
+        $html .= '</select></div> <button type="submit" class="btn btn-default btn-sm">' . $this->t->html('button_filter') . '</button>';
+        if ($clientId !== null) {
+            $html .= ' <a href="' . Format::e($this->url(['state' => $state])) . '">' . $this->t->html('alignments_all_clients') . '</a>';
+        }
+        $html .= '</form>';
+        if ($list['rows'] === []) {
+            return $html . '<p class="text-muted prorata-no-alignments">' . $this->t->html('alignments_none') . '</p></div></div>';
+        }
+        $html .= '<table class="table table-striped table-condensed prorata-alignments"><thead><tr>'
+            . $this->th('col_date') . $this->th('col_client') . $this->th('col_item') . $this->th('col_current_due')
+            . $this->th('col_new_due') . $this->th('col_amount', 'text-right') . $this->th('col_invoice')
+            . $this->th('col_requested_by') . $this->th('col_state') . '<th></th></tr></thead><tbody>';
+        $formats = [];
+        foreach ($list['rows'] as $row) {
+            $formats[(int) $row->client_id] ??= $this->format->withCurrency(...Format::currencyOf((int) $row->client_id));
+            $format = $formats[(int) $row->client_id];
+            $invoice = '';
+            if ($row->invoice_id !== null) {
+                $invoice = '<a href="invoices.php?action=edit&amp;id=' . (int) $row->invoice_id . '">'
+                    . $this->t->html('invoice_number', (int) $row->invoice_id) . '</a>'
+                    . ($row->invoice_status !== null ? ' <small class="text-muted">' . Format::e($row->invoice_status) . '</small>' : '');
+            }
+            $clientName = trim($row->firstname . ' ' . $row->lastname);
+            $html .= '<tr data-record="' . (int) $row->id . '" data-state="' . Format::e($row->state) . '">'
+                . '<td class="text-nowrap">' . Format::e($format->date((string) $row->created_at)) . '</td>'
+                . '<td><a href="' . Format::e($this->url(['client_id' => (int) $row->client_id])) . '">'
+                . Format::e($clientName !== '' ? $clientName : '#' . $row->client_id) . '</a></td>'
+                . '<td>' . Format::e($row->name) . ($row->domain !== '' ? ' <small class="text-muted">' . Format::e($row->domain) . '</small>' : '')
+                . ' <small class="text-muted">' . ($row->kind === 'addon' ? $this->t->html('kind_addon') : $this->t->html('kind_service'))
+                . ' #' . (int) $row->relid . '</small></td>'
+                . '<td class="text-nowrap">' . Format::e($format->date((string) $row->old_due)) . '</td>'
+                . '<td class="text-nowrap">' . Format::e($format->date((string) $row->new_due)) . '</td>'
+                . '<td class="text-right text-nowrap">' . Format::e($format->money((string) $row->amount)) . '</td>'
+                . '<td>' . $invoice . '</td>'
+                . '<td>' . Format::e($this->requester((string) $row->requested_by)) . '</td>'
+                . '<td><span class="label label-' . self::stateClass((string) $row->state) . '">'
+                . $this->t->html('state_' . (in_array($row->state, Input::STATES, true) ? $row->state : 'pending')) . '</span></td>'
+                . '<td class="text-right text-nowrap">' . $this->cancelForm($row, $clientId) . '</td></tr>';
+        }
+        $html .= '</tbody></table>' . $this->pagination($list, $state, $clientId);
+
+        return $html . '</div></div>';
+    }
+
+    private function cancelForm(object $row, ?int $clientId): string
+    {
+        if ($row->state !== 'pending' || $row->invoice_id === null
+            || !in_array($row->invoice_status, ['Unpaid', 'Draft'], true)
+        ) {
+            return '';
+        }
+        $confirm = $this->t->get('confirm_cancel', (int) $row->invoice_id);
+
+        return '<form method="post" action="' . Format::e($this->link) . '" class="prorata-cancel-form" style="display:inline">'
+            . $this->tokenField()
+            . '<input type="hidden" name="action" value="cancel">'
+            . '<input type="hidden" name="invoice_id" value="' . (int) $row->invoice_id . '">'
+            . ($clientId !== null ? '<input type="hidden" name="client_id" value="' . $clientId . '">' : '')
+            . '<button type="submit" class="btn btn-danger btn-xs" data-invoice="' . (int) $row->invoice_id . '"'
+            . ' onclick="return confirm(' . Format::e(json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG)) . ');">'
+            . $this->t->html('button_cancel_invoice') . '</button></form>';
+    }
+
+    private function pagination(array $list, string $state, ?int $clientId): string
+    {
+        if ($list['pages'] <= 1) {
+            return '<p class="text-muted">' . $this->t->html('alignments_count', $list['total']) . '</p>';
+        }
+        $html = '<nav><ul class="pagination pagination-sm prorata-pages">';
+        for ($page = 1; $page <= $list['pages']; $page++) {
+            $params = ['state' => $state, 'page' => $page];
+            if ($clientId !== null) {
+                $params['client_id'] = $clientId;
+            }
+            $html .= '<li' . ($page === $list['page'] ? ' class="active"' : '') . '>'
+                . '<a href="' . Format::e($this->url($params)) . '">' . $page . '</a></li>';
+        }
+
+        return $html . '</ul></nav><p class="text-muted">' . $this->t->html('alignments_count', $list['total']) . '</p>';
+    }
+
+    private static function stateClass(string $state): string
+    {
+        return [
+            'pending' => 'warning',
+            'paid' => 'success',
+            'cancelled' => 'default',
+            'expired' => 'danger',
+            'superseded' => 'info',
+        ][$state] ?? 'default';
+    }
+
+    /** "admin:3" -> "Admin #3", "client:7" -> "Client", "bulk" -> "Bulk run". */
+    private function requester(string $requestedBy): string
+    {
+        if (preg_match('/^admin:(\d+)$/', $requestedBy, $m)) {
+            return $this->t->get('requested_by_admin', (int) $m[1]);
+        }
+        if (str_starts_with($requestedBy, 'client')) {
+            return $this->t->get('requested_by_client');
+        }
+        if ($requestedBy === 'bulk') {
+            return $this->t->get('requested_by_bulk');
+        }
+
+        return $requestedBy;
+    }
+
+    // -- small pieces ---------------------------------------------------------------------
+
+    private function gatewayName(string $gateway): string
+    {
+        if ($gateway === '') {
+            return '';
+        }
+        if (!isset($this->gatewayNames[$gateway])) {
+            $name = null;
+            try {
+                $name = Capsule::table('tblpaymentgateways')
+                    ->where('gateway', $gateway)
+                    ->where('setting', 'name')
+                    ->value('value');
+            } catch (\Throwable $e) {
+                $name = null; // no gateway table: show the system name
+            }
+            $this->gatewayNames[$gateway] = is_string($name) && $name !== '' ? $name : $gateway;
+        }
+
+        return $this->gatewayNames[$gateway];
+    }
+
+    public static function cycleKey(string $cycle): string
+    {
+        return strtolower(str_replace('-', '', $cycle));
+    }
+
+    private function tokenField(): string
+    {
+        $this->token ??= Csrf::token();
+
+        return '<input type="hidden" name="token" value="' . Format::e($this->token) . '">';
+    }
+
+    private function th(string $key, string $class = ''): string
+    {
+        return '<th' . ($class !== '' ? ' class="' . $class . '"' : '') . '>' . $this->t->html($key) . '</th>';
+    }
+
+    private function alert(string $type, string $html): void
+    {
+        $this->alerts[] = [$type, $html];
+    }
+
+    private function alertsHtml(): string
+    {
+        $html = '';
+        foreach ($this->alerts as [$type, $message]) {
+            $html .= $this->inlineAlert($type, $message);
+        }
+
+        return $html;
+    }
+
+    private function inlineAlert(string $type, string $html, string $id = ''): string
+    {
+        return '<div class="alert alert-' . $type . ' prorata-alert-' . $type . '"' . ($id !== '' ? ' id="' . $id . '"' : '')
+            . ' role="alert">' . $html . '</div>';
+    }
+
+    /** The module link with more query parameters. */
+    private function url(array $params): string
+    {
+        $params = array_filter($params, fn ($value) => $value !== '' && $value !== null);
+
+        return $this->link . ($params === [] ? '' : '&' . http_build_query($params));
+    }
+
+    /** The module link's path ("addonmodules.php"), for GET forms. */
+    private function linkPath(): string
+    {
+        return (string) (parse_url($this->link, PHP_URL_PATH) ?? 'addonmodules.php');
+    }
+
+    /** The module link's query as hidden fields: a GET form replaces the action's query. */
+    private function linkHiddenFields(): string
+    {
+        parse_str((string) (parse_url($this->link, PHP_URL_QUERY) ?? ''), $query);
+        $html = '';
+        foreach ($query as $name => $value) {
+            if (is_string($value)) {
+                $html .= '<input type="hidden" name="' . Format::e($name) . '" value="' . Format::e($value) . '">';
+            }
+        }
+
+        return $html;
+    }
+}

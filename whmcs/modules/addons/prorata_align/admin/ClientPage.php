@@ -1,0 +1,262 @@
+<?php
+
+namespace ProrataAlign\Pages;
+
+use ProrataAlign\EventNotKept;
+use ProrataAlign\PreviewError;
+use ProrataAlign\SettingsError;
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+/**
+ * The client area page (index.php?m=prorata_align): the logged-in client's own services with
+ * their new dates and amounts, a confirm button, then the invoice to pay. The day is always
+ * the module's Prorata Date. Builds the variables of templates/clientarea.tpl; every value
+ * is plain text that the template escapes.
+ *
+ * What the template shows is "view": login, disabled, error, refused, pending, offer,
+ * nothing, confirmed, queued.
+ */
+final class ClientPage
+{
+    public const LINK = 'index.php?m=prorata_align';
+
+    private Text $t;
+    private Worker $worker;
+    private int $clientId;
+    private Format $format;
+    /** @var string[] */
+    private array $errors = [];
+
+    public function __construct(array $vars, Worker $worker, int $clientId)
+    {
+        $this->t = new Text(is_array($vars['_lang'] ?? null) ? $vars['_lang'] : []);
+        $this->worker = $worker;
+        $this->clientId = $clientId;
+    }
+
+    /** The _clientarea answer: title, breadcrumb, template and its variables. */
+    public function build(): array
+    {
+        $title = $this->t->get('client_title');
+        $vars = [
+            'modulelink' => self::LINK,
+            'lang' => $this->t->all(),
+            'view' => 'error',
+            'errors' => [],
+        ];
+        try {
+            $vars = array_merge($vars, $this->content());
+        } catch (SettingsError $e) {
+            $this->errors[] = $this->t->get('client_error_unavailable');
+            $vars['view'] = 'error';
+        }
+        $vars['errors'] = $this->errors;
+
+        return [
+            'pagetitle' => $title,
+            'breadcrumb' => [self::LINK => $title],
+            'templatefile' => 'clientarea',
+            'requirelogin' => true,
+            'forcessl' => false,
+            'vars' => $vars,
+        ];
+    }
+
+    private function content(): array
+    {
+        if ($this->clientId <= 0) {
+            return ['view' => 'login'];
+        }
+        if (!$this->worker->settings()->clientAreaButton()) {
+            return ['view' => 'disabled'];
+        }
+        $this->format = Format::forClient($this->clientId);
+        $day = $this->worker->settings()->prorataDay();
+        $base = [
+            'day' => $day,
+            'intro' => $this->t->get('client_offer_intro', $day),
+            'day_warning' => $day >= 29 ? $this->t->get('client_day_warning', $day) : '',
+        ];
+
+        $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
+        if ($post && ($_POST['action'] ?? '') === 'confirm') {
+            // a refused request shows why and a way back; it sends nothing, not even a preview
+            return $base + ($this->confirm() ?? ['view' => 'refused']);
+        }
+
+        $pending = $this->pending();
+        if ($pending !== []) {
+            return $base + ['view' => 'pending', 'pending' => $pending];
+        }
+
+        return $base + $this->offer();
+    }
+
+    /** The pending alignment invoices, for the template. */
+    private function pending(): array
+    {
+        $list = [];
+        foreach (Records::pendingInvoices($this->clientId) as $id => $entry) {
+            $items = [];
+            foreach ($entry['records'] as $record) {
+                $items[] = [
+                    'name' => (string) $record->name,
+                    'domain' => (string) $record->domain,
+                    'old_due' => $this->format->date((string) $record->old_due),
+                    'new_due' => $this->format->date((string) $record->new_due),
+                    'amount' => $this->format->money((string) $record->amount),
+                ];
+            }
+            $list[] = [
+                'id' => (int) $id,
+                'label' => $this->t->get('invoice_number', (int) $id),
+                'total' => $this->format->money($entry['invoice']->total),
+                'duedate' => $this->format->date($entry['invoice']->duedate),
+                'url' => 'viewinvoice.php?id=' . (int) $id,
+                'items' => $items,
+            ];
+        }
+
+        return $list;
+    }
+
+    /** The offer: the preview for the module's Prorata Date. */
+    private function offer(): array
+    {
+        try {
+            $plan = $this->worker->preview($this->clientId, []);
+        } catch (PreviewError $e) {
+            $this->errors[] = $this->t->get('client_error_preview');
+
+            return ['view' => 'error'];
+        }
+        $lines = [];
+        $skipped = [];
+        foreach ($plan['lines'] ?? [] as $line) {
+            $key = ($line['type'] === 'addon' ? 'addon' : 'service') . ':' . (int) $line['id'];
+            $entry = [
+                'key' => $key,
+                'name' => (string) ($line['name'] ?? ''),
+                'domain' => (string) ($line['domain'] ?? ''),
+                'cycle' => $this->cycleName((string) ($line['billingcycle'] ?? '')),
+                'old_due' => $this->format->date($line['old_due'] ?? null),
+                'new_due' => $this->format->date($line['new_due'] ?? null),
+                'days' => $line['days'] === null ? '' : (string) (int) $line['days'],
+                'amount' => $this->format->money($line['amount'] ?? null),
+                'immediate' => (bool) ($line['immediate'] ?? false),
+            ];
+            if (($line['reason'] ?? null) === null) {
+                $lines[] = $entry;
+            } else {
+                $entry['reason'] = $this->reason($line);
+                $skipped[] = $entry;
+            }
+        }
+        $cents = 0;
+        $invoices = [];
+        foreach ($plan['invoices'] ?? [] as $invoice) {
+            $cents += \ProrataAlign\Money::toCents((string) ($invoice['total'] ?? '0'));
+            $invoices[] = [
+                'total' => $this->format->money((string) ($invoice['total'] ?? '')),
+                'duedate' => $this->format->date($invoice['duedate'] ?? null),
+                'lines' => count($invoice['lines'] ?? []),
+            ];
+        }
+
+        return [
+            'view' => $lines === [] ? 'nothing' : 'offer',
+            'lines' => $lines,
+            'skipped' => $skipped,
+            'invoices' => $invoices,
+            'total' => $this->format->money(sprintf('%d.%02d', intdiv($cents, 100), $cents % 100)),
+            'token' => Csrf::token(),
+        ];
+    }
+
+    /**
+     * The confirm button: check the token and that every service is the client's own, send
+     * the alignment, wait briefly for its invoices. Null: refused, show the page as before.
+     */
+    private function confirm(): ?array
+    {
+        if (!Csrf::validPost(Csrf::CLIENT)) {
+            $this->errors[] = $this->t->get('client_error_token');
+
+            return null;
+        }
+        try {
+            $services = Input::services($_POST['services'] ?? [], $this->clientId);
+        } catch (InputError $e) {
+            $this->errors[] = $this->t->get($e->key === 'error_not_owned' ? 'client_error_not_owned' : 'client_error_input');
+
+            return null;
+        }
+        if ($services === []) {
+            $this->errors[] = $this->t->get('client_error_nothing_selected');
+
+            return null;
+        }
+        if (Records::pendingInvoices($this->clientId) !== []) {
+            $this->errors[] = $this->t->get('client_error_pending');
+
+            return null;
+        }
+        try {
+            // no day: the worker takes the module's Prorata Date, which clients cannot choose
+            $sent = $this->worker->align($this->clientId, ['services' => $services], 'client:' . $this->clientId);
+        } catch (EventNotKept $e) {
+            $this->errors[] = $this->t->get('client_error_unavailable');
+
+            return null;
+        }
+        $meta = $sent->wasSent() ? $this->worker->awaitResult($sent->eventId) : null;
+        if ($meta === null) {
+            return ['view' => 'queued'];
+        }
+        $result = ($meta['status'] ?? '') === 'SUCCESS' && is_array($meta['result'] ?? null) ? $meta['result'] : null;
+        if ($result === null || ($result['status'] ?? '') === 'rejected') {
+            $this->errors[] = $this->t->get('client_error_failed');
+
+            return ['view' => 'error'];
+        }
+        $invoices = [];
+        foreach ($result['invoices'] ?? [] as $invoice) {
+            $id = (int) ($invoice['id'] ?? 0);
+            $invoices[] = [
+                'id' => $id,
+                'label' => $this->t->get('invoice_number', $id),
+                'total' => $this->format->money((string) ($invoice['total'] ?? '')),
+                'duedate' => $this->format->date($invoice['duedate'] ?? null),
+                'url' => 'viewinvoice.php?id=' . $id,
+            ];
+        }
+
+        return [
+            'view' => 'confirmed',
+            'created' => $invoices,
+            'confirmed_message' => $this->t->get(
+                $invoices === [] ? 'client_confirmed_free' : 'client_confirmed',
+                count($result['aligned'] ?? [])
+            ),
+        ];
+    }
+
+    private function reason(array $line): string
+    {
+        $reason = (string) ($line['reason'] ?? '');
+        if ($reason === 'blocked') {
+            return $this->t->get('client_reason_blocked', (int) ($line['blocked_by_invoice'] ?? 0));
+        }
+        $key = 'client_reason_' . str_replace('-', '_', $reason);
+
+        return $this->t->get($key, (int) ($line['days'] ?? 0));
+    }
+
+    private function cycleName(string $cycle): string
+    {
+        return in_array($cycle, Input::CYCLES, true) ? $this->t->get('cycle_' . AdminPage::cycleKey($cycle)) : $cycle;
+    }
+}

@@ -1,0 +1,186 @@
+<?php
+
+namespace ProrataAlign\Pages;
+
+use WHMCS\Database\Capsule;
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+/** What the pages read from the database: clients, and the worker's alignment records. */
+final class Records
+{
+    public const PAGE_SIZE = 20;
+    public const SEARCH_LIMIT = 25;
+
+    /**
+     * Clients whose id is the term, or whose first name, last name, company or email holds
+     * every word of it.
+     *
+     * @return object[] id, firstname, lastname, companyname, email, status
+     */
+    public static function searchClients(string $term): array
+    {
+        $term = trim($term);
+        if ($term === '') {
+            return [];
+        }
+        $query = Capsule::table('tblclients')
+            ->select(['id', 'firstname', 'lastname', 'companyname', 'email', 'status']);
+        $words = preg_split('/\s+/u', $term) ?: [];
+        $query->where(function ($outer) use ($term, $words) {
+            if (ctype_digit(ltrim($term, '#')) && strlen(ltrim($term, '#')) < 11) {
+                $outer->orWhere('id', (int) ltrim($term, '#'));
+            }
+            $outer->orWhere(function ($all) use ($words) {
+                foreach ($words as $word) {
+                    // "!" escapes LIKE's wildcards, the same on MySQL, MariaDB and SQLite
+                    $pattern = '%' . strtr($word, ['!' => '!!', '%' => '!%', '_' => '!_']) . '%';
+                    $all->where(function ($any) use ($pattern) {
+                        foreach (['firstname', 'lastname', 'companyname', 'email'] as $column) {
+                            $any->orWhereRaw($column . " LIKE ? ESCAPE '!'", [$pattern]);
+                        }
+                    });
+                }
+            });
+        });
+
+        return $query->orderBy('id')->limit(self::SEARCH_LIMIT)->get()->all();
+    }
+
+    /** @return object|null id, firstname, lastname, companyname, email, status */
+    public static function client(int $clientId): ?object
+    {
+        return Capsule::table('tblclients')
+            ->where('id', $clientId)
+            ->first(['id', 'firstname', 'lastname', 'companyname', 'email', 'status']);
+    }
+
+    public static function clientName(object $client): string
+    {
+        return trim(($client->firstname ?? '') . ' ' . ($client->lastname ?? ''));
+    }
+
+    /**
+     * One page of alignment records (newest first), with their request, client, invoice and
+     * the service or addon's name.
+     *
+     * @return array{rows: object[], total: int, page: int, pages: int}
+     */
+    public static function alignments(string $state, ?int $clientId, int $page): array
+    {
+        $query = Capsule::table('mod_prorata_records as r')
+            ->join('mod_prorata_requests as q', 'q.id', '=', 'r.request_id')
+            ->leftJoin('tblclients as c', 'c.id', '=', 'r.client_id')
+            ->leftJoin('tblinvoices as i', 'i.id', '=', 'r.invoice_id');
+        if ($state !== '') {
+            $query->where('r.state', $state);
+        }
+        if ($clientId !== null) {
+            $query->where('r.client_id', $clientId);
+        }
+        $total = (int) (clone $query)->count();
+        $pages = max(1, (int) ceil($total / self::PAGE_SIZE));
+        $page = min($page, $pages);
+        $rows = $query
+            ->orderBy('r.id', 'desc')
+            ->offset(($page - 1) * self::PAGE_SIZE)
+            ->limit(self::PAGE_SIZE)
+            ->get([
+                'r.id', 'r.client_id', 'r.kind', 'r.relid', 'r.old_due', 'r.new_due', 'r.amount',
+                'r.invoice_id', 'r.requested_by', 'r.state', 'r.created_at',
+                'q.event_id', 'c.firstname', 'c.lastname', 'c.companyname',
+                'i.status as invoice_status', 'i.total as invoice_total',
+            ])
+            ->all();
+        self::addNames($rows);
+
+        return ['rows' => $rows, 'total' => $total, 'page' => $page, 'pages' => $pages];
+    }
+
+    /**
+     * The client's pending alignments whose invoice still waits for payment, by invoice.
+     *
+     * @return array<int, array{invoice: object, records: object[]}>
+     */
+    public static function pendingInvoices(int $clientId): array
+    {
+        $rows = Capsule::table('mod_prorata_records as r')
+            ->join('tblinvoices as i', 'i.id', '=', 'r.invoice_id')
+            ->where('r.client_id', $clientId)
+            ->where('r.state', 'pending')
+            ->whereIn('i.status', ['Unpaid', 'Draft', 'Payment Pending'])
+            ->orderBy('r.invoice_id')
+            ->orderBy('r.id')
+            ->get([
+                'r.id', 'r.kind', 'r.relid', 'r.old_due', 'r.new_due', 'r.amount', 'r.invoice_id',
+                'i.status as invoice_status', 'i.total as invoice_total', 'i.duedate as invoice_duedate',
+            ])
+            ->all();
+        self::addNames($rows);
+        $invoices = [];
+        foreach ($rows as $row) {
+            $id = (int) $row->invoice_id;
+            if (!isset($invoices[$id])) {
+                $invoices[$id] = [
+                    'invoice' => (object) [
+                        'id' => $id,
+                        'status' => (string) $row->invoice_status,
+                        'total' => (string) $row->invoice_total,
+                        'duedate' => (string) $row->invoice_duedate,
+                    ],
+                    'records' => [],
+                ];
+            }
+            $invoices[$id]['records'][] = $row;
+        }
+
+        return $invoices;
+    }
+
+    /** The pending records on an invoice, with the invoice's client and status. */
+    public static function pendingOnInvoice(int $invoiceId): array
+    {
+        return Capsule::table('mod_prorata_records as r')
+            ->join('tblinvoices as i', 'i.id', '=', 'r.invoice_id')
+            ->where('r.invoice_id', $invoiceId)
+            ->where('r.state', 'pending')
+            ->get(['r.id', 'r.client_id', 'i.status as invoice_status'])
+            ->all();
+    }
+
+    /** Adds "name" and "domain" to each row with kind and relid. */
+    private static function addNames(array $rows): void
+    {
+        $ids = ['service' => [], 'addon' => []];
+        foreach ($rows as $row) {
+            $ids[$row->kind === 'addon' ? 'addon' : 'service'][] = (int) $row->relid;
+        }
+        $names = ['service' => [], 'addon' => []];
+        if ($ids['service'] !== []) {
+            $found = Capsule::table('tblhosting as h')
+                ->leftJoin('tblproducts as p', 'p.id', '=', 'h.packageid')
+                ->whereIn('h.id', array_unique($ids['service']))
+                ->get(['h.id', 'h.domain', 'p.name']);
+            foreach ($found as $item) {
+                $names['service'][(int) $item->id] = [(string) $item->name, (string) $item->domain];
+            }
+        }
+        if ($ids['addon'] !== []) {
+            $found = Capsule::table('tblhostingaddons as a')
+                ->leftJoin('tbladdons as d', 'd.id', '=', 'a.addonid')
+                ->leftJoin('tblhosting as h', 'h.id', '=', 'a.hostingid')
+                ->whereIn('a.id', array_unique($ids['addon']))
+                ->get(['a.id', 'a.name as own_name', 'd.name', 'h.domain']);
+            foreach ($found as $item) {
+                $name = trim((string) $item->own_name) !== '' ? (string) $item->own_name : (string) $item->name;
+                $names['addon'][(int) $item->id] = [$name, (string) $item->domain];
+            }
+        }
+        foreach ($rows as $row) {
+            $kind = $row->kind === 'addon' ? 'addon' : 'service';
+            [$row->name, $row->domain] = $names[$kind][(int) $row->relid] ?? ['', ''];
+        }
+    }
+}

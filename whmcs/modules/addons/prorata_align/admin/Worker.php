@@ -1,0 +1,122 @@
+<?php
+
+namespace ProrataAlign\Pages;
+
+use ProrataAlign\CeleryMessage;
+use ProrataAlign\EventSender;
+use ProrataAlign\PreviewClient;
+use ProrataAlign\Redis\RedisClientFactory;
+use ProrataAlign\Redis\RedisError;
+use ProrataAlign\SentEvent;
+use ProrataAlign\Settings;
+use ProrataAlign\SettingsError;
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+/**
+ * What the pages ask of the worker: a preview (PreviewClient), an alignment (EventSender,
+ * with its outbox fallback), and a short wait for that alignment's result.
+ */
+final class Worker
+{
+    /** Celery states after which a task's result no longer changes. */
+    private const FINAL_STATES = ['SUCCESS', 'FAILURE', 'REVOKED'];
+
+    private Settings $settings;
+    private RedisClientFactory $redis;
+
+    public function __construct(Settings $settings, ?RedisClientFactory $redis = null)
+    {
+        $this->settings = $settings;
+        $this->redis = $redis ?? new RedisClientFactory();
+    }
+
+    public function settings(): Settings
+    {
+        return $this->settings;
+    }
+
+    /**
+     * The worker's plan for a client.
+     *
+     * @throws \ProrataAlign\PreviewError
+     */
+    public function preview(int $clientId, array $options): array
+    {
+        return (new PreviewClient($this->settings, $this->redis))->preview($clientId, $options);
+    }
+
+    /** Sends "align this client"; throws EventNotKept when it could be neither sent nor kept. */
+    public function align(int $clientId, array $options, string $requestedBy): SentEvent
+    {
+        $kwargs = ['client_id' => $clientId];
+        foreach (['day', 'cycles', 'services'] as $key) {
+            if (isset($options[$key])) {
+                $kwargs[$key] = $options[$key];
+            }
+        }
+        $kwargs['requested_by'] = $requestedBy;
+
+        return (new EventSender($this->settings, $this->redis))->send('prorata.align_client', $kwargs, $clientId);
+    }
+
+    public function invoiceCancelled(int $invoiceId, int $clientId): SentEvent
+    {
+        return (new EventSender($this->settings, $this->redis))
+            ->send('prorata.invoice_cancelled', ['invoice_id' => $invoiceId], $clientId);
+    }
+
+    /**
+     * Waits up to the "Preview wait (seconds)" setting for a sent task's result (Celery's
+     * celery-task-meta-<id> key, the same polling as a preview): ['status' => ..., 'result'
+     * => ...], or null when it is not done by then (it is queued and will still run).
+     */
+    public function awaitResult(string $taskId): ?array
+    {
+        try {
+            $limit = max(0.1, (float) $this->settings->previewTimeout());
+            $client = $this->redis->connect($this->settings->redisConfig());
+        } catch (RedisError|SettingsError $e) {
+            return null;
+        }
+        $deadline = microtime(true) + $limit;
+        $key = CeleryMessage::resultKey($taskId);
+        $pause = 20000; // microseconds, doubling up to a fifth of a second
+        try {
+            while (true) {
+                $raw = $client->get($key);
+                $meta = $raw === null ? null : json_decode($raw, true);
+                if (is_array($meta) && in_array($meta['status'] ?? '', self::FINAL_STATES, true)) {
+                    return $meta;
+                }
+                $left = $deadline - microtime(true);
+                if ($left <= 0) {
+                    return null;
+                }
+                usleep((int) min($pause, $left * 1000000));
+                $pause = min($pause * 2, 200000);
+            }
+        } catch (RedisError $e) {
+            return null;
+        } finally {
+            $client->close();
+        }
+    }
+
+    /** A failed task's exception as one line ("AlignmentRejected: ..."). */
+    public static function failure(array $meta): string
+    {
+        $result = $meta['result'] ?? null;
+        if (!is_array($result)) {
+            return (string) ($meta['status'] ?? '');
+        }
+        $detail = $result['exc_message'] ?? '';
+        if (is_array($detail)) {
+            $detail = implode('; ', array_map(fn ($part) => is_scalar($part) ? (string) $part : json_encode($part), $detail));
+        }
+
+        return trim((string) ($result['exc_type'] ?? 'Error') . ': ' . $detail);
+    }
+}

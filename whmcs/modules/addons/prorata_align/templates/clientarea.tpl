@@ -1,0 +1,171 @@
+{*
+    Prorated Next Due Date: the client area page (index.php?m=prorata_align).
+
+    Bootstrap 4 markup for WHMCS's Twenty-One theme. To change it without losing the change on
+    the module's next update, copy this file to
+        templates/<your theme>/modules/addons/prorata_align/clientarea.tpl
+    and edit the copy: WHMCS uses a module template found in the active theme's folder before
+    the module's own.
+
+    Variables: $view (login, disabled, error, refused, pending, offer, nothing, confirmed, queued),
+    $errors, $lang (the module's strings), $modulelink, $day, $intro, $day_warning, $token,
+    $lines, $skipped, $invoices, $total, $pending, $created, $confirmed_message.
+    Every value is plain text: print it with |escape.
+*}
+<div class="prorata-align-client">
+
+{foreach $errors as $error}
+    <div class="alert alert-danger prorata-error" role="alert">{$error|escape:'html'}</div>
+{/foreach}
+
+{if $view == 'login'}
+    <div class="alert alert-info" role="alert">{$lang.client_login|escape:'html'}</div>
+
+{elseif $view == 'refused'}
+    <p><a href="{$modulelink|escape:'html'}" class="btn btn-default btn-outline-secondary prorata-back">{$lang.client_back|escape:'html'}</a></p>
+
+{elseif $view == 'disabled'}
+    <div class="alert alert-info" role="alert">{$lang.client_disabled|escape:'html'}</div>
+
+{elseif $view == 'pending'}
+    <div class="card prorata-pending">
+        <div class="card-body">
+            <h3 class="card-title">{$lang.client_pending_title|escape:'html'}</h3>
+            <p>{$lang.client_pending_intro|escape:'html'}</p>
+            {foreach $pending as $invoice}
+                <div class="prorata-pending-invoice mb-4" data-invoice="{$invoice.id|escape:'html'}">
+                    <h4 class="h5">{$invoice.label|escape:'html'}
+                        <small class="text-muted">&middot; {$lang.client_due|escape:'html'} {$invoice.duedate|escape:'html'}</small>
+                    </h4>
+                    <div class="table-responsive">
+                        <table class="table table-sm">
+                            <thead>
+                                <tr>
+                                    <th>{$lang.client_col_service|escape:'html'}</th>
+                                    <th>{$lang.client_col_current_due|escape:'html'}</th>
+                                    <th>{$lang.client_col_new_due|escape:'html'}</th>
+                                    <th class="text-right">{$lang.client_col_amount|escape:'html'}</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {foreach $invoice.items as $item}
+                                    <tr>
+                                        <td>{$item.name|escape:'html'}{if $item.domain} <small class="text-muted">{$item.domain|escape:'html'}</small>{/if}</td>
+                                        <td>{$item.old_due|escape:'html'}</td>
+                                        <td>{$item.new_due|escape:'html'}</td>
+                                        <td class="text-right">{$item.amount|escape:'html'}</td>
+                                    </tr>
+                                {/foreach}
+                            </tbody>
+                            <tfoot>
+                                <tr>
+                                    <th colspan="3">{$lang.client_total|escape:'html'}</th>
+                                    <th class="text-right">{$invoice.total|escape:'html'}</th>
+                                </tr>
+                            </tfoot>
+                        </table>
+                    </div>
+                    <a href="{$invoice.url|escape:'html'}" class="btn btn-primary prorata-pay">{$lang.client_pay_now|escape:'html'}</a>
+                </div>
+            {/foreach}
+        </div>
+    </div>
+
+{elseif $view == 'offer' || $view == 'nothing'}
+    <div class="card prorata-offer">
+        <div class="card-body">
+            <h3 class="card-title">{$lang.client_offer_title|escape:'html'}</h3>
+            <p class="lead">{$intro|escape:'html'}</p>
+            {if $view == 'offer'}
+                <ul class="prorata-explain">
+                    <li>{$lang.client_explain_pay|escape:'html'}</li>
+                    <li>{$lang.client_explain_dates|escape:'html'}</li>
+                    <li>{$lang.client_explain_after|escape:'html'}</li>
+                </ul>
+                {if $day_warning}
+                    <div class="alert alert-warning" role="alert">{$day_warning|escape:'html'}</div>
+                {/if}
+                <form method="post" action="{$modulelink|escape:'html'}" class="prorata-confirm-form">
+                    <input type="hidden" name="token" value="{$token|escape:'html'}">
+                    <input type="hidden" name="action" value="confirm">
+                    <div class="table-responsive">
+                        <table class="table table-sm table-hover prorata-lines">
+                            <thead>
+                                <tr>
+                                    <th><span class="sr-only">{$lang.client_col_include|escape:'html'}</span></th>
+                                    <th>{$lang.client_col_service|escape:'html'}</th>
+                                    <th>{$lang.client_col_cycle|escape:'html'}</th>
+                                    <th>{$lang.client_col_current_due|escape:'html'}</th>
+                                    <th>{$lang.client_col_new_due|escape:'html'}</th>
+                                    <th class="text-right">{$lang.client_col_days|escape:'html'}</th>
+                                    <th class="text-right">{$lang.client_col_amount|escape:'html'}</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {foreach $lines as $line}
+                                    <tr data-item="{$line.key|escape:'html'}">
+                                        <td>
+                                            <input type="checkbox" name="services[]" value="{$line.key|escape:'html'}" checked
+                                                aria-label="{$line.name|escape:'html'}">
+                                        </td>
+                                        <td>{$line.name|escape:'html'}{if $line.domain}<br><small class="text-muted">{$line.domain|escape:'html'}</small>{/if}</td>
+                                        <td>{$line.cycle|escape:'html'}</td>
+                                        <td>{$line.old_due|escape:'html'}</td>
+                                        <td><strong>{$line.new_due|escape:'html'}</strong></td>
+                                        <td class="text-right">{$line.days|escape:'html'}</td>
+                                        <td class="text-right">{$line.amount|escape:'html'}</td>
+                                    </tr>
+                                {/foreach}
+                            </tbody>
+                            <tfoot>
+                                <tr>
+                                    <th colspan="6">{$lang.client_total_now|escape:'html'}</th>
+                                    <th class="text-right prorata-total">{$total|escape:'html'}</th>
+                                </tr>
+                            </tfoot>
+                        </table>
+                    </div>
+                    {if count($invoices) > 1}
+                        <p class="text-muted small">{$lang.client_several_invoices|escape:'html'}</p>
+                    {/if}
+                    <button type="submit" class="btn btn-primary prorata-confirm">{$lang.client_confirm|escape:'html'}</button>
+                    <a href="clientarea.php" class="btn btn-default btn-outline-secondary">{$lang.client_not_now|escape:'html'}</a>
+                </form>
+            {else}
+                <div class="alert alert-info prorata-nothing" role="alert">{$lang.client_nothing|escape:'html'}</div>
+            {/if}
+
+            {if $skipped}
+                <h4 class="h6 mt-4">{$lang.client_skipped_title|escape:'html'}</h4>
+                <ul class="list-unstyled text-muted small prorata-skipped">
+                    {foreach $skipped as $line}
+                        <li data-item="{$line.key|escape:'html'}">{$line.name|escape:'html'}{if $line.domain} ({$line.domain|escape:'html'}){/if}: {$line.reason|escape:'html'}</li>
+                    {/foreach}
+                </ul>
+            {/if}
+        </div>
+    </div>
+
+{elseif $view == 'confirmed'}
+    <div class="card prorata-confirmed">
+        <div class="card-body">
+            <div class="alert alert-success" role="alert">{$confirmed_message|escape:'html'}</div>
+            {foreach $created as $invoice}
+                <p class="prorata-created-invoice" data-invoice="{$invoice.id|escape:'html'}">
+                    <strong>{$invoice.label|escape:'html'}</strong>:
+                    {$invoice.total|escape:'html'}, {$lang.client_due|escape:'html'} {$invoice.duedate|escape:'html'}
+                    <a href="{$invoice.url|escape:'html'}" class="btn btn-primary btn-sm ml-2 prorata-pay">{$lang.client_pay_now|escape:'html'}</a>
+                </p>
+            {/foreach}
+            <p class="text-muted small">{$lang.client_explain_dates|escape:'html'}</p>
+        </div>
+    </div>
+
+{elseif $view == 'queued'}
+    <div class="alert alert-info prorata-queued" role="alert">
+        {$lang.client_queued|escape:'html'}
+        <a href="{$modulelink|escape:'html'}" class="alert-link">{$lang.client_reload|escape:'html'}</a>
+    </div>
+{/if}
+
+</div>
