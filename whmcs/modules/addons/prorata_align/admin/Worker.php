@@ -2,7 +2,6 @@
 
 namespace ProrataAlign\Pages;
 
-use ProrataAlign\CeleryMessage;
 use ProrataAlign\EventSender;
 use ProrataAlign\PreviewClient;
 use ProrataAlign\Redis\RedisClientFactory;
@@ -10,6 +9,7 @@ use ProrataAlign\Redis\RedisError;
 use ProrataAlign\SentEvent;
 use ProrataAlign\Settings;
 use ProrataAlign\SettingsError;
+use ProrataAlign\TaskResults;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -21,9 +21,6 @@ if (!defined("WHMCS")) {
  */
 final class Worker
 {
-    /** Celery states after which a task's result no longer changes. */
-    private const FINAL_STATES = ['SUCCESS', 'FAILURE', 'REVOKED'];
-
     private Settings $settings;
     private RedisClientFactory $redis;
 
@@ -81,23 +78,8 @@ final class Worker
         } catch (RedisError|SettingsError $e) {
             return null;
         }
-        $deadline = microtime(true) + $limit;
-        $key = CeleryMessage::resultKey($taskId);
-        $pause = 20000; // microseconds, doubling up to a fifth of a second
         try {
-            while (true) {
-                $raw = $client->get($key);
-                $meta = $raw === null ? null : json_decode($raw, true);
-                if (is_array($meta) && in_array($meta['status'] ?? '', self::FINAL_STATES, true)) {
-                    return $meta;
-                }
-                $left = $deadline - microtime(true);
-                if ($left <= 0) {
-                    return null;
-                }
-                usleep((int) min($pause, $left * 1000000));
-                $pause = min($pause * 2, 200000);
-            }
+            return TaskResults::poll($client, $taskId, microtime(true) + $limit);
         } catch (RedisError $e) {
             return null;
         } finally {
@@ -108,15 +90,6 @@ final class Worker
     /** A failed task's exception as one line ("AlignmentRejected: ..."). */
     public static function failure(array $meta): string
     {
-        $result = $meta['result'] ?? null;
-        if (!is_array($result)) {
-            return (string) ($meta['status'] ?? '');
-        }
-        $detail = $result['exc_message'] ?? '';
-        if (is_array($detail)) {
-            $detail = implode('; ', array_map(fn ($part) => is_scalar($part) ? (string) $part : json_encode($part), $detail));
-        }
-
-        return trim((string) ($result['exc_type'] ?? 'Error') . ': ' . $detail);
+        return TaskResults::failure($meta);
     }
 }

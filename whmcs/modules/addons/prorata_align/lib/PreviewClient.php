@@ -26,9 +26,6 @@ final class PreviewClient
     /** Seconds a preview task stays worth running after the caller stopped waiting. */
     private const EXPIRES_AFTER_WAIT = 10;
 
-    /** Celery states after which the result key no longer changes. */
-    private const FINAL_STATES = ['SUCCESS', 'FAILURE', 'REVOKED'];
-
     private Settings $settings;
     private ?RedisClientFactory $redis;
 
@@ -93,28 +90,16 @@ final class PreviewClient
     /** @throws PreviewError|RedisError */
     private function await(RedisClient $client, string $taskId, float $deadline, float $limit): array
     {
-        $key = CeleryMessage::resultKey($taskId);
-        $pause = 20000; // microseconds, doubling up to a fifth of a second
-        while (true) {
-            $raw = $client->get($key);
-            if ($raw !== null) {
-                $meta = json_decode($raw, true);
-                $status = is_array($meta) ? (string) ($meta['status'] ?? '') : '';
-                if (in_array($status, self::FINAL_STATES, true)) {
-                    $client->del($key); // nobody else reads it
-                    return $this->outcome($status, $meta);
-                }
-            }
-            $left = $deadline - microtime(true);
-            if ($left <= 0) {
-                throw new PreviewError(
-                    PreviewError::TIMEOUT,
-                    sprintf('the worker did not answer preview task %s within %.1f seconds', $taskId, $limit)
-                );
-            }
-            usleep((int) min($pause, $left * 1000000));
-            $pause = min($pause * 2, 200000);
+        $meta = TaskResults::poll($client, $taskId, $deadline);
+        if ($meta === null) {
+            throw new PreviewError(
+                PreviewError::TIMEOUT,
+                sprintf('the worker did not answer preview task %s within %.1f seconds', $taskId, $limit)
+            );
         }
+        $client->del(CeleryMessage::resultKey($taskId)); // nobody else reads it
+
+        return $this->outcome((string) $meta['status'], $meta);
     }
 
     /** @throws PreviewError */
@@ -130,12 +115,6 @@ final class PreviewClient
         if ($status === 'REVOKED') {
             throw new PreviewError(PreviewError::TIMEOUT, 'the preview task expired before the worker ran it');
         }
-        $type = is_array($result) ? (string) ($result['exc_type'] ?? 'Error') : 'Error';
-        $detail = is_array($result) ? ($result['exc_message'] ?? '') : (string) $result;
-        if (is_array($detail)) {
-            $detail = implode('; ', array_map(fn ($part) => is_scalar($part) ? (string) $part : json_encode($part), $detail));
-        }
-
-        throw new PreviewError(PreviewError::FAILED, trim($type . ': ' . $detail));
+        throw new PreviewError(PreviewError::FAILED, TaskResults::failure($meta));
     }
 }
