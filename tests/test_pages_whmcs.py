@@ -18,14 +18,11 @@ import importlib.util
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,6 +42,14 @@ for folder in (ROOT, PAGES_DIR):
 from cdp import Browser, find_chromium  # noqa: E402
 
 from domain.settings import DEFAULTS  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    WorkerProcess,
+    forget_queue,
+    free_port,
+    stop_process,
+    wait_until,
+    worker_env,
+)
 from worker import clock, sandbox  # noqa: E402
 from worker.alignment import AlignCommand, align_client  # noqa: E402
 from worker.db import make_engine  # noqa: E402
@@ -147,40 +152,6 @@ class Site:
         assert self.redis.llen(self.dead_queue) == 0
         assert self.count(requests) == requests_before
         assert self.count(outbox) == 0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def forget_queue(conn: redis.Redis, queue: str) -> None:
-    """Remove a test queue and kombu's keys for it (never anything else)."""
-    keys = [queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
-    keys += [f"{queue}\x06\x16{step}" for step in (3, 6, 9)]
-    conn.delete(*keys)
 
 
 def seed(engine: Engine) -> dict[str, int]:
@@ -362,7 +333,7 @@ def site(
         yield site
     finally:
         for process in site.processes.values():
-            stop(process)
+            stop_process(process, grace=20)
         for queue in (site.queue, site.dead_queue):
             forget_queue(conn_redis, queue)
         forget_results(site)
@@ -372,50 +343,20 @@ def site(
 
 
 def start_worker(site: Site, state: Path) -> None:
-    log = site.logs["worker"] = state / "worker.log"
-    env = dict(
-        os.environ,
-        PRORATA_DATABASE_URL=site.db_url,
-        PRORATA_BROKER_URL=BROKER_URL,
-        PRORATA_QUEUE=site.queue,
-    )
-    for key in ("PRORATA_RESULT_BACKEND", "PRORATA_WHMCS_API_URL"):
-        env.pop(key, None)
-    with log.open("wb") as out:
-        site.processes["worker"] = subprocess.Popen(
-            [
-                str(ROOT / ".venv" / "bin" / "python"),
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "-Q",
-                site.queue,
-                "--pool=solo",
-                "-n",
-                f"{site.queue}@%h",
-                "--without-mingle",
-                "--without-gossip",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-    # ready once it has answered a task from its queue (a preview of no client fails fast)
     from worker.celery_app import app
 
-    probe = app.send_task("prorata.preview_client", kwargs={"client_id": 999999}, queue=site.queue)
-
-    def ready() -> bool:
-        site.alive()
-        return bool(probe.ready())
-
-    wait_for(ready, "the Celery worker to start", timeout=90)
-    probe.forget()
+    celery_worker = WorkerProcess(
+        worker_env(database_url=site.db_url, broker_url=BROKER_URL, queue=site.queue),
+        site.queue,
+        state / "worker.log",
+        pool="solo",
+        options=["--without-heartbeat"],
+    )
+    site.logs["worker"] = celery_worker.log_path
+    celery_worker.start()
+    assert celery_worker.process is not None
+    site.processes["worker"] = celery_worker.process
+    celery_worker.wait_ready(app, timeout=90)
 
 
 def start_web_server(site: Site, php: str, state: Path) -> None:
@@ -446,7 +387,7 @@ def start_web_server(site: Site, php: str, state: Path) -> None:
         except OSError:
             return False
 
-    wait_for(answers, "the PHP web server to answer", timeout=30)
+    wait_until(answers, timeout=30, interval=0.2, what="the PHP web server to answer")
 
 
 def forget_results(site: Site) -> None:
@@ -649,7 +590,9 @@ def test_admin_cancels_an_alignment_invoice(live: Site, browser: Browser) -> Non
             == 1
         )
 
-    wait_for(cancelled, "the worker to handle prorata.invoice_cancelled")
+    wait_until(
+        cancelled, timeout=WAIT, interval=0.2, what="the worker to handle prorata.invoice_cancelled"
+    )
 
     browser.goto(live.url + ADMIN + "&state=cancelled")
     assert browser.exists('tr[data-state="cancelled"]')

@@ -18,10 +18,8 @@ import contextlib
 import html
 import importlib.util
 import json
-import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +42,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from domain.settings import DEFAULTS, SETTING_SPECS, SettingsError, parse_settings  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    WorkerProcess,
+    event_sender,
+    forget_queue,
+    free_port,
+    stop_process,
+    wait_until,
+    worker_env,
+)
 from worker import clock, sandbox, whmcs_sim  # noqa: E402
 from worker.alignment import AlignCommand, align_client  # noqa: E402
 from worker.db import make_engine  # noqa: E402
@@ -98,13 +105,6 @@ def unique_queue(kind: str) -> str:
     return f"prorata-php-{kind}-{uuid.uuid4().hex[:12]}"
 
 
-def forget_queue(conn: redis.Redis, queue: str) -> None:
-    """Remove a test queue and kombu's keys for it (never anything else)."""
-    keys = [queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
-    keys += [f"{queue}\x06\x16{step}" for step in (3, 6, 9)]
-    conn.delete(*keys)
-
-
 @pytest.fixture
 def scratch_queue(redis_conn: redis.Redis) -> Iterator[str]:
     """A queue nobody consumes: what lands there stays to be looked at."""
@@ -113,11 +113,7 @@ def scratch_queue(redis_conn: redis.Redis) -> Iterator[str]:
     forget_queue(redis_conn, queue)
 
 
-def closed_port() -> int:
-    """A loopback port with nothing listening (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+closed_port = free_port  # a loopback port with nothing listening: Redis "down"
 
 
 @contextlib.contextmanager
@@ -155,7 +151,7 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[in
     if server is None:
         pytest.fail("redis-server is not installed (Debian package redis-server)", pytrace=False)
     folder = tmp_path_factory.mktemp("private-redis")
-    port, password = closed_port(), f"pw-{uuid.uuid4().hex}"
+    port, password = free_port(), f"pw-{uuid.uuid4().hex}"
     process = subprocess.Popen(
         [
             server,
@@ -177,15 +173,10 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[in
     )
     try:
         conn = redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=1)
-        wait_for(lambda: _pings(conn), "the private Redis to start", timeout=15)
+        wait_until(lambda: _pings(conn), timeout=15, what="the private Redis to start")
         yield port, password
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, grace=10)
 
 
 def _pings(conn: redis.Redis) -> bool:
@@ -273,17 +264,6 @@ def record_state(engine: Engine, invoice: int) -> str:
     return str(record.state)
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
-
-
 def activity(engine: Engine) -> list[str]:
     return [str(r.description) for r in table_rows(engine, tblactivitylog)]
 
@@ -292,21 +272,11 @@ def activity(engine: Engine) -> list[str]:
 
 
 class Worker:
-    def __init__(self, url: str, queue: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    def __init__(self, url: str, queue: str, process: WorkerProcess) -> None:
         self.url = url
         self.queue = queue
         self.process = process
-        self.log = log
         self.engine = make_engine(url)
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def alive(self) -> None:
-        if self.process.poll() is not None:
-            pytest.fail(
-                f"the Celery worker stopped ({self.process.returncode}):\n{self.log_tail()}"
-            )
 
 
 def forget_results(conn: redis.Redis, engine: Engine) -> None:
@@ -341,64 +311,23 @@ def worker(
         conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
     url = mariadb_server.url.set(database=name).render_as_string(hide_password=False)
     queue = unique_queue("worker")
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    process: subprocess.Popen[bytes] | None = None
+    process = WorkerProcess(
+        worker_env(database_url=url, broker_url=BROKER_URL, queue=queue),
+        queue,
+        tmp_path_factory.mktemp("worker") / "worker.log",
+        pool="solo",
+        options=["--without-heartbeat"],
+    )
     try:
         sandbox_init(url)
-        env = dict(
-            os.environ,
-            PRORATA_DATABASE_URL=url,
-            PRORATA_BROKER_URL=BROKER_URL,
-            PRORATA_QUEUE=queue,
-        )
-        for key in ("PRORATA_RESULT_BACKEND", "PRORATA_WHMCS_API_URL"):
-            env.pop(key, None)
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    str(ROOT / ".venv" / "bin" / "python"),
-                    "-m",
-                    "celery",
-                    "-A",
-                    "worker.celery_app",
-                    "worker",
-                    "-Q",
-                    queue,
-                    "--pool=solo",
-                    "-n",
-                    f"{queue}@%h",
-                    "--without-mingle",
-                    "--without-gossip",
-                    "--without-heartbeat",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        running = Worker(url, queue, process, log)
-        # ready once it has answered a task from its queue (a preview of no client fails fast)
-        probe = celery_app.send_task(
-            "prorata.preview_client", kwargs={"client_id": 999999}, queue=queue
-        )
-        deadline = time.monotonic() + 90
-        while not probe.ready():
-            running.alive()
-            if time.monotonic() > deadline:
-                pytest.fail(f"the Celery worker did not start:\n{running.log_tail()}")
-            time.sleep(0.2)
-        probe.forget()
+        process.start()
+        process.wait_ready(celery_app, timeout=90)
+        running = Worker(url, queue, process)
         yield running
         forget_results(redis_conn, running.engine)
         running.engine.dispose()
     finally:
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        process.stop(grace=20)
         forget_queue(redis_conn, queue)
         with mariadb_server.connect() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
@@ -508,7 +437,7 @@ def test_php_align_client_message_is_executed_by_the_worker(php: str, whmcs: Wor
         found = table_rows(whmcs.engine, requests, requests.c.event_id == event_id)
         return found and found[0].state == "done" and found[0]
 
-    request = wait_for(done, "the worker to align the client")
+    request = wait_until(done, timeout=WAIT, what="the worker to align the client")
     assert json.loads(request.result)["status"] == "aligned"
     [invoice] = table_rows(whmcs.engine, tblinvoices, tblinvoices.c.userid == ids["client"])
     [item] = table_rows(whmcs.engine, tblinvoiceitems, tblinvoiceitems.c.invoiceid == invoice.id)
@@ -540,7 +469,11 @@ def paid_alignment(engine: Engine) -> tuple[dict[str, Any], int]:
 
 
 def assert_paid_applied(engine: Engine, ids: dict[str, Any], invoice: int) -> None:
-    wait_for(lambda: record_state(engine, invoice) == "paid", "the payment to be applied")
+    wait_until(
+        lambda: record_state(engine, invoice) == "paid",
+        timeout=WAIT,
+        what="the payment to be applied",
+    )
     [service] = ids["services"]
     assert service_dates(engine, service) == (P, P)
     [event] = table_rows(engine, events, events.c.invoice_id == invoice)
@@ -564,13 +497,11 @@ def test_invoice_paid_hook_moves_the_due_date(php: str, whmcs: Worker, transport
 
 
 def relay_with_python(worker: Worker, celery_app: Any) -> dict[str, int]:
-    """The worker's relay function, sending to the real Redis (the worker's queue)."""
+    """The worker's relay function with the product's event sender, sending to the real Redis
+    (the worker's queue)."""
     from worker.jobs import relay_outbox
 
-    def send(task: str, kwargs: dict[str, Any], task_id: str | None) -> None:
-        celery_app.send_task(task, kwargs=kwargs, task_id=task_id, queue=worker.queue)
-
-    return relay_outbox(worker.engine, send, clock.now)
+    return relay_outbox(worker.engine, event_sender(BROKER_URL, worker.queue), clock.now)
 
 
 def relay_with_beat_task(worker: Worker, celery_app: Any) -> dict[str, int]:
@@ -646,7 +577,11 @@ def test_invoice_cancelled_hook_puts_back_the_next_invoice_date(php: str, whmcs:
         {"action": "hook", "hook": "InvoiceCancelled", "vars": {"invoiceid": invoice}},
     )
     assert answer == {"results": [None]}
-    wait_for(lambda: record_state(whmcs.engine, invoice) == "cancelled", "the cancellation")
+    wait_until(
+        lambda: record_state(whmcs.engine, invoice) == "cancelled",
+        timeout=WAIT,
+        what="the cancellation",
+    )
     assert service_dates(whmcs.engine, service) == (N, N)
 
 

@@ -1,4 +1,5 @@
-"""Helpers for the Celery tests: a private Redis, real worker processes, producers, seeding.
+"""Helpers for the Celery tests: a private Redis, producers, seeding (the worker processes
+themselves: tests/support/processes.py).
 
 Everything here talks to 127.0.0.1 only, and every wait has a deadline: no test may hang.
 """
@@ -8,54 +9,28 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from unittest import mock
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tests.support.processes import free_port, stop_process, wait_until
 from worker import clock, own_schema, sandbox
 from worker.db import make_engine
 from worker.own_schema import own_metadata
 from worker.whmcs_schema import whmcs_metadata
 
-ROOT = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
-
-# environment variables that must not leak from the developer's shell into a worker
-_DROPPED_ENV_PREFIXES = ("PRORATA_", "CELERY_")
-_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
-
-
-def wait_until(
-    predicate: Callable[[], T], *, timeout: float, interval: float = 0.1, what: str = "condition"
-) -> T:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# the workers and producers here: a message unacknowledged for 5 s is delivered again
+VISIBILITY_TIMEOUT = 5
 
 
 def _port_open(port: int) -> bool:
@@ -114,12 +89,7 @@ class RedisServer:
         process, self.process = self.process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, grace=10)
         wait_until(lambda: not _port_open(self.port), timeout=10, what=f"port {self.port} to close")
 
     def client(self, db: int = 0) -> Any:
@@ -128,31 +98,6 @@ class RedisServer:
         return redis.Redis(
             host="127.0.0.1", port=self.port, db=db, socket_timeout=5, socket_connect_timeout=5
         )
-
-
-def worker_env(
-    *, database_url: str, broker_url: str, queue: str, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_DROPPED_ENV_PREFIXES) and key not in _PROXY_VARS
-    }
-    env.update(
-        {
-            "PRORATA_DATABASE_URL": database_url,
-            "PRORATA_BROKER_URL": broker_url,
-            "PRORATA_RESULT_BACKEND": broker_url,
-            "PRORATA_QUEUE": queue,
-            "PRORATA_VISIBILITY_TIMEOUT": "5",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-            "PYTHONUNBUFFERED": "1",
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-        }
-    )
-    env.update(extra or {})
-    return env
 
 
 @contextmanager
@@ -167,7 +112,7 @@ def producer_app(
         "PRORATA_BROKER_URL": broker_url,
         "PRORATA_RESULT_BACKEND": result_backend or broker_url,
         "PRORATA_QUEUE": queue,
-        "PRORATA_VISIBILITY_TIMEOUT": "5",
+        "PRORATA_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
     }
     with mock.patch.dict(os.environ, settings):
         app = make_app()
@@ -175,124 +120,6 @@ def producer_app(
         yield app
     finally:
         app.close()
-
-
-def event_sender(broker_url: str, queue: str) -> Callable[[str, dict[str, Any], str | None], None]:
-    """The product's own event sender (worker.celery_app.make_event_sender), for this broker
-    and queue: what worker.celery_app.send_to_broker is in production."""
-    from worker.celery_app import make_event_sender
-    from worker.config import load_config
-
-    settings = {"PRORATA_BROKER_URL": broker_url, "PRORATA_QUEUE": queue}
-    with mock.patch.dict(os.environ, settings):
-        return make_event_sender(load_config())
-
-
-class WorkerProcess:
-    """One real `celery worker` process (prefork) in its own process group."""
-
-    def __init__(self, env: dict[str, str], queue: str, log_path: Path, concurrency: int) -> None:
-        self.env = env
-        self.queue = queue
-        self.log_path = log_path
-        self.concurrency = concurrency
-        self.nodename = f"{queue}-{uuid.uuid4().hex[:6]}@test"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "worker.celery_app",
-                    "worker",
-                    "--pool=prefork",
-                    f"--concurrency={self.concurrency}",
-                    "-Q",
-                    self.queue,
-                    "-n",
-                    self.nodename,
-                    "--loglevel=INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a process group of its own: pgid == pid
-            )
-
-    def wait_ready(self, app: Any, timeout: float = 45) -> None:
-        """Ready once it answers a remote-control ping (its task consumer is then running)."""
-
-        def answered() -> bool:
-            if self.process is None or self.process.poll() is not None:
-                raise AssertionError(f"worker exited during start-up:\n{self.log_text()}")
-            replies = app.control.ping(destination=[self.nodename], timeout=0.5, limit=1)
-            return any(self.nodename in reply for reply in replies or [])
-
-        try:
-            wait_until(answered, timeout=timeout, interval=0.05, what="the worker to answer ping")
-        except AssertionError:
-            raise AssertionError(f"worker not ready; its log:\n{self.log_text()}") from None
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def _group_exists(self) -> bool:
-        try:
-            os.killpg(self.pid, 0)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-
-    def kill(self) -> None:
-        """SIGKILL to the whole process group: the main process and its pool children."""
-        if self.process is None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        wait_until(lambda: not self._group_exists(), timeout=10, what="the worker group to die")
-
-    def stop(self, grace: float = 15) -> None:
-        """SIGTERM (warm shutdown), then SIGKILL to the group when it takes too long."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGTERM)
-            with suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=grace)
-        if self.process.poll() is None or self._group_exists():
-            self.kill()
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return "(no log)"
-
-    def json_lines(self) -> list[dict[str, Any]]:
-        """The structured (JSON) log lines the worker wrote."""
-        found = []
-        for line in self.log_text().splitlines():
-            text = line.strip()
-            if text.startswith("{"):
-                try:
-                    found.append(json.loads(text))
-                except ValueError:
-                    continue
-        return found
 
 
 def php_style_message(

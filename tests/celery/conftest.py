@@ -24,13 +24,9 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.append(_HERE)
 
-from celery_support import (  # noqa: E402
-    RedisServer,
-    WorkerProcess,
-    new_sandbox,
-    producer_app,
-    worker_env,
-)
+from celery_support import VISIBILITY_TIMEOUT, RedisServer, new_sandbox, producer_app  # noqa: E402
+
+from tests.support.processes import WorkerProcess, worker_env  # noqa: E402
 
 _FAILED = pytest.StashKey[bool]()
 
@@ -126,11 +122,12 @@ def start_worker(
                 database_url=database_url,
                 broker_url=broker or broker_url,
                 queue=worker_queue,
+                visibility_timeout=VISIBILITY_TIMEOUT,
                 extra=env,
             ),
             worker_queue,
             tmp_path / f"worker-{len(started) + 1}.log",
-            concurrency,
+            concurrency=concurrency,
         )
         started.append(process)
         process.start()

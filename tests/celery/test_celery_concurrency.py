@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import EXPECTED_LINES, ROOT, TODAY, rows, seed_client
+from celery_support import EXPECTED_LINES, TODAY, rows, seed_client
 
+from tests.support.processes import ROOT
 from worker.own_schema import records, requests
 from worker.whmcs_schema import tblhosting, tblinvoiceitems, tblinvoices
 

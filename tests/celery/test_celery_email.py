@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from celery_support import align_kwargs, check_one_alignment, seed_client, wait_until
+from celery_support import align_kwargs, check_one_alignment, seed_client
+
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
 

@@ -14,17 +14,17 @@ import pytest
 import redis as redis_lib
 import sqlalchemy as sa
 from celery_support import (
+    VISIBILITY_TIMEOUT,
     RedisServer,
     align_kwargs,
     check_one_alignment,
-    event_sender,
     producer_app,
     rows,
     seed_client,
     snapshot,
-    wait_until,
 )
 
+from tests.support.processes import event_sender, wait_until
 from worker import clock
 from worker.db import make_engine
 from worker.events import publish
@@ -32,8 +32,6 @@ from worker.own_schema import failed_jobs, outbox, requests
 from worker.whmcs_schema import tblinvoiceitems, tblinvoices
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
-
-VISIBILITY_TIMEOUT = 5
 
 
 def _database_name(url: str) -> str:

@@ -7,7 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
-from celery_support import align_kwargs, seed_client, wait_until
+from celery_support import align_kwargs, seed_client
+
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
 
