@@ -170,15 +170,17 @@ def align_all_clients_task(
             )
         ]
     for client_id in client_ids:
+        client_event = f"{event_id}:{client_id}"
         align_client_task.apply_async(
+            task_id=client_event,  # Flower shows the event id, as for WHMCS's own events
             kwargs={
-                "event_id": f"{event_id}:{client_id}",
+                "event_id": client_event,
                 "client_id": client_id,
                 "day": day,
                 "cycles": cycles,
                 "mode": mode,
                 "requested_by": "bulk",
                 "today": today,
-            }
+            },
         )
     return {"event_id": event_id, "clients": len(client_ids)}
