@@ -9,10 +9,6 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
-def to_fraction(amount: Decimal | int) -> Fraction:
-    return Fraction(amount)
-
-
 def round_cents(value: Fraction | Decimal | int) -> Decimal:
     """Round an exact value to cents, half away from zero (10.05 / 2 -> 5.03)."""
     exact = Fraction(value)

@@ -7,19 +7,15 @@ from typing import Any
 from tasks.args import parse_today
 from worker import clock, logs, runtime
 from worker.celery_app import app, send_to_broker
-from worker.invoice_events import reconcile
+from worker.invoice_events import reconcile_as_configured
 from worker.jobs import relay_outbox, reoffer_failed
-from worker.settings_store import read_settings
 
 
 @app.task(name="prorata.reconcile_invoices")
 def reconcile_invoices_task(*, today: Any = None) -> dict[str, Any]:
     """Expire unpaid alignment invoices past the configured days; catch deleted, cancelled
     or paid invoices whose event never arrived."""
-    engine = runtime.engine()
-    with engine.connect() as conn:
-        settings = read_settings(conn)
-    done = reconcile(engine, parse_today(today), settings.cancel_unpaid_after_days, clock.now)
+    done = reconcile_as_configured(runtime.engine(), parse_today(today), clock.now)
     logs.get_logger().info("reconciled alignment invoices", **done.to_dict())
     return done.to_dict()
 

@@ -67,13 +67,7 @@ class AlignCommand:
                 if self.services is not None
                 else None
             ),
-            "mode": (
-                None
-                if self.calendar_days is None
-                else "calendar"
-                if self.calendar_days
-                else "fixed"
-            ),
+            "mode": _mode_name(self.calendar_days),
         }
 
 
@@ -103,10 +97,6 @@ class AlignResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlignResult:
         return cls(**data)
-
-
-class AlignmentRejected(ValueError):
-    """Bad input that no retry can fix (an unknown client, say)."""
 
 
 def _service_table(kind: LineKind) -> sa.Table:

@@ -25,13 +25,12 @@ from worker import clock, runtime
 from worker.alignment import AlignCommand, align_client
 from worker.cli_render import render_align_result, render_plan
 from worker.db import DatabaseUrlError, describe, make_engine
-from worker.invoice_events import invoice_cancelled, invoice_paid, reconcile
+from worker.invoice_events import invoice_cancelled, invoice_paid, reconcile_as_configured
 from worker.jobs import relay_outbox, reoffer_failed
 from worker.loader import ClientNotFound
 from worker.own_schema import LATEST, upgrade
 from worker.planning import PlannedClient, plan_client
 from worker.sandbox import SandboxRefused, init_sandbox
-from worker.settings_store import read_settings
 from worker.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
 
 T = TypeVar("T")
@@ -288,9 +287,7 @@ def cmd_cron(args: argparse.Namespace) -> int:
     today = args.today or clock.today()
 
     def jobs() -> dict[str, Any]:
-        with engine.connect() as conn:
-            settings = read_settings(conn)
-        done = reconcile(engine, today, settings.cancel_unpaid_after_days, clock.now)
+        done = reconcile_as_configured(engine, today, clock.now)
         relayed = relay_outbox(engine, run_in_process, clock.now)
         offered = reoffer_failed(engine, run_in_process, runtime.config().max_reoffers, clock.now)
         return {"reconciled": done.to_dict(), "outbox": relayed, "reoffered": offered}

@@ -1,13 +1,13 @@
 """Sending events to the worker: to Redis through Celery, or to the outbox when Redis is away.
 
-The WHMCS side (PHP) does the same thing with the same tables; this is the Python producer
-used by the command line, bulk runs and tests.
+The WHMCS side (PHP, lib/EventSender.php) does the same thing with the same table; this is
+its Python counterpart, for any Python producer of events (the tests of the outbox path use it
+with worker.celery_app.send_to_broker).
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,16 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from worker import logs
 from worker.own_schema import outbox
 from worker.transactions import unit_of_work
-
-EVENT_TASKS = {
-    "align": "prorata.align_client",
-    "paid": "prorata.invoice_paid",
-    "cancelled": "prorata.invoice_cancelled",
-}
-
-
-def new_event_id(kind: str) -> str:
-    return f"{kind}-{uuid.uuid4()}"
 
 
 def write_outbox(

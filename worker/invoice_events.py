@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.model import LineKind
 from worker.own_schema import events, records
+from worker.settings_store import read_settings
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs_schema import (
     tblaccounts,
@@ -324,3 +325,10 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                     )
                     done.expired.append(invoice_id)
     return done
+
+
+def reconcile_as_configured(engine: Engine, today: date, now: Clock) -> Reconciled:
+    """reconcile() with the days of "Cancel unpaid alignment invoices after", read now."""
+    with engine.connect() as conn:
+        settings = read_settings(conn)
+    return reconcile(engine, today, settings.cancel_unpaid_after_days, now)
