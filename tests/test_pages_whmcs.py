@@ -14,7 +14,6 @@ Redis on 127.0.0.1:6379 and MariaDB (see tests/conftest.py).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -42,6 +41,7 @@ for folder in (ROOT, PAGES_DIR):
 from cdp import Browser, find_chromium  # noqa: E402
 
 from domain.settings import DEFAULTS  # noqa: E402
+from tests.php.harness import pyharness as harness  # noqa: E402
 from tests.support.processes import (  # noqa: E402
     WorkerProcess,
     forget_queue,
@@ -55,13 +55,6 @@ from worker.alignment import AlignCommand, align_client  # noqa: E402
 from worker.db import make_engine  # noqa: E402
 from worker.own_schema import outbox, records, requests  # noqa: E402
 from worker.whmcs_schema import tblinvoiceitems, tblinvoices  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location(
-    "pyharness", ROOT / "tests" / "php" / "harness" / "pyharness.py"
-)
-assert _spec is not None and _spec.loader is not None
-harness = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(harness)
 
 pytestmark = [pytest.mark.php, pytest.mark.mariadb]
 
@@ -317,15 +310,7 @@ def site(
             conn_redis.ping()
         except redis.RedisError as exc:
             pytest.fail(f"Redis at {BROKER_URL} cannot be reached: {exc}", pytrace=False)
-        done = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "prorata"), "sandbox", "init", "--db", db_url],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        harness.sandbox_init(db_url)
         site.ids = seed(site.engine)
         site.configure()
         start_worker(site, state)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import html
-import importlib.util
 import json
 import re
 import shutil
@@ -42,6 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from domain.settings import DEFAULTS, SETTING_SPECS, SettingsError, parse_settings  # noqa: E402
+from tests.php.harness import pyharness as harness  # noqa: E402
 from tests.support.processes import (  # noqa: E402
     WorkerProcess,
     event_sender,
@@ -61,13 +61,6 @@ from worker.whmcs_schema import (  # noqa: E402
     tblinvoiceitems,
     tblinvoices,
 )
-
-_spec = importlib.util.spec_from_file_location(
-    "pyharness", ROOT / "tests" / "php" / "harness" / "pyharness.py"
-)
-assert _spec is not None and _spec.loader is not None
-harness = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(harness)
 
 pytestmark = pytest.mark.php
 
@@ -192,22 +185,9 @@ def configure(engine: Engine, **values: str) -> None:
         sandbox.set_module_settings(conn, {**DEFAULTS, **values})
 
 
-def sandbox_init(url: str) -> None:
-    """The WHMCS-shaped tables, default settings and mod_prorata_* tables, by the CLI."""
-    done = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "prorata"), "sandbox", "init", "--db", url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
 @pytest.fixture
 def sqlite_whmcs(sqlite_url: str) -> Iterator[tuple[str, Engine]]:
-    sandbox_init(sqlite_url)
+    harness.sandbox_init(sqlite_url)
     engine = make_engine(sqlite_url)
     yield sqlite_url, engine
     engine.dispose()
@@ -319,7 +299,7 @@ def worker(
         options=["--without-heartbeat"],
     )
     try:
-        sandbox_init(url)
+        harness.sandbox_init(url)
         process.start()
         process.wait_ready(celery_app, timeout=90)
         running = Worker(url, queue, process)

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,17 @@ def result(php: str, db_url: str, request: dict[str, Any], **options: Any) -> An
     answer = run(php, db_url, request, **options)
     assert answer["ok"], answer.get("error")
     return answer["result"]
+
+
+def sandbox_init(db_url: str) -> None:
+    """WHMCS-shaped tables, the module's default settings and the mod_prorata_* tables, made
+    by the product's own command (`prorata sandbox init`), as the PHP tests' schema."""
+    done = subprocess.run(
+        [sys.executable, "-m", "worker", "sandbox", "init", "--db", db_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
