@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 
 from domain.model import AlignRequest
 from domain.planner import Plan, plan_alignment
-from worker import sandbox
 from worker.db import make_engine
-from worker.loader import ClientState, load_client_state
+from worker.sandbox import build as sandbox
+from worker.whmcs.loader import ClientState, load_client_state
 
 CYCLES = ("Monthly", "Quarterly", "Semi-Annually", "Annually", "Biennially", "Triennially")
 TODAY = date(2024, 6, 20)

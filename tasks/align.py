@@ -22,12 +22,12 @@ from tasks.args import (
     parse_today,
 )
 from worker import clock, logs, runtime
-from worker.alignment import align_client
 from worker.celery_app import app
 from worker.own_schema import failed_jobs
-from worker.planning import plan_client
+from worker.steps.align import align_client
+from worker.steps.planning import plan_client
 from worker.transactions import unit_of_work
-from worker.whmcs_schema import tblclients, tblhosting
+from worker.whmcs.schema import tblclients, tblhosting
 
 # errors worth another try: the database went away, a deadlock, a lock wait timeout
 RETRYABLE = (OperationalError, DBAPIError)

@@ -9,7 +9,7 @@ from domain.cycles import Cycle, parse_cycle_list
 from domain.model import LineKind
 from domain.settings import parse_day
 from worker import clock
-from worker.alignment import AlignCommand
+from worker.steps.align import AlignCommand
 
 
 class BadTaskArguments(ValueError):

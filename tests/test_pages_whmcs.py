@@ -50,11 +50,12 @@ from tests.support.processes import (  # noqa: E402
     wait_until,
     worker_env,
 )
-from worker import clock, sandbox  # noqa: E402
-from worker.alignment import AlignCommand, align_client  # noqa: E402
+from worker import clock  # noqa: E402
 from worker.db import make_engine  # noqa: E402
 from worker.own_schema import outbox, records, requests  # noqa: E402
-from worker.whmcs_schema import tblinvoiceitems, tblinvoices  # noqa: E402
+from worker.sandbox import build as sandbox  # noqa: E402
+from worker.steps.align import AlignCommand, align_client  # noqa: E402
+from worker.whmcs.schema import tblinvoiceitems, tblinvoices  # noqa: E402
 
 pytestmark = [pytest.mark.php, pytest.mark.mariadb]
 

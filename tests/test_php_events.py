@@ -51,11 +51,13 @@ from tests.support.processes import (  # noqa: E402
     wait_until,
     worker_env,
 )
-from worker import clock, sandbox, whmcs_sim  # noqa: E402
-from worker.alignment import AlignCommand, align_client  # noqa: E402
+from worker import clock  # noqa: E402
 from worker.db import make_engine  # noqa: E402
 from worker.own_schema import events, outbox, records, requests  # noqa: E402
-from worker.whmcs_schema import (  # noqa: E402
+from worker.sandbox import build as sandbox  # noqa: E402
+from worker.sandbox import whmcs_sim  # noqa: E402
+from worker.steps.align import AlignCommand, align_client  # noqa: E402
+from worker.whmcs.schema import (  # noqa: E402
     tblactivitylog,
     tblhosting,
     tblinvoiceitems,
@@ -479,7 +481,7 @@ def test_invoice_paid_hook_moves_the_due_date(php: str, whmcs: Worker, transport
 def relay_with_python(worker: Worker, celery_app: Any) -> dict[str, int]:
     """The worker's relay function with the product's event sender, sending to the real Redis
     (the worker's queue)."""
-    from worker.jobs import relay_outbox
+    from worker.steps.jobs import relay_outbox
 
     return relay_outbox(worker.engine, event_sender(BROKER_URL, worker.queue), clock.now)
 
@@ -799,7 +801,7 @@ def not_on_day_one(day: date) -> date:
 @needs_worker
 def test_client_panel_shows_day_services_and_cost(php: str, whmcs: Worker) -> None:
     from domain.model import AlignRequest
-    from worker.planning import plan_client
+    from worker.steps.planning import plan_client
 
     due = not_on_day_one(clock.today() + timedelta(days=10))
     ids = seed_client(whmcs.engine, next_due=due, services=2)

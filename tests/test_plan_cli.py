@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from worker import sandbox
-from worker.cli import main
-from worker.loader import load_client_state
-from worker.whmcs_schema import tblhosting
+from worker.cli.main import main
+from worker.sandbox import build as sandbox
+from worker.whmcs.loader import load_client_state
+from worker.whmcs.schema import tblhosting
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from worker.types import Money, WhmcsDate, WhmcsDateTime
+from worker.whmcs.types import Money, WhmcsDate, WhmcsDateTime
 
 own_metadata = sa.MetaData()
 

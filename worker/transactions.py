@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from worker.whmcs_schema import tblclients, tblinvoices
+from worker.whmcs.schema import tblclients, tblinvoices
 
 
 @contextmanager

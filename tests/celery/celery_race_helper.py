@@ -20,7 +20,7 @@ import time
 
 
 def main() -> int:
-    from worker.cli import main as prorata
+    from worker.cli.main import main as prorata
 
     database_url, label = sys.argv[1], sys.argv[2]
     print("READY", flush=True)

@@ -24,10 +24,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tests.support.processes import free_port, stop_process, wait_until
-from worker import clock, own_schema, sandbox
+from worker import clock, own_schema
 from worker.db import make_engine
 from worker.own_schema import own_metadata
-from worker.whmcs_schema import whmcs_metadata
+from worker.sandbox import build as sandbox
+from worker.whmcs.schema import whmcs_metadata
 
 # the workers and producers here: a message unacknowledged for 5 s is delivered again
 VISIBILITY_TIMEOUT = 5
@@ -297,7 +298,7 @@ def check_one_alignment(
     service, one request row, the old renewal line gone. Returns payment method -> invoice id.
     """
     from worker.own_schema import records, requests
-    from worker.whmcs_schema import tblhosting, tblinvoiceitems, tblinvoices
+    from worker.whmcs.schema import tblhosting, tblinvoiceitems, tblinvoices
 
     client_id = seeded.client_id
     request_rows = rows(conn, sa.select(requests).where(requests.c.client_id == client_id))

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from celery_support import TODAY, check_one_alignment, seed_client
 
 from tests.support.processes import wait_until
-from worker import sandbox
 from worker.own_schema import requests
+from worker.sandbox import build as sandbox
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
 

@@ -23,7 +23,7 @@ from celery_support import EXPECTED_LINES, TODAY, rows, seed_client
 
 from tests.support.processes import ROOT
 from worker.own_schema import records, requests
-from worker.whmcs_schema import tblhosting, tblinvoiceitems, tblinvoices
+from worker.whmcs.schema import tblhosting, tblinvoiceitems, tblinvoices
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
 

@@ -22,8 +22,8 @@ from celery_support import (
 )
 
 from worker.own_schema import events, records, requests
-from worker.whmcs_schema import tblactivitylog, tblhosting, tblinvoices
-from worker.whmcs_sim import pay_invoice
+from worker.sandbox.whmcs_sim import pay_invoice
+from worker.whmcs.schema import tblactivitylog, tblhosting, tblinvoices
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
 

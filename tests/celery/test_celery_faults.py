@@ -29,7 +29,7 @@ from worker import clock
 from worker.db import make_engine
 from worker.events import publish
 from worker.own_schema import failed_jobs, outbox, requests
-from worker.whmcs_schema import tblinvoiceitems, tblinvoices
+from worker.whmcs.schema import tblinvoiceitems, tblinvoices
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
 

@@ -16,7 +16,7 @@ if _HERE not in sys.path:
 from worker_helpers import NOW, clock  # noqa: E402
 
 from worker.own_schema import upgrade  # noqa: E402
-from worker.sandbox import init_sandbox  # noqa: E402
+from worker.sandbox.build import init_sandbox  # noqa: E402
 
 
 @pytest.fixture

@@ -32,11 +32,12 @@ from worker_helpers import (
 )
 
 from domain.model import LineKind
-from worker import sandbox
-from worker.alignment import AlignCommand, AlignResult, align_client
-from worker.invoice_events import invoice_cancelled, invoice_paid, reconcile
 from worker.own_schema import events, records, requests
-from worker.whmcs_schema import (
+from worker.sandbox import build as sandbox
+from worker.sandbox.whmcs_sim import cancel_invoice, pay_invoice
+from worker.steps.align import AlignCommand, AlignResult, align_client
+from worker.steps.invoice_events import invoice_cancelled, invoice_paid, reconcile
+from worker.whmcs.schema import (
     tblaccounts,
     tblactivitylog,
     tbladdonmodules,
@@ -51,7 +52,6 @@ from worker.whmcs_schema import (
     tblproducts,
     tbltax,
 )
-from worker.whmcs_sim import cancel_invoice, pay_invoice
 
 P = d("2024-07-01")  # day 1 after every N of these tests
 OPEN = ("Unpaid", "Draft")

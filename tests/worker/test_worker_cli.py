@@ -24,10 +24,11 @@ from worker_helpers import (
     two_services,
 )
 
-from worker import clock, runtime, sandbox
-from worker.cli import main
+from worker import clock, runtime
+from worker.cli.main import main
 from worker.own_schema import records, requests, schema_version
-from worker.whmcs_schema import tblaccounts, tblhosting, tblinvoiceitems, tblinvoices
+from worker.sandbox import build as sandbox
+from worker.whmcs.schema import tblaccounts, tblhosting, tblinvoiceitems, tblinvoices
 
 P = d("2024-07-01")
 
@@ -252,7 +253,7 @@ def test_cron_follows_the_setting(
 def test_db_upgrade_twice(
     db_engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from worker.sandbox import init_sandbox
+    from worker.sandbox.build import init_sandbox
 
     init_sandbox(db_engine)
     assert not sa.inspect(db_engine).has_table("mod_prorata_records")

@@ -32,12 +32,12 @@ from worker_helpers import (
     seed,
 )
 
-from worker import sandbox
-from worker.alignment import AlignCommand, AlignResult, align_client
-from worker.invoice_events import invoice_paid, reconcile
 from worker.own_schema import records
-from worker.whmcs_schema import tblhosting, tblinvoices
-from worker.whmcs_sim import pay_invoice
+from worker.sandbox import build as sandbox
+from worker.sandbox.whmcs_sim import pay_invoice
+from worker.steps.align import AlignCommand, AlignResult, align_client
+from worker.steps.invoice_events import invoice_paid, reconcile
+from worker.whmcs.schema import tblhosting, tblinvoices
 
 
 def align(engine: Engine, client: int, event_id: str) -> AlignResult:

@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from worker import sandbox
 from worker.own_schema import own_metadata
-from worker.whmcs_schema import tblinvoices, whmcs_metadata
+from worker.sandbox import build as sandbox
+from worker.whmcs.schema import tblinvoices, whmcs_metadata
 
 T = date(2024, 6, 1)  # "today" of the alignments
 NOW = datetime(2024, 6, 1, 10, 30, 0)  # noqa: DTZ001 (WHMCS stores local, naive times)

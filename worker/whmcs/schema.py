@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from worker.types import (
+from worker.whmcs.types import (
     Money,
     Rate,
     WhmcsDate,

@@ -18,9 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.model import LineKind
 from worker.own_schema import events, records
-from worker.settings_store import read_settings
 from worker.transactions import lock_invoice, unit_of_work
-from worker.whmcs_schema import (
+from worker.whmcs.schema import (
     tblaccounts,
     tblactivitylog,
     tblhosting,
@@ -28,6 +27,7 @@ from worker.whmcs_schema import (
     tblinvoiceitems,
     tblinvoices,
 )
+from worker.whmcs.settings_store import read_settings
 
 Clock = Callable[[], datetime]
 

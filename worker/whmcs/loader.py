@@ -26,8 +26,7 @@ from domain.model import (
 )
 from domain.money import ZERO
 from domain.settings import Settings
-from worker.settings_store import read_billing_config, read_settings
-from worker.whmcs_schema import (
+from worker.whmcs.schema import (
     tblaccounts,
     tbladdons,
     tblclients,
@@ -38,6 +37,7 @@ from worker.whmcs_schema import (
     tblinvoices,
     tblproducts,
 )
+from worker.whmcs.settings_store import read_billing_config, read_settings
 
 
 class ClientNotFound(LookupError):

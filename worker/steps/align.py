@@ -28,9 +28,9 @@ from domain.model import AlignRequest, LineKind
 from domain.money import format_money
 from domain.planner import Plan, PlanLine
 from worker.own_schema import failed_jobs, records, requests
-from worker.planning import PlannedClient, plan_client
+from worker.steps.planning import PlannedClient, plan_client
 from worker.transactions import lock_client, unit_of_work
-from worker.whmcs_schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
+from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
 
 Clock = Callable[[], datetime]
 

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 
 from domain.model import AlignRequest
 from domain.planner import Plan, plan_alignment
-from worker.loader import ClientState, load_client_state
+from worker.whmcs.loader import ClientState, load_client_state
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from domain.model import BillingConfig
 from domain.settings import MODULE_NAME, Settings, parse_settings
 from domain.tax import TaxRule, TaxSetup
 from domain.whmcs_format import DEFAULT_DATE_FORMAT
-from worker.whmcs_schema import tbladdonmodules, tblconfiguration, tbltax
+from worker.whmcs.schema import tbladdonmodules, tblconfiguration, tbltax
 
 # tblconfiguration settings the planner needs
 CONFIG_KEYS = ("DateFormat", "TaxEnabled", "TaxType", "TaxL2Compound")

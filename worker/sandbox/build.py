@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.settings import DEFAULTS, MODULE_NAME
-from worker.whmcs_schema import (
+from worker.whmcs.schema import (
     tblaccounts,
     tbladdonmodules,
     tbladdons,

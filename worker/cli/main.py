@@ -22,16 +22,16 @@ from domain.cycles import Cycle, parse_cycle_list
 from domain.model import AlignRequest
 from domain.settings import SettingsError, parse_day
 from worker import clock, runtime
-from worker.alignment import AlignCommand, align_client
-from worker.cli_render import render_align_result, render_plan
+from worker.cli.render import render_align_result, render_plan
 from worker.db import DatabaseUrlError, describe, make_engine
-from worker.invoice_events import invoice_cancelled, invoice_paid, reconcile_as_configured
-from worker.jobs import relay_outbox, reoffer_failed
-from worker.loader import ClientNotFound
 from worker.own_schema import LATEST, upgrade
-from worker.planning import PlannedClient, plan_client
-from worker.sandbox import SandboxRefused, init_sandbox
-from worker.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
+from worker.sandbox.build import SandboxRefused, init_sandbox
+from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
+from worker.steps.align import AlignCommand, align_client
+from worker.steps.invoice_events import invoice_cancelled, invoice_paid, reconcile_as_configured
+from worker.steps.jobs import relay_outbox, reoffer_failed
+from worker.steps.planning import PlannedClient, plan_client
+from worker.whmcs.loader import ClientNotFound
 
 T = TypeVar("T")
 EXIT_BAD_INPUT = 2
@@ -311,7 +311,7 @@ def run_celery(command: str, extra: Sequence[str]) -> int:
 
 
 def cmd_sandbox_seed(args: argparse.Namespace) -> int:
-    from worker.demo import seed_demo
+    from worker.sandbox.demo import seed_demo
 
     engine = _engine(args.db)
     today = args.today or clock.today()
@@ -342,7 +342,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from worker.demo import run_demo
+    from worker.sandbox.demo import run_demo
 
     print(run_demo(args.path, args.today or clock.today()))
     return 0

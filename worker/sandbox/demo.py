@@ -27,15 +27,15 @@ from sqlalchemy.engine import Connection, Engine
 from domain.model import AlignRequest
 from domain.money import ZERO, format_money
 from domain.tax import TotalsLine, invoice_totals, rates_for
-from worker import sandbox
-from worker.alignment import AlignCommand, AlignResult, align_client
-from worker.cli_render import render_plan
+from worker.cli.render import render_plan
 from worker.db import make_engine
-from worker.invoice_events import Reconciled, invoice_paid, reconcile
 from worker.own_schema import events, own_metadata, records, requests, upgrade
-from worker.planning import plan_client
-from worker.settings_store import read_billing_config, read_settings
-from worker.whmcs_schema import (
+from worker.sandbox import build as sandbox
+from worker.sandbox.whmcs_sim import pay_invoice
+from worker.steps.align import AlignCommand, AlignResult, align_client
+from worker.steps.invoice_events import Reconciled, invoice_paid, reconcile
+from worker.steps.planning import plan_client
+from worker.whmcs.schema import (
     tblaccounts,
     tblactivitylog,
     tbladdons,
@@ -47,7 +47,7 @@ from worker.whmcs_schema import (
     tblproducts,
     whmcs_metadata,
 )
-from worker.whmcs_sim import pay_invoice
+from worker.whmcs.settings_store import read_billing_config, read_settings
 
 Clock = Callable[[], datetime]
 

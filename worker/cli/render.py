@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.planner import Plan, PlanLine
-from worker.alignment import AlignResult
+from worker.steps.align import AlignResult
 
 
 def _cell(value: object) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.cycles import Cycle
 from domain.whmcs_format import parse_prorata_item_type
 from worker.transactions import lock_invoice, unit_of_work
-from worker.whmcs_schema import (
+from worker.whmcs.schema import (
     tblaccounts,
     tblclients,
     tblhosting,

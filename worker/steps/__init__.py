@@ -1,0 +1,1 @@
+"""The application steps: align a client, handle invoice events, reconcile, relay, re-offer."""
