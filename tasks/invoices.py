@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tasks.args import invoice_id_arg
 from worker import clock, logs, runtime
 from worker.celery_app import app
-from worker.steps.invoice_events import invoice_cancelled, invoice_paid
+from worker.steps.payment import invoice_cancelled, invoice_paid
 
 RETRY = {
     "autoretry_for": (OperationalError, DBAPIError),

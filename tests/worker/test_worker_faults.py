@@ -36,7 +36,8 @@ from worker.own_schema import records
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
 from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.invoice_events import invoice_paid, reconcile
+from worker.steps.payment import invoice_paid
+from worker.steps.reconcile import reconcile
 from worker.whmcs.schema import tblhosting, tblinvoices
 
 

@@ -28,9 +28,10 @@ from worker.own_schema import LATEST, upgrade
 from worker.sandbox.build import SandboxRefused, init_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
 from worker.steps.align import AlignCommand, align_client
-from worker.steps.invoice_events import invoice_cancelled, invoice_paid, reconcile_as_configured
 from worker.steps.jobs import relay_outbox, reoffer_failed
+from worker.steps.payment import invoice_cancelled, invoice_paid
 from worker.steps.planning import PlannedClient, plan_client
+from worker.steps.reconcile import reconcile_as_configured
 from worker.whmcs.loader import ClientNotFound
 
 T = TypeVar("T")

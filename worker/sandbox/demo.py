@@ -33,8 +33,9 @@ from worker.own_schema import events, own_metadata, records, requests, upgrade
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
 from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.invoice_events import Reconciled, invoice_paid, reconcile
+from worker.steps.payment import invoice_paid
 from worker.steps.planning import plan_client
+from worker.steps.reconcile import Reconciled, reconcile
 from worker.whmcs.schema import (
     tblaccounts,
     tblactivitylog,

@@ -25,12 +25,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.cycles import Cycle
 from domain.model import AlignRequest, LineKind
-from domain.money import format_money
+from domain.money import ZERO, format_money
 from domain.planner import Plan, PlanLine
 from worker.own_schema import failed_jobs, records, requests
 from worker.steps.planning import PlannedClient, plan_client
 from worker.transactions import lock_client, unit_of_work
-from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
+from worker.whmcs.invoices import NewLine, create_invoice, delete_invoice, remove_items
+from worker.whmcs.schema import tblhosting, tblhostingaddons
 
 Clock = Callable[[], datetime]
 
@@ -165,29 +166,13 @@ def _rewrite_open_invoices(
     conn: Connection, plan: Plan, now: datetime, result: AlignResult
 ) -> None:
     for change in plan.changes:
-        conn.execute(
-            sa.delete(tblinvoiceitems).where(
-                tblinvoiceitems.c.id.in_(change.removed_item_ids),
-                tblinvoiceitems.c.invoiceid == change.invoice_id,
-            )
-        )
         result.removed_items.extend(change.removed_item_ids)
         if change.delete:
-            conn.execute(sa.delete(tblinvoices).where(tblinvoices.c.id == change.invoice_id))
+            delete_invoice(conn, change.invoice_id, change.removed_item_ids)
             result.deleted_invoices.append(change.invoice_id)
             continue
         assert change.totals is not None
-        conn.execute(
-            sa.update(tblinvoices)
-            .where(tblinvoices.c.id == change.invoice_id)
-            .values(
-                subtotal=change.totals.subtotal,
-                tax=change.totals.tax,
-                tax2=change.totals.tax2,
-                total=change.totals.total,
-                updated_at=now,
-            )
-        )
+        remove_items(conn, change.invoice_id, change.removed_item_ids, change.totals, now)
         result.changed_invoices.append(change.invoice_id)
 
 
@@ -197,52 +182,34 @@ def _write_new_invoices(
     """Insert the proforma invoices; returns service key -> (invoice id, item id)."""
     placed: dict[tuple[LineKind, int], tuple[int, int]] = {}
     for invoice in plan.invoices:
-        totals = invoice.totals
-        inserted = conn.execute(
-            sa.insert(tblinvoices).values(
-                userid=plan.client_id,
-                invoicenum="",
-                date=invoice.date,
-                duedate=invoice.due_date,
-                subtotal=totals.subtotal,
-                credit=0,
-                tax=totals.tax,
-                tax2=totals.tax2,
-                total=totals.total,
-                taxrate=totals.taxrate,
-                taxrate2=totals.taxrate2,
-                status="Unpaid",
-                paymentmethod=invoice.payment_method,
-                notes="",
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        assert inserted.inserted_primary_key is not None
-        invoice_id = int(inserted.inserted_primary_key[0])
-        for line in invoice.lines:
-            item = conn.execute(
-                sa.insert(tblinvoiceitems).values(
-                    invoiceid=invoice_id,
-                    userid=plan.client_id,
-                    type=line.item_type,
+        created = create_invoice(
+            conn,
+            client_id=plan.client_id,
+            invoice_date=invoice.date,
+            due_date=invoice.due_date,
+            payment_method=invoice.payment_method,
+            totals=invoice.totals,
+            lines=[
+                NewLine(
+                    type=line.item_type or "",
                     relid=line.service.id,
                     description=line.description,
-                    amount=line.amount,
-                    taxed=1 if line.service.taxed else 0,
+                    amount=line.amount or ZERO,
+                    taxed=line.service.taxed,
                     duedate=line.new_due,
-                    paymentmethod=invoice.payment_method,
-                    notes="",
                 )
-            )
-            assert item.inserted_primary_key is not None
-            placed[line.service.key] = (invoice_id, int(item.inserted_primary_key[0]))
+                for line in invoice.lines
+            ],
+            now=now,
+        )
+        for line, item_id in zip(invoice.lines, created.item_ids, strict=True):
+            placed[line.service.key] = (created.id, item_id)
         result.invoices.append(
             {
-                "id": invoice_id,
+                "id": created.id,
                 "paymentmethod": invoice.payment_method,
                 "duedate": invoice.due_date.isoformat(),
-                "total": format_money(totals.total),
+                "total": format_money(invoice.totals.total),
                 "lines": len(invoice.lines),
             }
         )

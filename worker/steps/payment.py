@@ -1,0 +1,99 @@
+"""What happens when an alignment invoice is paid or cancelled: the idempotent consumers.
+
+Each handler runs in one transaction and is idempotent: a payment sets dates (it never adds
+a cycle), so applying it twice moves nothing further; a repeated event id is recognised and
+changes nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from worker.own_schema import events
+from worker.steps.records import UNSETTLED, apply_payment, put_back, records_of
+from worker.transactions import lock_invoice, unit_of_work
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class EventOutcome:
+    event_id: str
+    invoice_id: int
+    outcome: str  # applied | repeat | ignored | not-paid
+    records: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _seen(conn: Connection, event_id: str) -> bool:
+    return (
+        conn.execute(sa.select(events.c.id).where(events.c.event_id == event_id)).first()
+        is not None
+    )
+
+
+def _remember(
+    conn: Connection, event_id: str, kind: str, invoice_id: int, outcome: str, now: datetime
+) -> None:
+    conn.execute(
+        sa.insert(events).values(
+            event_id=event_id, kind=kind, invoice_id=invoice_id, outcome=outcome, processed_at=now
+        )
+    )
+
+
+def _handle_once(
+    engine: Engine,
+    event_id: str,
+    invoice_id: int,
+    kind: str,
+    now: Clock,
+    handle: Callable[[Connection, Any, datetime], tuple[str, list[int]]],
+) -> EventOutcome:
+    try:
+        with unit_of_work(engine) as conn:
+            invoice = lock_invoice(conn, invoice_id)
+            if _seen(conn, event_id):
+                return EventOutcome(event_id, invoice_id, "repeat")
+            stamp = now()
+            outcome, ids = handle(conn, invoice, stamp)
+            _remember(conn, event_id, kind, invoice_id, outcome, stamp)
+            return EventOutcome(event_id, invoice_id, outcome, ids)
+    except IntegrityError:
+        # the same event handled at the same moment by another worker: it won; any other
+        # integrity error is a real failure and must not pass for a repeat
+        with engine.connect() as conn:
+            if _seen(conn, event_id):
+                return EventOutcome(event_id, invoice_id, "repeat")
+        raise
+
+
+def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
+    def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
+        if not records_of(conn, invoice_id, (*UNSETTLED, "paid"), on_invoice=True):
+            return "ignored", []  # not (or no longer) an alignment invoice
+        if invoice is None or invoice.status != "Paid":
+            return "not-paid", []
+        return "applied", apply_payment(conn, invoice_id, stamp)
+
+    return _handle_once(engine, event_id, invoice_id, "invoice-paid", now, handle)
+
+
+def invoice_cancelled(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
+    def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
+        if not records_of(conn, invoice_id, ("pending",)):
+            return "ignored", []
+        if invoice is not None and invoice.status not in ("Cancelled",):
+            return "not-cancelled", []
+        return "applied", put_back(conn, invoice_id, "cancelled", "cancelled", stamp)
+
+    return _handle_once(engine, event_id, invoice_id, "invoice-cancelled", now, handle)

@@ -1,0 +1,112 @@
+"""The daily check of every pending alignment invoice (beat and `prorata cron`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from worker.own_schema import records
+from worker.steps.records import apply_payment, put_back
+from worker.transactions import lock_invoice, unit_of_work
+from worker.whmcs.invoices import cancel_invoice
+from worker.whmcs.schema import tblaccounts, tblinvoices
+from worker.whmcs.settings_store import read_settings
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Reconciled:
+    expired: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+    paid: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return dict(self.__dict__)
+
+
+def _pending_invoice_ids(conn: Connection) -> list[int]:
+    return [
+        int(invoice_id)
+        for (invoice_id,) in conn.execute(
+            sa.select(records.c.invoice_id)
+            .where(records.c.state == "pending", records.c.invoice_id.is_not(None))
+            .distinct()
+            .order_by(records.c.invoice_id)
+        )
+    ]
+
+
+def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -> Reconciled:
+    """The daily check of every pending alignment invoice, one transaction per invoice.
+
+    - deleted in WHMCS (there is no hook for that), or its alignment line deleted: put
+      back, cancelled;
+    - cancelled, or paid, without the event reaching the worker: handled as the event would;
+    - unpaid longer than `expire_after_days` past its due date (0 = never), with no payment
+      or credit on it: cancelled in WHMCS, put back, expired.
+    """
+    done = Reconciled()
+    with unit_of_work(engine) as conn:
+        invoice_ids = _pending_invoice_ids(conn)
+    for invoice_id in invoice_ids:
+        with unit_of_work(engine) as conn:
+            invoice = lock_invoice(conn, invoice_id)
+            stamp = now()
+            if invoice is None:
+                if put_back(conn, invoice_id, "cancelled", "was deleted", stamp):
+                    done.deleted.append(invoice_id)
+                continue
+            # its alignment lines are gone (deleted by hand, or the invoice was deleted and
+            # its id given to a new one): those services will not be paid for by it
+            if put_back(
+                conn, invoice_id, "cancelled", "lost its alignment lines", stamp, on_invoice=False
+            ):
+                done.deleted.append(invoice_id)
+            if invoice.status == "Paid":
+                if apply_payment(conn, invoice_id, stamp):
+                    done.paid.append(invoice_id)
+            elif invoice.status == "Cancelled":
+                if put_back(conn, invoice_id, "cancelled", "was cancelled", stamp):
+                    done.cancelled.append(invoice_id)
+            elif invoice.status == "Unpaid" and expire_after_days > 0:
+                due, credit = conn.execute(
+                    sa.select(tblinvoices.c.duedate, tblinvoices.c.credit).where(
+                        tblinvoices.c.id == invoice_id
+                    )
+                ).one()
+                paid_in_part = (
+                    credit > 0
+                    or conn.execute(
+                        sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
+                    ).first()
+                    is not None
+                )
+                # money on it: never cancelled behind the client's back; staff settle it
+                if (
+                    not paid_in_part
+                    and due is not None
+                    and today > due + timedelta(days=expire_after_days)
+                ):
+                    cancel_invoice(conn, invoice_id, stamp)
+                    put_back(
+                        conn,
+                        invoice_id,
+                        "expired",
+                        f"unpaid {expire_after_days} days past its due date, cancelled",
+                        stamp,
+                    )
+                    done.expired.append(invoice_id)
+    return done
+
+
+def reconcile_as_configured(engine: Engine, today: date, now: Clock) -> Reconciled:
+    """reconcile() with the days of "Cancel unpaid alignment invoices after", read now."""
+    with engine.connect() as conn:
+        settings = read_settings(conn)
+    return reconcile(engine, today, settings.cancel_unpaid_after_days, now)
