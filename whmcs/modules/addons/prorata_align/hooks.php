@@ -7,6 +7,8 @@
  * - InvoicePaid / InvoiceCancelled: for invoices holding alignment lines, send the event
  *   (prorata.invoice_paid / prorata.invoice_cancelled) to the worker, or keep it in the
  *   outbox while Redis is unreachable.
+ * - AfterInvoicingGenerateInvoiceItems: WHMCS's invoice run made its renewal lines and has
+ *   not yet put them on invoices; those of a period an alignment already bills are deleted.
  * - ClientAreaHomepagePanels: the client's "align your due dates" panel.
  * - AdminAreaClientSummaryActionLinks: "Align due dates" on the client summary page.
  */
@@ -23,6 +25,10 @@ add_hook('InvoicePaid', 1, function ($vars) {
 
 add_hook('InvoiceCancelled', 1, function ($vars) {
     \ProrataAlign\Hooks::invoiceCancelled(is_array($vars) ? $vars : []);
+});
+
+add_hook('AfterInvoicingGenerateInvoiceItems', 1, function ($vars) {
+    \ProrataAlign\Hooks::afterInvoicingGenerateInvoiceItems();
 });
 
 add_hook('ClientAreaHomepagePanels', 1, function ($homePagePanels) {

@@ -50,6 +50,17 @@ final class Hooks
     }
 
     /**
+     * AfterInvoicingGenerateInvoiceItems: WHMCS's invoice run has written its lines and not yet
+     * grouped them into invoices; the renewal lines of periods already being aligned go.
+     */
+    public static function afterInvoicingGenerateInvoiceItems(): void
+    {
+        self::guard('AfterInvoicingGenerateInvoiceItems', function () {
+            StagedRenewals::remove();
+        });
+    }
+
+    /**
      * Sends the event for an invoice that holds alignment lines; other invoices send nothing.
      * Returns what became of the event, or null when nothing was sent.
      */
