@@ -212,7 +212,8 @@ def test_cron_expires_unpaid_alignment_invoices(
     code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-07-15")
     assert code == 0, err
     report = json.loads(out)
-    assert report["reconciled"] == {"expired": [], "cancelled": [], "deleted": [], "paid": []}
+    assert {"expired", "cancelled", "deleted", "paid"} <= set(report["reconciled"])
+    assert all(found == [] for found in report["reconciled"].values())
     assert report["outbox"] == {"relayed": 0, "failed": 0}
     assert report["reoffered"] == []
     assert row(engine, tblinvoices, invoice)["status"] == "Unpaid"

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from worker.own_schema import records
 from worker.steps.records import apply_payment, put_back
+from worker.steps.renewal_guard import guard_renewals
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs.invoices import cancel_invoice
 from worker.whmcs.schema import tblaccounts, tblinvoices
@@ -25,6 +26,10 @@ class Reconciled:
     cancelled: list[int] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
     paid: list[int] = field(default_factory=list)
+    renewals_recomputed: list[int] = field(default_factory=list)
+    renewals_deleted: list[int] = field(default_factory=list)
+    renewals_blocked: list[int] = field(default_factory=list)
+    renewals_failed: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, list[int]]:
         return dict(self.__dict__)
@@ -102,6 +107,10 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                         stamp,
                     )
                     done.expired.append(invoice_id)
+    # last: only alignments still pending after the checks above guard their old period
+    guarded = guard_renewals(engine, now)
+    done.renewals_recomputed, done.renewals_deleted = guarded.recomputed, guarded.deleted
+    done.renewals_blocked, done.renewals_failed = guarded.blocked, guarded.failed
     return done
 
 

@@ -1,0 +1,151 @@
+"""Renewal lines of a period an alignment already bills, found on open invoices.
+
+With "Continuous Invoice Generation" off, WHMCS keeps making the renewal line of the old
+next due date N until the alignment invoice is paid. The addon's
+AfterInvoicingGenerateInvoiceItems hook deletes such lines before they are invoiced; this
+daily job removes any that reached an invoice anyway (the hook not installed, an admin's
+"generate due invoices", an API call): the line leaves its Unpaid or Draft invoice, which is
+recomputed, or deleted once empty. An invoice with money on it (a payment, credit), or in
+Payment Pending or Collections, is never changed: it is reported for staff to settle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from domain.model import OPEN_STATUSES
+from worker import logs
+from worker.own_schema import records
+from worker.transactions import lock_invoice, unit_of_work
+from worker.whmcs.activity import log_activity
+from worker.whmcs.invoices import delete_invoice, remove_items
+from worker.whmcs.schema import tblaccounts, tblinvoiceitems, tblinvoices
+
+Clock = Callable[[], datetime]
+
+# Renewal line types of each record kind, as WHMCS's invoice run writes them.
+RENEWAL_TYPES = {"service": ("Hosting", "PromoHosting"), "addon": ("Addon",)}
+# Statuses money is on its way or owed in: never touched, reported.
+HELD_STATUSES = ("Payment Pending", "Collections")
+
+
+@dataclass
+class GuardedRenewals:
+    recomputed: list[int] = field(default_factory=list)  # invoices that lost such lines
+    deleted: list[int] = field(default_factory=list)  # invoices left empty, so deleted
+    blocked: list[int] = field(default_factory=list)  # invoices left alone, reported
+    failed: list[int] = field(default_factory=list)  # an error: rolled back, the others go on
+
+
+def _stale_renewals(conn: Connection, invoice_id: int | None = None) -> list[Any]:
+    """Lines on invoices (not staged ones) of type Hosting / PromoHosting (Addon) for a
+    service (addon) with a pending alignment, due on that alignment's old next due date."""
+    kind_matches = sa.or_(
+        *(
+            sa.and_(records.c.kind == kind, tblinvoiceitems.c.type.in_(types))
+            for kind, types in RENEWAL_TYPES.items()
+        )
+    )
+    query = (
+        sa.select(
+            tblinvoiceitems.c.id,
+            tblinvoiceitems.c.invoiceid,
+            tblinvoiceitems.c.userid,
+            tblinvoiceitems.c.type,
+            tblinvoiceitems.c.relid,
+            tblinvoiceitems.c.duedate,
+        )
+        .join(tblinvoices, tblinvoices.c.id == tblinvoiceitems.c.invoiceid)
+        .where(
+            tblinvoiceitems.c.invoiceid > 0,
+            tblinvoices.c.status.in_([*OPEN_STATUSES, *HELD_STATUSES]),
+            tblinvoices.c.userid == tblinvoiceitems.c.userid,
+            sa.exists().where(
+                records.c.state == "pending",
+                records.c.client_id == tblinvoiceitems.c.userid,
+                records.c.relid == tblinvoiceitems.c.relid,
+                records.c.old_due == tblinvoiceitems.c.duedate,
+                kind_matches,
+            ),
+        )
+        .order_by(tblinvoiceitems.c.invoiceid, tblinvoiceitems.c.id)
+    )
+    if invoice_id is not None:
+        query = query.where(tblinvoiceitems.c.invoiceid == invoice_id)
+    return list(conn.execute(query))
+
+
+def _money_on(conn: Connection, invoice_id: int) -> bool:
+    credit = conn.execute(
+        sa.select(tblinvoices.c.credit).where(tblinvoices.c.id == invoice_id)
+    ).scalar()
+    if credit is not None and credit > 0:
+        return True
+    paid = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
+    return conn.execute(paid).first() is not None
+
+
+def _describe(lines: list[Any]) -> str:
+    return ", ".join(f"{line.type} #{line.relid} due {line.duedate.isoformat()}" for line in lines)
+
+
+def _guard_invoice(conn: Connection, invoice_id: int, now: datetime, done: GuardedRenewals) -> None:
+    invoice = lock_invoice(conn, invoice_id)
+    if invoice is None:
+        return
+    lines = _stale_renewals(conn, invoice_id)  # again, under the lock: it may have changed
+    if not lines:
+        return
+    if invoice.status not in OPEN_STATUSES or _money_on(conn, invoice_id):
+        done.blocked.append(invoice_id)
+        logs.get_logger().warning(
+            "renewal of an aligned period left on an invoice with money on it",
+            invoice_id=invoice_id,
+            status=invoice.status,
+            lines=[int(line.id) for line in lines],
+        )
+        return
+    item_ids = [int(line.id) for line in lines]
+    others = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(tblinvoiceitems)
+        .where(tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.id.not_in(item_ids))
+    ).scalar()
+    if others:
+        remove_items(conn, invoice_id, item_ids, None, now)
+        done.recomputed.append(invoice_id)
+        outcome = "its totals recomputed"
+    else:
+        delete_invoice(conn, invoice_id, item_ids)
+        done.deleted.append(invoice_id)
+        outcome = "it had no other line, so it was deleted"
+    log_activity(
+        conn,
+        int(invoice.userid),
+        f"Prorated Next Due Date: removed from invoice #{invoice_id} the renewal of a period "
+        f"that a pending alignment invoice already bills ({_describe(lines)}); {outcome}",
+        now,
+    )
+
+
+def guard_renewals(engine: Engine, now: Clock) -> GuardedRenewals:
+    """Remove the renewals of aligned periods from open invoices; one transaction an invoice."""
+    done = GuardedRenewals()
+    with unit_of_work(engine) as conn:
+        invoice_ids = sorted({int(line.invoiceid) for line in _stale_renewals(conn)})
+    for invoice_id in invoice_ids:
+        try:
+            with unit_of_work(engine) as conn:
+                _guard_invoice(conn, invoice_id, now(), done)
+        except Exception as exc:  # one invoice's failure must not stop the others
+            done.failed.append(invoice_id)
+            logs.get_logger().error(
+                "renewal guard failed on an invoice", invoice_id=invoice_id, error=repr(exc)
+            )
+    return done
