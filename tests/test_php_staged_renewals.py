@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tests.php.harness import pyharness as harness
+from tests.support import whmcs_invoice_run as invoice_run
 from worker.db import make_engine
 from worker.own_schema import records
 from worker.sandbox import build as sandbox
@@ -64,23 +65,17 @@ def add_record(conn: Connection, client: int, kind: str, relid: int, state: str)
 
 
 def stage(conn: Connection, client: int, kind: str, relid: int, due: date, invoice: int = 0) -> int:
-    """A line as WHMCS's invoice run writes it before grouping (invoiceid 0)."""
-    inserted = conn.execute(
-        sa.insert(tblinvoiceitems).values(
-            invoiceid=invoice,
-            userid=client,
-            type=kind,
-            relid=relid,
-            description=f"{kind} #{relid} from {due.isoformat()}",
-            amount=Decimal("30.00"),
-            taxed=0,
-            duedate=due,
-            paymentmethod="banktransfer",
-            notes="",
-        )
+    return invoice_run.stage_line(
+        conn,
+        userid=client,
+        item_type=kind,
+        relid=relid,
+        description=f"{kind} #{relid} from {due.isoformat()}",
+        amount=Decimal("30.00"),
+        taxed=False,
+        due=due,
+        invoice=invoice,
     )
-    assert inserted.inserted_primary_key is not None
-    return int(inserted.inserted_primary_key[0])
 
 
 def seed(engine: Engine) -> tuple[set[int], set[int]]:
