@@ -183,3 +183,15 @@ def test_hook_without_pending_alignments_changes_nothing(
     assert harness.result(php, url, HOOK) == {"results": [None]}
     assert line_ids(engine) == gone | kept
     assert activity(engine) == []
+
+
+def test_hook_before_the_worker_made_its_tables_does_nothing(
+    php: str, whmcs: tuple[str, Engine]
+) -> None:
+    url, engine = whmcs
+    gone, kept = seed(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE mod_prorata_records"))
+    assert harness.result(php, url, HOOK) == {"results": [None]}
+    assert line_ids(engine) == gone | kept
+    assert activity(engine) == []  # not even a "hook failed" line on every invoice run

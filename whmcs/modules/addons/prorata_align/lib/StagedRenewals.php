@@ -33,6 +33,9 @@ final class StagedRenewals
      */
     public static function remove(): int
     {
+        if (!Capsule::schema()->hasTable('mod_prorata_records')) {
+            return 0; // the worker has not made its tables yet: no alignment to guard
+        }
         $removed = 0;
         foreach (self::TYPES as $kind => $types) {
             $removed += Capsule::table('tblinvoiceitems')
