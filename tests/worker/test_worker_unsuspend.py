@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from worker_helpers import LATER, NOW, T, clock, execute, row, rows, seed
 
+from tests.support.suspended import suspended_client as suspended
 from worker.own_schema import records, unsuspensions
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
@@ -24,27 +25,7 @@ OVERDUE = "2024-05-20"  # the next due date the service was suspended for (T - 1
 
 
 def suspended_client(conn: Connection) -> dict[str, int]:
-    """A client whose service and addon were suspended by WHMCS's overdue run."""
-    sandbox.set_configuration(conn, {"AutoUnsuspend": "on", "AutoSuspensionDays": "5"})
-    c = sandbox.add_client(conn, "Ada", "Lovelace")
-    web = sandbox.add_product(conn, "Web Hosting", taxed=False)
-    conn.execute(sa.update(tblproducts).where(tblproducts.c.id == web).values(servertype="cpanel"))
-    backups = sandbox.add_addon_product(conn, "Daily Backups", taxed=False)
-    ids = {"client": c, "product": web}
-    ids["web"] = sandbox.add_service(
-        conn, c, web, amount="30.00", cycle="Monthly", next_due=OVERDUE, status="Suspended"
-    )
-    ids["backup"] = sandbox.add_service_addon(
-        conn,
-        ids["web"],
-        backups,
-        client_id=c,
-        recurring="3.00",
-        cycle="Monthly",
-        next_due=OVERDUE,
-        status="Suspended",
-    )
-    return ids
+    return suspended(conn, OVERDUE)
 
 
 def align(engine: Engine, ids: dict[str, int]) -> int:
