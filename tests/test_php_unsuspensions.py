@@ -22,7 +22,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.php.harness import pyharness as harness  # noqa: E402
-from tests.support.suspended import fake_whmcs_api, suspended_client  # noqa: E402
+from tests.support.suspended import suspended_client  # noqa: E402
+from tests.support.whmcs_api import fake_whmcs_api  # noqa: E402
 from worker import clock, runtime  # noqa: E402
 from worker.db import make_engine  # noqa: E402
 from worker.own_schema import unsuspensions  # noqa: E402

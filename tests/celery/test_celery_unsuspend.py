@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.processes import wait_until
-from tests.support.suspended import fake_whmcs_api, suspended_client
+from tests.support.suspended import suspended_client
+from tests.support.whmcs_api import fake_whmcs_api
 from worker import clock
 from worker.own_schema import unsuspensions
 from worker.sandbox import build as sandbox
