@@ -7,7 +7,7 @@ from typing import Any
 from celery import Task
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from tasks.args import BadTaskArguments
+from tasks.args import _int as whole_number
 from tasks.email import WhmcsApiError, whmcs_api
 from worker import clock, logs, runtime
 from worker.celery_app import app
@@ -24,12 +24,6 @@ def api_configured() -> bool:
     return runtime.config().email_enabled
 
 
-def _id_arg(value: Any) -> int:
-    if isinstance(value, bool) or not str(value).strip().isdigit() or int(value) <= 0:
-        raise BadTaskArguments(f"unsuspension_id must be a positive whole number, not {value!r}")
-    return int(value)
-
-
 @app.task(
     name="prorata.unsuspend_service",
     bind=True,
@@ -41,7 +35,7 @@ def _id_arg(value: Any) -> int:
 )
 def unsuspend_service_task(self: Task, *, unsuspension_id: Any) -> dict[str, Any]:
     """Call ModuleUnsuspend for one waiting row, once; safe to run any number of times."""
-    key = _id_arg(unsuspension_id)
+    key = whole_number("unsuspension_id", unsuspension_id)
     log = logs.get_logger()
     if not api_configured():
         log.info("unsuspension left waiting: no WHMCS API credentials", unsuspension_id=key)

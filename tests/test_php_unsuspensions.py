@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from structlog.testing import capture_logs
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -24,7 +25,7 @@ if str(ROOT) not in sys.path:
 from tests.php.harness import pyharness as harness  # noqa: E402
 from tests.support.suspended import suspended_client  # noqa: E402
 from tests.support.whmcs_api import fake_whmcs_api  # noqa: E402
-from worker import clock, runtime  # noqa: E402
+from worker import clock, logs, runtime  # noqa: E402
 from worker.db import make_engine  # noqa: E402
 from worker.own_schema import unsuspensions  # noqa: E402
 from worker.sandbox.whmcs_sim import pay_invoice  # noqa: E402
@@ -105,13 +106,19 @@ def test_without_api_credentials_the_service_waits_and_is_listed(
             from tasks.invoices import invoice_paid_task
             from tasks.unsuspend import reoffer_unsuspensions_task, unsuspend_service_task
 
-            assert invoice_paid_task(event_id="paid-1", invoice_id=invoice)["outcome"] == "applied"
-            with engine.connect() as conn:
-                [key] = conn.execute(sa.select(unsuspensions.c.id)).scalars().all()
-            assert unsuspend_service_task(unsuspension_id=key)["outcome"] == "no-api"
-            assert reoffer_unsuspensions_task() == {"released": 0, "offered": 0}
+            logs.configure_logging()  # once per process: not inside capture_logs
+            with capture_logs() as logged:  # the tasks run here, in the test's process
+                paid = invoice_paid_task(event_id="paid-1", invoice_id=invoice)
+                assert paid["outcome"] == "applied"
+                with engine.connect() as conn:
+                    [key] = conn.execute(sa.select(unsuspensions.c.id)).scalars().all()
+                assert unsuspend_service_task(unsuspension_id=key)["outcome"] == "no-api"
+                assert reoffer_unsuspensions_task() == {"released": 0, "offered": 0}
         finally:
             runtime.use_database("")
+        assert "unsuspension left waiting: no WHMCS API credentials" in [
+            line["event"] for line in logged
+        ]
         assert api.snapshot() == []
 
     with engine.connect() as conn:
