@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tasks.args import invoice_id_arg
+from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
 from worker.celery_app import app
 from worker.steps.payment import invoice_cancelled, invoice_paid
@@ -25,6 +26,9 @@ def invoice_paid_task(*, event_id: str, invoice_id: Any) -> dict[str, Any]:
     """An invoice was paid: for an alignment invoice, move the due dates to P."""
     outcome = invoice_paid(runtime.engine(), str(event_id), invoice_id_arg(invoice_id), clock.now)
     logs.get_logger().info("invoice paid event " + outcome.outcome, records=outcome.records)
+    if outcome.outcome == "applied":
+        # after commit: services the payment left to unsuspend (a repeat queues nothing)
+        offer_unsuspensions(outcome.invoice_id)
     return outcome.to_dict()
 
 

@@ -12,6 +12,7 @@ from worker import logs, runtime
 from worker.config import WorkerConfig, load_config
 
 TASK_MODULES = ["tasks.align", "tasks.invoices", "tasks.maintenance", "tasks.email"]
+TASK_MODULES += ["tasks.unsuspend"]  # unsuspension after an alignment invoice is paid
 
 
 def make_app() -> Celery:
@@ -42,6 +43,7 @@ def make_app() -> Celery:
         beat_schedule={
             "relay-outbox": {"task": "prorata.relay_outbox", "schedule": 30.0},
             "reoffer-failed-alignments": {"task": "prorata.reoffer_failed", "schedule": 600.0},
+            "reoffer-unsuspensions": {"task": "prorata.reoffer_unsuspensions", "schedule": 300.0},
             "reconcile-alignment-invoices": {
                 "task": "prorata.reconcile_invoices",
                 "schedule": crontab(minute=7),

@@ -96,6 +96,24 @@ failed_jobs = sa.Table(
     sa.Column("resolved_at", WhmcsDateTime, nullable=True),
 )
 
+# Services whose alignment invoice was paid while they were suspended for overdue payment:
+# WHMCS's ModuleUnsuspend is called once for each (service, invoice).
+unsuspensions = sa.Table(
+    "mod_prorata_unsuspensions",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service_id", sa.Integer, nullable=False),
+    sa.Column("client_id", sa.Integer, nullable=False),
+    sa.Column("invoice_id", sa.Integer, nullable=False),
+    # waiting | sending (claimed by a task) | done | failed
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", WhmcsDateTime, nullable=False),
+    sa.Column("updated_at", WhmcsDateTime, nullable=False),
+    sa.UniqueConstraint("service_id", "invoice_id", name="mod_prorata_unsuspensions_once"),
+)
+
 schema_version = sa.Table(
     "mod_prorata_schema",
     own_metadata,
@@ -109,7 +127,11 @@ def _v1(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1),)
+def _v3(conn: Connection) -> None:
+    unsuspensions.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1), (3, _v3))
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from domain.model import LineKind
 from worker.own_schema import records
+from worker.steps.unsuspend import after_payment
 from worker.whmcs.activity import log_activity
 from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
 
@@ -109,6 +110,7 @@ def apply_payment(conn: Connection, invoice_id: int, now: datetime) -> list[int]
             f"{_describe(rows)}",
             now,
         )
+        after_payment(conn, invoice_id, rows, now)
     return _mark(conn, rows, "paid", now)
 
 

@@ -73,6 +73,7 @@ tblproducts = sa.Table(
     sa.Column("paytype", sa.Text, nullable=False, default="recurring"),
     sa.Column("proratabilling", sa.SmallInteger, nullable=False, default=0),
     sa.Column("proratadate", sa.Integer, nullable=False, default=0),
+    sa.Column("servertype", sa.Text, nullable=False, default=""),  # the module; "" = none
 )
 
 tblhosting = sa.Table(
@@ -94,6 +95,7 @@ tblhosting = sa.Table(
     sa.Column("nextinvoicedate", WhmcsDate, nullable=True),
     sa.Column("domainstatus", status_enum(*SERVICE_STATUSES), default="Pending"),
     sa.Column("promoid", sa.Integer, nullable=False, default=0),
+    sa.Column("suspendreason", sa.Text, nullable=False, default=""),  # "" = overdue payment
 )
 
 tbladdons = sa.Table(

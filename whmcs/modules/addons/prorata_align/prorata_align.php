@@ -165,6 +165,7 @@ if (!function_exists('prorata_align_output')) {
         foreach (['Text', 'Format', 'Input', 'Csrf', 'Worker', 'Records', 'AdminPage', 'ClientPage'] as $file) {
             require_once __DIR__ . '/admin/' . $file . '.php';
         }
+        require_once __DIR__ . '/admin/Unsuspensions.php';
     }
 
     /**

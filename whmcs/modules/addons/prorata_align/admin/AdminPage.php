@@ -55,6 +55,7 @@ final class AdminPage
             . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
             . $this->alertsHtml()
             . $this->searchPanel()
+            . (new Unsuspensions($this->t, $this->format))->html()
             . $main
             . '</div>';
     }

@@ -236,3 +236,12 @@ $_ADDONLANG['client_error_preview'] = 'We cannot show your new due dates right n
 $_ADDONLANG['client_error_unavailable'] = 'Aligning due dates is not available right now. Please try again later or contact us.';
 $_ADDONLANG['client_error_failed'] = 'Your due dates could not be aligned. Please contact us.';
 $_ADDONLANG['client_back'] = 'Back to my services';
+
+// Admin page: services waiting for unsuspension after their alignment invoice was paid
+$_ADDONLANG['unsuspend_title'] = 'Waiting for unsuspension';
+$_ADDONLANG['unsuspend_intro'] = 'These services were suspended for overdue payment and their alignment invoice is now paid. Paying the renewal would have unsuspended them; the worker does so through the WHMCS API (ModuleUnsuspend) when its API credentials are set. Until then, or when the call failed, unsuspend them by hand: a service leaves this list once it is no longer suspended.';
+$_ADDONLANG['unsuspend_col_service'] = 'Service';
+$_ADDONLANG['unsuspend_col_since'] = 'Since';
+$_ADDONLANG['unsuspend_service_number'] = 'Service #%1$s';
+$_ADDONLANG['unsuspend_state_waiting'] = 'Waiting';
+$_ADDONLANG['unsuspend_state_failed'] = 'API call failed';

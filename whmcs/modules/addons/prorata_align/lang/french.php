@@ -232,3 +232,12 @@ $_ADDONLANG['client_error_preview'] = 'Nous ne pouvons pas afficher vos nouvelle
 $_ADDONLANG['client_error_unavailable'] = 'L\'alignement des échéances n\'est pas disponible pour le moment. Veuillez réessayer plus tard ou nous contacter.';
 $_ADDONLANG['client_error_failed'] = 'Vos échéances n\'ont pas pu être alignées. Veuillez nous contacter.';
 $_ADDONLANG['client_back'] = 'Retour à mes services';
+
+// Admin page: services waiting for unsuspension after their alignment invoice was paid
+$_ADDONLANG['unsuspend_title'] = 'En attente de réactivation';
+$_ADDONLANG['unsuspend_intro'] = 'Ces services ont été suspendus pour retard de paiement et leur facture d\'alignement est maintenant payée. Le paiement du renouvellement les aurait réactivés ; le worker les réactive via l\'API WHMCS (ModuleUnsuspend) dès que ses identifiants d\'API sont renseignés. D\'ici là, ou si l\'appel a échoué, réactivez-les à la main : un service quitte cette liste dès qu\'il n\'est plus suspendu.';
+$_ADDONLANG['unsuspend_col_service'] = 'Service';
+$_ADDONLANG['unsuspend_col_since'] = 'Depuis';
+$_ADDONLANG['unsuspend_service_number'] = 'Service n°%1$s';
+$_ADDONLANG['unsuspend_state_waiting'] = 'En attente';
+$_ADDONLANG['unsuspend_state_failed'] = 'Échec de l\'appel API';

@@ -232,3 +232,12 @@ $_ADDONLANG['client_error_preview'] = 'Wir können Ihre neuen Fälligkeitsdaten 
 $_ADDONLANG['client_error_unavailable'] = 'Das Ausrichten der Fälligkeitsdaten ist gerade nicht verfügbar. Bitte versuchen Sie es später erneut oder kontaktieren Sie uns.';
 $_ADDONLANG['client_error_failed'] = 'Ihre Fälligkeitsdaten konnten nicht ausgerichtet werden. Bitte kontaktieren Sie uns.';
 $_ADDONLANG['client_back'] = 'Zurück zu meinen Diensten';
+
+// Admin page: services waiting for unsuspension after their alignment invoice was paid
+$_ADDONLANG['unsuspend_title'] = 'Warten auf Entsperrung';
+$_ADDONLANG['unsuspend_intro'] = 'Diese Dienste wurden wegen Zahlungsverzug gesperrt, und ihre Ausrichtungsrechnung ist jetzt bezahlt. Die Zahlung der Verlängerung hätte sie entsperrt; der Worker entsperrt sie über die WHMCS-API (ModuleUnsuspend), sobald seine API-Zugangsdaten eingetragen sind. Bis dahin, oder wenn der Aufruf fehlschlug, entsperren Sie sie bitte von Hand: Ein Dienst verschwindet aus dieser Liste, sobald er nicht mehr gesperrt ist.';
+$_ADDONLANG['unsuspend_col_service'] = 'Dienst';
+$_ADDONLANG['unsuspend_col_since'] = 'Seit';
+$_ADDONLANG['unsuspend_service_number'] = 'Dienst #%1$s';
+$_ADDONLANG['unsuspend_state_waiting'] = 'Wartet';
+$_ADDONLANG['unsuspend_state_failed'] = 'API-Aufruf fehlgeschlagen';
