@@ -220,7 +220,7 @@ def plan_alignment(
         calendar_days=calendar_days,
         lines=lines,
         invoices=_new_invoices(client, lines, request.today, config),
-        changes=_invoice_changes(lines, open_invoices, config),
+        changes=_invoice_changes(client, lines, open_invoices, config),
     )
 
 
@@ -240,6 +240,7 @@ def _new_invoices(
             (TotalsLine(line.amount or ZERO, line.service.taxed) for line in members),
             rates,
             config.tax,
+            tax_exempt=client.tax_exempt,
         )
         invoices.append(
             NewInvoice(
@@ -254,7 +255,10 @@ def _new_invoices(
 
 
 def _invoice_changes(
-    lines: Sequence[PlanLine], invoices: Sequence[OpenInvoice], config: BillingConfig
+    client: Client,
+    lines: Sequence[PlanLine],
+    invoices: Sequence[OpenInvoice],
+    config: BillingConfig,
 ) -> tuple[InvoiceChange, ...]:
     moving = {line.service.key for line in lines if line.aligned}
     changes = []
@@ -267,11 +271,14 @@ def _invoice_changes(
         # an aligned service is never blocked, so no invoice with money on it gets here
         assert not invoice.settled_in_part
         kept = [item for item in invoice.items if item.id not in removed]
+        # as WHMCS recomputes: the invoice's own frozen rates, today's settings and exemption
         totals = (
             invoice_totals(
                 (TotalsLine(item.amount, item.taxed) for item in kept),
                 TaxRates(invoice.taxrate, invoice.taxrate2),
                 config.tax,
+                invoice.credit,
+                tax_exempt=client.tax_exempt,
             )
             if kept
             else None

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.money import ZERO
-from domain.tax import NO_TAX, TaxRates, Totals, TotalsLine, invoice_totals
+from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals
 from worker.whmcs.schema import tblclients, tblinvoiceitems, tblinvoices
 from worker.whmcs.settings_store import read_billing_config
 
@@ -123,7 +123,6 @@ def recomputed_totals(conn: Connection, invoice_id: int) -> Totals | None:
         sa.select(tblclients.c.taxexempt).where(tblclients.c.id == invoice.userid)
     ).scalar()
     config = read_billing_config(conn)
-    setup = NO_TAX if exempt else config.tax
     lines = [
         TotalsLine(row.amount, bool(row.taxed))
         for row in conn.execute(
@@ -132,7 +131,13 @@ def recomputed_totals(conn: Connection, invoice_id: int) -> Totals | None:
             )
         )
     ]
-    return invoice_totals(lines, TaxRates(invoice.taxrate or ZERO, invoice.taxrate2 or ZERO), setup)
+    return invoice_totals(
+        lines,
+        TaxRates(invoice.taxrate or ZERO, invoice.taxrate2 or ZERO),
+        config.tax,
+        invoice.credit or ZERO,
+        tax_exempt=bool(exempt),
+    )
 
 
 def remove_items(

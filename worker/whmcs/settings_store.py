@@ -14,7 +14,7 @@ from domain.whmcs_format import DEFAULT_DATE_FORMAT
 from worker.whmcs.schema import tbladdonmodules, tblconfiguration, tbltax
 
 # tblconfiguration settings the planner needs
-CONFIG_KEYS = ("DateFormat", "TaxEnabled", "TaxType", "TaxL2Compound")
+CONFIG_KEYS = ("DateFormat", "TaxEnabled", "TaxType", "TaxL2Compound", "TaxPerLineItem")
 
 
 def read_setting_rows(conn: Connection) -> dict[str, str]:
@@ -30,17 +30,21 @@ def read_settings(conn: Connection) -> Settings:
     return parse_settings(read_setting_rows(conn))
 
 
-def _on(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("on", "1", "yes", "true")
+def whmcs_truthy(value: str | None) -> bool:
+    """A WHMCS setting tested as PHP tests a string: "" and "0" (and a missing row) are off,
+    anything else, even "off", is on."""
+    return value is not None and value not in ("", "0")
 
 
 def billing_config_from(config: Mapping[str, str], rules: Sequence[TaxRule]) -> BillingConfig:
     return BillingConfig(
         date_format=(config.get("DateFormat") or DEFAULT_DATE_FORMAT).strip(),
         tax=TaxSetup(
-            enabled=_on(config.get("TaxEnabled")),
-            inclusive=(config.get("TaxType") or "").strip().lower() == "inclusive",
-            l2_compound=_on(config.get("TaxL2Compound")),
+            enabled=whmcs_truthy(config.get("TaxEnabled")),
+            # WHMCS computes inclusive tax only for exactly this value
+            inclusive=config.get("TaxType") == "Inclusive",
+            l2_compound=whmcs_truthy(config.get("TaxL2Compound")),
+            per_line=whmcs_truthy(config.get("TaxPerLineItem")),
             rules=tuple(rules),
         ),
     )
