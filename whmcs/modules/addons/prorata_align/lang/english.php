@@ -236,3 +236,19 @@ $_ADDONLANG['client_error_preview'] = 'We cannot show your new due dates right n
 $_ADDONLANG['client_error_unavailable'] = 'Aligning due dates is not available right now. Please try again later or contact us.';
 $_ADDONLANG['client_error_failed'] = 'Your due dates could not be aligned. Please contact us.';
 $_ADDONLANG['client_back'] = 'Back to my services';
+
+// What an invoice will read (client page and home page panel)
+$_ADDONLANG['tax_default_name'] = 'Tax';
+$_ADDONLANG['panel_invoice_of'] = 'Invoice %1$d of %2$d';
+$_ADDONLANG['panel_subtotal'] = 'Subtotal: %s';
+$_ADDONLANG['panel_tax'] = '%1$s: %2$s';
+$_ADDONLANG['panel_credit'] = 'Credit: %s';
+$_ADDONLANG['panel_waiting_title'] = 'Your alignment invoices';
+$_ADDONLANG['panel_waiting_body'] = 'Your services move to their new due date as soon as these invoices are paid.';
+$_ADDONLANG['panel_waiting_invoice'] = 'Invoice #%1$d';
+$_ADDONLANG['panel_waiting_button'] = 'See the details';
+$_ADDONLANG['client_invoice_of'] = 'Invoice %1$s of %2$s';
+$_ADDONLANG['client_subtotal'] = 'Subtotal';
+$_ADDONLANG['client_credit'] = 'Credit';
+$_ADDONLANG['client_no_charge'] = 'No charge: these move to the new due date at once';
+$_ADDONLANG['client_read_only'] = 'Only the account owner, or a user allowed to view and pay invoices, can align the due dates of this account. Please ask the account owner.';

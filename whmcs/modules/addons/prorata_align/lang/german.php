@@ -232,3 +232,19 @@ $_ADDONLANG['client_error_preview'] = 'Wir können Ihre neuen Fälligkeitsdaten 
 $_ADDONLANG['client_error_unavailable'] = 'Das Ausrichten der Fälligkeitsdaten ist gerade nicht verfügbar. Bitte versuchen Sie es später erneut oder kontaktieren Sie uns.';
 $_ADDONLANG['client_error_failed'] = 'Ihre Fälligkeitsdaten konnten nicht ausgerichtet werden. Bitte kontaktieren Sie uns.';
 $_ADDONLANG['client_back'] = 'Zurück zu meinen Diensten';
+
+// What an invoice will read (client page and home page panel)
+$_ADDONLANG['tax_default_name'] = 'Steuer';
+$_ADDONLANG['panel_invoice_of'] = 'Rechnung %1$d von %2$d';
+$_ADDONLANG['panel_subtotal'] = 'Zwischensumme: %s';
+$_ADDONLANG['panel_tax'] = '%1$s: %2$s';
+$_ADDONLANG['panel_credit'] = 'Guthaben: %s';
+$_ADDONLANG['panel_waiting_title'] = 'Ihre Ausrichtungsrechnungen';
+$_ADDONLANG['panel_waiting_body'] = 'Ihre Dienste erhalten ihr neues Fälligkeitsdatum, sobald diese Rechnungen bezahlt sind.';
+$_ADDONLANG['panel_waiting_invoice'] = 'Rechnung #%1$d';
+$_ADDONLANG['panel_waiting_button'] = 'Details ansehen';
+$_ADDONLANG['client_invoice_of'] = 'Rechnung %1$s von %2$s';
+$_ADDONLANG['client_subtotal'] = 'Zwischensumme';
+$_ADDONLANG['client_credit'] = 'Guthaben';
+$_ADDONLANG['client_no_charge'] = 'Kostenlos: diese erhalten das neue Fälligkeitsdatum sofort';
+$_ADDONLANG['client_read_only'] = 'Nur der Kontoinhaber oder ein Benutzer, der Rechnungen ansehen und bezahlen darf, kann die Fälligkeitsdaten dieses Kontos ausrichten. Bitte wenden Sie sich an den Kontoinhaber.';
