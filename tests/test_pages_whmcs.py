@@ -1173,7 +1173,7 @@ def test_home_page_panel_links_to_each_waiting_invoice_instead_of_a_new_offer(
         euro = conn.execute(
             sa.text(
                 "INSERT INTO tblcurrencies (code, prefix, suffix, format, rate, `default`)"
-                " VALUES ('EUR', '', ' EUR', 2, 1, 0)"
+                " VALUES ('EUR', '&euro;', ' EUR', 2, 1, 0)"
             )
         ).lastrowid
         paula = sandbox.add_client(conn, "Paula", "Payer", email="paula@example.com")
@@ -1212,7 +1212,7 @@ def test_home_page_panel_links_to_each_waiting_invoice_instead_of_a_new_offer(
     assert "Align due dates" not in panel  # no new offer
     for invoice_id, total in totals.items():
         block = browser.text(f'#panel-prorata_align [data-invoice="{invoice_id}"]')
-        assert f"To pay now: {total:,.2f} EUR" in block, block
+        assert f"To pay now: €{total:,.2f} EUR" in block, block
         assert (
             browser.attribute(f'[data-invoice="{invoice_id}"] a.prorata-panel-pay', "href")
             == f"viewinvoice.php?id={invoice_id}"
@@ -1223,8 +1223,8 @@ def test_home_page_panel_links_to_each_waiting_invoice_instead_of_a_new_offer(
     browser.goto(live.url + CLIENT)
     for invoice_id, total in totals.items():
         block = f'.prorata-pending-invoice[data-invoice="{invoice_id}"]'
-        assert browser.text(f"{block} .prorata-total").strip() == f"{total:,.2f} EUR"
-        assert browser.text(f"{block} tr.prorata-subtotal").strip().endswith(f"{total:,.2f} EUR")
+        assert browser.text(f"{block} .prorata-total").strip() == f"€{total:,.2f} EUR"
+        assert browser.text(f"{block} tr.prorata-subtotal").strip().endswith(f"€{total:,.2f} EUR")
 
 
 def timed_get(browser: Browser, path: str) -> tuple[float, str]:

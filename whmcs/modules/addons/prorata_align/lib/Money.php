@@ -92,10 +92,10 @@ final class Money
                 ->first($columns);
         }
 
-        return new Currency(
-            (string) ($row->prefix ?? ''),
-            (string) ($row->suffix ?? ''),
-            (int) ($row->format ?? 1)
-        );
+        // WHMCS prints prefix and suffix as HTML, and many are saved as entities ("&euro;"):
+        // as text here, so every page escapes them once
+        $text = fn ($value) => html_entity_decode((string) $value, ENT_QUOTES | ENT_HTML5, 'UTF-8');
+
+        return new Currency($text($row->prefix ?? ''), $text($row->suffix ?? ''), (int) ($row->format ?? 1));
     }
 }

@@ -98,6 +98,9 @@
         <div class="card-body">
             <h3 class="card-title">{$lang.client_pending_title|escape:'html'}</h3>
             <p>{$lang.client_pending_intro|escape:'html'}</p>
+            {if $read_only}
+                <div class="alert alert-info prorata-read-only" role="alert">{$read_only|escape:'html'}</div>
+            {/if}
             {foreach $pending as $invoice}
                 <div class="prorata-pending-invoice mb-4" data-invoice="{$invoice.id|escape:'html'}">
                     <h4 class="h5">{$invoice.label|escape:'html'}
