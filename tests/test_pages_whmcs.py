@@ -261,7 +261,7 @@ def seed(engine: Engine) -> dict[str, int]:
         ids["dana_web"] = add(conn, dana, web, amount="20.00", cycle="Monthly", next_due=due_in(7))
 
         for client in (ada, bob, chloe, eve, dana):
-            add_user(conn, client, owner=True)
+            ids[f"owner_of_{client}"] = add_user(conn, client, owner=True)
         # two more users of Bob's account: one may view and pay invoices, one may not
         ids["bob_payer"] = add_user(conn, bob, permissions="products,invoices,tickets")
         ids["bob_viewer"] = add_user(conn, bob, permissions="profile,contacts,products,tickets")
@@ -1281,6 +1281,12 @@ def test_only_the_owner_and_users_who_may_pay_invoices_can_align(
     assert not browser.exists("input[name=token]")
     browser.goto(live.url + "/clientarea.php")
     assert not browser.exists("#panel-prorata_align")
+
+    # the owner of another account, in Bob's: no link to it at all, read-only too
+    stranger = ids[f"owner_of_{ids['ada']}"]
+    browser.goto(live.url + f"/login.php?uid={ids['bob']}&user={stranger}")
+    browser.wait_for_text("Only the account owner")
+    assert not browser.exists("button.prorata-confirm")
 
     # ... and a request of theirs, with a valid token, sends nothing
     live.configure(queue=live.dead_queue, preview_timeout="1")
