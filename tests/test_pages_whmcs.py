@@ -982,6 +982,17 @@ def test_client_page_in_other_languages_and_a_theme_override(live: Site, browser
         browser.goto(live.url + CLIENT)
         assert browser.text("#override") == "Theme copy: One renewal day for all your services"
         assert browser.exists("form.prorata-confirm-form")
+        # a copy made from an earlier version still finds its lines and total
+        override.write_text(
+            '{foreach $lines as $line}<p class="old-line">{$line.key|escape:"html"}</p>{/foreach}'
+            '<p id="old-total">{$total|escape:"html"}</p>',
+            encoding="utf-8",
+        )
+        later = override.stat().st_mtime + 5  # Smarty recompiles a template that is newer
+        os.utime(override, (later, later))
+        browser.goto(live.url + CLIENT)
+        assert browser.count("p.old-line") == 1
+        assert MONEY.match(browser.text("#old-total").strip())
     finally:
         override.unlink()
 

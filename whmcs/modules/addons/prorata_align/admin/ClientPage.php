@@ -219,12 +219,21 @@ final class ClientPage
             ] + $this->totals($invoice);
         }
 
+        $rows = array_merge(array_merge(...array_column($invoices, 'rows')), array_values($lines));
+        $cents = 0;
+        foreach ($planned as $invoice) {
+            $cents += \ProrataAlign\Money::toCents((string) ($invoice['total'] ?? '0'));
+        }
+
         return [
-            'view' => $invoices === [] && $lines === [] ? 'nothing' : 'offer',
+            'view' => $rows === [] ? 'nothing' : 'offer',
             'invoices' => $invoices,
             'free' => array_values($lines), // aligned at no charge: no invoice line
             'skipped' => $skipped,
             'token' => $this->mayAlign() ? Csrf::token() : '',
+            // for copies of the template made before invoices were shown one by one
+            'lines' => $rows,
+            'total' => $this->format->money(sprintf('%d.%02d', intdiv($cents, 100), $cents % 100)),
         ];
     }
 

@@ -13,7 +13,9 @@
     $read_only (the message saying so), $invoices (each: title, duedate, rows, subtotal, taxes
     [label, amount], credit, total), $free (lines aligned at no charge), $skipped, $pending
     (each: label, duedate, url, items, subtotal, taxes, credit, total), $created,
-    $confirmed_message. Every value is plain text: print it with |escape.
+    $confirmed_message; $lines and $total (every line, every invoice's total added up) are
+    still there for theme copies of an earlier version of this file. Every value is plain
+    text: print it with |escape.
 *}
 {* An invoice's totals as the invoice reads (a table footer): subtotal, each tax level
    ("8.25% Sales Tax"), credit, total; $span is the number of columns before the amounts. *}
