@@ -308,7 +308,10 @@ def add_user(
 ) -> int:
     """A user (tblusers) attached to a client account: its owner, or with `permissions`."""
     user = conn.execute(
-        sa.text("INSERT INTO tblusers (email) VALUES (:email)"),
+        sa.text(
+            "INSERT INTO tblusers (first_name, last_name, email, password)"
+            " VALUES ('Test', 'User', :email, '')"
+        ),
         {"email": f"user-{uuid.uuid4().hex[:8]}@example.com"},
     ).lastrowid
     conn.execute(
