@@ -19,11 +19,13 @@ import os
 import re
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,7 @@ class Site:
     queue: str
     dead_queue: str
     themes: Path
+    utf8_url: str = ""
     ids: dict[str, int] = field(default_factory=dict)
     logs: dict[str, Path] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -256,7 +259,69 @@ def seed(engine: Engine) -> dict[str, int]:
 
         dana = ids["dana"] = sandbox.add_client(conn, "Dana", "Scully", email="dana@example.com")
         ids["dana_web"] = add(conn, dana, web, amount="20.00", cycle="Monthly", next_due=due_in(7))
+
+        for client in (ada, bob, chloe, eve, dana):
+            ids[f"owner_of_{client}"] = add_user(conn, client, owner=True)
+        # two more users of Bob's account: one may view and pay invoices, one may not
+        ids["bob_payer"] = add_user(conn, bob, permissions="products,invoices,tickets")
+        ids["bob_viewer"] = add_user(conn, bob, permissions="profile,contacts,products,tickets")
     return ids
+
+
+USERS_TABLES = (
+    """CREATE TABLE IF NOT EXISTS tblusers (
+        id int(10) unsigned NOT NULL AUTO_INCREMENT,
+        first_name varchar(255) NOT NULL DEFAULT '',
+        last_name varchar(255) NOT NULL DEFAULT '',
+        email varchar(255) NOT NULL DEFAULT '',
+        password varchar(255) NOT NULL DEFAULT '',
+        created_at timestamp NULL DEFAULT NULL,
+        updated_at timestamp NULL DEFAULT NULL,
+        PRIMARY KEY (id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8 COLLATE=utf8_unicode_ci""",
+    """CREATE TABLE IF NOT EXISTS tblusers_clients (
+        id int(10) unsigned NOT NULL AUTO_INCREMENT,
+        auth_user_id int(10) unsigned NOT NULL DEFAULT 0,
+        client_id int(10) unsigned NOT NULL DEFAULT 0,
+        invite_id int(10) unsigned NOT NULL DEFAULT 0,
+        owner tinyint(1) NOT NULL DEFAULT 0,
+        permissions text NOT NULL,
+        last_login timestamp NULL DEFAULT NULL,
+        created_at timestamp NULL DEFAULT NULL,
+        updated_at timestamp NULL DEFAULT NULL,
+        PRIMARY KEY (id),
+        KEY auth_user_id (auth_user_id, client_id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8 COLLATE=utf8_unicode_ci""",
+)
+
+
+def create_users_tables(engine: Engine) -> None:
+    """WHMCS 8's users and their link to client accounts (tblusers_clients: owner, and the
+    comma-separated permissions of the others), where the sandbox does not make them."""
+    with engine.begin() as conn:
+        for statement in USERS_TABLES:
+            conn.execute(sa.text(statement))
+
+
+def add_user(
+    conn: sa.Connection, client: int, *, owner: bool = False, permissions: str = ""
+) -> int:
+    """A user (tblusers) attached to a client account: its owner, or with `permissions`."""
+    user = conn.execute(
+        sa.text(
+            "INSERT INTO tblusers (first_name, last_name, email, password)"
+            " VALUES ('Test', 'User', :email, '')"
+        ),
+        {"email": f"user-{uuid.uuid4().hex[:8]}@example.com"},
+    ).lastrowid
+    conn.execute(
+        sa.text(
+            "INSERT INTO tblusers_clients (auth_user_id, client_id, owner, permissions)"
+            " VALUES (:user, :client, :owner, :permissions)"
+        ),
+        {"user": user, "client": client, "owner": 1 if owner else 0, "permissions": permissions},
+    )
+    return int(user)
 
 
 @pytest.fixture(scope="session")
@@ -292,7 +357,10 @@ def site(
     """A WHMCS sandbox on MariaDB, a Celery worker on its own queue, and the web server."""
     name = f"prorata_pages_{uuid.uuid4().hex[:12]}"
     with mariadb_server.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+        # WHMCS 8 creates its tables utf8 (3 bytes a character), not utf8mb4
+        conn.execute(
+            sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8 COLLATE utf8_unicode_ci")
+        )
     db_url = mariadb_server.url.set(database=name).render_as_string(hide_password=False)
     state = tmp_path_factory.mktemp("pages")
     conn_redis = redis.Redis.from_url(BROKER_URL, socket_timeout=5)
@@ -312,10 +380,16 @@ def site(
         except redis.RedisError as exc:
             pytest.fail(f"Redis at {BROKER_URL} cannot be reached: {exc}", pytrace=False)
         harness.sandbox_init(db_url)
+        create_users_tables(site.engine)
         site.ids = seed(site.engine)
         site.configure()
         start_worker(site, state)
         start_web_server(site, php, state)
+        # WHMCS connects to its utf8 tables with utf8 or utf8mb4: the pages must work with both
+        site.utf8_url = f"http://127.0.0.1:{free_port()}"
+        start_web_server(
+            site, php, state, name="utf8 web server", url=site.utf8_url, charset="utf8"
+        )
         yield site
     finally:
         for process in site.processes.values():
@@ -345,19 +419,30 @@ def start_worker(site: Site, state: Path) -> None:
     celery_worker.wait_ready(app, timeout=90)
 
 
-def start_web_server(site: Site, php: str, state: Path) -> None:
-    log = site.logs["web server"] = state / "php-server.log"
+def start_web_server(
+    site: Site, php: str, state: Path, *, name: str = "web server", url: str = "", charset: str = ""
+) -> None:
+    """The pages on `url` (default: the site's), connecting with `charset` (default utf8mb4)."""
+    url = url or site.url
+    log = site.logs[name] = state / f"{name.replace(' ', '-')}.log"
+    db_url = site.db_url
+    if charset:
+        db_url = (
+            sa.engine.make_url(db_url)
+            .update_query_dict({"charset": charset})
+            .render_as_string(hide_password=False)
+        )
     env = dict(
         os.environ,
-        PRORATA_HARNESS_DB_URL=site.db_url,
+        PRORATA_HARNESS_DB_URL=db_url,
         PRORATA_PAGES_STATE=str(state / "web"),
         PRORATA_PAGES_THEMES=str(site.themes),
         PRORATA_PAGES_THEME="twenty-one",
     )
     env.pop("PRORATA_HARNESS_REDIS_CLIENT", None)
-    host_port = site.url.removeprefix("http://")
+    host_port = url.removeprefix("http://")
     with log.open("wb") as out:
-        site.processes["web server"] = subprocess.Popen(
+        site.processes[name] = subprocess.Popen(
             [php, "-d", "display_errors=stderr", "-S", host_port, str(ROUTER)],
             cwd=ROOT,
             env=env,
@@ -368,12 +453,12 @@ def start_web_server(site: Site, php: str, state: Path) -> None:
     def answers() -> bool:
         site.alive()
         try:
-            with urllib.request.urlopen(site.url + "/", timeout=5) as response:
+            with urllib.request.urlopen(url + "/", timeout=5) as response:
                 return bool(response.status == 200)
         except OSError:
             return False
 
-    wait_until(answers, timeout=30, interval=0.2, what="the PHP web server to answer")
+    wait_until(answers, timeout=30, interval=0.2, what=f"the PHP {name} to answer")
 
 
 def forget_results(site: Site) -> None:
@@ -384,21 +469,32 @@ def forget_results(site: Site) -> None:
         site.redis.delete(*(f"celery-task-meta-{event_id}" for event_id in ids))
 
 
+def forget_module_keys(site: Site) -> None:
+    """The kept plans and the "worker did not answer" flag of this site's queues."""
+    for queue in (site.queue, site.dead_queue):
+        for key in site.redis.scan_iter(f"prorata:*:{queue}*"):
+            site.redis.delete(key)
+
+
 @pytest.fixture
 def live(site: Site) -> Iterator[Site]:
     """The site with its settings reset; afterwards, no PHP error in the server's log."""
     site.configure()
     site.redis.delete(site.dead_queue)
-    before = site.log_tail("web server")
+    forget_module_keys(site)
+    servers = ("web server", "utf8 web server")
+    before = {name: site.log_tail(name) for name in servers}
     yield site
     site.alive()
-    after = site.log_tail("web server")
-    new = after[len(before) :] if after.startswith(before) else after
-    problems = [
-        line
-        for line in new.splitlines()
-        if re.search(r"PHP (Warning|Notice|Fatal|Deprecated|Parse)", line)
-    ]
+    problems = []
+    for name in servers:
+        after = site.log_tail(name)
+        new = after[len(before[name]) :] if after.startswith(before[name]) else after
+        problems += [
+            line
+            for line in new.splitlines()
+            if re.search(r"PHP (Warning|Notice|Fatal|Deprecated|Parse)", line)
+        ]
     assert not problems, "\n".join(problems)
 
 
@@ -889,8 +985,369 @@ def test_client_page_in_other_languages_and_a_theme_override(live: Site, browser
         browser.goto(live.url + CLIENT)
         assert browser.text("#override") == "Theme copy: One renewal day for all your services"
         assert browser.exists("form.prorata-confirm-form")
+        # a copy made from an earlier version still finds its lines and total
+        override.write_text(
+            '{foreach $lines as $line}<p class="old-line">{$line.key|escape:"html"}</p>{/foreach}'
+            '<p id="old-total">{$total|escape:"html"}</p>',
+            encoding="utf-8",
+        )
+        later = override.stat().st_mtime + 5  # Smarty recompiles a template that is newer
+        os.utime(override, (later, later))
+        browser.goto(live.url + CLIENT)
+        assert browser.count("p.old-line") == 1
+        assert MONEY.match(browser.text("#old-total").strip())
     finally:
         override.unlink()
+
+
+# ---- money as WHMCS shows it, invoices as they will read ------------------------------
+
+
+def php_money(php: str, cases: list[tuple[int, str, str, int]]) -> list[str]:
+    """Money::format() of the addon for each (cents, prefix, suffix, format)."""
+    code = (
+        "define('WHMCS', true); require $argv[1] . '/lib/Money.php';"
+        " $out = []; foreach (json_decode($argv[2], true) as [$c, $p, $s, $f])"
+        " { $out[] = ProrataAlign\\Money::format($c, $p, $s, $f); } echo json_encode($out);"
+    )
+    done = subprocess.run(
+        [php, "-r", code, str(ADDON_DIR), json.dumps(cases)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stdout + done.stderr
+    shown_money: list[str] = json.loads(done.stdout)
+    return shown_money
+
+
+def test_money_follows_each_whmcs_currency_format(php: str) -> None:
+    cases = {
+        # format 1 = 1234.56
+        (123456, "$", " USD", 1): "$1234.56 USD",
+        (99, "", "", 1): "0.99",
+        (123456789, "", "", 1): "1234567.89",
+        # format 2 = 1,234.56
+        (123456, "$", " USD", 2): "$1,234.56 USD",
+        (123456789, "", "", 2): "1,234,567.89",
+        (100000, "", "", 2): "1,000.00",
+        (99999, "", "", 2): "999.99",
+        (-123456, "$", "", 2): "-$1,234.56",
+        # format 3 = 1.234,56
+        (119014, "", " EUR", 3): "1.190,14 EUR",
+        (123456789, "€", "", 3): "€1.234.567,89",
+        (5, "", "", 3): "0,05",
+        # format 4 = 1,234: whole units, rounded half away from zero
+        (123456, "", " JPY", 4): "1,235 JPY",
+        (123449, "", "", 4): "1,234",
+        (123450, "", "", 4): "1,235",
+        (-123450, "", "", 4): "-1,235",
+        (49, "", "", 4): "0",
+        (50, "", "", 4): "1",
+        (100000000, "¥", "", 4): "¥1,000,000",
+        # an unknown format shows format 1
+        (123456, "", "", 9): "1234.56",
+    }
+    assert php_money(php, list(cases)) == list(cases.values())
+
+
+def amount_of(text: str) -> Decimal:
+    """€1.234,56 EUR (format 3) as a Decimal."""
+    found = re.search(r"-?\d{1,3}(?:\.\d{3})*,\d{2}", text)
+    assert found, text
+    return Decimal(found.group(0).replace(".", "").replace(",", "."))
+
+
+FORMAT_3 = re.compile(r"^€\d{1,3}(?:\.\d{3})*,\d{2} EUR$")
+
+
+def add_taxed_client(live: Site) -> dict[str, int]:
+    """A German client paying in euros (format 3, 1.234,56), with VAT and a second tax level."""
+    ids: dict[str, int] = {}
+    with live.engine.begin() as conn:
+        euro = conn.execute(
+            sa.text(
+                "INSERT INTO tblcurrencies (code, prefix, suffix, format, rate, `default`)"
+                " VALUES ('EUR', '€', ' EUR', 3, 1, 0)"
+            )
+        ).lastrowid
+        for level, name, country, rate in (
+            (1, "VAT", "DE", "19.000"),
+            (2, "Solidarity", "DE", "5.500"),
+            (1, "TVA", "FR", "20.000"),  # another country's: not Tess's
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tbltax (level, name, state, country, taxrate)"
+                    " VALUES (:level, :name, '', :country, :rate)"
+                ),
+                {"level": level, "name": name, "country": country, "rate": rate},
+            )
+        sandbox.set_configuration(conn, {"TaxEnabled": "on", "TaxType": "Exclusive"})
+        tess = ids["tess"] = sandbox.add_client(
+            conn, "Tess", "Steuer", email="tess@example.com", country="DE"
+        )
+        conn.execute(
+            sa.text("UPDATE tblclients SET currency = :euro WHERE id = :id"),
+            {"euro": euro, "id": tess},
+        )
+        hosting = sandbox.add_product(conn, "Business Hosting", taxed=True)
+        archive = sandbox.add_product(conn, "Archive Storage", taxed=True)
+        ids["tess_web"] = sandbox.add_service(
+            conn, tess, hosting, amount="900.00", cycle="Monthly", next_due=due_in(10)
+        )
+        ids["tess_archive"] = sandbox.add_service(
+            conn, tess, archive, amount="14000.00", cycle="Annually", next_due=due_in(40)
+        )
+        add_user(conn, tess, owner=True)
+    return ids
+
+
+def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
+    live: Site, browser: Browser
+) -> None:
+    from domain.model import AlignRequest
+    from worker.steps.planning import plan_client
+
+    ids = add_taxed_client(live)
+    try:
+        with live.engine.connect() as conn:
+            plan = plan_client(conn, ids["tess"], AlignRequest(today=TODAY)).plan
+        [invoice] = plan.invoices
+        totals = invoice.totals
+        assert totals.tax > 0 and totals.tax2 > 0 and totals.subtotal > 1000
+
+        # the client page: the lines, then the invoice's subtotal, each tax, the total
+        browser.goto(live.url + f"/login.php?uid={ids['tess']}")
+        browser.wait_for_text("One renewal day for all your services")
+        amounts = browser.evaluate(
+            "[...document.querySelectorAll('.prorata-invoice td.prorata-amount')]"
+            ".map(c => c.innerText.trim())"
+        )
+        assert len(amounts) == 2
+        subtotal = browser.text(".prorata-invoice tr.prorata-subtotal td.text-right:last-child")
+        taxes = browser.evaluate(
+            "[...document.querySelectorAll('.prorata-invoice tr.prorata-tax')]"
+            ".map(r => [...r.cells].map(c => c.innerText.trim()))"
+        )
+        total = browser.text(".prorata-invoice .prorata-total").strip()
+        for money in [*amounts, subtotal.strip(), total, *(amount for _, amount in taxes)]:
+            assert FORMAT_3.match(money), money
+        assert sum(amount_of(a) for a in amounts) == amount_of(subtotal) == totals.subtotal
+        assert taxes == [
+            ["19.00% VAT", f"€{totals.tax:.2f} EUR".replace(".", ",")],
+            ["5.50% Solidarity", f"€{totals.tax2:.2f} EUR".replace(".", ",")],
+        ]
+        assert amount_of(total) == totals.total
+        assert amount_of(subtotal) + totals.tax + totals.tax2 == amount_of(total)
+        browser.screenshot(SCREENSHOTS / "client-page-tax.png")
+
+        # the home page panel reads the same
+        browser.goto(live.url + "/clientarea.php")
+        panel = browser.text("#panel-prorata_align")
+        assert f"Subtotal: {subtotal.strip()}" in panel
+        assert f"19.00% VAT: {taxes[0][1]}" in panel
+        assert f"5.50% Solidarity: {taxes[1][1]}" in panel
+        assert f"To pay now: {total}" in panel
+
+        # and the admin page, in the client's currency format
+        browser.goto(live.url + ADMIN + f"&client_id={ids['tess']}")
+        browser.wait_for_text("Preview for Tess Steuer")
+        cells = browser.evaluate(
+            "[...document.querySelectorAll('table.prorata-totals td.text-right')]"
+            ".map(c => c.innerText.trim()).filter(t => t.includes('€'))"
+        )
+        assert len(cells) == 4 and all(FORMAT_3.match(cell) for cell in cells), cells
+        assert amount_of(cells[-1]) == totals.total
+    finally:
+        with live.engine.begin() as conn:
+            sandbox.set_configuration(conn, {"TaxEnabled": ""})
+
+
+def align_now(live: Site, client: int) -> list[int]:
+    """The client aligned by the worker itself (as an admin would): its invoices."""
+    result = align_client(
+        live.engine,
+        AlignCommand(
+            event_id=f"pages-{uuid.uuid4()}",
+            client_id=client,
+            requested_by="admin:1",
+            today=TODAY,
+        ),
+        clock.now,
+    )
+    return [int(invoice["id"]) for invoice in result.invoices]
+
+
+def test_home_page_panel_links_to_each_waiting_invoice_instead_of_a_new_offer(
+    live: Site, browser: Browser
+) -> None:
+    with live.engine.begin() as conn:
+        euro = conn.execute(
+            sa.text(
+                "INSERT INTO tblcurrencies (code, prefix, suffix, format, rate, `default`)"
+                " VALUES ('EUR', '&euro;', ' EUR', 2, 1, 0)"
+            )
+        ).lastrowid
+        paula = sandbox.add_client(conn, "Paula", "Payer", email="paula@example.com")
+        conn.execute(
+            sa.text("UPDATE tblclients SET currency = :euro WHERE id = :id"),
+            {"euro": euro, "id": paula},
+        )
+        product = sandbox.add_product(conn, "Dedicated Server", taxed=False)
+        for gateway in ("banktransfer", "paypal"):  # two payment methods: two invoices
+            sandbox.add_service(
+                conn,
+                paula,
+                product,
+                amount="2400.00",
+                cycle="Monthly",
+                next_due=due_in(12),
+                gateway=gateway,
+            )
+        add_user(conn, paula, owner=True)
+    invoices = align_now(live, paula)
+    assert len(invoices) == 2
+    with live.engine.connect() as conn:
+        totals = dict(
+            conn.execute(
+                sa.select(tblinvoices.c.id, tblinvoices.c.total).where(
+                    tblinvoices.c.id.in_(invoices)
+                )
+            ).all()
+        )
+    assert all(total > 1000 for total in totals.values())
+
+    browser.goto(live.url + f"/login.php?uid={paula}")
+    browser.goto(live.url + "/clientarea.php")
+    panel = browser.text("#panel-prorata_align")
+    assert "Your alignment invoices" in panel
+    assert "Align due dates" not in panel  # no new offer
+    for invoice_id, total in totals.items():
+        block = browser.text(f'#panel-prorata_align [data-invoice="{invoice_id}"]')
+        assert f"To pay now: €{total:,.2f} EUR" in block, block
+        assert (
+            browser.attribute(f'[data-invoice="{invoice_id}"] a.prorata-panel-pay', "href")
+            == f"viewinvoice.php?id={invoice_id}"
+        )
+    assert f"{sum(totals.values()):,.2f}" not in panel  # never a sum across invoices
+
+    # the client page: the same invoices, each with its subtotal and total
+    browser.goto(live.url + CLIENT)
+    for invoice_id, total in totals.items():
+        block = f'.prorata-pending-invoice[data-invoice="{invoice_id}"]'
+        assert browser.text(f"{block} .prorata-total").strip() == f"€{total:,.2f} EUR"
+        assert browser.text(f"{block} tr.prorata-subtotal").strip().endswith(f"€{total:,.2f} EUR")
+
+
+def timed_get(browser: Browser, path: str) -> tuple[float, str]:
+    """Seconds the page took to arrive, and its HTML."""
+    script = (
+        "(async () => { const t = performance.now();"
+        f" const r = await fetch({json.dumps(path)}, {{credentials: 'same-origin'}});"
+        " const html = await r.text(); return [(performance.now() - t) / 1000, html]; })()"
+    )
+    seconds, html = browser.evaluate(script, timeout=WAIT + 10)
+    return float(seconds), str(html)
+
+
+def test_home_page_does_not_wait_for_a_stopped_worker(live: Site, browser: Browser) -> None:
+    browser.goto(live.url + f"/login.php?uid={live.ids['dana']}")
+    # the worker's queue is one nobody reads: as far as WHMCS can tell, the worker is stopped
+    live.configure(queue=live.dead_queue, preview_timeout="20")
+
+    seconds, html = timed_get(browser, "/clientarea.php")
+    assert seconds < 1.0, seconds
+    assert "Welcome back" in html and "panel-prorata_align" not in html
+    assert live.redis.llen(live.dead_queue) == 1  # asked once, within the panel's budget
+
+    # known down now: no call at all, for the home page or the module's page
+    for _ in range(2):
+        seconds, html = timed_get(browser, "/clientarea.php")
+        assert seconds < 1.0, seconds
+        assert "panel-prorata_align" not in html
+    seconds, html = timed_get(browser, CLIENT)
+    assert seconds < 1.0, seconds
+    assert "We cannot show your new due dates right now" in html
+    assert live.redis.llen(live.dead_queue) == 1
+
+
+def test_only_the_owner_and_users_who_may_pay_invoices_can_align(
+    live: Site, browser: Browser
+) -> None:
+    ids = live.ids
+    # a user who may pay the account's invoices: the offer and its button
+    browser.goto(live.url + f"/login.php?uid={ids['bob']}&user={ids['bob_payer']}")
+    browser.wait_for_text("One renewal day for all your services")
+    assert browser.exists("button.prorata-confirm")
+    token = browser.attribute("form.prorata-confirm-form input[name=token]", "value")
+    assert token
+    browser.goto(live.url + "/clientarea.php")
+    assert browser.exists("#panel-prorata_align")
+
+    # a user without the "invoices" permission: the same page read-only, no panel
+    browser.goto(live.url + f"/login.php?uid={ids['bob']}&user={ids['bob_viewer']}")
+    browser.wait_for_text("One renewal day for all your services")
+    assert "Only the account owner" in browser.text(".prorata-read-only")
+    assert row_text(browser, f"service:{ids['bob_web']}")  # what would happen, shown
+    assert not browser.exists("button.prorata-confirm")
+    assert not browser.exists("input[name=token]")
+    browser.goto(live.url + "/clientarea.php")
+    assert not browser.exists("#panel-prorata_align")
+
+    # the owner of another account, in Bob's: no link to it at all, read-only too
+    stranger = ids[f"owner_of_{ids['ada']}"]
+    browser.goto(live.url + f"/login.php?uid={ids['bob']}&user={stranger}")
+    browser.wait_for_text("Only the account owner")
+    assert not browser.exists("button.prorata-confirm")
+
+    # ... and a request of theirs, with a valid token, sends nothing
+    live.configure(queue=live.dead_queue, preview_timeout="1")
+    before = live.count(requests)
+    page = post_from_page(
+        browser,
+        CLIENT,
+        [("token", token), ("action", "confirm"), ("services[]", f"service:{ids['bob_web']}")],
+    )
+    assert "Only the account owner" in page
+    assert "your invoice is being prepared" not in page
+    live.nothing_sent(before)
+
+
+SEARCH_TERMS = (
+    "😀",
+    "Ada 😀",
+    "'",
+    '"',
+    "O'Hara",
+    "%",
+    "_",
+    "\\",
+    "100%_\\'",
+    "ada\x00",
+    "x" * 5000,
+)
+
+
+@pytest.mark.parametrize("server", ["utf8mb4", "utf8"])
+def test_admin_search_survives_any_input(live: Site, browser: Browser, server: str) -> None:
+    url = live.url if server == "utf8mb4" else live.utf8_url
+    browser.goto(url + ADMIN)
+    for term in SEARCH_TERMS:
+        page = get_from_page(browser, ADMIN + "&q=" + urllib.parse.quote(term))
+        assert 'id="prorata-search"' in page and "</html>" in page, term[:40]
+        assert "Illegal mix" not in page and "Fatal" not in page, term[:40]
+    # the wildcards are searched for as themselves, not as wildcards
+    for term in ("%", "\\", "😀"):
+        page = get_from_page(browser, ADMIN + "&q=" + urllib.parse.quote(term))
+        assert "No client matches" in page, term
+    page = get_from_page(browser, ADMIN + "&q=_")  # only Eve's company holds a "_"
+    assert "eve@example.com" in page and "ada@example.com" not in page
+    page = get_from_page(browser, ADMIN + "&q=" + urllib.parse.quote("O'Hara"))
+    assert "eve@example.com" in page
+    log = live.log_tail("web server" if server == "utf8mb4" else "utf8 web server")
+    assert "Illegal mix" not in log and "Uncaught" not in log
 
 
 # ---- the language files ----------------------------------------------------------------------

@@ -241,8 +241,9 @@ namespace {
             'database' => ltrim((string) ($parts['path'] ?? ''), '/'),
             'username' => urldecode((string) ($parts['user'] ?? 'root')),
             'password' => urldecode((string) ($parts['pass'] ?? '')),
-            'charset' => (string) ($query['charset'] ?? 'utf8mb4'),
-            'collation' => 'utf8mb4_unicode_ci',
+            'charset' => $charset = (string) ($query['charset'] ?? 'utf8mb4'),
+            // WHMCS 8 connects with utf8 (its tables' character set) or utf8mb4
+            'collation' => $charset === 'utf8mb4' ? 'utf8mb4_unicode_ci' : 'utf8_unicode_ci',
             'prefix' => '',
             'strict' => false,
         ];

@@ -69,6 +69,24 @@ function pages_client_chrome(string $title, array $breadcrumb, string $content):
         '</body></html>';
 }
 
+/** The home page's panels as Twenty-One shows them: a card each, its body, its button. */
+function pages_home_panels(WHMCS\View\Menu\Item $panels): string
+{
+    $html = '<div class="row home-panels">';
+    foreach ($panels->getChildren() as $panel) {
+        $button = '';
+        if ($panel->getExtra('btn-link')) {
+            $button = '<div class="card-footer"><a class="btn btn-default btn-sm panel-button" href="/'
+                . pages_e(ltrim((string) $panel->getExtra('btn-link'), '/')) . '">' . pages_e($panel->getExtra('btn-text')) . '</a></div>';
+        }
+        $html .= '<div class="col card card-accent-' . pages_e($panel->getExtra('color')) . '" id="panel-' . pages_e($panel->getName()) . '">'
+            . '<div class="card-header"><h3 class="card-title">' . pages_e($panel->getLabel()) . '</h3></div>'
+            . (string) $panel->getBodyHtml() . $button . '</div>';
+    }
+
+    return $html . '</div>';
+}
+
 function pages_invoice_html(object $invoice): string
 {
     $items = Capsule::table('tblinvoiceitems')->where('invoiceid', (int) $invoice->id)->orderBy('id')->get();

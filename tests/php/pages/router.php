@@ -11,7 +11,10 @@
  *   /index.php?m=prorata_align                    prorata_align_clientarea(), rendered with
  *                                                 Smarty, in client area chrome
  *   /viewinvoice.php?id=N                         the logged-in client's own invoice
- *   /login.php?uid=N                              logs a client in (test shortcut)
+ *   /login.php?uid=N[&user=M]                     logs user M (default: the account's owner)
+ *                                                 in to client account N (test shortcut)
+ *   /clientarea.php                               the client area home page with its panels
+ *                                                 (the ClientAreaHomepagePanels hook)
  * The admin pages run as admin 1. ?language=german (or french) switches the language, as
  * WHMCS's own language switcher does.
  *
@@ -40,6 +43,7 @@ if ($path === '/favicon.ico') {
 require dirname(__DIR__) . '/harness/bootstrap.php';
 require PRORATA_HARNESS_ADDON . '/prorata_align.php';
 require __DIR__ . '/chrome.php';
+require __DIR__ . '/users.php';
 
 use WHMCS\Database\Capsule;
 
@@ -105,7 +109,7 @@ switch ($path) {
     case '/login.php':
         $uid = (int) ($_GET['uid'] ?? 0);
         if ($uid > 0) {
-            $_SESSION['uid'] = $uid;
+            pages_login($uid, (int) ($_GET['user'] ?? 0));
             header('Location: /index.php?m=prorata_align');
             break;
         }
@@ -145,7 +149,9 @@ switch ($path) {
         break;
 
     case '/clientarea.php':
-        pages_client_chrome('Client Area', [], '<p>Welcome back.</p>');
+        $panels = new WHMCS\View\Menu\Item('homePagePanels');
+        run_hook('ClientAreaHomepagePanels', $panels);
+        pages_client_chrome('Client Area', [], '<p>Welcome back.</p>' . pages_home_panels($panels));
         break;
 
     default:

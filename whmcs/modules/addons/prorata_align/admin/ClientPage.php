@@ -2,7 +2,10 @@
 
 namespace ProrataAlign\Pages;
 
+use ProrataAlign\ClientContext;
 use ProrataAlign\EventNotKept;
+use ProrataAlign\InvoiceSummary;
+use ProrataAlign\PreviewClient;
 use ProrataAlign\PreviewError;
 use ProrataAlign\SettingsError;
 
@@ -17,7 +20,10 @@ if (!defined("WHMCS")) {
  * is plain text that the template escapes.
  *
  * What the template shows is "view": login, disabled, error, refused, pending, offer,
- * nothing, confirmed, queued.
+ * nothing, confirmed, queued. Amounts read as the invoices will: each invoice's lines, then its
+ * subtotal, each tax level (name and rate), credit and total. Users of the account who may not
+ * pay its invoices (ClientContext::mayAlign) see the page without the confirm button
+ * ("can_align" false) and cannot confirm.
  */
 final class ClientPage
 {
@@ -27,14 +33,19 @@ final class ClientPage
     private Worker $worker;
     private int $clientId;
     private Format $format;
+    private ?bool $mayAlign;
+    /** @var array<int, string> */
+    private array $taxNames = [];
     /** @var string[] */
     private array $errors = [];
 
-    public function __construct(array $vars, Worker $worker, int $clientId)
+    /** @param bool|null $mayAlign whether the user may align; null: ask ClientContext */
+    public function __construct(array $vars, Worker $worker, int $clientId, ?bool $mayAlign = null)
     {
         $this->t = new Text(is_array($vars['_lang'] ?? null) ? $vars['_lang'] : []);
         $this->worker = $worker;
         $this->clientId = $clientId;
+        $this->mayAlign = $mayAlign;
     }
 
     /** The _clientarea answer: title, breadcrumb, template and its variables. */
@@ -74,15 +85,25 @@ final class ClientPage
             return ['view' => 'disabled'];
         }
         $this->format = Format::forClient($this->clientId);
+        $this->taxNames = InvoiceSummary::taxNames($this->clientId);
         $day = $this->worker->settings()->prorataDay();
+        $canAlign = $this->mayAlign();
         $base = [
             'day' => $day,
             'intro' => $this->t->get('client_offer_intro', $day),
             'day_warning' => $day >= 29 ? $this->t->get('client_day_warning', $day) : '',
+            'can_align' => $canAlign,
+            'read_only' => $canAlign ? '' : $this->t->get('client_read_only'),
         ];
 
         $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
         if ($post && ($_POST['action'] ?? '') === 'confirm') {
+            if (!$canAlign) {
+                // read-only users never send anything: not an alignment, not a preview
+                $this->errors[] = $this->t->get('client_read_only');
+
+                return array_merge($base, ['view' => 'refused', 'read_only' => '']);
+            }
             // a refused request shows why and a way back; it sends nothing, not even a preview
             return $base + ($this->confirm() ?? ['view' => 'refused']);
         }
@@ -93,6 +114,23 @@ final class ClientPage
         }
 
         return $base + $this->offer();
+    }
+
+    /** Whether the person logged in may align this account (and so create its invoice). */
+    private function mayAlign(): bool
+    {
+        if ($this->mayAlign === null) {
+            $context = ClientContext::current();
+            $this->mayAlign = $context !== null && $context->id === $this->clientId && $context->mayAlign();
+        }
+
+        return $this->mayAlign;
+    }
+
+    /** An invoice's subtotal, taxes, credit and total, formatted, for the template. */
+    private function totals(array $invoice): array
+    {
+        return InvoiceSummary::totals($invoice, $this->format->currency(), $this->taxNames, $this->t->get('tax_default_name'));
     }
 
     /** The pending alignment invoices, for the template. */
@@ -113,20 +151,26 @@ final class ClientPage
             $list[] = [
                 'id' => (int) $id,
                 'label' => $this->t->get('invoice_number', (int) $id),
-                'total' => $this->format->money($entry['invoice']->total),
                 'duedate' => $this->format->date($entry['invoice']->duedate),
                 'url' => 'viewinvoice.php?id=' . (int) $id,
                 'items' => $items,
-            ];
+            ] + $this->totals((array) $entry['invoice']);
         }
 
         return $list;
     }
 
-    /** The offer: the preview for the module's Prorata Date. */
+    /**
+     * The offer: the preview for the module's Prorata Date, grouped as the invoices it makes
+     * (each with its subtotal, taxes and total), then the lines that cost nothing. While the
+     * worker is known to be down the page says so at once instead of waiting for it again.
+     */
     private function offer(): array
     {
         try {
+            if ((new PreviewClient($this->worker->settings()))->workerKnownDown()) {
+                throw new PreviewError(PreviewError::TIMEOUT, 'the worker did not answer a preview a moment ago');
+            }
             $plan = $this->worker->preview($this->clientId, []);
         } catch (PreviewError $e) {
             $this->errors[] = $this->t->get('client_error_preview');
@@ -149,30 +193,47 @@ final class ClientPage
                 'immediate' => (bool) ($line['immediate'] ?? false),
             ];
             if (($line['reason'] ?? null) === null) {
-                $lines[] = $entry;
+                $lines[$key] = $entry;
             } else {
                 $entry['reason'] = $this->reason($line);
                 $skipped[] = $entry;
             }
         }
-        $cents = 0;
+        $planned = array_values(array_filter($plan['invoices'] ?? [], 'is_array'));
         $invoices = [];
-        foreach ($plan['invoices'] ?? [] as $invoice) {
-            $cents += \ProrataAlign\Money::toCents((string) ($invoice['total'] ?? '0'));
+        foreach ($planned as $n => $invoice) {
+            $rows = [];
+            foreach ($invoice['lines'] ?? [] as $item) {
+                $kind = str_starts_with((string) ($item['type'] ?? ''), 'ProrataAddon') ? 'addon' : 'service';
+                $key = $kind . ':' . (int) ($item['relid'] ?? 0);
+                if (isset($lines[$key])) {
+                    // the amount as the invoice line will read
+                    $rows[] = ['amount' => $this->format->money((string) ($item['amount'] ?? ''))] + $lines[$key];
+                    unset($lines[$key]);
+                }
+            }
             $invoices[] = [
-                'total' => $this->format->money((string) ($invoice['total'] ?? '')),
+                'title' => count($planned) > 1 ? $this->t->get('client_invoice_of', $n + 1, count($planned)) : '',
                 'duedate' => $this->format->date($invoice['duedate'] ?? null),
-                'lines' => count($invoice['lines'] ?? []),
-            ];
+                'rows' => $rows,
+            ] + $this->totals($invoice);
+        }
+
+        $rows = array_merge(array_merge(...array_column($invoices, 'rows')), array_values($lines));
+        $cents = 0;
+        foreach ($planned as $invoice) {
+            $cents += \ProrataAlign\Money::toCents((string) ($invoice['total'] ?? '0'));
         }
 
         return [
-            'view' => $lines === [] ? 'nothing' : 'offer',
-            'lines' => $lines,
-            'skipped' => $skipped,
+            'view' => $rows === [] ? 'nothing' : 'offer',
             'invoices' => $invoices,
+            'free' => array_values($lines), // aligned at no charge: no invoice line
+            'skipped' => $skipped,
+            'token' => $this->mayAlign() ? Csrf::token() : '',
+            // for copies of the template made before invoices were shown one by one
+            'lines' => $rows,
             'total' => $this->format->money(sprintf('%d.%02d', intdiv($cents, 100), $cents % 100)),
-            'token' => Csrf::token(),
         ];
     }
 

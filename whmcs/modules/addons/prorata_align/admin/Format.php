@@ -2,6 +2,7 @@
 
 namespace ProrataAlign\Pages;
 
+use ProrataAlign\Currency;
 use ProrataAlign\Money;
 use WHMCS\Database\Capsule;
 
@@ -10,8 +11,8 @@ if (!defined("WHMCS")) {
 }
 
 /**
- * Dates in the WHMCS date format (tblconfiguration DateFormat), money with the client's
- * currency prefix and suffix, and HTML escaping.
+ * Dates in the WHMCS date format (tblconfiguration DateFormat), money in the client's
+ * currency as WHMCS shows it (Money), and HTML escaping.
  */
 final class Format
 {
@@ -26,15 +27,13 @@ final class Format
     ];
 
     private string $datePattern;
-    private string $prefix;
-    private string $suffix;
+    private Currency $currency;
 
-    public function __construct(string $dateFormat, string $prefix = '', string $suffix = '')
+    public function __construct(string $dateFormat, string $prefix = '', string $suffix = '', int $format = 1)
     {
         // an unknown format shows ISO dates, as the worker's invoice lines do (never a guess)
         $this->datePattern = self::DATE_FORMATS[strtoupper(trim($dateFormat))] ?? 'Y-m-d';
-        $this->prefix = $prefix;
-        $this->suffix = $suffix;
+        $this->currency = new Currency($prefix, $suffix, $format);
     }
 
     /** The format for a page: WHMCS's date format and, when known, the client's currency. */
@@ -43,38 +42,29 @@ final class Format
         $dateFormat = (string) Capsule::table('tblconfiguration')
             ->where('setting', 'DateFormat')
             ->value('value');
-        [$prefix, $suffix] = self::currencyOf($clientId);
 
-        return new self($dateFormat, $prefix, $suffix);
+        return new self($dateFormat, ...self::currencyOf($clientId));
     }
 
-    /** @return array{0: string, 1: string} the prefix and suffix of a client's currency */
+    /** @return array{0: string, 1: string, 2: int} the prefix, suffix and format of a client's currency */
     public static function currencyOf(?int $clientId): array
     {
-        $currency = null;
-        if ($clientId !== null && $clientId > 0) {
-            $currency = Capsule::table('tblclients')
-                ->join('tblcurrencies', 'tblcurrencies.id', '=', 'tblclients.currency')
-                ->where('tblclients.id', $clientId)
-                ->first(['tblcurrencies.prefix', 'tblcurrencies.suffix']);
-        }
-        if ($currency === null) {
-            $currency = Capsule::table('tblcurrencies')
-                ->orderBy('default', 'desc')
-                ->orderBy('id')
-                ->first(['prefix', 'suffix']);
-        }
+        $currency = Money::currencyOf($clientId);
 
-        return [(string) ($currency->prefix ?? ''), (string) ($currency->suffix ?? '')];
+        return [$currency->prefix, $currency->suffix, $currency->format];
     }
 
-    public function withCurrency(string $prefix, string $suffix): self
+    public function withCurrency(string $prefix, string $suffix, int $format = 1): self
     {
         $copy = clone $this;
-        $copy->prefix = $prefix;
-        $copy->suffix = $suffix;
+        $copy->currency = new Currency($prefix, $suffix, $format);
 
         return $copy;
+    }
+
+    public function currency(): Currency
+    {
+        return $this->currency;
     }
 
     /** A YYYY-MM-DD date (or a datetime) as WHMCS shows it; empty for none. */
@@ -89,17 +79,10 @@ final class Format
         return $date === false ? $value : $date->format($this->datePattern);
     }
 
-    /** An amount of the worker's ("16.05") with the currency's prefix and suffix. */
+    /** An amount of the worker's ("16.05") as WHMCS shows it in the currency. */
     public function money(?string $amount): string
     {
-        if ($amount === null || trim($amount) === '') {
-            return '';
-        }
-        try {
-            return Money::format(Money::toCents($amount), $this->prefix, $this->suffix);
-        } catch (\InvalidArgumentException $e) {
-            return $amount;
-        }
+        return Money::show($amount, $this->currency);
     }
 
     /** Text for HTML: element content and quoted attribute values alike. */

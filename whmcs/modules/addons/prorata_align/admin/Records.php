@@ -2,6 +2,7 @@
 
 namespace ProrataAlign\Pages;
 
+use Illuminate\Database\QueryException;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
@@ -14,6 +15,9 @@ final class Records
     public const PAGE_SIZE = 20;
     public const SEARCH_LIMIT = 25;
 
+    /** MySQL / MariaDB "Illegal mix of collations" (for 2, 3 or more operands). */
+    private const COLLATION_ERRORS = [1267, 1270, 1271];
+
     /**
      * Clients whose id is the term, or whose first name, last name, company or email holds
      * every word of it.
@@ -22,7 +26,7 @@ final class Records
      */
     public static function searchClients(string $term): array
     {
-        $term = trim($term);
+        $term = trim(mb_scrub($term, 'UTF-8'));
         if ($term === '') {
             return [];
         }
@@ -46,7 +50,17 @@ final class Records
             });
         });
 
-        return $query->orderBy('id')->limit(self::SEARCH_LIMIT)->get()->all();
+        try {
+            return $query->orderBy('id')->limit(self::SEARCH_LIMIT)->get()->all();
+        } catch (QueryException $e) {
+            // WHMCS 8 makes its tables utf8 (3 bytes a character): a term with a character
+            // beyond that (an emoji), sent through a utf8mb4 connection, cannot be compared
+            // with them ("Illegal mix of collations"), and no client's name can hold it
+            if (in_array((int) ($e->errorInfo[1] ?? 0), self::COLLATION_ERRORS, true)) {
+                return [];
+            }
+            throw $e;
+        }
     }
 
     /** @return object|null id, firstname, lastname, companyname, email, status */
@@ -116,6 +130,8 @@ final class Records
             ->get([
                 'r.id', 'r.kind', 'r.relid', 'r.old_due', 'r.new_due', 'r.amount', 'r.invoice_id',
                 'i.status as invoice_status', 'i.total as invoice_total', 'i.duedate as invoice_duedate',
+                'i.subtotal as invoice_subtotal', 'i.tax as invoice_tax', 'i.tax2 as invoice_tax2',
+                'i.taxrate as invoice_taxrate', 'i.taxrate2 as invoice_taxrate2', 'i.credit as invoice_credit',
             ])
             ->all();
         self::addNames($rows);
@@ -129,6 +145,12 @@ final class Records
                         'status' => (string) $row->invoice_status,
                         'total' => (string) $row->invoice_total,
                         'duedate' => (string) $row->invoice_duedate,
+                        'subtotal' => (string) $row->invoice_subtotal,
+                        'tax' => (string) $row->invoice_tax,
+                        'tax2' => (string) $row->invoice_tax2,
+                        'taxrate' => (string) $row->invoice_taxrate,
+                        'taxrate2' => (string) $row->invoice_taxrate2,
+                        'credit' => (string) $row->invoice_credit,
                     ],
                     'records' => [],
                 ];

@@ -28,7 +28,7 @@ final class Hooks
     public const STATUSES = ['Active', 'Suspended'];
 
     /** The longest the client area home page waits for the worker's preview, in seconds. */
-    public const PANEL_WAIT = 2.0;
+    public const PANEL_WAIT = 0.3;
 
     public const MODULE_LINK = 'addonmodules.php?module=prorata_align';
     public const CLIENT_LINK = 'index.php?m=prorata_align';
@@ -94,10 +94,15 @@ final class Hooks
     }
 
     /**
-     * ClientAreaHomepagePanels: when "Button on client area" is on and the logged-in client
-     * has something to align, a panel with the day, the number of services, what it costs
-     * now and a button to the module's client area page. Only a worker that answers within
-     * a short wait shows the panel; otherwise the home page is left as it is.
+     * ClientAreaHomepagePanels: when "Button on client area" is on and the person logged in
+     * may align the account (ClientContext::mayAlign), a panel: the invoices of an alignment
+     * that wait for payment, each with its total and a link to pay it; else, when there is
+     * something to align, the day, the number of services, each invoice's subtotal, taxes and
+     * total, and a button to the module's page.
+     *
+     * The home page never waits long for it: the plan is kept a minute per client, the worker
+     * gets PANEL_WAIT seconds, and it is not asked at all while it is known to be down
+     * (PreviewClient::cachedPreview); without an answer the home page is left as it is.
      *
      * @param object $panels WHMCS\View\Menu\Item
      */
@@ -109,16 +114,26 @@ final class Hooks
                 return;
             }
             $settings = Settings::load();
-            if (!$settings->clientAreaButton() || !self::hasCandidates($client->id, $settings)) {
+            if (!$settings->clientAreaButton() || !$client->mayAlign()) {
                 return;
             }
-            $wait = min(self::PANEL_WAIT, (float) $settings->previewTimeout());
+            $currency = Money::currencyOf($client->id);
+            $waiting = InvoiceSummary::waiting($client->id);
+            if ($waiting !== []) {
+                $taxNames = InvoiceSummary::taxNames($client->id);
+                $panels->addChild('prorata_align', self::waitingPanel($waiting, $currency, $taxNames, $client->language));
+
+                return;
+            }
+            if (!self::hasCandidates($client->id, $settings)) {
+                return;
+            }
             try {
-                $plan = (new PreviewClient($settings))->preview($client->id, [], $wait);
+                $plan = (new PreviewClient($settings))->cachedPreview($client->id, self::PANEL_WAIT);
             } catch (PreviewError $e) {
                 return; // the worker is away or busy: no panel this time
             }
-            $panel = self::panelFor($plan, $client->language);
+            $panel = self::panelFor($plan, $client->language, $currency, InvoiceSummary::taxNames($client->id));
             if ($panel !== null) {
                 $panels->addChild('prorata_align', $panel);
             }
@@ -126,10 +141,12 @@ final class Hooks
     }
 
     /**
-     * The panel's options for a preview, or null when it aligns nothing.
-     * Public for the module's own pages, which show the same summary.
+     * The panel's options for a preview, or null when it aligns nothing. Without a currency,
+     * the prefix and suffix the worker sent along.
+     *
+     * @param array<int, string> $taxNames InvoiceSummary::taxNames()
      */
-    public static function panelFor(array $plan, ?string $language = null): ?array
+    public static function panelFor(array $plan, ?string $language = null, ?Currency $currency = null, array $taxNames = []): ?array
     {
         $count = 0;
         foreach ($plan['lines'] ?? [] as $line) {
@@ -140,37 +157,74 @@ final class Hooks
         if ($count === 0) {
             return null;
         }
-        $cents = 0;
-        foreach ($plan['invoices'] ?? [] as $invoice) {
-            $cents += Money::toCents((string) ($invoice['total'] ?? '0'));
-        }
         $client = is_array($plan['client'] ?? null) ? $plan['client'] : [];
-        $cost = Money::format(
-            $cents,
-            (string) ($client['currency_prefix'] ?? ''),
-            (string) ($client['currency_suffix'] ?? '')
-        );
-        $day = (int) ($plan['day'] ?? 0);
-        $body = Lang::format(
+        $currency ??= new Currency((string) ($client['currency_prefix'] ?? ''), (string) ($client['currency_suffix'] ?? ''));
+        $invoices = array_values(array_filter($plan['invoices'] ?? [], 'is_array'));
+        $body = '<p>' . htmlspecialchars(Lang::format(
             $count === 1 ? 'panel_body_one' : 'panel_body_many',
             $language,
             $count,
-            $day
-        );
-        $costLine = Lang::format('panel_cost', $language, $cost);
+            (int) ($plan['day'] ?? 0)
+        ), ENT_QUOTES) . '</p>';
+        foreach ($invoices as $n => $invoice) {
+            $title = count($invoices) > 1 ? Lang::format('panel_invoice_of', $language, $n + 1, count($invoices)) : '';
+            $totals = InvoiceSummary::totals($invoice, $currency, $taxNames, Lang::get('tax_default_name', $language));
+            $body .= self::invoiceBlock(htmlspecialchars($title, ENT_QUOTES), $totals, $language);
+        }
 
+        return self::panel('panel_title', $body, 'panel_button', $language);
+    }
+
+    /**
+     * The panel for a client whose alignment invoices wait for payment: each invoice with
+     * its own total and a link to pay it, and no new offer.
+     *
+     * @param array<int, array<string, string>> $waiting InvoiceSummary::waiting()
+     */
+    private static function waitingPanel(array $waiting, Currency $currency, array $taxNames, ?string $language): array
+    {
+        $body = '<p>' . htmlspecialchars(Lang::get('panel_waiting_body', $language), ENT_QUOTES) . '</p>';
+        foreach ($waiting as $id => $invoice) {
+            $title = '<a href="viewinvoice.php?id=' . (int) $id . '" class="prorata-panel-pay">'
+                . htmlspecialchars(Lang::format('panel_waiting_invoice', $language, (int) $id), ENT_QUOTES) . '</a>';
+            $totals = InvoiceSummary::totals($invoice, $currency, $taxNames, Lang::get('tax_default_name', $language));
+            $body .= self::invoiceBlock($title, $totals, $language, (int) $id);
+        }
+
+        return self::panel('panel_waiting_title', $body, 'panel_waiting_button', $language);
+    }
+
+    /** One invoice's lines: subtotal, each tax, credit, then its total in bold. */
+    private static function invoiceBlock(string $titleHtml, array $totals, ?string $language, int $invoiceId = 0): string
+    {
+        $e = fn (string $text) => htmlspecialchars($text, ENT_QUOTES, 'UTF-8', false);
+        $lines = '<li>' . $e(Lang::format('panel_subtotal', $language, $totals['subtotal'])) . '</li>';
+        foreach ($totals['taxes'] as $tax) {
+            $lines .= '<li class="prorata-panel-tax">' . $e(Lang::format('panel_tax', $language, $tax['label'], $tax['amount'])) . '</li>';
+        }
+        if ($totals['credit'] !== '') {
+            $lines .= '<li>' . $e(Lang::format('panel_credit', $language, $totals['credit'])) . '</li>';
+        }
+
+        return '<div class="prorata-panel-invoice"' . ($invoiceId > 0 ? ' data-invoice="' . $invoiceId . '"' : '') . '>'
+            . ($titleHtml !== '' ? '<p class="mb-1">' . $titleHtml . '</p>' : '')
+            . '<ul class="list-unstyled small mb-1">' . $lines . '</ul>'
+            . '<p><strong class="prorata-panel-total">' . $e(Lang::format('panel_cost', $language, $totals['total'])) . '</strong></p></div>';
+    }
+
+    private static function panel(string $titleKey, string $body, string $buttonKey, ?string $language): array
+    {
         return [
-            'label' => Lang::get('panel_title', $language),
+            'label' => Lang::get($titleKey, $language),
             'icon' => 'fas fa-calendar-alt',
             'order' => 150,
             'extras' => [
                 'color' => 'teal',
                 'btn-link' => self::CLIENT_LINK,
-                'btn-text' => Lang::get('panel_button', $language),
+                'btn-text' => Lang::get($buttonKey, $language),
                 'btn-icon' => 'fas fa-arrow-right',
             ],
-            'bodyHtml' => '<div class="panel-body card-body"><p>' . htmlspecialchars($body, ENT_QUOTES) . '</p>'
-                . '<p><strong>' . htmlspecialchars($costLine, ENT_QUOTES, 'UTF-8', false) . '</strong></p></div>',
+            'bodyHtml' => '<div class="panel-body card-body">' . $body . '</div>',
         ];
     }
 

@@ -4,6 +4,7 @@ namespace ProrataAlign;
 
 use ProrataAlign\Redis\RedisClient;
 use ProrataAlign\Redis\RedisClientFactory;
+use ProrataAlign\Redis\RedisConfig;
 use ProrataAlign\Redis\RedisError;
 
 if (!defined("WHMCS")) {
@@ -17,7 +18,8 @@ if (!defined("WHMCS")) {
  *
  * It waits at most the "Preview wait (seconds)" setting (or a shorter wait given by the
  * caller). The task expires shortly after that, so a worker that comes back late does not
- * compute previews nobody waits for any more.
+ * compute previews nobody waits for any more. A preview that times out marks the worker as
+ * down for a short while (a Redis key with a TTL), so pages that must stay fast skip it.
  */
 final class PreviewClient
 {
@@ -25,6 +27,12 @@ final class PreviewClient
 
     /** Seconds a preview task stays worth running after the caller stopped waiting. */
     private const EXPIRES_AFTER_WAIT = 10;
+
+    /** Seconds a client's plan is kept for the home page panel. */
+    public const PLAN_CACHE_TTL = 60;
+
+    /** Seconds the worker counts as down after a preview it did not answer in time. */
+    public const WORKER_DOWN_TTL = 30;
 
     private Settings $settings;
     private ?RedisClientFactory $redis;
@@ -50,6 +58,90 @@ final class PreviewClient
      */
     public function preview(int $clientId, array $options = [], ?float $wait = null): array
     {
+        try {
+            $limit = max(0.1, $wait ?? (float) $this->settings->previewTimeout());
+        } catch (SettingsError $e) {
+            throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
+        }
+        $client = $this->connect(null);
+        try {
+            return $this->ask($client, $clientId, $options, $limit);
+        } finally {
+            $client->close();
+        }
+    }
+
+    /**
+     * The plan for a page that must not wait (the client area's home page): the one kept for
+     * this client a short while (PLAN_CACHE_TTL), else the worker's answer within $budget
+     * seconds, then kept. While the worker is known to be down (a preview timed out less than
+     * WORKER_DOWN_TTL seconds ago) the worker is not asked at all.
+     *
+     * @throws PreviewError
+     */
+    public function cachedPreview(int $clientId, float $budget): array
+    {
+        $client = $this->connect($budget);
+        try {
+            $key = $this->planKey($clientId);
+            $kept = json_decode((string) $client->get($key), true);
+            if (is_array($kept)) {
+                return $kept;
+            }
+            if ($client->get($this->downKey()) !== null) {
+                throw new PreviewError(PreviewError::TIMEOUT, 'the worker did not answer a preview a moment ago');
+            }
+            $plan = $this->ask($client, $clientId, [], max(0.1, $budget));
+            $client->setex($key, self::PLAN_CACHE_TTL, (string) json_encode($plan));
+
+            return $plan;
+        } catch (RedisError|SettingsError $e) {
+            throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
+        } finally {
+            $client->close();
+        }
+    }
+
+    /**
+     * Whether a preview timed out less than WORKER_DOWN_TTL seconds ago: pages then say the
+     * service is unavailable instead of waiting for it again. Redis away: not known.
+     */
+    public function workerKnownDown(): bool
+    {
+        try {
+            $client = $this->connect(RedisConfig::CONNECT_TIMEOUT);
+        } catch (PreviewError $e) {
+            return false;
+        }
+        try {
+            return $client->get($this->downKey()) !== null;
+        } catch (RedisError|SettingsError $e) {
+            return false;
+        } finally {
+            $client->close();
+        }
+    }
+
+    /** @throws PreviewError */
+    private function connect(?float $timeout): RedisClient
+    {
+        try {
+            $config = $this->settings->redisConfig();
+            $this->redis ??= new RedisClientFactory();
+            if ($timeout !== null) {
+                $wait = max(0.1, min($timeout, $config->connectTimeout));
+                $config = new RedisConfig($config->host, $config->port, $config->password, $config->database, $wait, max($wait, 0.5));
+            }
+
+            return $this->redis->connect($config);
+        } catch (SettingsError|\InvalidArgumentException|RedisError $e) {
+            throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
+        }
+    }
+
+    /** Sends the preview task and waits up to $limit seconds for its answer. @throws PreviewError */
+    private function ask(RedisClient $client, int $clientId, array $options, float $limit): array
+    {
         $kwargs = ['client_id' => $clientId];
         foreach (['day', 'cycles', 'services', 'mode', 'today'] as $key) {
             if (array_key_exists($key, $options) && $options[$key] !== null) {
@@ -57,49 +149,43 @@ final class PreviewClient
             }
         }
         try {
-            $limit = $wait ?? (float) $this->settings->previewTimeout();
             $queue = $this->settings->queue();
-            $config = $this->settings->redisConfig();
-            $this->redis ??= new RedisClientFactory();
-        } catch (SettingsError|\InvalidArgumentException $e) {
+        } catch (SettingsError $e) {
             throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
         }
-        $limit = max(0.1, $limit);
         $taskId = Uuid::v4();
         $expires = (new \DateTimeImmutable('now', new \DateTimeZone('UTC')))
             ->modify('+' . ((int) ceil($limit) + self::EXPIRES_AFTER_WAIT) . ' seconds');
         $message = CeleryMessage::build(self::TASK, $kwargs, $taskId, $queue, ['expires' => $expires]);
-
         $deadline = microtime(true) + $limit;
         try {
-            $client = $this->redis->connect($config);
-        } catch (RedisError $e) {
-            throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
-        }
-        try {
             $client->lpush(CeleryMessage::redisListKey($queue), CeleryMessage::encode($message));
-
-            return $this->await($client, $taskId, $deadline, $limit);
+            $meta = TaskResults::poll($client, $taskId, $deadline);
+            if ($meta === null) {
+                $client->setex($this->downKey(), self::WORKER_DOWN_TTL, (string) time());
+                throw new PreviewError(
+                    PreviewError::TIMEOUT,
+                    sprintf('the worker did not answer preview task %s within %.1f seconds', $taskId, $limit)
+                );
+            }
+            $client->del(CeleryMessage::resultKey($taskId)); // nobody else reads it
+            $client->del($this->downKey()); // it answers again
         } catch (RedisError $e) {
             throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
-        } finally {
-            $client->close();
         }
-    }
-
-    /** @throws PreviewError|RedisError */
-    private function await(RedisClient $client, string $taskId, float $deadline, float $limit): array
-    {
-        $meta = TaskResults::poll($client, $taskId, $deadline);
-        if ($meta === null) {
-            throw new PreviewError(
-                PreviewError::TIMEOUT,
-                sprintf('the worker did not answer preview task %s within %.1f seconds', $taskId, $limit)
-            );
-        }
-        $client->del(CeleryMessage::resultKey($taskId)); // nobody else reads it
 
         return $this->outcome((string) $meta['status'], $meta);
+    }
+
+    /** Redis key of the "worker did not answer" flag, per queue (one worker pool per queue). */
+    private function downKey(): string
+    {
+        return 'prorata:worker-down:' . $this->settings->queue();
+    }
+
+    private function planKey(int $clientId): string
+    {
+        return 'prorata:plan:' . $this->settings->queue() . ':' . $clientId;
     }
 
     /** @throws PreviewError */

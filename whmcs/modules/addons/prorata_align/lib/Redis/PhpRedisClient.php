@@ -73,6 +73,11 @@ final class PhpRedisClient implements RedisClient
         return (string) $value;
     }
 
+    public function setex(string $key, int $seconds, string $value): void
+    {
+        $this->check($this->call(fn (\Redis $r) => $r->setex($key, max(1, $seconds), $value)), 'SETEX');
+    }
+
     public function del(string $key): int
     {
         return (int) $this->check($this->call(fn (\Redis $r) => $r->del($key)), 'DEL');

@@ -19,6 +19,9 @@ interface RedisClient
     /** GET: the value, or null when the key does not exist. */
     public function get(string $key): ?string;
 
+    /** SET key value EX seconds: a value that Redis forgets after that many seconds. */
+    public function setex(string $key, int $seconds, string $value): void;
+
     /** DEL: the number of keys removed. */
     public function del(string $key): int;
 

@@ -79,6 +79,11 @@ final class RespClient implements RedisClient
         return $reply;
     }
 
+    public function setex(string $key, int $seconds, string $value): void
+    {
+        $this->command('SET', $key, $value, 'EX', (string) max(1, $seconds));
+    }
+
     public function del(string $key): int
     {
         return $this->integer($this->command('DEL', $key), 'DEL');
