@@ -58,6 +58,7 @@ class Totals:
     total: Decimal
     taxrate: Decimal
     taxrate2: Decimal
+    credit: Decimal = ZERO
 
 
 def _specificity(rule: TaxRule, country: str, state: str) -> int | None:
@@ -104,8 +105,11 @@ class TotalsLine:
     taxed: bool
 
 
-def invoice_totals(lines: Iterable[TotalsLine], rates: TaxRates, setup: TaxSetup) -> Totals:
-    """subtotal, tax, tax2 and total of an invoice holding these lines."""
+def invoice_totals(
+    lines: Iterable[TotalsLine], rates: TaxRates, setup: TaxSetup, credit: Decimal = ZERO
+) -> Totals:
+    """subtotal, tax, tax2 and total of an invoice holding these lines; the total is reduced
+    by the invoice's credit, never below zero."""
     items = list(lines)
     gross = sum((Fraction(line.amount) for line in items), Fraction(0))
     taxed = sum((Fraction(line.amount) for line in items if line.taxed), Fraction(0))
@@ -130,6 +134,8 @@ def invoice_totals(lines: Iterable[TotalsLine], rates: TaxRates, setup: TaxSetup
     else:
         subtotal = round_cents(gross)
         total = subtotal + tax + tax_two
+    if credit > 0:
+        total = max(total - credit, ZERO)
     return Totals(
         subtotal=subtotal,
         tax=tax,
@@ -137,4 +143,5 @@ def invoice_totals(lines: Iterable[TotalsLine], rates: TaxRates, setup: TaxSetup
         total=total,
         taxrate=rates.level1,
         taxrate2=rates.level2,
+        credit=credit,
     )

@@ -96,6 +96,19 @@ failed_jobs = sa.Table(
     sa.Column("resolved_at", WhmcsDateTime, nullable=True),
 )
 
+# The client's credit the product applied to its own invoices when it created them, so the
+# daily run can give it back when it cancels such an invoice unpaid.
+applied_credit = sa.Table(
+    "mod_prorata_applied_credit",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("invoice_id", sa.Integer, nullable=False, index=True),
+    sa.Column("client_id", sa.Integer, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("applied_at", WhmcsDateTime, nullable=False),
+    sa.Column("returned_at", WhmcsDateTime, nullable=True),
+)
+
 schema_version = sa.Table(
     "mod_prorata_schema",
     own_metadata,
@@ -109,7 +122,11 @@ def _v1(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1),)
+def _v6(conn: Connection) -> None:
+    applied_credit.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1), (6, _v6))
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -2,6 +2,7 @@
 
 namespace ProrataAlign\Pages;
 
+use ProrataAlign\InvoiceStatuses;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
@@ -110,7 +111,7 @@ final class Records
             ->join('tblinvoices as i', 'i.id', '=', 'r.invoice_id')
             ->where('r.client_id', $clientId)
             ->where('r.state', 'pending')
-            ->whereIn('i.status', ['Unpaid', 'Draft', 'Payment Pending'])
+            ->whereIn('i.status', InvoiceStatuses::AWAITING_PAYMENT)
             ->orderBy('r.invoice_id')
             ->orderBy('r.id')
             ->get([
