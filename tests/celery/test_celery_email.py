@@ -3,69 +3,24 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 from celery_support import align_kwargs, check_one_alignment, seed_client
 
 from tests.support.processes import wait_until
+from tests.support.whmcs_api import FakeWhmcsApi, running_api
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
 
 
-class FakeWhmcsApi:
-    """WHMCS's includes/api.php on 127.0.0.1: the first call fails with HTTP 500, the
-    others answer {"result": "success"}."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, str]] = []
-        self.lock = threading.Lock()
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode("utf-8"))
-                with api.lock:
-                    api.calls.append({key: values[0] for key, values in form.items()})
-                    first = len(api.calls) == 1
-                if first:
-                    status, body = 500, b"Internal Server Error"
-                else:
-                    status, body = 200, json.dumps({"result": "success"}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/includes/api.php"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def snapshot(self) -> list[dict[str, str]]:
-        with self.lock:
-            return list(self.calls)
-
-
 @pytest.fixture
 def whmcs_api() -> Iterator[FakeWhmcsApi]:
-    api = FakeWhmcsApi()
-    api.thread.start()
-    yield api
-    api.server.shutdown()
-    api.server.server_close()
-    api.thread.join(timeout=10)
+    with running_api(failures=1) as api:  # the first call fails with HTTP 500
+        yield api
 
 
 def test_invoice_created_email_is_retried_and_never_undoes_the_alignment(
