@@ -200,6 +200,21 @@ def test_credit_covering_the_invoice_pays_it_and_moves_the_dates(engine: Engine)
     assert len(log) == 4 and log[3].startswith(f"Prorated Next Due Date: invoice #{n} paid")
 
 
+def test_paid_by_credit_takes_the_sequential_number(engine: Engine) -> None:
+    config = {
+        "SequentialInvoiceNumbering": "on",
+        "SequentialInvoiceNumberFormat": "PAID-{YEAR}-{NUMBER}",
+        "SequentialInvoiceNumberValue": "007",
+    }
+    ids = seed(engine, lambda conn: client_with(conn, credit="20.00", config=config))
+    [created] = align(engine, ids["client"]).invoices
+    assert row(engine, tblinvoices, created["id"])["invoicenum"] == "PAID-2024-007"
+    [counter] = rows(
+        engine, tblconfiguration, tblconfiguration.c.setting == "SequentialInvoiceNumberValue"
+    )
+    assert counter["value"] == "008"
+
+
 def test_paid_by_credit_and_its_dates_are_one_transaction(engine: Engine) -> None:
     """The date move fails: nothing at all stays, neither the invoice nor the credit."""
     ids = seed(engine, lambda conn: client_with(conn, credit="20.00"))

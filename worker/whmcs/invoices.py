@@ -179,8 +179,8 @@ def incremented(value: str, setting: str) -> str:
     return str(int(value) + 1).zfill(len(value))
 
 
-def next_number(conn: Connection, format_setting: str, value_setting: str, when: date) -> str:
-    """The format with {YEAR}/{MONTH}/{DAY}/{NUMBER} filled in; the counter moves on in the
+def next_number(conn: Connection, template: str, value_setting: str, when: date) -> str:
+    """The template with {YEAR}/{MONTH}/{DAY}/{NUMBER} filled in; the counter moves on in the
     same transaction, its row locked so two invoices never share a number."""
     stored = _locked_setting(conn, value_setting)
     number = stored or "1"
@@ -193,9 +193,9 @@ def next_number(conn: Connection, format_setting: str, value_setting: str, when:
             .where(tblconfiguration.c.setting == value_setting)
             .values(value=following)
         )
-    template = _locked_setting(conn, format_setting) or "{NUMBER}"
     return (
-        template.replace("{YEAR}", f"{when.year:04d}")
+        (template or "{NUMBER}")
+        .replace("{YEAR}", f"{when.year:04d}")
         .replace("{MONTH}", f"{when.month:02d}")
         .replace("{DAY}", f"{when.day:02d}")
         .replace("{NUMBER}", number)
@@ -206,7 +206,8 @@ def custom_invoice_number(conn: Connection, config: Mapping[str, str], when: dat
     """An Unpaid invoice's number when TaxCustomInvoiceNumbering is on, else empty."""
     if not _truthy(config.get("TaxCustomInvoiceNumbering")):
         return ""
-    return next_number(conn, "TaxCustomInvoiceNumberFormat", "TaxNextCustomInvoiceNumber", when)
+    template = config.get("TaxCustomInvoiceNumberFormat", "")
+    return next_number(conn, template, "TaxNextCustomInvoiceNumber", when)
 
 
 def push_invoice_increment(
@@ -223,6 +224,9 @@ def push_invoice_increment(
     if increment <= 1:
         return
     dummy = invoice_id + increment - 1
+    taken = conn.execute(sa.select(tblinvoices.c.id).where(tblinvoices.c.id == dummy)).first()
+    if taken is not None:  # ids are already past it
+        return
     conn.execute(
         sa.insert(tblinvoices).values(
             id=dummy,
@@ -318,7 +322,10 @@ def mark_paid(
         not invoicenum or _truthy(config.get("TaxNextCustomInvoiceNumber"))
     ):
         invoicenum = next_number(
-            conn, "SequentialInvoiceNumberFormat", "SequentialInvoiceNumberValue", now.date()
+            conn,
+            config.get("SequentialInvoiceNumberFormat", ""),
+            "SequentialInvoiceNumberValue",
+            now.date(),
         )
         values["invoicenum"] = invoicenum
     if _truthy(config.get("TaxSetInvoiceDateOnPayment")):
