@@ -135,6 +135,21 @@ def test_invoice_data_country_falls_back_to_default_country(engine: Engine) -> N
     assert (data["invoice_id"], data["country"]) == (created["id"], "GB")
 
 
+def test_an_orphan_data_row_of_a_deleted_invoice_gives_way(engine: Engine) -> None:
+    def build(conn: Connection) -> dict[str, int]:
+        ids = client_with(conn)
+        # an invoice deleted behind WHMCS's back left its row; its id will be handed out again
+        gone = sandbox.add_invoice(conn, ids["client"], [])
+        conn.execute(sa.insert(tblinvoicedata).values(invoice_id=gone + 1, country="ZZ"))
+        conn.execute(sa.delete(tblinvoices).where(tblinvoices.c.id == gone))
+        return ids
+
+    ids = seed(engine, build)
+    [created] = align(engine, ids["client"]).invoices
+    [data] = rows(engine, tblinvoicedata)
+    assert (data["invoice_id"], data["country"]) == (created["id"], "US")
+
+
 def test_client_credit_is_applied_at_creation(engine: Engine) -> None:
     ids = seed(engine, lambda conn: client_with(conn, credit="5.00"))
     result = align(engine, ids["client"])

@@ -253,6 +253,9 @@ def insert_invoice_data(
         sa.select(tblclients.c.country).where(tblclients.c.id == client_id)
     ).scalar()
     code = str(country or "").strip() or (config.get("DefaultCountry") or "").strip()
+    # a row already there for a brand-new id is an orphan of a deleted invoice (the column is
+    # unique): WHMCS would fail quietly and write none; the new invoice's own row replaces it
+    conn.execute(sa.delete(tblinvoicedata).where(tblinvoicedata.c.invoice_id == invoice_id))
     conn.execute(
         sa.insert(tblinvoicedata).values(
             invoice_id=invoice_id,
