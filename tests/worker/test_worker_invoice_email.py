@@ -9,12 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import Connection, Engine
 from worker_helpers import seed
 
 from tasks.email import send_invoice_email
 from tests.support.whmcs_api import FakeWhmcsApi, running_api
-from worker import runtime
+from worker import logs, runtime
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblpaymentgateways
 
@@ -27,11 +28,17 @@ def api(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWhmcsAp
     monkeypatch.setenv("PRORATA_WHMCS_API_IDENTIFIER", "api-identifier")
     monkeypatch.setenv("PRORATA_WHMCS_API_SECRET", "api-secret")
     runtime.use_database(engine.url.render_as_string(hide_password=False))
+    logs.configure_logging()
+    saved = structlog.get_config()
+    # the task's log line goes to the stdout of the moment: the stderr an earlier test
+    # configured the logs with may be closed by now
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory())
     try:
         with running_api() as server:
             monkeypatch.setenv("PRORATA_WHMCS_API_URL", server.url)
             yield server
     finally:
+        structlog.configure(**saved)
         runtime.use_database("")
 
 
