@@ -92,6 +92,38 @@ def create_invoice(
     invoice_id = int(inserted.inserted_primary_key[0])
     push_invoice_increment(conn, config, invoice_id, client_id, payment_method)
     insert_invoice_data(conn, config, invoice_id, client_id, now)
+    item_ids = insert_lines(conn, invoice_id, client_id, payment_method, lines)
+    log_activity(conn, client_id, f"Created Invoice - Invoice ID: {invoice_id}", now)
+    total, credit, paid = totals.total, ZERO, False
+    if not _truthy(config.get("NoAutoApplyCredit")):
+        credit = apply_client_credit(conn, invoice_id, client_id, totals.total, invoice_date, now)
+    if credit > ZERO:
+        after = recomputed_totals(conn, invoice_id)
+        assert after is not None
+        write_totals(conn, invoice_id, after, now)
+        total = after.total
+        # "process paid" only when the credit covered the whole amount (section 3.2 step 13)
+        if credit >= totals.total:
+            invoicenum = mark_paid(conn, config, invoice_id, client_id, invoicenum, now)
+            paid = True
+    return CreatedInvoice(
+        id=invoice_id,
+        item_ids=item_ids,
+        total=total,
+        credit=credit,
+        paid=paid,
+        invoicenum=invoicenum,
+    )
+
+
+def insert_lines(
+    conn: Connection,
+    invoice_id: int,
+    client_id: int,
+    payment_method: str,
+    lines: Sequence[NewLine],
+) -> tuple[int, ...]:
+    """The invoice's lines, in the order given; returns their ids."""
     item_ids = []
     for line in lines:
         item = conn.execute(
@@ -110,27 +142,7 @@ def create_invoice(
         )
         assert item.inserted_primary_key is not None
         item_ids.append(int(item.inserted_primary_key[0]))
-    log_activity(conn, client_id, f"Created Invoice - Invoice ID: {invoice_id}", now)
-    total, credit, paid = totals.total, ZERO, False
-    if not _truthy(config.get("NoAutoApplyCredit")):
-        credit = apply_client_credit(conn, invoice_id, client_id, totals.total, invoice_date, now)
-    if credit > ZERO:
-        after = recomputed_totals(conn, invoice_id)
-        assert after is not None
-        write_totals(conn, invoice_id, after, now)
-        total = after.total
-        # "process paid" only when the credit covered the whole amount (section 3.2 step 13)
-        if credit >= totals.total:
-            invoicenum = mark_paid(conn, config, invoice_id, client_id, invoicenum, now)
-            paid = True
-    return CreatedInvoice(
-        id=invoice_id,
-        item_ids=tuple(item_ids),
-        total=total,
-        credit=credit,
-        paid=paid,
-        invoicenum=invoicenum,
-    )
+    return tuple(item_ids)
 
 
 # tblconfiguration settings read when an invoice is created or paid
