@@ -23,7 +23,7 @@ class Reason(Enum):
     NO_DUE_DATE = "no-due-date"
     ALREADY_ALIGNED = "already-aligned"
     NOT_SELECTED = "not-selected"  # the person aligning left it out
-    BLOCKED = "blocked"  # an invoice holding its renewal has money on it
+    BLOCKED = "blocked"  # an invoice holding its renewal has money on it, or on its way
 
 
 def skip_reason(
@@ -53,11 +53,12 @@ def skip_reason(
 
 
 def blocking_invoices(invoices: Iterable[OpenInvoice]) -> dict[tuple[LineKind, int], int]:
-    """For each service or addon: the lowest id of an open invoice holding its lines that
-    has money on it (a payment or applied credit), so it must not be changed."""
+    """For each service or addon: the lowest id of an invoice holding its lines that must
+    not be changed: Unpaid or Draft with money on it (a payment or applied credit), or
+    Payment Pending or Collections."""
     blocking: dict[tuple[LineKind, int], int] = {}
     for invoice in invoices:
-        if not invoice.settled_in_part:
+        if not invoice.blocks:
             continue
         for owner in invoice.owners():
             blocking[owner] = min(blocking.get(owner, invoice.id), invoice.id)

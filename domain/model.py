@@ -18,8 +18,19 @@ class LineKind(Enum):
     ADDON = "addon"
 
 
+# What an alignment does to an invoice holding a line of a service it aligns, by the
+# invoice's status. The WHMCS side has the same lists (lib/InvoiceStatuses.php).
+# Unpaid, Draft: the service's lines are removed (unless money is on the invoice).
+REMOVABLE_STATUSES: tuple[str, ...] = ("Unpaid", "Draft")
+# Payment Pending (money on its way), Collections (owed after a reversal): the service is
+# blocked until someone settles the invoice.
+BLOCKING_STATUSES: tuple[str, ...] = ("Payment Pending", "Collections")
+# Paid, Cancelled, Refunded: left alone; they neither lose lines nor block.
+
 # Invoice statuses whose lines alignment removes (and so whose invoices it rewrites).
-OPEN_STATUSES = frozenset({"Unpaid", "Draft"})
+OPEN_STATUSES = frozenset(REMOVABLE_STATUSES)
+# The invoices the planner reads: those it may rewrite and those that block.
+PLANNED_STATUSES = frozenset(REMOVABLE_STATUSES + BLOCKING_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,13 @@ class OpenInvoice:
     def settled_in_part(self) -> bool:
         """Money has touched it: it must never be changed."""
         return self.payments > 0 or self.credit > 0
+
+    @property
+    def blocks(self) -> bool:
+        """A service with lines on it waits: money has touched it, or is on its way."""
+        if self.status in BLOCKING_STATUSES:
+            return True
+        return self.status in OPEN_STATUSES and self.settled_in_part
 
 
 @dataclass(frozen=True)

@@ -197,8 +197,9 @@ def plan_alignment(
     )
     rows = [s for s in _ordered(services) if s.client_id == client.id]
     by_id = {s.id: s for s in rows if s.kind is LineKind.SERVICE}
+    invoices = list(invoices)
     open_invoices = [inv for inv in invoices if inv.status in OPEN_STATUSES]
-    blocking = blocking_invoices(open_invoices)
+    blocking = blocking_invoices(invoices)
     lines = tuple(
         _plan_line(
             service,

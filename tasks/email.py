@@ -1,4 +1,8 @@
-"""The "Invoice Created" email, sent by WHMCS through its API after an alignment commits."""
+"""The "Invoice Created" email, sent by WHMCS through its API after an alignment commits.
+
+WHMCS picks the template by the invoice's gateway (whmcs8-billing 3.2 step 11): "Credit Card
+Invoice Created" when that gateway's `type` setting is CC, "Invoice Created" otherwise.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,15 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from worker import logs, runtime
 from worker.celery_app import app
+from worker.whmcs.schema import tblinvoices, tblpaymentgateways
+
+INVOICE_CREATED = "Invoice Created"
+CC_INVOICE_CREATED = "Credit Card Invoice Created"
 
 
 class WhmcsApiError(RuntimeError):
@@ -34,9 +45,23 @@ def whmcs_api(action: str, params: dict[str, Any], timeout: float = 20.0) -> dic
     return dict(answer)
 
 
+def invoice_email_template(conn: Connection, invoice_id: int) -> str:
+    """The template WHMCS would have sent for this invoice on creating it."""
+    gateway_type = conn.execute(
+        sa.select(tblpaymentgateways.c.value)
+        .select_from(
+            tblinvoices.join(
+                tblpaymentgateways, tblpaymentgateways.c.gateway == tblinvoices.c.paymentmethod
+            )
+        )
+        .where(tblinvoices.c.id == invoice_id, tblpaymentgateways.c.setting == "type")
+    ).scalar()
+    return CC_INVOICE_CREATED if gateway_type == "CC" else INVOICE_CREATED
+
+
 @app.task(
     name="prorata.send_invoice_email",
-    autoretry_for=(OSError, WhmcsApiError, ValueError),
+    autoretry_for=(OSError, WhmcsApiError, ValueError, sa.exc.DBAPIError),
     retry_backoff=30,
     # well under the broker's visibility timeout (default 3600 s): a retry held longer
     # would be handed out a second time and the client would get the email twice
@@ -45,6 +70,8 @@ def whmcs_api(action: str, params: dict[str, Any], timeout: float = 20.0) -> dic
 )
 def send_invoice_email(*, invoice_id: int, event_id: str = "") -> dict[str, Any]:
     """Never undoes the alignment: a failure is logged and retried."""
-    whmcs_api("SendEmail", {"messagename": "Invoice Created", "id": invoice_id})
-    logs.get_logger().info("invoice email sent", invoice_id=invoice_id)
-    return {"invoice_id": invoice_id, "sent": True}
+    with runtime.engine().connect() as conn:
+        template = invoice_email_template(conn, invoice_id)
+    whmcs_api("SendEmail", {"messagename": template, "id": invoice_id})
+    logs.get_logger().info("invoice email sent", invoice_id=invoice_id, template=template)
+    return {"invoice_id": invoice_id, "sent": True, "template": template}

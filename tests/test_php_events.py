@@ -670,7 +670,8 @@ def test_a_hook_never_throws_even_when_the_event_cannot_be_kept(
         php, url, {"action": "hook", "hook": "InvoicePaid", "vars": {"invoiceid": invoice}}
     )
     assert answer == {"results": [None]}
-    lost, failed = table_rows(engine, tblactivitylog)
+    created, lost, failed = table_rows(engine, tblactivitylog)
+    assert created.description == f"Created Invoice - Invoice ID: {invoice}"
     assert "could be neither sent to Redis" in lost.description
     assert f'"invoice_id":{invoice}' in lost.description
     assert lost.userid == ids["client"]

@@ -114,6 +114,19 @@ unsuspensions = sa.Table(
     sa.UniqueConstraint("service_id", "invoice_id", name="mod_prorata_unsuspensions_once"),
 )
 
+# The client's credit the product applied to its own invoices when it created them, so the
+# daily run can give it back when it cancels such an invoice unpaid.
+applied_credit = sa.Table(
+    "mod_prorata_applied_credit",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("invoice_id", sa.Integer, nullable=False, index=True),
+    sa.Column("client_id", sa.Integer, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("applied_at", WhmcsDateTime, nullable=False),
+    sa.Column("returned_at", WhmcsDateTime, nullable=True),
+)
+
 schema_version = sa.Table(
     "mod_prorata_schema",
     own_metadata,
@@ -131,7 +144,11 @@ def _v3(conn: Connection) -> None:
     unsuspensions.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1), (3, _v3))
+def _v6(conn: Connection) -> None:
+    applied_credit.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1), (3, _v3), (6, _v6))
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -42,6 +42,16 @@ def lock_client(conn: Connection, client_id: int) -> bool:
     return conn.execute(query).first() is not None
 
 
+def lock_invoice_owner(conn: Connection, invoice_id: int) -> None:
+    """The client lock of an invoice's client, taken before the invoice's own lock so the
+    order is the one an alignment uses (client, then invoices)."""
+    client_id = conn.execute(
+        sa.select(tblinvoices.c.userid).where(tblinvoices.c.id == invoice_id)
+    ).scalar()
+    if client_id is not None:
+        lock_client(conn, int(client_id))
+
+
 def lock_invoice(conn: Connection, invoice_id: int) -> Any:
     query = sa.select(tblinvoices.c.id, tblinvoices.c.userid, tblinvoices.c.status).where(
         tblinvoices.c.id == invoice_id

@@ -531,7 +531,8 @@ def test_paid_invoice_moves_both_dates_once(engine: Engine) -> None:
     assert sorted(outcome.records) == sorted(rec["id"] for rec in recs)
     for rec in recs:
         assert (rec["state"], rec["updated_at"]) == ("paid", LATER)
-    [log] = rows(engine, tblactivitylog)
+    [created_log, log] = rows(engine, tblactivitylog)
+    assert created_log["description"] == f"Created Invoice - Invoice ID: {invoice}"
     assert (log["date"], log["userid"]) == (LATER, ids["client"])
     text = log["description"]
     assert f"#{invoice}" in text and "2024-07-01" in text
@@ -557,7 +558,7 @@ def test_paid_invoice_moves_both_dates_once(engine: Engine) -> None:
     assert dates(engine, tblhosting, ids["web"]) == (d("2024-08-01"), d("2024-08-01"))
     assert dates(engine, tblhostingaddons, ids["backup"]) == (P, P)
     assert records_of(engine) == kept_records
-    assert len(rows(engine, tblactivitylog)) == 1
+    assert len(rows(engine, tblactivitylog)) == 2  # Created Invoice, the first payment
 
 
 def test_payment_handler_sets_the_dates_itself(engine: Engine) -> None:

@@ -4,11 +4,13 @@ Inside a single transaction, holding the client's lock:
   1. a request already done under this event id returns its first result, changing nothing;
   2. the plan is made from what the database holds now;
   3. old unpaid renewal lines leave their invoices, which are recomputed or deleted;
-  4. one proforma invoice per payment method is written with its lines and totals;
+  4. one proforma invoice per payment method is written with its lines and totals, with what
+     WHMCS does on creation (worker.whmcs.invoices), the client's credit applied;
   5. `nextinvoicedate` moves to P (the old value is kept in the record); a line of 0.00
      moves both dates at once;
   6. one record per aligned service, earlier pending records become superseded;
-  7. the request is stored with its result.
+  7. the request is stored with its result; an invoice the client's credit paid has its
+     dates moved as a payment moves them.
 Any error rolls all of it back.
 """
 
@@ -28,7 +30,9 @@ from domain.model import AlignRequest, LineKind
 from domain.money import ZERO, format_money
 from domain.planner import Plan, PlanLine
 from worker.own_schema import failed_jobs, records, requests
+from worker.steps.credit import remember_applied_credit
 from worker.steps.planning import PlannedClient, plan_client
+from worker.steps.records import apply_payment
 from worker.transactions import lock_client, unit_of_work
 from worker.whmcs.invoices import NewLine, create_invoice, delete_invoice, remove_items
 from worker.whmcs.schema import tblhosting, tblhostingaddons
@@ -168,7 +172,7 @@ def _rewrite_open_invoices(
     for change in plan.changes:
         result.removed_items.extend(change.removed_item_ids)
         if change.delete:
-            delete_invoice(conn, change.invoice_id, change.removed_item_ids)
+            delete_invoice(conn, change.invoice_id, change.removed_item_ids, now)
             result.deleted_invoices.append(change.invoice_id)
             continue
         assert change.totals is not None
@@ -178,9 +182,11 @@ def _rewrite_open_invoices(
 
 def _write_new_invoices(
     conn: Connection, plan: Plan, now: datetime, result: AlignResult
-) -> dict[tuple[LineKind, int], tuple[int, int]]:
-    """Insert the proforma invoices; returns service key -> (invoice id, item id)."""
+) -> tuple[dict[tuple[LineKind, int], tuple[int, int]], list[int]]:
+    """Insert the proforma invoices; returns service key -> (invoice id, item id), and the
+    invoices the client's credit paid at once."""
     placed: dict[tuple[LineKind, int], tuple[int, int]] = {}
+    paid: list[int] = []
     for invoice in plan.invoices:
         created = create_invoice(
             conn,
@@ -204,16 +210,22 @@ def _write_new_invoices(
         )
         for line, item_id in zip(invoice.lines, created.item_ids, strict=True):
             placed[line.service.key] = (created.id, item_id)
+        if created.credit > ZERO:
+            remember_applied_credit(conn, created.id, plan.client_id, created.credit, now)
+        if created.paid:
+            paid.append(created.id)
         result.invoices.append(
             {
                 "id": created.id,
                 "paymentmethod": invoice.payment_method,
                 "duedate": invoice.due_date.isoformat(),
-                "total": format_money(invoice.totals.total),
+                "total": format_money(created.total),
+                "credit": format_money(created.credit),
+                "status": "Paid" if created.paid else "Unpaid",
                 "lines": len(invoice.lines),
             }
         )
-    return placed
+    return placed, paid
 
 
 def _move_dates(conn: Connection, line: PlanLine, both: bool) -> None:
@@ -226,13 +238,13 @@ def _move_dates(conn: Connection, line: PlanLine, both: bool) -> None:
 
 def _apply(
     conn: Connection, planned: PlannedClient, command: AlignCommand, now: datetime
-) -> tuple[AlignResult, list[tuple[dict[str, Any], int | None]]]:
+) -> tuple[AlignResult, list[tuple[dict[str, Any], int | None]], list[int]]:
     plan = planned.plan
     result = AlignResult(event_id=command.event_id, client_id=command.client_id, status="aligned")
     aligned_lines = plan.aligned
     pending = _pending_records(conn, command.client_id, {ln.service.key for ln in aligned_lines})
     _rewrite_open_invoices(conn, plan, now, result)
-    placed = _write_new_invoices(conn, plan, now, result)
+    placed, paid = _write_new_invoices(conn, plan, now, result)
 
     new_records: list[tuple[dict[str, Any], int | None]] = []
     for line in aligned_lines:
@@ -293,7 +305,7 @@ def _apply(
     ]
     if not aligned_lines:
         result.status = "nothing-to-align"
-    return result, new_records
+    return result, new_records, paid
 
 
 def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResult:
@@ -317,13 +329,15 @@ def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResu
             return repeat
         planned = plan_client(conn, command.client_id, command.request(), lock=True)
         stamp = now()
-        result, new_records = _apply(conn, planned, command, stamp)
+        result, new_records, paid = _apply(conn, planned, command, stamp)
         request_id = _store_request(conn, command, "done", result, stamp)
         if new_records:
             conn.execute(
                 sa.insert(records),
                 [dict(values, request_id=request_id) for values, _ in new_records],
             )
+        for invoice_id in paid:  # the client's credit paid it: dates move now, as on payment
+            apply_payment(conn, invoice_id, stamp)
         conn.execute(
             sa.update(failed_jobs)
             .where(failed_jobs.c.event_id == command.event_id, failed_jobs.c.resolved_at.is_(None))

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from worker.own_schema import records
+from worker.steps.credit import only_own_credit, return_own_credit
 from worker.steps.records import apply_payment, put_back
 from worker.steps.renewal_guard import guard_renewals
-from worker.transactions import lock_invoice, unit_of_work
+from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
 from worker.whmcs.invoices import cancel_invoice
 from worker.whmcs.schema import tblaccounts, tblinvoices
 from worker.whmcs.settings_store import read_settings
@@ -61,6 +62,8 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
         invoice_ids = _pending_invoice_ids(conn)
     for invoice_id in invoice_ids:
         with unit_of_work(engine) as conn:
+            # the client first, as an alignment locks: returning credit writes tblclients
+            lock_invoice_owner(conn, invoice_id)
             invoice = lock_invoice(conn, invoice_id)
             stamp = now()
             if invoice is None:
@@ -80,24 +83,24 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                 if put_back(conn, invoice_id, "cancelled", "was cancelled", stamp):
                     done.cancelled.append(invoice_id)
             elif invoice.status == "Unpaid" and expire_after_days > 0:
-                due, credit = conn.execute(
-                    sa.select(tblinvoices.c.duedate, tblinvoices.c.credit).where(
-                        tblinvoices.c.id == invoice_id
-                    )
-                ).one()
+                due = conn.execute(
+                    sa.select(tblinvoices.c.duedate).where(tblinvoices.c.id == invoice_id)
+                ).scalar()
+                # money on it: never cancelled behind the client's back; staff settle it.
+                # Credit the product applied itself is no payment: it goes back below.
                 paid_in_part = (
-                    credit > 0
+                    not only_own_credit(conn, invoice_id)
                     or conn.execute(
                         sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
                     ).first()
                     is not None
                 )
-                # money on it: never cancelled behind the client's back; staff settle it
                 if (
                     not paid_in_part
                     and due is not None
                     and today > due + timedelta(days=expire_after_days)
                 ):
+                    return_own_credit(conn, invoice_id, stamp)
                     cancel_invoice(conn, invoice_id, stamp)
                     put_back(
                         conn,

@@ -122,7 +122,7 @@ def _guard_invoice(conn: Connection, invoice_id: int, now: datetime, done: Guard
         done.recomputed.append(invoice_id)
         outcome = "its totals recomputed"
     else:
-        delete_invoice(conn, invoice_id, item_ids)
+        delete_invoice(conn, invoice_id, item_ids, now)
         done.deleted.append(invoice_id)
         outcome = "it had no other line, so it was deleted"
     log_activity(

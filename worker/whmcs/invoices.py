@@ -6,7 +6,8 @@ there is one place that knows what WHMCS does beside the row itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,9 +15,17 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.money import ZERO
+from domain.money import ZERO, format_money
 from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals
-from worker.whmcs.schema import tblclients, tblinvoiceitems, tblinvoices
+from worker.whmcs.activity import log_activity
+from worker.whmcs.schema import (
+    tblclients,
+    tblconfiguration,
+    tblcredit,
+    tblinvoicedata,
+    tblinvoiceitems,
+    tblinvoices,
+)
 from worker.whmcs.settings_store import read_billing_config
 
 
@@ -36,6 +45,10 @@ class NewLine:
 class CreatedInvoice:
     id: int
     item_ids: tuple[int, ...]  # in the order of the lines given
+    total: Decimal  # after the client's credit
+    credit: Decimal = ZERO  # the client's credit applied to it
+    paid: bool = False  # the credit covered it: marked Paid at once
+    invoicenum: str = ""
 
 
 def create_invoice(
@@ -49,11 +62,16 @@ def create_invoice(
     lines: Sequence[NewLine],
     now: datetime,
 ) -> CreatedInvoice:
-    """An Unpaid invoice with its lines and totals."""
+    """An Unpaid invoice with its lines and totals, and what WHMCS does when it creates one
+    (whmcs8-billing 3.1 and 3.2): its number, the InvoiceIncrement gap, its tblinvoicedata
+    row, the activity log line, the client's credit, and Paid at once when credit covers it.
+    The caller moves the dates of an invoice that comes back paid, in the same transaction."""
+    config = read_configuration(conn, INVOICE_CONFIG_KEYS)
+    invoicenum = custom_invoice_number(conn, config, invoice_date)
     inserted = conn.execute(
         sa.insert(tblinvoices).values(
             userid=client_id,
-            invoicenum="",
+            invoicenum=invoicenum,
             date=invoice_date,
             duedate=due_date,
             subtotal=totals.subtotal,
@@ -72,6 +90,40 @@ def create_invoice(
     )
     assert inserted.inserted_primary_key is not None
     invoice_id = int(inserted.inserted_primary_key[0])
+    push_invoice_increment(conn, config, invoice_id, client_id, payment_method)
+    insert_invoice_data(conn, config, invoice_id, client_id, now)
+    item_ids = insert_lines(conn, invoice_id, client_id, payment_method, lines)
+    log_activity(conn, client_id, f"Created Invoice - Invoice ID: {invoice_id}", now)
+    total, credit, paid = totals.total, ZERO, False
+    if not _truthy(config.get("NoAutoApplyCredit")):
+        credit = apply_client_credit(conn, invoice_id, client_id, totals.total, invoice_date, now)
+    if credit > ZERO:
+        after = recomputed_totals(conn, invoice_id)
+        assert after is not None
+        write_totals(conn, invoice_id, after, now)
+        total = after.total
+        # "process paid" only when the credit covered the whole amount (section 3.2 step 13)
+        if credit >= totals.total:
+            invoicenum = mark_paid(conn, config, invoice_id, client_id, invoicenum, now)
+            paid = True
+    return CreatedInvoice(
+        id=invoice_id,
+        item_ids=item_ids,
+        total=total,
+        credit=credit,
+        paid=paid,
+        invoicenum=invoicenum,
+    )
+
+
+def insert_lines(
+    conn: Connection,
+    invoice_id: int,
+    client_id: int,
+    payment_method: str,
+    lines: Sequence[NewLine],
+) -> tuple[int, ...]:
+    """The invoice's lines, in the order given; returns their ids."""
     item_ids = []
     for line in lines:
         item = conn.execute(
@@ -90,7 +142,212 @@ def create_invoice(
         )
         assert item.inserted_primary_key is not None
         item_ids.append(int(item.inserted_primary_key[0]))
-    return CreatedInvoice(id=invoice_id, item_ids=tuple(item_ids))
+    return tuple(item_ids)
+
+
+# tblconfiguration settings read when an invoice is created or paid
+INVOICE_CONFIG_KEYS = (
+    "TaxCustomInvoiceNumbering",
+    "TaxCustomInvoiceNumberFormat",
+    "TaxNextCustomInvoiceNumber",
+    "SequentialInvoiceNumbering",
+    "SequentialInvoiceNumberFormat",
+    "SequentialInvoiceNumberValue",
+    "TaxSetInvoiceDateOnPayment",
+    "InvoiceIncrement",
+    "NoAutoApplyCredit",
+    "DefaultCountry",
+)
+
+
+def read_configuration(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
+    return {
+        setting: value or ""
+        for setting, value in conn.execute(
+            sa.select(tblconfiguration.c.setting, tblconfiguration.c.value).where(
+                tblconfiguration.c.setting.in_(list(keys))
+            )
+        )
+    }
+
+
+def _truthy(value: str | None) -> bool:
+    """A WHMCS setting tested as PHP tests it: "" and "0" are off, anything else on."""
+    return value not in (None, "", "0")
+
+
+def _locked_setting(conn: Connection, setting: str) -> str | None:
+    query = sa.select(tblconfiguration.c.value).where(tblconfiguration.c.setting == setting)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    value = conn.execute(query).scalar()
+    return None if value is None else str(value)
+
+
+def incremented(value: str, setting: str) -> str:
+    """The next number, keeping its zero padding: "0099" -> "0100"."""
+    if re.fullmatch(r"[0-9]+", value) is None:
+        raise ValueError(f"tblconfiguration {setting} must be a whole number, not {value!r}")
+    return str(int(value) + 1).zfill(len(value))
+
+
+def next_number(conn: Connection, template: str, value_setting: str, when: date) -> str:
+    """The template with {YEAR}/{MONTH}/{DAY}/{NUMBER} filled in; the counter moves on in the
+    same transaction, its row locked so two invoices never share a number."""
+    stored = _locked_setting(conn, value_setting)
+    number = stored or "1"
+    following = incremented(number, value_setting)
+    if stored is None:
+        conn.execute(sa.insert(tblconfiguration).values(setting=value_setting, value=following))
+    else:
+        conn.execute(
+            sa.update(tblconfiguration)
+            .where(tblconfiguration.c.setting == value_setting)
+            .values(value=following)
+        )
+    return (
+        (template or "{NUMBER}")
+        .replace("{YEAR}", f"{when.year:04d}")
+        .replace("{MONTH}", f"{when.month:02d}")
+        .replace("{DAY}", f"{when.day:02d}")
+        .replace("{NUMBER}", number)
+    )
+
+
+def custom_invoice_number(conn: Connection, config: Mapping[str, str], when: date) -> str:
+    """An Unpaid invoice's number when TaxCustomInvoiceNumbering is on, else empty."""
+    if not _truthy(config.get("TaxCustomInvoiceNumbering")):
+        return ""
+    template = config.get("TaxCustomInvoiceNumberFormat", "")
+    return next_number(conn, template, "TaxNextCustomInvoiceNumber", when)
+
+
+def push_invoice_increment(
+    conn: Connection,
+    config: Mapping[str, str],
+    invoice_id: int,
+    client_id: int,
+    payment_method: str,
+) -> None:
+    """InvoiceIncrement > 1: a row at id + increment - 1, inserted and deleted, moves the
+    next id on as WHMCS does (100 with increment 5: the next invoice is 105)."""
+    text = (config.get("InvoiceIncrement") or "").strip()
+    increment = int(text) if text.isdigit() else 1
+    if increment <= 1:
+        return
+    dummy = invoice_id + increment - 1
+    taken = conn.execute(sa.select(tblinvoices.c.id).where(tblinvoices.c.id == dummy)).first()
+    if taken is not None:  # ids are already past it
+        return
+    conn.execute(
+        sa.insert(tblinvoices).values(
+            id=dummy,
+            userid=client_id,
+            invoicenum="",
+            subtotal=0,
+            credit=0,
+            tax=0,
+            tax2=0,
+            total=0,
+            status="",
+            paymentmethod=payment_method,
+            notes="",
+        )
+    )
+    conn.execute(sa.delete(tblinvoices).where(tblinvoices.c.id == dummy))
+
+
+def insert_invoice_data(
+    conn: Connection, config: Mapping[str, str], invoice_id: int, client_id: int, now: datetime
+) -> None:
+    """The invoice's tblinvoicedata row: the client's country, else DefaultCountry."""
+    country = conn.execute(
+        sa.select(tblclients.c.country).where(tblclients.c.id == client_id)
+    ).scalar()
+    code = str(country or "").strip() or (config.get("DefaultCountry") or "").strip()
+    # a row already there for a brand-new id is an orphan of a deleted invoice (the column is
+    # unique): WHMCS would fail quietly and write none; the new invoice's own row replaces it
+    conn.execute(sa.delete(tblinvoicedata).where(tblinvoicedata.c.invoice_id == invoice_id))
+    conn.execute(
+        sa.insert(tblinvoicedata).values(
+            invoice_id=invoice_id,
+            country=code[:2],  # varchar(2): WHMCS stores the two-letter code
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def _locked_client_credit(conn: Connection, client_id: int) -> Decimal:
+    query = sa.select(tblclients.c.credit).where(tblclients.c.id == client_id)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    credit = conn.execute(query).scalar()
+    return credit if credit is not None else ZERO
+
+
+def apply_client_credit(
+    conn: Connection, invoice_id: int, client_id: int, total: Decimal, today: date, now: datetime
+) -> Decimal:
+    """The client's credit, up to the invoice's total, moves onto the invoice (section 3.2
+    step 10); returns the amount. The caller recomputes the totals."""
+    available = _locked_client_credit(conn, client_id)
+    applied = min(available, total)
+    if applied <= ZERO:
+        return ZERO
+    log_activity(
+        conn,
+        client_id,
+        "Credit Automatically Applied at Invoice Creation - Invoice ID: "
+        f"{invoice_id} - Amount: {format_money(applied)}",
+        now,
+    )
+    conn.execute(
+        sa.insert(tblcredit).values(
+            clientid=client_id,
+            date=today,
+            description=f"Credit Applied to Invoice #{invoice_id}",
+            amount=-applied,
+            relid=0,
+        )
+    )
+    conn.execute(
+        sa.update(tblclients).where(tblclients.c.id == client_id).values(credit=available - applied)
+    )
+    conn.execute(
+        sa.update(tblinvoices)
+        .where(tblinvoices.c.id == invoice_id)
+        .values(credit=applied, updated_at=now)
+    )
+    return applied
+
+
+def mark_paid(
+    conn: Connection,
+    config: Mapping[str, str],
+    invoice_id: int,
+    client_id: int,
+    invoicenum: str,
+    now: datetime,
+) -> str:
+    """Status Paid as processPaidInvoice sets it (section 5.2): datepaid, the sequential
+    number when that is on, the activity log line. Returns the invoice number."""
+    values: dict[str, object] = {"status": "Paid", "datepaid": now, "updated_at": now}
+    if _truthy(config.get("SequentialInvoiceNumbering")) and (
+        not invoicenum or _truthy(config.get("TaxNextCustomInvoiceNumber"))
+    ):
+        invoicenum = next_number(
+            conn,
+            config.get("SequentialInvoiceNumberFormat", ""),
+            "SequentialInvoiceNumberValue",
+            now.date(),
+        )
+        values["invoicenum"] = invoicenum
+    if _truthy(config.get("TaxSetInvoiceDateOnPayment")):
+        values["date"] = now.date()
+    conn.execute(sa.update(tblinvoices).where(tblinvoices.c.id == invoice_id).values(**values))
+    log_activity(conn, client_id, f"Invoice Marked Paid - Invoice ID: {invoice_id}", now)
+    return invoicenum
 
 
 def write_totals(conn: Connection, invoice_id: int, totals: Totals, now: datetime) -> None:
@@ -156,8 +413,64 @@ def remove_items(
         write_totals(conn, invoice_id, totals, now)
 
 
-def delete_invoice(conn: Connection, invoice_id: int, item_ids: Sequence[int] = ()) -> None:
-    """An invoice left with no lines goes, as the mission asks (its given lines with it)."""
+def return_credit(
+    conn: Connection, invoice_id: int, *, credit_note: str, activity: str, now: datetime
+) -> Decimal:
+    """The credit on an invoice goes back to its client, as WHMCS returns it (section 6.3):
+    invoice credit 0 and totals recomputed, client credit up, a tblcredit row `credit_note`,
+    and the activity line `activity` ({amount} filled in). Returns the amount."""
+    invoice = conn.execute(
+        sa.select(tblinvoices.c.userid, tblinvoices.c.credit).where(tblinvoices.c.id == invoice_id)
+    ).first()
+    if invoice is None or invoice.credit is None or invoice.credit <= ZERO:
+        return ZERO
+    amount: Decimal = invoice.credit
+    conn.execute(
+        sa.update(tblinvoices)
+        .where(tblinvoices.c.id == invoice_id)
+        .values(credit=0, updated_at=now)
+    )
+    totals = recomputed_totals(conn, invoice_id)
+    assert totals is not None
+    write_totals(conn, invoice_id, totals, now)
+    available = _locked_client_credit(conn, invoice.userid)
+    conn.execute(
+        sa.update(tblclients)
+        .where(tblclients.c.id == invoice.userid)
+        .values(credit=available + amount)
+    )
+    conn.execute(
+        sa.insert(tblcredit).values(
+            clientid=invoice.userid,
+            date=now.date(),
+            description=credit_note,
+            amount=amount,
+            relid=0,
+        )
+    )
+    log_activity(conn, invoice.userid, activity.format(amount=format_money(amount)), now)
+    return amount
+
+
+def delete_invoice(
+    conn: Connection, invoice_id: int, item_ids: Sequence[int], now: datetime
+) -> None:
+    """An invoice left with no lines goes, as the spec asks (its given lines with it), the
+    way WHMCS's admin deletes one with "return credit": its credit back to the client, its
+    tblinvoicedata row deleted, the activity log line."""
+    client_id = conn.execute(
+        sa.select(tblinvoices.c.userid).where(tblinvoices.c.id == invoice_id)
+    ).scalar()
+    if client_id is None:
+        return
+    return_credit(
+        conn,
+        invoice_id,
+        credit_note=f"Credit Removed on deletion of Invoice #{invoice_id}",
+        activity="Credit Removed on Invoice Deletion - Amount: {amount} - Invoice ID: "
+        f"{invoice_id}",
+        now=now,
+    )
     if item_ids:
         conn.execute(
             sa.delete(tblinvoiceitems).where(
@@ -165,7 +478,9 @@ def delete_invoice(conn: Connection, invoice_id: int, item_ids: Sequence[int] = 
                 tblinvoiceitems.c.invoiceid == invoice_id,
             )
         )
+    conn.execute(sa.delete(tblinvoicedata).where(tblinvoicedata.c.invoice_id == invoice_id))
     conn.execute(sa.delete(tblinvoices).where(tblinvoices.c.id == invoice_id))
+    log_activity(conn, int(client_id), f"Deleted Invoice - Invoice ID: {invoice_id}", now)
 
 
 def cancel_invoice(conn: Connection, invoice_id: int, now: datetime) -> None:

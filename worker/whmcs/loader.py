@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.model import (
-    OPEN_STATUSES,
+    PLANNED_STATUSES,
     BillingConfig,
     Client,
     InvoiceItem,
@@ -156,7 +156,7 @@ def load_client_state(conn: Connection, client_id: int, *, lock: bool = False) -
         .select_from(
             tblinvoices.outerjoin(tblinvoiceitems, tblinvoiceitems.c.invoiceid == tblinvoices.c.id)
         )
-        .where(tblinvoices.c.userid == client_id, tblinvoices.c.status.in_(OPEN_STATUSES))
+        .where(tblinvoices.c.userid == client_id, tblinvoices.c.status.in_(PLANNED_STATUSES))
         .order_by(tblinvoices.c.id, tblinvoiceitems.c.id)
     )
     if lock and conn.dialect.name != "sqlite":

@@ -152,6 +152,8 @@ tblinvoices = sa.Table(
     sa.Column("notes", sa.Text, nullable=False, default=""),
     sa.Column("created_at", WhmcsDateTime, nullable=True),
     sa.Column("updated_at", WhmcsDateTime, nullable=True),
+    # ids never come back after a delete, as with MySQL's AUTO_INCREMENT (InvoiceIncrement)
+    sqlite_autoincrement=True,
 )
 
 tblinvoiceitems = sa.Table(
@@ -238,4 +240,26 @@ tbltax = sa.Table(
     sa.Column("state", sa.Text, nullable=False, default=""),
     sa.Column("country", sa.Text, nullable=False, default=""),
     sa.Column("taxrate", Rate, nullable=False, default=0),
+)
+
+# WHMCS writes one per invoice when it creates it, and deletes it with the invoice.
+tblinvoicedata = sa.Table(
+    "tblinvoicedata",
+    whmcs_metadata,
+    sa.Column("id", unsigned_int(), primary_key=True, autoincrement=True),
+    sa.Column("invoice_id", unsigned_int(), nullable=False, server_default="0", unique=True),
+    sa.Column("country", sa.String(2), nullable=False, server_default=""),
+    sa.Column("created_at", WhmcsDateTime, nullable=False, server_default="0000-00-00 00:00:00"),
+    sa.Column("updated_at", WhmcsDateTime, nullable=False, server_default="0000-00-00 00:00:00"),
+)
+
+# Each gateway's settings, one row a setting; setting `type` = CC, Invoices or Bank.
+tblpaymentgateways = sa.Table(
+    "tblpaymentgateways",
+    whmcs_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("gateway", sa.Text, nullable=False),
+    sa.Column("setting", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("order", sa.Integer, nullable=False),
 )

@@ -3,6 +3,7 @@
 namespace ProrataAlign\Pages;
 
 use ProrataAlign\EventNotKept;
+use ProrataAlign\InvoiceStatuses;
 use ProrataAlign\PreviewError;
 use ProrataAlign\SentEvent;
 use ProrataAlign\SettingsError;
@@ -506,7 +507,7 @@ final class AdminPage
             return;
         }
         $status = (string) $pending[0]->invoice_status;
-        if (!in_array($status, ['Unpaid', 'Draft'], true)) {
+        if (!in_array($status, InvoiceStatuses::REMOVABLE, true)) {
             $this->alert('danger', $this->t->html('error_cancel_status', $invoiceId, $status));
 
             return;
@@ -610,7 +611,7 @@ final class AdminPage
     private function cancelForm(object $row, ?int $clientId): string
     {
         if ($row->state !== 'pending' || $row->invoice_id === null
-            || !in_array($row->invoice_status, ['Unpaid', 'Draft'], true)
+            || !in_array($row->invoice_status, InvoiceStatuses::REMOVABLE, true)
         ) {
             return '';
         }

@@ -3,6 +3,7 @@
 namespace ProrataAlign\Pages;
 
 use Illuminate\Database\QueryException;
+use ProrataAlign\InvoiceStatuses;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
@@ -124,7 +125,7 @@ final class Records
             ->join('tblinvoices as i', 'i.id', '=', 'r.invoice_id')
             ->where('r.client_id', $clientId)
             ->where('r.state', 'pending')
-            ->whereIn('i.status', ['Unpaid', 'Draft', 'Payment Pending'])
+            ->whereIn('i.status', InvoiceStatuses::AWAITING_PAYMENT)
             ->orderBy('r.invoice_id')
             ->orderBy('r.id')
             ->get([
