@@ -237,3 +237,16 @@ tbltax = sa.Table(
     sa.Column("country", sa.Text, nullable=False, default=""),
     sa.Column("taxrate", Rate, nullable=False, default=0),
 )
+
+# A client's request to cancel a service (relid = tblhosting.id), as WHMCS 8 defines it.
+tblcancelrequests = sa.Table(
+    "tblcancelrequests",
+    whmcs_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("date", WhmcsDateTime, nullable=False),
+    sa.Column("relid", sa.Integer, nullable=False, default=0, index=True),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("type", status_enum("Immediate", "End of Billing Period"), nullable=False),
+    sa.Column("created_at", WhmcsDateTime, nullable=True),
+    sa.Column("updated_at", WhmcsDateTime, nullable=True),
+)

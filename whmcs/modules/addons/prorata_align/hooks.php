@@ -7,6 +7,8 @@
  * - InvoicePaid / InvoiceCancelled: for invoices holding alignment lines, send the event
  *   (prorata.invoice_paid / prorata.invoice_cancelled) to the worker, or keep it in the
  *   outbox while Redis is unreachable.
+ * - CancellationRequest: a service's pending alignment line is withdrawn by the worker
+ *   (prorata.service_cancellation_requested).
  * - ClientAreaHomepagePanels: the client's "align your due dates" panel.
  * - AdminAreaClientSummaryActionLinks: "Align due dates" on the client summary page.
  */
@@ -23,6 +25,10 @@ add_hook('InvoicePaid', 1, function ($vars) {
 
 add_hook('InvoiceCancelled', 1, function ($vars) {
     \ProrataAlign\Hooks::invoiceCancelled(is_array($vars) ? $vars : []);
+});
+
+add_hook('CancellationRequest', 1, function ($vars) {
+    \ProrataAlign\Hooks::cancellationRequest(is_array($vars) ? $vars : []);
 });
 
 add_hook('ClientAreaHomepagePanels', 1, function ($homePagePanels) {

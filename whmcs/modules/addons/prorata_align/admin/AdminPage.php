@@ -12,6 +12,8 @@ if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
 }
 
+require_once __DIR__ . '/Overpayments.php';
+
 /**
  * The admin page (Addons > Prorated Next Due Date): find a client, preview and align, the
  * created invoices, and the list of alignments with a cancel action. Bootstrap 3 markup, as
@@ -54,6 +56,7 @@ final class AdminPage
         return '<div class="prorata-align">'
             . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
             . $this->alertsHtml()
+            . Overpayments::panel($this->t, $this->format ?? Format::forClient(null))
             . $this->searchPanel()
             . $main
             . '</div>';
@@ -651,6 +654,7 @@ final class AdminPage
             'cancelled' => 'default',
             'expired' => 'danger',
             'superseded' => 'info',
+            'withdrawn' => 'default',
         ][$state] ?? 'default';
     }
 

@@ -1,0 +1,108 @@
+"""The CancellationRequest hook (php-cli harness): a service with a pending alignment sends
+prorata.service_cancellation_requested, or keeps it in the outbox while Redis is down, and
+the worker's handler of that message withdraws the service's line once.
+
+Needs what tests/test_php_events.py needs (php-cli, php-redis, php-illuminate-database,
+Redis on 127.0.0.1:6379).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tests import test_php_events as php_events
+from tests.php.harness import pyharness as harness
+from tests.support.processes import free_port
+from tests.test_php_events import TRANSPORTS, align, configure, seed_client, table_rows
+from worker.own_schema import outbox, records
+from worker.steps.withdraw import service_cancellation_requested
+from worker.whmcs.schema import tblinvoices
+
+pytestmark = pytest.mark.php
+
+# the fixtures of the PHP event tests, shared
+php = php_events.php
+redis_conn = php_events.redis_conn
+scratch_queue = php_events.scratch_queue
+sqlite_whmcs = php_events.sqlite_whmcs
+
+LATER = datetime(2024, 6, 2, 9, 0, 0)  # noqa: DTZ001 (WHMCS keeps local, naive times)
+
+
+def request_cancellation(php: str, url: str, service: int, client: int, transport: str) -> None:
+    answer = harness.result(
+        php,
+        url,
+        {
+            "action": "hook",
+            "hook": "CancellationRequest",
+            "vars": {"userid": client, "relid": service, "reason": "moving", "type": "Immediate"},
+        },
+        redis_client=transport,
+    )
+    assert answer == {"results": [None]}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_cancellation_request_hook_sends_the_event_the_worker_handles_once(
+    php: str,
+    sqlite_whmcs: tuple[str, Engine],
+    scratch_queue: str,
+    redis_conn: redis.Redis,
+    transport: str,
+) -> None:
+    url, engine = sqlite_whmcs
+    configure(engine, queue=scratch_queue)
+    ids = seed_client(engine, services=2)
+    leaving, staying = ids["services"]
+    invoice = align(engine, ids["client"])
+
+    # a service of another client without alignment: nothing is sent for it
+    other = seed_client(engine)
+    request_cancellation(php, url, other["services"][0], other["client"], transport)
+    assert redis_conn.llen(scratch_queue) == 0
+
+    request_cancellation(php, url, leaving, ids["client"], transport)
+    [raw] = redis_conn.lrange(scratch_queue, 0, -1)
+    message = json.loads(raw)
+    assert message["headers"]["task"] == "prorata.service_cancellation_requested"
+    args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+    assert args == []
+    assert kwargs == {"event_id": message["headers"]["id"], "service_id": leaving}
+    assert table_rows(engine, outbox) == []
+
+    # what the worker's task does with those kwargs, twice (at-least-once delivery)
+    first = service_cancellation_requested(engine, now=lambda: LATER, **kwargs)
+    assert first.outcome == "applied"
+    again = service_cancellation_requested(engine, now=lambda: LATER, **kwargs)
+    assert again.outcome == "repeat"
+    states = {r.relid: r.state for r in table_rows(engine, records)}
+    assert states == {leaving: "withdrawn", staying: "pending"}
+    with engine.connect() as conn:
+        total = conn.execute(
+            sa.select(tblinvoices.c.total).where(tblinvoices.c.id == invoice)
+        ).scalar_one()
+    assert str(total) == "16.00"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_cancellation_request_waits_in_the_outbox_while_redis_is_down(
+    php: str, sqlite_whmcs: tuple[str, Engine], transport: str
+) -> None:
+    url, engine = sqlite_whmcs
+    configure(engine, queue=f"unused-{uuid.uuid4().hex[:8]}", redis_port=str(free_port()))
+    ids = seed_client(engine)
+    [service] = ids["services"]
+    align(engine, ids["client"])
+    request_cancellation(php, url, service, ids["client"], transport)
+    [kept] = table_rows(engine, outbox)
+    assert kept.task == "prorata.service_cancellation_requested"
+    assert json.loads(kept.payload) == {"event_id": kept.event_id, "service_id": service}
