@@ -150,6 +150,8 @@ def test_align_readable_output(
     assert live["total"] == Decimal("32.00")
     assert len(rows(engine, tblinvoiceitems, tblinvoiceitems.c.invoiceid == live["id"])) == 2
     assert row(engine, tblinvoices, invoice["id"])["status"] == "Cancelled"
+    assert out.count("Withdrawn first: alignment #") == 2
+    assert f"Cancelled emptied invoices: #{invoice['id']}" in out
 
 
 def test_sandbox_pay(engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ step:
   - every paid alignment line is accounted for: its record applied (paid) or listed in an
     overpayment for staff.
 
-HYPOTHESIS_PROFILE=ci runs 2,000 sequences (dev: 60).
+HYPOTHESIS_PROFILE=ci runs 2,000 sequences (otherwise 150).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from worker.whmcs.schema import (
     tblinvoices,
 )
 
-EXAMPLES = 2000 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 60
+EXAMPLES = 2000 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 150
 START = date(2024, 6, 1)
 NOON = datetime(2024, 6, 1, 12, 0, 0)  # noqa: DTZ001 (WHMCS keeps local, naive times)
 EXPIRE_AFTER = 30
@@ -113,7 +113,11 @@ services_st = st.lists(
     max_size=3,
 )
 
+# late payments after a renewal are what breaks dates: those steps come twice as often
 step_st = st.one_of(
+    st.tuples(st.just("late-pay"), st.integers(min_value=0, max_value=5)),
+    st.tuples(st.just("renew"), st.integers(min_value=0, max_value=2)),
+    st.tuples(st.just("expire"), st.integers(min_value=25, max_value=60)),
     st.tuples(st.just("align"), st.integers(min_value=1, max_value=31)),
     st.tuples(st.just("pay"), st.integers(min_value=0, max_value=5)),
     st.tuples(st.just("pay-twice"), st.integers(min_value=0, max_value=5)),

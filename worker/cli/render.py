@@ -131,6 +131,16 @@ def render_align_result(result: AlignResult) -> str:
         out.append(f"Recomputed invoices: {', '.join(f'#{i}' for i in result.changed_invoices)}")
     if result.deleted_invoices:
         out.append(f"Deleted empty invoices: {', '.join(f'#{i}' for i in result.deleted_invoices)}")
+    for item in result.withdrawn:
+        out.append(
+            f"Withdrawn first: alignment #{item['record']} ({item['type']} {item['id']}) "
+            f"from invoice #{item['invoice_id']}"
+        )
+    if result.cancelled_invoices:
+        cancelled = ", ".join(f"#{i}" for i in result.cancelled_invoices)
+        out.append(f"Cancelled emptied invoices: {cancelled}")
+    if result.paid_first:
+        out.append(f"Applied as paid first: alignments {', '.join(map(str, result.paid_first))}")
     for line in result.skipped:
         blocked = f" (invoice #{line['blocked_by_invoice']})" if line["blocked_by_invoice"] else ""
         out.append(f"  skipped {line['type']} {line['id']}: {line['reason']}{blocked}")
