@@ -1,6 +1,7 @@
-"""The CancellationRequest hook (php-cli harness): a service with a pending alignment sends
-prorata.service_cancellation_requested, or keeps it in the outbox while Redis is down, and
-the worker's handler of that message withdraws the service's line once.
+"""The WHMCS side of the alignment lifecycle (php-cli harness): the CancellationRequest hook
+sends prorata.service_cancellation_requested for a service with a pending alignment (or keeps
+it in the outbox while Redis is down), the worker's handler of that message withdraws the
+service's line once; the admin page lists the overpayments the worker flagged.
 
 Needs what tests/test_php_events.py needs (php-cli, php-redis, php-illuminate-database,
 Redis on 127.0.0.1:6379).
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
 import uuid
 from datetime import datetime
 
@@ -20,9 +23,10 @@ from sqlalchemy.engine import Engine
 
 from tests import test_php_events as php_events
 from tests.php.harness import pyharness as harness
+from tests.php.harness.pyharness import ROOT
 from tests.support.processes import free_port
 from tests.test_php_events import TRANSPORTS, align, configure, seed_client, table_rows
-from worker.own_schema import outbox, records
+from worker.own_schema import outbox, overpayments, records
 from worker.steps.withdraw import service_cancellation_requested
 from worker.whmcs.schema import tblinvoices
 
@@ -106,3 +110,62 @@ def test_cancellation_request_waits_in_the_outbox_while_redis_is_down(
     [kept] = table_rows(engine, outbox)
     assert kept.task == "prorata.service_cancellation_requested"
     assert json.loads(kept.payload) == {"event_id": kept.event_id, "service_id": service}
+
+
+PANEL = """<?php
+require $argv[1] . '/tests/php/harness/bootstrap.php';
+require_once $argv[1] . '/whmcs/modules/addons/prorata_align/prorata_align.php';
+prorata_align_pages_boot();
+$lang = [];
+foreach (['overpayments_title', 'col_invoice'] as $key) {
+    $lang[$key] = prorata_align_lang_string($key, $argv[2]);
+}
+echo \\ProrataAlign\\Pages\\Overpayments::panel(
+    new \\ProrataAlign\\Pages\\Text($lang),
+    \\ProrataAlign\\Pages\\Format::forClient(null)
+);
+"""
+
+
+def overpayments_panel(php: str, url: str, language: str, tmp_path: object) -> str:
+    script = f"{tmp_path}/panel.php"
+    with open(script, "w") as out:
+        out.write(PANEL)
+    done = subprocess.run(
+        [php, script, str(ROOT), language],
+        env=dict(os.environ, PRORATA_HARNESS_DB_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [("english", "Overpayments to settle"), ("german", "Überzahlungen"), ("french", "Trop-perçus")],
+)
+def test_admin_page_lists_unresolved_overpayments(
+    php: str, sqlite_whmcs: tuple[str, Engine], tmp_path: object, language: str, title: str
+) -> None:
+    url, engine = sqlite_whmcs
+    assert overpayments_panel(php, url, language, tmp_path) == ""  # nothing to settle
+    ids = seed_client(engine)
+    with engine.begin() as conn:
+        for invoice, resolved in ((41, None), (42, LATER)):
+            conn.execute(
+                sa.insert(overpayments).values(
+                    invoice_id=invoice,
+                    client_id=ids["client"],
+                    amount="16.00",
+                    records="[7, 9]",
+                    detected_at=LATER,
+                    resolved_at=resolved,
+                )
+            )
+    html = overpayments_panel(php, url, language, tmp_path)
+    assert title in html
+    assert html.count("<tr data-invoice=") == 1  # the resolved one is not listed
+    assert 'href="invoices.php?action=edit&amp;id=41"' in html
+    assert "16.00" in html and "#7, #9" in html and "Grace Hopper" in html
