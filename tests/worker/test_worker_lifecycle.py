@@ -354,6 +354,9 @@ def test_a_cancelled_service_loses_its_pending_line(engine: Engine) -> None:
     invoice_paid(engine, "paid", invoice, clock(LATER))
     assert dates(engine, gone) == (d("2024-06-15"), d("2024-06-14"))
     assert dates(engine, kept) == (P, P)
+    # the withdrawn line left the invoice before it was paid: no overpayment, now or later
+    assert reconcile(engine, d("2024-06-03"), 30, clock(LATER)).late_paid == []
+    assert rows(engine, overpayments) == []
 
 
 def test_a_cancellation_request_found_by_reconcile_cancels_an_emptied_invoice(

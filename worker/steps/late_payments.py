@@ -14,18 +14,26 @@ from worker.own_schema import overpayments, records
 from worker.steps import overpayment
 from worker.steps.records import LATE, apply_payment, records_of
 from worker.transactions import lock_invoice, unit_of_work
-from worker.whmcs.schema import tblaccounts, tblinvoices
+from worker.whmcs.schema import tblaccounts, tblinvoiceitems, tblinvoices
 
 Clock = Callable[[], datetime]
 
 
 def _candidates(engine: Engine) -> list[int]:
-    """Invoices holding a late record, paid or with a payment recorded, not yet flagged."""
+    """Invoices still holding a late record's line, paid or with a payment recorded, not yet
+    flagged."""
     money = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == records.c.invoice_id)
     flagged = sa.select(overpayments.c.id).where(overpayments.c.invoice_id == records.c.invoice_id)
     query = (
         sa.select(records.c.invoice_id)
         .join(tblinvoices, tblinvoices.c.id == records.c.invoice_id)
+        .join(
+            tblinvoiceitems,
+            sa.and_(
+                tblinvoiceitems.c.id == records.c.invoice_item_id,
+                tblinvoiceitems.c.invoiceid == records.c.invoice_id,
+            ),
+        )
         .where(
             records.c.state.in_(LATE),
             sa.or_(tblinvoices.c.status == "Paid", money.exists()),
