@@ -8,7 +8,8 @@ cancel an alignment invoice, let time pass and reconcile (expiry), cancel a serv
 its cancellation. WHMCS's side is worker/sandbox/whmcs_sim.py (payment sets the dates of
 Prorata lines to P and renews Hosting lines), the worker's side its own handlers. After every
 step:
-  - no service has two live alignment lines (lines on Unpaid invoices with a pending record);
+  - no service has two live alignment lines (lines on Unpaid invoices with a pending record),
+    and a cancelled service has none;
   - no due date is earlier than what the client has paid for (the model's paid-through date:
     a paid renewal's due date plus a cycle, a paid alignment line's P);
   - every paid alignment line is accounted for: its record applied (paid) or listed in an
@@ -203,10 +204,12 @@ def _count_payment(world: World, invoice: int) -> None:
             world.paid_through[line.relid] = max(world.paid_through.get(line.relid, until), until)
 
 
-def _pay(world: World, invoice: int) -> None:
+def _pay(world: World, invoice: int) -> str:
     _count_payment(world, invoice)
     whmcs_sim.pay_invoice(world.engine, invoice, world.now())
-    invoice_paid(world.engine, world.event("paid"), invoice, world.now)
+    event = world.event("paid")
+    invoice_paid(world.engine, event, invoice, world.now)
+    return event
 
 
 def run_step(world: World, step: tuple[str, int]) -> None:
@@ -224,8 +227,9 @@ def run_step(world: World, step: tuple[str, int]) -> None:
     elif kind in ("pay", "pay-twice"):
         invoice = _pick(_alignment_invoices(world, "Unpaid"), value)
         if invoice is not None:
-            _pay(world, invoice)
-            if kind == "pay-twice":
+            event = _pay(world, invoice)
+            if kind == "pay-twice":  # the same event delivered again, and a second event
+                assert invoice_paid(engine, event, invoice, world.now).outcome == "repeat"
                 invoice_paid(engine, world.event("paid"), invoice, world.now)
                 reconcile(engine, world.today, EXPIRE_AFTER, world.now)
     elif kind == "late-pay":
@@ -306,6 +310,14 @@ def check(world: World, history: list[tuple[str, int]]) -> None:
             .group_by(tblinvoiceitems.c.relid)
         ).all()
         assert all(count == 1 for _, count in live), (history, live)
+        gone = set(
+            conn.execute(
+                sa.select(tblhosting.c.id).where(
+                    tblhosting.c.domainstatus.not_in(("Active", "Suspended"))
+                )
+            ).scalars()
+        )
+        assert not gone & {relid for relid, _ in live}, (history, gone, live)
 
         due = dict(conn.execute(sa.select(tblhosting.c.id, tblhosting.c.nextduedate)).all())
         for service, paid in world.paid_through.items():
