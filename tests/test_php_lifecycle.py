@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 import redis
@@ -27,6 +27,8 @@ from tests.php.harness.pyharness import ROOT
 from tests.support.processes import free_port
 from tests.test_php_events import TRANSPORTS, align, configure, seed_client, table_rows
 from worker.own_schema import outbox, overpayments, records
+from worker.steps.align import AlignCommand
+from worker.steps.planning import plan_client
 from worker.steps.withdraw import service_cancellation_requested
 from worker.whmcs.schema import tblinvoices
 
@@ -112,27 +114,24 @@ def test_cancellation_request_waits_in_the_outbox_while_redis_is_down(
     assert json.loads(kept.payload) == {"event_id": kept.event_id, "service_id": service}
 
 
-PANEL = """<?php
+ADMIN_SNIPPET = r"""
 require $argv[1] . '/tests/php/harness/bootstrap.php';
 require_once $argv[1] . '/whmcs/modules/addons/prorata_align/prorata_align.php';
 prorata_align_pages_boot();
-$lang = [];
-foreach (['overpayments_title', 'col_invoice'] as $key) {
-    $lang[$key] = prorata_align_lang_string($key, $argv[2]);
-}
-echo \\ProrataAlign\\Pages\\Overpayments::panel(
-    new \\ProrataAlign\\Pages\\Text($lang),
-    \\ProrataAlign\\Pages\\Format::forClient(null)
-);
+$_ADDONLANG = [];
+include $argv[1] . '/whmcs/modules/addons/prorata_align/lang/' . $argv[2] . '.php';
+$t = new \ProrataAlign\Pages\Text($_ADDONLANG);
+$format = \ProrataAlign\Pages\Format::forClient(null);
+$input = json_decode($argv[3], true);
+echo \ProrataAlign\Pages\%s;
 """
 
 
-def overpayments_panel(php: str, url: str, language: str, tmp_path: object) -> str:
-    script = f"{tmp_path}/panel.php"
-    with open(script, "w") as out:
-        out.write(PANEL)
+def admin_html(php: str, url: str, call: str, language: str, data: object = None) -> str:
+    r"""What a part of the admin page prints: `call` on a class of ProrataAlign\Pages, with
+    $t (the language's strings), $format and $input (`data`) at hand."""
     done = subprocess.run(
-        [php, script, str(ROOT), language],
+        [php, "-r", ADMIN_SNIPPET % call, "--", str(ROOT), language, json.dumps(data)],
         env=dict(os.environ, PRORATA_HARNESS_DB_URL=url),
         capture_output=True,
         text=True,
@@ -142,15 +141,19 @@ def overpayments_panel(php: str, url: str, language: str, tmp_path: object) -> s
     return done.stdout
 
 
+def overpayments_panel(php: str, url: str, language: str) -> str:
+    return admin_html(php, url, "Overpayments::panel($t, $format)", language)
+
+
 @pytest.mark.parametrize(
     ("language", "title"),
     [("english", "Overpayments to settle"), ("german", "Überzahlungen"), ("french", "Trop-perçus")],
 )
 def test_admin_page_lists_unresolved_overpayments(
-    php: str, sqlite_whmcs: tuple[str, Engine], tmp_path: object, language: str, title: str
+    php: str, sqlite_whmcs: tuple[str, Engine], language: str, title: str
 ) -> None:
     url, engine = sqlite_whmcs
-    assert overpayments_panel(php, url, language, tmp_path) == ""  # nothing to settle
+    assert overpayments_panel(php, url, language) == ""  # nothing to settle
     ids = seed_client(engine)
     with engine.begin() as conn:
         for invoice, resolved in ((41, None), (42, LATER)):
@@ -164,8 +167,27 @@ def test_admin_page_lists_unresolved_overpayments(
                     resolved_at=resolved,
                 )
             )
-    html = overpayments_panel(php, url, language, tmp_path)
+    html = overpayments_panel(php, url, language)
     assert title in html
     assert html.count("<tr data-invoice=") == 1  # the resolved one is not listed
     assert 'href="invoices.php?action=edit&amp;id=41"' in html
     assert "16.00" in html and "#7, #9" in html and "Grace Hopper" in html
+
+
+def test_admin_preview_says_what_aligning_withdraws_first(
+    php: str, sqlite_whmcs: tuple[str, Engine]
+) -> None:
+    url, engine = sqlite_whmcs
+    ids = seed_client(engine)
+    [service] = ids["services"]
+    invoice = align(engine, ids["client"])
+    request = AlignCommand("preview", ids["client"], "admin", date(2024, 6, 1)).request()
+    with engine.connect() as conn:
+        plan = plan_client(conn, ids["client"], request).to_dict()
+    html = admin_html(php, url, "Withdrawals::notice($t, $input, $format)", "english", plan)
+    [record] = table_rows(engine, records)
+    assert "withdraws these pending alignments first" in html
+    assert f'<li data-record="{record.id}">Service #{service}: Invoice #{invoice}, ' in html
+    assert "16.00" in html
+    plan["withdraw"] = []
+    assert admin_html(php, url, "Withdrawals::notice($t, $input, $format)", "english", plan) == ""

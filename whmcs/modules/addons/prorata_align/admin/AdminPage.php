@@ -13,6 +13,7 @@ if (!defined("WHMCS")) {
 }
 
 require_once __DIR__ . '/Overpayments.php';
+require_once __DIR__ . '/Withdrawals.php';
 
 /**
  * The admin page (Addons > Prorated Next Due Date): find a client, preview and align, the
@@ -233,7 +234,8 @@ final class AdminPage
                 . $this->optionsForm($clientId, $name, $options, null, $format) . '</div></div>';
         }
 
-        return $html . $this->optionsForm($clientId, $name, $options, $plan, $format) . '</div></div>';
+        return $html . Withdrawals::notice($this->t, $plan, $format)
+            . $this->optionsForm($clientId, $name, $options, $plan, $format) . '</div></div>';
     }
 
     /** The preview form: options, the lines with their boxes, totals, and the buttons. */

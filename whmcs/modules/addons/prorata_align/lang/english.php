@@ -165,6 +165,7 @@ $_ADDONLANG['state_withdrawn'] = 'Withdrawn';
 $_ADDONLANG['overpayments_title'] = 'Overpayments to settle';
 $_ADDONLANG['overpayments_intro'] = 'These invoices were paid for days the client had already paid for, or for an alignment that was no longer pending. The due dates were kept at the latest paid-through date; refund or credit the amount.';
 $_ADDONLANG['overpayments_records'] = 'Alignments';
+$_ADDONLANG['withdraw_intro'] = 'Aligning withdraws these pending alignments first: their lines leave their unpaid invoices (an emptied invoice is cancelled).';
 $_ADDONLANG['button_filter'] = 'Filter';
 $_ADDONLANG['button_cancel_invoice'] = 'Cancel invoice';
 $_ADDONLANG['confirm_cancel'] = 'Cancel invoice #%1$s? The services keep their old due dates.';

@@ -161,6 +161,7 @@ $_ADDONLANG['state_withdrawn'] = 'Retiré';
 $_ADDONLANG['overpayments_title'] = 'Trop-perçus à régler';
 $_ADDONLANG['overpayments_intro'] = 'Ces factures ont été payées pour des jours déjà payés, ou pour un alignement qui n\'était plus en attente. Les échéances sont restées à la dernière date payée ; remboursez ou créditez le montant.';
 $_ADDONLANG['overpayments_records'] = 'Alignements';
+$_ADDONLANG['withdraw_intro'] = 'L\'alignement retire d\'abord ces alignements en attente : leurs lignes quittent les factures impayées (une facture vidée est annulée).';
 $_ADDONLANG['button_filter'] = 'Filtrer';
 $_ADDONLANG['button_cancel_invoice'] = 'Annuler la facture';
 $_ADDONLANG['confirm_cancel'] = 'Annuler la facture #%1$s ? Les services gardent leurs anciennes échéances.';

@@ -161,6 +161,7 @@ $_ADDONLANG['state_withdrawn'] = 'Zurückgezogen';
 $_ADDONLANG['overpayments_title'] = 'Zu klärende Überzahlungen';
 $_ADDONLANG['overpayments_intro'] = 'Diese Rechnungen wurden für bereits bezahlte Tage oder für eine nicht mehr offene Angleichung bezahlt. Die Fälligkeitsdaten blieben beim spätesten bezahlten Datum; erstatten Sie den Betrag oder schreiben Sie ihn gut.';
 $_ADDONLANG['overpayments_records'] = 'Angleichungen';
+$_ADDONLANG['withdraw_intro'] = 'Die Angleichung zieht zuerst diese offenen Angleichungen zurück: ihre Positionen verlassen die unbezahlten Rechnungen (eine leere Rechnung wird storniert).';
 $_ADDONLANG['button_filter'] = 'Filtern';
 $_ADDONLANG['button_cancel_invoice'] = 'Rechnung stornieren';
 $_ADDONLANG['confirm_cancel'] = 'Rechnung #%1$s stornieren? Die Dienste behalten ihre alten Fälligkeitsdaten.';
