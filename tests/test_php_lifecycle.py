@@ -30,7 +30,7 @@ from worker.own_schema import outbox, overpayments, records
 from worker.steps.align import AlignCommand
 from worker.steps.planning import plan_client
 from worker.steps.withdraw import service_cancellation_requested
-from worker.whmcs.schema import tblinvoices
+from worker.whmcs.schema import tblactivitylog, tblinvoices
 
 pytestmark = pytest.mark.php
 
@@ -123,15 +123,32 @@ include $argv[1] . '/whmcs/modules/addons/prorata_align/lang/' . $argv[2] . '.ph
 $t = new \ProrataAlign\Pages\Text($_ADDONLANG);
 $format = \ProrataAlign\Pages\Format::forClient(null);
 $input = json_decode($argv[3], true);
+$post = json_decode($argv[4], true);
+if (is_array($post)) {  // a form sent by the admin whose session token is "tok-1"
+    $_SERVER['REQUEST_METHOD'] = 'POST';
+    $_POST = $post;
+    $_SESSION['tkval'] = 'tok-1';
+}
 echo \ProrataAlign\Pages\%s;
 """
 
 
-def admin_html(php: str, url: str, call: str, language: str, data: object = None) -> str:
+def admin_html(
+    php: str, url: str, call: str, language: str, data: object = None, post: object = None
+) -> str:
     r"""What a part of the admin page prints: `call` on a class of ProrataAlign\Pages, with
-    $t (the language's strings), $format and $input (`data`) at hand."""
+    $t (the language's strings), $format and $input (`data`) at hand; `post`: the form."""
     done = subprocess.run(
-        [php, "-r", ADMIN_SNIPPET % call, "--", str(ROOT), language, json.dumps(data)],
+        [
+            php,
+            "-r",
+            ADMIN_SNIPPET % call,
+            "--",
+            str(ROOT),
+            language,
+            json.dumps(data),
+            json.dumps(post),
+        ],
         env=dict(os.environ, PRORATA_HARNESS_DB_URL=url),
         capture_output=True,
         text=True,
@@ -141,8 +158,9 @@ def admin_html(php: str, url: str, call: str, language: str, data: object = None
     return done.stdout
 
 
-def overpayments_panel(php: str, url: str, language: str) -> str:
-    return admin_html(php, url, "Overpayments::panel($t, $format)", language)
+def overpayments_panel(php: str, url: str, language: str, post: object = None) -> str:
+    call = "Overpayments::panel($t, $format, 'addonmodules.php?module=prorata_align')"
+    return admin_html(php, url, call, language, post=post)
 
 
 @pytest.mark.parametrize(
@@ -172,6 +190,19 @@ def test_admin_page_lists_unresolved_overpayments(
     assert html.count("<tr data-invoice=") == 1  # the resolved one is not listed
     assert 'href="invoices.php?action=edit&amp;id=41"' in html
     assert "16.00" in html and "#7, #9" in html and "Grace Hopper" in html
+    assert 'name="action" value="resolve_overpayment"' in html
+
+    # marking it settled needs the admin's token; then it leaves the list, once
+    form = {"action": "resolve_overpayment", "invoice_id": "41", "token": "forged"}
+    refused = overpayments_panel(php, url, language, form)
+    assert "alert-danger" in refused and refused.count("<tr data-invoice=") == 1
+    form["token"] = "tok-1"
+    settled = overpayments_panel(php, url, language, form)
+    assert "alert-success" in settled and "41" in settled and "<tr data-invoice=" not in settled
+    [row] = table_rows(engine, overpayments, overpayments.c.invoice_id == 41)
+    assert row.resolved_at is not None
+    assert any("#41" in line.description for line in table_rows(engine, tblactivitylog))
+    assert overpayments_panel(php, url, language, form) == ""  # a second time: nothing
 
 
 def test_admin_preview_says_what_aligning_withdraws_first(

@@ -16,8 +16,6 @@ from worker.steps import overpayment
 from worker.whmcs.activity import log_activity
 from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
 
-# record states whose invoice, once paid, still has dates to move
-UNSETTLED = ("pending", "cancelled", "expired")
 # alignments no longer pending and never paid: a payment for them comes late
 LATE = ("cancelled", "expired", "superseded", "withdrawn")
 

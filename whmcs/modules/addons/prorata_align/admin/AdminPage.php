@@ -57,7 +57,7 @@ final class AdminPage
         return '<div class="prorata-align">'
             . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
             . $this->alertsHtml()
-            . Overpayments::panel($this->t, $this->format ?? Format::forClient(null))
+            . Overpayments::panel($this->t, $this->format ?? Format::forClient(null), $this->link)
             . $this->searchPanel()
             . $main
             . '</div>';
