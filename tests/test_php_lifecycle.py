@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from tests import test_php_events as php_events
 from tests.php.harness import pyharness as harness
 from tests.php.harness.pyharness import ROOT
-from tests.support.processes import free_port
+from tests.support.processes import free_port, wait_until
 from tests.test_php_events import TRANSPORTS, align, configure, seed_client, table_rows
 from worker.own_schema import outbox, overpayments, records
 from worker.steps.align import AlignCommand
@@ -39,6 +39,9 @@ php = php_events.php
 redis_conn = php_events.redis_conn
 scratch_queue = php_events.scratch_queue
 sqlite_whmcs = php_events.sqlite_whmcs
+celery_app = php_events.celery_app
+worker = php_events.worker
+whmcs = php_events.whmcs
 
 LATER = datetime(2024, 6, 2, 9, 0, 0)  # noqa: DTZ001 (WHMCS keeps local, naive times)
 
@@ -97,6 +100,25 @@ def test_cancellation_request_hook_sends_the_event_the_worker_handles_once(
             sa.select(tblinvoices.c.total).where(tblinvoices.c.id == invoice)
         ).scalar_one()
     assert str(total) == "16.00"
+
+
+@php_events.needs_worker
+def test_cancellation_request_reaches_the_real_worker(php: str, whmcs: php_events.Worker) -> None:
+    ids = seed_client(whmcs.engine)
+    [service] = ids["services"]
+    invoice = align(whmcs.engine, ids["client"])
+    request_cancellation(php, whmcs.url, service, ids["client"], "bundled")
+    wait_until(
+        lambda: php_events.record_state(whmcs.engine, invoice) == "withdrawn",
+        timeout=php_events.WAIT,
+        what="the withdrawal",
+    )
+    assert php_events.service_dates(whmcs.engine, service) == (php_events.N, php_events.N)
+    with whmcs.engine.connect() as conn:
+        status = conn.execute(
+            sa.select(tblinvoices.c.status).where(tblinvoices.c.id == invoice)
+        ).scalar_one()
+    assert status == "Cancelled"  # its only line was withdrawn
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
