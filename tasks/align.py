@@ -129,7 +129,7 @@ def preview_client_task(
     )
     with runtime.engine().connect() as conn:
         planned = plan_client(conn, client_id_arg(client_id), request)
-    document = planned.plan.to_dict()
+    document = planned.to_dict()
     profile = planned.state.profile
     document["client"] = {
         "id": profile.id,

@@ -106,6 +106,10 @@ def invoice_id_arg(value: Any) -> int:
     return _int("invoice_id", value)
 
 
+def service_id_arg(value: Any) -> int:
+    return _int("service_id", value)
+
+
 def client_id_arg(value: Any) -> int:
     return _int("client_id", value)
 

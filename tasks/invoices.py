@@ -1,4 +1,5 @@
-"""Payment and cancellation events from WHMCS's InvoicePaid / InvoiceCancelled hooks."""
+"""Payment and cancellation events from WHMCS's InvoicePaid / InvoiceCancelled /
+CancellationRequest hooks."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from tasks.args import invoice_id_arg
+from tasks.args import invoice_id_arg, service_id_arg
 from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
 from worker.celery_app import app
 from worker.steps.payment import invoice_cancelled, invoice_paid
+from worker.steps.withdraw import service_cancellation_requested
 
 RETRY = {
     "autoretry_for": (OperationalError, DBAPIError),
@@ -39,4 +41,16 @@ def invoice_cancelled_task(*, event_id: str, invoice_id: Any) -> dict[str, Any]:
         runtime.engine(), str(event_id), invoice_id_arg(invoice_id), clock.now
     )
     logs.get_logger().info("invoice cancelled event " + outcome.outcome, records=outcome.records)
+    return outcome.to_dict()
+
+
+@app.task(name="prorata.service_cancellation_requested", **RETRY)
+def service_cancellation_requested_task(*, event_id: str, service_id: Any) -> dict[str, Any]:
+    """A cancellation request for a service: withdraw its pending alignment line."""
+    outcome = service_cancellation_requested(
+        runtime.engine(), str(event_id), service_id_arg(service_id), clock.now
+    )
+    logs.get_logger().info(
+        "cancellation request event " + outcome.outcome, withdrawn=outcome.withdrawn
+    )
     return outcome.to_dict()

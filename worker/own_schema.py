@@ -48,7 +48,7 @@ records = sa.Table(
     sa.Column("invoice_id", sa.Integer, nullable=True, index=True),
     sa.Column("invoice_item_id", sa.Integer, nullable=True),
     sa.Column("requested_by", sa.String(64), nullable=False),
-    # pending | paid | cancelled | expired | superseded
+    # pending | paid | cancelled | expired | superseded | withdrawn
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("created_at", WhmcsDateTime, nullable=False),
     sa.Column("updated_at", WhmcsDateTime, nullable=False),
@@ -127,6 +127,20 @@ applied_credit = sa.Table(
     sa.Column("returned_at", WhmcsDateTime, nullable=True),
 )
 
+# Payments staff must look at: money for days the client had already paid for, or for an
+# alignment that was no longer pending (one row per invoice).
+overpayments = sa.Table(
+    "mod_prorata_overpayments",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("invoice_id", sa.Integer, nullable=False, unique=True),
+    sa.Column("client_id", sa.Integer, nullable=False, index=True),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("records", sa.Text, nullable=False),  # JSON list of record ids
+    sa.Column("detected_at", WhmcsDateTime, nullable=False),
+    sa.Column("resolved_at", WhmcsDateTime, nullable=True),
+)
+
 schema_version = sa.Table(
     "mod_prorata_schema",
     own_metadata,
@@ -148,7 +162,16 @@ def _v6(conn: Connection) -> None:
     applied_credit.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1), (3, _v3), (6, _v6))
+def _v4(conn: Connection) -> None:
+    overpayments.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
+    (1, _v1),
+    (3, _v3),
+    (4, _v4),
+    (6, _v6),
+)
 LATEST = MIGRATIONS[-1][0]
 
 

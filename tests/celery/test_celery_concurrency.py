@@ -102,11 +102,12 @@ def check_round(conn: sa.Connection, seeded: Any, event_ids: set[str]) -> None:
             tblinvoices.c.userid == client_id, tblinvoices.c.status == "Unpaid"
         ),
     )
-    # exactly one live alignment invoice per payment method; the first run's were emptied
-    # by the second and deleted, as was WHMCS's old renewal invoice
+    # exactly one live alignment invoice per payment method; the first run's lost their lines
+    # to the second's withdrawal and were cancelled (lines kept, as WHMCS cancels); WHMCS's
+    # old renewal invoice was emptied by the first and deleted
     assert sorted(inv.paymentmethod for inv in live) == ["banktransfer", "paypal"]
-    every = rows(conn, sa.select(tblinvoices.c.id).where(tblinvoices.c.userid == client_id))
-    assert len(every) == 2
+    every = rows(conn, sa.select(tblinvoices).where(tblinvoices.c.userid == client_id))
+    assert sorted(inv.status for inv in every) == ["Cancelled", "Cancelled", "Unpaid", "Unpaid"]
     by_method = {inv.paymentmethod: inv for inv in live}
     assert str(by_method["banktransfer"].total) == "31.65"
     assert str(by_method["paypal"].total) == "16.00"
@@ -118,7 +119,7 @@ def check_round(conn: sa.Connection, seeded: Any, event_ids: set[str]) -> None:
     charged = Counter(item.relid for item in items)
     assert charged == Counter(seeded.services.values()), "a service charged twice or not at all"
     all_items = rows(conn, sa.select(tblinvoiceitems).where(tblinvoiceitems.c.userid == client_id))
-    assert len(all_items) == 3
+    assert len(all_items) == 6
 
     line_of = {item.relid: item for item in items}
     for label, service_id in seeded.services.items():
@@ -129,7 +130,7 @@ def check_round(conn: sa.Connection, seeded: Any, event_ids: set[str]) -> None:
             .where(records.c.kind == "service", records.c.relid == service_id)
             .order_by(records.c.id),
         )
-        assert [r.state for r in service_records] == ["superseded", "pending"], label
+        assert [r.state for r in service_records] == ["withdrawn", "pending"], label
         older, pending = service_records
         assert {older.request_id, pending.request_id} == {r.id for r in done}
         assert pending.invoice_id == by_method[method].id
@@ -162,9 +163,9 @@ def test_two_processes_aligning_one_client_at_once_leave_one_live_alignment(
             for report in reports:
                 assert report["code"] == 0, report
                 assert report["result"]["status"] == "aligned", report
-            # one of them aligned first; the other waited, then replaced that alignment
-            superseded = sorted(len(report["result"]["superseded"]) for report in reports)
-            assert superseded == [0, len(seeded.services)], reports
+            # one of them aligned first; the other waited, then withdrew that alignment
+            withdrawn = sorted(len(report["result"]["withdrawn"]) for report in reports)
+            assert withdrawn == [0, len(seeded.services)], reports
             first, second = sorted(reports, key=lambda r: r["started"])
             if second["started"] < first["ended"]:
                 overlapping += 1

@@ -402,6 +402,8 @@ def test_same_event_twice_changes_nothing(engine: Engine, rich: dict[str, int]) 
 
 
 def test_aligning_again_replaces_the_pending_alignment(engine: Engine) -> None:
+    """Aligning again first withdraws every pending alignment of the client (spec: "Until
+    the invoice is paid"), whichever services the new run selects."""
     ids = seed(engine, two_services)
     web, mail = ids["web"], ids["mail"]
     [first] = align(engine, ids["client"], "evt-1").invoices
@@ -421,18 +423,11 @@ def test_aligning_again_replaces_the_pending_alignment(engine: Engine) -> None:
     [created] = second.invoices
     i2 = created["id"]
     assert i2 != i1
-    assert second.changed_invoices == [i1] and second.deleted_invoices == []
-    # the first invoice keeps only the mail line, recomputed
-    assert [(i["type"], i["relid"]) for i in items_of(engine, i1)] == [
-        ("ProrataProduct2024-07-01", mail)
-    ]
-    kept = row(engine, tblinvoices, i1)
-    assert (kept["subtotal"], kept["tax"], kept["total"], kept["status"]) == (
-        Decimal("16.00"),
-        Decimal("0.00"),
-        Decimal("16.00"),
-        "Unpaid",
-    )
+    # both lines left the first invoice, which is cancelled as WHMCS cancels (lines kept)
+    assert second.cancelled_invoices == [i1] and second.deleted_invoices == []
+    assert second.changed_invoices == []
+    cancelled = row(engine, tblinvoices, i1)
+    assert (cancelled["status"], cancelled["total"]) == ("Cancelled", Decimal("32.00"))
     [line] = items_of(engine, i2)
     assert (line["type"], line["relid"], line["amount"]) == (
         "ProrataProduct2024-06-20",
@@ -441,32 +436,35 @@ def test_aligning_again_replaces_the_pending_alignment(engine: Engine) -> None:
     )
     assert row(engine, tblinvoices, i2)["total"] == Decimal("5.00")
     assert live_prorata_lines(engine, web) == 1
-    assert live_prorata_lines(engine, mail) == 1
+    assert live_prorata_lines(engine, mail) == 0  # withdrawn, not selected this time
     assert dates(engine, tblhosting, web) == (d("2024-06-15"), d("2024-06-20"))
+    assert dates(engine, tblhosting, mail) == (d("2024-06-15"), d("2024-06-15"))
 
     old, new = records_of(engine, records.c.relid == web)
     assert old["id"] == r1_web["id"]
-    assert old["state"] == "superseded"
+    assert old["state"] == "withdrawn"
     assert new == new | {
         "state": "pending",
         "old_due": d("2024-06-15"),
-        "old_next_invoice": d("2024-06-12"),  # the original value, not the first P
+        "old_next_invoice": d("2024-06-12"),  # the original value, put back first
         "new_due": d("2024-06-20"),
         "amount": Decimal("5.00"),
         "invoice_id": i2,
     }
-    assert second.superseded == [old["id"]]
+    assert second.superseded == []
     [mail_record] = records_of(engine, records.c.relid == mail)
-    assert (mail_record["state"], mail_record["invoice_id"]) == ("pending", i1)
+    assert (mail_record["state"], mail_record["invoice_id"]) == ("withdrawn", i1)
+    assert sorted(w["record"] for w in second.withdrawn) == sorted([old["id"], mail_record["id"]])
 
-    # a third time, everything to day 1: both earlier invoices empty out and go
+    # a third time, everything to day 1: the second invoice is withdrawn and cancelled too
     third = align(engine, ids["client"], "evt-3")
     [created] = third.invoices
     i3 = created["id"]
-    assert sorted(third.deleted_invoices) == sorted([i1, i2])
-    # (SQLite may hand a deleted invoice's id to the next invoice: compare by content)
-    assert [inv["id"] for inv in rows(engine, tblinvoices)] == [i3]
-    assert [(i["type"], i["relid"], i["amount"]) for i in rows(engine, tblinvoiceitems)] == [
+    assert third.cancelled_invoices == [i2]
+    assert [inv["id"] for inv in rows(engine, tblinvoices, tblinvoices.c.status == "Unpaid")] == [
+        i3
+    ]
+    assert [(i["type"], i["relid"], i["amount"]) for i in items_of(engine, i3)] == [
         ("ProrataProduct2024-07-01", web, Decimal("16.00")),
         ("ProrataProduct2024-07-01", mail, Decimal("16.00")),
     ]
@@ -476,17 +474,16 @@ def test_aligning_again_replaces_the_pending_alignment(engine: Engine) -> None:
         (rec["relid"], rec["state"], rec["old_next_invoice"], rec["invoice_id"])
         for rec in records_of(engine)
     ]
-    assert sorted(states, key=lambda s: (s[0], s[1])) == sorted(
+    assert sorted(states, key=lambda s: (s[0], s[1], s[3])) == sorted(
         [
-            (web, "superseded", d("2024-06-12"), i1),
-            (web, "superseded", d("2024-06-12"), i2),
+            (web, "withdrawn", d("2024-06-12"), i1),
+            (web, "withdrawn", d("2024-06-12"), i2),
             (web, "pending", d("2024-06-12"), i3),
-            (mail, "superseded", d("2024-06-15"), i1),
+            (mail, "withdrawn", d("2024-06-15"), i1),
             (mail, "pending", d("2024-06-15"), i3),
         ],
-        key=lambda s: (s[0], s[1]),
+        key=lambda s: (s[0], s[1], s[3]),
     )
-    assert len([r for r in records_of(engine) if r["state"] == "pending"]) == 2
 
     # and cancelling the live invoice puts back the dates of before the first alignment
     cancel_invoice(engine, i3, LATER)

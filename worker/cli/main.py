@@ -336,9 +336,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     planned = _guarded(engine, plan)
     if args.json:
-        print(json.dumps(planned.plan.to_dict(), indent=2))
+        print(json.dumps(planned.to_dict(), indent=2))
     else:
-        print(render_plan(planned.plan, planned.state.profile.name))
+        print(render_plan(planned.plan, planned.state.profile.name, planned.withdraw))
     return 0
 
 

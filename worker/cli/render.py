@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from domain.planner import Plan, PlanLine
 from worker.steps.align import AlignResult
 
@@ -44,7 +47,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def render_plan(plan: Plan, client_name: str = "") -> str:
+def render_plan(plan: Plan, client_name: str = "", withdraw: Sequence[dict[str, Any]] = ()) -> str:
     mode = "calendar days" if plan.calendar_days else "fixed days"
     who = f" ({client_name})" if client_name else ""
     out = [
@@ -91,6 +94,11 @@ def render_plan(plan: Plan, client_name: str = "") -> str:
                 f"Invoice #{change.invoice_id}: lines {removed} removed, "
                 f"new total {change.totals.total}"
             )
+    for item in withdraw:
+        out.append(
+            f"Withdrawn first: alignment #{item['record']} ({item['type']} {item['id']}, "
+            f"{item['amount']}) leaves invoice #{item['invoice_id']}"
+        )
     return "\n".join(out)
 
 
@@ -123,6 +131,16 @@ def render_align_result(result: AlignResult) -> str:
         out.append(f"Recomputed invoices: {', '.join(f'#{i}' for i in result.changed_invoices)}")
     if result.deleted_invoices:
         out.append(f"Deleted empty invoices: {', '.join(f'#{i}' for i in result.deleted_invoices)}")
+    for item in result.withdrawn:
+        out.append(
+            f"Withdrawn first: alignment #{item['record']} ({item['type']} {item['id']}) "
+            f"from invoice #{item['invoice_id']}"
+        )
+    if result.cancelled_invoices:
+        cancelled = ", ".join(f"#{i}" for i in result.cancelled_invoices)
+        out.append(f"Cancelled emptied invoices: {cancelled}")
+    if result.paid_first:
+        out.append(f"Applied as paid first: alignments {', '.join(map(str, result.paid_first))}")
     for line in result.skipped:
         blocked = f" (invoice #{line['blocked_by_invoice']})" if line["blocked_by_invoice"] else ""
         out.append(f"  skipped {line['type']} {line['id']}: {line['reason']}{blocked}")

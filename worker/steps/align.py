@@ -2,7 +2,8 @@
 
 Inside a single transaction, holding the client's lock:
   1. a request already done under this event id returns its first result, changing nothing;
-  2. the plan is made from what the database holds now;
+  2. every pending alignment of the client is withdrawn (paid ones applied as paid first:
+     see worker.steps.withdraw), then the plan is made from what the database holds now;
   3. old unpaid renewal lines leave their invoices, which are recomputed or deleted;
   4. one proforma invoice per payment method is written with its lines and totals, with what
      WHMCS does on creation (worker.whmcs.invoices), the client's credit applied;
@@ -33,6 +34,7 @@ from worker.own_schema import failed_jobs, records, requests
 from worker.steps.credit import remember_applied_credit
 from worker.steps.planning import PlannedClient, plan_client
 from worker.steps.records import apply_payment
+from worker.steps.withdraw import withdraw_client
 from worker.transactions import lock_client, unit_of_work
 from worker.whmcs.invoices import NewLine, create_invoice, delete_invoice, remove_items
 from worker.whmcs.schema import tblhosting, tblhostingaddons
@@ -94,6 +96,9 @@ class AlignResult:
     aligned: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     superseded: list[int] = field(default_factory=list)
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)  # earlier pending alignments
+    paid_first: list[int] = field(default_factory=list)  # their invoice was already paid
+    cancelled_invoices: list[int] = field(default_factory=list)  # emptied by the withdrawal
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -327,9 +332,14 @@ def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResu
         repeat = _existing_result(conn, command.event_id)
         if repeat is not None:
             return repeat
-        planned = plan_client(conn, command.client_id, command.request(), lock=True)
         stamp = now()
+        withdrawn = withdraw_client(conn, command.client_id, stamp)
+        planned = plan_client(conn, command.client_id, command.request(), lock=True)
         result, new_records, paid = _apply(conn, planned, command, stamp)
+        result.withdrawn = withdrawn.withdrawn
+        result.paid_first = withdrawn.paid
+        result.changed_invoices[:0] = withdrawn.changed_invoices
+        result.cancelled_invoices = withdrawn.cancelled_invoices
         request_id = _store_request(conn, command, "done", result, stamp)
         if new_records:
             conn.execute(

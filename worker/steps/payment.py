@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from worker.own_schema import events
-from worker.steps.records import UNSETTLED, apply_payment, put_back, records_of
+from worker.steps.records import LATE, apply_payment, put_back, records_of
 from worker.transactions import lock_invoice, unit_of_work
 
 Clock = Callable[[], datetime]
@@ -27,7 +27,7 @@ Clock = Callable[[], datetime]
 class EventOutcome:
     event_id: str
     invoice_id: int
-    outcome: str  # applied | repeat | ignored | not-paid
+    outcome: str  # applied | late | repeat | ignored | not-paid
     records: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def _seen(conn: Connection, event_id: str) -> bool:
 
 
 def _remember(
-    conn: Connection, event_id: str, kind: str, invoice_id: int, outcome: str, now: datetime
+    conn: Connection, event_id: str, kind: str, invoice_id: int | None, outcome: str, now: datetime
 ) -> None:
     conn.execute(
         sa.insert(events).values(
@@ -79,11 +79,14 @@ def _handle_once(
 
 def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
     def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
-        if not records_of(conn, invoice_id, (*UNSETTLED, "paid"), on_invoice=True):
+        if not records_of(conn, invoice_id, ("pending", "paid", *LATE), on_invoice=True):
             return "ignored", []  # not (or no longer) an alignment invoice
         if invoice is None or invoice.status != "Paid":
             return "not-paid", []
-        return "applied", apply_payment(conn, invoice_id, stamp)
+        paid = apply_payment(conn, invoice_id, stamp)
+        if not paid and records_of(conn, invoice_id, LATE, on_invoice=True):
+            return "late", []  # flagged as an overpayment, dates kept
+        return "applied", paid
 
     return _handle_once(engine, event_id, invoice_id, "invoice-paid", now, handle)
 

@@ -11,8 +11,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from worker.own_schema import records
 from worker.steps.credit import only_own_credit, return_own_credit
+from worker.steps.late_payments import flag_late_payments
 from worker.steps.records import apply_payment, put_back
 from worker.steps.renewal_guard import guard_renewals
+from worker.steps.withdraw import withdraw_leaving_services
 from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
 from worker.whmcs.invoices import cancel_invoice
 from worker.whmcs.schema import tblaccounts, tblinvoices
@@ -31,6 +33,8 @@ class Reconciled:
     renewals_deleted: list[int] = field(default_factory=list)
     renewals_blocked: list[int] = field(default_factory=list)
     renewals_failed: list[int] = field(default_factory=list)
+    withdrawn: list[int] = field(default_factory=list)  # services cancelled: lines withdrawn
+    late_paid: list[int] = field(default_factory=list)  # flagged as overpayments
 
     def to_dict(self) -> dict[str, list[int]]:
         return dict(self.__dict__)
@@ -55,9 +59,12 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
       back, cancelled;
     - cancelled, or paid, without the event reaching the worker: handled as the event would;
     - unpaid longer than `expire_after_days` past its due date (0 = never), with no payment
-      or credit on it: cancelled in WHMCS, put back, expired.
+      or credit on it: cancelled in WHMCS, put back, expired;
+    - first, the lines of services cancelled (or with a cancellation request) are withdrawn;
+      last, money on alignments no longer pending is flagged (see late_payments).
     """
     done = Reconciled()
+    done.withdrawn = withdraw_leaving_services(engine, now)
     with unit_of_work(engine) as conn:
         invoice_ids = _pending_invoice_ids(conn)
     for invoice_id in invoice_ids:
@@ -111,6 +118,7 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                     )
                     done.expired.append(invoice_id)
     # last: only alignments still pending after the checks above guard their old period
+    done.late_paid = flag_late_payments(engine, now)
     guarded = guard_renewals(engine, now)
     done.renewals_recomputed, done.renewals_deleted = guarded.recomputed, guarded.deleted
     done.renewals_blocked, done.renewals_failed = guarded.blocked, guarded.failed

@@ -12,12 +12,13 @@ from sqlalchemy.engine import Connection
 
 from domain.model import LineKind
 from worker.own_schema import records
+from worker.steps import overpayment
 from worker.steps.unsuspend import after_payment
 from worker.whmcs.activity import log_activity
 from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
 
-# record states whose invoice, once paid, still has dates to move
-UNSETTLED = ("pending", "cancelled", "expired")
+# alignments no longer pending and never paid: a payment for them comes late
+LATE = ("cancelled", "expired", "superseded", "withdrawn")
 
 
 def service_table(kind: str) -> sa.Table:
@@ -55,21 +56,7 @@ def records_of(
     return list(conn.execute(query.order_by(records.c.id)))
 
 
-def _set_paid_dates(conn: Connection, record: Any) -> None:
-    """Both dates to P, but never backwards: a service that renewed past P since (a late
-    event) keeps its renewal."""
-    table = service_table(record.kind)
-    conn.execute(
-        sa.update(table)
-        .where(
-            table.c.id == record.relid,
-            sa.or_(table.c.nextduedate.is_(None), table.c.nextduedate <= record.new_due),
-        )
-        .values(nextduedate=record.new_due, nextinvoicedate=record.new_due)
-    )
-
-
-def _put_back(conn: Connection, record: Any) -> None:
+def restore_next_invoice(conn: Connection, record: Any) -> None:
     """The old next invoice date returns, only where the service still holds P."""
     table = service_table(record.kind)
     conn.execute(
@@ -93,15 +80,24 @@ def _describe(rows: Iterable[Any]) -> str:
 
 
 def apply_payment(conn: Connection, invoice_id: int, now: datetime) -> list[int]:
-    """Set both dates to P for every line of a paid alignment invoice; mark records paid.
+    """A paid alignment invoice: dates moved, records marked paid; returns those records.
 
-    Records already cancelled or expired count too: money that arrived is honoured. Records
-    already paid are left alone: the service may have renewed since, and setting P again
-    would take that renewal back.
+    Both dates go to P, or to the latest paid-through date when that is later (a renewal
+    paid meanwhile, a late event): never backwards. Pending records become paid; where the
+    client had already paid for some of the same days the invoice is also flagged as an
+    overpayment. Records no longer pending (expired, cancelled, superseded, withdrawn) whose
+    line is on the invoice were paid late: their dates are kept the same way and the
+    invoice is flagged for staff; they keep their state. Records already paid are left
+    alone: the service may have renewed since.
     """
-    rows = records_of(conn, invoice_id, UNSETTLED, on_invoice=True)
+    rows = records_of(conn, invoice_id, ("pending",), on_invoice=True)
+    flagged = []
     for row in rows:
-        _set_paid_dates(conn, row)
+        if overpayment.overlaps(row, overpayment.settle_dates(conn, row, invoice_id)):
+            flagged.append(row)
+    late = records_of(conn, invoice_id, LATE, on_invoice=True)
+    for row in late:
+        overpayment.settle_dates(conn, row, invoice_id)
     if rows:
         log_activity(
             conn,
@@ -111,6 +107,9 @@ def apply_payment(conn: Connection, invoice_id: int, now: datetime) -> list[int]
             now,
         )
         after_payment(conn, invoice_id, rows, now)
+    flagged.extend(late)
+    if flagged:
+        overpayment.flag(conn, invoice_id, flagged[0].client_id, flagged, now)
     return _mark(conn, rows, "paid", now)
 
 
@@ -126,7 +125,7 @@ def put_back(
     """Undo the pending alignment of an invoice that will not be paid."""
     rows = records_of(conn, invoice_id, ("pending",), on_invoice=on_invoice)
     for row in rows:
-        _put_back(conn, row)
+        restore_next_invoice(conn, row)
     if rows:
         log_activity(
             conn,

@@ -263,3 +263,16 @@ tblpaymentgateways = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("order", sa.Integer, nullable=False),
 )
+
+# A client's request to cancel a service (relid = tblhosting.id), as WHMCS 8 defines it.
+tblcancelrequests = sa.Table(
+    "tblcancelrequests",
+    whmcs_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("date", WhmcsDateTime, nullable=False),
+    sa.Column("relid", sa.Integer, nullable=False, default=0, index=True),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("type", status_enum("Immediate", "End of Billing Period"), nullable=False),
+    sa.Column("created_at", WhmcsDateTime, nullable=True),
+    sa.Column("updated_at", WhmcsDateTime, nullable=True),
+)

@@ -9,6 +9,8 @@
  *   outbox while Redis is unreachable.
  * - AfterInvoicingGenerateInvoiceItems: WHMCS's invoice run made its renewal lines and has
  *   not yet put them on invoices; those of a period an alignment already bills are deleted.
+ * - CancellationRequest: a service's pending alignment line is withdrawn by the worker
+ *   (prorata.service_cancellation_requested).
  * - ClientAreaHomepagePanels: the client's "align your due dates" panel.
  * - AdminAreaClientSummaryActionLinks: "Align due dates" on the client summary page.
  */
@@ -29,6 +31,10 @@ add_hook('InvoiceCancelled', 1, function ($vars) {
 
 add_hook('AfterInvoicingGenerateInvoiceItems', 1, function ($vars) {
     \ProrataAlign\Hooks::afterInvoicingGenerateInvoiceItems();
+});
+
+add_hook('CancellationRequest', 1, function ($vars) {
+    \ProrataAlign\Hooks::cancellationRequest(is_array($vars) ? $vars : []);
 });
 
 add_hook('ClientAreaHomepagePanels', 1, function ($homePagePanels) {

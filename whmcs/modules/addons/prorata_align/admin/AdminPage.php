@@ -13,6 +13,9 @@ if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
 }
 
+require_once __DIR__ . '/Overpayments.php';
+require_once __DIR__ . '/Withdrawals.php';
+
 /**
  * The admin page (Addons > Prorated Next Due Date): find a client, preview and align, the
  * created invoices, and the list of alignments with a cancel action. Bootstrap 3 markup, as
@@ -55,6 +58,7 @@ final class AdminPage
         return '<div class="prorata-align">'
             . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
             . $this->alertsHtml()
+            . Overpayments::panel($this->t, $this->format ?? Format::forClient(null), $this->link)
             . $this->searchPanel()
             . (new Unsuspensions($this->t, $this->format))->html()
             . $main
@@ -232,7 +236,8 @@ final class AdminPage
                 . $this->optionsForm($clientId, $name, $options, null, $format) . '</div></div>';
         }
 
-        return $html . $this->optionsForm($clientId, $name, $options, $plan, $format) . '</div></div>';
+        return $html . Withdrawals::notice($this->t, $plan, $format)
+            . $this->optionsForm($clientId, $name, $options, $plan, $format) . '</div></div>';
     }
 
     /** The preview form: options, the lines with their boxes, totals, and the buttons. */
@@ -653,6 +658,7 @@ final class AdminPage
             'cancelled' => 'default',
             'expired' => 'danger',
             'superseded' => 'info',
+            'withdrawn' => 'default',
         ][$state] ?? 'default';
     }
 

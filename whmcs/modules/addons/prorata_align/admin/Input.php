@@ -36,7 +36,7 @@ final class Input
         'Triennially' => 'prorate_triennially',
     ];
 
-    public const STATES = ['pending', 'paid', 'cancelled', 'expired', 'superseded'];
+    public const STATES = ['pending', 'paid', 'cancelled', 'expired', 'superseded', 'withdrawn'];
 
     /** A day of the month, 1 to 31, written as a whole number. */
     public static function day($value): int

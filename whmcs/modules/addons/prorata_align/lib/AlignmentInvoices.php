@@ -30,4 +30,31 @@ final class AlignmentInvoices
                 ->exists();
         }
     }
+
+    /**
+     * Whether a service (or one of its addons) has a pending alignment. When the worker's
+     * table cannot be read the answer is yes: the worker then decides, nothing is missed.
+     */
+    public static function servicePending(int $serviceId): bool
+    {
+        try {
+            $addons = Capsule::table('tblhostingaddons')->where('hostingid', $serviceId)->pluck('id')->all();
+
+            return Capsule::table('mod_prorata_records')
+                ->where('state', 'pending')
+                ->where(function ($query) use ($serviceId, $addons) {
+                    $query->where(function ($q) use ($serviceId) {
+                        $q->where('kind', 'service')->where('relid', $serviceId);
+                    });
+                    if ($addons !== []) {
+                        $query->orWhere(function ($q) use ($addons) {
+                            $q->where('kind', 'addon')->whereIn('relid', $addons);
+                        });
+                    }
+                })
+                ->exists();
+        } catch (\Throwable $e) {
+            return true;
+        }
+    }
 }

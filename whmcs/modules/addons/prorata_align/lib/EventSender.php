@@ -27,6 +27,7 @@ final class EventSender
         'prorata.align_all_clients',
         'prorata.invoice_paid',
         'prorata.invoice_cancelled',
+        'prorata.service_cancellation_requested',
     ];
 
     public const OUTBOX_TABLE = 'mod_prorata_outbox';

@@ -61,6 +61,29 @@ final class Hooks
     }
 
     /**
+     * CancellationRequest (userid, relid = the service id, reason, type; it runs while WHMCS
+     * creates the request): WHMCS's own cancellation strips only Hosting/Addon lines, so
+     * the worker withdraws the service's pending alignment line. Sent only for a service
+     * with a pending alignment; the worker's daily reconcile finds any request missed here.
+     */
+    public static function cancellationRequest(array $vars): ?SentEvent
+    {
+        return self::guard('CancellationRequest', function () use ($vars) {
+            $serviceId = (int) ($vars['relid'] ?? 0);
+            if ($serviceId <= 0 || !AlignmentInvoices::servicePending($serviceId)) {
+                return null;
+            }
+            $clientId = (int) ($vars['userid'] ?? 0);
+
+            return EventSender::fromWhmcs()->send(
+                'prorata.service_cancellation_requested',
+                ['service_id' => $serviceId],
+                $clientId
+            );
+        });
+    }
+
+    /**
      * Sends the event for an invoice that holds alignment lines; other invoices send nothing.
      * Returns what became of the event, or null when nothing was sent.
      */

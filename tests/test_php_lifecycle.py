@@ -1,0 +1,246 @@
+"""The WHMCS side of the alignment lifecycle (php-cli harness): the CancellationRequest hook
+sends prorata.service_cancellation_requested for a service with a pending alignment (or keeps
+it in the outbox while Redis is down), the worker's handler of that message withdraws the
+service's line once; the admin page lists the overpayments the worker flagged.
+
+Needs what tests/test_php_events.py needs (php-cli, php-redis, php-illuminate-database,
+Redis on 127.0.0.1:6379).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import uuid
+from datetime import date, datetime
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tests import test_php_events as php_events
+from tests.php.harness import pyharness as harness
+from tests.php.harness.pyharness import ROOT
+from tests.support.processes import free_port, wait_until
+from tests.test_php_events import TRANSPORTS, align, configure, seed_client, table_rows
+from worker.own_schema import outbox, overpayments, records
+from worker.steps.align import AlignCommand
+from worker.steps.planning import plan_client
+from worker.steps.withdraw import service_cancellation_requested
+from worker.whmcs.schema import tblactivitylog, tblinvoices
+
+pytestmark = pytest.mark.php
+
+# the fixtures of the PHP event tests, shared
+php = php_events.php
+redis_conn = php_events.redis_conn
+scratch_queue = php_events.scratch_queue
+sqlite_whmcs = php_events.sqlite_whmcs
+celery_app = php_events.celery_app
+worker = php_events.worker
+whmcs = php_events.whmcs
+
+LATER = datetime(2024, 6, 2, 9, 0, 0)  # noqa: DTZ001 (WHMCS keeps local, naive times)
+
+
+def request_cancellation(php: str, url: str, service: int, client: int, transport: str) -> None:
+    answer = harness.result(
+        php,
+        url,
+        {
+            "action": "hook",
+            "hook": "CancellationRequest",
+            "vars": {"userid": client, "relid": service, "reason": "moving", "type": "Immediate"},
+        },
+        redis_client=transport,
+    )
+    assert answer == {"results": [None]}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_cancellation_request_hook_sends_the_event_the_worker_handles_once(
+    php: str,
+    sqlite_whmcs: tuple[str, Engine],
+    scratch_queue: str,
+    redis_conn: redis.Redis,
+    transport: str,
+) -> None:
+    url, engine = sqlite_whmcs
+    configure(engine, queue=scratch_queue)
+    ids = seed_client(engine, services=2)
+    leaving, staying = ids["services"]
+    invoice = align(engine, ids["client"])
+
+    # a service of another client without alignment: nothing is sent for it
+    other = seed_client(engine)
+    request_cancellation(php, url, other["services"][0], other["client"], transport)
+    assert redis_conn.llen(scratch_queue) == 0
+
+    request_cancellation(php, url, leaving, ids["client"], transport)
+    [raw] = redis_conn.lrange(scratch_queue, 0, -1)
+    message = json.loads(raw)
+    assert message["headers"]["task"] == "prorata.service_cancellation_requested"
+    args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+    assert args == []
+    assert kwargs == {"event_id": message["headers"]["id"], "service_id": leaving}
+    assert table_rows(engine, outbox) == []
+
+    # what the worker's task does with those kwargs, twice (at-least-once delivery)
+    first = service_cancellation_requested(engine, now=lambda: LATER, **kwargs)
+    assert first.outcome == "applied"
+    again = service_cancellation_requested(engine, now=lambda: LATER, **kwargs)
+    assert again.outcome == "repeat"
+    states = {r.relid: r.state for r in table_rows(engine, records)}
+    assert states == {leaving: "withdrawn", staying: "pending"}
+    with engine.connect() as conn:
+        total = conn.execute(
+            sa.select(tblinvoices.c.total).where(tblinvoices.c.id == invoice)
+        ).scalar_one()
+    assert str(total) == "16.00"
+
+
+@php_events.needs_worker
+def test_cancellation_request_reaches_the_real_worker(php: str, whmcs: php_events.Worker) -> None:
+    ids = seed_client(whmcs.engine)
+    [service] = ids["services"]
+    invoice = align(whmcs.engine, ids["client"])
+    request_cancellation(php, whmcs.url, service, ids["client"], "bundled")
+    wait_until(
+        lambda: php_events.record_state(whmcs.engine, invoice) == "withdrawn",
+        timeout=php_events.WAIT,
+        what="the withdrawal",
+    )
+    assert php_events.service_dates(whmcs.engine, service) == (php_events.N, php_events.N)
+    with whmcs.engine.connect() as conn:
+        status = conn.execute(
+            sa.select(tblinvoices.c.status).where(tblinvoices.c.id == invoice)
+        ).scalar_one()
+    assert status == "Cancelled"  # its only line was withdrawn
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_cancellation_request_waits_in_the_outbox_while_redis_is_down(
+    php: str, sqlite_whmcs: tuple[str, Engine], transport: str
+) -> None:
+    url, engine = sqlite_whmcs
+    configure(engine, queue=f"unused-{uuid.uuid4().hex[:8]}", redis_port=str(free_port()))
+    ids = seed_client(engine)
+    [service] = ids["services"]
+    align(engine, ids["client"])
+    request_cancellation(php, url, service, ids["client"], transport)
+    [kept] = table_rows(engine, outbox)
+    assert kept.task == "prorata.service_cancellation_requested"
+    assert json.loads(kept.payload) == {"event_id": kept.event_id, "service_id": service}
+
+
+ADMIN_SNIPPET = r"""
+require $argv[1] . '/tests/php/harness/bootstrap.php';
+require_once $argv[1] . '/whmcs/modules/addons/prorata_align/prorata_align.php';
+prorata_align_pages_boot();
+$_ADDONLANG = [];
+include $argv[1] . '/whmcs/modules/addons/prorata_align/lang/' . $argv[2] . '.php';
+$t = new \ProrataAlign\Pages\Text($_ADDONLANG);
+$format = \ProrataAlign\Pages\Format::forClient(null);
+$input = json_decode($argv[3], true);
+$post = json_decode($argv[4], true);
+if (is_array($post)) {  // a form sent by the admin whose session token is "tok-1"
+    $_SERVER['REQUEST_METHOD'] = 'POST';
+    $_POST = $post;
+    $_SESSION['tkval'] = 'tok-1';
+}
+echo \ProrataAlign\Pages\%s;
+"""
+
+
+def admin_html(
+    php: str, url: str, call: str, language: str, data: object = None, post: object = None
+) -> str:
+    r"""What a part of the admin page prints: `call` on a class of ProrataAlign\Pages, with
+    $t (the language's strings), $format and $input (`data`) at hand; `post`: the form."""
+    done = subprocess.run(
+        [
+            php,
+            "-r",
+            ADMIN_SNIPPET % call,
+            "--",
+            str(ROOT),
+            language,
+            json.dumps(data),
+            json.dumps(post),
+        ],
+        env=dict(os.environ, PRORATA_HARNESS_DB_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stdout + done.stderr
+    return done.stdout
+
+
+def overpayments_panel(php: str, url: str, language: str, post: object = None) -> str:
+    call = "Overpayments::panel($t, $format, 'addonmodules.php?module=prorata_align')"
+    return admin_html(php, url, call, language, post=post)
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [("english", "Overpayments to settle"), ("german", "Überzahlungen"), ("french", "Trop-perçus")],
+)
+def test_admin_page_lists_unresolved_overpayments(
+    php: str, sqlite_whmcs: tuple[str, Engine], language: str, title: str
+) -> None:
+    url, engine = sqlite_whmcs
+    assert overpayments_panel(php, url, language) == ""  # nothing to settle
+    ids = seed_client(engine)
+    with engine.begin() as conn:
+        for invoice, resolved in ((41, None), (42, LATER)):
+            conn.execute(
+                sa.insert(overpayments).values(
+                    invoice_id=invoice,
+                    client_id=ids["client"],
+                    amount="16.00",
+                    records="[7, 9]",
+                    detected_at=LATER,
+                    resolved_at=resolved,
+                )
+            )
+    html = overpayments_panel(php, url, language)
+    assert title in html
+    assert html.count("<tr data-invoice=") == 1  # the resolved one is not listed
+    assert 'href="invoices.php?action=edit&amp;id=41"' in html
+    assert "16.00" in html and "#7, #9" in html and "Grace Hopper" in html
+    assert 'name="action" value="resolve_overpayment"' in html
+
+    # marking it settled needs the admin's token; then it leaves the list, once
+    form = {"action": "resolve_overpayment", "invoice_id": "41", "token": "forged"}
+    refused = overpayments_panel(php, url, language, form)
+    assert "alert-danger" in refused and refused.count("<tr data-invoice=") == 1
+    form["token"] = "tok-1"
+    settled = overpayments_panel(php, url, language, form)
+    assert "alert-success" in settled and "41" in settled and "<tr data-invoice=" not in settled
+    [row] = table_rows(engine, overpayments, overpayments.c.invoice_id == 41)
+    assert row.resolved_at is not None
+    assert any("#41" in line.description for line in table_rows(engine, tblactivitylog))
+    assert overpayments_panel(php, url, language, form) == ""  # a second time: nothing
+
+
+def test_admin_preview_says_what_aligning_withdraws_first(
+    php: str, sqlite_whmcs: tuple[str, Engine]
+) -> None:
+    url, engine = sqlite_whmcs
+    ids = seed_client(engine)
+    [service] = ids["services"]
+    invoice = align(engine, ids["client"])
+    request = AlignCommand("preview", ids["client"], "admin", date(2024, 6, 1)).request()
+    with engine.connect() as conn:
+        plan = plan_client(conn, ids["client"], request).to_dict()
+    html = admin_html(php, url, "Withdrawals::notice($t, $input, $format)", "english", plan)
+    [record] = table_rows(engine, records)
+    assert "withdraws these pending alignments first" in html
+    assert f'<li data-record="{record.id}">Service #{service}: Invoice #{invoice}, ' in html
+    assert "16.00" in html
+    plan["withdraw"] = []
+    assert admin_html(php, url, "Withdrawals::notice($t, $input, $format)", "english", plan) == ""

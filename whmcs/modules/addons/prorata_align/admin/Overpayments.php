@@ -1,0 +1,94 @@
+<?php
+
+namespace ProrataAlign\Pages;
+
+use ProrataAlign\ActivityLog;
+use WHMCS\Database\Capsule;
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+/**
+ * The admin page's list of overpayments the worker flagged (mod_prorata_overpayments):
+ * invoices paid for days the client had already paid for, or for an alignment that was no
+ * longer pending (expired, cancelled, withdrawn, superseded). The worker kept the due dates
+ * at the latest paid-through date; staff refund or credit the money, then mark the row
+ * settled (POST action=resolve_overpayment, invoice_id, with the admin CSRF token).
+ */
+final class Overpayments
+{
+    public const LIMIT = 50;
+
+    /** The unresolved overpayments, newest first; an empty string when there are none. */
+    public static function panel(Text $t, Format $format, string $link): string
+    {
+        $notice = self::resolve($t);
+        try {
+            $rows = Capsule::table('mod_prorata_overpayments as o')
+                ->leftJoin('tblclients as c', 'c.id', '=', 'o.client_id')
+                ->whereNull('o.resolved_at')
+                ->orderBy('o.id', 'desc')
+                ->limit(self::LIMIT)
+                ->get(['o.invoice_id', 'o.client_id', 'o.amount', 'o.records', 'o.detected_at', 'c.firstname', 'c.lastname'])
+                ->all();
+        } catch (\Throwable $e) {
+            return ''; // the table arrives with the worker's migration 4
+        }
+        if ($rows === []) {
+            return $notice;
+        }
+        $token = Csrf::token();
+        $html = '<div class="panel panel-warning" id="prorata-overpayments">'
+            . '<div class="panel-heading"><h3 class="panel-title">' . $t->html('overpayments_title') . '</h3></div>'
+            . '<div class="panel-body"><p class="text-muted">' . $t->html('overpayments_intro') . '</p>'
+            . '<table class="table table-condensed prorata-overpayments"><thead><tr>'
+            . '<th>' . $t->html('col_date') . '</th><th>' . $t->html('col_client') . '</th>'
+            . '<th>' . $t->html('col_invoice') . '</th><th class="text-right">' . $t->html('col_amount') . '</th>'
+            . '<th>' . $t->html('overpayments_records') . '</th><th></th></tr></thead><tbody>';
+        foreach ($rows as $row) {
+            $money = $format->withCurrency(...Format::currencyOf((int) $row->client_id));
+            $records = json_decode((string) $row->records, true);
+            $name = trim(($row->firstname ?? '') . ' ' . ($row->lastname ?? ''));
+            $html .= '<tr data-invoice="' . (int) $row->invoice_id . '">'
+                . '<td class="text-nowrap">' . Format::e($format->date((string) $row->detected_at)) . '</td>'
+                . '<td>' . Format::e($name !== '' ? $name : '#' . (int) $row->client_id) . '</td>'
+                . '<td><a href="invoices.php?action=edit&amp;id=' . (int) $row->invoice_id . '">'
+                . $t->html('invoice_number', (int) $row->invoice_id) . '</a></td>'
+                . '<td class="text-right text-nowrap">' . Format::e($money->money((string) $row->amount)) . '</td>'
+                . '<td>' . Format::e(implode(', ', array_map(static fn ($id) => '#' . (int) $id, is_array($records) ? $records : []))) . '</td>'
+                . '<td class="text-right"><form method="post" action="' . Format::e($link) . '" style="display:inline">'
+                . '<input type="hidden" name="token" value="' . Format::e($token) . '">'
+                . '<input type="hidden" name="action" value="resolve_overpayment">'
+                . '<input type="hidden" name="invoice_id" value="' . (int) $row->invoice_id . '">'
+                . '<button type="submit" class="btn btn-default btn-xs">' . $t->html('overpayments_resolve') . '</button>'
+                . '</form></td></tr>';
+        }
+
+        return $notice . $html . '</tbody></table></div></div>';
+    }
+
+    /** Handles "mark settled": the row leaves the list; the activity log says who and when. */
+    private static function resolve(Text $t): string
+    {
+        $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
+        if (!$post || ($_POST['action'] ?? '') !== 'resolve_overpayment') {
+            return '';
+        }
+        if (!Csrf::validPost(Csrf::ADMIN)) {
+            return '<div class="alert alert-danger">' . $t->html('error_token') . '</div>';
+        }
+        $invoiceId = (int) ($_POST['invoice_id'] ?? 0);
+        $done = $invoiceId > 0 && Capsule::table('mod_prorata_overpayments')
+            ->where('invoice_id', $invoiceId)
+            ->whereNull('resolved_at')
+            ->update(['resolved_at' => date('Y-m-d H:i:s')]) > 0;
+        if (!$done) {
+            return '';
+        }
+        $clientId = (int) Capsule::table('mod_prorata_overpayments')->where('invoice_id', $invoiceId)->value('client_id');
+        ActivityLog::write($clientId, 'log_overpayment_resolved', $invoiceId);
+
+        return '<div class="alert alert-success">' . $t->html('overpayments_resolved', $invoiceId) . '</div>';
+    }
+}

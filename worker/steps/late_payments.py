@@ -1,0 +1,78 @@
+"""Reconcile's step for money that reached an alignment invoice after its alignment stopped
+being pending (expired, cancelled, superseded, withdrawn) without the worker hearing of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from worker.own_schema import overpayments, records
+from worker.steps import overpayment
+from worker.steps.records import LATE, apply_payment, records_of
+from worker.transactions import lock_invoice, unit_of_work
+from worker.whmcs.schema import tblaccounts, tblinvoiceitems, tblinvoices
+
+Clock = Callable[[], datetime]
+
+
+def _candidates(engine: Engine) -> list[int]:
+    """Invoices still holding a late record's line, paid or with a payment recorded, not yet
+    flagged."""
+    money = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == records.c.invoice_id)
+    flagged = sa.select(overpayments.c.id).where(overpayments.c.invoice_id == records.c.invoice_id)
+    query = (
+        sa.select(records.c.invoice_id)
+        .join(tblinvoices, tblinvoices.c.id == records.c.invoice_id)
+        .join(
+            tblinvoiceitems,
+            sa.and_(
+                tblinvoiceitems.c.id == records.c.invoice_item_id,
+                tblinvoiceitems.c.invoiceid == records.c.invoice_id,
+            ),
+        )
+        .where(
+            records.c.state.in_(LATE),
+            sa.or_(tblinvoices.c.status == "Paid", money.exists()),
+            ~flagged.exists(),
+        )
+        .distinct()
+        .order_by(records.c.invoice_id)
+    )
+    with engine.connect() as conn:
+        return [int(invoice_id) for (invoice_id,) in conn.execute(query)]
+
+
+def flag_late_payments(engine: Engine, now: Clock) -> list[int]:
+    """One transaction per invoice. Paid: handled as the payment event would be (dates kept
+    at the latest paid-through date, flagged). Still cancelled with money recorded on it
+    (WHMCS refuses payments on a Cancelled invoice, so staff or a gateway forced it): WHMCS
+    moved no date, so none moves here; the money is flagged for staff."""
+    done: list[int] = []
+    for invoice_id in _candidates(engine):
+        with unit_of_work(engine) as conn:
+            invoice = lock_invoice(conn, invoice_id)
+            if invoice is None:
+                continue
+            stamp = now()
+            if invoice.status == "Paid":
+                apply_payment(conn, invoice_id, stamp)
+                done.append(invoice_id)
+                continue
+            late = records_of(conn, invoice_id, LATE, on_invoice=True)
+            received = conn.execute(
+                sa.select(
+                    sa.func.coalesce(
+                        sa.func.sum(tblaccounts.c.amountin - tblaccounts.c.amountout), 0
+                    )
+                ).where(tblaccounts.c.invoiceid == invoice_id)
+            ).scalar_one()
+            if late and Decimal(received) > 0:
+                overpayment.flag(
+                    conn, invoice_id, late[0].client_id, late, stamp, received=Decimal(received)
+                )
+                done.append(invoice_id)
+    return done

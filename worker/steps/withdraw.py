@@ -1,0 +1,320 @@
+"""Withdrawing pending alignments: their lines leave their unpaid alignment invoices.
+
+Used when a client is aligned again (every pending alignment of the client first, in the
+alignment's own transaction), and when a service leaves Active/Suspended or gets a
+cancellation request while its alignment is pending (WHMCS's own cancellation strips only
+`Hosting`/`Addon` lines, billing facts 6.2, so a prorata line would stay payable and its
+payment would rewrite a cancelled service's dates).
+
+A withdrawn line leaves its invoice, which is recomputed; an invoice left with no line is
+cancelled instead, its lines kept, as WHMCS cancels an invoice. The old next invoice date
+comes back where the service still holds P; the record becomes `withdrawn`. An invoice with
+money on it (a payment, credit, Payment Pending, Collections) is never changed: staff
+settle it, and the planner reports the service as blocked meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from domain.money import format_money
+from worker.own_schema import records
+from worker.steps.payment import _remember, _seen
+from worker.steps.records import (
+    apply_payment,
+    put_back,
+    records_of,
+    restore_next_invoice,
+)
+from worker.transactions import lock_client, lock_invoice, unit_of_work
+from worker.whmcs.activity import log_activity
+from worker.whmcs.invoices import cancel_invoice, remove_items
+from worker.whmcs.schema import (
+    tblaccounts,
+    tblcancelrequests,
+    tblhosting,
+    tblhostingaddons,
+    tblinvoiceitems,
+    tblinvoices,
+)
+
+Clock = Callable[[], datetime]
+
+# an alignment invoice in these states can lose lines
+OPEN = ("Unpaid", "Draft")
+TAKING_PART = ("Active", "Suspended")
+
+
+@dataclass
+class Withdrawn:
+    """What a withdrawal did (or, in a preview, would do)."""
+
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)
+    paid: list[int] = field(default_factory=list)  # records applied as paid first
+    cancelled: list[int] = field(default_factory=list)  # records whose invoice had gone
+    changed_invoices: list[int] = field(default_factory=list)
+    cancelled_invoices: list[int] = field(default_factory=list)
+
+
+def describe(row: Any) -> dict[str, Any]:
+    return {
+        "record": int(row.id),
+        "type": row.kind,
+        "id": int(row.relid),
+        "invoice_id": int(row.invoice_id),
+        "amount": format_money(row.amount),
+    }
+
+
+def has_money(conn: Connection, invoice_id: int) -> bool:
+    """A payment recorded on it or credit applied: never changed behind the client's back."""
+    credit = conn.execute(
+        sa.select(tblinvoices.c.credit).where(tblinvoices.c.id == invoice_id)
+    ).scalar()
+    if credit is not None and credit > 0:
+        return True
+    paid = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
+    return conn.execute(paid).first() is not None
+
+
+def _can_lose_lines(conn: Connection, invoice: Any) -> bool:
+    return invoice is not None and invoice.status in OPEN and not has_money(conn, invoice.id)
+
+
+def withdraw_lines(
+    conn: Connection, invoice_id: int, rows: list[Any], reason: str, now: datetime, out: Withdrawn
+) -> None:
+    """These pending records' lines leave their (open, money-free) invoice."""
+    if not rows:
+        return
+    item_ids = [int(row.invoice_item_id) for row in rows]
+    others = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(tblinvoiceitems)
+        .where(tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.id.not_in(item_ids))
+    ).scalar_one()
+    if others:
+        remove_items(conn, invoice_id, item_ids, None, now)
+        out.changed_invoices.append(invoice_id)
+        what = "lines removed, invoice recomputed"
+    else:
+        cancel_invoice(conn, invoice_id, now)
+        out.cancelled_invoices.append(invoice_id)
+        what = "invoice cancelled"
+    for row in rows:
+        restore_next_invoice(conn, row)
+    ids = [int(row.id) for row in rows]
+    conn.execute(
+        sa.update(records).where(records.c.id.in_(ids)).values(state="withdrawn", updated_at=now)
+    )
+    out.withdrawn.extend(describe(row) for row in rows)
+    log_activity(
+        conn,
+        rows[0].client_id,
+        f"Prorated Next Due Date: alignment withdrawn ({reason}) from invoice #{invoice_id}, "
+        f"{what}, next invoice dates put back for "
+        f"{', '.join(f'{row.kind} #{row.relid}' for row in rows)}",
+        now,
+    )
+
+
+def _pending_invoice_ids(conn: Connection, client_id: int) -> list[int]:
+    query = (
+        sa.select(records.c.invoice_id)
+        .where(
+            records.c.client_id == client_id,
+            records.c.state == "pending",
+            records.c.invoice_id.is_not(None),
+        )
+        .distinct()
+        .order_by(records.c.invoice_id)
+    )
+    return [int(invoice_id) for (invoice_id,) in conn.execute(query)]
+
+
+def withdraw_client(conn: Connection, client_id: int, now: datetime) -> Withdrawn:
+    """Before a client is aligned again, inside that alignment's transaction: every pending
+    alignment of the client is settled. Paid ones (the event not yet handled) are applied
+    as paid; those whose invoice was cancelled or deleted are put back as cancelled; the
+    others leave their open invoices. Pending ones on an invoice with money stay: the
+    planner reports their services as blocked."""
+    out = Withdrawn()
+    for invoice_id in _pending_invoice_ids(conn, client_id):
+        invoice = lock_invoice(conn, invoice_id)
+        if invoice is None:
+            out.cancelled += put_back(conn, invoice_id, "cancelled", "was deleted", now)
+            continue
+        out.cancelled += put_back(
+            conn, invoice_id, "cancelled", "lost its alignment lines", now, on_invoice=False
+        )
+        if invoice.status == "Paid":
+            out.paid += apply_payment(conn, invoice_id, now)
+        elif invoice.status == "Cancelled":
+            out.cancelled += put_back(conn, invoice_id, "cancelled", "was cancelled", now)
+        elif _can_lose_lines(conn, invoice):
+            rows = records_of(conn, invoice_id, ("pending",), on_invoice=True)
+            withdraw_lines(conn, invoice_id, rows, "aligned again", now, out)
+    return out
+
+
+def planned_withdrawals(conn: Connection, client_id: int) -> list[dict[str, Any]]:
+    """For a preview, changing nothing: the pending alignments aligning again withdraws."""
+    planned: list[dict[str, Any]] = []
+    for invoice_id in _pending_invoice_ids(conn, client_id):
+        invoice = conn.execute(
+            sa.select(tblinvoices.c.id, tblinvoices.c.status).where(tblinvoices.c.id == invoice_id)
+        ).first()
+        if _can_lose_lines(conn, invoice):
+            rows = records_of(conn, invoice_id, ("pending",), on_invoice=True)
+            planned.extend(describe(row) for row in rows)
+    return planned
+
+
+# ---- services cancelled, or with a cancellation request ---------------------------------
+
+
+def _leaving(service_id: Any) -> Any:
+    """The service (tblhosting id) no longer takes part: its status, or a cancellation
+    request for it."""
+    status = (
+        sa.select(tblhosting.c.domainstatus).where(tblhosting.c.id == service_id).scalar_subquery()
+    )
+    requested = sa.select(tblcancelrequests.c.id).where(tblcancelrequests.c.relid == service_id)
+    return sa.or_(status.is_(None), status.not_in(TAKING_PART), requested.exists())
+
+
+def _parent_of_addon() -> Any:
+    return (
+        sa.select(tblhostingaddons.c.hostingid)
+        .where(tblhostingaddons.c.id == records.c.relid)
+        .scalar_subquery()
+    )
+
+
+def _addon_status() -> Any:
+    return (
+        sa.select(tblhostingaddons.c.status)
+        .where(tblhostingaddons.c.id == records.c.relid)
+        .scalar_subquery()
+    )
+
+
+def _leaving_records() -> Any:
+    """Pending records whose service (or addon, or the addon's service) is leaving."""
+    return sa.select(records).where(
+        records.c.state == "pending",
+        records.c.invoice_id.is_not(None),
+        sa.or_(
+            sa.and_(records.c.kind == "service", _leaving(records.c.relid)),
+            sa.and_(
+                records.c.kind == "addon",
+                sa.or_(
+                    _addon_status().is_(None),
+                    _addon_status().not_in(TAKING_PART),
+                    _leaving(_parent_of_addon()),
+                ),
+            ),
+        ),
+    )
+
+
+def _withdraw_grouped(
+    conn: Connection, rows: Iterable[Any], reason: str, now: datetime
+) -> Withdrawn:
+    """Withdraw the given pending records, invoice by invoice (each locked, open and free of
+    money)."""
+    out = Withdrawn()
+    by_invoice: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        by_invoice[int(row.invoice_id)].append(int(row.id))
+    for invoice_id, ids in sorted(by_invoice.items()):
+        if not _can_lose_lines(conn, lock_invoice(conn, invoice_id)):
+            continue
+        mine = [
+            row
+            for row in records_of(conn, invoice_id, ("pending",), on_invoice=True)
+            if int(row.id) in ids
+        ]
+        withdraw_lines(conn, invoice_id, mine, reason, now, out)
+    return out
+
+
+def withdraw_leaving_services(engine: Engine, now: Clock) -> list[int]:
+    """Reconcile's step: the lines of services that left Active/Suspended or have a
+    cancellation request are withdrawn, one transaction per invoice; returns the invoices."""
+    with engine.connect() as conn:
+        found = list(conn.execute(_leaving_records().order_by(records.c.id)))
+    done: list[int] = []
+    for invoice_id in sorted({int(row.invoice_id) for row in found}):
+        with unit_of_work(engine) as conn:
+            client_id = conn.execute(
+                sa.select(tblinvoices.c.userid).where(tblinvoices.c.id == invoice_id)
+            ).scalar()
+            if client_id is not None:
+                lock_client(conn, int(client_id))  # as an alignment does, first
+            rows = conn.execute(_leaving_records().where(records.c.invoice_id == invoice_id))
+            out = _withdraw_grouped(conn, list(rows), "service cancelled", now())
+            done += out.changed_invoices + out.cancelled_invoices
+    return done
+
+
+@dataclass
+class CancellationOutcome:
+    event_id: str
+    service_id: int
+    outcome: str  # applied | nothing-pending | repeat | unknown-service
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def service_cancellation_requested(
+    engine: Engine, event_id: str, service_id: int, now: Clock
+) -> CancellationOutcome:
+    """The CancellationRequest hook's event: the service's (and its addons') pending lines
+    are withdrawn now. The hook fires while WHMCS creates the request, so the request row
+    is not required here; reconcile finds any that this event missed."""
+    try:
+        with unit_of_work(engine) as conn:
+            client_id = conn.execute(
+                sa.select(tblhosting.c.userid).where(tblhosting.c.id == service_id)
+            ).scalar()
+            if client_id is not None:
+                lock_client(conn, int(client_id))
+            if _seen(conn, event_id):
+                return CancellationOutcome(event_id, service_id, "repeat")
+            stamp = now()
+            if client_id is None:
+                outcome, out = "unknown-service", Withdrawn()
+            else:
+                addons = sa.select(tblhostingaddons.c.id).where(
+                    tblhostingaddons.c.hostingid == service_id
+                )
+                rows = conn.execute(
+                    sa.select(records).where(
+                        records.c.state == "pending",
+                        records.c.invoice_id.is_not(None),
+                        sa.or_(
+                            sa.and_(records.c.kind == "service", records.c.relid == service_id),
+                            sa.and_(records.c.kind == "addon", records.c.relid.in_(addons)),
+                        ),
+                    )
+                )
+                out = _withdraw_grouped(conn, list(rows), "cancellation requested", stamp)
+                outcome = "applied" if out.withdrawn else "nothing-pending"
+            _remember(conn, event_id, "cancellation-requested", None, outcome, stamp)
+            return CancellationOutcome(event_id, service_id, outcome, out.withdrawn)
+    except IntegrityError:
+        with engine.connect() as conn:
+            if _seen(conn, event_id):
+                return CancellationOutcome(event_id, service_id, "repeat")
+        raise
