@@ -17,7 +17,7 @@ if (!defined("WHMCS")) {
 final class InvoiceSummary
 {
     /** Invoice statuses in which an alignment invoice still waits for its money. */
-    public const WAITING = ['Unpaid', 'Draft', 'Payment Pending'];
+    public const WAITING = InvoiceStatuses::AWAITING_PAYMENT;
 
     /**
      * The tax names of a client by level (1, 2), chosen among tbltax's rules as WHMCS chooses
