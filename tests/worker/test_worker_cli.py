@@ -145,9 +145,13 @@ def test_align_readable_output(
     )
     assert code == 0
     assert len(rows(engine, requests)) == 2
-    [live] = rows(engine, tblinvoices)
+    # the first invoice's lines were withdrawn: it is cancelled, its lines kept
+    [live] = rows(engine, tblinvoices, tblinvoices.c.status == "Unpaid")
     assert live["total"] == Decimal("32.00")
-    assert len(rows(engine, tblinvoiceitems)) == 2
+    assert len(rows(engine, tblinvoiceitems, tblinvoiceitems.c.invoiceid == live["id"])) == 2
+    assert row(engine, tblinvoices, invoice["id"])["status"] == "Cancelled"
+    assert out.count("Withdrawn first: alignment #") == 2
+    assert f"Cancelled emptied invoices: #{invoice['id']}" in out
 
 
 def test_sandbox_pay(engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
