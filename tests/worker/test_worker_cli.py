@@ -26,7 +26,7 @@ from worker_helpers import (
 
 from worker import clock, runtime
 from worker.cli.main import main
-from worker.own_schema import records, requests, schema_version
+from worker.own_schema import LATEST, MIGRATIONS, records, requests, schema_version
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblaccounts, tblhosting, tblinvoiceitems, tblinvoices
 
@@ -259,7 +259,9 @@ def test_db_upgrade_twice(
     assert not sa.inspect(db_engine).has_table("mod_prorata_records")
     code, out, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
     assert (code, err) == (0, "")
-    assert out.strip() == "applied migrations 1; schema at version 1"
+    numbers = [number for number, _ in MIGRATIONS]
+    applied = ", ".join(map(str, numbers))
+    assert out.strip() == f"applied migrations {applied}; schema at version {LATEST}"
     tables = set(sa.inspect(db_engine).get_table_names())
     assert {
         "mod_prorata_requests",
@@ -269,13 +271,14 @@ def test_db_upgrade_twice(
         "mod_prorata_failed_jobs",
         "mod_prorata_schema",
     } <= tables
-    [version] = rows(db_engine, schema_version)
-    assert version["version"] == 1 and version["applied_at"] == NOW
+    versions = rows(db_engine, schema_version)
+    assert [v["version"] for v in versions] == numbers
+    assert {v["applied_at"] for v in versions} == {NOW}
 
     code, out, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
     assert (code, err) == (0, "")
-    assert out.strip() == "schema already at version 1"
-    assert len(rows(db_engine, schema_version)) == 1
+    assert out.strip() == f"schema already at version {LATEST}"
+    assert len(rows(db_engine, schema_version)) == len(numbers)
 
 
 @pytest.mark.parametrize(
