@@ -9,6 +9,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -409,6 +410,29 @@ def align(engine: Engine, client: int, event_id: str) -> AlignResult:
 
 
 def test_zero_next_invoice_date_is_put_back_as_zero(engine: Engine) -> None:
+    align_cancel_and_expire_zero_dates(engine)
+
+
+@pytest.mark.mariadb
+def test_zero_dates_on_a_server_that_forbids_them(mariadb_url: str) -> None:
+    """MySQL 8's default mode refuses zero dates; the worker's own sessions allow them."""
+    mode = "STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO"
+    engine = make_engine(f"{mariadb_url}?init_command=" + quote(f"SET sql_mode='{mode}'"))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT @@SESSION.sql_mode")).scalar_one() == (
+                "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO"
+            )
+        sandbox.init_sandbox(engine)
+        upgrade(engine, clock(NOW))
+        align_cancel_and_expire_zero_dates(engine)
+    finally:
+        engine.dispose()
+
+
+def align_cancel_and_expire_zero_dates(engine: Engine) -> None:
+    """Two services whose next invoice date is zero: aligned; one alignment cancelled by
+    the invoice-cancelled event, the other expired by reconcile; both read back zero."""
     ids = seed(engine, zero_next_invoice)
     assert raw_date(engine, tblhosting, "nextinvoicedate", ids["cancelled"]) == "0000-00-00"
     invoices = {}
