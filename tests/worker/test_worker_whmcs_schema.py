@@ -14,7 +14,6 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import StatementError
 from worker_helpers import LATER, NOW, T, clock, seed
 
 from worker import clock as worker_clock
@@ -484,7 +483,9 @@ def dump_every_table(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def test_an_amount_beyond_decimal_16_2_is_refused_and_nothing_written(engine: Engine) -> None:
+def test_an_amount_beyond_decimal_16_2_is_refused_and_nothing_written(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
     def build(conn: Connection) -> int:
         product = sandbox.add_product(conn, "Dedicated Cluster", taxed=False)
         client = sandbox.add_client(conn, "Big", "Spender")
@@ -501,12 +502,18 @@ def test_an_amount_beyond_decimal_16_2_is_refused_and_nothing_written(engine: En
 
     client = seed(engine, build)
     before = dump_every_table(engine)
-    with pytest.raises(StatementError) as raised:
-        align(engine, client, "too-large")
-    assert isinstance(raised.value.orig, ValueRefused)
-    assert "amount 100000000000000.00 is too large for WHMCS's decimal(16,2)" in str(
-        raised.value.orig
+    message = (
+        "amount 100000000000000.00 is too large for WHMCS's decimal(16,2) column"
+        " (at most 99999999999999.99)"
     )
+    with pytest.raises(ValueRefused) as raised:
+        align(engine, client, "too-large")
+    assert str(raised.value) == message
+    assert dump_every_table(engine) == before
+    # the command line says it in one line
+    monkeypatch.setattr(worker_clock, "now", lambda: NOW)
+    code = main(["align", "--db", db_url, "--client", str(client), "--today", "2024-06-01"])
+    assert (code, capsys.readouterr().err) == (2, f"prorata: error: {message}\n")
     assert dump_every_table(engine) == before
 
 

@@ -33,6 +33,7 @@ from worker.steps.payment import invoice_cancelled, invoice_paid
 from worker.steps.planning import PlannedClient, plan_client
 from worker.steps.reconcile import reconcile_as_configured
 from worker.whmcs.loader import ClientNotFound
+from worker.whmcs.types import ValueRefused
 
 T = TypeVar("T")
 EXIT_BAD_INPUT = 2
@@ -239,7 +240,7 @@ def _guarded(engine: Any, action: Callable[[], T]) -> T:
         raise CliError(str(exc)) from exc
     except SettingsError as exc:
         raise CliError(f"the module settings are invalid: {exc}") from exc
-    except InvoiceStateError as exc:
+    except (InvoiceStateError, ValueRefused) as exc:
         raise CliError(str(exc)) from exc
     except SQLAlchemyError as exc:
         raise _database_error(engine, exc) from exc

@@ -15,14 +15,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DontWrapMixin
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 ZERO_DATE = "0000-00-00"
 ZERO_DATETIME = "0000-00-00 00:00:00"
 
 
-class ValueRefused(ValueError):
-    """A value that does not fit its WHMCS column exactly."""
+class ValueRefused(DontWrapMixin, ValueError):
+    """A value that does not fit its WHMCS column exactly (raised as itself, not wrapped in
+    SQLAlchemy's StatementError, so callers and operators see the message as it is)."""
 
 
 def _mysql(dialect: Dialect) -> bool:
