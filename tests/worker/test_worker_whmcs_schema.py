@@ -6,7 +6,7 @@ refuse a database they did not make. On SQLite, on MariaDB in WHMCS's session mo
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -33,7 +33,14 @@ from worker.whmcs.schema import (
     tblinvoices,
     whmcs_metadata,
 )
-from worker.whmcs.types import Money, Rate, ValueRefused, ZeroDate
+from worker.whmcs.types import (
+    Money,
+    Rate,
+    ValueRefused,
+    ZeroDate,
+    ZeroDateTime,
+    ZeroTimestamp,
+)
 
 # Section 9.3 of the WHMCS 8 billing facts: WHMCS 8.13's install schema, column by column.
 WHMCS_8_13 = """
@@ -540,6 +547,14 @@ def test_values_that_fit_are_kept_exactly() -> None:
     assert Rate().checked(Decimal("7.5")) == Decimal("7.500")
     with pytest.raises(ValueRefused, match="not YYYY-MM-DD"):
         ZeroDate().process_bind_param("2024-13-01", sa.create_engine("sqlite://").dialect)
+
+
+def test_a_moment_a_timestamp_cannot_hold_is_refused() -> None:
+    dialect = sa.create_engine("sqlite://").dialect
+    with pytest.raises(ValueRefused, match="outside what WHMCS's TIMESTAMP column holds"):
+        ZeroTimestamp().process_bind_param(datetime(2040, 1, 1), dialect)  # noqa: DTZ001
+    assert ZeroTimestamp().process_bind_param(None, dialect) == "0000-00-00 00:00:00"
+    assert ZeroDateTime().process_bind_param(datetime(2040, 1, 1), dialect)  # noqa: DTZ001
 
 
 # ---- a client with a thousand services and addons ----

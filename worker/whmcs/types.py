@@ -208,12 +208,20 @@ class WhmcsDateTime(TypeDecorator[datetime]):
         if isinstance(value, str):
             return _datetime_text(value)
         moment = value.replace(microsecond=0)
+        self.check_range(moment)
         if dialect.name == "sqlite":
             return moment.isoformat(sep=" ", timespec="seconds")
         return moment
 
+    def check_range(self, moment: datetime) -> None:
+        """DATETIME holds any year WHMCS uses."""
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return _parse_datetime(value)
+
+
+# what a TIMESTAMP holds (1970 to 2038, UTC), a day inside each end for the session's zone
+TIMESTAMP_RANGE = (datetime(1970, 1, 2), datetime(2038, 1, 18))  # noqa: DTZ001
 
 
 class ZeroDateTime(WhmcsDateTime):
@@ -223,22 +231,28 @@ class ZeroDateTime(WhmcsDateTime):
     none_as = ZERO_DATETIME
 
 
-class ZeroTimestamp(ZeroDateTime):
+class Timestamp(WhmcsDateTime):
+    """A NULL-able TIMESTAMP (WHMCS 8's user tables); 1970 to 2038 only."""
+
+    cache_ok = True
+
+    def mysql_type(self) -> TypeEngine[Any]:
+        return mysql.TIMESTAMP()
+
+    def check_range(self, moment: datetime) -> None:
+        first, last = TIMESTAMP_RANGE
+        if not first <= moment.replace(tzinfo=None) <= last:
+            raise ValueRefused(
+                f"moment {moment.isoformat(sep=' ')} is outside what WHMCS's TIMESTAMP column"
+                f" holds ({first.date()} to {last.date()})"
+            )
+
+
+class ZeroTimestamp(Timestamp):
     """A NOT NULL TIMESTAMP (WHMCS's created_at, updated_at, date_cancelled, ...)."""
 
     cache_ok = True
-
-    def mysql_type(self) -> TypeEngine[Any]:
-        return mysql.TIMESTAMP()
-
-
-class Timestamp(WhmcsDateTime):
-    """A NULL-able TIMESTAMP (WHMCS 8's user tables)."""
-
-    cache_ok = True
-
-    def mysql_type(self) -> TypeEngine[Any]:
-        return mysql.TIMESTAMP()
+    none_as = ZERO_DATETIME
 
 
 def integer(width: int = 10, *, unsigned: bool = False) -> TypeEngine[int]:
