@@ -31,6 +31,8 @@ from worker.whmcs.schema import (
     tblhosting,
     tblhostingaddons,
     tblinvoices,
+    tblusers,
+    tblusers_clients,
     whmcs_metadata,
 )
 from worker.whmcs.types import (
@@ -374,6 +376,31 @@ def test_sandbox_configuration_is_whmcs_8_13_install_data(engine: Engine) -> Non
     assert stored == stored | WHMCS_CONFIGURATION
     assert (stored["TaxPerLineItem"], stored["CreateInvoiceDaysBefore"]) == ("1", "14")
     assert (stored["DateFormat"], stored["Version"]) == ("DD/MM/YYYY", "8.13.0-release.1")
+
+
+def test_a_client_has_its_users_as_in_whmcs_8(engine: Engine) -> None:
+    def build(conn: Connection) -> tuple[int, int, int]:
+        client = sandbox.add_client(conn, "Ada", "Lovelace")
+        owner = sandbox.add_user(conn, client, "ada@example.com")
+        helper = sandbox.add_user(
+            conn, client, "bob@example.com", owner=False, permissions="invoices"
+        )
+        return client, owner, helper
+
+    client, owner, helper = seed(engine, build)
+    with engine.connect() as conn:
+        links = conn.execute(
+            sa.select(tblusers_clients.c.auth_user_id, tblusers_clients.c.owner, tblusers.c.email)
+            .join(tblusers, tblusers.c.id == tblusers_clients.c.auth_user_id)
+            .where(tblusers_clients.c.client_id == client)
+            .order_by(tblusers.c.id)
+        ).all()
+    assert [tuple(link) for link in links] == [
+        (owner, 1, "ada@example.com"),
+        (helper, 0, "bob@example.com"),
+    ]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:  # e-mail is unique
+        sandbox.add_user(conn, client, "ada@example.com")
 
 
 # ---- zero dates ----

@@ -32,6 +32,8 @@ from worker.whmcs.schema import (
     tblpaymentgateways,
     tblproducts,
     tbltax,
+    tblusers,
+    tblusers_clients,
     whmcs_metadata,
 )
 
@@ -224,6 +226,22 @@ def add_client(
         taxexempt=1 if tax_exempt else 0,
         status="Active",
     )
+
+
+def add_user(
+    conn: Connection, client_id: int, email: str, *, owner: bool = True, permissions: str = ""
+) -> int:
+    """A WHMCS 8 user (a login) with access to the client; the owner has every permission."""
+    user_id = _insert(conn, tblusers, email=email, first_name=email.split("@")[0])
+    _insert(
+        conn,
+        tblusers_clients,
+        auth_user_id=user_id,
+        client_id=client_id,
+        owner=1 if owner else 0,
+        permissions=None if owner else permissions,
+    )
+    return user_id
 
 
 def add_product(conn: Connection, name: str, *, taxed: bool = True) -> int:
