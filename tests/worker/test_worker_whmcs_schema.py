@@ -572,7 +572,7 @@ def test_values_that_fit_are_kept_exactly() -> None:
     assert Money().checked(Decimal("99999999999999.99")) == Decimal("99999999999999.99")
     assert Money().checked("-5") == Decimal("-5.00")
     assert Rate().checked(Decimal("7.5")) == Decimal("7.500")
-    with pytest.raises(ValueRefused, match="not YYYY-MM-DD"):
+    with pytest.raises(ValueRefused, match="not a date in the form YYYY-MM-DD"):
         ZeroDate().process_bind_param("2024-13-01", sa.create_engine("sqlite://").dialect)
 
 

@@ -8,6 +8,7 @@ is checked here, before the database sees it, and refused with a message naming 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,10 +26,6 @@ ZERO_DATETIME = "0000-00-00 00:00:00"
 class ValueRefused(DontWrapMixin, ValueError):
     """A value that does not fit its WHMCS column exactly (raised as itself, not wrapped in
     SQLAlchemy's StatementError, so callers and operators see the message as it is)."""
-
-
-def _mysql(dialect: Dialect) -> bool:
-    return dialect.name in ("mysql", "mariadb")
 
 
 class _Exact(TypeDecorator[Decimal]):
@@ -123,13 +120,13 @@ def _parse_date(value: Any) -> date | None:
     return date.fromisoformat(text)
 
 
-def _date_text(value: str) -> str:
-    """A date given as text: ISO or WHMCS's zero date, nothing the database would misread."""
-    if value != ZERO_DATE:
+def _checked_text(value: str, zero: str, parse: Callable[[str], object], form: str) -> str:
+    """A date given as text: ISO or WHMCS's zero value, nothing the database would misread."""
+    if value != zero:
         try:
-            date.fromisoformat(value)
+            parse(value)
         except ValueError as exc:
-            raise ValueRefused(f"date {value!r} is not YYYY-MM-DD") from exc
+            raise ValueRefused(f"{value!r} is not a date in the form {form}") from exc
     return value
 
 
@@ -149,7 +146,8 @@ class WhmcsDate(TypeDecorator[date]):
         if value is None:
             return self.none_as
         if isinstance(value, str):
-            return _date_text(value)  # lets tests and the sandbox store WHMCS's '0000-00-00'
+            # lets tests and the sandbox store WHMCS's '0000-00-00'
+            return _checked_text(value, ZERO_DATE, date.fromisoformat, "YYYY-MM-DD")
         when = value.date() if isinstance(value, datetime) else value
         return when.isoformat() if dialect.name == "sqlite" else when
 
@@ -175,15 +173,6 @@ def _parse_datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(text)
 
 
-def _datetime_text(value: str) -> str:
-    if value != ZERO_DATETIME:
-        try:
-            datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise ValueRefused(f"date and time {value!r} is not YYYY-MM-DD HH:MM:SS") from exc
-    return value
-
-
 class WhmcsDateTime(TypeDecorator[datetime]):
     """DATETIME on MySQL; ISO text on SQLite. Zero values read as None; None writes NULL.
 
@@ -206,7 +195,9 @@ class WhmcsDateTime(TypeDecorator[datetime]):
         if value is None:
             return self.none_as
         if isinstance(value, str):
-            return _datetime_text(value)
+            return _checked_text(
+                value, ZERO_DATETIME, datetime.fromisoformat, "YYYY-MM-DD HH:MM:SS"
+            )
         moment = value.replace(microsecond=0)
         self.check_range(moment)
         if dialect.name == "sqlite":
