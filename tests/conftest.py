@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -62,12 +63,38 @@ def sqlite_url(tmp_path: object) -> str:
     return f"sqlite:///{tmp_path}/whmcs.db"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+# WHMCS's own session mode, and MariaDB's default strict one: the worker must work in both,
+# whatever the server's global setting. Set per connection, through PyMySQL's init_command.
+SQL_MODES = {
+    "mariadb": "",
+    "mariadb-strict": (
+        "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION"
+    ),
+}
+
+
+def with_sql_mode(url: str, variant: str) -> str:
+    """The URL whose connections run with the variant's sql_mode."""
+    command = quote(f"SET SESSION sql_mode='{SQL_MODES[variant]}'", safe="")
+    return f"{url}?init_command={command}"
+
+
+MARIADB_VARIANTS = [pytest.param(name, marks=pytest.mark.mariadb) for name in SQL_MODES]
+
+
+@pytest.fixture(params=["sqlite", *MARIADB_VARIANTS])
 def db_url(request: pytest.FixtureRequest) -> str:
-    """Each test that takes it runs once on SQLite and once on MariaDB."""
+    """Each test that takes it runs on SQLite, on MariaDB in WHMCS's session mode
+    (sql_mode '') and on MariaDB in strict mode."""
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
-    return str(request.getfixturevalue("mariadb_url"))
+    return with_sql_mode(str(request.getfixturevalue("mariadb_url")), request.param)
+
+
+@pytest.fixture(params=MARIADB_VARIANTS)
+def mysql_db_url(request: pytest.FixtureRequest) -> str:
+    """MariaDB only, in both session modes: for what only MySQL/MariaDB can show."""
+    return with_sql_mode(str(request.getfixturevalue("mariadb_url")), request.param)
 
 
 @pytest.fixture

@@ -213,7 +213,8 @@ def test_the_unpaid_invoices_expire_and_their_dates_come_back(story: DemoRun) ->
 def test_services_out_of_scope_are_left_alone(story: DemoRun) -> None:
     assert story.dates_of("service", 8) == ("2026-09-24", "2026-09-24")  # Terminated
     assert story.dates_of("service", 12) == ("2026-12-01", "2026-12-01")  # already on day 1
-    assert story.dates_of("service", 13) == (None, None)  # Free Account
+    # Free Account: no due date; WHMCS's NOT NULL next invoice date holds its zero date
+    assert story.dates_of("service", 13) == (None, "0000-00-00")
     assert story.invoice(3)["status"] == "Paid"
 
 

@@ -590,7 +590,8 @@ def test_admin_finds_a_client_changes_the_day_unticks_a_service_and_aligns(
     web = row_text(browser, f"service:{ids['ada_web']}")
     assert shown(aligned_to(due_in(10), ADMIN_DAY)) in web
     totals = browser.text("table.prorata-totals")
-    assert "banktransfer" in totals and "paypal" in totals
+    # the gateways' display names, from tblpaymentgateways as in WHMCS
+    assert "Bank Transfer" in totals and "PayPal" in totals
     for cell in browser.evaluate(
         "[...document.querySelectorAll('table.prorata-totals td.text-right')].slice(1)"
         ".map(c => c.innerText).filter(t => t.includes('$'))"

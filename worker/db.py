@@ -39,7 +39,29 @@ def make_engine(url: str, **options: Any) -> Engine:
     engine = sa.create_engine(parsed, **options)
     if backend == "sqlite":
         _sqlite_pragmas(engine)
+    else:
+        _allow_zero_dates(engine)
     return engine
+
+
+# WHMCS's schema is built on zero dates ('0000-00-00' defaults, "no date" written as zero);
+# a server whose sql_mode forbids them (MySQL 8's default) would refuse the dates the worker
+# puts back. Only these two modes go: strict mode, if set, stays.
+ZERO_DATE_MODES = ("NO_ZERO_DATE", "NO_ZERO_IN_DATE")
+
+
+def _allow_zero_dates(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT @@SESSION.sql_mode")
+            modes = [mode for mode in str(cursor.fetchone()[0] or "").split(",") if mode]
+            kept = [mode for mode in modes if mode.upper() not in ZERO_DATE_MODES]
+            if kept != modes:
+                cursor.execute("SET SESSION sql_mode = %s", (",".join(kept),))
+        finally:
+            cursor.close()
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

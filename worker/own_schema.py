@@ -11,7 +11,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from worker.whmcs.types import Money, WhmcsDate, WhmcsDateTime
+from worker.whmcs.types import Money, WhmcsDate, WhmcsDateTime, medium_text
 
 own_metadata = sa.MetaData()
 
@@ -25,7 +25,9 @@ requests = sa.Table(
     sa.Column("requested_by", sa.String(64), nullable=False),
     sa.Column("params", sa.Text, nullable=False),  # JSON: day, cycles, services, mode, today
     sa.Column("state", sa.String(16), nullable=False),  # done | rejected (bad input)
-    sa.Column("result", sa.Text, nullable=True),  # JSON summary returned to a repeat
+    # JSON summary returned to a repeat: MEDIUMTEXT on MySQL (migration 2), as a client with
+    # a thousand services has a result larger than TEXT's 64 KB
+    sa.Column("result", medium_text(), nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", WhmcsDateTime, nullable=False),
@@ -154,20 +156,28 @@ def _v1(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v2(conn: Connection) -> None:
+    """mod_prorata_requests.result becomes MEDIUMTEXT on MySQL/MariaDB (TEXT on SQLite has no
+    limit); installs made by version 1 have TEXT, too small for a large client's result."""
+    if conn.dialect.name in ("mysql", "mariadb"):
+        conn.execute(sa.text("ALTER TABLE mod_prorata_requests MODIFY result MEDIUMTEXT NULL"))
+
+
 def _v3(conn: Connection) -> None:
     unsuspensions.create(conn, checkfirst=True)
-
-
-def _v6(conn: Connection) -> None:
-    applied_credit.create(conn, checkfirst=True)
 
 
 def _v4(conn: Connection) -> None:
     overpayments.create(conn, checkfirst=True)
 
 
+def _v6(conn: Connection) -> None:
+    applied_credit.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _v1),
+    (2, _v2),
     (3, _v3),
     (4, _v4),
     (6, _v6),

@@ -277,7 +277,8 @@ def test_db_upgrade_twice(
         "mod_prorata_schema",
     } <= tables
     versions = rows(db_engine, schema_version)
-    assert [(v["version"], v["applied_at"]) for v in versions] == [(n, NOW) for n in numbers]
+    assert [v["version"] for v in versions] == numbers
+    assert {v["applied_at"] for v in versions} == {NOW}
 
     code, out, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
     assert (code, err) == (0, "")

@@ -25,7 +25,7 @@ from worker import clock, runtime
 from worker.cli.render import render_align_result, render_plan
 from worker.db import DatabaseUrlError, describe, make_engine
 from worker.own_schema import LATEST, upgrade
-from worker.sandbox.build import SandboxRefused, init_sandbox
+from worker.sandbox.build import SandboxRefused, init_sandbox, require_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
 from worker.steps.align import AlignCommand, align_client
 from worker.steps.jobs import relay_outbox, reoffer_failed
@@ -33,6 +33,7 @@ from worker.steps.payment import invoice_cancelled, invoice_paid
 from worker.steps.planning import PlannedClient, plan_client
 from worker.steps.reconcile import reconcile_as_configured
 from worker.whmcs.loader import ClientNotFound
+from worker.whmcs.types import ValueRefused
 
 T = TypeVar("T")
 EXIT_BAD_INPUT = 2
@@ -239,10 +240,22 @@ def _guarded(engine: Any, action: Callable[[], T]) -> T:
         raise CliError(str(exc)) from exc
     except SettingsError as exc:
         raise CliError(f"the module settings are invalid: {exc}") from exc
-    except InvoiceStateError as exc:
+    except (InvoiceStateError, ValueRefused) as exc:
         raise CliError(str(exc)) from exc
     except SQLAlchemyError as exc:
         raise _database_error(engine, exc) from exc
+
+
+def _sandbox_engine(url: str | None) -> Any:
+    """The engine of a database `sandbox init` made; any other is refused, nothing written."""
+    engine = _engine(url)
+    try:
+        require_sandbox(engine)
+    except SandboxRefused as exc:
+        raise CliError(str(exc)) from exc
+    except SQLAlchemyError as exc:
+        raise _database_error(engine, exc) from exc
+    return engine
 
 
 def _moment(day: date | None) -> datetime:
@@ -250,7 +263,7 @@ def _moment(day: date | None) -> datetime:
 
 
 def cmd_sandbox_pay(args: argparse.Namespace) -> int:
-    engine = _engine(args.db)
+    engine = _sandbox_engine(args.db)
     when = _moment(args.date)
     amount = _guarded(engine, lambda: pay_invoice(engine, args.invoice, when))
     outcome = _guarded(
@@ -262,7 +275,7 @@ def cmd_sandbox_pay(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox_cancel(args: argparse.Namespace) -> int:
-    engine = _engine(args.db)
+    engine = _sandbox_engine(args.db)
     _guarded(engine, lambda: cancel_invoice(engine, args.invoice, clock.now()))
     outcome = _guarded(
         engine,
@@ -314,7 +327,7 @@ def run_celery(command: str, extra: Sequence[str]) -> int:
 def cmd_sandbox_seed(args: argparse.Namespace) -> int:
     from worker.sandbox.demo import seed_demo
 
-    engine = _engine(args.db)
+    engine = _sandbox_engine(args.db)
     today = args.today or clock.today()
 
     def seed() -> Any:

@@ -1,8 +1,11 @@
 """A WHMCS-shaped database for development, tests and the demo (never production).
 
-`init_sandbox` creates WHMCS's tables with WHMCS's columns and the addon's settings at
-their defaults. It refuses to touch a database that already has `tblclients`, so it can
-never be pointed at a real WHMCS by mistake. The `add_*` helpers insert realistic rows.
+`init_sandbox` creates WHMCS's tables with WHMCS 8.13's columns, WHMCS's install defaults
+and the addon's settings at their defaults, and marks the database as a sandbox
+(`mod_prorata_sandbox`). It refuses to touch a database that already has `tblclients`, and
+the commands that write WHMCS rows (`sandbox seed`, `pay`, `cancel`) refuse a database
+without the mark, so none of them can be pointed at a real WHMCS by mistake. The `add_*`
+helpers insert realistic rows.
 """
 
 from __future__ import annotations
@@ -26,21 +29,105 @@ from worker.whmcs.schema import (
     tblhostingaddons,
     tblinvoiceitems,
     tblinvoices,
+    tblpaymentgateways,
     tblproducts,
     tbltax,
+    tblusers,
+    tblusers_clients,
     whmcs_metadata,
 )
 
+# tblconfiguration as a fresh WHMCS 8.13 install fills it (the billing settings), and the
+# date format the sandbox shows dates in
 WHMCS_CONFIGURATION = {
     "DateFormat": "DD/MM/YYYY",
     "TaxEnabled": "",
     "TaxType": "Exclusive",
     "TaxL2Compound": "",
+    "TaxPerLineItem": "1",
+    "TaxInclusiveDeduct": "",
+    "TaxDomains": "on",
+    "TaxLateFee": "on",
+    "TaxBillableItems": "on",
+    "TaxCustomInvoices": "on",
+    "TaxCustomInvoiceNumbering": "0",
+    "TaxCustomInvoiceNumberFormat": "{NUMBER}",
+    "TaxNextCustomInvoiceNumber": "1",
+    "TaxAutoResetNumbering": "never",
+    "TaxAutoResetPaidNumbering": "never",
+    "TaxSetInvoiceDateOnPayment": "0",
+    "SequentialInvoiceNumbering": "0",
+    "SequentialInvoiceNumberFormat": "{NUMBER}",
+    "SequentialInvoiceNumberValue": "1",
+    "InvoiceIncrement": "1",
+    "ContinuousInvoiceGeneration": "",
+    "CreateInvoiceDaysBefore": "14",
+    "CreateInvoiceDaysBeforeMonthly": "",
+    "CreateInvoiceDaysBeforeQuarterly": "",
+    "CreateInvoiceDaysBeforeSemiAnnually": "",
+    "CreateInvoiceDaysBeforeAnnually": "",
+    "CreateInvoiceDaysBeforeBiennially": "",
+    "CreateInvoiceDaysBeforeTriennially": "",
+    "CreateDomainInvoiceDaysBefore": "",
+    "NoAutoApplyCredit": "",
+    "AutoSuspension": "on",
+    "AutoSuspensionDays": "5",
+    "AutoUnsuspend": "on",
+    "AutoTermination": "",
+    "AutoTerminationDays": "30",
+    "CancelInvoiceOnCancellation": "on",
+    "AutoCancellationRequests": "on",
+    "ProrataClientsAnniversaryDate": "",
+    "AddLateFeeDays": "5",
+    "LateFeeType": "Percentage",
+    "InvoiceLateFeeAmount": "10.00",
+    "LateFeeMinimum": "0.00",
+    "NoInvoiceEmailOnOrder": "",
+    "GroupSimilarLineItems": "on",
+    "EnableMassPay": "on",
+    "AddFundsEnabled": "",
+    "CreditOnDowngrade": "on",
+    "AutoProvisionExistingOnly": "",
+    "ReversalChangeInvoiceStatus": "1",
+    "ReversalChangeDueDates": "1",
+    "DefaultCountry": "US",
+    "OrderDaysGrace": "0",
+    "Version": "8.13.0-release.1",
 }
+
+# The payment gateways the sandbox's services use: (system name, display name). WHMCS keeps
+# each gateway's settings as rows; `type` decides which "invoice created" email is sent.
+PAYMENT_GATEWAYS = (("banktransfer", "Bank Transfer"), ("paypal", "PayPal"))
+
+# The sandbox's mark: one row in a table no real WHMCS has.
+sandbox_metadata = sa.MetaData()
+sandbox_mark = sa.Table(
+    "mod_prorata_sandbox",
+    sandbox_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("note", sa.String(255), nullable=False),
+)
 
 
 class SandboxRefused(RuntimeError):
     pass
+
+
+def is_sandbox(conn: Connection) -> bool:
+    """True only for a database `init_sandbox` made."""
+    if not sa.inspect(conn).has_table(sandbox_mark.name):
+        return False
+    return conn.execute(sa.select(sandbox_mark.c.id)).first() is not None
+
+
+def require_sandbox(engine: Engine) -> None:
+    """Refuse, before anything is written, a database that is not a sandbox."""
+    with engine.connect() as conn:
+        if not is_sandbox(conn):
+            raise SandboxRefused(
+                "this database is not a sandbox (no mod_prorata_sandbox mark): sandbox "
+                "commands never write into a real WHMCS database"
+            )
 
 
 def init_sandbox(engine: Engine) -> None:
@@ -51,7 +138,21 @@ def init_sandbox(engine: Engine) -> None:
             "in an empty database, never in a real WHMCS one"
         )
     whmcs_metadata.create_all(engine)
+    sandbox_metadata.create_all(engine)
     with engine.begin() as conn:
+        conn.execute(
+            sa.insert(sandbox_mark).values(
+                id=1, note="a sandbox WHMCS made by prorata sandbox init"
+            )
+        )
+        conn.execute(
+            sa.insert(tblpaymentgateways),
+            [
+                {"gateway": gateway, "setting": setting, "value": value, "order": order}
+                for order, (gateway, name) in enumerate(PAYMENT_GATEWAYS, start=1)
+                for setting, value in (("name", name), ("type", "Invoices"), ("visible", "on"))
+            ],
+        )
         conn.execute(
             sa.insert(tblcurrencies),
             [
@@ -125,6 +226,22 @@ def add_client(
         taxexempt=1 if tax_exempt else 0,
         status="Active",
     )
+
+
+def add_user(
+    conn: Connection, client_id: int, email: str, *, owner: bool = True, permissions: str = ""
+) -> int:
+    """A WHMCS 8 user (a login) with access to the client; the owner has every permission."""
+    user_id = _insert(conn, tblusers, email=email, first_name=email.split("@")[0])
+    _insert(
+        conn,
+        tblusers_clients,
+        auth_user_id=user_id,
+        client_id=client_id,
+        owner=1 if owner else 0,
+        permissions=None if owner else permissions,
+    )
+    return user_id
 
 
 def add_product(conn: Connection, name: str, *, taxed: bool = True) -> int:

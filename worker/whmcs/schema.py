@@ -1,24 +1,51 @@
-"""The WHMCS tables the product reads and writes, as WHMCS 8 defines them.
+"""The WHMCS tables the product reads and writes, as WHMCS 8.13 defines them.
+
+Types, NOT NULL and defaults are WHMCS 8.13's (int(10) unsigned, text against varchar, enum,
+'0000-00-00' defaults), so that a sandbox on MariaDB behaves as a real WHMCS database does,
+in its charset (utf8, utf8_unicode_ci). A few columns the product uses beside the billing
+ones (a client's name and e-mail, a product's group) are WHMCS's too, with WHMCS's types.
 
 In production these tables belong to WHMCS: the product never creates, alters or drops
-them. `worker.sandbox.init_sandbox` builds them only for the sandbox (development, tests,
-demo).
+them. `worker.sandbox.build.init_sandbox` builds them only for the sandbox (development,
+tests, demo).
+
+`fill` below is what the product writes into a NOT NULL column without a default when an
+INSERT leaves it out: WHMCS's own session (`sql_mode=''`) puts the same implicit value there,
+a strict session refuses the row, so the product always writes it itself.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.types import TypeEngine
 
 from worker.whmcs.types import (
+    ZERO_DATE,
+    ZERO_DATETIME,
+    CurrencyRate,
     Money,
     Rate,
+    Timestamp,
+    TransactionRate,
+    Varchar,
     WhmcsDate,
     WhmcsDateTime,
+    WhmcsText,
+    ZeroDate,
+    ZeroDateTime,
+    ZeroTimestamp,
+    integer,
+    medium_text,
     status_enum,
+    tinyint,
     unsigned_int,
 )
 
 whmcs_metadata = sa.MetaData()
+
 
 SERVICE_STATUSES = (
     "Pending",
@@ -31,248 +58,383 @@ SERVICE_STATUSES = (
 )
 
 
-tblcurrencies = sa.Table(
+def _table(name: str, *items: SchemaItem, **options: Any) -> sa.Table:
+    # WHMCS 8 creates its tables so (MariaDB shows utf8 as utf8mb3)
+    return sa.Table(
+        name,
+        whmcs_metadata,
+        *items,
+        mysql_engine="InnoDB",
+        mysql_charset="utf8",
+        mysql_collate="utf8_unicode_ci",
+        **options,
+    )
+
+
+def _id(width: int = 10, *, unsigned: bool = False) -> sa.Column[Any]:
+    return sa.Column("id", integer(width, unsigned=unsigned), primary_key=True, autoincrement=True)
+
+
+def _required(name: str, type_: TypeEngine[Any], fill: Any = None) -> sa.Column[Any]:
+    """NOT NULL without a default, as WHMCS declares it; `fill` when an INSERT omits it."""
+    return sa.Column(name, type_, nullable=False, default=fill)
+
+
+def _defaulted(name: str, type_: TypeEngine[Any], default: str) -> sa.Column[Any]:
+    """NOT NULL DEFAULT `default`."""
+    return sa.Column(name, type_, nullable=False, server_default=default)
+
+
+def _nullable(name: str, type_: TypeEngine[Any]) -> sa.Column[Any]:
+    return sa.Column(name, type_, nullable=True)
+
+
+def _text(name: str, fill: str = "") -> sa.Column[Any]:
+    return _required(name, WhmcsText(), fill)
+
+
+def _int(name: str, width: int = 10, fill: int | None = 0) -> sa.Column[Any]:
+    return _required(name, integer(width), fill)
+
+
+def _flag(name: str, fill: int = 0) -> sa.Column[Any]:
+    return _required(name, tinyint(1), fill)
+
+
+def _stamps() -> tuple[sa.Column[Any], sa.Column[Any]]:
+    return (
+        _defaulted("created_at", ZeroTimestamp(), ZERO_DATETIME),
+        _defaulted("updated_at", ZeroTimestamp(), ZERO_DATETIME),
+    )
+
+
+tblcurrencies = _table(
     "tblcurrencies",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("code", sa.String(255), nullable=False, default=""),
-    sa.Column("prefix", sa.String(255), nullable=False, default=""),
-    sa.Column("suffix", sa.String(255), nullable=False, default=""),
-    sa.Column("format", sa.Integer, nullable=False, default=1),
-    sa.Column("rate", sa.Numeric(10, 5), nullable=False, default=1),
-    sa.Column("default", sa.Integer, nullable=False, default=0),
+    _id(),
+    _text("code"),
+    _text("prefix"),
+    _text("suffix"),
+    _int("format", 1, 1),
+    _defaulted("rate", CurrencyRate(), "1.00000"),
+    _int("default", 1, 0),
 )
 
-tblclients = sa.Table(
+tblclients = _table(
     "tblclients",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("firstname", sa.Text, nullable=False, default=""),
-    sa.Column("lastname", sa.Text, nullable=False, default=""),
-    sa.Column("companyname", sa.Text, nullable=False, default=""),
-    sa.Column("email", sa.Text, nullable=False, default=""),
-    sa.Column("state", sa.Text, nullable=False, default=""),
-    sa.Column("country", sa.Text, nullable=False, default=""),
-    sa.Column("currency", sa.Integer, nullable=False, default=1),
-    sa.Column("defaultgateway", sa.Text, nullable=False, default=""),
-    sa.Column("credit", Money, nullable=False, default=0),
-    sa.Column("taxexempt", sa.SmallInteger, nullable=False, default=0),
-    sa.Column("status", status_enum("Active", "Inactive", "Closed"), default="Active"),
-    sa.Column("language", sa.Text, nullable=False, default=""),
-    sa.Column("datecreated", WhmcsDate, nullable=True),
+    _id(),
+    _text("firstname"),
+    _text("lastname"),
+    _text("companyname"),
+    _text("email"),
+    _text("state"),
+    _text("country"),
+    _defaulted("tax_id", Varchar(128), ""),
+    _int("currency", 10, 1),
+    _text("defaultgateway"),
+    _required("credit", Money(), 0),
+    _flag("taxexempt"),
+    _flag("latefeeoveride"),
+    _flag("overideduenotices"),
+    _flag("separateinvoices"),
+    _flag("disableautocc"),
+    _required("datecreated", ZeroDate(), ZERO_DATE),
+    _int("groupid"),
+    _defaulted("status", status_enum("Active", "Inactive", "Closed"), "Active"),
+    _text("language"),
 )
 
-tblproducts = sa.Table(
+tblproducts = _table(
     "tblproducts",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("gid", sa.Integer, nullable=False, default=0),
-    sa.Column("type", sa.Text, nullable=False, default="hostingaccount"),
-    sa.Column("name", sa.Text, nullable=False, default=""),
-    sa.Column("tax", sa.SmallInteger, nullable=False, default=0),
-    sa.Column("paytype", sa.Text, nullable=False, default="recurring"),
-    sa.Column("proratabilling", sa.SmallInteger, nullable=False, default=0),
-    sa.Column("proratadate", sa.Integer, nullable=False, default=0),
-    sa.Column("servertype", sa.Text, nullable=False, default=""),  # the module; "" = none
+    _id(),
+    _text("type", "hostingaccount"),
+    _int("gid"),
+    _text("name"),
+    _flag("proratabilling"),
+    _int("proratadate", 2),
+    _int("proratachargenextmonth", 2),
+    _text("paytype", "recurring"),
+    _text("autosetup"),
+    _text("servertype"),
+    _int("recurringcycles", 2),
+    _flag("tax"),
+    _flag("retired"),
+    sa.Index("tblproducts_gid", "gid"),
 )
 
-tblhosting = sa.Table(
+tblhosting = _table(
     "tblhosting",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("userid", sa.Integer, nullable=False, index=True),
-    sa.Column("orderid", sa.Integer, nullable=False, default=0),
-    sa.Column("packageid", sa.Integer, nullable=False, default=0),
-    sa.Column("server", sa.Integer, nullable=False, default=0),
-    sa.Column("regdate", WhmcsDate, nullable=True),
-    sa.Column("domain", sa.Text, nullable=False, default=""),
-    sa.Column("paymentmethod", sa.Text, nullable=False, default=""),
-    sa.Column("qty", sa.Integer, nullable=False, default=1),
-    sa.Column("firstpaymentamount", Money, nullable=False, default=0),
-    sa.Column("amount", Money, nullable=False, default=0),
-    sa.Column("billingcycle", sa.Text, nullable=False, default=""),
-    sa.Column("nextduedate", WhmcsDate, nullable=True),
-    sa.Column("nextinvoicedate", WhmcsDate, nullable=True),
-    sa.Column("domainstatus", status_enum(*SERVICE_STATUSES), default="Pending"),
-    sa.Column("promoid", sa.Integer, nullable=False, default=0),
-    sa.Column("suspendreason", sa.Text, nullable=False, default=""),  # "" = overdue payment
+    _id(),
+    _int("userid", fill=None),
+    _int("orderid"),
+    _int("packageid"),
+    _int("server"),
+    _required("regdate", ZeroDate(), ZERO_DATE),
+    _text("domain"),
+    _text("paymentmethod"),
+    _defaulted("qty", integer(10, unsigned=True), "1"),
+    _defaulted("firstpaymentamount", Money(), "0.00"),
+    _defaulted("amount", Money(), "0.00"),
+    _text("billingcycle"),
+    _nullable("nextduedate", WhmcsDate()),
+    _required("nextinvoicedate", ZeroDate(), ZERO_DATE),
+    _defaulted("termination_date", ZeroDate(), ZERO_DATE),
+    _defaulted("completed_date", ZeroDate(), ZERO_DATE),
+    _defaulted("domainstatus", status_enum(*SERVICE_STATUSES), "Pending"),
+    _text("username"),
+    _text("password"),
+    _text("notes"),
+    _text("subscriptionid"),
+    _int("promoid"),
+    sa.Column("promocount", integer(10), nullable=True, server_default="0"),
+    _text("suspendreason"),
+    _flag("overideautosuspend"),
+    _required("overidesuspenduntil", ZeroDate(), ZERO_DATE),
+    _text("dedicatedip"),
+    _text("assignedips"),
+    _text("ns1"),
+    _text("ns2"),
+    *_stamps(),
+    sa.Index("tblhosting_userid", "userid"),
+    sa.Index("tblhosting_productid", "packageid"),
+    sa.Index("tblhosting_domainstatus", "domainstatus"),
 )
 
-tbladdons = sa.Table(
+tbladdons = _table(
     "tbladdons",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.Text, nullable=False, default=""),
-    sa.Column("billingcycle", sa.Text, nullable=False, default=""),
-    sa.Column("tax", sa.SmallInteger, nullable=False, default=0),
-    sa.Column("prorate", sa.SmallInteger, nullable=False, default=0),
+    _id(),
+    _text("packages"),
+    _text("name"),
+    _text("description"),
+    _text("billingcycle"),
+    _flag("tax"),
+    _text("autoactivate"),
+    _flag("suspendproduct"),
+    _int("welcomeemail"),
+    _defaulted("module", Varchar(32), ""),
+    _defaulted("prorate", tinyint(1), "0"),
+    _text("autolinkby"),
 )
 
-tblhostingaddons = sa.Table(
+tblhostingaddons = _table(
     "tblhostingaddons",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("orderid", sa.Integer, nullable=False, default=0),
-    sa.Column("hostingid", sa.Integer, nullable=False, index=True),
-    sa.Column("addonid", sa.Integer, nullable=False, default=0),
-    sa.Column("userid", sa.Integer, nullable=False, default=0, index=True),
-    sa.Column("name", sa.Text, nullable=False, default=""),
-    sa.Column("qty", sa.Integer, nullable=False, default=1),
-    sa.Column("setupfee", Money, nullable=False, default=0),
-    sa.Column("recurring", Money, nullable=False, default=0),
-    sa.Column("billingcycle", sa.Text, nullable=False, default=""),
-    sa.Column("tax", sa.Text, nullable=False, default=""),
-    sa.Column("status", status_enum(*SERVICE_STATUSES), default="Pending"),
-    sa.Column("regdate", WhmcsDate, nullable=True),
-    sa.Column("nextduedate", WhmcsDate, nullable=True),
-    sa.Column("nextinvoicedate", WhmcsDate, nullable=True),
-    sa.Column("paymentmethod", sa.Text, nullable=False, default=""),
+    _id(),
+    _int("orderid"),
+    _int("hostingid", fill=None),
+    _int("addonid"),
+    _defaulted("userid", integer(10), "0"),
+    _defaulted("server", integer(10), "0"),
+    _text("name"),
+    _defaulted("qty", integer(10, unsigned=True), "1"),
+    _defaulted("firstpaymentamount", Money(), "0.00"),
+    _defaulted("setupfee", Money(), "0.00"),
+    _defaulted("recurring", Money(), "0.00"),
+    _text("billingcycle"),
+    _text("tax"),
+    _defaulted("status", status_enum(*SERVICE_STATUSES), "Pending"),
+    _defaulted("regdate", ZeroDate(), ZERO_DATE),
+    _nullable("nextduedate", WhmcsDate()),
+    _required("nextinvoicedate", ZeroDate(), ZERO_DATE),
+    _defaulted("termination_date", ZeroDate(), ZERO_DATE),
+    _defaulted("proratadate", ZeroDate(), ZERO_DATE),
+    _text("paymentmethod"),
+    _text("notes"),
+    _defaulted("subscriptionid", Varchar(128), ""),
+    _nullable("upsell_from_products", Varchar(40)),
+    *_stamps(),
+    sa.Index("tblhostingaddons_serviceid", "hostingid"),
+    sa.Index("tblhostingaddons_status", "status"),
 )
 
-tblinvoices = sa.Table(
+tblinvoices = _table(
     "tblinvoices",
-    whmcs_metadata,
-    sa.Column("id", unsigned_int(), primary_key=True, autoincrement=True),
-    sa.Column("userid", sa.Integer, nullable=False, index=True),
-    sa.Column("invoicenum", sa.Text, nullable=False, default=""),
-    sa.Column("date", WhmcsDate, nullable=True),
-    sa.Column("duedate", WhmcsDate, nullable=True),
-    sa.Column("datepaid", WhmcsDateTime, nullable=True),
-    sa.Column("date_cancelled", WhmcsDateTime, nullable=True),
-    sa.Column("subtotal", Money, nullable=False, default=0),
-    sa.Column("credit", Money, nullable=False, default=0),
-    sa.Column("tax", Money, nullable=False, default=0),
-    sa.Column("tax2", Money, nullable=False, default=0),
-    sa.Column("total", Money, nullable=False, default=0),
-    sa.Column("taxrate", Rate, nullable=False, default=0),
-    sa.Column("taxrate2", Rate, nullable=False, default=0),
-    sa.Column("status", sa.Text, nullable=False, default="Unpaid"),
-    sa.Column("paymentmethod", sa.Text, nullable=False, default=""),
-    sa.Column("paymethodid", sa.Integer, nullable=True),
-    sa.Column("notes", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", WhmcsDateTime, nullable=True),
-    sa.Column("updated_at", WhmcsDateTime, nullable=True),
+    _id(unsigned=True),
+    _int("userid", fill=None),
+    _text("invoicenum"),
+    _nullable("date", WhmcsDate()),
+    _nullable("duedate", WhmcsDate()),
+    _defaulted("datepaid", ZeroDateTime(), ZERO_DATETIME),
+    _defaulted("last_capture_attempt", ZeroTimestamp(), ZERO_DATETIME),
+    _defaulted("date_refunded", ZeroTimestamp(), ZERO_DATETIME),
+    _defaulted("date_cancelled", ZeroTimestamp(), ZERO_DATETIME),
+    _required("subtotal", Money(), 0),
+    _required("credit", Money(), 0),
+    _required("tax", Money(), 0),
+    _required("tax2", Money(), 0),
+    _defaulted("total", Money(), "0.00"),
+    _defaulted("taxrate", Rate(), "0.000"),
+    _defaulted("taxrate2", Rate(), "0.000"),
+    _text("status", "Unpaid"),
+    _text("paymentmethod"),
+    _nullable("paymethodid", unsigned_int()),
+    _text("notes"),
+    *_stamps(),
+    sa.Index("tblinvoices_userid", "userid"),
+    sa.Index("tblinvoices_duedate", "duedate"),
     # ids never come back after a delete, as with MySQL's AUTO_INCREMENT (InvoiceIncrement)
     sqlite_autoincrement=True,
 )
 
-tblinvoiceitems = sa.Table(
+tblinvoiceitems = _table(
     "tblinvoiceitems",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("invoiceid", sa.Integer, nullable=False, default=0, index=True),
-    sa.Column("userid", sa.Integer, nullable=False),
-    sa.Column("type", sa.String(30), nullable=False, default=""),
-    sa.Column("relid", sa.Integer, nullable=False, default=0),
-    sa.Column("description", sa.Text, nullable=False, default=""),
-    sa.Column("amount", Money, nullable=False, default=0),
-    sa.Column("taxed", sa.Integer, nullable=False, default=0),
-    sa.Column("duedate", WhmcsDate, nullable=True),
-    sa.Column("paymentmethod", sa.Text, nullable=False, default=""),
-    sa.Column("notes", sa.Text, nullable=False, default=""),
-    sa.Index("tblinvoiceitems_userid_type_relid", "userid", "type", "relid"),
+    _id(),
+    _defaulted("invoiceid", unsigned_int(), "0"),
+    _int("userid", fill=None),
+    _required("type", Varchar(30), ""),
+    _int("relid"),
+    _text("description"),
+    _defaulted("amount", Money(), "0.00"),
+    _int("taxed", 1),
+    _nullable("duedate", WhmcsDate()),
+    _text("paymentmethod"),
+    _text("notes"),
+    sa.Index("tblinvoiceitems_invoiceid", "invoiceid"),
+    sa.Index("tblinvoiceitems_userid", "userid", "type", "relid"),
 )
 
-tblaccounts = sa.Table(
-    "tblaccounts",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("userid", sa.Integer, nullable=False, default=0),
-    sa.Column("currency", sa.Integer, nullable=False, default=0),
-    sa.Column("gateway", sa.Text, nullable=False, default=""),
-    sa.Column("date", WhmcsDateTime, nullable=True),
-    sa.Column("description", sa.Text, nullable=False, default=""),
-    sa.Column("amountin", Money, nullable=False, default=0),
-    sa.Column("fees", Money, nullable=False, default=0),
-    sa.Column("amountout", Money, nullable=False, default=0),
-    sa.Column("rate", sa.Numeric(10, 5), nullable=False, default=1),
-    sa.Column("transid", sa.Text, nullable=False, default=""),
-    sa.Column("invoiceid", sa.Integer, nullable=False, default=0, index=True),
-    sa.Column("refundid", sa.Integer, nullable=False, default=0),
-)
-
-tblcredit = sa.Table(
-    "tblcredit",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("clientid", sa.Integer, nullable=False),
-    sa.Column("date", WhmcsDate, nullable=True),
-    sa.Column("description", sa.Text, nullable=False, default=""),
-    sa.Column("amount", Money, nullable=False, default=0),
-    sa.Column("relid", sa.Integer, nullable=False, default=0),
-)
-
-tbladdonmodules = sa.Table(
-    "tbladdonmodules",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("module", sa.Text, nullable=False),
-    sa.Column("setting", sa.Text, nullable=False),
-    sa.Column("value", sa.Text, nullable=False, default=""),
-)
-
-tblconfiguration = sa.Table(
-    "tblconfiguration",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("setting", sa.String(64), nullable=False, unique=True),
-    sa.Column("value", sa.Text, nullable=False, default=""),
-)
-
-tblactivitylog = sa.Table(
-    "tblactivitylog",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("date", WhmcsDateTime, nullable=True),
-    sa.Column("description", sa.Text, nullable=False, default=""),
-    sa.Column("user", sa.Text, nullable=False, default=""),
-    sa.Column("userid", sa.Integer, nullable=False, default=0),
-    sa.Column("admin_id", sa.Integer, nullable=False, default=0),
-    sa.Column("ipaddr", sa.Text, nullable=False, default=""),
-)
-
-tbltax = sa.Table(
-    "tbltax",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("level", sa.Integer, nullable=False, default=1),
-    sa.Column("name", sa.Text, nullable=False, default=""),
-    sa.Column("state", sa.Text, nullable=False, default=""),
-    sa.Column("country", sa.Text, nullable=False, default=""),
-    sa.Column("taxrate", Rate, nullable=False, default=0),
-)
-
-# WHMCS writes one per invoice when it creates it, and deletes it with the invoice.
-tblinvoicedata = sa.Table(
+tblinvoicedata = _table(
     "tblinvoicedata",
-    whmcs_metadata,
-    sa.Column("id", unsigned_int(), primary_key=True, autoincrement=True),
-    sa.Column("invoice_id", unsigned_int(), nullable=False, server_default="0", unique=True),
-    sa.Column("country", sa.String(2), nullable=False, server_default=""),
-    sa.Column("created_at", WhmcsDateTime, nullable=False, server_default="0000-00-00 00:00:00"),
-    sa.Column("updated_at", WhmcsDateTime, nullable=False, server_default="0000-00-00 00:00:00"),
+    _id(unsigned=True),
+    _defaulted("invoice_id", unsigned_int(), "0"),
+    _defaulted("country", Varchar(2), ""),
+    *_stamps(),
+    sa.UniqueConstraint("invoice_id", name="tblinvoicedata_invoice_id_unique"),
 )
 
-# Each gateway's settings, one row a setting; setting `type` = CC, Invoices or Bank.
-tblpaymentgateways = sa.Table(
+tblaccounts = _table(
+    "tblaccounts",
+    _id(),
+    _int("userid", fill=None),
+    _int("currency"),
+    _text("gateway"),
+    _nullable("date", WhmcsDateTime()),
+    _text("description"),
+    _defaulted("amountin", Money(), "0.00"),
+    _defaulted("fees", Money(), "0.00"),
+    _defaulted("amountout", Money(), "0.00"),
+    _defaulted("rate", TransactionRate(), "1.00000"),
+    _text("transid"),
+    _defaulted("invoiceid", unsigned_int(), "0"),
+    _defaulted("refundid", integer(10), "0"),
+    sa.Index("tblaccounts_invoiceid", "invoiceid"),
+    sa.Index("tblaccounts_userid", "userid"),
+)
+
+tblcredit = _table(
+    "tblcredit",
+    _id(),
+    _int("clientid", fill=None),
+    _defaulted("admin_id", unsigned_int(), "0"),
+    _required("date", ZeroDate(), ZERO_DATE),
+    _text("description"),
+    _required("amount", Money(), 0),
+    _defaulted("relid", integer(10), "0"),
+)
+
+tbladdonmodules = _table(
+    "tbladdonmodules",
+    _id(11),
+    _text("module"),
+    _text("setting"),
+    _text("value"),
+)
+
+tblconfiguration = _table(
+    "tblconfiguration",
+    _id(),
+    _required("setting", Varchar(64)),
+    _required("value", medium_text(), ""),
+    *_stamps(),
+    sa.UniqueConstraint("setting", name="whmcs_setting_unique"),
+)
+
+tblpaymentgateways = _table(
     "tblpaymentgateways",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("gateway", sa.Text, nullable=False),
-    sa.Column("setting", sa.Text, nullable=False),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Column("order", sa.Integer, nullable=False),
+    _id(),
+    _text("gateway"),
+    _text("setting"),
+    _text("value"),
+    _int("order", 1),
 )
 
-# A client's request to cancel a service (relid = tblhosting.id), as WHMCS 8 defines it.
-tblcancelrequests = sa.Table(
+tblactivitylog = _table(
+    "tblactivitylog",
+    _id(),
+    _defaulted("date", ZeroDateTime(), ZERO_DATETIME),
+    _text("description"),
+    _text("user"),
+    _defaulted("userid", unsigned_int(), "0"),
+    _defaulted("user_id", unsigned_int(), "0"),
+    _defaulted("admin_id", unsigned_int(), "0"),
+    _text("ipaddr"),
+    sa.Index("tblactivitylog_userid", "userid"),
+)
+
+tbltax = _table(
+    "tbltax",
+    _id(),
+    _int("level", 1, 1),
+    _text("name"),
+    _text("state"),
+    _text("country"),
+    _defaulted("taxrate", Rate(), "0.000"),
+)
+
+# A cancellation request; `type` is 'Immediate' or 'End of Billing Period' (a text column in
+# WHMCS, not an enum). WHMCS's invoice run skips every service that has one.
+tblcancelrequests = _table(
     "tblcancelrequests",
-    whmcs_metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("date", WhmcsDateTime, nullable=False),
-    sa.Column("relid", sa.Integer, nullable=False, default=0, index=True),
-    sa.Column("reason", sa.Text, nullable=False, default=""),
-    sa.Column("type", status_enum("Immediate", "End of Billing Period"), nullable=False),
-    sa.Column("created_at", WhmcsDateTime, nullable=True),
-    sa.Column("updated_at", WhmcsDateTime, nullable=True),
+    _id(),
+    _defaulted("date", ZeroDateTime(), ZERO_DATETIME),
+    _int("relid", fill=None),
+    _text("reason"),
+    _text("type", "Immediate"),
+    *_stamps(),
+    sa.Index("tblcancelrequests_serviceid", "relid"),
+)
+
+
+def _nullable_stamps(*names: str) -> list[sa.Column[Any]]:
+    return [_nullable(name, Timestamp()) for name in names]
+
+
+# WHMCS 8's users (logins), each linked to one or more clients by tblusers_clients.
+tblusers = _table(
+    "tblusers",
+    _id(unsigned=True),
+    _defaulted("first_name", Varchar(255), ""),
+    _defaulted("last_name", Varchar(255), ""),
+    _defaulted("email", Varchar(255), ""),
+    _defaulted("password", Varchar(255), ""),
+    _defaulted("language", Varchar(32), ""),
+    _defaulted("second_factor", Varchar(255), ""),
+    _nullable("second_factor_config", WhmcsText()),
+    _defaulted("remember_token", Varchar(100), ""),
+    _defaulted("reset_token", Varchar(255), ""),
+    _defaulted("security_question_id", unsigned_int(), "0"),
+    _defaulted("security_question_answer", Varchar(255), ""),
+    _defaulted("last_ip", Varchar(64), ""),
+    _defaulted("last_hostname", Varchar(255), ""),
+    *_nullable_stamps("last_login"),
+    _defaulted("email_verification_token", Varchar(100), ""),
+    *_nullable_stamps(
+        "email_verification_token_expiry",
+        "email_verified_at",
+        "reset_token_expiry",
+        "created_at",
+        "updated_at",
+    ),
+    sa.UniqueConstraint("email", name="tblusers_email_unique"),
+)
+
+tblusers_clients = _table(
+    "tblusers_clients",
+    _id(unsigned=True),
+    _defaulted("auth_user_id", unsigned_int(), "0"),
+    _defaulted("client_id", unsigned_int(), "0"),
+    _defaulted("invite_id", unsigned_int(), "0"),
+    _defaulted("owner", tinyint(3, unsigned=True), "0"),
+    _nullable("permissions", WhmcsText()),
+    *_nullable_stamps("last_login", "created_at", "updated_at"),
+    sa.UniqueConstraint("auth_user_id", "client_id", name="user_id_client_id"),
+    sa.Index("tblusers_clients_client_id_owner_idx", "client_id", "owner"),
 )
