@@ -42,6 +42,7 @@ def make_app() -> Celery:
         beat_schedule={
             "relay-outbox": {"task": "prorata.relay_outbox", "schedule": 30.0},
             "reoffer-failed-alignments": {"task": "prorata.reoffer_failed", "schedule": 600.0},
+            "record-dead-letters": {"task": "prorata.record_dead_letters", "schedule": 60.0},
             "reconcile-alignment-invoices": {
                 "task": "prorata.reconcile_invoices",
                 "schedule": crontab(minute=7),

@@ -26,7 +26,7 @@ from worker_helpers import (
 
 from worker import clock, runtime
 from worker.cli.main import main
-from worker.own_schema import records, requests, schema_version
+from worker.own_schema import LATEST, MIGRATIONS, records, requests, schema_version
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblaccounts, tblhosting, tblinvoiceitems, tblinvoices
 
@@ -209,17 +209,24 @@ def test_cron_expires_unpaid_alignment_invoices(
     assert created["duedate"] == "2024-06-15"
 
     # the default is 30 days: 2024-06-15 + 30 = 2024-07-15 is still in time
-    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-07-15")
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-07-15", "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert report["reconciled"] == {"expired": [], "cancelled": [], "deleted": [], "paid": []}
-    assert report["outbox"] == {"relayed": 0, "failed": 0}
-    assert report["reoffered"] == []
+    assert report["reconcile"] == {
+        "job": "reconcile",
+        "expired": [],
+        "cancelled": [],
+        "deleted": [],
+        "paid": [],
+        "failed": {},
+    }
+    assert report["outbox"] == {"job": "outbox", "relayed": [], "failed": {}}
+    assert report["failed jobs"]["offered"] == []
     assert row(engine, tblinvoices, invoice)["status"] == "Unpaid"
 
-    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-07-16")
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-07-16", "--json")
     assert code == 0, err
-    assert json.loads(out)["reconciled"]["expired"] == [invoice]
+    assert json.loads(out)["reconcile"]["expired"] == [str(invoice)]
     expired = row(engine, tblinvoices, invoice)
     assert (expired["status"], expired["date_cancelled"]) == ("Cancelled", NOW)
     assert dates(engine, ids["web"]) == (d("2024-06-15"), d("2024-06-12"))
@@ -236,18 +243,18 @@ def test_cron_follows_the_setting(
         engine,
         lambda conn: sandbox.set_module_settings(conn, {"cancel_unpaid_after_days": "0"}),
     )
-    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2030-01-01")
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2030-01-01", "--json")
     assert code == 0, err
-    assert json.loads(out)["reconciled"]["expired"] == []
+    assert json.loads(out)["reconcile"]["expired"] == []
     assert row(engine, tblinvoices, created["id"])["status"] == "Unpaid"
 
     seed(
         engine,
         lambda conn: sandbox.set_module_settings(conn, {"cancel_unpaid_after_days": "5"}),
     )
-    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-21")
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-21", "--json")
     assert code == 0, err
-    assert json.loads(out)["reconciled"]["expired"] == [created["id"]]
+    assert json.loads(out)["reconcile"]["expired"] == [str(created["id"])]
 
 
 def test_db_upgrade_twice(
@@ -259,7 +266,10 @@ def test_db_upgrade_twice(
     assert not sa.inspect(db_engine).has_table("mod_prorata_records")
     code, out, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
     assert (code, err) == (0, "")
-    assert out.strip() == "applied migrations 1; schema at version 1"
+    numbers = [number for number, _ in MIGRATIONS]
+    assert out.strip() == (
+        f"applied migrations {', '.join(map(str, numbers))}; schema at version {LATEST}"
+    )
     tables = set(sa.inspect(db_engine).get_table_names())
     assert {
         "mod_prorata_requests",
@@ -269,13 +279,13 @@ def test_db_upgrade_twice(
         "mod_prorata_failed_jobs",
         "mod_prorata_schema",
     } <= tables
-    [version] = rows(db_engine, schema_version)
-    assert version["version"] == 1 and version["applied_at"] == NOW
+    versions = rows(db_engine, schema_version)
+    assert [(v["version"], v["applied_at"]) for v in versions] == [(n, NOW) for n in numbers]
 
     code, out, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
     assert (code, err) == (0, "")
-    assert out.strip() == "schema already at version 1"
-    assert len(rows(db_engine, schema_version)) == 1
+    assert out.strip() == f"schema already at version {LATEST}"
+    assert len(rows(db_engine, schema_version)) == len(numbers)
 
 
 @pytest.mark.parametrize(

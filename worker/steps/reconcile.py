@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from worker.own_schema import records
+from worker.steps.jobs import one_line
 from worker.steps.records import apply_payment, put_back
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs.invoices import cancel_invoice
@@ -25,9 +28,23 @@ class Reconciled:
     cancelled: list[int] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
     paid: list[int] = field(default_factory=list)
+    # invoice id -> one-line reason: that invoice's transaction was rolled back
+    failed: dict[int, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, list[int]]:
+    def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@contextmanager
+def _isolated(done: Reconciled, invoice_id: int) -> Iterator[None]:
+    """One invoice that fails is reported (its transaction rolled back); the others go on."""
+    sizes = {name: len(ids) for name, ids in vars(done).items() if isinstance(ids, list)}
+    try:
+        yield
+    except Exception as exc:
+        for name, size in sizes.items():  # what it did was rolled back
+            del getattr(done, name)[size:]
+        done.failed[invoice_id] = one_line(exc)
 
 
 def _pending_invoice_ids(conn: Connection) -> list[int]:
@@ -55,7 +72,7 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
     with unit_of_work(engine) as conn:
         invoice_ids = _pending_invoice_ids(conn)
     for invoice_id in invoice_ids:
-        with unit_of_work(engine) as conn:
+        with _isolated(done, invoice_id), unit_of_work(engine) as conn:
             invoice = lock_invoice(conn, invoice_id)
             stamp = now()
             if invoice is None:
