@@ -21,12 +21,14 @@ from worker_helpers import LATER, NOW, d, dump, dump_diff, execute, row, rows, s
 from tests.support.processes import ROOT, free_port, stop_process
 from worker import clock, logs, runtime
 from worker.cli.main import main
+from worker.config import load_config
 from worker.db import make_engine
 from worker.own_schema import LATEST, failed_jobs, outbox, records, requests, schema_version
 from worker.own_schema import upgrade as upgrade_schema
 from worker.sandbox import build as sandbox
 from worker.sandbox.build import init_sandbox
 from worker.sandbox.whmcs_sim import cancel_invoice, pay_invoice
+from worker.steps.jobs import open_redis, push_dead_letter
 from worker.whmcs.schema import tblhosting, tblinvoices
 
 P = d("2024-07-01")
@@ -256,6 +258,47 @@ def test_cron_reports_each_failure_and_goes_on(
     assert states == {invoices[0]: "pending", invoices[1]: "cancelled"}
     relayed = {r["event_id"]: r["relayed_at"] for r in rows(engine, outbox)}
     assert relayed == {"bad-task": None, "good": NOW}
+
+
+def test_cron_records_dead_letters_once_then_offers_them(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    """Events a worker kept in Redis while the database was away: `prorata cron` records
+    each once (a duplicate entry is recognised by its event id), removes them from the list,
+    and offers them; a broken entry stays and is reported."""
+    url = os.environ.get("PRORATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("PRORATA_BROKER_URL", url)
+    redis = open_redis(url)
+    try:
+        redis.ping()
+    except Exception as exc:
+        pytest.skip(f"no Redis to keep dead letters in: {exc}")
+    ids: dict[str, int] = seed(engine, two_services)
+    config = load_config()
+    name = config.dead_letter_list
+    kwargs = {"event_id": "lost-1", "client_id": ids["client"], "day": 1, "today": "2024-06-01"}
+    try:
+        for _ in range(2):  # the worker's push was retried
+            push_dead_letter(redis, name, "prorata.align_client", kwargs, "OperationalError", NOW)
+        redis.rpush(name, "not json")
+
+        code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+        assert code == 1, out + err
+        lines = out.splitlines()
+        assert lines[2].startswith("dead letters: recorded 2, failed 1 (entry 2: JSONDecodeError")
+        assert lines[3] == "failed jobs: offered 1, succeeded 0, superseded 0, failed 0"
+        assert redis.lrange(name, 0, -1) == [b"not json"]
+        [job] = rows(engine, failed_jobs)
+        assert (job["event_id"], job["failed_at"], job["resolution"]) == (
+            "lost-1",
+            NOW,
+            "succeeded",
+        )
+        [request] = rows(engine, requests)
+        assert (request["event_id"], request["state"]) == ("lost-1", "done")
+    finally:
+        redis.delete(name)
+        redis.close()
 
 
 def test_events_paid_by_hand_is_idempotent(

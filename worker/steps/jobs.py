@@ -176,13 +176,13 @@ def _already_handled(conn: Connection, row: Any) -> bool:
 def _later_request(conn: Connection, row: Any, client: str) -> str | None:
     """The event id of a request of the same client that came after this failed one: a
     request row, an outbox event, or a later failed event. A stale alignment must never
-    override it."""
+    override it, so a request of the same second counts as later."""
     later = conn.execute(
         sa.select(requests.c.event_id)
         .where(
             requests.c.client_id == int(client),
             requests.c.event_id != row.event_id,
-            requests.c.created_at > row.failed_at,
+            requests.c.created_at >= row.failed_at,
         )
         .limit(1)
     ).first()
@@ -193,7 +193,7 @@ def _later_request(conn: Connection, row: Any, client: str) -> str | None:
             sa.select(outbox.c.event_id, outbox.c.payload).where(
                 outbox.c.task == ALIGN_TASK,
                 outbox.c.event_id != row.event_id,
-                outbox.c.created_at > row.failed_at,
+                outbox.c.created_at >= row.failed_at,
             )
         ),
         *conn.execute(
