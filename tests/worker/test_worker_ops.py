@@ -5,12 +5,14 @@ delivered by hand), and the start-up checks of `prorata worker` and `prorata bea
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -34,6 +36,16 @@ from worker.whmcs.schema import tblhosting, tblinvoices
 P = d("2024-07-01")
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is at the moment of writing (pytest swaps it for each test)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(clock, "now", lambda: NOW)
@@ -42,8 +54,11 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("PRORATA_QUEUE", f"prorata-test-{uuid.uuid4().hex[:10]}")
     for name in ("_database_url", "_engine", "_engine_pid"):
         monkeypatch.setattr(runtime, name, getattr(runtime, name))
-    # log lines of this process go to this test's stderr, not an earlier test's closed one
+    # log lines of this process (ours and Celery's) go to this test's captured stderr, not
+    # to an earlier test's closed one
     monkeypatch.setattr(logs, "_configured", False)
+    monkeypatch.setattr(logs, "sys", SimpleNamespace(stderr=_CurrentStderr()))
+    logs.configure_logging()
     yield
 
 
@@ -260,12 +275,10 @@ def test_cron_reports_each_failure_and_goes_on(
     assert relayed == {"bad-task": None, "good": NOW}
 
 
-def test_cron_records_dead_letters_once_then_offers_them(
-    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: Any
-) -> None:
-    """Events a worker kept in Redis while the database was away: `prorata cron` records
-    each once (a duplicate entry is recognised by its event id), removes them from the list,
-    and offers them; a broken entry stays and is reported."""
+@pytest.fixture
+def dead_letters(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
+    """(a client of the Redis the worker uses as broker, the name of this test's dead-letter
+    list); the list is removed afterwards."""
     url = os.environ.get("PRORATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     monkeypatch.setenv("PRORATA_BROKER_URL", url)
     redis = open_redis(url)
@@ -273,32 +286,80 @@ def test_cron_records_dead_letters_once_then_offers_them(
         redis.ping()
     except Exception as exc:
         pytest.skip(f"no Redis to keep dead letters in: {exc}")
-    ids: dict[str, int] = seed(engine, two_services)
-    config = load_config()
-    name = config.dead_letter_list
-    kwargs = {"event_id": "lost-1", "client_id": ids["client"], "day": 1, "today": "2024-06-01"}
-    try:
-        for _ in range(2):  # the worker's push was retried
-            push_dead_letter(redis, name, "prorata.align_client", kwargs, "OperationalError", NOW)
-        redis.rpush(name, "not json")
+    name = load_config().dead_letter_list
+    yield redis, name
+    redis.delete(name)
+    redis.close()
 
-        code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
-        assert code == 1, out + err
-        lines = out.splitlines()
-        assert lines[2].startswith("dead letters: recorded 2, failed 1 (entry 2: JSONDecodeError")
-        assert lines[3] == "failed jobs: offered 1, succeeded 0, superseded 0, failed 0"
-        assert redis.lrange(name, 0, -1) == [b"not json"]
-        [job] = rows(engine, failed_jobs)
-        assert (job["event_id"], job["failed_at"], job["resolution"]) == (
-            "lost-1",
-            NOW,
-            "succeeded",
-        )
-        [request] = rows(engine, requests)
-        assert (request["event_id"], request["state"]) == ("lost-1", "done")
-    finally:
-        redis.delete(name)
-        redis.close()
+
+def test_cron_records_dead_letters_once_then_offers_them(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], dead_letters: Any
+) -> None:
+    """Events a worker kept in Redis while the database was away: `prorata cron` records
+    each once (a duplicate entry is recognised by its event id), removes them from the list,
+    and offers them; a broken entry stays and is reported."""
+    redis, name = dead_letters
+    ids: dict[str, int] = seed(engine, two_services)
+    kwargs = {"event_id": "lost-1", "client_id": ids["client"], "day": 1, "today": "2024-06-01"}
+    for _ in range(2):  # the worker's push was retried
+        push_dead_letter(redis, name, "prorata.align_client", kwargs, "OperationalError", NOW)
+    redis.rpush(name, "not json")
+
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+    assert code == 1, out + err
+    lines = out.splitlines()
+    assert lines[2].startswith("dead letters: recorded 2, failed 1 (entry 2: JSONDecodeError")
+    assert lines[3] == "failed jobs: offered 1, succeeded 0, superseded 0, failed 0"
+    assert redis.lrange(name, 0, -1) == [b"not json"]
+    [job] = rows(engine, failed_jobs)
+    assert (job["event_id"], job["failed_at"], job["resolution"]) == (
+        "lost-1",
+        NOW,
+        "succeeded",
+    )
+    [request] = rows(engine, requests)
+    assert (request["event_id"], request["state"]) == ("lost-1", "done")
+
+
+def test_payment_event_failing_without_a_database_is_kept_then_applied(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], dead_letters: Any
+) -> None:
+    """The invoice-paid task, run as the worker runs it, with its database unreachable past
+    every retry: the event goes to the dead-letter list, and `prorata cron` records it,
+    offers it, and resolves it once applied."""
+    from tasks.invoices import invoice_paid_task
+    from worker.celery_app import TASK_MODULES
+
+    for module in TASK_MODULES:  # as the worker does: every task module, with its signals
+        importlib.import_module(module)
+    redis, name = dead_letters
+    _, invoice = aligned_client(engine, db_url, capsys)
+    pay_invoice(engine, invoice, NOW)
+    runtime.use_database(f"mysql+pymysql://root@127.0.0.1:{free_port()}/whmcs")
+    kwargs = {"event_id": "paid-while-down", "invoice_id": invoice}
+    result = invoice_paid_task.apply(kwargs=kwargs)
+    assert result.failed()
+    [raw] = redis.lrange(name, 0, -1)
+    entry = json.loads(raw)
+    assert (entry["task"], entry["kwargs"]) == ("prorata.invoice_paid", kwargs)
+    assert {r["state"] for r in rows(engine, records)} == {"pending"}
+
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+    assert code == 0 and only_log_lines(err), out + err
+    assert "dead letters: recorded 1, failed 0" in out.splitlines()
+    assert "failed jobs: offered 1, succeeded 0, superseded 0, failed 0" in out.splitlines()
+    assert redis.llen(name) == 0
+    assert {r["state"] for r in rows(engine, records)} == {"paid"}
+
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+    assert code == 0, out + err
+    assert "failed jobs: offered 0, succeeded 1, superseded 0, failed 0" in out.splitlines()
+    [job] = rows(engine, failed_jobs)
+    assert (job["event_id"], job["resolution"], job["offers"]) == (
+        "paid-while-down",
+        "succeeded",
+        1,
+    )
 
 
 def test_events_paid_by_hand_is_idempotent(
