@@ -362,6 +362,20 @@ def test_payment_event_failing_without_a_database_is_kept_then_applied(
     )
 
 
+def test_cron_needs_its_database_at_the_latest_schema(
+    db_engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    init_sandbox(db_engine)  # WHMCS's tables, the product's not yet made
+    code, out, err = run_cli(capsys, "cron", "--db", db_url)
+    assert (code, out) == (3, "")
+    _one_error_line(err, f"at version 0, this worker needs {LATEST}", "prorata db upgrade")
+
+    gone = f"mysql+pymysql://root@127.0.0.1:{free_port()}/whmcs"
+    code, out, err = run_cli(capsys, "cron", "--db", gone)
+    assert (code, out) == (3, "")
+    _one_error_line(err, "cannot be used", "Can't connect")
+
+
 def test_events_paid_by_hand_is_idempotent(
     engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

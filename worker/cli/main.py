@@ -348,8 +348,9 @@ def cmd_cron(args: argparse.Namespace) -> int:
     """Every beat job once, in this process, each row in its own transaction; exit 1 when
     anything failed."""
     engine = _engine(args.db)
-    runtime.use_database(args.db)
     config = load_config()
+    _check_schema(engine)  # nothing can run without it: exit 3, not a failure per job
+    runtime.use_database(args.db)
     today = args.today or clock.today()
     reports = [
         _job("reconcile", lambda: _reconcile_job(engine, today)),
@@ -401,6 +402,21 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_schema(engine: Any) -> None:
+    """The database answers, and holds the product's tables at the version this code needs."""
+    try:
+        with engine.connect() as conn:
+            version = current_version(conn)
+    except SQLAlchemyError as exc:
+        raise _database_error(engine, exc) from exc
+    if version < LATEST:
+        raise CliError(
+            f"database {describe(engine)} has the product's tables at version {version}, "
+            f"this worker needs {LATEST}: run `prorata db upgrade`",
+            EXIT_DATABASE,
+        )
+
+
 def preflight(config: WorkerConfig) -> None:
     """What a worker or beat needs before it starts: its database at the own-schema version
     this code needs, and its broker."""
@@ -408,18 +424,9 @@ def preflight(config: WorkerConfig) -> None:
         raise CliError(f"no database configured: set {DB_ENV}", EXIT_DATABASE)
     engine = _engine(config.database_url)
     try:
-        with engine.connect() as conn:
-            version = current_version(conn)
-    except SQLAlchemyError as exc:
-        raise _database_error(engine, exc) from exc
+        _check_schema(engine)
     finally:
         engine.dispose()
-    if version < LATEST:
-        raise CliError(
-            f"database {describe(engine)} has the product's tables at version {version}, "
-            f"this worker needs {LATEST}: run `prorata db upgrade`",
-            EXIT_DATABASE,
-        )
     for name, url in {"broker": config.broker_url, "result backend": config.result_backend}.items():
         redis = open_redis(url)
         try:
