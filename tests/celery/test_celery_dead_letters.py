@@ -170,3 +170,49 @@ def test_event_kept_in_redis_while_the_database_is_away_is_recorded_and_applied(
             check_one_alignment(conn, ada, event_id)
     finally:
         proxy.stop()
+
+
+def test_beat_resolves_a_stale_failed_alignment_as_superseded(
+    sandbox_db: Any, producer: Any, start_worker: Any
+) -> None:
+    """An alignment that failed (a broken module setting) is never offered again once the
+    admin has aligned the same client anew: the beat task resolves it as superseded."""
+    from worker.sandbox import build as sandbox
+
+    url, engine = sandbox_db
+    with engine.begin() as conn:
+        ada = seed_client(conn, "Ada")
+        sandbox.set_module_settings(conn, {"days_month": "abc"})
+    start_worker(url, app=producer)
+    stale = f"align-{uuid.uuid4()}"
+    failing = producer.send_task(
+        "prorata.align_client", kwargs=align_kwargs(stale, ada.client_id), task_id=stale
+    )
+    with pytest.raises(Exception, match="days_month"):
+        failing.get(timeout=60)
+
+    def recorded() -> list[Any]:
+        with engine.connect() as conn:
+            return rows(conn, sa.select(failed_jobs))
+
+    wait_until(recorded, timeout=30, what="the failed alignment to be recorded")
+
+    with engine.begin() as conn:
+        sandbox.set_module_settings(conn, {"days_month": "30"})
+    newer = f"align-{uuid.uuid4()}"
+    aligned = producer.send_task(
+        "prorata.align_client", kwargs=align_kwargs(newer, ada.client_id), task_id=newer
+    )
+    assert aligned.get(timeout=60)["status"] == "aligned"
+
+    offer = producer.send_task("prorata.reoffer_failed", task_id=str(uuid.uuid4()))
+    assert offer.get(timeout=60) == {
+        "offered": [],
+        "succeeded": [],
+        "superseded": [stale],
+        "failed": {},
+    }
+    with engine.connect() as conn:
+        check_one_alignment(conn, ada, newer)
+        [job] = rows(conn, sa.select(failed_jobs))
+    assert (job.event_id, job.resolution, job.offers) == (stale, "superseded", 0)
