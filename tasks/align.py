@@ -66,10 +66,9 @@ def record_failed_event(task: str, kwargs: dict[str, Any], exc: BaseException) -
     except Exception as record_error:  # the database itself may be what failed
         database_error = one_line(record_error)
     config = runtime.config()
+    redis = open_redis(config.broker_url)
     try:
-        push_dead_letter(
-            open_redis(config.broker_url), config.dead_letter_list, task, kwargs, error, stamp
-        )
+        push_dead_letter(redis, config.dead_letter_list, task, kwargs, error, stamp)
         log.error(
             "event failed and the database cannot record it: kept in the dead-letter list",
             error=str(exc),
@@ -84,6 +83,8 @@ def record_failed_event(task: str, kwargs: dict[str, Any], exc: BaseException) -
             push_error=one_line(push_error),
             kwargs=kwargs,
         )
+    finally:
+        redis.close()
 
 
 @app.task(
