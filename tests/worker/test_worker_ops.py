@@ -362,6 +362,29 @@ def test_payment_event_failing_without_a_database_is_kept_then_applied(
     )
 
 
+def test_migration_5_adds_the_resolution_of_failed_jobs(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An install from before migration 5: its failed jobs table has no resolution column;
+    a job already resolved then had succeeded."""
+    execute(engine, sa.text("ALTER TABLE mod_prorata_failed_jobs DROP COLUMN resolution"))
+    execute(engine, sa.delete(schema_version).where(schema_version.c.version == 5))
+    for event_id, resolved in (("done-before", NOW), ("still-open", None)):
+        execute(
+            engine,
+            sa.text(
+                "INSERT INTO mod_prorata_failed_jobs (event_id, task, payload, error, offers, "
+                "failed_at, resolved_at) VALUES (:e, 'prorata.align_client', '{}', 'x', 1, "
+                ":at, :resolved)"
+            ).bindparams(e=event_id, at=NOW, resolved=resolved),
+        )
+    code, out, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
+    assert (code, err) == (0, "")
+    assert out == f"applied migrations 5; schema at version {LATEST}\n"
+    found = {r["event_id"]: r["resolution"] for r in rows(engine, failed_jobs)}
+    assert found == {"done-before": "succeeded", "still-open": None}
+
+
 def test_cron_needs_its_database_at_the_latest_schema(
     db_engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
