@@ -25,7 +25,15 @@ from worker import clock, logs, runtime
 from worker.cli.main import main
 from worker.config import load_config
 from worker.db import make_engine
-from worker.own_schema import LATEST, failed_jobs, outbox, records, requests, schema_version
+from worker.own_schema import (
+    LATEST,
+    MIGRATIONS,
+    failed_jobs,
+    outbox,
+    records,
+    requests,
+    schema_version,
+)
 from worker.own_schema import upgrade as upgrade_schema
 from worker.sandbox import build as sandbox
 from worker.sandbox.build import init_sandbox
@@ -530,7 +538,8 @@ def test_worker_and_beat_refuse_to_start_without_their_database(db_url: str) -> 
     execute(engine, sa.delete(schema_version).where(schema_version.c.version == LATEST))
     code, _, err = run_prorata("worker", env=env)
     assert code == 3
-    _one_error_line(err, "at version 1,", "prorata db upgrade")
+    previous = [number for number, _ in MIGRATIONS][-2]
+    _one_error_line(err, f"at version {previous},", "prorata db upgrade")
 
     # the database right, the broker unreachable
     upgrade_schema(engine, lambda: NOW)
