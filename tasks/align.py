@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlalchemy as sa
-from celery import Task
+from celery import Task, signals
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from domain.model import AlignRequest
@@ -23,8 +22,8 @@ from tasks.args import (
 )
 from worker import clock, logs, runtime
 from worker.celery_app import app
-from worker.own_schema import failed_jobs
 from worker.steps.align import align_client
+from worker.steps.jobs import one_line, open_redis, push_dead_letter, record_failed_job
 from worker.steps.planning import plan_client
 from worker.transactions import unit_of_work
 from worker.whmcs.schema import tblclients, tblhosting
@@ -33,53 +32,63 @@ from worker.whmcs.schema import tblclients, tblhosting
 RETRYABLE = (OperationalError, DBAPIError)
 
 
-class AlignTask(Task):  # type: ignore[misc]
-    """Records an alignment that failed after its last try, for operators and for beat."""
-
-    def on_failure(
-        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
-    ) -> None:
-        if isinstance(exc, BadTaskArguments):
-            return
-        record_failed_alignment(dict(kwargs or {}), exc)
+# the events whose failure after the last try is kept for operators and offered again
+EVENT_TASKS = frozenset(
+    {"prorata.align_client", "prorata.invoice_paid", "prorata.invoice_cancelled"}
+)
 
 
-def record_failed_alignment(kwargs: dict[str, Any], exc: BaseException) -> None:
+@signals.task_failure.connect
+def _event_failed(
+    sender: Any = None, exception: BaseException | None = None, kwargs: Any = None, **_: Any
+) -> None:
+    name = getattr(sender, "name", None)
+    if name not in EVENT_TASKS or exception is None or isinstance(exception, BadTaskArguments):
+        return  # bad input is not worth another try
+    record_failed_event(str(name), dict(kwargs or {}), exception)
+
+
+def record_failed_event(task: str, kwargs: dict[str, Any], exc: BaseException) -> None:
+    """Record a failed event as a failed job; when the database itself cannot take it, keep
+    it in the dead-letter list in Redis (recorded by beat once the database is back)."""
     log = logs.get_logger()
-    event_id = str(kwargs.get("event_id", ""))[:64]
-    if not event_id:
+    event_id = kwargs.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        log.error("event failed after its last try, without an event id", task=task)
         return
-    now = clock.now()
+    error = f"{type(exc).__name__}: {exc}"
+    stamp = clock.now()
     try:
         with unit_of_work(runtime.engine()) as conn:
-            existing = conn.execute(
-                sa.select(failed_jobs.c.id).where(failed_jobs.c.event_id == event_id)
-            ).first()
-            values = {
-                "task": "prorata.align_client",
-                "payload": json.dumps(kwargs),
-                "error": f"{type(exc).__name__}: {exc}"[:2000],
-                "failed_at": now,
-                "resolved_at": None,
-            }
-            if existing is None:
-                conn.execute(sa.insert(failed_jobs).values(event_id=event_id, offers=0, **values))
-            else:
-                conn.execute(
-                    sa.update(failed_jobs).where(failed_jobs.c.id == existing.id).values(**values)
-                )
-        log.error("alignment failed after its last try", error=str(exc))
+            record_failed_job(conn, task, kwargs, event_id[:64], error, stamp)
+        log.error("event failed after its last try", error=str(exc))
+        return
     except Exception as record_error:  # the database itself may be what failed
+        database_error = one_line(record_error)
+    config = runtime.config()
+    redis = open_redis(config.broker_url)
+    try:
+        push_dead_letter(redis, config.dead_letter_list, task, kwargs, error, stamp)
         log.error(
-            "alignment failed and could not be recorded",
+            "event failed and the database cannot record it: kept in the dead-letter list",
             error=str(exc),
-            record_error=str(record_error),
+            record_error=database_error,
+            dead_letter_list=config.dead_letter_list,
         )
+    except Exception as push_error:  # nothing left to keep it in: say so loudly
+        log.critical(
+            "event failed and could not be kept anywhere",
+            error=str(exc),
+            record_error=database_error,
+            push_error=one_line(push_error),
+            kwargs=kwargs,
+        )
+    finally:
+        redis.close()
 
 
 @app.task(
     name="prorata.align_client",
-    base=AlignTask,
     bind=True,
     autoretry_for=RETRYABLE,
     retry_backoff=2,

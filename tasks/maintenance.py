@@ -1,4 +1,5 @@
-"""Beat jobs: reconcile alignment invoices, relay the outbox, offer failed alignments again."""
+"""Beat jobs: reconcile alignment invoices, relay the outbox, record dead letters, offer
+failed events again."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from typing import Any
 from tasks.args import parse_today
 from worker import clock, logs, runtime
 from worker.celery_app import app, send_to_broker
-from worker.steps.jobs import relay_outbox, reoffer_failed
+from worker.steps.jobs import (
+    open_redis,
+    record_dead_letters,
+    relay_outbox,
+    reoffer_failed,
+)
 from worker.steps.reconcile import reconcile_as_configured
 
 
@@ -26,10 +32,23 @@ def relay_outbox_task() -> dict[str, Any]:
     return relay_outbox(runtime.engine(), send_to_broker, clock.now)
 
 
+@app.task(name="prorata.record_dead_letters")
+def record_dead_letters_task() -> dict[str, Any]:
+    """Record the events kept in Redis while the database was unreachable as failed jobs."""
+    config = runtime.config()
+    redis = open_redis(config.broker_url)
+    try:
+        report = record_dead_letters(runtime.engine(), redis, config.dead_letter_list)
+    finally:
+        redis.close()
+    return {"recorded": report.done["recorded"], "failed": report.failures}
+
+
 @app.task(name="prorata.reoffer_failed")
 def reoffer_failed_task() -> dict[str, Any]:
-    """Queue failed alignments again, a capped number of times, further apart each time."""
-    offered = reoffer_failed(
+    """Queue failed events again, a capped number of times, further apart each time;
+    resolve those applied meanwhile or replaced by a later request of the client."""
+    report = reoffer_failed(
         runtime.engine(), send_to_broker, runtime.config().max_reoffers, clock.now
     )
-    return {"offered": offered}
+    return {**report.done, "failed": report.failures}

@@ -44,6 +44,7 @@ def make_app() -> Celery:
             "relay-outbox": {"task": "prorata.relay_outbox", "schedule": 30.0},
             "reoffer-failed-alignments": {"task": "prorata.reoffer_failed", "schedule": 600.0},
             "reoffer-unsuspensions": {"task": "prorata.reoffer_unsuspensions", "schedule": 300.0},
+            "record-dead-letters": {"task": "prorata.record_dead_letters", "schedule": 60.0},
             "reconcile-alignment-invoices": {
                 "task": "prorata.reconcile_invoices",
                 "schedule": crontab(minute=7),

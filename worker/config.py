@@ -1,9 +1,19 @@
-"""The worker's own settings, from the environment (the module's settings live in WHMCS)."""
+"""The worker's own settings, from the environment (the module's settings live in WHMCS).
+
+Every PRORATA_* variable is checked here; a bad value raises ConfigError, whose message is
+one line naming the variable.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """An environment variable with a value the worker cannot use."""
 
 
 def _text(name: str, default: str) -> str:
@@ -11,13 +21,71 @@ def _text(name: str, default: str) -> str:
     return os.environ.get(name, "").strip() or default
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit():
-        raise ValueError(f"environment variable {name} must be a whole number, not {raw!r}")
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(
+            f"environment variable {name} must be a whole number of at least {minimum}, not {raw!r}"
+        )
     return int(raw)
+
+
+def _url(name: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = _text(name, default)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {name} is not a valid URL: {exc}") from None
+    if parts.scheme not in schemes:
+        raise ConfigError(
+            f"environment variable {name} must be a {' or '.join(schemes)} URL, "
+            f"not {_hide_password(value)!r}"
+        )
+    if not parts.hostname and parts.scheme not in ("sqlite",):
+        raise ConfigError(f"environment variable {name} has no host: {_hide_password(value)!r}")
+    return value
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _database_url(name: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from worker.db import SUPPORTED
+
+    value = _text(name, "")
+    if not value:
+        return value
+    try:
+        backend = make_url(value).get_backend_name()
+    except (ArgumentError, ValueError):
+        raise ConfigError(
+            f"environment variable {name} is not a database URL: {_hide_password(value)!r}"
+        ) from None
+    if backend not in SUPPORTED:
+        raise ConfigError(
+            f"environment variable {name} must be a sqlite:// or mysql+pymysql:// URL, "
+            f"not {_hide_password(value)!r}"
+        )
+    return value
+
+
+def _queue(name: str) -> str:
+    value = _text(name, "prorata")
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", value):
+        raise ConfigError(
+            f"environment variable {name} must be 1 to 100 letters, digits or _.:-, not {value!r}"
+        )
+    return value
+
+
+REDIS_SCHEMES = ("redis", "rediss")
 
 
 @dataclass(frozen=True)
@@ -38,19 +106,28 @@ class WorkerConfig:
     def email_enabled(self) -> bool:
         return bool(self.whmcs_api_url and self.whmcs_api_identifier and self.whmcs_api_secret)
 
+    @property
+    def dead_letter_list(self) -> str:
+        """The Redis list that keeps events the database could not take."""
+        return f"{self.queue}.dead"
+
 
 def load_config() -> WorkerConfig:
-    broker = _text("PRORATA_BROKER_URL", "redis://127.0.0.1:6379/0")
+    broker = _url("PRORATA_BROKER_URL", "redis://127.0.0.1:6379/0", REDIS_SCHEMES)
+    api_url = _text("PRORATA_WHMCS_API_URL", "")
+    if api_url:
+        api_url = _url("PRORATA_WHMCS_API_URL", "", ("http", "https"))
     return WorkerConfig(
-        database_url=_text("PRORATA_DATABASE_URL", ""),
+        database_url=_database_url("PRORATA_DATABASE_URL"),
         broker_url=broker,
-        result_backend=_text("PRORATA_RESULT_BACKEND", broker),
-        queue=_text("PRORATA_QUEUE", "prorata"),
+        result_backend=_url("PRORATA_RESULT_BACKEND", broker, REDIS_SCHEMES),
+        queue=_queue("PRORATA_QUEUE"),
         visibility_timeout=_int("PRORATA_VISIBILITY_TIMEOUT", 3600),
-        task_time_limit=_int("PRORATA_TASK_TIME_LIMIT", 300),
-        align_max_retries=_int("PRORATA_ALIGN_MAX_RETRIES", 5),
-        max_reoffers=_int("PRORATA_MAX_REOFFERS", 5),
-        whmcs_api_url=_text("PRORATA_WHMCS_API_URL", ""),
+        # Celery's soft limit is 30 s before the hard one, at least 10 s
+        task_time_limit=_int("PRORATA_TASK_TIME_LIMIT", 300, minimum=15),
+        align_max_retries=_int("PRORATA_ALIGN_MAX_RETRIES", 5, minimum=0),
+        max_reoffers=_int("PRORATA_MAX_REOFFERS", 5, minimum=0),
+        whmcs_api_url=api_url,
         whmcs_api_identifier=_text("PRORATA_WHMCS_API_IDENTIFIER", ""),
         whmcs_api_secret=_text("PRORATA_WHMCS_API_SECRET", ""),
     )

@@ -96,6 +96,8 @@ failed_jobs = sa.Table(
     sa.Column("failed_at", WhmcsDateTime, nullable=False),
     sa.Column("next_offer_at", WhmcsDateTime, nullable=True),
     sa.Column("resolved_at", WhmcsDateTime, nullable=True),
+    # succeeded | superseded (a later request of the same client came first); migration 5
+    sa.Column("resolution", sa.String(16), nullable=True),
 )
 
 # Services whose alignment invoice was paid while they were suspended for overdue payment:
@@ -171,6 +173,18 @@ def _v4(conn: Connection) -> None:
     overpayments.create(conn, checkfirst=True)
 
 
+def _v5(conn: Connection) -> None:
+    """How a failed job was resolved (succeeded, or superseded by a later request)."""
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(failed_jobs.name)}
+    if "resolution" not in columns:  # a table made by _v1 from this module already has it
+        conn.execute(sa.text("ALTER TABLE mod_prorata_failed_jobs ADD resolution VARCHAR(16) NULL"))
+    conn.execute(
+        sa.update(failed_jobs)
+        .where(failed_jobs.c.resolved_at.is_not(None), failed_jobs.c.resolution.is_(None))
+        .values(resolution="succeeded")
+    )
+
+
 def _v6(conn: Connection) -> None:
     applied_credit.create(conn, checkfirst=True)
 
@@ -180,6 +194,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (2, _v2),
     (3, _v3),
     (4, _v4),
+    (5, _v5),
     (6, _v6),
 )
 LATEST = MIGRATIONS[-1][0]

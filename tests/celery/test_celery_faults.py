@@ -345,7 +345,12 @@ def test_database_error_is_retried_recorded_and_offered_again(
         with mariadb_server.connect() as conn:
             conn.execute(sa.text(f"GRANT INSERT ON `{database}`.`tblinvoiceitems` TO '{user}'@'%'"))
         offer = producer.send_task("prorata.reoffer_failed", task_id=str(uuid.uuid4()))
-        assert offer.get(timeout=30) == {"offered": [event_id]}
+        assert offer.get(timeout=30) == {
+            "offered": [event_id],
+            "succeeded": [],
+            "superseded": [],
+            "failed": {},
+        }
 
         def resolved() -> Any:
             with engine.connect() as conn:
@@ -357,6 +362,7 @@ def test_database_error_is_retried_recorded_and_offered_again(
             job = conn.execute(sa.select(failed_jobs)).one()
             assert job.offers == 1
             assert job.next_offer_at is not None
+            assert job.resolution == "succeeded"
             new_invoices = rows(
                 conn, sa.select(tblinvoices.c.id).where(tblinvoices.c.id >= next_invoice_id)
             )
@@ -369,7 +375,12 @@ def test_database_error_is_retried_recorded_and_offered_again(
             assert lines == 3
         # nothing left to offer
         again = producer.send_task("prorata.reoffer_failed", task_id=str(uuid.uuid4()))
-        assert again.get(timeout=30) == {"offered": []}
+        assert again.get(timeout=30) == {
+            "offered": [],
+            "succeeded": [],
+            "superseded": [],
+            "failed": {},
+        }
     finally:
         with mariadb_server.connect() as conn:
             conn.execute(sa.text(f"DROP USER IF EXISTS '{user}'@'%'"))

@@ -156,9 +156,16 @@ def test_expiry_fault_at_every_write(engine: Engine) -> None:
     assert len(writes) >= 3  # the invoice, the dates, the records
 
     day: date = d("2024-06-26")
-    assert_each_fault_changes_nothing(
-        engine, lambda: reconcile(engine, day, 10, clock(LATER)), writes
-    )
+
+    def reconcile_or_raise() -> None:
+        # each invoice's failure is caught and reported; the fault must be the reason
+        done = reconcile(engine, day, 10, clock(LATER))
+        if done.failed:
+            assert [reason.split(":")[0] for reason in done.failed.values()] == ["InjectedFault"]
+            assert done.expired == []
+            raise InjectedFault(str(done.failed))
+
+    assert_each_fault_changes_nothing(engine, reconcile_or_raise, writes)
     [unpaid] = rows(engine, tblinvoices, tblinvoices.c.id == invoice["id"])
     assert unpaid["status"] == "Unpaid"
 

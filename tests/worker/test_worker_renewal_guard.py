@@ -103,7 +103,8 @@ def test_renewal_on_unpaid_invoice_leaves_it_and_the_invoice_is_recomputed(
 
     done = run(engine)
     assert done.renewals_recomputed == [mixed]
-    assert done.renewals_deleted == done.renewals_blocked == done.renewals_failed == []
+    assert done.renewals_deleted == done.renewals_blocked == []
+    assert done.failed == {}
     assert item_ids(engine, mixed) == [kept]
     header = row(engine, tblinvoices, mixed)
     assert (header["subtotal"], header["total"], header["status"]) == (

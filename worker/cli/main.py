@@ -1,12 +1,14 @@
 """The `prorata` command line.
 
-Exit codes: 0 done; 2 bad input (options, unknown client, invalid settings);
-3 the database cannot be reached or used.
+Exit codes: 0 done; 1 `cron` ran but some job failed (its lines say which); 2 bad input
+(options, unknown client, invalid settings, a bad PRORATA_* variable); 3 the database cannot
+be reached or used; 4 the broker (Redis) cannot be reached.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -23,21 +25,32 @@ from domain.model import AlignRequest
 from domain.settings import SettingsError, parse_day
 from worker import clock, runtime
 from worker.cli.render import render_align_result, render_plan
+from worker.config import ConfigError, WorkerConfig, load_config
 from worker.db import DatabaseUrlError, describe, make_engine
-from worker.own_schema import LATEST, upgrade
+from worker.own_schema import LATEST, current_version, upgrade
 from worker.sandbox.build import SandboxRefused, init_sandbox, require_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
 from worker.steps.align import AlignCommand, align_client
-from worker.steps.jobs import relay_outbox, reoffer_failed
-from worker.steps.payment import invoice_cancelled, invoice_paid
+from worker.steps.jobs import (
+    JobReport,
+    one_line,
+    open_failed_jobs,
+    open_redis,
+    record_dead_letters,
+    relay_outbox_report,
+    reoffer_failed,
+)
+from worker.steps.payment import EventOutcome, invoice_cancelled, invoice_paid
 from worker.steps.planning import PlannedClient, plan_client
 from worker.steps.reconcile import reconcile_as_configured
 from worker.whmcs.loader import ClientNotFound
 from worker.whmcs.types import ValueRefused
 
 T = TypeVar("T")
+EXIT_JOB_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_DATABASE = 3
+EXIT_BROKER = 4
 DB_ENV = "PRORATA_DATABASE_URL"
 
 
@@ -77,6 +90,12 @@ def _positive_id(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"an id is a positive whole number, not {text!r}")
     return int(text)
+
+
+def _event_id(text: str) -> str:
+    if not 1 <= len(text) <= 64:
+        raise argparse.ArgumentTypeError(f"an event id is 1 to 64 characters, not {text!r}")
+    return text
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -143,6 +162,22 @@ def build_parser() -> argparse.ArgumentParser:
     cron = commands.add_parser("cron", help="run the beat jobs once, in this process")
     _add_db(cron)
     cron.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
+    cron.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    events = commands.add_parser(
+        "events", help="deliver an invoice event by hand (after an incident), in this process"
+    )
+    event_kinds = events.add_subparsers(dest="events_command", required=True, parser_class=_Parser)
+    for kind, what in (("paid", "was paid"), ("cancelled", "was cancelled")):
+        event = event_kinds.add_parser(kind, help=f"the event WHMCS sends when an invoice {what}")
+        _add_db(event)
+        event.add_argument("--invoice", type=_positive_id, required=True, metavar="ID")
+        event.add_argument(
+            "--event-id",
+            type=_event_id,
+            help=f"the event id (default: manual:{kind}:<invoice>, so a repeat is recognised)",
+        )
+        event.add_argument("--json", action="store_true", help="print the result as JSON")
 
     # their options go to Celery untouched (see main())
     commands.add_parser("worker", help="run the Celery worker; other options go to celery worker")
@@ -289,36 +324,148 @@ def cmd_sandbox_cancel(args: argparse.Namespace) -> int:
 
 def run_in_process(task: str, kwargs: dict[str, Any], task_id: str | None) -> None:
     """Hand a task to this process instead of the broker (the command line has none)."""
-    from worker.celery_app import app
+    from worker.celery_app import TASK_MODULES, app
 
+    for module in TASK_MODULES:  # the worker imports them; this process must too
+        importlib.import_module(module)
     result = app.tasks[task].apply(kwargs=kwargs, task_id=task_id)
     result.get(disable_sync_subtasks=False)
 
 
+def _job(name: str, run: Callable[[], JobReport]) -> JobReport:
+    """A job that cannot run at all (its database or Redis gone) is one failure of its own."""
+    try:
+        return run()
+    except Exception as exc:
+        return JobReport(name, failures={"job": one_line(exc)})
+
+
+def _reconcile_job(engine: Any, today: date) -> JobReport:
+    done = reconcile_as_configured(engine, today, clock.now)
+    report = JobReport("reconcile")
+    for outcome, ids in vars(done).items():
+        if isinstance(ids, list):
+            report.done[outcome] = [str(key) for key in ids]
+    report.failures = {f"invoice {key}": reason for key, reason in done.failed.items()}
+    return report
+
+
+def _dead_letter_job(engine: Any, config: WorkerConfig) -> JobReport:
+    redis = open_redis(config.broker_url)
+    try:
+        return record_dead_letters(engine, redis, config.dead_letter_list)
+    finally:
+        redis.close()
+
+
 def cmd_cron(args: argparse.Namespace) -> int:
+    """Every beat job once, in this process, each row in its own transaction; exit 1 when
+    anything failed."""
     engine = _engine(args.db)
+    config = load_config()
+    _check_schema(engine)  # nothing can run without it: exit 3, not a failure per job
     runtime.use_database(args.db)
     today = args.today or clock.today()
+    reports = [
+        _job("reconcile", lambda: _reconcile_job(engine, today)),
+        _job("outbox", lambda: relay_outbox_report(engine, run_in_process, clock.now)),
+        _job("dead letters", lambda: _dead_letter_job(engine, config)),
+        _job(
+            "failed jobs",
+            lambda: reoffer_failed(engine, run_in_process, config.max_reoffers, clock.now),
+        ),
+    ]
+    try:
+        still_open = open_failed_jobs(engine)
+    except SQLAlchemyError as exc:
+        still_open = []
+        reports.append(JobReport("open failed jobs", failures={"job": one_line(exc)}))
+    failed = any(report.failures for report in reports)
+    if args.json:
+        document = {report.job: report.to_dict() for report in reports}
+        print(json.dumps({**document, "open failed jobs": still_open}, indent=2))
+    else:
+        for report in reports:
+            print(report.line())
+        print(f"open failed jobs: {len(still_open)}")
+        for job in still_open:
+            print(
+                f"  {job['event_id']} ({job['task']}, offered {job['offers']} of "
+                f"{config.max_reoffers}, failed {job['failed_at']}): {job['error']}"
+            )
+    return EXIT_JOB_FAILED if failed else 0
 
-    def jobs() -> dict[str, Any]:
-        done = reconcile_as_configured(engine, today, clock.now)
-        relayed = relay_outbox(engine, run_in_process, clock.now)
-        offered = reoffer_failed(engine, run_in_process, runtime.config().max_reoffers, clock.now)
-        return {"reconciled": done.to_dict(), "outbox": relayed, "reoffered": offered}
 
-    print(json.dumps(_guarded(engine, jobs), indent=2))
+def cmd_events(args: argparse.Namespace) -> int:
+    """Deliver an invoice event to the consumer the Celery task calls, in this process."""
+    engine = _engine(args.db)
+    kind = args.events_command
+    event_id = args.event_id or f"manual:{kind}:{args.invoice}"
+    handler = invoice_paid if kind == "paid" else invoice_cancelled
+    outcome: EventOutcome = _guarded(
+        engine, lambda: handler(engine, event_id, args.invoice, clock.now)
+    )
+    if args.json:
+        print(json.dumps({"event": f"invoice-{kind}", **outcome.to_dict()}))
+    else:
+        records_text = ", ".join(map(str, outcome.records)) or "none"
+        print(
+            f"invoice #{args.invoice} {kind} event {event_id}: {outcome.outcome} "
+            f"(records: {records_text})"
+        )
     return 0
 
 
+def _check_schema(engine: Any) -> None:
+    """The database answers, and holds the product's tables at the version this code needs."""
+    try:
+        with engine.connect() as conn:
+            version = current_version(conn)
+    except SQLAlchemyError as exc:
+        raise _database_error(engine, exc) from exc
+    if version < LATEST:
+        raise CliError(
+            f"database {describe(engine)} has the product's tables at version {version}, "
+            f"this worker needs {LATEST}: run `prorata db upgrade`",
+            EXIT_DATABASE,
+        )
+
+
+def preflight(config: WorkerConfig) -> None:
+    """What a worker or beat needs before it starts: its database at the own-schema version
+    this code needs, and its broker."""
+    if not config.database_url:
+        raise CliError(f"no database configured: set {DB_ENV}", EXIT_DATABASE)
+    engine = _engine(config.database_url)
+    try:
+        _check_schema(engine)
+    finally:
+        engine.dispose()
+    for name, url in {"broker": config.broker_url, "result backend": config.result_backend}.items():
+        redis = open_redis(url)
+        try:
+            redis.ping()
+        except Exception as exc:
+            where = redis.get_connection_kwargs()
+            raise CliError(
+                f"{name} at {where.get('host')}:{where.get('port')} cannot be reached: "
+                f"{one_line(exc)}",
+                EXIT_BROKER,
+            ) from exc
+        finally:
+            redis.close()
+
+
 def run_celery(command: str, extra: Sequence[str]) -> int:
-    """`prorata worker|beat [celery options]`: Celery parses the options itself."""
+    """`prorata worker|beat [celery options]`: Celery parses the options itself, after the
+    start-up checks."""
+    config = load_config()
+    preflight(config)
     from worker.celery_app import app
 
     options = list(extra[1:] if extra[:1] == ["--"] else extra)
     if command == "worker":
-        app.worker_main(
-            ["worker", "--loglevel=INFO", f"--queues={runtime.config().queue}", *options]
-        )
+        app.worker_main(["worker", "--loglevel=INFO", f"--queues={config.queue}", *options])
     else:
         app.start(["beat", "--loglevel=INFO", *options])
     return 0
@@ -367,6 +514,8 @@ COMMANDS = {
     ("plan", None): cmd_plan,
     ("align", None): cmd_align,
     ("cron", None): cmd_cron,
+    ("events", "paid"): cmd_events,
+    ("events", "cancelled"): cmd_events,
     ("sandbox", "seed"): cmd_sandbox_seed,
     ("db", "upgrade"): cmd_db_upgrade,
     ("sandbox", "pay"): cmd_sandbox_pay,
@@ -377,13 +526,19 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    if words[:1] in (["worker"], ["beat"]) and not {"-h", "--help"} & set(words[1:2]):
-        return run_celery(words[0], words[1:])
-    args = build_parser().parse_args(words)
-    sub = getattr(args, "sandbox_command", None) or getattr(args, "db_command", None)
-    handler = COMMANDS[(args.command, sub)]
     try:
-        return handler(args)
+        if words[:1] in (["worker"], ["beat"]) and not {"-h", "--help"} & set(words[1:2]):
+            return run_celery(words[0], words[1:])
+        args = build_parser().parse_args(words)
+        sub = (
+            getattr(args, "sandbox_command", None)
+            or getattr(args, "db_command", None)
+            or getattr(args, "events_command", None)
+        )
+        return COMMANDS[(args.command, sub)](args)
     except CliError as exc:
         print(f"prorata: error: {exc}", file=sys.stderr)
         return exc.code
+    except ConfigError as exc:
+        print(f"prorata: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT

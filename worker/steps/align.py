@@ -351,6 +351,6 @@ def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResu
         conn.execute(
             sa.update(failed_jobs)
             .where(failed_jobs.c.event_id == command.event_id, failed_jobs.c.resolved_at.is_(None))
-            .values(resolved_at=stamp)
+            .values(resolved_at=stamp, resolution="succeeded")
         )
         return result

@@ -1,35 +1,79 @@
-"""The outbox relay and the re-offering of failed alignments, independent of Celery.
+"""The outbox relay, the dead-letter list and the re-offering of failed events, independent
+of Celery.
 
 `send(task_name, kwargs, task_id)` hands a task on: to the broker in the worker, or runs
-it in-process for the command line's `cron`.
+it in-process for the command line's `cron`. Each row or entry is handled in its own
+transaction: one that fails is reported with its id and the others go on.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from worker import logs
-from worker.own_schema import failed_jobs, outbox
+from worker.own_schema import events, failed_jobs, outbox, requests
 from worker.transactions import unit_of_work
 
 Send = Callable[[str, dict[str, Any], str | None], None]
 Clock = Callable[[], datetime]
 RELAY_BATCH = 500
+ALIGN_TASK = "prorata.align_client"
+INVOICE_TASKS = ("prorata.invoice_paid", "prorata.invoice_cancelled")
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An error as one short line: its type and the first line of its message."""
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {detail[0] if detail else ''}"[:limit]
+
+
+@dataclass
+class JobReport:
+    """What one job of a run did: ids by outcome, and the ids that failed with a reason."""
+
+    job: str
+    done: dict[str, list[str]] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def add(self, outcome: str, key: object) -> None:
+        self.done.setdefault(outcome, []).append(str(key))
+
+    def count(self, outcome: str) -> int:
+        return len(self.done.get(outcome, []))
+
+    def line(self) -> str:
+        parts = [f"{outcome} {len(ids)}" for outcome, ids in self.done.items()]
+        parts.append(f"failed {len(self.failures)}")
+        text = f"{self.job}: {', '.join(parts)}"
+        if self.failures:
+            text += " (" + "; ".join(f"{k}: {v}" for k, v in self.failures.items()) + ")"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.job, **self.done, "failed": dict(self.failures)}
 
 
 def relay_outbox(engine: Engine, send: Send, now: Clock) -> dict[str, int]:
+    """relay_outbox_report() counted: {"relayed": n, "failed": n}."""
+    report = relay_outbox_report(engine, send, now)
+    return {"relayed": report.count("relayed"), "failed": len(report.failures)}
+
+
+def relay_outbox_report(engine: Engine, send: Send, now: Clock) -> JobReport:
     """Send on the events WHMCS wrote to the outbox while Redis was unreachable.
 
     A row is marked relayed only after `send` returned; a crash in between sends it twice,
     which every task tolerates (the event id makes the second delivery a no-op).
     """
     log = logs.get_logger()
+    report = JobReport("outbox", {"relayed": []})
     with engine.connect() as conn:
         rows = list(
             conn.execute(
@@ -39,22 +83,70 @@ def relay_outbox(engine: Engine, send: Send, now: Clock) -> dict[str, int]:
                 .limit(RELAY_BATCH)
             )
         )
-    relayed = failed = 0
     for row in rows:
         values: dict[str, Any] = {"attempts": row.attempts + 1}
         try:
             send(row.task, json.loads(row.payload), row.event_id)
             values["relayed_at"] = now()
-            relayed += 1
+            report.add("relayed", row.event_id)
         except Exception as exc:  # the broker, or a bad row: try again next time
             values["last_error"] = f"{type(exc).__name__}: {exc}"[:2000]
-            failed += 1
+            report.failures[row.event_id] = one_line(exc)
             log.warning("outbox event not relayed", event_id=row.event_id, error=str(exc))
-        with unit_of_work(engine) as conn:
-            conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(**values))
+        try:
+            with unit_of_work(engine) as conn:
+                conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(**values))
+        except Exception as exc:  # sent but not marked: sent again next time, a no-op
+            report.failures[row.event_id] = one_line(exc)
     if rows:
-        log.info("outbox relayed", relayed=relayed, failed=failed)
-    return {"relayed": relayed, "failed": failed}
+        log.info("outbox relayed", relayed=report.count("relayed"), failed=len(report.failures))
+    return report
+
+
+# --- failed events ----------------------------------------------------------------------
+
+
+def record_failed_job(
+    conn: Connection,
+    task: str,
+    kwargs: dict[str, Any],
+    event_id: str,
+    error: str,
+    failed_at: datetime,
+) -> bool:
+    """Keep an event that failed after its last try; False when its event id is known already.
+
+    An open row gets the new error; `failed_at` stays the first failure, the moment later
+    requests of the client are measured from. A resolved row is left as it is: the event
+    was applied, or a later request of the client replaced it.
+    """
+    existing = conn.execute(
+        sa.select(failed_jobs.c.id, failed_jobs.c.resolved_at).where(
+            failed_jobs.c.event_id == event_id
+        )
+    ).first()
+    if existing is not None:
+        if existing.resolved_at is None:
+            conn.execute(
+                sa.update(failed_jobs)
+                .where(failed_jobs.c.id == existing.id)
+                .values(error=error[:2000])
+            )
+        return False
+    conn.execute(
+        sa.insert(failed_jobs).values(
+            event_id=event_id,
+            task=task,
+            payload=json.dumps(kwargs),
+            error=error[:2000],
+            offers=0,
+            failed_at=failed_at,
+            next_offer_at=None,
+            resolved_at=None,
+            resolution=None,
+        )
+    )
+    return True
 
 
 def reoffer_delay(offers: int) -> timedelta:
@@ -62,32 +154,225 @@ def reoffer_delay(offers: int) -> timedelta:
     return timedelta(minutes=min(10 * 2**offers, 24 * 60))
 
 
-def reoffer_failed(engine: Engine, send: Send, cap: int, now: Clock) -> list[str]:
-    """Queue failed alignments again, at most `cap` times each, further apart each time."""
-    stamp = now()
+def _client_of(payload: Any) -> str | None:
+    value = payload.get("client_id") if isinstance(payload, dict) else None
+    text = str(value).strip() if value is not None else ""
+    return str(int(text)) if text.isdigit() else None
+
+
+def _already_handled(conn: Connection, row: Any) -> bool:
+    """The event was applied after all (a redelivery, or an offer by someone else)."""
+    if row.task == ALIGN_TASK:
+        query = sa.select(requests.c.id).where(
+            requests.c.event_id == row.event_id, requests.c.state.in_(("done", "rejected"))
+        )
+    elif row.task in INVOICE_TASKS:
+        query = sa.select(events.c.id).where(events.c.event_id == row.event_id)
+    else:
+        return False
+    return conn.execute(query).first() is not None
+
+
+def _later_request(conn: Connection, row: Any, client: str) -> str | None:
+    """The event id of a request of the same client that came after this failed one: a
+    request row, an outbox event, or a later failed event. A stale alignment must never
+    override it, so a request of the same second counts as later."""
+    later = conn.execute(
+        sa.select(requests.c.event_id)
+        .where(
+            requests.c.client_id == int(client),
+            requests.c.event_id != row.event_id,
+            requests.c.created_at >= row.failed_at,
+        )
+        .limit(1)
+    ).first()
+    if later is not None:
+        return str(later.event_id)
+    candidates = [
+        *conn.execute(
+            sa.select(outbox.c.event_id, outbox.c.payload).where(
+                outbox.c.task == ALIGN_TASK,
+                outbox.c.event_id != row.event_id,
+                outbox.c.created_at >= row.failed_at,
+            )
+        ),
+        *conn.execute(
+            sa.select(failed_jobs.c.event_id, failed_jobs.c.payload).where(
+                failed_jobs.c.task == ALIGN_TASK,
+                failed_jobs.c.id != row.id,
+                sa.or_(
+                    failed_jobs.c.failed_at > row.failed_at,
+                    sa.and_(failed_jobs.c.failed_at == row.failed_at, failed_jobs.c.id > row.id),
+                ),
+            )
+        ),
+    ]
+    for event_id, payload in candidates:
+        try:
+            if _client_of(json.loads(payload)) == client:
+                return str(event_id)
+        except ValueError:
+            continue
+    return None
+
+
+def _resolve(conn: Connection, row: Any, resolution: str, stamp: datetime) -> None:
+    conn.execute(
+        sa.update(failed_jobs)
+        .where(failed_jobs.c.id == row.id, failed_jobs.c.resolved_at.is_(None))
+        .values(resolved_at=stamp, resolution=resolution)
+    )
+
+
+def _settle_or_claim(
+    engine: Engine, row: Any, cap: int, stamp: datetime
+) -> tuple[str | None, dict[str, Any] | None]:
+    """In one transaction: resolve the failed job when it is done or stale, else count an
+    offer when one is due. Returns (resolution or None, the kwargs to send or None)."""
     with unit_of_work(engine) as conn:
+        if _already_handled(conn, row):
+            _resolve(conn, row, "succeeded", stamp)
+            return "succeeded", None
+        payload = json.loads(row.payload)
+        if not isinstance(payload, dict):
+            raise ValueError("its payload is not a JSON object")
+        client = _client_of(payload) if row.task == ALIGN_TASK else None
+        if client is not None:
+            newer = _later_request(conn, row, client)
+            if newer is not None:
+                _resolve(conn, row, "superseded", stamp)
+                logs.get_logger().info(
+                    "failed alignment superseded", event_id=row.event_id, later=newer
+                )
+                return "superseded", None
+        due = row.next_offer_at is None or row.next_offer_at <= stamp
+        if row.offers >= cap or not due:
+            return None, None
+        claimed = conn.execute(
+            sa.update(failed_jobs)
+            .where(
+                failed_jobs.c.id == row.id,
+                failed_jobs.c.offers == row.offers,
+                failed_jobs.c.resolved_at.is_(None),
+            )
+            .values(offers=row.offers + 1, next_offer_at=stamp + reoffer_delay(row.offers + 1))
+        )
+        return None, (payload if claimed.rowcount == 1 else None)  # 0: another run has it
+
+
+def reoffer_failed(engine: Engine, send: Send, cap: int, now: Clock) -> JobReport:
+    """Queue failed events again, at most `cap` times each, further apart each time.
+
+    Before that, each open failed job is resolved when its event was applied meanwhile
+    (succeeded), or, for an alignment, when a later request of the same client exists
+    (superseded: a stale request never overrides a newer one).
+    """
+    report = JobReport("failed jobs", {"offered": [], "succeeded": [], "superseded": []})
+    with engine.connect() as conn:
         rows = list(
             conn.execute(
-                sa.select(failed_jobs).where(
-                    failed_jobs.c.resolved_at.is_(None),
-                    failed_jobs.c.offers < cap,
-                    sa.or_(
-                        failed_jobs.c.next_offer_at.is_(None),
-                        failed_jobs.c.next_offer_at <= stamp,
-                    ),
-                )
+                sa.select(failed_jobs)
+                .where(failed_jobs.c.resolved_at.is_(None))
+                .order_by(failed_jobs.c.failed_at, failed_jobs.c.id)
             )
         )
-        for row in rows:
-            conn.execute(
-                sa.update(failed_jobs)
-                .where(failed_jobs.c.id == row.id)
-                .values(offers=row.offers + 1, next_offer_at=stamp + reoffer_delay(row.offers + 1))
-            )
     for row in rows:
-        send(row.task, json.loads(row.payload), None)
+        try:
+            resolution, payload = _settle_or_claim(engine, row, cap, now())
+            if resolution is not None:
+                report.add(resolution, row.event_id)
+            if payload is not None:
+                send(row.task, payload, None)
+                report.add("offered", row.event_id)
+        except Exception as exc:  # this job only: the others go on
+            report.failures[row.event_id] = one_line(exc)
     if rows:
-        logs.get_logger().info(
-            "failed alignments offered again", event_ids=[r.event_id for r in rows]
-        )
-    return [row.event_id for row in rows]
+        logs.get_logger().info("failed events looked at", **report.to_dict())
+    return report
+
+
+def open_failed_jobs(engine: Engine) -> list[dict[str, Any]]:
+    """The failed jobs still open, for operators."""
+    with engine.connect() as conn:
+        return [
+            {
+                "event_id": row.event_id,
+                "task": row.task,
+                "offers": row.offers,
+                "failed_at": row.failed_at.isoformat(sep=" ") if row.failed_at else None,
+                "error": row.error.splitlines()[0][:200] if row.error else "",
+            }
+            for row in conn.execute(
+                sa.select(failed_jobs)
+                .where(failed_jobs.c.resolved_at.is_(None))
+                .order_by(failed_jobs.c.failed_at, failed_jobs.c.id)
+            )
+        ]
+
+
+# --- the dead-letter list -----------------------------------------------------------------
+
+
+class RedisList(Protocol):
+    def rpush(self, name: str, *values: str) -> Any: ...
+    def lrange(self, name: str, start: int, end: int) -> Any: ...
+    def lrem(self, name: str, count: int, value: Any) -> Any: ...
+
+
+def open_redis(url: str) -> Any:
+    """A Redis client that gives up within seconds (the caller has a fallback or a report)."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+
+
+def push_dead_letter(
+    redis: RedisList,
+    name: str,
+    task: str,
+    kwargs: dict[str, Any],
+    error: str,
+    failed_at: datetime,
+) -> None:
+    """Keep an event the database could not take, until record_dead_letters can."""
+    entry = {
+        "task": task,
+        "event_id": str(kwargs.get("event_id", "")),
+        "kwargs": kwargs,
+        "error": error[:2000],
+        "failed_at": failed_at.isoformat(),
+    }
+    redis.rpush(name, json.dumps(entry, sort_keys=True))
+
+
+def record_dead_letters(engine: Engine, redis: RedisList, name: str) -> JobReport:
+    """Record each dead letter as a failed job, then remove it from the list.
+
+    An entry leaves the list only after its row is committed: a crash in between records
+    it again next time, which its event id makes a no-op (at least once, never lost).
+    """
+    report = JobReport("dead letters", {"recorded": []})
+    for position, raw in enumerate(redis.lrange(name, 0, RELAY_BATCH - 1)):
+        key = f"entry {position}"
+        try:
+            entry = json.loads(raw)
+            key = str(entry["event_id"]) or key
+            kwargs = entry["kwargs"]
+            if not isinstance(kwargs, dict) or not entry["event_id"]:
+                raise ValueError("no kwargs or no event id")
+            with unit_of_work(engine) as conn:
+                record_failed_job(
+                    conn,
+                    str(entry["task"]),
+                    kwargs,
+                    str(entry["event_id"])[:64],
+                    str(entry["error"]),
+                    datetime.fromisoformat(str(entry["failed_at"])),
+                )
+            redis.lrem(name, 1, raw)
+            report.add("recorded", key)
+        except Exception as exc:  # a bad entry stays in the list, reported every run
+            report.failures[key] = one_line(exc)
+    if report.count("recorded") or report.failures:
+        logs.get_logger().info("dead letters recorded", **report.to_dict())
+    return report

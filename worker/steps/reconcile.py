@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from worker.own_schema import records
 from worker.steps.credit import only_own_credit, return_own_credit
+from worker.steps.jobs import one_line
 from worker.steps.late_payments import flag_late_payments
 from worker.steps.records import apply_payment, put_back
 from worker.steps.renewal_guard import guard_renewals
@@ -32,12 +35,25 @@ class Reconciled:
     renewals_recomputed: list[int] = field(default_factory=list)
     renewals_deleted: list[int] = field(default_factory=list)
     renewals_blocked: list[int] = field(default_factory=list)
-    renewals_failed: list[int] = field(default_factory=list)
     withdrawn: list[int] = field(default_factory=list)  # services cancelled: lines withdrawn
     late_paid: list[int] = field(default_factory=list)  # flagged as overpayments
+    # invoice id -> one-line reason: that invoice's transaction was rolled back
+    failed: dict[int, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, list[int]]:
+    def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@contextmanager
+def _isolated(done: Reconciled, invoice_id: int) -> Iterator[None]:
+    """One invoice that fails is reported (its transaction rolled back); the others go on."""
+    sizes = {name: len(ids) for name, ids in vars(done).items() if isinstance(ids, list)}
+    try:
+        yield
+    except Exception as exc:
+        for name, size in sizes.items():  # what it did was rolled back
+            del getattr(done, name)[size:]
+        done.failed[invoice_id] = one_line(exc)
 
 
 def _pending_invoice_ids(conn: Connection) -> list[int]:
@@ -68,7 +84,7 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
     with unit_of_work(engine) as conn:
         invoice_ids = _pending_invoice_ids(conn)
     for invoice_id in invoice_ids:
-        with unit_of_work(engine) as conn:
+        with _isolated(done, invoice_id), unit_of_work(engine) as conn:
             # the client first, as an alignment locks: returning credit writes tblclients
             lock_invoice_owner(conn, invoice_id)
             invoice = lock_invoice(conn, invoice_id)
@@ -121,7 +137,9 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
     done.late_paid = flag_late_payments(engine, now)
     guarded = guard_renewals(engine, now)
     done.renewals_recomputed, done.renewals_deleted = guarded.recomputed, guarded.deleted
-    done.renewals_blocked, done.renewals_failed = guarded.blocked, guarded.failed
+    done.renewals_blocked = guarded.blocked
+    for invoice_id, reason in guarded.failed.items():
+        done.failed.setdefault(invoice_id, f"removing renewal lines: {reason}")
     return done
 
 

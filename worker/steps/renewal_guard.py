@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.model import OPEN_STATUSES
 from worker import logs
 from worker.own_schema import records
+from worker.steps.jobs import one_line
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
 from worker.whmcs.invoices import delete_invoice, remove_items
@@ -40,7 +41,8 @@ class GuardedRenewals:
     recomputed: list[int] = field(default_factory=list)  # invoices that lost such lines
     deleted: list[int] = field(default_factory=list)  # invoices left empty, so deleted
     blocked: list[int] = field(default_factory=list)  # invoices left alone, reported
-    failed: list[int] = field(default_factory=list)  # an error: rolled back, the others go on
+    # invoice id -> one-line reason: rolled back, the others go on
+    failed: dict[int, str] = field(default_factory=dict)
 
 
 def _stale_renewals(conn: Connection, invoice_id: int | None = None) -> list[Any]:
@@ -144,7 +146,7 @@ def guard_renewals(engine: Engine, now: Clock) -> GuardedRenewals:
             with unit_of_work(engine) as conn:
                 _guard_invoice(conn, invoice_id, now(), done)
         except Exception as exc:  # one invoice's failure must not stop the others
-            done.failed.append(invoice_id)
+            done.failed[invoice_id] = one_line(exc)
             logs.get_logger().error(
                 "renewal guard failed on an invoice", invoice_id=invoice_id, error=repr(exc)
             )

@@ -1,0 +1,550 @@
+"""Operations through the command line, on SQLite and on MariaDB: `prorata cron` (failed
+jobs offered again only while no later request of the client exists, every job in its own
+process with one failure reported and the rest going on), `prorata events` (an invoice event
+delivered by hand), and the start-up checks of `prorata worker` and `prorata beat`."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from worker_helpers import LATER, NOW, d, dump, dump_diff, execute, row, rows, seed, two_services
+
+from tests.support.processes import ROOT, free_port, stop_process
+from worker import clock, logs, runtime
+from worker.cli.main import main
+from worker.config import load_config
+from worker.db import make_engine
+from worker.own_schema import (
+    LATEST,
+    MIGRATIONS,
+    failed_jobs,
+    outbox,
+    records,
+    requests,
+    schema_version,
+)
+from worker.own_schema import upgrade as upgrade_schema
+from worker.sandbox import build as sandbox
+from worker.sandbox.build import init_sandbox
+from worker.sandbox.whmcs_sim import cancel_invoice, pay_invoice
+from worker.steps.jobs import open_redis, push_dead_letter
+from worker.whmcs.schema import tblhosting, tblinvoices
+
+P = d("2024-07-01")
+
+
+class _CurrentStderr:
+    """Whatever sys.stderr is at the moment of writing (pytest swaps it for each test)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    monkeypatch.setattr(clock, "today", lambda: NOW.date())
+    # a dead-letter list of this test's own on the machine's Redis
+    monkeypatch.setenv("PRORATA_QUEUE", f"prorata-test-{uuid.uuid4().hex[:10]}")
+    for name in ("_database_url", "_engine", "_engine_pid"):
+        monkeypatch.setattr(runtime, name, getattr(runtime, name))
+    # log lines of this process (ours and Celery's) go to this test's captured stderr, not
+    # to an earlier test's closed one
+    monkeypatch.setattr(logs, "_configured", False)
+    monkeypatch.setattr(logs, "sys", SimpleNamespace(stderr=_CurrentStderr()))
+    logs.configure_logging()
+    yield
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def only_log_lines(err: str) -> bool:
+    """stderr holds nothing but the structured (JSON) log lines of the work done."""
+    return all(line.startswith("{") and json.loads(line) for line in err.splitlines())
+
+
+def run_prorata(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str, str]:
+    """`prorata ...` in a process of its own (nothing imported by the tests leaks into it)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PRORATA_", "CELERY_"))}
+    clean["PYTHONPATH"] = str(ROOT)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from worker.cli.main import main; sys.exit(main())",
+            *args,
+        ],
+        cwd=ROOT,
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_process(process, grace=5, group=True)
+        out, err = process.communicate()
+        raise AssertionError(
+            f"prorata {' '.join(args)} still running after {timeout} s:\n{err.decode()[-3000:]}"
+        ) from None
+    return process.returncode, out.decode(), err.decode()
+
+
+def fail_an_alignment(engine: Engine, db_url: str, client: int, event_id: str) -> None:
+    """An alignment that fails for real: the module setting "Days month" is broken while the
+    align task runs (in this process, as the worker runs it); recorded as a failed job."""
+    from tasks.align import align_client_task
+
+    seed(engine, lambda conn: sandbox.set_module_settings(conn, {"days_month": "abc"}))
+    runtime.use_database(db_url)
+    kwargs = {"event_id": event_id, "client_id": client, "day": 1, "today": "2024-06-01"}
+    result = align_client_task.apply(kwargs=kwargs)
+    assert result.failed() and "days_month" in str(result.result)
+    seed(engine, lambda conn: sandbox.set_module_settings(conn, {"days_month": "30"}))
+    [job] = rows(engine, failed_jobs)
+    assert (job["event_id"], job["resolved_at"], job["offers"]) == (event_id, None, 0)
+    assert json.loads(job["payload"]) == kwargs
+
+
+def aligned_client(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[dict[str, int], int]:
+    """A client with two services aligned by `prorata align`: (ids, its one invoice)."""
+    ids: dict[str, int] = seed(engine, two_services)
+    code, out, err = run_cli(
+        capsys, "align", "--db", db_url, "--client", str(ids["client"]),
+        "--today", "2024-06-01", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    return ids, int(json.loads(out)["invoices"][0]["id"])
+
+
+def test_stale_failed_alignment_is_superseded_by_a_later_request(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    ids: dict[str, int] = seed(engine, two_services)
+    fail_an_alignment(engine, db_url, ids["client"], "stale-day-1")
+
+    # the admin aligns the client again, to day 20, once the setting is repaired
+    monkeypatch.setattr(clock, "now", lambda: LATER)
+    code, out, err = run_cli(
+        capsys, "align", "--db", db_url, "--client", str(ids["client"]), "--day", "20",
+        "--today", "2024-06-01", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    [newer] = json.loads(out)["invoices"]
+    before = dump(engine)
+
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01", "--json")
+    assert code == 0 and only_log_lines(err), err
+    report = json.loads(out)
+    assert report["failed jobs"] == {
+        "job": "failed jobs",
+        "offered": [],
+        "succeeded": [],
+        "superseded": ["stale-day-1"],
+        "failed": {},
+    }
+    assert report["open failed jobs"] == []
+    # the newer alignment is untouched: its invoice, its records, the services' dates
+    assert set(dump_diff(before, dump(engine))) == {failed_jobs.name}
+    assert row(engine, tblinvoices, newer["id"])["status"] == "Unpaid"
+    assert {r["new_due"] for r in rows(engine, records)} == {d("2024-06-20")}
+    [job] = rows(engine, failed_jobs)
+    assert (job["resolution"], job["resolved_at"], job["offers"]) == ("superseded", LATER, 0)
+
+    # the readable output names the resolution
+    code, out, _ = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+    assert code == 0
+    assert out.splitlines()[-1] == "open failed jobs: 0"
+
+
+def test_failed_alignment_is_superseded_by_a_later_outbox_event(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    ids: dict[str, int] = seed(engine, two_services)
+    fail_an_alignment(engine, db_url, ids["client"], "stale")
+    # Redis was away when the admin asked again: the newer request waits in the outbox,
+    # relayed by the same cron run (into this process) before failed jobs are looked at
+    kwargs = {"event_id": "newer", "client_id": str(ids["client"]), "day": 20}
+    execute(
+        engine,
+        sa.insert(outbox).values(
+            event_id="newer",
+            task="prorata.align_client",
+            payload=json.dumps({**kwargs, "today": "2024-06-01"}),
+            created_at=LATER,
+            attempts=0,
+        ),
+    )
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+    assert code == 0 and only_log_lines(err), out + err
+    assert "outbox: relayed 1, failed 0" in out.splitlines()
+    assert "failed jobs: offered 0, succeeded 0, superseded 1, failed 0" in out.splitlines()
+    assert [r["event_id"] for r in rows(engine, requests)] == ["newer"]
+    assert {r["new_due"] for r in rows(engine, records)} == {d("2024-06-20")}
+
+
+def test_cron_offers_a_failed_alignment_in_its_own_process(engine: Engine, db_url: str) -> None:
+    ids: dict[str, int] = seed(engine, two_services)
+    fail_an_alignment(engine, db_url, ids["client"], "failed-once")
+    queue = f"prorata-test-{uuid.uuid4().hex[:10]}"
+
+    code, out, err = run_prorata(
+        "cron", "--db", db_url, "--today", "2024-06-01", env={"PRORATA_QUEUE": queue}
+    )
+    assert code == 0 and only_log_lines(err), out + err
+    lines = out.splitlines()
+    assert "failed jobs: offered 1, succeeded 0, superseded 0, failed 0" in lines, out
+    assert lines[-1] == "open failed jobs: 0"
+    [request] = rows(engine, requests)
+    assert (request["event_id"], request["state"]) == ("failed-once", "done")
+    [job] = rows(engine, failed_jobs)
+    assert (job["resolution"], job["offers"]) == ("succeeded", 1)
+    assert job["resolved_at"] is not None
+    assert {r["state"] for r in rows(engine, records)} == {"pending"}
+
+    # next run: nothing to offer, nothing failed
+    code, out, err = run_prorata(
+        "cron", "--db", db_url, "--today", "2024-06-01", env={"PRORATA_QUEUE": queue}
+    )
+    assert code == 0 and only_log_lines(err), out + err
+    assert "failed jobs: offered 0, succeeded 0, superseded 0, failed 0" in out.splitlines()
+
+
+def test_cron_reports_each_failure_and_goes_on(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    invoices = [aligned_client(engine, db_url, capsys)[1] for _ in range(2)]
+    for invoice in invoices:
+        cancel_invoice(engine, invoice, NOW)  # no event reached the worker
+    # one invoice's put-back breaks; the other's must still be done
+    from worker.steps import reconcile as reconcile_module
+
+    real_put_back = reconcile_module.put_back
+
+    def put_back(conn: Any, invoice_id: int, *args: Any, **kwargs: Any) -> list[int]:
+        if invoice_id == invoices[0]:
+            raise RuntimeError(f"disk full\nwhile cancelling {invoice_id}")
+        return real_put_back(conn, invoice_id, *args, **kwargs)
+
+    monkeypatch.setattr(reconcile_module, "put_back", put_back)
+    # an outbox event of an unknown task beside one that goes through
+    for event_id, task in (("bad-task", "prorata.no_such_task"), ("good", "prorata.invoice_paid")):
+        execute(
+            engine,
+            sa.insert(outbox).values(
+                event_id=event_id,
+                task=task,
+                payload=json.dumps({"event_id": event_id, "invoice_id": invoices[1]}),
+                created_at=NOW,
+                attempts=0,
+            ),
+        )
+
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+    assert code == 1, out
+    assert only_log_lines(err), err
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"reconcile: expired 0, cancelled 1, deleted 0, paid 0, failed 1 "
+        f"(invoice {invoices[0]}: RuntimeError: disk full)"
+    )
+    assert lines[1] == (
+        "outbox: relayed 1, failed 1 (bad-task: NotRegistered: 'prorata.no_such_task')"
+    )
+    assert lines[2:] == [
+        "dead letters: recorded 0, failed 0",
+        "failed jobs: offered 0, succeeded 0, superseded 0, failed 0",
+        "open failed jobs: 0",
+    ]
+    states = {r["invoice_id"]: r["state"] for r in rows(engine, records)}
+    assert states == {invoices[0]: "pending", invoices[1]: "cancelled"}
+    relayed = {r["event_id"]: r["relayed_at"] for r in rows(engine, outbox)}
+    assert relayed == {"bad-task": None, "good": NOW}
+
+
+@pytest.fixture
+def dead_letters(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
+    """(a client of the Redis the worker uses as broker, the name of this test's dead-letter
+    list); the list is removed afterwards."""
+    url = os.environ.get("PRORATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("PRORATA_BROKER_URL", url)
+    redis = open_redis(url)
+    try:
+        redis.ping()
+    except Exception as exc:
+        pytest.skip(f"no Redis to keep dead letters in: {exc}")
+    name = load_config().dead_letter_list
+    yield redis, name
+    redis.delete(name)
+    redis.close()
+
+
+def test_cron_records_dead_letters_once_then_offers_them(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], dead_letters: Any
+) -> None:
+    """Events a worker kept in Redis while the database was away: `prorata cron` records
+    each once (a duplicate entry is recognised by its event id), removes them from the list,
+    and offers them; a broken entry stays and is reported."""
+    redis, name = dead_letters
+    ids: dict[str, int] = seed(engine, two_services)
+    kwargs = {"event_id": "lost-1", "client_id": ids["client"], "day": 1, "today": "2024-06-01"}
+    for _ in range(2):  # the worker's push was retried
+        push_dead_letter(redis, name, "prorata.align_client", kwargs, "OperationalError", NOW)
+    redis.rpush(name, "not json")
+
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+    assert code == 1, out + err
+    lines = out.splitlines()
+    assert lines[2].startswith("dead letters: recorded 2, failed 1 (entry 2: JSONDecodeError")
+    assert lines[3] == "failed jobs: offered 1, succeeded 0, superseded 0, failed 0"
+    assert redis.lrange(name, 0, -1) == [b"not json"]
+    [job] = rows(engine, failed_jobs)
+    assert (job["event_id"], job["failed_at"], job["resolution"]) == (
+        "lost-1",
+        NOW,
+        "succeeded",
+    )
+    [request] = rows(engine, requests)
+    assert (request["event_id"], request["state"]) == ("lost-1", "done")
+
+
+def test_payment_event_failing_without_a_database_is_kept_then_applied(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], dead_letters: Any
+) -> None:
+    """The invoice-paid task, run as the worker runs it, with its database unreachable past
+    every retry: the event goes to the dead-letter list, and `prorata cron` records it,
+    offers it, and resolves it once applied."""
+    from tasks.invoices import invoice_paid_task
+    from worker.celery_app import TASK_MODULES
+
+    for module in TASK_MODULES:  # as the worker does: every task module, with its signals
+        importlib.import_module(module)
+    redis, name = dead_letters
+    _, invoice = aligned_client(engine, db_url, capsys)
+    pay_invoice(engine, invoice, NOW)
+    runtime.use_database(f"mysql+pymysql://root@127.0.0.1:{free_port()}/whmcs")
+    kwargs = {"event_id": "paid-while-down", "invoice_id": invoice}
+    result = invoice_paid_task.apply(kwargs=kwargs)
+    assert result.failed()
+    [raw] = redis.lrange(name, 0, -1)
+    entry = json.loads(raw)
+    assert (entry["task"], entry["kwargs"]) == ("prorata.invoice_paid", kwargs)
+    assert {r["state"] for r in rows(engine, records)} == {"pending"}
+
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+    assert code == 0 and only_log_lines(err), out + err
+    assert "dead letters: recorded 1, failed 0" in out.splitlines()
+    assert "failed jobs: offered 1, succeeded 0, superseded 0, failed 0" in out.splitlines()
+    assert redis.llen(name) == 0
+    assert {r["state"] for r in rows(engine, records)} == {"paid"}
+
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
+    assert code == 0, out + err
+    assert "failed jobs: offered 0, succeeded 1, superseded 0, failed 0" in out.splitlines()
+    [job] = rows(engine, failed_jobs)
+    assert (job["event_id"], job["resolution"], job["offers"]) == (
+        "paid-while-down",
+        "succeeded",
+        1,
+    )
+
+
+def test_migration_5_adds_the_resolution_of_failed_jobs(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An install from before migration 5: its failed jobs table has no resolution column;
+    a job already resolved then had succeeded."""
+    execute(engine, sa.text("ALTER TABLE mod_prorata_failed_jobs DROP COLUMN resolution"))
+    execute(engine, sa.delete(schema_version).where(schema_version.c.version == 5))
+    for event_id, resolved in (("done-before", NOW), ("still-open", None)):
+        execute(
+            engine,
+            sa.text(
+                "INSERT INTO mod_prorata_failed_jobs (event_id, task, payload, error, offers, "
+                "failed_at, resolved_at) VALUES (:e, 'prorata.align_client', '{}', 'x', 1, "
+                ":at, :resolved)"
+            ).bindparams(e=event_id, at=NOW, resolved=resolved),
+        )
+    code, out, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
+    assert (code, err) == (0, "")
+    assert out == f"applied migrations 5; schema at version {LATEST}\n"
+    found = {r["event_id"]: r["resolution"] for r in rows(engine, failed_jobs)}
+    assert found == {"done-before": "succeeded", "still-open": None}
+
+
+def test_cron_needs_its_database_at_the_latest_schema(
+    db_engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    init_sandbox(db_engine)  # WHMCS's tables, the product's not yet made
+    code, out, err = run_cli(capsys, "cron", "--db", db_url)
+    assert (code, out) == (3, "")
+    _one_error_line(err, f"at version 0, this worker needs {LATEST}", "prorata db upgrade")
+
+    gone = f"mysql+pymysql://root@127.0.0.1:{free_port()}/whmcs"
+    code, out, err = run_cli(capsys, "cron", "--db", gone)
+    assert (code, out) == (3, "")
+    _one_error_line(err, "cannot be used", "Can't connect")
+
+
+def test_events_paid_by_hand_is_idempotent(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids, invoice = aligned_client(engine, db_url, capsys)
+    pay_invoice(engine, invoice, NOW)  # paid in WHMCS; the hook's event was lost
+    assert {r["state"] for r in rows(engine, records)} == {"pending"}
+    record_ids = [r["id"] for r in rows(engine, records)]
+
+    code, out, err = run_cli(capsys, "events", "paid", "--db", db_url, "--invoice", str(invoice))
+    assert (code, err) == (0, "")
+    expected = ", ".join(map(str, record_ids))
+    assert (
+        out
+        == f"invoice #{invoice} paid event manual:paid:{invoice}: applied (records: {expected})\n"
+    )
+    for service in (ids["web"], ids["mail"]):
+        found = row(engine, tblhosting, service)
+        assert (found["nextduedate"], found["nextinvoicedate"]) == (P, P)
+    assert {r["state"] for r in rows(engine, records)} == {"paid"}
+
+    before = dump(engine)
+    code, out, err = run_cli(
+        capsys, "events", "paid", "--db", db_url, "--invoice", str(invoice), "--json"
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "event": "invoice-paid",
+        "event_id": f"manual:paid:{invoice}",
+        "invoice_id": invoice,
+        "outcome": "repeat",
+        "records": [],
+    }
+    assert len(out.splitlines()) == 1
+    assert dump_diff(before, dump(engine)) == {}
+
+
+def test_events_cancelled_by_hand_with_an_event_id(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids, invoice = aligned_client(engine, db_url, capsys)
+    cancel_invoice(engine, invoice, NOW)
+    args = ["events", "cancelled", "--db", db_url, "--invoice", str(invoice)]
+
+    code, out, err = run_cli(capsys, *args, "--event-id", "incident-42", "--json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert (document["event_id"], document["outcome"]) == ("incident-42", "applied")
+    assert row(engine, tblhosting, ids["web"])["nextinvoicedate"] == d("2024-06-12")
+    assert {r["state"] for r in rows(engine, records)} == {"cancelled"}
+
+    before = dump(engine)
+    code, out, err = run_cli(capsys, *args, "--event-id", "incident-42")
+    assert (code, err) == (0, "")
+    assert out == f"invoice #{invoice} cancelled event incident-42: repeat (records: none)\n"
+    assert dump_diff(before, dump(engine)) == {}
+
+    code, out, err = run_cli(capsys, "events", "cancelled", "--db", db_url, "--invoice", "999999")
+    assert (code, out) == (
+        0,
+        "invoice #999999 cancelled event manual:cancelled:999999: ignored (records: none)\n",
+    )
+
+
+# ---- start-up checks -----------------------------------------------------------------------
+
+
+def _one_error_line(err: str, *words: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("prorata: error: "), err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0], err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PRORATA_BROKER_URL", "http://127.0.0.1:6379/0"),
+        ("PRORATA_RESULT_BACKEND", "amqp://127.0.0.1/"),
+        ("PRORATA_BROKER_URL", "redis://127.0.0.1:port/0"),
+        ("PRORATA_TASK_TIME_LIMIT", "abc"),
+        ("PRORATA_VISIBILITY_TIMEOUT", "0"),
+        ("PRORATA_ALIGN_MAX_RETRIES", "-1"),
+        ("PRORATA_MAX_REOFFERS", "2.5"),
+        ("PRORATA_QUEUE", "two words"),
+        ("PRORATA_DATABASE_URL", "postgresql://whmcs@db/whmcs"),
+        ("PRORATA_DATABASE_URL", "not a url"),
+        ("PRORATA_WHMCS_API_URL", "ftp://whmcs.example/includes/api.php"),
+    ],
+)
+def test_worker_refuses_a_bad_environment_value(variable: str, value: str) -> None:
+    env = {"PRORATA_DATABASE_URL": "sqlite:///unused.db", variable: value}
+    code, out, err = run_prorata("worker", env=env)
+    assert (code, out) == (2, "")
+    _one_error_line(err, variable)
+
+
+def test_beat_and_cron_refuse_a_bad_environment_value() -> None:
+    env = {"PRORATA_DATABASE_URL": "sqlite:///unused.db", "PRORATA_TASK_TIME_LIMIT": "abc"}
+    for args in (["beat"], ["cron", "--db", "sqlite:///unused.db"]):
+        code, out, err = run_prorata(*args, env=env)
+        assert (code, out) == (2, "")
+        _one_error_line(err, "PRORATA_TASK_TIME_LIMIT", "'abc'")
+
+
+def test_worker_and_beat_refuse_to_start_without_their_database(db_url: str) -> None:
+    broker = {"PRORATA_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    for command in ("worker", "beat"):
+        code, _, err = run_prorata(command, env=broker)
+        assert code == 3
+        _one_error_line(err, "PRORATA_DATABASE_URL")
+
+    # a database nobody answers at
+    gone = f"mysql+pymysql://root@127.0.0.1:{free_port()}/whmcs"
+    code, _, err = run_prorata("worker", env={**broker, "PRORATA_DATABASE_URL": gone})
+    assert code == 3
+    _one_error_line(err, "cannot be used")
+
+    # WHMCS's tables, but the product's not yet made, then one migration behind
+    engine = make_engine(db_url)
+    init_sandbox(engine)
+    env = {**broker, "PRORATA_DATABASE_URL": db_url}
+    for command in ("worker", "beat"):
+        code, _, err = run_prorata(command, env=env)
+        assert code == 3
+        _one_error_line(err, f"at version 0, this worker needs {LATEST}", "prorata db upgrade")
+    upgrade_schema(engine, lambda: NOW)
+    execute(engine, sa.delete(schema_version).where(schema_version.c.version == LATEST))
+    code, _, err = run_prorata("worker", env=env)
+    assert code == 3
+    previous = [number for number, _ in MIGRATIONS][-2]
+    _one_error_line(err, f"at version {previous},", "prorata db upgrade")
+
+    # the database right, the broker unreachable
+    upgrade_schema(engine, lambda: NOW)
+    for command in ("worker", "beat"):
+        code, _, err = run_prorata(command, env=env)
+        assert code == 4, err
+        _one_error_line(err, "broker", broker["PRORATA_BROKER_URL"].split("/")[2])
+    engine.dispose()
