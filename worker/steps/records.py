@@ -4,7 +4,7 @@ dates back. Shared by the payment consumer and the daily reconcile run."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,13 +56,24 @@ def records_of(
     return list(conn.execute(query.order_by(records.c.id)))
 
 
+def next_invoice_to_restore(old_due: date | None, old_next_invoice: date | None) -> date | None:
+    """The next invoice date an alignment that will not be paid gives back.
+
+    In continuous invoicing WHMCS moves the next invoice date on when it invoices a period;
+    the alignment removed those unpaid renewal lines, so the periods from the old due date
+    on must be invoiced again: never later than the old due date (billing facts 4.4)."""
+    if old_due is not None and old_next_invoice is not None:
+        return min(old_due, old_next_invoice)
+    return old_next_invoice
+
+
 def restore_next_invoice(conn: Connection, record: Any) -> None:
-    """The old next invoice date returns, only where the service still holds P."""
+    """The next invoice date comes back, only where the service still holds P."""
     table = service_table(record.kind)
     conn.execute(
         sa.update(table)
         .where(table.c.id == record.relid, table.c.nextinvoicedate == record.new_due)
-        .values(nextinvoicedate=record.old_next_invoice)
+        .values(nextinvoicedate=next_invoice_to_restore(record.old_due, record.old_next_invoice))
     )
 
 
