@@ -404,3 +404,35 @@ def test_expiry_still_skips_money_the_product_did_not_put_there(engine: Engine, 
     before = dump(engine)
     assert expire(engine) == []
     assert dump_diff(before, dump(engine)) == {}
+
+
+def test_aligning_again_gives_back_the_credit_and_applies_it_to_the_new_invoice(
+    engine: Engine,
+) -> None:
+    """The product's own credit on a pending alignment invoice never blocks aligning again:
+    the old invoice's lines are withdrawn, the credit comes back, the new invoice takes it."""
+    ids = seed(engine, lambda conn: client_with(conn, credit="5.00"))
+    [first] = align(engine, ids["client"]).invoices
+    assert client_credit(engine, ids["client"]) == 0
+
+    command = AlignCommand(
+        event_id="align-2", client_id=ids["client"], requested_by="admin", today=T, day=10
+    )
+    again = align_client(engine, command, clock(NOW))
+    assert again.skipped == []  # not blocked by its own credit
+    [second] = again.invoices
+    assert [w["invoice_id"] for w in again.withdrawn] == [first["id"]]
+
+    old = row(engine, tblinvoices, first["id"])
+    assert (old["status"], old["credit"]) == ("Cancelled", 0)
+    new = row(engine, tblinvoices, second["id"])
+    amount = new["subtotal"]
+    assert amount == Decimal("25.00")  # 2024-06-15 to 2024-07-10, 25 days of 30.00 / 30
+    assert money_of(new) == (amount, Decimal("5.00"), 0, 0, amount - 5)
+    assert client_credit(engine, ids["client"]) == 0
+    assert [r[2:4] for r in credit_rows(engine)] == [
+        (f"Credit Applied to Invoice #{first['id']}", Decimal("-5.00")),
+        (f"Credit Removed on cancellation of Invoice #{first['id']}", Decimal("5.00")),
+        (f"Credit Applied to Invoice #{second['id']}", Decimal("-5.00")),
+    ]
+    assert {r["state"] for r in rows(engine, records)} == {"withdrawn", "pending"}

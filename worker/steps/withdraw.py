@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.money import format_money
 from worker.own_schema import records
+from worker.steps.credit import only_own_credit, return_own_credit
 from worker.steps.payment import _remember, _seen
 from worker.steps.records import (
     apply_payment,
@@ -75,11 +76,10 @@ def describe(row: Any) -> dict[str, Any]:
 
 
 def has_money(conn: Connection, invoice_id: int) -> bool:
-    """A payment recorded on it or credit applied: never changed behind the client's back."""
-    credit = conn.execute(
-        sa.select(tblinvoices.c.credit).where(tblinvoices.c.id == invoice_id)
-    ).scalar()
-    if credit is not None and credit > 0:
+    """A payment recorded on it, or credit someone other than the product applied: never
+    changed behind the client's back. The credit the product applied itself when it made
+    the invoice is the client's own money it moved: it goes back when lines are withdrawn."""
+    if not only_own_credit(conn, invoice_id):
         return True
     paid = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
     return conn.execute(paid).first() is not None
@@ -96,6 +96,9 @@ def withdraw_lines(
     if not rows:
         return
     item_ids = [int(row.invoice_item_id) for row in rows]
+    # the credit the product applied goes back first, so no total is left paid by credit
+    # for lines that are no longer there; the client's next alignment applies it again
+    return_own_credit(conn, invoice_id, now)
     others = conn.execute(
         sa.select(sa.func.count())
         .select_from(tblinvoiceitems)
