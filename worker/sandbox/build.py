@@ -326,7 +326,8 @@ def add_invoice(
     credit: Decimal | str = "0",
 ) -> int:
     """An invoice with its lines; each item: type, relid, description, amount, taxed."""
-    total = sum((Decimal(str(item["amount"])) for item in items), Decimal("0"))
+    subtotal = sum((Decimal(str(item["amount"])) for item in items), Decimal("0"))
+    applied = Decimal(str(credit))
     invoice_id = _insert(
         conn,
         tblinvoices,
@@ -335,9 +336,9 @@ def add_invoice(
         duedate=due or when,
         status=status,
         paymentmethod=gateway,
-        subtotal=total,
-        total=total,
-        credit=Decimal(str(credit)),
+        subtotal=subtotal,
+        total=max(subtotal - applied, Decimal("0")),  # WHMCS's total is net of the credit
+        credit=applied,
     )
     for item in items:
         _insert(

@@ -68,14 +68,17 @@ def pay_invoice(engine: Engine, invoice_id: int, when: datetime) -> Decimal:
         ).scalar_one()
         received = sum(
             (
-                amount
-                for (amount,) in conn.execute(
-                    sa.select(tblaccounts.c.amountin).where(tblaccounts.c.invoiceid == invoice_id)
+                amount_in - amount_out
+                for amount_in, amount_out in conn.execute(
+                    sa.select(tblaccounts.c.amountin, tblaccounts.c.amountout).where(
+                        tblaccounts.c.invoiceid == invoice_id
+                    )
                 )
             ),
             Decimal("0"),
         )
-        balance: Decimal = row.total - row.credit - received
+        # WHMCS's balance (billing facts 1.5): the total is already net of the credit
+        balance: Decimal = row.total - received
         currency = conn.execute(
             sa.select(tblclients.c.currency).where(tblclients.c.id == row.userid)
         ).scalar_one_or_none()

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.model import OPEN_STATUSES
+from domain.model import BLOCKING_STATUSES, OPEN_STATUSES, REMOVABLE_STATUSES
 from worker import logs
 from worker.own_schema import records
 from worker.steps.jobs import one_line
@@ -32,8 +32,6 @@ Clock = Callable[[], datetime]
 
 # Renewal line types of each record kind, as WHMCS's invoice run writes them.
 RENEWAL_TYPES = {"service": ("Hosting", "PromoHosting"), "addon": ("Addon",)}
-# Statuses money is on its way or owed in: never touched, reported.
-HELD_STATUSES = ("Payment Pending", "Collections")
 
 
 @dataclass
@@ -66,7 +64,7 @@ def _stale_renewals(conn: Connection, invoice_id: int | None = None) -> list[Any
         .join(tblinvoices, tblinvoices.c.id == tblinvoiceitems.c.invoiceid)
         .where(
             tblinvoiceitems.c.invoiceid > 0,
-            tblinvoices.c.status.in_([*OPEN_STATUSES, *HELD_STATUSES]),
+            tblinvoices.c.status.in_([*REMOVABLE_STATUSES, *BLOCKING_STATUSES]),
             tblinvoices.c.userid == tblinvoiceitems.c.userid,
             sa.exists().where(
                 records.c.state == "pending",
