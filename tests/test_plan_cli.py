@@ -355,6 +355,26 @@ def test_tax_exclusive_compound_on_the_invoice(
     assert (invoice["taxrate"], invoice["taxrate2"]) == ("5.000", "9.975")
 
 
+def test_a_tax_rate_whmcs_refuses_is_one_line(
+    sandbox_db: str, db_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def build(conn: Connection) -> int:
+        sandbox.set_configuration(conn, {"TaxEnabled": "on", "TaxType": "Exclusive"})
+        sandbox.add_tax_rule(conn, 1, "150")
+        c = sandbox.add_client(conn, "Marie", "Curie")
+        p = sandbox.add_product(conn, "VPS")
+        sandbox.add_service(conn, c, p, amount="30.00", cycle="Monthly", next_due="2024-06-15")
+        return c
+
+    client = seed(db_engine, build)
+    code, out, err = run_cli(
+        capsys, "plan", "--db", sandbox_db, "--client", str(client), "--today", "2024-06-01"
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith("prorata: error: the tax rules are invalid: ") and "150" in err
+    assert err.count("\n") == 1
+
+
 def test_tax_inclusive_and_exempt(
     sandbox_db: str, db_engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from domain.cycles import Cycle, parse_cycle_list
 from domain.model import AlignRequest
 from domain.settings import SettingsError, parse_day
+from domain.tax import TaxRateError
 from worker import clock, runtime
 from worker.cli.render import render_align_result, render_plan
 from worker.config import ConfigError, WorkerConfig, load_config
@@ -277,6 +278,8 @@ def _guarded(engine: Any, action: Callable[[], T]) -> T:
         raise CliError(f"the module settings are invalid: {exc}") from exc
     except (InvoiceStateError, ValueRefused) as exc:
         raise CliError(str(exc)) from exc
+    except TaxRateError as exc:
+        raise CliError(f"the tax rules are invalid: {exc}") from exc
     except SQLAlchemyError as exc:
         raise _database_error(engine, exc) from exc
 
