@@ -20,6 +20,7 @@ from tasks.args import (
     parse_services,
     parse_today,
 )
+from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
 from worker.celery_app import app
 from worker.steps.align import align_client
@@ -110,6 +111,11 @@ def align_client_task(self: Task, **kwargs: Any) -> dict[str, Any]:
         removed_items=result.removed_items,
         deleted_invoices=result.deleted_invoices,
     )
+    paid_now = [invoice["id"] for invoice in result.invoices if invoice.get("status") == "Paid"]
+    if paid_now or result.paid_first:
+        # after commit: invoices the client's credit paid, or paid alignments applied first,
+        # may have left services to unsuspend (a task claims each row once)
+        offer_unsuspensions()
     if result.status == "aligned" and runtime.config().email_enabled:
         from tasks.email import send_invoice_email
 
