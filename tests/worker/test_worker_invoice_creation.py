@@ -38,27 +38,6 @@ from worker.whmcs.schema import (
 P = d("2024-07-01")
 AMOUNT = Decimal("16.00")
 
-# WHMCS 8.13's install values of the settings invoice creation reads (section 9.1)
-INSTALL_DEFAULTS = {
-    "TaxEnabled": "",
-    "TaxType": "Exclusive",
-    "TaxL2Compound": "",
-    "TaxPerLineItem": "1",
-    "TaxCustomInvoiceNumbering": "0",
-    "TaxCustomInvoiceNumberFormat": "{NUMBER}",
-    "TaxNextCustomInvoiceNumber": "1",
-    "TaxAutoResetNumbering": "never",
-    "TaxAutoResetPaidNumbering": "never",
-    "TaxSetInvoiceDateOnPayment": "0",
-    "SequentialInvoiceNumbering": "0",
-    "SequentialInvoiceNumberFormat": "{NUMBER}",
-    "SequentialInvoiceNumberValue": "1",
-    "InvoiceIncrement": "1",
-    "ContinuousInvoiceGeneration": "",
-    "NoAutoApplyCredit": "",
-    "DefaultCountry": "US",
-}
-
 
 def client_with(
     conn: Connection,
@@ -68,8 +47,9 @@ def client_with(
     gateways: tuple[str, ...] = ("banktransfer",),
     config: dict[str, str] | None = None,
 ) -> dict[str, int]:
-    """The install defaults (changed by `config`), and a client with one service per gateway."""
-    sandbox.set_configuration(conn, {**INSTALL_DEFAULTS, **(config or {})})
+    """WHMCS's install settings, as the sandbox has them (changed by `config`), and a client
+    with one service per gateway."""
+    sandbox.set_configuration(conn, config or {})
     client = sandbox.add_client(conn, "Ada", "Lovelace", country=country)
     conn.execute(
         sa.update(tblclients).where(tblclients.c.id == client).values(credit=Decimal(credit))
