@@ -19,7 +19,13 @@ from worker.sandbox.whmcs_sim import pay_invoice
 from worker.steps import unsuspend
 from worker.steps.align import AlignCommand, align_client
 from worker.steps.payment import invoice_paid
-from worker.whmcs.schema import tblactivitylog, tblhosting, tblhostingaddons, tblproducts
+from worker.whmcs.schema import (
+    tblactivitylog,
+    tblconfiguration,
+    tblhosting,
+    tblhostingaddons,
+    tblproducts,
+)
 
 OVERDUE = "2024-05-20"  # the next due date the service was suspended for (T - 12 days)
 
@@ -157,7 +163,17 @@ def test_grace_days_count_from_the_new_next_due_date(
 
 
 def test_settings_are_read_as_whmcs_reads_them(engine: Engine) -> None:
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # WHMCS's install values
+        assert unsuspend.read_unsuspend_settings(conn) == unsuspend.UnsuspendSettings(True, 5)
+    seed(
+        engine,
+        lambda conn: conn.execute(
+            sa.delete(tblconfiguration).where(
+                tblconfiguration.c.setting.in_(["AutoUnsuspend", "AutoSuspensionDays"])
+            )
+        ),
+    )
+    with engine.connect() as conn:  # rows missing: off, as WHMCS reads them
         assert unsuspend.read_unsuspend_settings(conn) == unsuspend.UnsuspendSettings(False, 0)
     seed(
         engine,

@@ -12,15 +12,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from worker.own_schema import records
-from worker.steps.credit import only_own_credit, return_own_credit
+from worker.steps.credit import return_own_credit
 from worker.steps.jobs import one_line
 from worker.steps.late_payments import flag_late_payments
 from worker.steps.records import apply_payment, put_back
 from worker.steps.renewal_guard import guard_renewals
-from worker.steps.withdraw import withdraw_leaving_services
+from worker.steps.withdraw import has_money, withdraw_leaving_services
 from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
 from worker.whmcs.invoices import cancel_invoice
-from worker.whmcs.schema import tblaccounts, tblinvoices
+from worker.whmcs.schema import tblinvoices
 from worker.whmcs.settings_store import read_settings
 
 Clock = Callable[[], datetime]
@@ -111,15 +111,8 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                 ).scalar()
                 # money on it: never cancelled behind the client's back; staff settle it.
                 # Credit the product applied itself is no payment: it goes back below.
-                paid_in_part = (
-                    not only_own_credit(conn, invoice_id)
-                    or conn.execute(
-                        sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
-                    ).first()
-                    is not None
-                )
                 if (
-                    not paid_in_part
+                    not has_money(conn, invoice_id)
                     and due is not None
                     and today > due + timedelta(days=expire_after_days)
                 ):

@@ -25,8 +25,13 @@ from worker.own_schema import records
 from worker.steps.jobs import one_line
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
-from worker.whmcs.invoices import delete_invoice, remove_items
-from worker.whmcs.schema import tblaccounts, tblinvoiceitems, tblinvoices
+from worker.whmcs.invoices import (
+    delete_invoice,
+    keeps_other_lines,
+    payments_on,
+    remove_items,
+)
+from worker.whmcs.schema import tblinvoiceitems, tblinvoices
 
 Clock = Callable[[], datetime]
 
@@ -85,10 +90,7 @@ def _money_on(conn: Connection, invoice_id: int) -> bool:
     credit = conn.execute(
         sa.select(tblinvoices.c.credit).where(tblinvoices.c.id == invoice_id)
     ).scalar()
-    if credit is not None and credit > 0:
-        return True
-    paid = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
-    return conn.execute(paid).first() is not None
+    return (credit is not None and credit > 0) or payments_on(conn, invoice_id)
 
 
 def _describe(lines: list[Any]) -> str:
@@ -112,12 +114,7 @@ def _guard_invoice(conn: Connection, invoice_id: int, now: datetime, done: Guard
         )
         return
     item_ids = [int(line.id) for line in lines]
-    others = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(tblinvoiceitems)
-        .where(tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.id.not_in(item_ids))
-    ).scalar()
-    if others:
+    if keeps_other_lines(conn, invoice_id, item_ids):
         remove_items(conn, invoice_id, item_ids, None, now)
         done.recomputed.append(invoice_id)
         outcome = "its totals recomputed"

@@ -37,13 +37,16 @@ from worker.steps.records import (
 )
 from worker.transactions import lock_client, lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
-from worker.whmcs.invoices import cancel_invoice, remove_items
+from worker.whmcs.invoices import (
+    cancel_invoice,
+    keeps_other_lines,
+    payments_on,
+    remove_items,
+)
 from worker.whmcs.schema import (
-    tblaccounts,
     tblcancelrequests,
     tblhosting,
     tblhostingaddons,
-    tblinvoiceitems,
     tblinvoices,
 )
 
@@ -79,10 +82,7 @@ def has_money(conn: Connection, invoice_id: int) -> bool:
     """A payment recorded on it, or credit someone other than the product applied: never
     changed behind the client's back. The credit the product applied itself when it made
     the invoice is the client's own money it moved: it goes back when lines are withdrawn."""
-    if not only_own_credit(conn, invoice_id):
-        return True
-    paid = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
-    return conn.execute(paid).first() is not None
+    return not only_own_credit(conn, invoice_id) or payments_on(conn, invoice_id)
 
 
 def _can_lose_lines(conn: Connection, invoice: Any) -> bool:
@@ -99,12 +99,7 @@ def withdraw_lines(
     # the credit the product applied goes back first, so no total is left paid by credit
     # for lines that are no longer there; the client's next alignment applies it again
     return_own_credit(conn, invoice_id, now)
-    others = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(tblinvoiceitems)
-        .where(tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.id.not_in(item_ids))
-    ).scalar_one()
-    if others:
+    if keeps_other_lines(conn, invoice_id, item_ids):
         remove_items(conn, invoice_id, item_ids, None, now)
         out.changed_invoices.append(invoice_id)
         what = "lines removed, invoice recomputed"

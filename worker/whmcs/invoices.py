@@ -19,6 +19,7 @@ from domain.money import ZERO, format_money
 from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals
 from worker.whmcs.activity import log_activity
 from worker.whmcs.schema import (
+    tblaccounts,
     tblclients,
     tblconfiguration,
     tblcredit,
@@ -395,6 +396,22 @@ def recomputed_totals(conn: Connection, invoice_id: int) -> Totals | None:
         invoice.credit or ZERO,
         tax_exempt=bool(exempt),
     )
+
+
+def keeps_other_lines(conn: Connection, invoice_id: int, item_ids: Sequence[int]) -> bool:
+    """Whether the invoice has lines besides these (else removing them empties it)."""
+    others = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(tblinvoiceitems)
+        .where(tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.id.not_in(item_ids))
+    ).scalar()
+    return bool(others)
+
+
+def payments_on(conn: Connection, invoice_id: int) -> bool:
+    """A payment is recorded against the invoice (tblaccounts)."""
+    paid = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
+    return conn.execute(paid).first() is not None
 
 
 def remove_items(
