@@ -29,6 +29,12 @@ def pyproject_version() -> str:
         return str(tomllib.load(file)["project"]["version"])
 
 
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
 def test_the_version_is_major_minor_patch() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", pyproject_version())
 
@@ -40,14 +46,7 @@ def test_the_worker_reports_the_pyproject_version() -> None:
 
 
 def test_prorata_version_prints_it() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "worker", "--version"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run(sys.executable, "-m", "worker", "--version")
     expected = f"prorata {pyproject_version()}\n"
     assert (done.returncode, done.stdout, done.stderr) == (0, expected, "")
 
@@ -55,14 +54,7 @@ def test_prorata_version_prints_it() -> None:
 @pytest.mark.php
 def test_the_addon_carries_the_same_version() -> None:
     php = harness.find_php()
-    done = subprocess.run(
-        [php, str(ROOT / "tests" / "php" / "dump_config.php")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run(php, str(ROOT / "tests" / "php" / "dump_config.php"))
     assert done.returncode == 0 and done.stderr == "", done.stdout + done.stderr
     manifest = json.loads((ADDON_DIR / "whmcs.json").read_text(encoding="utf-8"))
     assert json.loads(done.stdout)["version"] == manifest["version"] == pyproject_version()
