@@ -27,6 +27,7 @@ from worker.steps.align import align_client
 from worker.steps.jobs import one_line, open_redis, push_dead_letter, record_failed_job
 from worker.steps.planning import plan_client
 from worker.transactions import unit_of_work
+from worker.version import VERSION
 from worker.whmcs.schema import tblclients, tblhosting
 
 # errors worth another try: the database went away, a deadlock, a lock wait timeout
@@ -154,6 +155,8 @@ def preview_client_task(
         "currency_prefix": planned.state.client.currency_prefix,
         "currency_suffix": planned.state.client.currency_suffix,
     }
+    # the admin page compares it with the addon's own version
+    document["worker_version"] = VERSION
     return document
 
 

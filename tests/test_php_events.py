@@ -57,6 +57,7 @@ from worker.own_schema import events, outbox, records, requests  # noqa: E402
 from worker.sandbox import build as sandbox  # noqa: E402
 from worker.sandbox import whmcs_sim  # noqa: E402
 from worker.steps.align import AlignCommand, align_client  # noqa: E402
+from worker.version import VERSION  # noqa: E402
 from worker.whmcs.schema import (  # noqa: E402
     tblactivitylog,
     tblhosting,
@@ -894,3 +895,46 @@ def test_preview_returns_the_plan_or_a_clear_error(php: str, whmcs: Worker, tran
     assert away["message"] == (
         "The alignment service cannot be reached right now. Please try again in a few minutes."
     )
+
+
+def version_footer(php: str, whmcs: Worker) -> tuple[str, str | None]:
+    """The admin page's version line and its version warning (None without one)."""
+    page = harness.result(php, whmcs.url, {"action": "admin_page"})["html"]
+    line = re.search(r'<p [^>]*id="prorata-versions">(.*?)</p>', page, re.S)
+    assert line is not None, page
+    warning = re.search(r'<div [^>]*id="prorata-version-warning"[^>]*>(.*?)</div>', page, re.S)
+    shown = None if warning is None else html.unescape(warning.group(1))
+    return html.unescape(line.group(1)), shown
+
+
+@needs_worker
+def test_admin_page_shows_both_versions_and_warns_when_they_differ(
+    php: str, whmcs: Worker, redis_conn: redis.Redis
+) -> None:
+    key = f"prorata:worker-version:{whmcs.queue}"
+    redis_conn.delete(key)
+    assert version_footer(php, whmcs) == (
+        f"Prorated Next Due Date {VERSION} · worker not known yet (the next preview tells)",
+        None,
+    )
+
+    ids = seed_client(whmcs.engine)
+    request = {"action": "preview", "client_id": ids["client"], "options": {"today": T.isoformat()}}
+    plan = harness.result(php, whmcs.url, request)["plan"]
+    assert plan["worker_version"] == VERSION  # the real worker's own
+    both = f"Prorated Next Due Date {VERSION} · worker {VERSION}"
+    assert version_footer(php, whmcs) == (both, None)
+
+    major, minor, patch = (int(part) for part in VERSION.split("."))
+    same_release = f"{major}.{minor}.{patch + 1}"
+    redis_conn.set(key, same_release)
+    assert version_footer(php, whmcs)[1] is None
+    newer = f"{major}.{minor + 1}.0"
+    redis_conn.set(key, newer)
+    line, warning = version_footer(php, whmcs)
+    assert line == f"Prorated Next Due Date {VERSION} · worker {newer}"
+    assert warning == (
+        f"The addon is version {VERSION} but the worker reports version {newer}: install the "
+        "same release of both, or previews and alignments may not work as expected."
+    )
+    redis_conn.delete(key)

@@ -44,6 +44,7 @@ from worker.steps.jobs import (
 from worker.steps.payment import EventOutcome, invoice_cancelled, invoice_paid
 from worker.steps.planning import PlannedClient, plan_client
 from worker.steps.reconcile import reconcile_as_configured
+from worker.version import VERSION
 from worker.whmcs.loader import ClientNotFound
 from worker.whmcs.types import ValueRefused
 
@@ -130,6 +131,7 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="prorata", description="Prorated Next Due Date for WHMCS.")
+    parser.add_argument("--version", action="version", version=f"prorata {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sandbox = commands.add_parser("sandbox", help="a WHMCS-shaped database for development")

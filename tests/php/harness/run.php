@@ -17,6 +17,7 @@
  *   {"action": "list_key", "queue", "priority"} -> the Redis list key
  *   {"action": "settings"} -> {"defaults", "values" (or errors, per getter)}
  *   {"action": "holds_alignment_lines", "invoice_id": 5} -> bool
+ *   {"action": "admin_page"} -> {"html": ...}: prorata_align_output() as WHMCS calls it (GET)
  *   {"action": "redis", "commands": [["lpush", key, value], ["get", key], ["del", key]]}
  *        -> the replies, through the client PRORATA_HARNESS_REDIS_CLIENT selects
  *
@@ -129,6 +130,17 @@ function harness_action(array $request)
 
         case 'holds_alignment_lines':
             return ProrataAlign\AlignmentInvoices::holdsAlignmentLines((int) $request['invoice_id']);
+
+        case 'admin_page':
+            require_once PRORATA_HARNESS_ADDON . '/prorata_align.php';
+            $_SERVER['REQUEST_METHOD'] = 'GET';
+            ob_start();
+            prorata_align_output([
+                'modulelink' => 'addonmodules.php?module=prorata_align',
+                '_lang' => prorata_align_pages_strings('english'),
+            ]);
+
+            return ['html' => ob_get_clean()];
 
         case 'redis':
             $settings = ProrataAlign\Settings::load();

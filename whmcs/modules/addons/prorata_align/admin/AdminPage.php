@@ -15,6 +15,7 @@ if (!defined("WHMCS")) {
 
 require_once __DIR__ . '/Overpayments.php';
 require_once __DIR__ . '/Withdrawals.php';
+require_once __DIR__ . '/VersionFooter.php';
 
 /**
  * The admin page (Addons > Prorated Next Due Date): find a client, preview and align, the
@@ -54,14 +55,17 @@ final class AdminPage
             $this->alert('danger', $this->t->html('error_settings', $e->getMessage()));
             $main = '';
         }
+        $versions = VersionFooter::of($this->t, $this->worker); // after dispatch: its preview counts
 
         return '<div class="prorata-align">'
             . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
             . $this->alertsHtml()
+            . $versions->warning()
             . Overpayments::panel($this->t, $this->format ?? Format::forClient(null), $this->link)
             . $this->searchPanel()
             . (new Unsuspensions($this->t, $this->format))->html()
             . $main
+            . $versions->html()
             . '</div>';
     }
 

@@ -45,6 +45,12 @@ final class Worker
         return (new PreviewClient($this->settings, $this->redis))->preview($clientId, $options);
     }
 
+    /** The worker's version as the last preview reported it; null when not known. */
+    public function lastWorkerVersion(): ?string
+    {
+        return (new PreviewClient($this->settings, $this->redis))->lastWorkerVersion();
+    }
+
     /** Sends "align this client"; throws EventNotKept when it could be neither sent nor kept. */
     public function align(int $clientId, array $options, string $requestedBy): SentEvent
     {

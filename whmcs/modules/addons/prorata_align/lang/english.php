@@ -66,6 +66,9 @@ $_ADDONLANG['log_hook_failed'] = 'Prorated Next Due Date: the %1$s hook failed: 
 
 // Admin page (Addons > Prorated Next Due Date)
 $_ADDONLANG['admin_intro'] = 'Find a client, check the preview, then align the next due dates of their services to one day of the month. The new dates apply when the alignment invoice is paid.';
+$_ADDONLANG['versions_footer'] = 'Prorated Next Due Date %1$s · worker %2$s';
+$_ADDONLANG['versions_worker_unknown'] = 'not known yet (the next preview tells)';
+$_ADDONLANG['versions_differ'] = 'The addon is version %1$s but the worker reports version %2$s: install the same release of both, or previews and alignments may not work as expected.';
 $_ADDONLANG['search_title'] = 'Find a client';
 $_ADDONLANG['search_label'] = 'Name, email, company or client ID';
 $_ADDONLANG['search_placeholder'] = 'Name, email, company or client ID';

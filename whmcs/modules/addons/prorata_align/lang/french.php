@@ -62,6 +62,9 @@ $_ADDONLANG['log_hook_failed'] = 'Prorated Next Due Date : le hook %1$s a échou
 
 // Admin page (Addons > Prorated Next Due Date)
 $_ADDONLANG['admin_intro'] = 'Trouvez un client, vérifiez l\'aperçu, puis alignez les prochaines échéances de ses services sur un jour du mois. Les nouvelles dates s\'appliquent quand la facture d\'alignement est payée.';
+$_ADDONLANG['versions_footer'] = 'Prorated Next Due Date %1$s · worker %2$s';
+$_ADDONLANG['versions_worker_unknown'] = 'pas encore connue (le prochain aperçu l\'indiquera)';
+$_ADDONLANG['versions_differ'] = 'L\'addon est en version %1$s mais le worker indique la version %2$s : installez la même version des deux côtés, sinon l\'aperçu et l\'alignement risquent de ne pas fonctionner comme prévu.';
 $_ADDONLANG['search_title'] = 'Trouver un client';
 $_ADDONLANG['search_label'] = 'Nom, e-mail, société ou ID client';
 $_ADDONLANG['search_placeholder'] = 'Nom, e-mail, société ou ID client';

@@ -62,6 +62,9 @@ $_ADDONLANG['log_hook_failed'] = 'Prorated Next Due Date: Der Hook %1$s ist fehl
 
 // Admin page (Addons > Prorated Next Due Date)
 $_ADDONLANG['admin_intro'] = 'Suchen Sie einen Kunden, prüfen Sie die Vorschau und richten Sie dann die nächsten Fälligkeitsdaten seiner Dienste auf einen Tag des Monats aus. Die neuen Daten gelten, sobald die Ausrichtungsrechnung bezahlt ist.';
+$_ADDONLANG['versions_footer'] = 'Prorated Next Due Date %1$s · Worker %2$s';
+$_ADDONLANG['versions_worker_unknown'] = 'noch unbekannt (die nächste Vorschau zeigt es)';
+$_ADDONLANG['versions_differ'] = 'Das Addon hat die Version %1$s, der Worker meldet aber die Version %2$s: Installieren Sie auf beiden Seiten dieselbe Version, sonst funktionieren Vorschau und Ausrichtung womöglich nicht wie erwartet.';
 $_ADDONLANG['search_title'] = 'Kunden suchen';
 $_ADDONLANG['search_label'] = 'Name, E-Mail, Firma oder Kunden-ID';
 $_ADDONLANG['search_placeholder'] = 'Name, E-Mail, Firma oder Kunden-ID';

@@ -34,6 +34,10 @@ final class PreviewClient
     /** Seconds the worker counts as down after a preview it did not answer in time. */
     public const WORKER_DOWN_TTL = 30;
 
+    /** Seconds the worker version of the last preview is kept (a worker upgraded since then
+     *  reports its new version with the next preview). */
+    public const WORKER_VERSION_TTL = 30 * 86400;
+
     private Settings $settings;
     private ?RedisClientFactory $redis;
 
@@ -174,7 +178,52 @@ final class PreviewClient
             throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
         }
 
-        return $this->outcome((string) $meta['status'], $meta);
+        $plan = $this->outcome((string) $meta['status'], $meta);
+        $this->rememberWorkerVersion($client, $plan);
+
+        return $plan;
+    }
+
+    /**
+     * The worker version the last answered preview reported (the admin page footer compares
+     * it with the addon's), or null when no preview has said it yet or Redis cannot tell.
+     */
+    public function lastWorkerVersion(): ?string
+    {
+        try {
+            $client = $this->connect(RedisConfig::CONNECT_TIMEOUT);
+        } catch (PreviewError $e) {
+            return null;
+        }
+        try {
+            $version = $client->get($this->versionKey());
+        } catch (RedisError|SettingsError $e) {
+            return null;
+        } finally {
+            $client->close();
+        }
+
+        return is_string($version) && $version !== '' ? $version : null;
+    }
+
+    /** Keeps the plan's worker_version; a failure to keep it never fails the preview. */
+    private function rememberWorkerVersion(RedisClient $client, array $plan): void
+    {
+        $version = $plan['worker_version'] ?? null;
+        if (!is_string($version) || $version === '') {
+            return;
+        }
+        try {
+            $client->setex($this->versionKey(), self::WORKER_VERSION_TTL, $version);
+        } catch (RedisError $e) {
+            return;
+        }
+    }
+
+    /** Redis key of the last reported worker version, per queue (one worker pool per queue). */
+    private function versionKey(): string
+    {
+        return 'prorata:worker-version:' . $this->settings->queue();
     }
 
     /** Redis key of the "worker did not answer" flag, per queue (one worker pool per queue). */

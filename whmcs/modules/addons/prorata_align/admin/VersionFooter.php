@@ -1,0 +1,56 @@
+<?php
+
+namespace ProrataAlign\Pages;
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+/**
+ * The admin page's footer: the addon's version and the worker's (as the last preview
+ * reported it), and a warning when the two are from different major.minor releases, whose
+ * messages and tables may not match.
+ */
+final class VersionFooter
+{
+    private Text $t;
+    private string $addon;
+    private ?string $worker;
+
+    public function __construct(Text $t, string $addonVersion, ?string $workerVersion)
+    {
+        $this->t = $t;
+        $this->addon = $addonVersion;
+        $this->worker = $workerVersion;
+    }
+
+    public static function of(Text $t, Worker $worker): self
+    {
+        return new self($t, (string) (\prorata_align_config()['version'] ?? ''), $worker->lastWorkerVersion());
+    }
+
+    /** The warning alert, or '' when the versions agree in major.minor or the worker's is not known. */
+    public function warning(): string
+    {
+        if ($this->worker === null || self::majorMinor($this->worker) === self::majorMinor($this->addon)) {
+            return '';
+        }
+
+        return '<div class="alert alert-warning prorata-alert-warning" id="prorata-version-warning" role="alert">'
+            . $this->t->html('versions_differ', $this->addon, $this->worker) . '</div>';
+    }
+
+    public function html(): string
+    {
+        $worker = $this->worker === null ? $this->t->get('versions_worker_unknown') : $this->worker;
+
+        return '<p class="text-muted small text-right" id="prorata-versions">'
+            . $this->t->html('versions_footer', $this->addon, $worker) . '</p>';
+    }
+
+    /** "1.2" of "1.2.3" (anything else is compared whole). */
+    private static function majorMinor(string $version): string
+    {
+        return preg_match('/^(\d+)\.(\d+)(?:\.|$)/', trim($version), $m) === 1 ? $m[1] . '.' . $m[2] : trim($version);
+    }
+}
