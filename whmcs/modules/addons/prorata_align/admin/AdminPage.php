@@ -14,6 +14,7 @@ if (!defined("WHMCS")) {
 }
 
 require_once __DIR__ . '/Overpayments.php';
+require_once __DIR__ . '/HealthPanel.php';
 require_once __DIR__ . '/Withdrawals.php';
 
 /**
@@ -58,6 +59,7 @@ final class AdminPage
         return '<div class="prorata-align">'
             . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
             . $this->alertsHtml()
+            . (new HealthPanel($this->t, $this->worker->settings(), $this->link))->html()
             . Overpayments::panel($this->t, $this->format ?? Format::forClient(null), $this->link)
             . $this->searchPanel()
             . (new Unsuspensions($this->t, $this->format))->html()
