@@ -4,6 +4,7 @@ jobs recording their runs when a real worker runs them."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -152,6 +153,30 @@ def test_status_with_redis_unreachable(
     assert lines["broker"].startswith("ATTENTION broker: unreachable: ConnectionError")
     assert lines["workers"] == "ATTENTION workers: unknown: broker unreachable"
     assert lines["database"] == "OK        database: reachable, schema at version 7"
+
+
+def test_status_json(
+    sandbox_db: tuple[str, Engine],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    broker_url: str,
+) -> None:
+    url, engine = sandbox_db
+    all_jobs_ran(engine)
+    monkeypatch.setenv("PRORATA_BROKER_URL", broker_url)
+    monkeypatch.setenv("PRORATA_QUEUE", "prorata-test-nobody-reads-this")
+    assert main(["status", "--db", url, "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["ok"] is False
+    failing = [check for check in document["checks"] if not check["ok"]]
+    assert failing == [
+        {
+            "check": "workers",
+            "ok": False,
+            "figure": "no worker answered on queue prorata-test-nobody-reads-this",
+        }
+    ]
+    assert {check["check"] for check in document["checks"]} >= {"database", "broker", "outbox"}
 
 
 def test_status_with_the_schema_behind_and_a_failed_job_run(
