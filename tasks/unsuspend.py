@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tasks.args import _int as whole_number
 from tasks.email import WhmcsApiError, whmcs_api
 from worker import clock, logs, runtime
 from worker.celery_app import app
+from worker.steps.jobs import JobReport
 from worker.steps.unsuspend import STALE_AFTER, release_abandoned, send_unsuspension, waiting_ids
 
 # what a failed API call raises: no connection, an HTTP error, an answer that is not JSON,
@@ -73,3 +75,22 @@ def reoffer_unsuspensions_task() -> dict[str, Any]:
             unsuspend_service_task.delay(unsuspension_id=key)
         offered = len(keys)
     return {"released": released, "offered": offered}
+
+
+def unsuspensions_now(engine: Engine) -> JobReport:
+    """`prorata cron`: every waiting unsuspension sent in this process, once each (without
+    API credentials they stay waiting, listed on the admin page)."""
+    report = JobReport("unsuspensions", {"released": [], "sent": [], "waiting": []})
+    report.done["released"] = [str(n) for n in range(release_abandoned(engine, clock.now()))]
+    for key in waiting_ids(engine):
+        if not api_configured():
+            report.add("waiting", key)
+            continue
+        done = send_unsuspension(engine, key, whmcs_api, clock.now, API_ERRORS)
+        if done.outcome == "sent":
+            report.add("sent", key)
+        elif done.outcome == "retry":  # waiting again: the next run or beat tries again
+            report.add("waiting", key)
+        elif done.outcome == "failed":
+            report.failures[f"unsuspension {key}"] = done.error or "failed"
+    return report

@@ -13,6 +13,7 @@ from worker.config import WorkerConfig, load_config
 
 TASK_MODULES = ["tasks.align", "tasks.invoices", "tasks.maintenance", "tasks.email"]
 TASK_MODULES += ["tasks.unsuspend"]  # unsuspension after an alignment invoice is paid
+TASK_MODULES += ["tasks.health"]  # the ping task; the record of each beat job's run
 
 
 def make_app() -> Celery:
@@ -40,6 +41,7 @@ def make_app() -> Celery:
         task_send_sent_event=True,
         broker_connection_retry_on_startup=True,
         enable_utc=True,
+        beat_scheduler="worker.beat:Scheduler",  # idle polling jobs send no task
         beat_schedule={
             "relay-outbox": {"task": "prorata.relay_outbox", "schedule": 30.0},
             "reoffer-failed-alignments": {"task": "prorata.reoffer_failed", "schedule": 600.0},

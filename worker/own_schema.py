@@ -145,6 +145,19 @@ overpayments = sa.Table(
     sa.Column("resolved_at", WhmcsDateTime, nullable=True),
 )
 
+# The last run of each beat job (by `prorata cron` too), for `prorata status` and the admin
+# page: a job whose last run is older than twice its schedule means beat or the worker stopped.
+job_runs = sa.Table(
+    "mod_prorata_job_runs",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(64), nullable=False, unique=True),
+    sa.Column("last_started_at", WhmcsDateTime, nullable=True),
+    sa.Column("last_finished_at", WhmcsDateTime, nullable=True),
+    sa.Column("last_outcome", sa.String(16), nullable=True),  # ok | idle | failed
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
 schema_version = sa.Table(
     "mod_prorata_schema",
     own_metadata,
@@ -189,6 +202,10 @@ def _v6(conn: Connection) -> None:
     applied_credit.create(conn, checkfirst=True)
 
 
+def _v7(conn: Connection) -> None:
+    job_runs.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _v1),
     (2, _v2),
@@ -196,6 +213,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (4, _v4),
     (5, _v5),
     (6, _v6),
+    (7, _v7),
 )
 LATEST = MIGRATIONS[-1][0]
 

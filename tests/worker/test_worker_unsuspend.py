@@ -284,3 +284,42 @@ def test_an_abandoned_claim_is_released(engine: Engine) -> None:
     )
     assert unsuspend.release_abandoned(engine, later + unsuspend.STALE_AFTER) == 1
     assert row(engine, unsuspensions, key)["state"] == "done"
+
+
+@pytest.mark.parametrize("credentials", [True, False], ids=["api", "no-api"])
+def test_cron_sends_the_waiting_unsuspensions_once(
+    engine: Engine,
+    db_url: str,
+    credentials: bool,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`prorata cron` (no beat) sends what waits, once; without credentials it stays listed."""
+    from tests.support.whmcs_api import fake_whmcs_api
+    from worker.cli.main import main
+
+    ids = seed(engine, suspended_client)
+    align_and_pay(engine, ids)
+    [row_before] = waiting(engine)
+    with fake_whmcs_api([200]) as api:
+        if credentials:
+            monkeypatch.setenv("PRORATA_WHMCS_API_URL", api.url)
+            monkeypatch.setenv("PRORATA_WHMCS_API_IDENTIFIER", "id")
+            monkeypatch.setenv("PRORATA_WHMCS_API_SECRET", "secret")
+        for _ in range(2):
+            code = main(["cron", "--db", db_url, "--today", "2024-06-20"])
+            out = capsys.readouterr().out
+            assert code == 0, out
+        calls = api.snapshot()
+    [line] = [line for line in out.splitlines() if line.startswith("unsuspensions:")]
+    [row_after] = waiting(engine)
+    if credentials:
+        assert [(c["action"], c["serviceid"]) for c in calls] == [
+            ("ModuleUnsuspend", str(ids["web"]))
+        ]
+        assert row_after["state"] == "done"
+        assert line == "unsuspensions: released 0, sent 0, waiting 0, failed 0"  # the repeat
+    else:
+        assert calls == []
+        assert row_after["state"] == row_before["state"] == "waiting"
+        assert line == "unsuspensions: released 0, sent 0, waiting 1, failed 0"

@@ -1,6 +1,7 @@
 """The `prorata` command line.
 
-Exit codes: 0 done; 1 `cron` ran but some job failed (its lines say which); 2 bad input
+Exit codes: 0 done; 1 `cron` ran but some job failed (its lines say which), or `status` found
+something that needs attention; 2 bad input
 (options, unknown client, invalid settings, a bad PRORATA_* variable); 3 the database cannot
 be reached or used; 4 the broker (Redis) cannot be reached.
 """
@@ -32,6 +33,7 @@ from worker.own_schema import LATEST, current_version, upgrade
 from worker.sandbox.build import SandboxRefused, init_sandbox, require_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
 from worker.steps.align import AlignCommand, align_client
+from worker.steps.health import record_cron_reports
 from worker.steps.jobs import (
     JobReport,
     one_line,
@@ -166,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(cron)
     cron.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
     cron.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    status = commands.add_parser(
+        "status", help="database, broker, workers, queues and beat jobs; exit 1 on attention"
+    )
+    _add_db(status)
+    status.add_argument("--json", action="store_true", help="print the checks as JSON")
 
     events = commands.add_parser(
         "events", help="deliver an invoice event by hand (after an incident), in this process"
@@ -355,6 +363,12 @@ def _reconcile_job(engine: Any, today: date) -> JobReport:
     return report
 
 
+def _unsuspension_job(engine: Any) -> JobReport:
+    from tasks.unsuspend import unsuspensions_now  # the task modules, imported to run them
+
+    return unsuspensions_now(engine)
+
+
 def _dead_letter_job(engine: Any, config: WorkerConfig) -> JobReport:
     redis = open_redis(config.broker_url)
     try:
@@ -371,6 +385,7 @@ def cmd_cron(args: argparse.Namespace) -> int:
     _check_schema(engine)  # nothing can run without it: exit 3, not a failure per job
     runtime.use_database(args.db)
     today = args.today or clock.today()
+    started = clock.now()
     reports = [
         _job("reconcile", lambda: _reconcile_job(engine, today)),
         _job("outbox", lambda: relay_outbox_report(engine, run_in_process, clock.now)),
@@ -379,12 +394,14 @@ def cmd_cron(args: argparse.Namespace) -> int:
             "failed jobs",
             lambda: reoffer_failed(engine, run_in_process, config.max_reoffers, clock.now),
         ),
+        _job("unsuspensions", lambda: _unsuspension_job(engine)),
     ]
     try:
         still_open = open_failed_jobs(engine)
     except SQLAlchemyError as exc:
         still_open = []
         reports.append(JobReport("open failed jobs", failures={"job": one_line(exc)}))
+    record_cron_reports(engine, reports, started, clock.now)
     failed = any(report.failures for report in reports)
     if args.json:
         document = {report.job: report.to_dict() for report in reports}
@@ -399,6 +416,20 @@ def cmd_cron(args: argparse.Namespace) -> int:
                 f"{config.max_reoffers}, failed {job['failed_at']}): {job['error']}"
             )
     return EXIT_JOB_FAILED if failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """One line per check, OK or ATTENTION with its figure; exit 1 when any needs attention."""
+    from worker.steps.health import run_status
+
+    checks = run_status(_engine(args.db), load_config(), clock.now())
+    if args.json:
+        document = {"ok": all(c.ok for c in checks), "checks": [c.to_dict() for c in checks]}
+        print(json.dumps(document, indent=2))
+    else:
+        for check in checks:
+            print(check.line())
+    return 0 if all(check.ok for check in checks) else EXIT_JOB_FAILED
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -519,6 +550,7 @@ COMMANDS = {
     ("plan", None): cmd_plan,
     ("align", None): cmd_align,
     ("cron", None): cmd_cron,
+    ("status", None): cmd_status,
     ("events", "paid"): cmd_events,
     ("events", "cancelled"): cmd_events,
     ("sandbox", "seed"): cmd_sandbox_seed,

@@ -182,10 +182,19 @@ def planned_withdrawals(conn: Connection, client_id: int) -> list[dict[str, Any]
 def _leaving(service_id: Any) -> Any:
     """The service (tblhosting id) no longer takes part: its status, or a cancellation
     request for it."""
+    # correlated to the outermost query (records), whatever it is nested in: left to
+    # itself SQLAlchemy would add `records` to a nested subquery's FROM and read every row
     status = (
-        sa.select(tblhosting.c.domainstatus).where(tblhosting.c.id == service_id).scalar_subquery()
+        sa.select(tblhosting.c.domainstatus)
+        .where(tblhosting.c.id == service_id)
+        .correlate_except(tblhosting)
+        .scalar_subquery()
     )
-    requested = sa.select(tblcancelrequests.c.id).where(tblcancelrequests.c.relid == service_id)
+    requested = (
+        sa.select(tblcancelrequests.c.id)
+        .where(tblcancelrequests.c.relid == service_id)
+        .correlate_except(tblcancelrequests)
+    )
     return sa.or_(status.is_(None), status.not_in(TAKING_PART), requested.exists())
 
 
@@ -193,6 +202,7 @@ def _parent_of_addon() -> Any:
     return (
         sa.select(tblhostingaddons.c.hostingid)
         .where(tblhostingaddons.c.id == records.c.relid)
+        .correlate_except(tblhostingaddons)
         .scalar_subquery()
     )
 
@@ -201,6 +211,7 @@ def _addon_status() -> Any:
     return (
         sa.select(tblhostingaddons.c.status)
         .where(tblhostingaddons.c.id == records.c.relid)
+        .correlate_except(tblhostingaddons)
         .scalar_subquery()
     )
 

@@ -14,6 +14,7 @@ if (!defined("WHMCS")) {
 }
 
 require_once __DIR__ . '/Overpayments.php';
+require_once __DIR__ . '/HealthPanel.php';
 require_once __DIR__ . '/Withdrawals.php';
 require_once __DIR__ . '/VersionFooter.php';
 
@@ -61,6 +62,7 @@ final class AdminPage
             . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
             . $this->alertsHtml()
             . $versions->warning()
+            . (new HealthPanel($this->t, $this->worker->settings(), $this->link))->html()
             . Overpayments::panel($this->t, $this->format ?? Format::forClient(null), $this->link)
             . $this->searchPanel()
             . (new Unsuspensions($this->t, $this->format))->html()

@@ -78,6 +78,11 @@ final class PhpRedisClient implements RedisClient
         $this->check($this->call(fn (\Redis $r) => $r->setex($key, max(1, $seconds), $value)), 'SETEX');
     }
 
+    public function llen(string $key): int
+    {
+        return (int) $this->check($this->call(fn (\Redis $r) => $r->lLen($key)), 'LLEN');
+    }
+
     public function del(string $key): int
     {
         return (int) $this->check($this->call(fn (\Redis $r) => $r->del($key)), 'DEL');

@@ -22,6 +22,9 @@ interface RedisClient
     /** SET key value EX seconds: a value that Redis forgets after that many seconds. */
     public function setex(string $key, int $seconds, string $value): void;
 
+    /** LLEN: the length of a list (0 when the key does not exist). */
+    public function llen(string $key): int;
+
     /** DEL: the number of keys removed. */
     public function del(string $key): int;
 

@@ -84,6 +84,11 @@ final class RespClient implements RedisClient
         $this->command('SET', $key, $value, 'EX', (string) max(1, $seconds));
     }
 
+    public function llen(string $key): int
+    {
+        return $this->integer($this->command('LLEN', $key), 'LLEN');
+    }
+
     public function del(string $key): int
     {
         return $this->integer($this->command('DEL', $key), 'DEL');

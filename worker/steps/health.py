@@ -1,0 +1,382 @@
+"""How the product is doing: the checks of `prorata status`, the record of each beat job's
+last run (mod_prorata_job_runs), and the cheap "is there work?" tests beat runs before it
+sends an idle polling job.
+
+Every check answers with a figure and whether it needs attention; a check that cannot be
+made (its database or Redis gone) needs attention and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from worker import logs
+from worker.own_schema import (
+    LATEST,
+    current_version,
+    failed_jobs,
+    job_runs,
+    outbox,
+    records,
+    unsuspensions,
+)
+from worker.steps.jobs import JobReport, one_line
+from worker.transactions import unit_of_work
+
+Clock = Callable[[], datetime]
+# an outbox row waits at most one relay (30 s) while Redis is up: older means it is stuck
+OUTBOX_LATE = timedelta(minutes=5)
+STALE_FACTOR = 2  # a beat job is stale when its last run is older than twice its schedule
+TASK_PREFIX = "prorata."
+# the names `prorata cron` gives its jobs, and the beat job each one stands for
+CRON_JOBS = {
+    "reconcile": "reconcile_invoices",
+    "outbox": "relay_outbox",
+    "dead letters": "record_dead_letters",
+    "failed jobs": "reoffer_failed",
+    "unsuspensions": "reoffer_unsuspensions",
+}
+
+
+def job_name(task: str) -> str:
+    """The job a beat task is recorded under: its task name without "prorata."."""
+    return task.removeprefix(TASK_PREFIX)
+
+
+def schedule_seconds(schedule: Any) -> float:
+    """Seconds between two runs of a beat schedule: a number, a `schedule` or a `crontab`
+    (the gap between two consecutive times it fires)."""
+    if isinstance(schedule, int | float):
+        return float(schedule)
+    every = getattr(schedule, "run_every", None)
+    if isinstance(every, timedelta):
+        return every.total_seconds()
+
+    def after(moment: datetime) -> datetime:
+        start, delta, _ = schedule.remaining_delta(moment)
+        return start + delta  # type: ignore[no-any-return]
+
+    first = after(datetime(2024, 1, 1, tzinfo=UTC))
+    return (after(first) - first).total_seconds()
+
+
+def beat_periods(beat_schedule: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+    """{job: seconds between runs} for the app's beat schedule."""
+    return {
+        job_name(str(entry["task"])): schedule_seconds(entry["schedule"])
+        for entry in beat_schedule.values()
+    }
+
+
+# --- the record of each job's last run ----------------------------------------------------
+
+
+def _write_run(engine: Engine, job: str, values: dict[str, Any]) -> None:
+    """One row per job, updated in place (inserted on its first run)."""
+    for _ in range(2):
+        try:
+            with unit_of_work(engine) as conn:
+                done = conn.execute(sa.update(job_runs).where(job_runs.c.job == job).values(values))
+                if done.rowcount == 0:
+                    conn.execute(sa.insert(job_runs).values(job=job, **values))
+            return
+        except IntegrityError:  # another process inserted it first: update that row
+            continue
+
+
+def record_run(engine: Engine, job: str, **values: Any) -> None:
+    """Record a start (last_started_at) or an end (last_finished_at, last_outcome,
+    last_error). Never raises: a job must not fail because its record could not be kept
+    (with its database gone it fails anyway, and `prorata status` shows the stale record)."""
+    try:
+        _write_run(engine, job, values)
+    except Exception as exc:
+        logs.get_logger().warning("job run not recorded", job=job, error=one_line(exc))
+
+
+def record_idle(engine: Engine, job: str, moment: datetime) -> None:
+    """Beat looked and found nothing to do: a run that did nothing, at `moment`."""
+    record_run(
+        engine,
+        job,
+        last_started_at=moment,
+        last_finished_at=moment,
+        last_outcome="idle",
+        last_error=None,
+    )
+
+
+def outcome_of(result: Any) -> tuple[str, str | None]:
+    """("ok" | "failed", error) of a job's result: an exception, a JobReport, or a task's
+    dict whose "failed" is a count or a map of failures."""
+    if isinstance(result, BaseException):
+        return "failed", one_line(result)
+    if isinstance(result, JobReport):
+        failures: Any = result.failures
+    elif isinstance(result, dict):
+        failures = result.get("failed") or result.get("failures")
+    else:
+        failures = None
+    if not failures:
+        return "ok", None
+    if isinstance(failures, dict):
+        return "failed", "; ".join(f"{key}: {value}" for key, value in failures.items())[:2000]
+    return "failed", f"{failures} failed"
+
+
+def record_cron_reports(
+    engine: Engine, reports: Iterable[JobReport], started: datetime, now: Clock
+) -> None:
+    """`prorata cron` ran the beat jobs in its own process: record each as a run."""
+    for report in reports:
+        job = CRON_JOBS.get(report.job)
+        if job is None:
+            continue
+        outcome, error = outcome_of(report)
+        record_run(
+            engine,
+            job,
+            last_started_at=started,
+            last_finished_at=now(),
+            last_outcome=outcome,
+            last_error=error,
+        )
+
+
+# --- is there work? (beat asks before it sends an idle polling job) ----------------------
+
+
+def _exists(engine: Engine, query: sa.Select[Any]) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(query.limit(1)).first() is not None
+
+
+def outbox_waiting(engine: Engine) -> bool:
+    return _exists(engine, sa.select(outbox.c.id).where(outbox.c.relayed_at.is_(None)))
+
+
+def failed_jobs_open(engine: Engine) -> bool:
+    return _exists(engine, sa.select(failed_jobs.c.id).where(failed_jobs.c.resolved_at.is_(None)))
+
+
+def unsuspensions_waiting(engine: Engine) -> bool:
+    """Rows waiting, or claimed (a claim may have been abandoned: the job releases it)."""
+    return _exists(
+        engine,
+        sa.select(unsuspensions.c.id).where(unsuspensions.c.state.in_(("waiting", "sending"))),
+    )
+
+
+def queue_length(redis: Any, queue: str) -> int:
+    """Messages waiting in a Celery queue on Redis: its list, and kombu's lists for the
+    other priority steps."""
+    names = [queue, *(f"{queue}\x06\x16{step}" for step in (3, 6, 9))]
+    return sum(int(redis.llen(name)) for name in names)
+
+
+# --- the checks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    figure: str
+
+    def line(self) -> str:
+        return f"{'OK' if self.ok else 'ATTENTION':<9} {self.name}: {self.figure}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check": self.name, "ok": self.ok, "figure": self.figure}
+
+
+def _guarded(name: str, check: Callable[[], Check]) -> Check:
+    try:
+        return check()
+    except Exception as exc:
+        return Check(name, False, f"cannot be checked: {one_line(exc)}")
+
+
+def _ago(moment: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
+
+
+def database_check(engine: Engine) -> tuple[Check, bool]:
+    """(the check, whether the database answered at all)."""
+    try:
+        with engine.connect() as conn:
+            version = current_version(conn)
+    except Exception as exc:
+        return Check("database", False, f"unreachable: {one_line(exc)}"), False
+    if version < LATEST:
+        figure = f"schema at version {version}, this worker needs {LATEST}: run prorata db upgrade"
+        return Check("database", False, figure), True
+    return Check("database", True, f"reachable, schema at version {version}"), True
+
+
+def _count(engine: Engine, query: sa.Select[Any]) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
+def outbox_check(engine: Engine, now: datetime) -> Check:
+    waiting = outbox.c.relayed_at.is_(None)
+    with engine.connect() as conn:
+        count, oldest = conn.execute(
+            sa.select(sa.func.count(outbox.c.id), sa.func.min(outbox.c.created_at)).where(waiting)
+        ).one()
+    if not count:
+        return Check("outbox", True, "0 events waiting")
+    late = oldest is not None and now - oldest > OUTBOX_LATE
+    return Check("outbox", not late, f"{count} events waiting, oldest {_ago(oldest, now)}")
+
+
+def failed_jobs_check(engine: Engine) -> Check:
+    count = _count(
+        engine,
+        sa.select(sa.func.count(failed_jobs.c.id)).where(failed_jobs.c.resolved_at.is_(None)),
+    )
+    return Check("failed jobs", count == 0, f"{count} open (see prorata cron)")
+
+
+def pending_check(engine: Engine) -> Check:
+    count = _count(
+        engine, sa.select(sa.func.count(records.c.id)).where(records.c.state == "pending")
+    )
+    return Check("pending alignments", True, f"{count} records pending")
+
+
+def unsuspensions_check(engine: Engine) -> Check:
+    count = _count(
+        engine,
+        sa.select(sa.func.count(unsuspensions.c.id)).where(unsuspensions.c.state == "waiting"),
+    )
+    return Check("unsuspensions", True, f"{count} waiting")
+
+
+def beat_checks(engine: Engine, periods: Mapping[str, float], now: datetime) -> list[Check]:
+    """One check per beat job: its last run, stale after twice its schedule."""
+    with engine.connect() as conn:
+        rows = {row.job: row for row in conn.execute(sa.select(job_runs))}
+    checks = []
+    for job, seconds in sorted(periods.items()):
+        name = f"beat {job}"
+        row = rows.get(job)
+        last: datetime | None = None
+        if row is not None:
+            last = row.last_finished_at or row.last_started_at
+        if row is None or last is None:
+            checks.append(Check(name, False, f"never ran (every {int(seconds)} s)"))
+            continue
+        stale = now - last > timedelta(seconds=STALE_FACTOR * seconds)
+        failed = row.last_outcome == "failed"
+        figure = f"last run {_ago(last, now)} ({row.last_outcome or 'running'}"
+        figure += f": {row.last_error})" if failed and row.last_error else ")"
+        if stale:
+            figure += f", stale: runs every {int(seconds)} s"
+        checks.append(Check(name, not (stale or failed), figure))
+    return checks
+
+
+def database_checks(engine: Engine, periods: Mapping[str, float], now: datetime) -> list[Check]:
+    database, reachable = database_check(engine)
+    names = ["outbox", "failed jobs", "pending alignments", "unsuspensions"]
+    names += [f"beat {job}" for job in sorted(periods)]
+    if not reachable:
+        return [database, *(Check(name, False, "unknown: database unreachable") for name in names)]
+    return [
+        database,
+        _guarded("outbox", lambda: outbox_check(engine, now)),
+        _guarded("failed jobs", lambda: failed_jobs_check(engine)),
+        _guarded("pending alignments", lambda: pending_check(engine)),
+        _guarded("unsuspensions", lambda: unsuspensions_check(engine)),
+        *_beat_or_unknown(engine, periods, now),
+    ]
+
+
+def _beat_or_unknown(engine: Engine, periods: Mapping[str, float], now: datetime) -> list[Check]:
+    try:
+        return beat_checks(engine, periods, now)
+    except Exception as exc:
+        reason = f"cannot be checked: {one_line(exc)}"
+        return [Check(f"beat {job}", False, reason) for job in sorted(periods)]
+
+
+def workers_on(answers: Mapping[str, Any] | None, queue: str) -> list[str]:
+    """The workers (host names) whose active_queues answer includes `queue`."""
+    return sorted(
+        host
+        for host, queues in (answers or {}).items()
+        if any(isinstance(q, dict) and q.get("name") == queue for q in queues or [])
+    )
+
+
+def broker_checks(
+    redis: Any, queue: str, dead_list: str, inspect: Callable[[], Any]
+) -> list[Check]:
+    """The broker, the workers consuming `queue` (`inspect()` returns Celery's
+    active_queues answers), the queue's depth and the dead-letter list."""
+    names = ("workers", "queue", "dead letters")
+    try:
+        redis.ping()
+    except Exception as exc:
+        down = [Check("broker", False, f"unreachable: {one_line(exc)}")]
+        return down + [Check(name, False, "unknown: broker unreachable") for name in names]
+
+    def workers() -> Check:
+        hosts = workers_on(inspect(), queue)
+        if not hosts:
+            return Check("workers", False, f"no worker answered on queue {queue}")
+        return Check("workers", True, f"{len(hosts)} alive on queue {queue} ({', '.join(hosts)})")
+
+    def dead() -> Check:
+        count = int(redis.llen(dead_list))
+        return Check("dead letters", count == 0, f"{count} in {dead_list} (see prorata cron)")
+
+    return [
+        Check("broker", True, "reachable"),
+        _guarded("workers", workers),
+        _guarded("queue", lambda: Check("queue", True, f"{queue_length(redis, queue)} waiting")),
+        _guarded("dead letters", dead),
+    ]
+
+
+INSPECT_TIMEOUT = 1.0  # seconds the workers have to answer; a live one answers at once
+
+
+def run_status(engine: Engine, config: Any, now: datetime) -> list[Check]:
+    """Every check, for the configured database, broker and queue."""
+    from celery import Celery
+
+    from worker.celery_app import app
+    from worker.steps.jobs import open_redis
+
+    checks = database_checks(engine, beat_periods(app.conf.beat_schedule), now)
+    engine.dispose()
+    # a bare app for the broadcast: the product's app was configured when it was imported
+    control = Celery("prorata-status", set_as_current=False)
+    control.conf.update(broker_url=config.broker_url, broker_connection_retry=False)
+    redis = open_redis(config.broker_url)
+    try:
+        checks += broker_checks(
+            redis,
+            config.queue,
+            config.dead_letter_list,
+            lambda: control.control.inspect(timeout=INSPECT_TIMEOUT).active_queues(),
+        )
+    finally:
+        redis.close()
+        control.close()
+    return checks
