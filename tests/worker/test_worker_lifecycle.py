@@ -359,6 +359,48 @@ def test_a_cancelled_service_loses_its_pending_line(engine: Engine) -> None:
     assert rows(engine, overpayments) == []
 
 
+def test_only_the_addons_of_a_cancelled_service_lose_their_lines(engine: Engine) -> None:
+    """Two services, each with an addon; the second service is cancelled: only its own addon's
+    line leaves (each addon is tested against its own parent, not the first one found)."""
+
+    def build(conn: Connection) -> dict[str, int]:
+        c = sandbox.add_client(conn, "Ada", "Lovelace")
+        web = sandbox.add_product(conn, "Web Hosting", taxed=False)
+        backups = sandbox.add_addon_product(conn, "Backups", taxed=False)
+        ids = {"client": c}
+        for name in ("stays", "goes"):
+            ids[name] = sandbox.add_service(
+                conn, c, web, amount="30.00", cycle="Monthly", next_due="2024-06-15"
+            )
+            ids[f"{name}-addon"] = sandbox.add_service_addon(
+                conn, ids[name], backups, client_id=c, recurring="3.00", cycle="Monthly",
+                next_due="2024-06-15", taxed=False,
+            )  # fmt: skip
+        return ids
+
+    ids = seed(engine, build)
+    [invoice] = align(engine, ids["client"], "first").invoices
+    execute(
+        engine,
+        sa.update(tblhosting)
+        .where(tblhosting.c.id == ids["goes"])
+        .values(domainstatus="Cancelled"),
+    )
+    done = reconcile(engine, d("2024-06-02"), 30, clock(LATER))
+    assert done.failed == {}
+    states = {(r["kind"], r["relid"]): r["state"] for r in rows(engine, records)}
+    assert states == {
+        ("service", ids["stays"]): "pending",
+        ("addon", ids["stays-addon"]): "pending",
+        ("service", ids["goes"]): "withdrawn",
+        ("addon", ids["goes-addon"]): "withdrawn",
+    }
+    left = rows(engine, tblinvoiceitems, tblinvoiceitems.c.invoiceid == invoice["id"])
+    assert sorted((i["type"][:13], i["relid"]) for i in left) == sorted(
+        [("ProrataProduc", ids["stays"]), ("ProrataAddon2", ids["stays-addon"])]
+    )
+
+
 def test_a_cancellation_request_found_by_reconcile_cancels_an_emptied_invoice(
     engine: Engine,
 ) -> None:
