@@ -50,12 +50,14 @@ def test_cron_records_each_job_it_runs(
         "record_dead_letters",
         "relay_outbox",
         "reoffer_failed",
+        "reoffer_unsuspensions",
     ]
     assert {job: row.last_outcome for job, row in found.items()} == {
         "reconcile_invoices": "ok",
         "record_dead_letters": "failed",
         "relay_outbox": "ok",
         "reoffer_failed": "ok",
+        "reoffer_unsuspensions": "ok",
     }
     assert found["record_dead_letters"].last_error.startswith("job: ConnectionError")
     assert {row.last_finished_at for row in found.values()} == {NOW}
@@ -64,7 +66,7 @@ def test_cron_records_each_job_it_runs(
     monkeypatch.setattr(clock, "now", lambda: later)
     record_idle(engine, "relay_outbox", later)
     again = runs(engine)
-    assert len(again) == 4  # updated in place, one row per job
+    assert len(again) == len(found)  # updated in place, one row per job
     assert (again["relay_outbox"].last_outcome, again["relay_outbox"].last_finished_at) == (
         "idle",
         later,
