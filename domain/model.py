@@ -42,6 +42,7 @@ class Client:
     currency_code: str = ""
     currency_prefix: str = ""
     currency_suffix: str = ""
+    group_discount: Decimal = ZERO  # the percent of the client's group (tblclientgroups)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 from domain.amounts import Charge, calendar_charge, fixed_charge
 from domain.cycles import Cycle
 from domain.dates import new_due_date
+from domain.discount import GROUP_DISCOUNT, GROUP_DISCOUNT_DESCRIPTION, discount_lines
 from domain.eligibility import Reason, blocking_invoices, skip_reason
 from domain.model import (
     OPEN_STATUSES,
@@ -74,6 +75,12 @@ class NewInvoice:
     due_date: dt.date
     lines: tuple[PlanLine, ...]
     totals: Totals
+    # the client group's GroupDiscount lines, one per line in order (none without a group)
+    discounts: tuple[TotalsLine, ...] = ()
+
+    @property
+    def discount(self) -> Decimal:
+        return sum((line.amount for line in self.discounts), ZERO)
 
 
 @dataclass(frozen=True)
@@ -237,8 +244,10 @@ def _new_invoices(
     for method in sorted(groups):
         members = tuple(groups[method])
         earliest = min(line.service.next_due for line in members if line.service.next_due)
+        charged = [TotalsLine(line.amount or ZERO, line.service.taxed) for line in members]
+        discounts = discount_lines(charged, client.group_discount)
         totals = invoice_totals(
-            (TotalsLine(line.amount or ZERO, line.service.taxed) for line in members),
+            [*charged, *discounts],
             rates,
             config.tax,
             tax_exempt=client.tax_exempt,
@@ -250,6 +259,7 @@ def _new_invoices(
                 due_date=max(earliest, today),
                 lines=members,
                 totals=totals,
+                discounts=discounts,
             )
         )
     return tuple(invoices)
@@ -271,11 +281,17 @@ def _invoice_changes(
             continue
         # an aligned service is never blocked, so no invoice with money on it gets here
         assert not invoice.settled_in_part
-        kept = [item for item in invoice.items if item.id not in removed]
+        # the GroupDiscount lines are put back, one per line that stays, at the client's
+        # current percent (worker.whmcs.invoices.remove_items writes the same)
+        kept = [
+            TotalsLine(item.amount, item.taxed)
+            for item in invoice.items
+            if item.id not in removed and item.type != GROUP_DISCOUNT
+        ]
         # as WHMCS recomputes: the invoice's own frozen rates, today's settings and exemption
         totals = (
             invoice_totals(
-                (TotalsLine(item.amount, item.taxed) for item in kept),
+                [*kept, *discount_lines(kept, client.group_discount)],
                 TaxRates(invoice.taxrate, invoice.taxrate2),
                 config.tax,
                 invoice.credit,
@@ -364,6 +380,18 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "duedate": _iso(line.new_due),
                     }
                     for line in invoice.lines
+                ],
+                "discount": format_money(invoice.discount),
+                "discount_lines": [
+                    {
+                        "type": GROUP_DISCOUNT,
+                        "relid": 0,
+                        "description": GROUP_DISCOUNT_DESCRIPTION,
+                        "amount": format_money(line.amount),
+                        "taxed": line.taxed,
+                        "duedate": None,
+                    }
+                    for line in invoice.discounts
                 ],
                 **_totals_dict(invoice.totals),
             }

@@ -1064,7 +1064,8 @@ FORMAT_3 = re.compile(r"^€\d{1,3}(?:\.\d{3})*,\d{2} EUR$")
 
 
 def add_taxed_client(live: Site) -> dict[str, int]:
-    """A German client paying in euros (format 3, 1.234,56), with VAT and a second tax level."""
+    """A German client paying in euros (format 3, 1.234,56), with VAT and a second tax level,
+    in a client group with a 10 % discount."""
     ids: dict[str, int] = {}
     with live.engine.begin() as conn:
         euro = conn.execute(
@@ -1086,8 +1087,9 @@ def add_taxed_client(live: Site) -> dict[str, int]:
                 {"level": level, "name": name, "country": country, "rate": rate},
             )
         sandbox.set_configuration(conn, {"TaxEnabled": "on", "TaxType": "Exclusive"})
+        partners = sandbox.add_client_group(conn, "Partners", "10.00")
         tess = ids["tess"] = sandbox.add_client(
-            conn, "Tess", "Steuer", email="tess@example.com", country="DE"
+            conn, "Tess", "Steuer", email="tess@example.com", country="DE", group_id=partners
         )
         conn.execute(
             sa.text("UPDATE tblclients SET currency = :euro WHERE id = :id"),
@@ -1118,6 +1120,7 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
         [invoice] = plan.invoices
         totals = invoice.totals
         assert totals.tax > 0 and totals.tax2 > 0 and totals.subtotal > 1000
+        assert invoice.discount < 0
 
         # the client page: the lines, then the invoice's subtotal, each tax, the total
         browser.goto(live.url + f"/login.php?uid={ids['tess']}")
@@ -1128,6 +1131,11 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
         )
         assert len(amounts) == 2
         subtotal = browser.text(".prorata-invoice tr.prorata-subtotal td.text-right:last-child")
+        # the client group's discount, a row of its own: the lines and it make the subtotal
+        discount = browser.text(".prorata-invoice tr.prorata-discount td.text-right:last-child")
+        assert discount.strip().startswith("-") and FORMAT_3.match(discount.strip()[1:]), discount
+        assert -amount_of(discount) == invoice.discount
+        assert "Client discount" in browser.text(".prorata-invoice tr.prorata-discount")
         taxes = browser.evaluate(
             "[...document.querySelectorAll('.prorata-invoice tr.prorata-tax')]"
             ".map(r => [...r.cells].map(c => c.innerText.trim()))"
@@ -1135,7 +1143,8 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
         total = browser.text(".prorata-invoice .prorata-total").strip()
         for money in [*amounts, subtotal.strip(), total, *(amount for _, amount in taxes)]:
             assert FORMAT_3.match(money), money
-        assert sum(amount_of(a) for a in amounts) == amount_of(subtotal) == totals.subtotal
+        lines = sum(amount_of(a) for a in amounts)
+        assert lines + invoice.discount == amount_of(subtotal) == totals.subtotal
         assert taxes == [
             ["19.00% VAT", f"€{totals.tax:.2f} EUR".replace(".", ",")],
             ["5.50% Solidarity", f"€{totals.tax2:.2f} EUR".replace(".", ",")],
@@ -1147,6 +1156,7 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
         # the home page panel reads the same
         browser.goto(live.url + "/clientarea.php")
         panel = browser.text("#panel-prorata_align")
+        assert f"Client discount: {discount.strip()}" in panel
         assert f"Subtotal: {subtotal.strip()}" in panel
         assert f"19.00% VAT: {taxes[0][1]}" in panel
         assert f"5.50% Solidarity: {taxes[1][1]}" in panel
@@ -1159,8 +1169,9 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
             "[...document.querySelectorAll('table.prorata-totals td.text-right')]"
             ".map(c => c.innerText.trim()).filter(t => t.includes('€'))"
         )
-        assert len(cells) == 4 and all(FORMAT_3.match(cell) for cell in cells), cells
-        assert amount_of(cells[-1]) == totals.total
+        assert len(cells) == 5 and all(FORMAT_3.match(cell.lstrip("-")) for cell in cells), cells
+        assert amount_of(cells[3]) == totals.total
+        assert cells[4].startswith("-") and -amount_of(cells[4]) == invoice.discount
     finally:
         with live.engine.begin() as conn:
             sandbox.set_configuration(conn, {"TaxEnabled": ""})

@@ -353,6 +353,21 @@ def test_mariadb_sandbox_has_whmcs_8_13_columns(mysql_db_url: str) -> None:
         assert collations[table] in ("utf8_unicode_ci", "utf8mb3_unicode_ci")
     assert found["tblcancelrequests"]["date"].COLUMN_TYPE == "datetime"
     assert found["tblusers_clients"]["owner"].COLUMN_TYPE == "tinyint(3) unsigned"
+    # tblclientgroups as WHMCS 8's schema dumps define it
+    groups = found["tblclientgroups"]
+    assert collations["tblclientgroups"] in ("utf8_unicode_ci", "utf8mb3_unicode_ci")
+    assert {
+        name: (col.COLUMN_TYPE, col.IS_NULLABLE, _unquoted(col.COLUMN_DEFAULT))
+        for name, col in groups.items()
+    } == {
+        "id": ("int(10) unsigned", "NO", None),
+        "groupname": ("varchar(45)", "NO", None),
+        "groupcolour": ("varchar(45)", "YES", "NULL"),
+        "discountpercent": ("decimal(10,2) unsigned", "YES", "0.00"),
+        "susptermexempt": ("text", "YES", "NULL"),
+        "separateinvoices": ("text", "NO", None),
+    }
+    assert "auto_increment" in groups["id"].EXTRA
 
 
 def test_sqlite_sandbox_has_the_same_nullability(sqlite_url: str) -> None:

@@ -22,6 +22,7 @@ from worker.whmcs.schema import (
     tblaccounts,
     tbladdonmodules,
     tbladdons,
+    tblclientgroups,
     tblclients,
     tblconfiguration,
     tblcurrencies,
@@ -211,10 +212,12 @@ def add_client(
     state: str = "",
     tax_exempt: bool = False,
     gateway: str = "banktransfer",
+    group_id: int = 0,
 ) -> int:
     return _insert(
         conn,
         tblclients,
+        groupid=group_id,
         firstname=firstname,
         lastname=lastname,
         companyname=company,
@@ -225,6 +228,19 @@ def add_client(
         defaultgateway=gateway,
         taxexempt=1 if tax_exempt else 0,
         status="Active",
+    )
+
+
+def add_client_group(conn: Connection, name: str, percent: Decimal | str) -> int:
+    """A WHMCS client group whose discount applies to its clients' invoices."""
+    return _insert(
+        conn,
+        tblclientgroups,
+        groupname=name,
+        groupcolour="",
+        discountpercent=Decimal(percent),
+        susptermexempt="",
+        separateinvoices="",
     )
 
 

@@ -15,11 +15,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.discount import GROUP_DISCOUNT, GROUP_DISCOUNT_DESCRIPTION, discount_lines
 from domain.money import ZERO, format_money
 from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals
 from worker.whmcs.activity import log_activity
 from worker.whmcs.schema import (
     tblaccounts,
+    tblclientgroups,
     tblclients,
     tblconfiguration,
     tblcredit,
@@ -94,6 +96,10 @@ def create_invoice(
     push_invoice_increment(conn, config, invoice_id, client_id, payment_method)
     insert_invoice_data(conn, config, invoice_id, client_id, now)
     item_ids = insert_lines(conn, invoice_id, client_id, payment_method, lines)
+    # the client group's discount, one line per line (section 3.2 step 7); `totals` hold them
+    add_group_discounts(
+        conn, invoice_id, client_id, payment_method, [(line.amount, line.taxed) for line in lines]
+    )
     log_activity(conn, client_id, f"Created Invoice - Invoice ID: {invoice_id}", now)
     total, credit, paid = totals.total, ZERO, False
     if not _truthy(config.get("NoAutoApplyCredit")):
@@ -144,6 +150,69 @@ def insert_lines(
         assert item.inserted_primary_key is not None
         item_ids.append(int(item.inserted_primary_key[0]))
     return tuple(item_ids)
+
+
+def group_discount_percent(conn: Connection, client_id: int) -> Decimal:
+    """The discount percent of the client's group; 0 without a group."""
+    percent = conn.execute(
+        sa.select(tblclientgroups.c.discountpercent)
+        .select_from(tblclients.join(tblclientgroups, tblclientgroups.c.id == tblclients.c.groupid))
+        .where(tblclients.c.id == client_id)
+    ).scalar()
+    return percent if percent is not None else ZERO
+
+
+def add_group_discounts(
+    conn: Connection,
+    invoice_id: int,
+    client_id: int,
+    payment_method: str,
+    lines: Sequence[tuple[Decimal, bool]],
+) -> None:
+    """One GroupDiscount line per given (amount, taxed) line at the client's group percent:
+    the line's taxed flag, relid 0, no due date, as WHMCS adds them."""
+    percent = group_discount_percent(conn, client_id)
+    discounts = discount_lines([TotalsLine(amount, taxed) for amount, taxed in lines], percent)
+    insert_lines(
+        conn,
+        invoice_id,
+        client_id,
+        payment_method,
+        [
+            NewLine(GROUP_DISCOUNT, 0, GROUP_DISCOUNT_DESCRIPTION, line.amount, line.taxed, None)
+            for line in discounts
+        ],
+    )
+
+
+def rediscount(conn: Connection, invoice_id: int) -> None:
+    """After lines left the invoice: its GroupDiscount lines go, and one per line that stays
+    is added at the client's current group percent. WHMCS deletes them all and adds none
+    back (section 6.2), which would take the discount from the lines that stay."""
+    invoice = conn.execute(
+        sa.select(tblinvoices.c.userid, tblinvoices.c.paymentmethod).where(
+            tblinvoices.c.id == invoice_id
+        )
+    ).first()
+    if invoice is None:
+        return
+    conn.execute(
+        sa.delete(tblinvoiceitems).where(
+            tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.type == GROUP_DISCOUNT
+        )
+    )
+    staying = conn.execute(
+        sa.select(tblinvoiceitems.c.amount, tblinvoiceitems.c.taxed)
+        .where(tblinvoiceitems.c.invoiceid == invoice_id)
+        .order_by(tblinvoiceitems.c.id)
+    )
+    add_group_discounts(
+        conn,
+        invoice_id,
+        int(invoice.userid),
+        str(invoice.paymentmethod or ""),
+        [(row.amount, bool(row.taxed)) for row in staying],
+    )
 
 
 # tblconfiguration settings read when an invoice is created or paid
@@ -399,11 +468,16 @@ def recomputed_totals(conn: Connection, invoice_id: int) -> Totals | None:
 
 
 def keeps_other_lines(conn: Connection, invoice_id: int, item_ids: Sequence[int]) -> bool:
-    """Whether the invoice has lines besides these (else removing them empties it)."""
+    """Whether the invoice has lines besides these (else removing them empties it); its
+    GroupDiscount lines do not count, they go with the lines they discount."""
     others = conn.execute(
         sa.select(sa.func.count())
         .select_from(tblinvoiceitems)
-        .where(tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.id.not_in(item_ids))
+        .where(
+            tblinvoiceitems.c.invoiceid == invoice_id,
+            tblinvoiceitems.c.id.not_in(item_ids),
+            tblinvoiceitems.c.type != GROUP_DISCOUNT,
+        )
     ).scalar()
     return bool(others)
 
@@ -417,13 +491,16 @@ def payments_on(conn: Connection, invoice_id: int) -> bool:
 def remove_items(
     conn: Connection, invoice_id: int, item_ids: Sequence[int], totals: Totals | None, now: datetime
 ) -> None:
-    """Lines leave an invoice that keeps others; its totals become `totals`
-    (recomputed from what is left when None)."""
+    """Lines leave an invoice that keeps others, its group discounts follow the lines that
+    stay (`rediscount`), and its totals become `totals` (the planner's, which count the
+    same discounts), recomputed from what is left when None. Every path that takes lines
+    off an invoice comes here."""
     conn.execute(
         sa.delete(tblinvoiceitems).where(
             tblinvoiceitems.c.id.in_(list(item_ids)), tblinvoiceitems.c.invoiceid == invoice_id
         )
     )
+    rediscount(conn, invoice_id)
     if totals is None:
         totals = recomputed_totals(conn, invoice_id)
     if totals is not None:
@@ -488,13 +565,15 @@ def delete_invoice(
         f"{invoice_id}",
         now=now,
     )
-    if item_ids:
-        conn.execute(
-            sa.delete(tblinvoiceitems).where(
+    conn.execute(
+        sa.delete(tblinvoiceitems).where(
+            tblinvoiceitems.c.invoiceid == invoice_id,
+            sa.or_(
                 tblinvoiceitems.c.id.in_(list(item_ids)),
-                tblinvoiceitems.c.invoiceid == invoice_id,
-            )
+                tblinvoiceitems.c.type == GROUP_DISCOUNT,  # nothing left to discount
+            ),
         )
+    )
     conn.execute(sa.delete(tblinvoicedata).where(tblinvoicedata.c.invoice_id == invoice_id))
     conn.execute(sa.delete(tblinvoices).where(tblinvoices.c.id == invoice_id))
     log_activity(conn, int(client_id), f"Deleted Invoice - Invoice ID: {invoice_id}", now)

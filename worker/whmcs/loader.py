@@ -29,6 +29,7 @@ from domain.settings import Settings
 from worker.whmcs.schema import (
     tblaccounts,
     tbladdons,
+    tblclientgroups,
     tblclients,
     tblcurrencies,
     tblhosting,
@@ -94,9 +95,12 @@ def load_client_state(conn: Connection, client_id: int, *, lock: bool = False) -
             tblcurrencies.c.code.label("currency_code"),
             tblcurrencies.c.prefix.label("currency_prefix"),
             tblcurrencies.c.suffix.label("currency_suffix"),
+            tblclientgroups.c.discountpercent,
         )
         .select_from(
-            tblclients.outerjoin(tblcurrencies, tblcurrencies.c.id == tblclients.c.currency)
+            tblclients.outerjoin(
+                tblcurrencies, tblcurrencies.c.id == tblclients.c.currency
+            ).outerjoin(tblclientgroups, tblclientgroups.c.id == tblclients.c.groupid)
         )
         .where(tblclients.c.id == client_id)
     ).one_or_none()
@@ -110,6 +114,7 @@ def load_client_state(conn: Connection, client_id: int, *, lock: bool = False) -
         currency_code=_text(client_row.currency_code),
         currency_prefix=_text(client_row.currency_prefix),
         currency_suffix=_text(client_row.currency_suffix),
+        group_discount=_money(client_row.discountpercent),
     )
     profile = ClientProfile(
         id=client_row.id,

@@ -27,6 +27,7 @@ from worker.whmcs.types import (
     ZERO_DATETIME,
     CurrencyRate,
     Money,
+    Percent,
     Rate,
     Timestamp,
     TransactionRate,
@@ -141,6 +142,17 @@ tblclients = _table(
     _int("groupid"),
     _defaulted("status", status_enum("Active", "Inactive", "Closed"), "Active"),
     _text("language"),
+)
+
+# a client's group (tblclients.groupid): its discountpercent discounts each invoice line
+tblclientgroups = _table(
+    "tblclientgroups",
+    _id(unsigned=True),
+    _required("groupname", Varchar(45), ""),
+    _nullable("groupcolour", Varchar(45)),
+    sa.Column("discountpercent", Percent(), nullable=True, server_default="0.00"),
+    _nullable("susptermexempt", WhmcsText()),
+    _text("separateinvoices"),
 )
 
 tblproducts = _table(

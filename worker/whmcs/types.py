@@ -92,6 +92,18 @@ class Rate(_Exact):
     precision, scale, what = 10, 3, "tax rate"
 
 
+class Percent(_Exact):
+    """decimal(10,2) unsigned: tblclientgroups.discountpercent."""
+
+    cache_ok = True
+    precision, scale, what = 10, 2, "percentage"
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.DECIMAL(10, 2, unsigned=True, asdecimal=True))
+        return super().load_dialect_impl(dialect)
+
+
 class CurrencyRate(_Exact):
     """decimal(10,5): tblcurrencies.rate."""
 

@@ -378,6 +378,11 @@ final class AdminPage
                 . '<td class="text-right">' . Format::e($format->money($invoice['tax'] ?? null)) . '</td>'
                 . '<td class="text-right">' . Format::e($format->money($invoice['tax2'] ?? null)) . '</td>'
                 . '<td class="text-right"><strong>' . Format::e($format->money($invoice['total'] ?? null)) . '</strong></td></tr>';
+            // the client group's discount lines, already in the subtotal: the lines plus this row make it
+            if (($invoice['discount'] ?? '0.00') !== '0.00' && ($invoice['discount'] ?? '') !== '') {
+                $html .= '<tr class="prorata-discount"><td colspan="3" class="text-right">' . $this->t->html('client_discount') . '</td>'
+                    . '<td class="text-right">' . Format::e($format->money($invoice['discount'])) . '</td><td colspan="3"></td></tr>';
+            }
         }
 
         return $html . '</tbody></table>';

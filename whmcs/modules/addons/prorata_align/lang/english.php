@@ -262,6 +262,7 @@ $_ADDONLANG['panel_invoice_of'] = 'Invoice %1$d of %2$d';
 $_ADDONLANG['panel_subtotal'] = 'Subtotal: %s';
 $_ADDONLANG['panel_tax'] = '%1$s: %2$s';
 $_ADDONLANG['panel_credit'] = 'Credit: %s';
+$_ADDONLANG['panel_discount'] = 'Client discount: %s';
 $_ADDONLANG['panel_waiting_title'] = 'Your alignment invoices';
 $_ADDONLANG['panel_waiting_body'] = 'Your services move to their new due date as soon as these invoices are paid.';
 $_ADDONLANG['panel_waiting_invoice'] = 'Invoice #%1$d';
@@ -269,6 +270,7 @@ $_ADDONLANG['panel_waiting_button'] = 'See the details';
 $_ADDONLANG['client_invoice_of'] = 'Invoice %1$s of %2$s';
 $_ADDONLANG['client_subtotal'] = 'Subtotal';
 $_ADDONLANG['client_credit'] = 'Credit';
+$_ADDONLANG['client_discount'] = 'Client discount';
 $_ADDONLANG['client_no_charge'] = 'No charge: these move to the new due date at once';
 $_ADDONLANG['client_read_only'] = 'Only the account owner, or a user allowed to view and pay invoices, can align the due dates of this account. Please ask the account owner.';
 

@@ -258,6 +258,7 @@ $_ADDONLANG['panel_invoice_of'] = 'Facture %1$d sur %2$d';
 $_ADDONLANG['panel_subtotal'] = 'Sous-total : %s';
 $_ADDONLANG['panel_tax'] = '%1$s : %2$s';
 $_ADDONLANG['panel_credit'] = 'Crédit : %s';
+$_ADDONLANG['panel_discount'] = 'Remise client : %s';
 $_ADDONLANG['panel_waiting_title'] = 'Vos factures d\'alignement';
 $_ADDONLANG['panel_waiting_body'] = 'Vos services passent à leur nouvelle échéance dès que ces factures sont payées.';
 $_ADDONLANG['panel_waiting_invoice'] = 'Facture n° %1$d';
@@ -265,6 +266,7 @@ $_ADDONLANG['panel_waiting_button'] = 'Voir le détail';
 $_ADDONLANG['client_invoice_of'] = 'Facture %1$s sur %2$s';
 $_ADDONLANG['client_subtotal'] = 'Sous-total';
 $_ADDONLANG['client_credit'] = 'Crédit';
+$_ADDONLANG['client_discount'] = 'Remise client';
 $_ADDONLANG['client_no_charge'] = 'Sans frais : ces services passent tout de suite à la nouvelle échéance';
 $_ADDONLANG['client_read_only'] = 'Seul le titulaire du compte, ou un utilisateur autorisé à consulter et payer les factures, peut aligner les échéances de ce compte. Veuillez vous adresser au titulaire du compte.';
 

@@ -258,6 +258,7 @@ $_ADDONLANG['panel_invoice_of'] = 'Rechnung %1$d von %2$d';
 $_ADDONLANG['panel_subtotal'] = 'Zwischensumme: %s';
 $_ADDONLANG['panel_tax'] = '%1$s: %2$s';
 $_ADDONLANG['panel_credit'] = 'Guthaben: %s';
+$_ADDONLANG['panel_discount'] = 'Kundenrabatt: %s';
 $_ADDONLANG['panel_waiting_title'] = 'Ihre Ausrichtungsrechnungen';
 $_ADDONLANG['panel_waiting_body'] = 'Ihre Dienste erhalten ihr neues Fälligkeitsdatum, sobald diese Rechnungen bezahlt sind.';
 $_ADDONLANG['panel_waiting_invoice'] = 'Rechnung #%1$d';
@@ -265,6 +266,7 @@ $_ADDONLANG['panel_waiting_button'] = 'Details ansehen';
 $_ADDONLANG['client_invoice_of'] = 'Rechnung %1$s von %2$s';
 $_ADDONLANG['client_subtotal'] = 'Zwischensumme';
 $_ADDONLANG['client_credit'] = 'Guthaben';
+$_ADDONLANG['client_discount'] = 'Kundenrabatt';
 $_ADDONLANG['client_no_charge'] = 'Kostenlos: diese erhalten das neue Fälligkeitsdatum sofort';
 $_ADDONLANG['client_read_only'] = 'Nur der Kontoinhaber oder ein Benutzer, der Rechnungen ansehen und bezahlen darf, kann die Fälligkeitsdaten dieses Kontos ausrichten. Bitte wenden Sie sich an den Kontoinhaber.';
 

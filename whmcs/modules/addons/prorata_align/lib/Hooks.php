@@ -221,7 +221,10 @@ final class Hooks
     private static function invoiceBlock(string $titleHtml, array $totals, ?string $language, int $invoiceId = 0): string
     {
         $e = fn (string $text) => htmlspecialchars($text, ENT_QUOTES, 'UTF-8', false);
-        $lines = '<li>' . $e(Lang::format('panel_subtotal', $language, $totals['subtotal'])) . '</li>';
+        $lines = ($totals['discount'] ?? '') !== ''
+            ? '<li class="prorata-panel-discount">' . $e(Lang::format('panel_discount', $language, $totals['discount'])) . '</li>'
+            : '';
+        $lines .= '<li>' . $e(Lang::format('panel_subtotal', $language, $totals['subtotal'])) . '</li>';
         foreach ($totals['taxes'] as $tax) {
             $lines .= '<li class="prorata-panel-tax">' . $e(Lang::format('panel_tax', $language, $tax['label'], $tax['amount'])) . '</li>';
         }

@@ -61,11 +61,11 @@ final class InvoiceSummary
     }
 
     /**
-     * @param array<string, mixed> $invoice  subtotal, tax, tax2, taxrate, taxrate2, total, credit
+     * @param array<string, mixed> $invoice  subtotal, tax, tax2, taxrate, taxrate2, total, credit, discount
      * @param array<int, string>   $taxNames from taxNames()
      * @param string               $defaultName the name of a tax level without one ("Tax")
      *
-     * @return array{subtotal: string, taxes: list<array{label: string, amount: string}>, credit: string, total: string}
+     * @return array{discount: string, subtotal: string, taxes: list<array{label: string, amount: string}>, credit: string, total: string}
      */
     public static function totals(array $invoice, Currency $currency, array $taxNames, string $defaultName): array
     {
@@ -90,7 +90,18 @@ final class InvoiceSummary
             $credit = '';
         }
 
+        // the client group's GroupDiscount lines together (negative), shown above the subtotal
+        $discount = '';
+        try {
+            if (Money::toCents((string) ($invoice['discount'] ?? '0')) !== 0) {
+                $discount = Money::show((string) $invoice['discount'], $currency);
+            }
+        } catch (\InvalidArgumentException $e) {
+            $discount = '';
+        }
+
         return [
+            'discount' => $discount,
             'subtotal' => Money::show((string) ($invoice['subtotal'] ?? ''), $currency),
             'taxes' => $taxes,
             'credit' => $credit,

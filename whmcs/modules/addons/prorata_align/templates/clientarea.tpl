@@ -21,6 +21,12 @@
    ("8.25% Sales Tax"), credit, total; $span is the number of columns before the amounts. *}
 {function name=prorata_totals}
 <tfoot class="prorata-totals">
+    {if $totals.discount}
+        <tr class="prorata-discount">
+            <td colspan="{$span}" class="text-right">{$lang.client_discount|escape:'html'}</td>
+            <td class="text-right">{$totals.discount|escape:'html'}</td>
+        </tr>
+    {/if}
     <tr class="prorata-subtotal">
         <td colspan="{$span}" class="text-right">{$lang.client_subtotal|escape:'html'}</td>
         <td class="text-right">{$totals.subtotal|escape:'html'}</td>

@@ -1,0 +1,33 @@
+"""Client group discounts: one GroupDiscount line per invoice line, as WHMCS 8 adds them.
+
+WHMCS's invoice creation (whmcs8-billing 3.2 step 7) adds, for a client whose group has a
+discount percent above 0, one line per line: amount -(line amount x percent / 100), the
+line's taxed flag, relid 0, no due date. The product adds them to its alignment invoices
+the same way, and when lines leave an invoice it puts back one per line that stays, so no
+discount outlives its line and no line that stays loses its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from fractions import Fraction
+
+from domain.money import ZERO, round_cents
+from domain.tax import TotalsLine
+
+GROUP_DISCOUNT = "GroupDiscount"
+# WHMCS's English language string for the line (no source found: see the project docs)
+GROUP_DISCOUNT_DESCRIPTION = "Client Discount"
+
+
+def discount_amount(amount: Decimal, percent: Decimal) -> Decimal:
+    """The discount line's amount: negative, rounded once to cents, half away from zero."""
+    return -round_cents(Fraction(amount) * Fraction(percent) / 100)
+
+
+def discount_lines(lines: Iterable[TotalsLine], percent: Decimal) -> tuple[TotalsLine, ...]:
+    """One discount line per line, in order; none when the percent is 0 or less."""
+    if percent <= ZERO:
+        return ()
+    return tuple(TotalsLine(discount_amount(line.amount, percent), line.taxed) for line in lines)
