@@ -9,7 +9,7 @@ discount outlives its line and no line that stays loses its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -19,6 +19,8 @@ from domain.tax import TotalsLine
 GROUP_DISCOUNT = "GroupDiscount"
 # WHMCS writes its language string clientgroupdiscount; this is its English text
 GROUP_DISCOUNT_DESCRIPTION = "Client Discount"
+# WHMCS discounts no invoice holding one of these (adding funds, paying invoices at once)
+UNDISCOUNTED_TYPES = frozenset({"AddFunds", "Invoice"})
 
 
 def discount_amount(amount: Decimal, percent: Decimal) -> Decimal:
@@ -31,3 +33,15 @@ def discount_lines(lines: Iterable[TotalsLine], percent: Decimal) -> tuple[Total
     if percent <= ZERO:
         return ()
     return tuple(TotalsLine(discount_amount(line.amount, percent), line.taxed) for line in lines)
+
+
+def rediscounted(
+    items: Sequence[tuple[str, TotalsLine]], percent: Decimal
+) -> tuple[tuple[TotalsLine, ...], tuple[TotalsLine, ...]]:
+    """An invoice's (type, line) pairs after some left it: the lines that stay other than its
+    GroupDiscount lines, and the discounts it gets back, one per such line at `percent`
+    (none on an invoice WHMCS would not discount)."""
+    kept = tuple(line for type_, line in items if type_ != GROUP_DISCOUNT)
+    if any(type_ in UNDISCOUNTED_TYPES for type_, _ in items):
+        return kept, ()
+    return kept, discount_lines(kept, percent)

@@ -17,7 +17,12 @@ from typing import Any
 from domain.amounts import Charge, calendar_charge, fixed_charge
 from domain.cycles import Cycle
 from domain.dates import new_due_date
-from domain.discount import GROUP_DISCOUNT, GROUP_DISCOUNT_DESCRIPTION, discount_lines
+from domain.discount import (
+    GROUP_DISCOUNT,
+    GROUP_DISCOUNT_DESCRIPTION,
+    discount_lines,
+    rediscounted,
+)
 from domain.eligibility import Reason, blocking_invoices, skip_reason
 from domain.model import (
     OPEN_STATUSES,
@@ -283,15 +288,18 @@ def _invoice_changes(
         assert not invoice.settled_in_part
         # the GroupDiscount lines are put back, one per line that stays, at the client's
         # current percent (worker.whmcs.invoices.remove_items writes the same)
-        kept = [
-            TotalsLine(item.amount, item.taxed)
-            for item in invoice.items
-            if item.id not in removed and item.type != GROUP_DISCOUNT
-        ]
+        kept, discounts = rediscounted(
+            [
+                (item.type, TotalsLine(item.amount, item.taxed))
+                for item in invoice.items
+                if item.id not in removed
+            ],
+            client.group_discount,
+        )
         # as WHMCS recomputes: the invoice's own frozen rates, today's settings and exemption
         totals = (
             invoice_totals(
-                [*kept, *discount_lines(kept, client.group_discount)],
+                [*kept, *discounts],
                 TaxRates(invoice.taxrate, invoice.taxrate2),
                 config.tax,
                 invoice.credit,

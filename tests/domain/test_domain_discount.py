@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from domain_factories import CLIENT_ID, invoice, item, plan, service
 
-from domain.discount import discount_amount, discount_lines
+from domain.discount import discount_amount, discount_lines, rediscounted
 from domain.model import BillingConfig, Client, Service
 from domain.tax import TaxRule, TaxSetup, TotalsLine
 
@@ -152,3 +152,17 @@ def test_an_invoice_left_with_only_discounts_is_deleted() -> None:
     (change,) = result.changes
     assert change.delete is True
     assert change.totals is None
+
+
+def test_lines_that_stay_get_their_discounts_back_unless_whmcs_would_give_none() -> None:
+    ten = Decimal("10")
+    hosting = ("Domain", TotalsLine(Decimal("10.00"), True))
+    old = ("GroupDiscount", TotalsLine(Decimal("-3.00"), True))
+    assert rediscounted([hosting, old], ten) == (
+        (hosting[1],),
+        (TotalsLine(Decimal("-1.00"), True),),
+    )
+    # an invoice paying other invoices (mass pay) or adding funds gets no group discount
+    for type_ in ("Invoice", "AddFunds"):
+        line = (type_, TotalsLine(Decimal("10.00"), False))
+        assert rediscounted([line, old], ten) == ((line[1],), ())

@@ -15,7 +15,12 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.discount import GROUP_DISCOUNT, GROUP_DISCOUNT_DESCRIPTION, discount_lines
+from domain.discount import (
+    GROUP_DISCOUNT,
+    GROUP_DISCOUNT_DESCRIPTION,
+    discount_lines,
+    rediscounted,
+)
 from domain.money import ZERO, format_money
 from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals
 from worker.whmcs.activity import log_activity
@@ -97,9 +102,9 @@ def create_invoice(
     insert_invoice_data(conn, config, invoice_id, client_id, now)
     item_ids = insert_lines(conn, invoice_id, client_id, payment_method, lines)
     # the client group's discount, one line per line (section 3.2 step 7); `totals` hold them
-    add_group_discounts(
-        conn, invoice_id, client_id, payment_method, [(line.amount, line.taxed) for line in lines]
-    )
+    percent = group_discount_percent(conn, client_id)
+    discounts = discount_lines([TotalsLine(line.amount, line.taxed) for line in lines], percent)
+    insert_discounts(conn, invoice_id, client_id, payment_method, discounts)
     log_activity(conn, client_id, f"Created Invoice - Invoice ID: {invoice_id}", now)
     total, credit, paid = totals.total, ZERO, False
     if not _truthy(config.get("NoAutoApplyCredit")):
@@ -162,17 +167,15 @@ def group_discount_percent(conn: Connection, client_id: int) -> Decimal:
     return percent if percent is not None else ZERO
 
 
-def add_group_discounts(
+def insert_discounts(
     conn: Connection,
     invoice_id: int,
     client_id: int,
     payment_method: str,
-    lines: Sequence[tuple[Decimal, bool]],
+    discounts: Sequence[TotalsLine],
 ) -> None:
-    """One GroupDiscount line per given (amount, taxed) line at the client's group percent:
-    the line's taxed flag, relid 0, no due date, as WHMCS adds them."""
-    percent = group_discount_percent(conn, client_id)
-    discounts = discount_lines([TotalsLine(amount, taxed) for amount, taxed in lines], percent)
+    """The GroupDiscount lines: each with its line's taxed flag, relid 0, no due date, as
+    WHMCS adds them."""
     insert_lines(
         conn,
         invoice_id,
@@ -196,22 +199,22 @@ def rediscount(conn: Connection, invoice_id: int) -> None:
     ).first()
     if invoice is None:
         return
+    staying = conn.execute(
+        sa.select(tblinvoiceitems.c.type, tblinvoiceitems.c.amount, tblinvoiceitems.c.taxed)
+        .where(tblinvoiceitems.c.invoiceid == invoice_id)
+        .order_by(tblinvoiceitems.c.id)
+    )
+    _, discounts = rediscounted(
+        [(str(row.type or ""), TotalsLine(row.amount, bool(row.taxed))) for row in staying],
+        group_discount_percent(conn, int(invoice.userid)),
+    )
     conn.execute(
         sa.delete(tblinvoiceitems).where(
             tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.type == GROUP_DISCOUNT
         )
     )
-    staying = conn.execute(
-        sa.select(tblinvoiceitems.c.amount, tblinvoiceitems.c.taxed)
-        .where(tblinvoiceitems.c.invoiceid == invoice_id)
-        .order_by(tblinvoiceitems.c.id)
-    )
-    add_group_discounts(
-        conn,
-        invoice_id,
-        int(invoice.userid),
-        str(invoice.paymentmethod or ""),
-        [(row.amount, bool(row.taxed)) for row in staying],
+    insert_discounts(
+        conn, invoice_id, int(invoice.userid), str(invoice.paymentmethod or ""), discounts
     )
 
 
