@@ -1172,6 +1172,20 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
         assert len(cells) == 5 and all(FORMAT_3.match(cell.lstrip("-")) for cell in cells), cells
         assert amount_of(cells[3]) == totals.total
         assert cells[4].startswith("-") and -amount_of(cells[4]) == invoice.discount
+
+        # aligned, the invoice waiting for payment reads the same: records, discount, subtotal
+        [waiting] = align_now(live, ids["tess"])
+        browser.goto(live.url + f"/login.php?uid={ids['tess']}")
+        browser.wait_for_text("Your alignment is waiting for payment")
+        block = f".prorata-pending-invoice[data-invoice='{waiting}']"
+        records = browser.evaluate(
+            f'[...document.querySelectorAll("{block} tbody td.text-right")]'
+            ".map(c => c.innerText.trim())"
+        )
+        waiting_discount = browser.text(f"{block} tr.prorata-discount td.text-right:last-child")
+        waiting_subtotal = browser.text(f"{block} tr.prorata-subtotal td.text-right:last-child")
+        assert waiting_discount.strip() == discount.strip()
+        assert sum(amount_of(r) for r in records) + invoice.discount == amount_of(waiting_subtotal)
     finally:
         with live.engine.begin() as conn:
             sandbox.set_configuration(conn, {"TaxEnabled": ""})

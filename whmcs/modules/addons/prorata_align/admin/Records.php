@@ -4,6 +4,7 @@ namespace ProrataAlign\Pages;
 
 use Illuminate\Database\QueryException;
 use ProrataAlign\InvoiceStatuses;
+use ProrataAlign\Money;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
@@ -158,8 +159,33 @@ final class Records
             }
             $invoices[$id]['records'][] = $row;
         }
+        self::addDiscounts($invoices);
 
         return $invoices;
+    }
+
+    /**
+     * Each invoice's client group discount (its GroupDiscount lines together, "-3.61"), so its
+     * records, the discount and its subtotal add up on the page.
+     */
+    private static function addDiscounts(array $invoices): void
+    {
+        if ($invoices === []) {
+            return;
+        }
+        $lines = Capsule::table('tblinvoiceitems')
+            ->whereIn('invoiceid', array_keys($invoices))
+            ->where('type', 'GroupDiscount')
+            ->get(['invoiceid', 'amount'])
+            ->all();
+        $cents = [];
+        foreach ($lines as $line) {
+            $id = (int) $line->invoiceid;
+            $cents[$id] = ($cents[$id] ?? 0) + Money::toCents((string) $line->amount);
+        }
+        foreach ($cents as $id => $sum) {
+            $invoices[$id]['invoice']->discount = Money::format($sum);
+        }
     }
 
     /** The pending records on an invoice, with the invoice's client and status. */
