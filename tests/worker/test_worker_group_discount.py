@@ -169,3 +169,54 @@ def test_removing_a_line_puts_back_the_discounts_of_the_lines_that_stay(engine: 
     with engine.begin() as conn:
         remove_items(conn, ids["invoice"], [hosting], None, NOW)
     assert_one_discount_per_line_left(engine, ids["invoice"])
+
+
+def withdraw_all(engine: Engine, client: int) -> Any:
+    """Aligning again with no service selected withdraws the pending alignment."""
+    command = AlignCommand(
+        event_id="discount-2",
+        client_id=client,
+        requested_by="admin",
+        today=T,
+        services=frozenset(),
+    )
+    return align_client(engine, command, clock(NOW))
+
+
+def test_a_withdrawn_alignment_leaves_no_discount_behind(engine: Engine) -> None:
+    ids = seed(engine, grouped_client)
+    [invoice] = align(engine, ids["client"]).invoices
+    # staff add a setup fee (5.00, untaxed) to the alignment invoice: it is not emptied
+    seed(
+        engine,
+        lambda conn: conn.execute(
+            sa.insert(tblinvoiceitems).values(
+                invoiceid=invoice["id"],
+                userid=ids["client"],
+                type="",
+                relid=0,
+                description="Setup",
+                amount=Decimal("5.00"),
+                taxed=0,
+                paymentmethod="banktransfer",
+            )
+        ),
+    )
+    second = withdraw_all(engine, ids["client"])
+
+    assert second.changed_invoices == [invoice["id"]]
+    # left: the setup fee and its own discount, -0.50: 4.50, no tax
+    assert [(i["type"], i["amount"]) for i in lines_of(engine, invoice["id"])] == [
+        ("", Decimal("5.00")),
+        ("GroupDiscount", Decimal("-0.50")),
+    ]
+    assert figures(row(engine, tblinvoices, invoice["id"])) == ("4.50", "0.00", "0.00", "4.50")
+
+
+def test_an_invoice_left_with_only_discounts_is_emptied(engine: Engine) -> None:
+    ids = seed(engine, grouped_client)
+    [invoice] = align(engine, ids["client"]).invoices
+    second = withdraw_all(engine, ids["client"])
+    # its discount lines are no reason to keep it: cancelled as WHMCS cancels it
+    assert second.cancelled_invoices == [invoice["id"]]
+    assert row(engine, tblinvoices, invoice["id"])["status"] == "Cancelled"
