@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, T, clock, row, rows, seed
+from worker_helpers import NOW, T, add_setup_fee, clock, row, rows, seed
 
 from domain.model import AlignRequest
 from worker.sandbox import build as sandbox
@@ -187,21 +187,7 @@ def test_a_withdrawn_alignment_leaves_no_discount_behind(engine: Engine) -> None
     ids = seed(engine, grouped_client)
     [invoice] = align(engine, ids["client"]).invoices
     # staff add a setup fee (5.00, untaxed) to the alignment invoice: it is not emptied
-    seed(
-        engine,
-        lambda conn: conn.execute(
-            sa.insert(tblinvoiceitems).values(
-                invoiceid=invoice["id"],
-                userid=ids["client"],
-                type="",
-                relid=0,
-                description="Setup",
-                amount=Decimal("5.00"),
-                taxed=0,
-                paymentmethod="banktransfer",
-            )
-        ),
-    )
+    add_setup_fee(engine, invoice["id"], ids["client"])
     second = withdraw_all(engine, ids["client"])
 
     assert second.changed_invoices == [invoice["id"]]

@@ -14,7 +14,20 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import LATER, NOW, T, clock, d, dump, dump_diff, execute, row, rows, seed
+from worker_helpers import (
+    LATER,
+    NOW,
+    T,
+    add_setup_fee,
+    clock,
+    d,
+    dump,
+    dump_diff,
+    execute,
+    row,
+    rows,
+    seed,
+)
 
 from worker.cli.main import main
 from worker.own_schema import events, overpayments, records
@@ -166,21 +179,7 @@ def test_withdrawal_recomputes_an_invoice_that_keeps_other_lines(engine: Engine)
     client, web, mail, i1 = aligned_taxed_pair(engine, "2024-06-15")
     ids = {"client": client}
     # staff add a setup fee line to the alignment invoice: it is no longer emptied
-    seed(
-        engine,
-        lambda conn: conn.execute(
-            sa.insert(tblinvoiceitems).values(
-                invoiceid=i1,
-                userid=ids["client"],
-                type="",
-                relid=0,
-                description="Setup",
-                amount=Decimal("5.00"),
-                taxed=0,
-                paymentmethod="banktransfer",
-            )
-        ),
-    )
+    add_setup_fee(engine, i1, client)
     second = align(engine, ids["client"], "none-selected", services=frozenset())
     assert second.changed_invoices == [i1] and second.cancelled_invoices == []
     kept = row(engine, tblinvoices, i1)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from worker.own_schema import own_metadata
 from worker.sandbox import build as sandbox
-from worker.whmcs.schema import tblinvoices, whmcs_metadata
+from worker.whmcs.schema import tblinvoiceitems, tblinvoices, whmcs_metadata
 
 T = date(2024, 6, 1)  # "today" of the alignments
 NOW = datetime(2024, 6, 1, 10, 30, 0)  # noqa: DTZ001 (WHMCS stores local, naive times)
@@ -53,6 +53,23 @@ def rows(engine: Engine, table: sa.Table, *where: Any) -> list[dict[str, Any]]:
 def row(engine: Engine, table: sa.Table, key: int) -> dict[str, Any]:
     [found] = rows(engine, table, table.c.id == key)
     return found
+
+
+def add_setup_fee(engine: Engine, invoice_id: int, client_id: int) -> None:
+    """Staff add a setup fee line (5.00, untaxed) to an invoice."""
+    execute(
+        engine,
+        sa.insert(tblinvoiceitems).values(
+            invoiceid=invoice_id,
+            userid=client_id,
+            type="",
+            relid=0,
+            description="Setup",
+            amount=Decimal("5.00"),
+            taxed=0,
+            paymentmethod="banktransfer",
+        ),
+    )
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
