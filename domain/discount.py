@@ -21,6 +21,9 @@ GROUP_DISCOUNT = "GroupDiscount"
 GROUP_DISCOUNT_DESCRIPTION = "Client Discount"
 # WHMCS discounts no invoice holding one of these (adding funds, paying invoices at once)
 UNDISCOUNTED_TYPES = frozenset({"AddFunds", "Invoice"})
+# lines a discount is never put back for: WHMCS does not count them as lines to discount
+# when it strips an invoice (billing facts 6.2), and a 0.00 line has nothing to discount
+NOT_DISCOUNTED_LINES = frozenset({GROUP_DISCOUNT, "LateFee"})
 
 
 def discount_amount(amount: Decimal, percent: Decimal) -> Decimal:
@@ -44,4 +47,7 @@ def rediscounted(
     kept = tuple(line for type_, line in items if type_ != GROUP_DISCOUNT)
     if any(type_ in UNDISCOUNTED_TYPES for type_, _ in items):
         return kept, ()
-    return kept, discount_lines(kept, percent)
+    discountable = (
+        line for type_, line in items if type_ not in NOT_DISCOUNTED_LINES and line.amount != ZERO
+    )
+    return kept, discount_lines(discountable, percent)

@@ -166,3 +166,14 @@ def test_lines_that_stay_get_their_discounts_back_unless_whmcs_would_give_none()
     for type_ in ("Invoice", "AddFunds"):
         line = (type_, TotalsLine(Decimal("10.00"), False))
         assert rediscounted([line, old], ten) == ((line[1],), ())
+
+
+def test_late_fees_and_free_lines_get_no_discount_back() -> None:
+    """WHMCS does not count late fees and 0.00 lines as lines to discount (billing facts 6.2):
+    they stay on the invoice, with no discount line of their own."""
+    domain_line = ("Domain", TotalsLine(Decimal("10.00"), True))
+    late_fee = ("LateFee", TotalsLine(Decimal("5.00"), False))
+    free = ("Item", TotalsLine(Decimal("0.00"), False))
+    kept, discounts = rediscounted([domain_line, late_fee, free], Decimal("10"))
+    assert kept == (domain_line[1], late_fee[1], free[1])
+    assert discounts == (TotalsLine(Decimal("-1.00"), True),)
