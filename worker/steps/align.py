@@ -37,7 +37,7 @@ from worker.steps.records import apply_payment
 from worker.steps.withdraw import withdraw_client
 from worker.transactions import lock_client, unit_of_work
 from worker.whmcs.invoices import NewLine, create_invoice, delete_invoice, remove_items
-from worker.whmcs.schema import tblhosting, tblhostingaddons
+from worker.whmcs.schema import service_table
 
 Clock = Callable[[], datetime]
 
@@ -107,10 +107,6 @@ class AlignResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlignResult:
         return cls(**data)
-
-
-def _service_table(kind: LineKind) -> sa.Table:
-    return tblhosting if kind is LineKind.SERVICE else tblhostingaddons
 
 
 def _existing_result(conn: Connection, event_id: str) -> AlignResult | None:
@@ -234,7 +230,7 @@ def _write_new_invoices(
 
 
 def _move_dates(conn: Connection, line: PlanLine, both: bool) -> None:
-    table = _service_table(line.service.kind)
+    table = service_table(line.service.kind)
     values: dict[str, date | None] = {"nextinvoicedate": line.new_due}
     if both:
         values["nextduedate"] = line.new_due

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 
 from worker.own_schema import overpayments, records
 from worker.steps import overpayment
-from worker.steps.records import LATE, apply_payment, records_of
+from worker.steps.records import LATE, LINE_STILL_THERE, apply_payment, records_of
 from worker.transactions import lock_invoice, unit_of_work
-from worker.whmcs.schema import tblaccounts, tblinvoiceitems, tblinvoices
+from worker.whmcs.schema import tblaccounts, tblinvoices
 
 Clock = Callable[[], datetime]
 
@@ -27,15 +27,9 @@ def _candidates(engine: Engine) -> list[int]:
     query = (
         sa.select(records.c.invoice_id)
         .join(tblinvoices, tblinvoices.c.id == records.c.invoice_id)
-        .join(
-            tblinvoiceitems,
-            sa.and_(
-                tblinvoiceitems.c.id == records.c.invoice_item_id,
-                tblinvoiceitems.c.invoiceid == records.c.invoice_id,
-            ),
-        )
         .where(
             records.c.state.in_(LATE),
+            LINE_STILL_THERE,
             sa.or_(tblinvoices.c.status == "Paid", money.exists()),
             ~flagged.exists(),
         )

@@ -21,27 +21,28 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from dateutil.relativedelta import relativedelta
 from sqlalchemy.engine import Connection
 
 from domain.cycles import Cycle
+from domain.dates import months_after
 from domain.model import LineKind
 from domain.money import ZERO, format_money
-from domain.whmcs_format import parse_prorata_item_type
+from domain.whmcs_format import PRORATA_ADDON, PRORATA_PRODUCT, parse_prorata_item_type
 from worker.own_schema import overpayments, records
 from worker.whmcs.activity import log_activity
-from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
+from worker.whmcs.schema import service_table, tblinvoiceitems, tblinvoices
 
-# kind -> (its WHMCS table, its renewal line type, its prorata line prefix)
-_KINDS: dict[LineKind, tuple[sa.Table, str, str]] = {
-    LineKind.SERVICE: (tblhosting, "Hosting", "ProrataProduct"),
-    LineKind.ADDON: (tblhostingaddons, "Addon", "ProrataAddon"),
+# kind -> (its renewal line type, its prorata line prefix)
+_LINE_TYPES: dict[LineKind, tuple[str, str]] = {
+    LineKind.SERVICE: ("Hosting", PRORATA_PRODUCT),
+    LineKind.ADDON: ("Addon", PRORATA_ADDON),
 }
 
 
 def paid_through(conn: Connection, kind: str, relid: int, leave_out: int) -> date | None:
     """The latest date the service is paid up to by paid invoices other than `leave_out`."""
-    table, renewal, prorata = _KINDS[LineKind(kind)]
+    table = service_table(kind)
+    renewal, prorata = _LINE_TYPES[LineKind(kind)]
     paid_lines = (
         sa.select(tblinvoiceitems.c.type, tblinvoiceitems.c.duedate)
         .join(tblinvoices, tblinvoices.c.id == tblinvoiceitems.c.invoiceid)
@@ -59,7 +60,7 @@ def paid_through(conn: Connection, kind: str, relid: int, leave_out: int) -> dat
     for line in conn.execute(paid_lines):
         if line.type == renewal:
             if line.duedate is not None and cycle is not None:
-                found.append(line.duedate + relativedelta(months=cycle.months))
+                found.append(months_after(line.duedate, cycle.months))
             continue
         parsed = parse_prorata_item_type(line.type)
         if parsed is not None and parsed[0] is (kind == LineKind.ADDON.value):
@@ -70,7 +71,7 @@ def paid_through(conn: Connection, kind: str, relid: int, leave_out: int) -> dat
 def settle_dates(conn: Connection, record: Any, invoice_id: int) -> date | None:
     """Both dates to the later of P, what the client had already paid for, and where the
     service already is (a renewal since, a late event); returns what was paid before."""
-    table = _KINDS[LineKind(record.kind)][0]
+    table = service_table(record.kind)
     before = paid_through(conn, record.kind, record.relid, invoice_id)
     current = conn.execute(
         sa.select(table.c.nextduedate).where(table.c.id == record.relid)

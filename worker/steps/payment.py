@@ -34,14 +34,14 @@ class EventOutcome:
         return dict(self.__dict__)
 
 
-def _seen(conn: Connection, event_id: str) -> bool:
+def seen_event(conn: Connection, event_id: str) -> bool:
     return (
         conn.execute(sa.select(events.c.id).where(events.c.event_id == event_id)).first()
         is not None
     )
 
 
-def _remember(
+def remember_event(
     conn: Connection, event_id: str, kind: str, invoice_id: int | None, outcome: str, now: datetime
 ) -> None:
     conn.execute(
@@ -62,17 +62,17 @@ def _handle_once(
     try:
         with unit_of_work(engine) as conn:
             invoice = lock_invoice(conn, invoice_id)
-            if _seen(conn, event_id):
+            if seen_event(conn, event_id):
                 return EventOutcome(event_id, invoice_id, "repeat")
             stamp = now()
             outcome, ids = handle(conn, invoice, stamp)
-            _remember(conn, event_id, kind, invoice_id, outcome, stamp)
+            remember_event(conn, event_id, kind, invoice_id, outcome, stamp)
             return EventOutcome(event_id, invoice_id, outcome, ids)
     except IntegrityError:
         # the same event handled at the same moment by another worker: it won; any other
         # integrity error is a real failure and must not pass for a repeat
         with engine.connect() as conn:
-            if _seen(conn, event_id):
+            if seen_event(conn, event_id):
                 return EventOutcome(event_id, invoice_id, "repeat")
         raise
 

@@ -10,25 +10,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.model import LineKind
 from worker.own_schema import records
 from worker.steps import overpayment
 from worker.steps.unsuspend import after_payment
 from worker.whmcs.activity import log_activity
-from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
+from worker.whmcs.schema import service_table, tblinvoiceitems, tblinvoices
 
 # alignments no longer pending and never paid: a payment for them comes late
 LATE = ("cancelled", "expired", "superseded", "withdrawn")
 
 
-def service_table(kind: str) -> sa.Table:
-    return tblhosting if LineKind(kind) is LineKind.SERVICE else tblhostingaddons
-
-
 # The record's own line is still on its invoice, and that invoice is still the client's:
 # invoice ids can be handed out again after a deletion, and a line can be deleted by hand,
 # so the record's invoice id alone proves nothing.
-_LINE_STILL_THERE = (
+LINE_STILL_THERE = (
     sa.select(tblinvoiceitems.c.id)
     .join(tblinvoices, tblinvoices.c.id == tblinvoiceitems.c.invoiceid)
     .where(
@@ -50,9 +45,9 @@ def records_of(
         records.c.invoice_id == invoice_id, records.c.state.in_(list(states))
     )
     if on_invoice is True:
-        query = query.where(_LINE_STILL_THERE)
+        query = query.where(LINE_STILL_THERE)
     elif on_invoice is False:
-        query = query.where(~_LINE_STILL_THERE)
+        query = query.where(~LINE_STILL_THERE)
     return list(conn.execute(query.order_by(records.c.id)))
 
 

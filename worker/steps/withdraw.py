@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from domain.money import format_money
 from worker.own_schema import records
 from worker.steps.credit import only_own_credit, return_own_credit
-from worker.steps.payment import _remember, _seen
+from worker.steps.payment import remember_event, seen_event
 from worker.steps.records import (
     apply_payment,
     put_back,
@@ -299,7 +299,7 @@ def service_cancellation_requested(
             ).scalar()
             if client_id is not None:
                 lock_client(conn, int(client_id))
-            if _seen(conn, event_id):
+            if seen_event(conn, event_id):
                 return CancellationOutcome(event_id, service_id, "repeat")
             stamp = now()
             if client_id is None:
@@ -320,10 +320,10 @@ def service_cancellation_requested(
                 )
                 out = _withdraw_grouped(conn, list(rows), "cancellation requested", stamp)
                 outcome = "applied" if out.withdrawn else "nothing-pending"
-            _remember(conn, event_id, "cancellation-requested", None, outcome, stamp)
+            remember_event(conn, event_id, "cancellation-requested", None, outcome, stamp)
             return CancellationOutcome(event_id, service_id, outcome, out.withdrawn)
     except IntegrityError:
         with engine.connect() as conn:
-            if _seen(conn, event_id):
+            if seen_event(conn, event_id):
                 return CancellationOutcome(event_id, service_id, "repeat")
         raise

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.schema import SchemaItem
 from sqlalchemy.types import TypeEngine
 
+from domain.model import LineKind
 from worker.whmcs.types import (
     ZERO_DATE,
     ZERO_DATETIME,
@@ -450,3 +451,8 @@ tblusers_clients = _table(
     sa.UniqueConstraint("auth_user_id", "client_id", name="user_id_client_id"),
     sa.Index("tblusers_clients_client_id_owner_idx", "client_id", "owner"),
 )
+
+
+def service_table(kind: LineKind | str) -> sa.Table:
+    """The table of a service (`tblhosting`) or of a product addon (`tblhostingaddons`)."""
+    return tblhosting if LineKind(kind) is LineKind.SERVICE else tblhostingaddons
