@@ -1,0 +1,134 @@
+"""Aligning one client takes a fixed number of SQL statements, whatever its size, and
+writing in batches changes nothing in what is written."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from worker_helpers import NOW, T, clock, dump, dump_diff
+
+from worker.db import make_engine
+from worker.own_schema import MIGRATIONS, upgrade
+from worker.sandbox.build import add_large_client, init_sandbox
+from worker.steps.align import AlignCommand, align_client
+from worker.whmcs.settings_store import clear_configuration_cache, configuration
+
+MAX_STATEMENTS = 15
+MYSQL_SERVER_URL = os.environ.get("PRORATA_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
+
+
+def statements_of(engine: Engine, client_id: int, event_id: str) -> list[str]:
+    """The statements of one alignment (transaction control left out), which must align."""
+    seen: list[str] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            seen.append(statement)
+
+    command = AlignCommand(
+        event_id=event_id, client_id=client_id, requested_by="test", today=T, day=1
+    )
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        result = align_client(engine, command, clock(NOW))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert result.status == "aligned"
+    assert result.deleted_invoices and result.changed_invoices  # every kind of write done
+    return seen
+
+
+def test_an_alignment_takes_the_same_few_statements_whatever_the_size(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRORATA_SETTINGS_CACHE_SECONDS", "600")
+    clear_configuration_cache()
+    with engine.begin() as conn:
+        sizes = {
+            services: add_large_client(
+                conn,
+                services=services,
+                addons=services // 4,
+                invoices=services // 4,
+                today=T,
+                name=f"S{services}",
+            )
+            for services in (10, 200, 1000)
+        }
+        configuration(conn)  # a batch of clients reads the settings once, before them
+    counts = {
+        services: len(statements_of(engine, client, f"count-{services}"))
+        for services, client in sizes.items()
+    }
+    assert max(counts.values()) <= MAX_STATEMENTS, counts
+    assert len(set(counts.values())) == 1, counts
+
+
+def test_the_settings_are_read_once_for_many_clients(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRORATA_SETTINGS_CACHE_SECONDS", "600")
+    clear_configuration_cache()
+    with engine.begin() as conn:
+        first, second = (
+            add_large_client(conn, services=12, addons=3, invoices=4, today=T, name=name)
+            for name in ("First", "Second")
+        )
+    cold = statements_of(engine, first, "first")
+    warm = statements_of(engine, second, "second")
+    assert any("tbltax" in statement for statement in cold)
+    assert not any("tbltax" in statement or "tbladdonmodules" in statement for statement in warm)
+    assert len(warm) <= MAX_STATEMENTS
+
+
+@pytest.fixture
+def second_engine(db_url: str, tmp_path: Any) -> Iterator[Engine]:
+    """Another empty database beside the test's own, on the same kind of server."""
+    if db_url.startswith("sqlite"):
+        engine = make_engine(f"sqlite:///{tmp_path}/second.db")
+        yield engine
+        engine.dispose()
+        return
+    name = f"prorata_test_{uuid.uuid4().hex[:12]}"
+    server = make_engine(MYSQL_SERVER_URL, poolclass=sa.pool.NullPool)
+    with server.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    engine = make_engine(db_url.replace(db_url.split("?")[0].rsplit("/", 1)[1], name, 1))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with server.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
+def test_one_row_per_statement_writes_exactly_the_same_rows(
+    engine: Engine, second_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_sandbox(second_engine)
+    upgrade(second_engine, clock(NOW))
+    assert len(MIGRATIONS) > 0
+    written: dict[str, int] = {}
+    dumps = []
+    for target, rows_per_statement in ((engine, None), (second_engine, "1")):
+        if rows_per_statement is None:
+            monkeypatch.delenv("PRORATA_WRITE_BATCH_ROWS", raising=False)
+        else:
+            monkeypatch.setenv("PRORATA_WRITE_BATCH_ROWS", rows_per_statement)
+        with target.begin() as conn:
+            client = add_large_client(conn, services=40, addons=10, invoices=12, today=T)
+        before = dump(target)
+        statements = statements_of(target, client, "same-rows")
+        dumps.append(dump(target))
+        written[rows_per_statement or "default"] = len(statements)
+        changed = dump_diff(before, dumps[-1])
+        assert "tblinvoiceitems" in changed and "mod_prorata_records" in changed
+    assert dumps[0] == dumps[1], dump_diff(dumps[0], dumps[1])
+    # one statement per row written: 50 lines, 50 dates, 50 records at least
+    assert written["1"] > 150 > written["default"]
