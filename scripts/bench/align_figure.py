@@ -75,13 +75,22 @@ def counted(engine: Engine) -> Iterator[list[str]]:
 
 
 def kind_of(statement: str) -> str:
-    """ "INSERT tblinvoiceitems", "SELECT tblhosting", ...: the verb and the first table."""
-    words = statement.replace("`", "").replace("(", " ").split()
+    """ "INSERT tblinvoiceitems", "SELECT tblhosting", ...: the verb and the statement's own
+    first table (not one of a subquery)."""
+    depth = 0
+    words: list[str] = []
+    for token in statement.replace("`", "").replace("(", " ( ").replace(")", " ) ").split():
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif depth == 0:
+            words.append(token)
     verb = words[0].upper()
-    after = {"INSERT": "INTO", "DELETE": "FROM", "SELECT": "FROM", "UPDATE": None}.get(verb)
     if verb == "UPDATE":
         return f"UPDATE {words[1]}"
-    upper = [w.upper() for w in words]
+    after = {"INSERT": "INTO", "DELETE": "FROM", "SELECT": "FROM"}.get(verb)
+    upper = [word.upper() for word in words]
     if after and after in upper:
         return f"{verb} {words[upper.index(after) + 1]}"
     return verb

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, clock, dump, dump_diff
 
 from worker.db import make_engine
@@ -44,23 +44,22 @@ def statements_of(engine: Engine, client_id: int, event_id: str) -> list[str]:
     return seen
 
 
+def _large(conn: Connection, services: int) -> int:
+    """A client with `services` services, an addon on a quarter of them and as many unpaid
+    invoices holding their renewal lines."""
+    quarter = max(services // 4, 2)
+    return add_large_client(
+        conn, services=services, addons=quarter, invoices=quarter, today=T, name=f"S{services}"
+    )
+
+
 def test_an_alignment_takes_the_same_few_statements_whatever_the_size(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRORATA_SETTINGS_CACHE_SECONDS", "600")
     clear_configuration_cache()
     with engine.begin() as conn:
-        sizes = {
-            services: add_large_client(
-                conn,
-                services=services,
-                addons=services // 4,
-                invoices=services // 4,
-                today=T,
-                name=f"S{services}",
-            )
-            for services in (10, 200, 1000)
-        }
+        sizes = {services: _large(conn, services) for services in (10, 200, 1000)}
         configuration(conn)  # a batch of clients reads the settings once, before them
     counts = {
         services: len(statements_of(engine, client, f"count-{services}"))
@@ -76,10 +75,7 @@ def test_the_settings_are_read_once_for_many_clients(
     monkeypatch.setenv("PRORATA_SETTINGS_CACHE_SECONDS", "600")
     clear_configuration_cache()
     with engine.begin() as conn:
-        first, second = (
-            add_large_client(conn, services=12, addons=3, invoices=4, today=T, name=name)
-            for name in ("First", "Second")
-        )
+        first, second = _large(conn, 12), _large(conn, 13)
     cold = statements_of(engine, first, "first")
     warm = statements_of(engine, second, "second")
     assert any("tbltax" in statement for statement in cold)
