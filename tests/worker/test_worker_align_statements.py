@@ -4,6 +4,8 @@ writing in batches changes nothing in what is written."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, clock, dump, dump_diff
 
 from worker.db import make_engine
-from worker.own_schema import MIGRATIONS, upgrade
+from worker.own_schema import MIGRATIONS, records, upgrade
 from worker.sandbox.build import add_large_client, init_sandbox
 from worker.steps.align import AlignCommand, align_client
 from worker.whmcs.settings_store import clear_configuration_cache, configuration
@@ -128,3 +130,63 @@ def test_one_row_per_statement_writes_exactly_the_same_rows(
     assert dumps[0] == dumps[1], dump_diff(dumps[0], dumps[1])
     # one statement per row written: 50 lines, 50 dates, 50 records at least
     assert written["1"] > 150 > written["default"]
+
+
+def _sleepy(seconds: float) -> Any:
+    """A clock that keeps the alignment, and its client lock, waiting a while."""
+
+    def now() -> Any:
+        time.sleep(seconds)
+        return NOW
+
+    return now
+
+
+@pytest.mark.parametrize("same_event", [False, True], ids=["another-event", "same-event"])
+def test_an_alignment_waiting_for_the_lock_sees_what_the_first_committed(
+    mysql_db_url: str, same_event: bool
+) -> None:
+    """The second alignment of a client, queued on the client's lock, withdraws what the
+    first made (or answers a repeat of the same event) instead of aligning twice."""
+    engine = make_engine(mysql_db_url)
+    try:
+        init_sandbox(engine)
+        upgrade(engine, clock(NOW))
+        with engine.begin() as conn:
+            client = add_large_client(conn, services=6, addons=2, invoices=2, today=T)
+        command = AlignCommand(
+            event_id="first", client_id=client, requested_by="test", today=T, day=1
+        )
+        second = AlignCommand(
+            event_id="first" if same_event else "second",
+            client_id=client,
+            requested_by="test",
+            today=T,
+            day=1,
+        )
+        results: dict[str, Any] = {}
+        first = threading.Thread(
+            target=lambda: results.update(first=align_client(engine, command, _sleepy(1.0)))
+        )
+        first.start()
+        time.sleep(0.3)  # the first holds the lock now
+        results["second"] = align_client(engine, second, clock(NOW))
+        first.join()
+        assert results["first"].status == "aligned"
+        if same_event:
+            assert results["second"].status == "repeat"
+            assert results["second"].invoices == results["first"].invoices
+            return
+        assert results["second"].status == "aligned"
+        assert {w["invoice_id"] for w in results["second"].withdrawn} == {
+            invoice["id"] for invoice in results["first"].invoices
+        }
+        with engine.connect() as conn:
+            pending = conn.execute(
+                sa.select(records.c.kind, records.c.relid, sa.func.count())
+                .where(records.c.state == "pending")
+                .group_by(records.c.kind, records.c.relid)
+            ).all()
+        assert pending and all(count == 1 for *_, count in pending)
+    finally:
+        engine.dispose()

@@ -39,6 +39,7 @@ from worker.transactions import unit_of_work
 from worker.whmcs.activity import ActivityLines
 from worker.whmcs.batch import insert_rows, update_rows
 from worker.whmcs.invoices import InvoiceOwner, NewInvoice, NewLine, Rewrite, write_invoices
+from worker.whmcs.loader import read_services
 from worker.whmcs.schema import service_table, tblclients
 
 Clock = Callable[[], datetime]
@@ -111,48 +112,41 @@ class AlignResult:
         return cls(**data)
 
 
-def _locked_client(conn: Connection, command: AlignCommand) -> Any:
-    """The client's row, locked until the transaction ends (every alignment of a client
-    takes this lock first, so two of them never interleave), with what the alignment asks
-    before anything else: its own earlier request, the client's pending records and a
-    failed job of the event. None when there is no such client.
+def _lock(conn: Connection, client_id: int) -> Any:
+    """The client's row, locked until the transaction ends; None when there is no such
+    client. Every alignment of a client takes this lock first, so two of them never
+    interleave."""
+    query = sa.select(tblclients).where(tblclients.c.id == client_id)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return conn.execute(query).first()
 
-    The subqueries are correlated to the locked row, so they are read once the lock is
-    held and see what an alignment that held it before committed."""
+
+def _checks(command: AlignCommand) -> list[Any]:
+    """What an alignment must know before it plans: its own earlier request, the client's
+    pending records (to withdraw) and a failed job of the event (to resolve). Read in a
+    statement after the lock, so they see what an alignment that held it committed."""
 
     def request(column: Any) -> Any:
-        return (
-            sa.select(column)
-            .where(requests.c.event_id == command.event_id, requests.c.client_id == tblclients.c.id)
-            .correlate(tblclients)
-            .scalar_subquery()
-        )
+        return sa.select(column).where(requests.c.event_id == command.event_id).scalar_subquery()
 
-    pending = (
-        sa.select(sa.func.count())
-        .select_from(records)
-        .where(records.c.client_id == tblclients.c.id, records.c.state == "pending")
-        .correlate(tblclients)
-        .scalar_subquery()
-    )
-    failed = (
-        sa.select(sa.func.count())
-        .select_from(failed_jobs)
-        .where(failed_jobs.c.event_id == command.event_id, failed_jobs.c.resolved_at.is_(None))
-        .scalar_subquery()
-    )
-    query = sa.select(
-        tblclients,
+    def count(table: sa.Table, *where: Any) -> Any:
+        return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
+
+    return [
         request(requests.c.id).label("request_id"),
         request(requests.c.attempts).label("request_attempts"),
         request(requests.c.state).label("request_state"),
         request(requests.c.result).label("request_result"),
-        pending.label("pending_records"),
-        failed.label("failed_jobs"),
-    ).where(tblclients.c.id == command.client_id)
-    if conn.dialect.name != "sqlite":
-        query = query.with_for_update(of=tblclients)
-    return conn.execute(query).first()
+        count(
+            records, records.c.client_id == command.client_id, records.c.state == "pending"
+        ).label("pending_records"),
+        count(
+            failed_jobs,
+            failed_jobs.c.event_id == command.event_id,
+            failed_jobs.c.resolved_at.is_(None),
+        ).label("failed_jobs"),
+    ]
 
 
 def _repeat(state: str | None, result: str | None) -> AlignResult | None:
@@ -404,12 +398,12 @@ def _apply(
 def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResult:
     """Apply one alignment; the same event id a second time returns the first result.
 
-    A fixed number of statements whatever the client's size: the lock with what comes
-    before planning, the client's services and addons, their open invoices, then grouped
+    A fixed number of statements whatever the client's size: the lock, the client's
+    services and addons with what comes before planning, their open invoices, then grouped
     writes (worker.whmcs.batch). Withdrawing and the client's credit cost nothing when
     there is none."""
     with unit_of_work(engine) as conn:
-        locked = _locked_client(conn, command)
+        locked = _lock(conn, command.client_id)
         if locked is None:
             # nothing to retry: say so once, and answer a repeat the same way
             repeat = _existing_result(conn, command.event_id)
@@ -425,39 +419,45 @@ def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResu
                 conn, command, "rejected", result, now(), _earlier_request(conn, command.event_id)
             )
             return result
-        repeat = _repeat(locked.request_state, locked.request_result)
+        # the checks ride on the services' query (a client without services asks apart)
+        services, checks = read_services(conn, command.client_id, lock=True, extra=_checks(command))
+        if checks is None:
+            checks = conn.execute(sa.select(*_checks(command))).one()
+        repeat = _repeat(checks.request_state, checks.request_result)
         if repeat is not None:
             return repeat
         stamp = now()
         withdrawn = Withdrawn()
-        if locked.pending_records:
+        if checks.pending_records:
             withdrawn = withdraw_client(conn, command.client_id, stamp)
+        # a withdrawal moves dates and can give credit back: then both are read again
+        fresh = not checks.pending_records
         planned = plan_client(
             conn,
             command.client_id,
             command.request(),
             lock=True,
-            # a withdrawal can give the client credit back: read the row again then
-            client_row=None if locked.pending_records else locked,
+            client_row=locked if fresh else None,
+            services=services if fresh else None,
             withdrawals=False,
         )
         result, new_records, paid = _apply(
-            conn, planned, command, stamp, bool(locked.pending_records)
+            conn, planned, command, stamp, bool(checks.pending_records)
         )
         result.withdrawn = withdrawn.withdrawn
         result.paid_first = withdrawn.paid
         result.changed_invoices[:0] = withdrawn.changed_invoices
         result.cancelled_invoices = withdrawn.cancelled_invoices
         earlier = (
-            (int(locked.request_id), int(locked.request_attempts))
-            if locked.request_id is not None
+            (int(checks.request_id), int(checks.request_attempts))
+            if checks.request_id is not None
             else None
         )
         request_id = _store_request(conn, command, "done", result, stamp, earlier)
         insert_rows(conn, records, [dict(values, request_id=request_id) for values in new_records])
         for invoice_id in paid:  # the client's credit paid it: dates move now, as on payment
             apply_payment(conn, invoice_id, stamp)
-        if locked.failed_jobs:
+        if checks.failed_jobs:
             conn.execute(
                 sa.update(failed_jobs)
                 .where(

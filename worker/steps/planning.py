@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from domain.model import AlignRequest
+from domain.model import AlignRequest, Service
 from domain.money import ZERO
 from domain.planner import Plan, plan_alignment
 from worker.steps.withdraw import planned_withdrawals
@@ -33,11 +33,12 @@ def plan_client(
     *,
     lock: bool = False,
     client_row: Any = None,
+    services: tuple[Service, ...] | None = None,
     withdrawals: bool = True,
 ) -> PlannedClient:
     """The plan; `withdrawals` False leaves out what a preview lists as withdrawn first (an
     alignment withdraws them itself before planning)."""
-    state = load_client_state(conn, client_id, lock=lock, client_row=client_row)
+    state = load_client_state(conn, client_id, lock=lock, client_row=client_row, services=services)
     # the credit the product applied to its own alignment invoices is no payment: aligning
     # again withdraws those lines and gives it back (worker.steps.withdraw)
     own = state.own_credit

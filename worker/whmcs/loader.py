@@ -10,7 +10,7 @@ service, however many services a client has.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -195,30 +195,21 @@ def _invoices_query(client_id: int) -> Any:
     )
 
 
-def load_client_state(
-    conn: Connection, client_id: int, *, lock: bool = False, client_row: Any = None
-) -> ClientState:
-    """Everything the planner needs for one client.
-
-    With lock=True (MySQL/MariaDB) the client's service, addon and open invoice rows are
-    locked FOR UPDATE until the transaction ends, so two alignments of one client queue
-    up instead of running at once. `client_row` is the client's tblclients row when the
-    caller has read it already (with its lock).
-    """
-    row = client_row if client_row is not None else read_client_row(conn, client_id)
-    if row is None:
-        raise ClientNotFound(client_id)
-    config = configuration(conn)
-    client, profile = _client(row, config)
-    services_query = _services_query(client_id)
-    invoices_query = _invoices_query(client_id)
+def read_services(
+    conn: Connection, client_id: int, *, lock: bool = False, extra: Sequence[Any] = ()
+) -> tuple[tuple[Service, ...], Any]:
+    """The client's services then their addons, each in id order, in one query; with
+    lock=True (MySQL/MariaDB) their rows are locked FOR UPDATE until the transaction ends.
+    `extra` columns (scalar subqueries) ride along: the first row, None without rows, holds
+    them, so a caller asks what it must know before planning at no statement's cost."""
+    query = _services_query(client_id).add_columns(*extra)
     if lock and conn.dialect.name != "sqlite":
-        services_query = services_query.with_for_update(of=[tblhosting, tblhostingaddons])
-        invoices_query = invoices_query.with_for_update(of=tblinvoices)
-
+        query = query.with_for_update(of=[tblhosting, tblhostingaddons])
     hosting: list[Service] = []
     addons: list[Service] = []
-    for line in conn.execute(services_query):
+    first = None
+    for line in conn.execute(query):
+        first = line if first is None else first
         if not hosting or hosting[-1].id != line.id:
             hosting.append(
                 Service(
@@ -255,6 +246,34 @@ def load_client_state(
                 )
             )
     addons.sort(key=lambda addon: addon.id)
+    return (*hosting, *addons), first
+
+
+def load_client_state(
+    conn: Connection,
+    client_id: int,
+    *,
+    lock: bool = False,
+    client_row: Any = None,
+    services: tuple[Service, ...] | None = None,
+) -> ClientState:
+    """Everything the planner needs for one client.
+
+    With lock=True (MySQL/MariaDB) the client's service, addon and open invoice rows are
+    locked FOR UPDATE until the transaction ends, so two alignments of one client queue
+    up instead of running at once. `client_row` is the client's tblclients row and
+    `services` what `read_services` gave, when the caller has read them already.
+    """
+    row = client_row if client_row is not None else read_client_row(conn, client_id)
+    if row is None:
+        raise ClientNotFound(client_id)
+    config = configuration(conn)
+    client, profile = _client(row, config)
+    if services is None:
+        services, _ = read_services(conn, client_id, lock=lock)
+    invoices_query = _invoices_query(client_id)
+    if lock and conn.dialect.name != "sqlite":
+        invoices_query = invoices_query.with_for_update(of=tblinvoices)
 
     headers: dict[int, Any] = {}
     items: dict[int, list[InvoiceItem]] = defaultdict(list)
@@ -287,7 +306,7 @@ def load_client_state(
     return ClientState(
         client=client,
         profile=profile,
-        services=(*hosting, *addons),
+        services=services,
         invoices=invoices,
         settings=config.settings,
         config=config.billing,
