@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from domain.cycles import Cycle
+from domain.cycles import Cycle, parse_cycle_list
 from domain.eligibility import ELIGIBLE_STATUSES
 from domain.model import AlignRequest
 from domain.money import ZERO, format_money
@@ -293,8 +293,6 @@ class Run:
 
 
 def _run_from_row(row: Any) -> Run:
-    from domain.cycles import parse_cycle_list
-
     cycles = json.loads(row.cycles) if row.cycles else None
     params = BulkParams(
         day=int(row.day),
