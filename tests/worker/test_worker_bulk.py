@@ -320,7 +320,10 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
         if flaky.get(command.client_id):
             flaky[command.client_id] -= 1
             raise OperationalError("SELECT 1", {}, ConnectionError("Lost connection"))
-        return real(command)
+        result = real(command)
+        if command.client_id == ids["eps"]:  # the follow-ups after eps's commit fail
+            raise RuntimeError("the invoice e-mail could not be queued")
+        return result
 
     try:
         outcomes = {
@@ -332,6 +335,9 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
     failed = outcomes.pop(refused)
     assert failed is not None and failed[0] == "failed"
     assert "invoice lines refused for this client" in str(failed[1])
+    # eps is aligned in the database: its row says so, with what failed afterwards
+    after = "after the alignment: RuntimeError: the invoice e-mail could not be queued"
+    assert outcomes.pop(ids["eps"]) == ("aligned", after)
     assert outcomes == {cid: ("aligned", None) for cid in outcomes}
     assert flaky == {ids["alpha"]: 0}
     assert bulk.finish_if_done(engine, run.id, clock(NOW)) == "done"
@@ -341,6 +347,7 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
     with engine.connect() as conn:
         shown = bulk.progress(conn, run.id)
     assert shown["counts"]["failed"] == 1 and shown["counts"]["aligned"] == 3
+    assert len(rows(engine, requests, requests.c.client_id == ids["eps"])) == 1
     assert shown["failures"] == [{"client_id": refused, "reason": failed[1]}]
 
 
