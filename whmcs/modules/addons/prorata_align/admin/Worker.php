@@ -10,6 +10,7 @@ use ProrataAlign\SentEvent;
 use ProrataAlign\Settings;
 use ProrataAlign\SettingsError;
 use ProrataAlign\TaskResults;
+use ProrataAlign\Uuid;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -69,6 +70,45 @@ final class Worker
     {
         return (new EventSender($this->settings, $this->redis))
             ->send('prorata.invoice_cancelled', ['invoice_id' => $invoiceId], $clientId);
+    }
+
+    /**
+     * What a bulk run would do (prorata.bulk_dry_run), changing nothing: counts of clients,
+     * services and invoices, and the amount per currency.
+     *
+     * @param array $filters client_group, product_group, payment_method, several_due_days
+     *
+     * @throws \ProrataAlign\PreviewError
+     */
+    public function bulkDryRun(int $day, array $filters, array $cycles, float $wait): array
+    {
+        $kwargs = ['day' => $day, 'filters' => $filters, 'cycles' => $cycles];
+
+        return (new PreviewClient($this->settings, $this->redis))->call('prorata.bulk_dry_run', $kwargs, $wait);
+    }
+
+    /**
+     * Starts a bulk run (prorata.bulk_start). The page makes the event id, so sending the same
+     * form twice starts one run; the worker answers {run_id, event_id, clients}.
+     */
+    public function bulkStart(string $eventId, int $day, array $filters, array $cycles, string $requestedBy): SentEvent
+    {
+        $kwargs = [
+            'event_id' => $eventId,
+            'day' => $day,
+            'filters' => $filters,
+            'cycles' => $cycles,
+            'requested_by' => $requestedBy,
+        ];
+
+        return (new EventSender($this->settings, $this->redis))->send('prorata.bulk_start', $kwargs);
+    }
+
+    /** Cancels the run started with $runEventId; the task gets an id of its own. */
+    public function bulkCancel(string $runEventId): SentEvent
+    {
+        return (new EventSender($this->settings, $this->redis))
+            ->send('prorata.bulk_cancel', ['event_id' => $runEventId], 0, Uuid::v4());
     }
 
     /**
