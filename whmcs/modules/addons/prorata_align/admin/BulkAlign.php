@@ -74,6 +74,10 @@ final class BulkAlign
         } catch (InputError $e) {
             $this->alert('danger', $this->t->html($e->key, ...$e->args));
             $main = $this->formPanel($this->defaults(), null);
+        } catch (\PDOException $e) {
+            // the worker's tables are missing until `prorata db upgrade` has run
+            $this->alert('warning', $this->t->html('error_no_tables'));
+            $main = $this->formPanel($this->defaults(), null);
         }
 
         return '<div class="prorata-bulk">' . $this->alertsHtml() . $main . $this->runsPanel() . '</div>';
@@ -320,7 +324,7 @@ final class BulkAlign
         if ($run === null) {
             throw new InputError('error_bulk_run', [$this->shown($_POST['run_id'])]);
         }
-        if (!in_array((string) $run->state, BulkRuns::CANCELLABLE_STATES, true)) {
+        if (!BulkRuns::markCancelling((int) $run->id)) {
             $this->alert('info', $this->t->html('bulk_cancel_too_late', (int) $run->id, $this->stateLabel((string) $run->state)));
 
             return $run;
@@ -401,7 +405,7 @@ final class BulkAlign
             $html .= '<tr data-figure="amount" data-currency="' . Format::e($code) . '"><th>' . $this->t->html('bulk_fig_amount', $code) . '</th>'
                 . '<td class="text-right text-nowrap"><strong>' . Format::e(Money::show((string) ($currency['amount'] ?? ''), $shown)) . '</strong></td></tr>';
         }
-        $html .= '</tbody></table>';
+        $html .= '</tbody></table>' . $this->unplannedHtml(is_array($result['errors'] ?? null) ? $result['errors'] : []);
         if ($figure('clients_matched') === 0) {
             return $html . $this->inlineAlert('warning', $this->t->html('bulk_nothing_matched'), 'prorata-bulk-nothing') . '</div>';
         }
@@ -417,6 +421,34 @@ final class BulkAlign
             . ' onclick="return confirm(' . Format::e(json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG)) . ');">'
             . $this->t->html('bulk_button_start') . '</button> '
             . '<span class="help-block" style="display:inline">' . $this->t->html('bulk_start_help') . '</span></p></div>';
+    }
+
+    /** The clients the dry run could not plan (gone meanwhile, or data WHMCS mangled), and why. */
+    private function unplannedHtml(array $errors): string
+    {
+        if ($errors === []) {
+            return '';
+        }
+        $html = $this->inlineAlert('warning', $this->t->html('bulk_unplanned', count($errors)), 'prorata-bulk-unplanned')
+            . '<table class="table table-condensed prorata-bulk-unplanned"><thead><tr>'
+            . $this->th('col_client') . $this->th('col_reason') . '</tr></thead><tbody>';
+        foreach (array_slice($errors, 0, BulkRuns::FAILURES_SHOWN) as $error) {
+            $html .= $this->clientReasonRow((object) [
+                'client_id' => (int) ($error['client_id'] ?? 0),
+                'reason' => (string) ($error['reason'] ?? ''),
+            ]);
+        }
+
+        return $html . '</tbody></table>';
+    }
+
+    /** A client (linked to its summary page) and why it was not aligned. */
+    private function clientReasonRow(object $row): string
+    {
+        $id = (int) $row->client_id;
+
+        return '<tr data-client="' . $id . '"><td><a href="clientssummary.php?userid=' . $id . '">'
+            . Format::e($this->clientName($row)) . '</a></td><td>' . Format::e($row->reason) . '</td></tr>';
     }
 
     // -- a run ----------------------------------------------------------------------------
@@ -496,9 +528,7 @@ final class BulkAlign
             . '<table class="table table-condensed table-striped" id="prorata-bulk-failures"' . ($rows === [] ? ' style="display:none"' : '') . '>'
             . '<thead><tr>' . $this->th('col_client') . $this->th('col_reason') . '</tr></thead><tbody>';
         foreach ($rows as $row) {
-            $id = (int) $row->client_id;
-            $html .= '<tr data-client="' . $id . '"><td><a href="clientssummary.php?userid=' . $id . '">'
-                . Format::e($this->clientName($row)) . '</a></td><td>' . Format::e($row->reason) . '</td></tr>';
+            $html .= $this->clientReasonRow($row);
         }
         $html .= '</tbody></table>';
         if (count($rows) >= BulkRuns::FAILURES_SHOWN) {
@@ -612,9 +642,11 @@ JS;
     private function facts(object $run): string
     {
         $cycles = json_decode((string) ($run->cycles ?? ''), true);
+        $cycles = is_array($cycles) ? array_map('strval', $cycles) : [];
         $names = [];
-        foreach (is_array($cycles) ? $cycles : [] as $cycle) {
-            $names[] = in_array($cycle, Input::CYCLES, true) ? $this->t->get('cycle_' . AdminPage::cycleKey($cycle)) : (string) $cycle;
+        // in the usual order (the run keeps them sorted by name), then any the page does not know
+        foreach ([...array_intersect(Input::CYCLES, $cycles), ...array_diff($cycles, Input::CYCLES)] as $cycle) {
+            $names[] = in_array($cycle, Input::CYCLES, true) ? $this->t->get('cycle_' . AdminPage::cycleKey($cycle)) : $cycle;
         }
 
         return $this->t->get(

@@ -114,6 +114,22 @@ final class BulkRuns
             ->all();
     }
 
+    /**
+     * Marks a queued or running run "cancelling" at once: its chunks still waiting on the
+     * queue then cancel their clients instead of aligning them (each chunk reads the run's
+     * state when it starts), rather than waiting for prorata.bulk_cancel, which is queued
+     * behind them. The worker's bulk_cancel does the rest and finishes the run.
+     *
+     * @return bool whether the run was still cancellable
+     */
+    public static function markCancelling(int $runId): bool
+    {
+        return Capsule::table(self::RUNS)
+            ->where('id', $runId)
+            ->whereIn('state', self::CANCELLABLE_STATES)
+            ->update(['state' => 'cancelling', 'updated_at' => date('Y-m-d H:i:s')]) > 0;
+    }
+
     /** @return array<int, string> client group id => name */
     public static function clientGroups(): array
     {

@@ -10,7 +10,6 @@ use ProrataAlign\SentEvent;
 use ProrataAlign\Settings;
 use ProrataAlign\SettingsError;
 use ProrataAlign\TaskResults;
-use ProrataAlign\Uuid;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -104,11 +103,16 @@ final class Worker
         return (new EventSender($this->settings, $this->redis))->send('prorata.bulk_start', $kwargs);
     }
 
-    /** Cancels the run started with $runEventId; the task gets an id of its own. */
+    /**
+     * Cancels the run started with $runEventId. The task gets an id of its own, named after
+     * the run as its chunks are ("<run event id>:cancel:<8 hex>", at most 64 characters).
+     */
     public function bulkCancel(string $runEventId): SentEvent
     {
+        $taskId = $runEventId . ':cancel:' . bin2hex(random_bytes(4));
+
         return (new EventSender($this->settings, $this->redis))
-            ->send('prorata.bulk_cancel', ['event_id' => $runEventId], 0, Uuid::v4());
+            ->send('prorata.bulk_cancel', ['event_id' => $runEventId], 0, $taskId);
     }
 
     /**

@@ -330,6 +330,7 @@ $_ADDONLANG['bulk_fig_services'] = 'Services and addons aligned';
 $_ADDONLANG['bulk_fig_skipped_services'] = 'Services and addons left as they are';
 $_ADDONLANG['bulk_fig_invoices'] = 'Invoices created';
 $_ADDONLANG['bulk_fig_amount'] = 'Amount invoiced in %1$s';
+$_ADDONLANG['bulk_unplanned'] = 'The dry run could not plan %1$d client(s), and a run would not align them either:';
 $_ADDONLANG['bulk_nothing_matched'] = 'No client matches these filters: there is nothing to align.';
 $_ADDONLANG['bulk_nothing_to_align'] = '%1$d client(s) match, but none has a service or addon to align to day %2$d now.';
 $_ADDONLANG['bulk_confirm_start'] = 'Align %1$d client(s) (%2$d services and addons) to day %3$d? Each of them gets its alignment invoice.';

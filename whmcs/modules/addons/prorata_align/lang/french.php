@@ -326,6 +326,7 @@ $_ADDONLANG['bulk_fig_services'] = 'Services et options alignés';
 $_ADDONLANG['bulk_fig_skipped_services'] = 'Services et options laissés tels quels';
 $_ADDONLANG['bulk_fig_invoices'] = 'Factures créées';
 $_ADDONLANG['bulk_fig_amount'] = 'Montant facturé en %1$s';
+$_ADDONLANG['bulk_unplanned'] = 'La simulation n\'a pas pu planifier %1$d client(s), et un traitement ne les alignerait pas non plus :';
 $_ADDONLANG['bulk_nothing_matched'] = 'Aucun client ne correspond à ces filtres : il n\'y a rien à aligner.';
 $_ADDONLANG['bulk_nothing_to_align'] = '%1$d client(s) correspondent, mais aucun n\'a de service ou d\'option à aligner sur le jour %2$d pour l\'instant.';
 $_ADDONLANG['bulk_confirm_start'] = 'Aligner %1$d client(s) (%2$d services et options) sur le jour %3$d ? Chacun reçoit sa facture d\'alignement.';

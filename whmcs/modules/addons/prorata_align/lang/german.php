@@ -326,6 +326,7 @@ $_ADDONLANG['bulk_fig_services'] = 'Ausgerichtete Dienste und Add-ons';
 $_ADDONLANG['bulk_fig_skipped_services'] = 'Unverändert bleibende Dienste und Add-ons';
 $_ADDONLANG['bulk_fig_invoices'] = 'Erstellte Rechnungen';
 $_ADDONLANG['bulk_fig_amount'] = 'Berechneter Betrag in %1$s';
+$_ADDONLANG['bulk_unplanned'] = 'Der Probelauf konnte %1$d Kunde(n) nicht planen, und ein Lauf würde sie auch nicht ausrichten:';
 $_ADDONLANG['bulk_nothing_matched'] = 'Kein Kunde entspricht diesen Filtern: Es gibt nichts auszurichten.';
 $_ADDONLANG['bulk_nothing_to_align'] = '%1$d Kunde(n) passen, aber keiner hat derzeit einen Dienst oder ein Add-on, das auf Tag %2$d auszurichten ist.';
 $_ADDONLANG['bulk_confirm_start'] = '%1$d Kunde(n) (%2$d Dienste und Add-ons) auf Tag %3$d ausrichten? Jeder erhält seine Ausrichtungsrechnung.';
