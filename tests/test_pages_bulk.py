@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 import tests.test_pages_whmcs as pages
 from domain.model import AlignRequest
-from tests.support.processes import WorkerProcess, free_port, stop_process, wait_until, worker_env
+from tests.support.processes import free_port, stop_process, wait_until, worker_env
 from tests.test_pages_whmcs import (
     ADMIN,
     SCREENSHOTS,
@@ -211,26 +213,11 @@ def wave(site: Site) -> Wave:
 def chunked(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The site's worker replaced by one that sends bulk runs one client per chunk, so a run
     moves client by client and a cancel reaches the clients still waiting."""
-    from worker.celery_app import app
-
     stop_process(site.processes.pop("worker"), grace=20)
-    worker = WorkerProcess(
-        worker_env(
-            database_url=site.db_url,
-            broker_url=pages.BROKER_URL,
-            queue=site.queue,
-            extra={"PRORATA_BULK_CHUNK_SIZE": "1"},
-        ),
-        site.queue,
-        tmp_path_factory.mktemp("bulk") / "worker.log",
-        pool="solo",
-        options=["--without-heartbeat"],
-    )
-    site.logs["worker"] = worker.log_path
-    worker.start()
-    assert worker.process is not None
-    site.processes["worker"] = worker.process
-    worker.wait_ready(app, timeout=90)
+    # the page tests' own worker start, with one setting more in the worker's environment
+    chunk_of_one = partial(worker_env, extra={"PRORATA_BULK_CHUNK_SIZE": "1"})
+    with mock.patch.object(pages, "worker_env", chunk_of_one):
+        pages.start_worker(site, tmp_path_factory.mktemp("bulk"))
     try:
         yield site
     finally:
