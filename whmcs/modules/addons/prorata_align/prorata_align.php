@@ -170,15 +170,21 @@ if (!function_exists('prorata_align_output')) {
 
     /**
      * The admin page, Addons > Prorated Next Due Date: find a client, preview, align, and the
-     * list of alignments. WHMCS prints what this echoes inside its admin layout.
+     * list of alignments; with &view=bulk, align many clients. WHMCS prints what this echoes
+     * inside its admin layout; the bulk run's progress (&format=json) is answered alone.
      */
     function prorata_align_output($vars)
     {
         prorata_align_pages_boot();
         $worker = new \ProrataAlign\Pages\Worker(\ProrataAlign\Settings::load());
         $adminId = (int) ($_SESSION['adminid'] ?? 0);
+        $page = new \ProrataAlign\Pages\AdminPage(is_array($vars) ? $vars : [], $worker, $adminId);
+        if (\ProrataAlign\Pages\BulkAlign::jsonRequested()) {
+            // the bulk run's progress for the page's script: JSON alone, then the request ends
+            $page->bulk()->answerJson();
+        }
 
-        echo (new \ProrataAlign\Pages\AdminPage(is_array($vars) ? $vars : [], $worker, $adminId))->render();
+        echo $page->render();
     }
 
     /**

@@ -13,10 +13,12 @@ if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
 }
 
+require_once __DIR__ . '/PageParts.php';
 require_once __DIR__ . '/Overpayments.php';
 require_once __DIR__ . '/HealthPanel.php';
 require_once __DIR__ . '/Withdrawals.php';
 require_once __DIR__ . '/VersionFooter.php';
+require_once __DIR__ . '/BulkAlign.php';
 
 /**
  * The admin page (Addons > Prorated Next Due Date): find a client, preview and align, the
@@ -28,14 +30,13 @@ require_once __DIR__ . '/VersionFooter.php';
  */
 final class AdminPage
 {
+    use PageParts;
+
     private Text $t;
     private string $link;
     private Worker $worker;
     private Format $format;
     private int $adminId;
-    /** @var array<int, array{0: string, 1: string}> [Bootstrap alert type, HTML] */
-    private array $alerts = [];
-    private ?string $token = null;
     /** @var array<string, string> gateway system name => display name */
     private array $gatewayNames = [];
 
@@ -51,24 +52,52 @@ final class AdminPage
     {
         try {
             $this->format = Format::forClient(null);
-            $main = $this->dispatch();
+            $main = BulkAlign::requested() ? $this->bulk()->html() : $this->dispatch();
         } catch (SettingsError $e) {
             $this->alert('danger', $this->t->html('error_settings', $e->getMessage()));
             $main = '';
         }
         $versions = VersionFooter::of($this->t, $this->worker); // after dispatch: its preview counts
+        $bulk = BulkAlign::requested();
+        if (!$bulk && isset($this->format)) {
+            $main = $this->searchPanel() . (new Unsuspensions($this->t, $this->format))->html() . $main;
+        }
+
+        $health = (new HealthPanel($this->t, $this->worker->settings(), $this->link))->html();
 
         return '<div class="prorata-align">'
             . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
+            . $this->tabs($bulk)
             . $this->alertsHtml()
             . $versions->warning()
-            . (new HealthPanel($this->t, $this->worker->settings(), $this->link))->html()
-            . Overpayments::panel($this->t, $this->format ?? Format::forClient(null), $this->link)
-            . $this->searchPanel()
-            . (new Unsuspensions($this->t, $this->format))->html()
-            . $main
+            // the bulk page's own panels first, the worker's health below them
+            . ($bulk ? $main . $health : $health . Overpayments::panel($this->t, $this->format ?? Format::forClient(null), $this->link) . $main)
             . $versions->html()
             . '</div>';
+    }
+
+    /** The bulk page's controller, for its JSON answer. */
+    public function bulk(): BulkAlign
+    {
+        $this->format ??= Format::forClient(null);
+
+        return new BulkAlign($this->t, $this->link, $this->worker, $this->format, $this->adminId);
+    }
+
+    /** "Align one client" and "Align many clients". */
+    private function tabs(bool $bulk): string
+    {
+        $tabs = [
+            ['tab_single', $this->link, !$bulk, 'prorata-tab-single'],
+            ['tab_bulk', $this->link . '&view=bulk', $bulk, 'prorata-tab-bulk'],
+        ];
+        $html = '<ul class="nav nav-tabs prorata-tabs" style="margin-bottom:15px">';
+        foreach ($tabs as [$key, $href, $active, $id]) {
+            $html .= '<li role="presentation"' . ($active ? ' class="active"' : '') . '>'
+                . '<a href="' . Format::e($href) . '" id="' . $id . '">' . $this->t->html($key) . '</a></li>';
+        }
+
+        return $html . '</ul>';
     }
 
     private function dispatch(): string
@@ -200,12 +229,7 @@ final class AdminPage
     /** @return string[] the cycles the "Prorate ..." settings enable */
     private function enabledCycles(): array
     {
-        $settings = $this->worker->settings();
-
-        return array_values(array_filter(
-            Input::CYCLES,
-            fn ($cycle) => $settings->flag(Input::CYCLE_SETTINGS[$cycle])
-        ));
+        return Input::enabledCycles($this->worker->settings());
     }
 
     /** What the admin looked at: aligning anything else first shows the new preview. */
@@ -255,26 +279,9 @@ final class AdminPage
             . '<input type="hidden" name="client_id" value="' . $clientId . '">'
             . '<input type="hidden" name="selection" value="1">'
             . '<input type="hidden" name="previewed" value="' . Format::e(self::signature($options)) . '">'
-            . '<div class="well well-sm form-inline prorata-options">'
-            . '<div class="form-group"><label for="prorata-day">' . $this->t->html('label_day') . '</label> '
-            . '<select name="day" id="prorata-day" class="form-control input-sm">';
-        for ($day = 1; $day <= 31; $day++) {
-            $html .= '<option value="' . $day . '"' . ($day === $options['day'] ? ' selected' : '') . '>' . $day . '</option>';
-        }
-        $html .= '</select></div> <span class="prorata-cycles"><strong>' . $this->t->html('label_cycles') . '</strong> ';
-        foreach (Input::CYCLES as $cycle) {
-            $on = in_array($cycle, $enabled, true);
-            $html .= '<label class="checkbox-inline' . ($on ? '' : ' text-muted') . '"'
-                . ($on ? '' : ' title="' . $this->t->html('cycle_off_in_settings') . '"') . '>'
-                . '<input type="checkbox" name="cycles[]" value="' . Format::e($cycle) . '"'
-                . (in_array($cycle, $options['cycles'], true) ? ' checked' : '') . ($on ? '' : ' disabled') . '> '
-                . $this->t->html('cycle_' . self::cycleKey($cycle)) . '</label> ';
-        }
-        $html .= '</span> <button type="submit" name="action" value="preview" class="btn btn-default btn-sm" id="prorata-refresh">'
-            . $this->t->html('button_refresh') . '</button></div>';
-        if ($options['day'] >= 29) {
-            $html .= $this->inlineAlert('warning', $this->t->html('warning_short_months', $options['day']), 'prorata-day-warning');
-        }
+            . $this->dayAndCycles('prorata', $options['day'], $options['cycles'], $enabled,
+                '<button type="submit" name="action" value="preview" class="btn btn-default btn-sm" id="prorata-refresh">'
+                . $this->t->html('button_refresh') . '</button>');
         if ($plan === null) {
             return $html . '</form>';
         }
@@ -673,17 +680,22 @@ final class AdminPage
         ][$state] ?? 'default';
     }
 
-    /** "admin:3" -> "Admin #3", "client:7" -> "Client", "bulk" -> "Bulk run". */
     private function requester(string $requestedBy): string
     {
+        return self::requesterName($this->t, $requestedBy);
+    }
+
+    /** "admin:3" -> "Admin #3", "client:7" -> "Client", "bulk" -> "Bulk run". */
+    public static function requesterName(Text $t, string $requestedBy): string
+    {
         if (preg_match('/^admin:(\d+)$/', $requestedBy, $m)) {
-            return $this->t->get('requested_by_admin', (int) $m[1]);
+            return $t->get('requested_by_admin', (int) $m[1]);
         }
         if (str_starts_with($requestedBy, 'client')) {
-            return $this->t->get('requested_by_client');
+            return $t->get('requested_by_client');
         }
         if ($requestedBy === 'bulk') {
-            return $this->t->get('requested_by_bulk');
+            return $t->get('requested_by_bulk');
         }
 
         return $requestedBy;
@@ -715,39 +727,6 @@ final class AdminPage
     public static function cycleKey(string $cycle): string
     {
         return strtolower(str_replace('-', '', $cycle));
-    }
-
-    private function tokenField(): string
-    {
-        $this->token ??= Csrf::token();
-
-        return '<input type="hidden" name="token" value="' . Format::e($this->token) . '">';
-    }
-
-    private function th(string $key, string $class = ''): string
-    {
-        return '<th' . ($class !== '' ? ' class="' . $class . '"' : '') . '>' . $this->t->html($key) . '</th>';
-    }
-
-    private function alert(string $type, string $html): void
-    {
-        $this->alerts[] = [$type, $html];
-    }
-
-    private function alertsHtml(): string
-    {
-        $html = '';
-        foreach ($this->alerts as [$type, $message]) {
-            $html .= $this->inlineAlert($type, $message);
-        }
-
-        return $html;
-    }
-
-    private function inlineAlert(string $type, string $html, string $id = ''): string
-    {
-        return '<div class="alert alert-' . $type . ' prorata-alert-' . $type . '"' . ($id !== '' ? ' id="' . $id . '"' : '')
-            . ' role="alert">' . $html . '</div>';
     }
 
     /** The module link with more query parameters. */

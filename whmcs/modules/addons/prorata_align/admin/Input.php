@@ -36,6 +36,15 @@ final class Input
         'Triennially' => 'prorate_triennially',
     ];
 
+    /** @return string[] the cycles the "Prorate ..." settings enable */
+    public static function enabledCycles(\ProrataAlign\Settings $settings): array
+    {
+        return array_values(array_filter(
+            self::CYCLES,
+            fn ($cycle) => $settings->flag(self::CYCLE_SETTINGS[$cycle])
+        ));
+    }
+
     public const STATES = ['pending', 'paid', 'cancelled', 'expired', 'superseded', 'withdrawn'];
 
     /** A day of the month, 1 to 31, written as a whole number. */

@@ -72,6 +72,50 @@ final class Worker
     }
 
     /**
+     * What a bulk run would do (prorata.bulk_dry_run), changing nothing: counts of clients,
+     * services and invoices, and the amount per currency.
+     *
+     * @param array $filters client_group, product_group, payment_method, several_due_days
+     *
+     * @throws \ProrataAlign\PreviewError
+     */
+    public function bulkDryRun(int $day, array $filters, array $cycles, float $wait): array
+    {
+        $kwargs = ['day' => $day, 'filters' => $filters, 'cycles' => $cycles];
+
+        return (new PreviewClient($this->settings, $this->redis))->call('prorata.bulk_dry_run', $kwargs, $wait);
+    }
+
+    /**
+     * Starts a bulk run (prorata.bulk_start). The page makes the event id, so sending the same
+     * form twice starts one run; the worker answers {run_id, event_id, clients}.
+     */
+    public function bulkStart(string $eventId, int $day, array $filters, array $cycles, string $requestedBy): SentEvent
+    {
+        $kwargs = [
+            'event_id' => $eventId,
+            'day' => $day,
+            'filters' => $filters,
+            'cycles' => $cycles,
+            'requested_by' => $requestedBy,
+        ];
+
+        return (new EventSender($this->settings, $this->redis))->send('prorata.bulk_start', $kwargs);
+    }
+
+    /**
+     * Cancels the run started with $runEventId. The task gets an id of its own, named after
+     * the run as its chunks are ("<run event id>:cancel:<8 hex>", at most 64 characters).
+     */
+    public function bulkCancel(string $runEventId): SentEvent
+    {
+        $taskId = $runEventId . ':cancel:' . bin2hex(random_bytes(4));
+
+        return (new EventSender($this->settings, $this->redis))
+            ->send('prorata.bulk_cancel', ['event_id' => $runEventId], 0, $taskId);
+    }
+
+    /**
      * Waits up to the "Preview wait (seconds)" setting for a sent task's result (Celery's
      * celery-task-meta-<id> key, the same polling as a preview): ['status' => ..., 'result'
      * => ...], or null when it is not done by then (it is queued and will still run).

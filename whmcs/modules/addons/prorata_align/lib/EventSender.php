@@ -49,17 +49,19 @@ final class EventSender
     /**
      * @param array $kwargs the task's keyword arguments (event_id is added when missing)
      * @param int   $clientId for the activity log line, when the event concerns a client
+     * @param string|null $taskId the task id (and outbox event id) when it is not the event id:
+     *                    a task about another event's run (a bulk cancel names the run's event)
      *
      * @throws EventNotKept when the event could be neither sent nor kept in the outbox
      */
-    public function send(string $task, array $kwargs, int $clientId = 0): SentEvent
+    public function send(string $task, array $kwargs, int $clientId = 0, ?string $taskId = null): SentEvent
     {
         if (in_array($task, self::EVENT_TASKS, true)
             && (!isset($kwargs['event_id']) || $kwargs['event_id'] === '')
         ) {
             $kwargs = ['event_id' => Uuid::v4()] + $kwargs;
         }
-        $taskId = isset($kwargs['event_id']) ? (string) $kwargs['event_id'] : Uuid::v4();
+        $taskId ??= isset($kwargs['event_id']) ? (string) $kwargs['event_id'] : Uuid::v4();
         $transport = 'none';
 
         try {

@@ -92,6 +92,19 @@ final class Money
                 ->first($columns);
         }
 
+        return self::currency($row);
+    }
+
+    /** A currency by its id (tblcurrencies.id); null when there is no such currency. */
+    public static function currencyById(int $currencyId): ?Currency
+    {
+        $row = Capsule::table('tblcurrencies')->where('id', $currencyId)->first(['prefix', 'suffix', 'format']);
+
+        return $row === null ? null : self::currency($row);
+    }
+
+    private static function currency(?object $row): Currency
+    {
         // WHMCS prints prefix and suffix as HTML, and many are saved as entities ("&euro;"):
         // as text here, so every page escapes them once
         $text = fn ($value) => html_entity_decode((string) $value, ENT_QUOTES | ENT_HTML5, 'UTF-8');

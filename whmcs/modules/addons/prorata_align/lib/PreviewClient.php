@@ -76,6 +76,29 @@ final class PreviewClient
     }
 
     /**
+     * Another task whose answer a page waits for (a bulk dry run): sent and waited on as a
+     * preview is, and the same "worker did not answer" flag set when it does not come.
+     *
+     * @param float $wait seconds to wait, at least the "Preview wait (seconds)" setting
+     *
+     * @throws PreviewError
+     */
+    public function call(string $task, array $kwargs, float $wait): array
+    {
+        try {
+            $limit = max(0.1, $wait, (float) $this->settings->previewTimeout());
+        } catch (SettingsError $e) {
+            throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
+        }
+        $client = $this->connect(null);
+        try {
+            return $this->outcome($this->await($client, $task, $kwargs, $limit), 'answer');
+        } finally {
+            $client->close();
+        }
+    }
+
+    /**
      * The plan for a page that must not wait (the client area's home page): the one kept for
      * this client a short while (PLAN_CACHE_TTL), else the worker's answer within $budget
      * seconds, then kept. While the worker is known to be down (a preview timed out less than
@@ -152,6 +175,19 @@ final class PreviewClient
                 $kwargs[$key] = $options[$key];
             }
         }
+        $plan = $this->outcome($this->await($client, self::TASK, $kwargs, $limit), 'plan');
+        $this->rememberWorkerVersion($client, $plan);
+
+        return $plan;
+    }
+
+    /**
+     * Sends a task and waits up to $limit seconds for its result (Celery's meta document).
+     *
+     * @throws PreviewError
+     */
+    private function await(RedisClient $client, string $task, array $kwargs, float $limit): array
+    {
         try {
             $queue = $this->settings->queue();
         } catch (SettingsError $e) {
@@ -160,8 +196,9 @@ final class PreviewClient
         $taskId = Uuid::v4();
         $expires = (new \DateTimeImmutable('now', new \DateTimeZone('UTC')))
             ->modify('+' . ((int) ceil($limit) + self::EXPIRES_AFTER_WAIT) . ' seconds');
-        $message = CeleryMessage::build(self::TASK, $kwargs, $taskId, $queue, ['expires' => $expires]);
+        $message = CeleryMessage::build($task, $kwargs, $taskId, $queue, ['expires' => $expires]);
         $deadline = microtime(true) + $limit;
+        $kind = $task === self::TASK ? 'preview task' : 'task ' . $task;
         try {
             $client->lpush(CeleryMessage::redisListKey($queue), CeleryMessage::encode($message));
             $meta = TaskResults::poll($client, $taskId, $deadline);
@@ -169,7 +206,7 @@ final class PreviewClient
                 $client->setex($this->downKey(), self::WORKER_DOWN_TTL, (string) time());
                 throw new PreviewError(
                     PreviewError::TIMEOUT,
-                    sprintf('the worker did not answer preview task %s within %.1f seconds', $taskId, $limit)
+                    sprintf('the worker did not answer %s %s within %.1f seconds', $kind, $taskId, $limit)
                 );
             }
             $client->del(CeleryMessage::resultKey($taskId)); // nobody else reads it
@@ -178,10 +215,7 @@ final class PreviewClient
             throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
         }
 
-        $plan = $this->outcome((string) $meta['status'], $meta);
-        $this->rememberWorkerVersion($client, $plan);
-
-        return $plan;
+        return $meta;
     }
 
     /**
@@ -237,18 +271,19 @@ final class PreviewClient
         return 'prorata:plan:' . $this->settings->queue() . ':' . $clientId;
     }
 
-    /** @throws PreviewError */
-    private function outcome(string $status, array $meta): array
+    /** The task's result; $what names it in the errors ("plan"). @throws PreviewError */
+    private function outcome(array $meta, string $what): array
     {
+        $status = (string) ($meta['status'] ?? '');
         $result = $meta['result'] ?? null;
         if ($status === 'SUCCESS' && is_array($result)) {
             return $result;
         }
         if ($status === 'SUCCESS') {
-            throw new PreviewError(PreviewError::FAILED, 'the worker answered with no plan');
+            throw new PreviewError(PreviewError::FAILED, 'the worker answered with no ' . $what);
         }
         if ($status === 'REVOKED') {
-            throw new PreviewError(PreviewError::TIMEOUT, 'the preview task expired before the worker ran it');
+            throw new PreviewError(PreviewError::TIMEOUT, 'the task expired before the worker ran it');
         }
         throw new PreviewError(PreviewError::FAILED, TaskResults::failure($meta));
     }

@@ -1,0 +1,739 @@
+<?php
+
+namespace ProrataAlign\Pages;
+
+use ProrataAlign\Currency;
+use ProrataAlign\EventNotKept;
+use ProrataAlign\Money;
+use ProrataAlign\PreviewError;
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+require_once __DIR__ . '/PageParts.php';
+require_once __DIR__ . '/BulkRuns.php';
+
+/**
+ * "Align many clients" (the admin page with &view=bulk): filters, a dry run, start, the
+ * run's live progress, cancel, its failed clients, and the recent runs.
+ *
+ * Requests (all on the module link with &view=bulk):
+ *   POST action=bulk_dry_run   asks the worker (prorata.bulk_dry_run) and waits, as a preview
+ *   POST action=bulk_start     CSRF-checked; sends prorata.bulk_start with the event id the
+ *                              dry run's form carries, so a form sent twice starts one run
+ *   POST action=bulk_cancel    CSRF-checked; sends prorata.bulk_cancel for run_id
+ *   GET  run=ID | event=UUID   the run; with format=json its progress as JSON (the page's
+ *                              inline script polls it; prorata_align_output answers it before
+ *                              WHMCS's admin template)
+ * Progress comes from the worker's tables, never from Redis.
+ */
+final class BulkAlign
+{
+    use PageParts;
+
+    /** Seconds a dry run may take: it plans every selected client. */
+    public const DRY_RUN_WAIT = 30.0;
+
+    /** Milliseconds between two polls of the progress. */
+    public const POLL_MS = 1000;
+
+    private const UUID = '/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/';
+
+    private Text $t;
+    private string $link;
+    private Worker $worker;
+    private Format $format;
+    private int $adminId;
+    /** @var array<string, array>|null the filters' choices, read once */
+    private ?array $choices = null;
+
+    public function __construct(Text $t, string $link, Worker $worker, Format $format, int $adminId)
+    {
+        $this->t = $t;
+        $this->link = $link;
+        $this->worker = $worker;
+        $this->format = $format;
+        $this->adminId = $adminId;
+    }
+
+    public static function requested(): bool
+    {
+        return ($_GET['view'] ?? '') === 'bulk';
+    }
+
+    public static function jsonRequested(): bool
+    {
+        return self::requested() && ($_GET['format'] ?? '') === 'json';
+    }
+
+    public function html(): string
+    {
+        try {
+            $main = $this->dispatch();
+        } catch (InputError $e) {
+            $this->alert('danger', $this->t->html($e->key, ...$e->args));
+            $main = $this->formPanel($this->defaults(), null);
+        } catch (\PDOException $e) {
+            // the worker's tables are missing until `prorata db upgrade` has run
+            $this->alert('warning', $this->t->html('error_no_tables'));
+            $main = $this->formPanel($this->defaults(), null);
+        }
+
+        return '<div class="prorata-bulk">' . $this->alertsHtml() . $main . $this->runsPanel() . '</div>';
+    }
+
+    /** The run's progress and failed clients, for the page's script: {"run": null} while unknown. */
+    public function json(): array
+    {
+        $run = $this->requestedRun();
+        if ($run === null) {
+            return ['run' => null];
+        }
+        $progress = BulkRuns::progress($run);
+        $failures = [];
+        foreach (BulkRuns::failures((int) $run->id) as $row) {
+            $failures[] = [
+                'client_id' => (int) $row->client_id,
+                'name' => $this->clientName($row),
+                'reason' => (string) $row->reason,
+                'url' => 'clientssummary.php?userid=' . (int) $row->client_id,
+            ];
+        }
+
+        return [
+            'run' => [
+                'id' => (int) $run->id,
+                'event_id' => (string) $run->event_id,
+                'state' => (string) $run->state,
+                'state_label' => $this->stateLabel((string) $run->state),
+                'final' => $progress['final'],
+                'total' => $progress['total'],
+                'handled' => $progress['handled'],
+                'percent' => $progress['percent'],
+                'counts' => $progress['counts'],
+                'widths' => $progress['widths'],
+                'url' => $this->url(['run' => (int) $run->id]),
+            ],
+            'failures' => $failures,
+        ];
+    }
+
+    /** Sends the JSON answer and ends the request: nothing of WHMCS's page goes with it. */
+    public function answerJson(): void
+    {
+        try {
+            $status = 200;
+            $document = $this->json();
+        } catch (\Throwable $e) {
+            $status = 503; // the tables are missing, or the database is away
+            $document = ['error' => $this->t->get('error_no_tables')];
+        }
+        while (ob_get_level() > 0) {
+            ob_end_clean();
+        }
+        if (!headers_sent()) {
+            http_response_code($status);
+            header('Content-Type: application/json; charset=utf-8');
+            header('Cache-Control: no-store');
+        }
+        echo json_encode($document, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION);
+        exit;
+    }
+
+    // -- requests -------------------------------------------------------------------------
+
+    private function dispatch(): string
+    {
+        $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
+        $action = $post && is_string($_POST['action'] ?? null) ? $_POST['action'] : '';
+        if (in_array($action, ['bulk_start', 'bulk_cancel'], true) && !Csrf::validPost(Csrf::ADMIN)) {
+            // refused: say why, and send nothing
+            $this->alert('danger', $this->t->html('error_token'));
+
+            return $this->formPanel(null, null);
+        }
+        if ($action === 'bulk_dry_run') {
+            return $this->dryRun($this->values());
+        }
+        if ($action === 'bulk_start') {
+            return $this->start();
+        }
+        if ($action === 'bulk_cancel') {
+            $run = $this->cancel();
+
+            return ($run === null ? '' : $this->runPanel($run, null)) . $this->formPanel(null, null);
+        }
+        $run = $this->requestedRun();
+        if ($run !== null) {
+            return $this->runPanel($run, null) . $this->formPanel(null, null);
+        }
+        if (isset($_GET['run']) || isset($_GET['event'])) {
+            $this->alert('danger', $this->t->html('error_bulk_run', $this->shown($_GET['run'] ?? $_GET['event'])));
+        }
+
+        return $this->formPanel(null, null);
+    }
+
+    private function requestedRun(): ?object
+    {
+        if (isset($_GET['run']) && is_string($_GET['run']) && ctype_digit($_GET['run']) && strlen($_GET['run']) < 11) {
+            return BulkRuns::run((int) $_GET['run']);
+        }
+        if (isset($_GET['event']) && is_string($_GET['event']) && preg_match(self::UUID, $_GET['event'])) {
+            return BulkRuns::runByEvent($_GET['event']);
+        }
+
+        return null;
+    }
+
+    /**
+     * The form's day, cycles and filters: what was sent, or the settings' day and cycles and
+     * no filter for a new form.
+     *
+     * @return array{day: int, cycles: string[], filters: array}
+     * @throws InputError
+     */
+    private function values(): array
+    {
+        $sent = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST' && isset($_POST['bulk_form']);
+        if (!$sent) {
+            return $this->defaults();
+        }
+        $enabled = Input::enabledCycles($this->worker->settings());
+        $day = Input::day($_POST['day'] ?? '');
+        // the worker aligns only cycles the settings enable; a narrower choice narrows the run
+        $cycles = array_values(array_intersect(Input::cycles($_POST['cycles'] ?? []), $enabled));
+        if ($cycles === []) {
+            throw new InputError('error_no_cycle');
+        }
+        $choices = $this->choices();
+        $filters = [
+            'client_group' => $this->choice($_POST['client_group'] ?? '', $choices['client_groups'], 'error_bulk_client_group'),
+            'product_group' => $this->choice($_POST['product_group'] ?? '', $choices['product_groups'], 'error_bulk_product_group'),
+            'payment_method' => null,
+            'several_due_days' => !empty($_POST['several_due_days']),
+        ];
+        $gateway = $_POST['payment_method'] ?? '';
+        if ($gateway !== '') {
+            if (!is_string($gateway) || !isset($choices['gateways'][$gateway])) {
+                throw new InputError('error_bulk_payment_method', [$this->shown($gateway)]);
+            }
+            $filters['payment_method'] = $gateway;
+        }
+
+        return ['day' => $day, 'cycles' => $cycles, 'filters' => $filters];
+    }
+
+    /** @return array{day: int, cycles: string[], filters: array} the settings' day and cycles, no filter */
+    private function defaults(): array
+    {
+        $settings = $this->worker->settings();
+
+        return [
+            'day' => $settings->prorataDay(),
+            'cycles' => Input::enabledCycles($settings),
+            'filters' => ['client_group' => null, 'product_group' => null, 'payment_method' => null, 'several_due_days' => false],
+        ];
+    }
+
+    /** A group id among the offered ones, or null for "any". @throws InputError */
+    private function choice($value, array $offered, string $error): ?int
+    {
+        if ($value === '' || $value === null) {
+            return null;
+        }
+        $id = Input::id($value, $error);
+        if (!isset($offered[$id])) {
+            throw new InputError($error, [(string) $id]);
+        }
+
+        return $id;
+    }
+
+    /** What the admin looked at in the dry run: starting anything else first shows a new one. */
+    private static function signature(array $values): string
+    {
+        return sha1((string) json_encode([$values['day'], $values['cycles'], $values['filters']]));
+    }
+
+    private function dryRun(array $values): string
+    {
+        if (function_exists('set_time_limit')) {
+            @set_time_limit((int) self::DRY_RUN_WAIT + 30);
+        }
+        try {
+            $result = $this->worker->bulkDryRun($values['day'], $values['filters'], $values['cycles'], self::DRY_RUN_WAIT);
+        } catch (PreviewError $e) {
+            $this->alert('danger', $this->t->html('bulk_error_' . $e->reason, $e->getMessage()));
+
+            return $this->formPanel($values, null);
+        }
+
+        return $this->formPanel($values, $result);
+    }
+
+    private function start(): string
+    {
+        $values = $this->values();
+        $eventId = is_string($_POST['event_id'] ?? null) ? $_POST['event_id'] : '';
+        if (!preg_match(self::UUID, $eventId)) {
+            throw new InputError('error_bulk_event');
+        }
+        if (!hash_equals(self::signature($values), is_string($_POST['dry_run'] ?? null) ? $_POST['dry_run'] : '')) {
+            $this->alert('info', $this->t->html('bulk_options_changed'));
+
+            return $this->dryRun($values);
+        }
+        $run = BulkRuns::runByEvent($eventId);
+        if ($run !== null) {
+            $this->alert('info', $this->t->html('bulk_already_started'));
+
+            return $this->runPanel($run, null);
+        }
+        try {
+            $sent = $this->worker->bulkStart($eventId, $values['day'], $values['filters'], $values['cycles'], 'admin:' . $this->adminId);
+        } catch (EventNotKept $e) {
+            $this->alert('danger', $this->t->html('error_not_kept', $e->getMessage()));
+
+            return $this->formPanel($values, null);
+        }
+        if (!$sent->wasSent()) {
+            $this->alert('warning', $this->t->html('bulk_outbox', $eventId));
+        } else {
+            $meta = $this->worker->awaitResult($eventId);
+            if ($meta !== null && ($meta['status'] ?? '') !== 'SUCCESS') {
+                $this->alert('danger', $this->t->html('bulk_start_failed', Worker::failure($meta)));
+
+                return $this->formPanel($values, null);
+            }
+            if ($meta !== null && is_array($meta['result'] ?? null)) {
+                $this->alert('success', $this->t->html('bulk_started', (int) ($meta['result']['run_id'] ?? 0), (int) ($meta['result']['clients'] ?? 0)));
+            } else {
+                $this->alert('info', $this->t->html('bulk_start_waiting', $eventId));
+            }
+        }
+        $run = BulkRuns::runByEvent($eventId);
+
+        return $this->runPanel($run, $run === null ? $eventId : null);
+    }
+
+    private function cancel(): ?object
+    {
+        $run = BulkRuns::run(Input::id($_POST['run_id'] ?? null, 'error_bulk_run'));
+        if ($run === null) {
+            throw new InputError('error_bulk_run', [$this->shown($_POST['run_id'])]);
+        }
+        if (!BulkRuns::markCancelling((int) $run->id)) {
+            $this->alert('info', $this->t->html('bulk_cancel_too_late', (int) $run->id, $this->stateLabel((string) $run->state)));
+
+            return $run;
+        }
+        try {
+            $sent = $this->worker->bulkCancel((string) $run->event_id);
+        } catch (EventNotKept $e) {
+            $this->alert('danger', $this->t->html('error_not_kept', $e->getMessage()));
+
+            return $run;
+        }
+        $this->alert($sent->wasSent() ? 'success' : 'warning', $this->t->html($sent->wasSent() ? 'bulk_cancel_sent' : 'bulk_cancel_outbox', (int) $run->id));
+
+        return BulkRuns::run((int) $run->id) ?? $run;
+    }
+
+    // -- the form and the dry run -----------------------------------------------------------
+
+    private function formPanel(?array $values, ?array $result): string
+    {
+        if ($values === null) {
+            try {
+                $values = $this->values();
+            } catch (InputError $e) {
+                $values = $this->defaults(); // what was sent is refused elsewhere: a clean form
+            }
+        }
+        $choices = $this->choices();
+        $filters = $values['filters'];
+        $html = '<div class="panel panel-default" id="prorata-bulk">'
+            . '<div class="panel-heading"><h3 class="panel-title">' . $this->t->html('bulk_title') . '</h3></div>'
+            . '<div class="panel-body"><p class="text-muted">' . $this->t->html('bulk_intro') . '</p>'
+            . '<form method="post" action="' . Format::e($this->url([])) . '" class="prorata-bulk-form">'
+            . $this->tokenField() . '<input type="hidden" name="bulk_form" value="1">'
+            . '<div class="row">'
+            . $this->select('client_group', 'bulk_client_group', 'bulk_any_client_group', $choices['client_groups'], $filters['client_group'])
+            . $this->select('product_group', 'bulk_product_group', 'bulk_any_product_group', $choices['product_groups'], $filters['product_group'])
+            . $this->select('payment_method', 'bulk_payment_method', 'bulk_any_payment_method', $choices['gateways'], $filters['payment_method'])
+            . '<div class="col-sm-3"><div class="checkbox"><label><input type="checkbox" name="several_due_days" value="1"'
+            . ' id="prorata-bulk-several_due_days"' . ($filters['several_due_days'] ? ' checked' : '') . '> '
+            . $this->t->html('bulk_several_due_days') . '</label></div></div></div>'
+            . $this->dayAndCycles('prorata-bulk', $values['day'], $values['cycles'], Input::enabledCycles($this->worker->settings()),
+                '<button type="submit" name="action" value="bulk_dry_run" class="btn btn-default btn-sm" id="prorata-bulk-dry-run-button">'
+                . $this->t->html('bulk_button_dry_run') . '</button>');
+        if ($result !== null) {
+            $html .= $this->dryRunResult($values, $result);
+        }
+
+        return $html . '</form></div></div>';
+    }
+
+    private function select(string $name, string $label, string $any, array $options, $chosen): string
+    {
+        $html = '<div class="col-sm-3 form-group"><label for="prorata-bulk-' . $name . '">' . $this->t->html($label) . '</label>'
+            . '<select name="' . $name . '" id="prorata-bulk-' . $name . '" class="form-control input-sm">'
+            . '<option value="">' . $this->t->html($any) . '</option>';
+        foreach ($options as $value => $text) {
+            $html .= '<option value="' . Format::e($value) . '"' . ((string) $value === (string) $chosen ? ' selected' : '') . '>'
+                . Format::e($text) . '</option>';
+        }
+
+        return $html . '</select></div>';
+    }
+
+    private function dryRunResult(array $values, array $result): string
+    {
+        $figure = fn (string $key) => (int) ($result[$key] ?? 0);
+        $html = '<div id="prorata-bulk-dry-run"><h4>' . $this->t->html('bulk_dry_run_title', $values['day']) . '</h4>'
+            . '<table class="table table-condensed prorata-bulk-figures" style="width:auto"><tbody>';
+        foreach (['clients_matched', 'clients', 'services', 'skipped_services', 'invoices'] as $key) {
+            $html .= '<tr data-figure="' . $key . '"><th>' . $this->t->html('bulk_fig_' . $key) . '</th>'
+                . '<td class="text-right">' . $figure($key) . '</td></tr>';
+        }
+        foreach (is_array($result['currencies'] ?? null) ? $result['currencies'] : [] as $currency) {
+            $code = (string) ($currency['code'] ?? '');
+            $shown = Money::currencyById((int) ($currency['currency_id'] ?? 0))
+                ?? new Currency((string) ($currency['prefix'] ?? ''), (string) ($currency['suffix'] ?? ''));
+            $html .= '<tr data-figure="amount" data-currency="' . Format::e($code) . '"><th>' . $this->t->html('bulk_fig_amount', $code) . '</th>'
+                . '<td class="text-right text-nowrap"><strong>' . Format::e(Money::show((string) ($currency['amount'] ?? ''), $shown)) . '</strong></td></tr>';
+        }
+        $html .= '</tbody></table>' . $this->unplannedHtml(is_array($result['errors'] ?? null) ? $result['errors'] : []);
+        if ($figure('clients_matched') === 0) {
+            return $html . $this->inlineAlert('warning', $this->t->html('bulk_nothing_matched'), 'prorata-bulk-nothing') . '</div>';
+        }
+        if ($figure('services') === 0) {
+            return $html . $this->inlineAlert('info', $this->t->html('bulk_nothing_to_align', $figure('clients_matched'), $values['day']), 'prorata-bulk-nothing') . '</div>';
+        }
+        $confirm = $this->t->get('bulk_confirm_start', $figure('clients'), $figure('services'), $values['day']);
+
+        return $html . '<input type="hidden" name="dry_run" value="' . Format::e(self::signature($values)) . '">'
+            // made here, so the same form sent twice is one run (the worker starts an event once)
+            . '<input type="hidden" name="event_id" value="' . Format::e(\ProrataAlign\Uuid::v4()) . '">'
+            . '<p><button type="submit" name="action" value="bulk_start" class="btn btn-primary" id="prorata-bulk-start"'
+            . ' onclick="return confirm(' . Format::e(json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG)) . ');">'
+            . $this->t->html('bulk_button_start') . '</button> '
+            . '<span class="help-block" style="display:inline">' . $this->t->html('bulk_start_help') . '</span></p></div>';
+    }
+
+    /** The clients the dry run could not plan (gone meanwhile, or data WHMCS mangled), and why. */
+    private function unplannedHtml(array $errors): string
+    {
+        if ($errors === []) {
+            return '';
+        }
+        $html = $this->inlineAlert('warning', $this->t->html('bulk_unplanned', count($errors)), 'prorata-bulk-unplanned')
+            . '<table class="table table-condensed prorata-bulk-unplanned"><thead><tr>'
+            . $this->th('col_client') . $this->th('col_reason') . '</tr></thead><tbody>';
+        foreach (array_slice($errors, 0, BulkRuns::FAILURES_SHOWN) as $error) {
+            $html .= $this->clientReasonRow((object) [
+                'client_id' => (int) ($error['client_id'] ?? 0),
+                'reason' => (string) ($error['reason'] ?? ''),
+            ]);
+        }
+
+        return $html . '</tbody></table>';
+    }
+
+    /** A client (linked to its summary page) and why it was not aligned. */
+    private function clientReasonRow(object $row): string
+    {
+        $id = (int) $row->client_id;
+
+        return '<tr data-client="' . $id . '"><td><a href="clientssummary.php?userid=' . $id . '">'
+            . Format::e($this->clientName($row)) . '</a></td><td>' . Format::e($row->reason) . '</td></tr>';
+    }
+
+    // -- a run ----------------------------------------------------------------------------
+
+    /** The run's panel; $waitingEvent: a run the worker has not written yet, followed by its event id. */
+    private function runPanel(?object $run, ?string $waitingEvent): string
+    {
+        if ($run === null) {
+            $progress = ['total' => 0, 'handled' => 0, 'percent' => 0, 'final' => false,
+                'counts' => array_fill_keys(BulkRuns::CLIENT_STATES, 0), 'widths' => array_fill_keys(BulkRuns::CLIENT_STATES, 0)];
+            $poll = $this->url(['event' => (string) $waitingEvent, 'format' => 'json']);
+            $title = $this->t->html('bulk_run_waiting_title');
+            $state = 'queued';
+            $facts = '';
+            $here = $this->url(['event' => (string) $waitingEvent]);
+        } else {
+            $progress = BulkRuns::progress($run);
+            $poll = $this->url(['run' => (int) $run->id, 'format' => 'json']);
+            $title = $this->t->html('bulk_run_title', (int) $run->id);
+            $state = (string) $run->state;
+            $facts = '<p class="text-muted prorata-bulk-facts">' . Format::e($this->facts($run)) . '</p>';
+            $here = $this->url(['run' => (int) $run->id]);
+        }
+        $html = '<div class="panel panel-default" id="prorata-bulk-run" data-state="' . Format::e($state) . '"'
+            . ($run !== null ? ' data-run="' . (int) $run->id . '"' : '')
+            . ($progress['final'] ? '' : ' data-poll="' . Format::e($poll) . '"')
+            . ' data-here="' . Format::e($here) . '">'
+            . '<div class="panel-heading"><h3 class="panel-title">' . $title
+            . ' <span class="label label-' . self::stateClass($state) . ' prorata-bulk-state">'
+            . Format::e($this->stateLabel($state)) . '</span></h3></div><div class="panel-body">' . $facts
+            . '<div class="progress prorata-bulk-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"'
+            . ' aria-valuenow="' . $progress['percent'] . '">';
+        foreach (['aligned' => 'success', 'skipped' => 'info', 'failed' => 'danger', 'cancelled' => 'warning'] as $key => $class) {
+            $html .= '<div class="progress-bar progress-bar-' . $class . ' prorata-bar-' . $key . '"'
+                . ' style="width: ' . $progress['widths'][$key] . '%"></div>';
+        }
+        $handled = Format::e($this->t->get('bulk_handled', "\x01", "\x02"));
+        $html .= '</div><p><strong class="prorata-bulk-percent">' . $progress['percent'] . ' %</strong> '
+            . strtr($handled, [
+                "\x01" => '<span data-count="handled">' . $progress['handled'] . '</span>',
+                "\x02" => '<span data-count="total">' . $progress['total'] . '</span>',
+            ]) . '</p>'
+            . '<table class="table table-condensed prorata-bulk-counts" style="width:auto"><thead><tr>';
+        $order = ['aligned', 'failed', 'skipped', 'queued', 'cancelled'];
+        foreach ($order as $key) {
+            $html .= '<th class="text-right">' . $this->t->html('bulk_count_' . $key) . '</th>';
+        }
+        $html .= '</tr></thead><tbody><tr>';
+        foreach ($order as $key) {
+            $html .= '<td class="text-right" data-count="' . $key . '">' . $progress['counts'][$key] . '</td>';
+        }
+        $html .= '</tr></tbody></table>';
+        if ($run !== null && in_array($state, BulkRuns::CANCELLABLE_STATES, true)) {
+            $confirm = $this->t->get('bulk_confirm_cancel', (int) $run->id);
+            $html .= '<form method="post" action="' . Format::e($this->url([])) . '" class="prorata-bulk-cancel">'
+                . $this->tokenField()
+                . '<input type="hidden" name="action" value="bulk_cancel">'
+                . '<input type="hidden" name="run_id" value="' . (int) $run->id . '">'
+                . '<button type="submit" class="btn btn-danger btn-sm" id="prorata-bulk-cancel"'
+                . ' onclick="return confirm(' . Format::e(json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG)) . ');">'
+                . $this->t->html('bulk_button_cancel') . '</button></form>';
+        }
+        $html .= $this->failuresHtml($run);
+        if (!$progress['final']) {
+            $html .= '<script>' . self::script() . '</script>';
+        }
+
+        return $html . '</div></div>';
+    }
+
+    private function failuresHtml(?object $run): string
+    {
+        $rows = $run === null ? [] : BulkRuns::failures((int) $run->id);
+        $html = '<h4>' . $this->t->html('bulk_failures_title') . '</h4>'
+            . '<p class="text-muted prorata-bulk-no-failures"' . ($rows === [] ? '' : ' style="display:none"') . '>'
+            . $this->t->html('bulk_failures_none') . '</p>'
+            . '<table class="table table-condensed table-striped" id="prorata-bulk-failures"' . ($rows === [] ? ' style="display:none"' : '') . '>'
+            . '<thead><tr>' . $this->th('col_client') . $this->th('col_reason') . '</tr></thead><tbody>';
+        foreach ($rows as $row) {
+            $html .= $this->clientReasonRow($row);
+        }
+        $html .= '</tbody></table>';
+        if (count($rows) >= BulkRuns::FAILURES_SHOWN) {
+            $html .= '<p class="text-muted">' . $this->t->html('bulk_failures_more', BulkRuns::FAILURES_SHOWN) . '</p>';
+        }
+
+        return $html;
+    }
+
+    /**
+     * The progress poller: updates the bar, the counts and the failed clients from the JSON
+     * endpoint, and shows the run's final page once it is done or cancelled. The page is
+     * first put at the run's own address, so reloading it sends no form again.
+     */
+    private static function script(): string
+    {
+        $script = <<<'JS'
+(function () {
+  var panel = document.getElementById('prorata-bulk-run');
+  if (!panel || !panel.getAttribute('data-poll')) { return; }
+  if (window.history && history.replaceState) { history.replaceState(null, '', panel.getAttribute('data-here')); }
+  var poll = panel.getAttribute('data-poll');
+  function set(selector, text) {
+    var node = panel.querySelector(selector);
+    if (node) { node.textContent = String(text); }
+  }
+  function show(run, failures) {
+    panel.setAttribute('data-state', run.state);
+    set('.prorata-bulk-state', run.state_label);
+    set('.prorata-bulk-percent', run.percent + ' %');
+    set('[data-count="handled"]', run.handled);
+    set('[data-count="total"]', run.total);
+    panel.querySelector('.prorata-bulk-progress').setAttribute('aria-valuenow', run.percent);
+    Object.keys(run.counts).forEach(function (key) {
+      set('td[data-count="' + key + '"]', run.counts[key]);
+      var bar = panel.querySelector('.prorata-bar-' + key);
+      if (bar) { bar.style.width = run.widths[key] + '%'; }
+    });
+    var table = panel.querySelector('#prorata-bulk-failures');
+    var body = table.querySelector('tbody');
+    body.textContent = '';
+    failures.forEach(function (failure) {
+      var row = body.insertRow(-1);
+      row.setAttribute('data-client', failure.client_id);
+      var link = document.createElement('a');
+      link.href = failure.url;
+      link.textContent = failure.name;
+      row.insertCell(-1).appendChild(link);
+      row.insertCell(-1).textContent = failure.reason;
+    });
+    table.style.display = failures.length ? '' : 'none';
+    panel.querySelector('.prorata-bulk-no-failures').style.display = failures.length ? 'none' : '';
+  }
+  function tick() {
+    fetch(poll, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+      .then(function (answer) { return answer.json(); })
+      .then(function (data) {
+        if (data.run) {
+          show(data.run, data.failures || []);
+          if (data.run.final) { window.location.replace(data.run.url); return; }
+        }
+        window.setTimeout(tick, POLL_MS);
+      })
+      .catch(function () { window.setTimeout(tick, 3 * POLL_MS); });
+  }
+  window.setTimeout(tick, POLL_MS);
+})();
+JS;
+
+        return str_replace('POLL_MS', (string) self::POLL_MS, $script);
+    }
+
+    // -- recent runs ----------------------------------------------------------------------
+
+    private function runsPanel(): string
+    {
+        $html = '<div class="panel panel-default" id="prorata-bulk-runs">'
+            . '<div class="panel-heading"><h3 class="panel-title">' . $this->t->html('bulk_runs_title') . '</h3></div>'
+            . '<div class="panel-body">';
+        try {
+            $runs = BulkRuns::recent();
+        } catch (\Throwable $e) {
+            // the worker's tables are missing until `prorata db upgrade` has run
+            return $html . $this->inlineAlert('warning', $this->t->html('error_no_tables')) . '</div></div>';
+        }
+        if ($runs === []) {
+            return $html . '<p class="text-muted prorata-bulk-no-runs">' . $this->t->html('bulk_runs_none') . '</p></div></div>';
+        }
+        $html .= '<table class="table table-striped table-condensed prorata-bulk-runs"><thead><tr>'
+            . $this->th('col_run') . $this->th('col_started') . $this->th('col_requested_by') . $this->th('col_day')
+            . $this->th('col_filters') . $this->th('col_progress') . $this->th('col_state') . '</tr></thead><tbody>';
+        foreach ($runs as ['run' => $run, 'progress' => $progress]) {
+            $counts = $progress['counts'];
+            $html .= '<tr data-run="' . (int) $run->id . '" data-state="' . Format::e($run->state) . '">'
+                . '<td><a href="' . Format::e($this->url(['run' => (int) $run->id])) . '">'
+                . $this->t->html('bulk_run_title', (int) $run->id) . '</a></td>'
+                . '<td class="text-nowrap">' . Format::e($this->when((string) $run->created_at)) . '</td>'
+                . '<td>' . Format::e(AdminPage::requesterName($this->t, (string) $run->requested_by)) . '</td>'
+                . '<td>' . (int) $run->day . '</td>'
+                . '<td>' . Format::e($this->filtersText((string) $run->filters)) . '</td>'
+                . '<td>' . $this->t->html('bulk_progress_short', $counts['aligned'], $counts['failed'], $counts['skipped'], $counts['cancelled'], $progress['total']) . '</td>'
+                . '<td><span class="label label-' . self::stateClass((string) $run->state) . '">'
+                . Format::e($this->stateLabel((string) $run->state)) . '</span></td></tr>';
+        }
+
+        return $html . '</tbody></table></div></div>';
+    }
+
+    // -- words ----------------------------------------------------------------------------
+
+    private function facts(object $run): string
+    {
+        $cycles = json_decode((string) ($run->cycles ?? ''), true);
+        $cycles = is_array($cycles) ? array_map('strval', $cycles) : [];
+        $names = [];
+        // in the usual order (the run keeps them sorted by name), then any the page does not know
+        foreach ([...array_intersect(Input::CYCLES, $cycles), ...array_diff($cycles, Input::CYCLES)] as $cycle) {
+            $names[] = in_array($cycle, Input::CYCLES, true) ? $this->t->get('cycle_' . AdminPage::cycleKey($cycle)) : $cycle;
+        }
+
+        return $this->t->get(
+            'bulk_run_facts',
+            $this->when((string) $run->created_at),
+            AdminPage::requesterName($this->t, (string) $run->requested_by),
+            (int) $run->day,
+            $this->filtersText((string) $run->filters),
+            $names === [] ? $this->t->get('bulk_cycles_settings') : implode(', ', $names)
+        );
+    }
+
+    /** A run's filters (its JSON) in words, with the groups' and gateways' names. */
+    private function filtersText(string $json): string
+    {
+        $filters = json_decode($json, true);
+        $filters = is_array($filters) ? $filters : [];
+        $choices = $this->choices();
+        $parts = [];
+        $named = [
+            'client_group' => 'client_groups',
+            'product_group' => 'product_groups',
+            'payment_method' => 'gateways',
+        ];
+        foreach ($named as $key => $list) {
+            $value = $filters[$key] ?? null;
+            if ($value !== null && $value !== '') {
+                $parts[] = $this->t->get('bulk_filter_' . $key, $choices[$list][$value] ?? (string) $value);
+            }
+        }
+        if (!empty($filters['several_due_days'])) {
+            $parts[] = $this->t->get('bulk_filter_several_due_days');
+        }
+
+        return $parts === [] ? $this->t->get('bulk_filters_all') : implode(', ', $parts);
+    }
+
+    /** @return array{client_groups: array<int, string>, product_groups: array<int, string>, gateways: array<string, string>} */
+    private function choices(): array
+    {
+        return $this->choices ??= [
+            'client_groups' => BulkRuns::clientGroups(),
+            'product_groups' => BulkRuns::productGroups(),
+            'gateways' => BulkRuns::gateways(),
+        ];
+    }
+
+    private function stateLabel(string $state): string
+    {
+        $known = ['queued', 'running', 'cancelling', 'cancelled', 'done'];
+
+        return in_array($state, $known, true) ? $this->t->get('bulk_state_' . $state) : $state;
+    }
+
+    private static function stateClass(string $state): string
+    {
+        return ['queued' => 'default', 'running' => 'info', 'cancelling' => 'warning', 'cancelled' => 'default', 'done' => 'success'][$state] ?? 'default';
+    }
+
+    private function clientName(object $row): string
+    {
+        $name = trim((string) ($row->firstname ?? '') . ' ' . (string) ($row->lastname ?? ''));
+        if ($name === '') {
+            $name = trim((string) ($row->companyname ?? ''));
+        }
+
+        return ($name === '' ? '' : $name . ' ') . '#' . (int) $row->client_id;
+    }
+
+    /** A datetime as WHMCS shows dates, with the time. */
+    private function when(string $value): string
+    {
+        $date = $this->format->date($value);
+
+        return $date === '' ? '' : trim($date . ' ' . substr($value, 11, 5));
+    }
+
+    /** Something the request sent, for a message. */
+    private function shown($value): string
+    {
+        return is_scalar($value) ? mb_substr((string) $value, 0, 64) : '';
+    }
+
+    // -- small pieces ---------------------------------------------------------------------
+
+    private function url(array $params): string
+    {
+        return $this->link . '&' . http_build_query(['view' => 'bulk'] + $params);
+    }
+}

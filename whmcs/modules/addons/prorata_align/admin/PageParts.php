@@ -1,0 +1,84 @@
+<?php
+
+namespace ProrataAlign\Pages;
+
+if (!defined("WHMCS")) {
+    die("This file cannot be accessed directly");
+}
+
+/**
+ * What the admin pages' controllers share: their alerts, the CSRF token field and table
+ * headings. The class using it has the page's strings in $this->t.
+ */
+trait PageParts
+{
+    /** @var array<int, array{0: string, 1: string}> [Bootstrap alert type, HTML] */
+    private array $alerts = [];
+    private ?string $token = null;
+
+    private function tokenField(): string
+    {
+        $this->token ??= Csrf::token();
+
+        return '<input type="hidden" name="token" value="' . Format::e($this->token) . '">';
+    }
+
+    private function th(string $key, string $class = ''): string
+    {
+        return '<th' . ($class !== '' ? ' class="' . $class . '"' : '') . '>' . $this->t->html($key) . '</th>';
+    }
+
+    private function alert(string $type, string $html): void
+    {
+        $this->alerts[] = [$type, $html];
+    }
+
+    private function alertsHtml(): string
+    {
+        $html = '';
+        foreach ($this->alerts as [$type, $message]) {
+            $html .= $this->inlineAlert($type, $message);
+        }
+
+        return $html;
+    }
+
+    private function inlineAlert(string $type, string $html, string $id = ''): string
+    {
+        return '<div class="alert alert-' . $type . ' prorata-alert-' . $type . '"' . ($id !== '' ? ' id="' . $id . '"' : '')
+            . ' role="alert">' . $html . '</div>';
+    }
+
+    /**
+     * The day and cycles of a run, and its button, in a well: the day 1-31 ($prefix-day), a
+     * box per cycle (those the settings turn off shown but disabled), then the short months'
+     * warning for days 29 to 31 ($prefix-day-warning).
+     *
+     * @param string[] $chosen the ticked cycles
+     * @param string[] $enabled the cycles the settings allow
+     */
+    private function dayAndCycles(string $prefix, int $chosenDay, array $chosen, array $enabled, string $button): string
+    {
+        $html = '<div class="well well-sm form-inline prorata-options">'
+            . '<div class="form-group"><label for="' . $prefix . '-day">' . $this->t->html('label_day') . '</label> '
+            . '<select name="day" id="' . $prefix . '-day" class="form-control input-sm">';
+        for ($day = 1; $day <= 31; $day++) {
+            $html .= '<option value="' . $day . '"' . ($day === $chosenDay ? ' selected' : '') . '>' . $day . '</option>';
+        }
+        $html .= '</select></div> <span class="prorata-cycles"><strong>' . $this->t->html('label_cycles') . '</strong> ';
+        foreach (Input::CYCLES as $cycle) {
+            $on = in_array($cycle, $enabled, true);
+            $html .= '<label class="checkbox-inline' . ($on ? '' : ' text-muted') . '"'
+                . ($on ? '' : ' title="' . $this->t->html('cycle_off_in_settings') . '"') . '>'
+                . '<input type="checkbox" name="cycles[]" value="' . Format::e($cycle) . '"'
+                . (in_array($cycle, $chosen, true) ? ' checked' : '') . ($on ? '' : ' disabled') . '> '
+                . $this->t->html('cycle_' . AdminPage::cycleKey($cycle)) . '</label> ';
+        }
+        $html .= '</span> ' . $button . '</div>';
+        if ($chosenDay >= 29) {
+            $html .= $this->inlineAlert('warning', $this->t->html('warning_short_months', $chosenDay), $prefix . '-day-warning');
+        }
+
+        return $html;
+    }
+}
