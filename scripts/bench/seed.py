@@ -21,17 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from worker import clock, own_schema
 from worker.db import make_engine
 from worker.sandbox import build as sandbox
-from worker.whmcs.schema import (
-    tbladdons,
-    tblclientgroups,
-    tblclients,
-    tblcurrencies,
-    tblhosting,
-    tblhostingaddons,
-    tblinvoiceitems,
-    tblinvoices,
-    tblproducts,
-)
+from worker.whmcs import schema as whmcs
 
 TODAY = date(2024, 6, 1)
 DAY = 1  # the alignment day of the month
@@ -222,7 +212,7 @@ def _reference_rows(engine: Engine) -> None:
     """Currencies, client groups, products (3 groups) and addon products."""
     with engine.begin() as conn:
         conn.execute(
-            sa.insert(tblcurrencies).values(
+            sa.insert(whmcs.tblcurrencies).values(
                 id=2,
                 code="EUR",
                 prefix="€",
@@ -233,21 +223,21 @@ def _reference_rows(engine: Engine) -> None:
             )
         )
         conn.execute(
-            sa.insert(tblclientgroups),
+            sa.insert(whmcs.tblclientgroups),
             [
                 {"id": 1, "groupname": "Resellers", "discountpercent": Decimal("0")},
                 {"id": 2, "groupname": "Friends", "discountpercent": Decimal("5")},
             ],
         )
         conn.execute(
-            sa.insert(tblproducts),
+            sa.insert(whmcs.tblproducts),
             [
                 {"id": p, "name": f"Plan {p}", "gid": 1 + (p - 1) // 2, "tax": p % 2}
                 for p in range(1, PRODUCTS + 1)
             ],
         )
         conn.execute(
-            sa.insert(tbladdons),
+            sa.insert(whmcs.tbladdons),
             [{"id": 1, "name": "Backup", "tax": 1}, {"id": 2, "name": "Extra IP", "tax": 0}],
         )
 
@@ -294,11 +284,11 @@ def seed(url: str, clients: int) -> Seeded:
         _reference_rows(engine)
         rows = client_rows(clients)
         for table, name in (
-            (tblclients, "clients"),
-            (tblhosting, "services"),
-            (tblhostingaddons, "addons"),
-            (tblinvoices, "invoices"),
-            (tblinvoiceitems, "items"),
+            (whmcs.tblclients, "clients"),
+            (whmcs.tblhosting, "services"),
+            (whmcs.tblhostingaddons, "addons"),
+            (whmcs.tblinvoices, "invoices"),
+            (whmcs.tblinvoiceitems, "items"),
         ):
             _insert_all(engine, table, rows[name])
     finally:
