@@ -147,7 +147,7 @@ def counted(engine: Engine) -> Iterator[list[str]]:
 
 
 def kind_of(statement: str) -> str:
-    """"INSERT tblinvoiceitems", "SELECT tblhosting", ...: the verb and the first table."""
+    """ "INSERT tblinvoiceitems", "SELECT tblhosting", ...: the verb and the first table."""
     words = statement.replace("`", "").replace("(", " ").split()
     verb = words[0].upper()
     after = {"INSERT": "INTO", "DELETE": "FROM", "SELECT": "FROM", "UPDATE": None}.get(verb)
