@@ -302,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
         services.start_redis()
         found, correct = bulk_runs(services, clients, args.small)
         figures += found
+    except KeyboardInterrupt:
+        _say("interrupted: stopping the worker and Redis")
+        return 130
+    except Exception:
+        _say(f"the benchmark failed; the worker's last log lines:\n{services.worker_log_tail()}")
+        raise
     finally:
         services.close()
     figures += _measure("scaling: align", lambda: scaling_figures(align_url))

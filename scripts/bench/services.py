@@ -8,6 +8,7 @@ benchmark calls from `finally` (Ctrl-C and SIGTERM included).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 import uuid
@@ -91,8 +92,14 @@ class Services:
         assert self.redis is not None
         return self.redis.client(0)
 
+    def worker_log_tail(self, lines: int = 40) -> str:
+        if self.worker is None:
+            return "(no worker running)"
+        return "\n".join(self.worker.log_text().splitlines()[-lines:])
+
     def close(self) -> None:
-        """Stop the worker and Redis; each step runs even when an earlier one fails."""
+        """Stop the worker and Redis, then remove their directory; each step runs even when
+        an earlier one fails."""
         try:
             self.stop_worker()
         finally:
@@ -100,8 +107,11 @@ class Services:
                 if self.app is not None:
                     self.app.close()
             finally:
-                if self.redis is not None:
-                    self.redis.stop()
+                try:
+                    if self.redis is not None:
+                        self.redis.stop()
+                finally:
+                    shutil.rmtree(self.directory, ignore_errors=True)
 
 
 # ---- Redis's figures ---------------------------------------------------------------------
