@@ -4,7 +4,8 @@ on the benchmark's seeded database, through the bulk path or the one-task-per-cl
     python -m scripts.bench.profile_worker [--clients 300] [--baseline] [--top 40]
 
 Prints the run's figures (Redis's commands per client among them), the product's functions
-taking the most time (cumulative), then any function by its own time. The profile file is kept for a closer look (`python -m pstats FILE`).
+taking the most time (cumulative), then any function by its own time. The profile file is
+kept for a closer look (`python -m pstats FILE`).
 """
 
 from __future__ import annotations
