@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from celery import Task, signals
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -13,7 +12,6 @@ from tasks.args import (
     BadTaskArguments,
     align_command,
     client_id_arg,
-    event_id_arg,
     parse_cycles,
     parse_day_arg,
     parse_mode,
@@ -23,15 +21,22 @@ from tasks.args import (
 from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
 from worker.celery_app import app
-from worker.steps.align import align_client
+from worker.steps.align import AlignCommand, AlignResult, align_client
 from worker.steps.jobs import one_line, open_redis, push_dead_letter, record_failed_job
 from worker.steps.planning import plan_client
 from worker.transactions import unit_of_work
 from worker.version import VERSION
-from worker.whmcs.schema import tblclients, tblhosting
 
 # errors worth another try: the database went away, a deadlock, a lock wait timeout
 RETRYABLE = (OperationalError, DBAPIError)
+# how a task that writes tries again after such an error: backing off, up to five minutes
+RETRIED: dict[str, Any] = {
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": runtime.config().align_max_retries,
+}
 
 
 # the events whose failure after the last try is kept for operators and offered again
@@ -89,20 +94,18 @@ def record_failed_event(task: str, kwargs: dict[str, Any], exc: BaseException) -
         redis.close()
 
 
-@app.task(
-    name="prorata.align_client",
-    bind=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=runtime.config().align_max_retries,
-)
+@app.task(name="prorata.align_client", bind=True, **RETRIED)
 def align_client_task(self: Task, **kwargs: Any) -> dict[str, Any]:
     """Align one client: kwargs event_id, client_id, day, cycles, services, mode,
     requested_by, today (all but the first two optional)."""
+    return align_and_follow_up(align_command(**kwargs)).to_dict()
+
+
+def align_and_follow_up(command: AlignCommand) -> AlignResult:
+    """One client's alignment as every caller runs it (a single alignment, each client of a
+    bulk run): its transaction, its log line, then, after commit, the unsuspensions and the
+    invoice e-mails."""
     log = logs.get_logger()
-    command = align_command(**kwargs)
     result = align_client(runtime.engine(), command, clock.now)
     logs.bind(invoice_ids=[invoice["id"] for invoice in result.invoices])
     log.info(
@@ -122,7 +125,7 @@ def align_client_task(self: Task, **kwargs: Any) -> dict[str, Any]:
 
         for invoice in result.invoices:
             send_invoice_email.delay(invoice_id=invoice["id"], event_id=command.event_id)
-    return result.to_dict()
+    return result
 
 
 @app.task(name="prorata.preview_client", acks_late=False)
@@ -158,47 +161,3 @@ def preview_client_task(
     # the admin page compares it with the addon's own version
     document["worker_version"] = VERSION
     return document
-
-
-@app.task(name="prorata.align_all_clients", bind=True)
-def align_all_clients_task(
-    self: Task,
-    *,
-    event_id: str,
-    day: Any = None,
-    cycles: Any = None,
-    mode: Any = None,
-    today: Any = None,
-) -> dict[str, Any]:
-    """Bulk alignment: one align task per client with an Active or Suspended service.
-
-    Each client's event id derives from the bulk event id, so a redelivered bulk task
-    queues nothing that has not already been done.
-    """
-    event_id = event_id_arg(event_id, max_length=48)  # room for ":<client id>"
-    with runtime.engine().connect() as conn:
-        client_ids = [
-            int(client_id)
-            for (client_id,) in conn.execute(
-                sa.select(tblhosting.c.userid)
-                .join(tblclients, tblclients.c.id == tblhosting.c.userid)
-                .where(tblhosting.c.domainstatus.in_(("Active", "Suspended")))
-                .distinct()
-                .order_by(tblhosting.c.userid)
-            )
-        ]
-    for client_id in client_ids:
-        client_event = f"{event_id}:{client_id}"
-        align_client_task.apply_async(
-            task_id=client_event,  # Flower shows the event id, as for WHMCS's own events
-            kwargs={
-                "event_id": client_event,
-                "client_id": client_id,
-                "day": day,
-                "cycles": cycles,
-                "mode": mode,
-                "requested_by": "bulk",
-                "today": today,
-            },
-        )
-    return {"event_id": event_id, "clients": len(client_ids)}

@@ -14,6 +14,7 @@ from worker.config import WorkerConfig, load_config
 TASK_MODULES = ["tasks.align", "tasks.invoices", "tasks.maintenance", "tasks.email"]
 TASK_MODULES += ["tasks.unsuspend"]  # unsuspension after an alignment invoice is paid
 TASK_MODULES += ["tasks.health"]  # the ping task; the record of each beat job's run
+TASK_MODULES += ["tasks.bulk"]  # bulk alignment: dry run, start, chunks, cancel
 
 
 def make_app() -> Celery:

@@ -98,6 +98,7 @@ class WorkerConfig:
     task_time_limit: int
     align_max_retries: int
     max_reoffers: int
+    bulk_chunk_size: int
     whmcs_api_url: str
     whmcs_api_identifier: str
     whmcs_api_secret: str
@@ -127,6 +128,8 @@ def load_config() -> WorkerConfig:
         task_time_limit=_int("PRORATA_TASK_TIME_LIMIT", 300, minimum=15),
         align_max_retries=_int("PRORATA_ALIGN_MAX_RETRIES", 5, minimum=0),
         max_reoffers=_int("PRORATA_MAX_REOFFERS", 5, minimum=0),
+        # clients per task of a bulk run: each keeps its own transaction and event id
+        bulk_chunk_size=_int("PRORATA_BULK_CHUNK_SIZE", 50),
         whmcs_api_url=api_url,
         whmcs_api_identifier=_text("PRORATA_WHMCS_API_IDENTIFIER", ""),
         whmcs_api_secret=_text("PRORATA_WHMCS_API_SECRET", ""),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 
 from worker.whmcs.types import Money, WhmcsDate, WhmcsDateTime, medium_text
@@ -158,6 +159,43 @@ job_runs = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
 )
 
+# One row per bulk alignment (one event id): what was asked, and where it stands.
+bulk_runs = sa.Table(
+    "mod_prorata_bulk_runs",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column(
+        "day", sa.SmallInteger().with_variant(mysql.TINYINT(), "mysql", "mariadb"), nullable=False
+    ),
+    # JSON {"client_group", "product_group", "payment_method", "several_due_days"}
+    sa.Column("filters", sa.Text, nullable=False),
+    sa.Column("cycles", sa.Text, nullable=True),  # JSON list, or NULL for the settings' cycles
+    sa.Column("mode", sa.String(16), nullable=True),  # calendar | fixed | NULL (the setting)
+    sa.Column("today", WhmcsDate, nullable=False),
+    # queued (chunks being sent) | running | cancelling | cancelled | done
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("created_at", WhmcsDateTime, nullable=False),
+    sa.Column("updated_at", WhmcsDateTime, nullable=False),
+    sa.Column("finished_at", WhmcsDateTime, nullable=True),
+)
+
+# One row per client of a bulk run: its progress is counted here, never in Redis.
+bulk_clients = sa.Table(
+    "mod_prorata_bulk_clients",
+    own_metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("client_id", sa.Integer, primary_key=True, autoincrement=False),
+    # queued | aligned | skipped | failed | cancelled
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),  # why skipped or failed, for staff
+    sa.Column("event_id", sa.String(64), nullable=False),  # "<run event id>:<client id>"
+    sa.Column("updated_at", WhmcsDateTime, nullable=False),
+    sa.Index("mod_prorata_bulk_clients_state", "run_id", "state"),
+)
+
 schema_version = sa.Table(
     "mod_prorata_schema",
     own_metadata,
@@ -206,6 +244,11 @@ def _v7(conn: Connection) -> None:
     job_runs.create(conn, checkfirst=True)
 
 
+def _v8(conn: Connection) -> None:
+    for table in (bulk_runs, bulk_clients):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _v1),
     (2, _v2),
@@ -214,6 +257,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (5, _v5),
     (6, _v6),
     (7, _v7),
+    (8, _v8),
 )
 LATEST = MIGRATIONS[-1][0]
 

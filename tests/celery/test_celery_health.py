@@ -101,7 +101,7 @@ def test_status_all_up_then_each_part_down(
     assert code == 0, lines
     assert attention(lines) == []
     assert lines["workers"].endswith(f"1 alive on queue {queue} ({worker.nodename})")
-    assert lines["database"].endswith("reachable, schema at version 7")
+    assert lines["database"].endswith("reachable, schema at version 8")
     assert "beat relay_outbox" in lines and "(ok)" in lines["beat relay_outbox"]
 
     # a failed job open
@@ -153,7 +153,7 @@ def test_status_with_redis_unreachable(
     assert (code, attention(lines)) == (1, ["broker", "dead letters", "queue", "workers"])
     assert lines["broker"].startswith("ATTENTION broker: unreachable: ConnectionError")
     assert lines["workers"] == "ATTENTION workers: unknown: broker unreachable"
-    assert lines["database"] == "OK        database: reachable, schema at version 7"
+    assert lines["database"] == "OK        database: reachable, schema at version 8"
 
 
 def test_status_json(

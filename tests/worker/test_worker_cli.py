@@ -20,12 +20,12 @@ from worker_helpers import (
     one_invoice,
     row,
     rows,
+    run_cli,
     seed,
     two_services,
 )
 
 from worker import clock, runtime
-from worker.cli.main import main
 from worker.own_schema import LATEST, MIGRATIONS, records, requests, schema_version
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblaccounts, tblhosting, tblinvoiceitems, tblinvoices
@@ -40,12 +40,6 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     # `cron` points this process at its database: leave it as it was afterwards
     for name in ("_database_url", "_engine", "_engine_pid"):
         monkeypatch.setattr(runtime, name, getattr(runtime, name))
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def align_json(

@@ -25,6 +25,18 @@ ALL_TABLES: tuple[sa.Table, ...] = (
 )
 
 
+def run_cli(capsys: Any, *args: str) -> tuple[int, str, str]:
+    """`prorata ARGS` in this process: (exit code, stdout, stderr)."""
+    from worker.cli.main import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse refuses an option itself
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def clock(moment: datetime) -> Callable[[], datetime]:
     return lambda: moment
 

@@ -13,12 +13,14 @@ import importlib
 import json
 import os
 import sys
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.cycles import Cycle, parse_cycle_list
@@ -26,13 +28,26 @@ from domain.model import AlignRequest
 from domain.settings import SettingsError, parse_day
 from domain.tax import TaxRateError
 from worker import clock, runtime
-from worker.cli.render import render_align_result, render_plan
+from worker.cli.render import (
+    render_align_result,
+    render_bulk_dry_run,
+    render_bulk_progress,
+    render_plan,
+)
 from worker.config import ConfigError, WorkerConfig, load_config
 from worker.db import DatabaseUrlError, describe, make_engine
-from worker.own_schema import LATEST, current_version, upgrade
+from worker.own_schema import LATEST, bulk_runs, current_version, upgrade
 from worker.sandbox.build import SandboxRefused, init_sandbox, require_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
 from worker.steps.align import AlignCommand, align_client
+from worker.steps.bulk import (
+    FINISHED,
+    RUN_EVENT_ID_MAX,
+    BulkFilters,
+    BulkParams,
+    dry_run,
+    progress,
+)
 from worker.steps.health import record_cron_reports
 from worker.steps.jobs import (
     JobReport,
@@ -131,6 +146,54 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+def _gateway(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a payment method is a gateway name, e.g. paypal")
+    return text.strip()
+
+
+def _run_event_id(text: str) -> str:
+    if not 1 <= len(text) <= RUN_EVENT_ID_MAX:
+        raise argparse.ArgumentTypeError(
+            f"a bulk event id is 1 to {RUN_EVENT_ID_MAX} characters, not {text!r}"
+        )
+    return text
+
+
+def _add_bulk_options(parser: argparse.ArgumentParser) -> None:
+    _add_db(parser)
+    parser.add_argument("--day", type=_day, required=True, help="prorata day 1-31")
+    parser.add_argument("--client-group", type=_positive_id, metavar="N", help="clients of a group")
+    parser.add_argument(
+        "--product-group", type=_positive_id, metavar="N", help="clients with a product of a group"
+    )
+    parser.add_argument(
+        "--payment-method", type=_gateway, metavar="M", help="clients with a service paid by M"
+    )
+    parser.add_argument(
+        "--several-due-days",
+        action="store_true",
+        help="clients whose services and addons fall due on more than one day of the month",
+    )
+    parser.add_argument(
+        "--cycles",
+        type=_cycles,
+        metavar="LIST",
+        help="only these cycles, e.g. Monthly,Quarterly (narrows the module settings)",
+    )
+    parser.add_argument("--mode", choices=("calendar", "fixed"), help="default: the setting")
+    parser.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
+    parser.add_argument("--dry-run", action="store_true", help="what it would do; changes nothing")
+    parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    parser.add_argument(
+        "--event-id", type=_run_event_id, help="the run's id (default: a new one; again: resumed)"
+    )
+    parser.add_argument(
+        "--requested-by", default="cli", help="who asked, kept with the run (default: cli)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the dry run or result as JSON")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="prorata", description="Prorated Next Due Date for WHMCS.")
     parser.add_argument("--version", action="version", version=f"prorata {VERSION}")
@@ -189,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"the event id (default: manual:{kind}:<invoice>, so a repeat is recognised)",
         )
         event.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    bulk = commands.add_parser(
+        "bulk", help="align many clients through the worker (or --dry-run: what it would do)"
+    )
+    _add_bulk_options(bulk)
 
     # their options go to Celery untouched (see main())
     commands.add_parser("worker", help="run the Celery worker; other options go to celery worker")
@@ -538,6 +606,116 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bulk_params(args: argparse.Namespace) -> BulkParams:
+    return BulkParams(
+        day=args.day,
+        filters=BulkFilters(
+            client_group=args.client_group,
+            product_group=args.product_group,
+            payment_method=args.payment_method,
+            several_due_days=args.several_due_days,
+        ),
+        today=args.today or clock.today(),
+        cycles=args.cycles,
+        calendar_days=None if args.mode is None else args.mode == "calendar",
+    )
+
+
+# how long the command waits for a worker to take the run before saying none did
+BULK_START_TIMEOUT = 60.0
+BULK_POLL = 0.5
+
+
+def cmd_bulk(args: argparse.Namespace) -> int:
+    """--dry-run: the figures, read here; otherwise prorata.bulk_start goes to the worker,
+    and --wait follows the run's rows until it ends. Exit 1 when a client failed."""
+    engine = _engine(args.db)
+    _check_schema(engine)
+    params = _bulk_params(args)
+    if args.dry_run:
+
+        def plan() -> dict[str, Any]:
+            with engine.connect() as conn:
+                return dry_run(conn, params)
+
+        figures = _guarded(engine, plan)
+        if args.json:
+            print(json.dumps({**figures, "filters": params.filters.to_dict()}, indent=2))
+        else:
+            print(render_bulk_dry_run(figures, params))
+        return 0
+    event_id = args.event_id or f"cli-{uuid.uuid4().hex}"
+    kwargs = {
+        "event_id": event_id,
+        "day": params.day,
+        "filters": params.filters.to_dict(),
+        "cycles": sorted(cycle.value for cycle in params.cycles) if params.cycles else None,
+        "mode": params.mode,
+        "requested_by": args.requested_by,
+        "today": params.today.isoformat(),
+    }
+    try:
+        from worker.celery_app import send_to_broker
+
+        send_to_broker("prorata.bulk_start", kwargs, event_id)
+    except Exception as exc:
+        raise CliError(f"the broker cannot take the run: {one_line(exc)}", EXIT_BROKER) from exc
+    run_id = _guarded(engine, lambda: _wait_for_run(engine, event_id))
+    with engine.connect() as conn:
+        shown = progress(conn, run_id)
+    print(f"bulk run {run_id} (event {event_id}): {shown['total']} client(s), {shown['state']}")
+    if not args.wait:
+        return 0
+    shown = _guarded(engine, lambda: _follow(engine, run_id))
+    if args.json:
+        print(json.dumps(shown, indent=2))
+    else:
+        print(render_bulk_progress(shown))
+    return EXIT_JOB_FAILED if shown["counts"]["failed"] else 0
+
+
+def _wait_for_run(engine: Any, event_id: str) -> int:
+    deadline = time.monotonic() + BULK_START_TIMEOUT
+    while True:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.select(bulk_runs.c.id).where(bulk_runs.c.event_id == event_id)
+            ).scalar()
+        if found is not None:
+            return int(found)
+        if time.monotonic() > deadline:
+            raise CliError(
+                f"no worker took bulk run {event_id} within {BULK_START_TIMEOUT:.0f} s; it "
+                "stays queued and starts when a worker runs (see `prorata status`)",
+                EXIT_JOB_FAILED,
+            )
+        time.sleep(BULK_POLL)
+
+
+def _follow(engine: Any, run_id: int) -> dict[str, Any]:
+    """A progress bar from the run's rows until the run is done or cancelled."""
+    from tqdm import tqdm
+
+    with engine.connect() as conn:
+        shown = progress(conn, run_id)
+    with tqdm(total=shown["total"], unit="client", desc=f"run {run_id}", file=sys.stderr) as bar:
+        while True:
+            bar.update(shown["done"] - bar.n)
+            counts = shown["counts"]
+            bar.set_postfix(
+                aligned=counts["aligned"],
+                skipped=counts["skipped"],
+                failed=counts["failed"],
+                remaining=shown["remaining"],
+                refresh=False,
+            )
+            if shown["state"] in FINISHED:
+                return shown
+            time.sleep(BULK_POLL)
+            with engine.connect() as conn:
+                shown = progress(conn, run_id)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from worker.sandbox.demo import run_demo
 
@@ -558,6 +736,7 @@ COMMANDS = {
     ("sandbox", "pay"): cmd_sandbox_pay,
     ("sandbox", "cancel"): cmd_sandbox_cancel,
     ("demo", None): cmd_demo,
+    ("bulk", None): cmd_bulk,
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.planner import Plan, PlanLine
 from worker.steps.align import AlignResult
+from worker.steps.bulk import BulkParams
 
 
 def _cell(value: object) -> str:
@@ -144,4 +145,50 @@ def render_align_result(result: AlignResult) -> str:
     for line in result.skipped:
         blocked = f" (invoice #{line['blocked_by_invoice']})" if line["blocked_by_invoice"] else ""
         out.append(f"  skipped {line['type']} {line['id']}: {line['reason']}{blocked}")
+    return "\n".join(out)
+
+
+def _filters_line(params: BulkParams) -> str:
+    filters = params.filters
+    chosen = []
+    if filters.client_group is not None:
+        chosen.append(f"client group {filters.client_group}")
+    if filters.product_group is not None:
+        chosen.append(f"product group {filters.product_group}")
+    if filters.payment_method is not None:
+        chosen.append(f"paid by {filters.payment_method}")
+    if filters.several_due_days:
+        chosen.append("more than one due day")
+    return ", ".join(chosen) or "all clients with an Active or Suspended service"
+
+
+def render_bulk_dry_run(figures: dict[str, Any], params: BulkParams) -> str:
+    mode = {"calendar": ", calendar days", "fixed": ", fixed days"}.get(params.mode or "", "")
+    out = [
+        f"Dry run: align to day {params.day}{mode}, as of {params.today.isoformat()}; "
+        f"{_filters_line(params)}",
+        f"Clients matched: {figures['clients_matched']}",
+        f"Clients to invoice: {figures['clients']}",
+        f"Services aligned: {figures['services']} (skipped: {figures['skipped_services']})",
+        f"Invoices: {figures['invoices']}",
+    ]
+    if figures["currencies"]:
+        out.append("Amount per currency:")
+    for currency in figures["currencies"]:
+        amount = f"{currency['prefix']}{currency['amount']}{currency['suffix']}"
+        out.append(f"  {currency['code'] or currency['currency_id']}: {amount}")
+    for error in figures.get("errors", []):
+        out.append(f"Client {error['client_id']} cannot be planned: {error['reason']}")
+    return "\n".join(out)
+
+
+def render_bulk_progress(shown: dict[str, Any]) -> str:
+    counts = shown["counts"]
+    out = [
+        f"Bulk run {shown['run_id']} {shown['state']}: {counts['aligned']} aligned, "
+        f"{counts['skipped']} skipped, {counts['failed']} failed, "
+        f"{shown['remaining']} not aligned (of {shown['total']})"
+    ]
+    for failure in shown["failures"]:
+        out.append(f"  client {failure['client_id']} failed: {failure['reason']}")
     return "\n".join(out)

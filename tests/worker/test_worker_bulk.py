@@ -1,0 +1,433 @@
+"""Bulk alignment in-process, on SQLite and on MariaDB: which clients each filter selects,
+the dry run against the single previews, a run's clients step by step (cancel, a chunk
+delivered again, a client failing while the others align), and `prorata bulk --dry-run`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from worker_helpers import NOW, T, clock, dump, dump_diff, execute, rows, run_cli, seed
+
+from worker import runtime
+from worker.own_schema import bulk_clients, bulk_runs, requests
+from worker.sandbox import build as sandbox
+from worker.steps import bulk
+from worker.steps.align import AlignCommand, AlignResult, align_client
+from worker.whmcs.schema import tblclients, tblcurrencies, tblinvoices, tblproducts
+
+EVERYONE = bulk.BulkFilters()
+
+
+def params(filters: bulk.BulkFilters = EVERYONE) -> bulk.BulkParams:
+    return bulk.BulkParams(day=1, filters=filters, today=T)
+
+
+def population(conn: Connection) -> dict[str, int]:
+    """Clients told apart by the filters (today 2024-06-01, day 1):
+
+    - alpha: in the Resellers group, one hosting service (product group 1), bank transfer
+    - beta: a VPS (product group 2) by PayPal due the 15th, and hosting due the 20th
+    - gamma: a suspended hosting service due the 15th with an addon due the 25th, in EUR
+    - eps: two services due the 15th of different months (one day of month only)
+    - delta: only a terminated service, never chosen
+    """
+    group = sandbox.add_client_group(conn, "Resellers", "0")
+    hosting = sandbox.add_product(conn, "Hosting")
+    vps = sandbox.add_product(conn, "VPS")
+    conn.execute(sa.update(tblproducts).where(tblproducts.c.id == vps).values(gid=2))
+    euro = int(
+        conn.execute(
+            sa.insert(tblcurrencies).values(
+                code="EUR", prefix="", suffix=" EUR", format=1, rate=1, default=0
+            )
+        ).inserted_primary_key[0]
+    )
+    backup = sandbox.add_addon_product(conn, "Backups")
+    ids: dict[str, int] = {"euro": euro}
+
+    ids["alpha"] = sandbox.add_client(conn, "Alpha", "One", group_id=group)
+    sandbox.add_service(
+        conn, ids["alpha"], hosting, amount="30.00", cycle="Monthly", next_due="2024-06-15"
+    )
+
+    ids["beta"] = sandbox.add_client(conn, "Beta", "Two")
+    sandbox.add_service(
+        conn,
+        ids["beta"],
+        vps,
+        amount="60.00",
+        cycle="Monthly",
+        next_due="2024-06-15",
+        gateway="paypal",
+    )
+    sandbox.add_service(
+        conn, ids["beta"], hosting, amount="30.00", cycle="Monthly", next_due="2024-06-20"
+    )
+
+    ids["gamma"] = sandbox.add_client(conn, "Gamma", "Three")
+    conn.execute(sa.update(tblclients).where(tblclients.c.id == ids["gamma"]).values(currency=euro))
+    service = sandbox.add_service(
+        conn,
+        ids["gamma"],
+        hosting,
+        amount="30.00",
+        cycle="Monthly",
+        next_due="2024-06-15",
+        status="Suspended",
+    )
+    sandbox.add_service_addon(
+        conn,
+        service,
+        backup,
+        client_id=ids["gamma"],
+        recurring="6.00",
+        cycle="Monthly",
+        next_due="2024-06-25",
+    )
+
+    ids["eps"] = sandbox.add_client(conn, "Eps", "Four")
+    sandbox.add_service(
+        conn, ids["eps"], hosting, amount="30.00", cycle="Monthly", next_due="2024-06-15"
+    )
+    sandbox.add_service(
+        conn, ids["eps"], hosting, amount="90.00", cycle="Quarterly", next_due="2024-07-15"
+    )
+
+    ids["delta"] = sandbox.add_client(conn, "Delta", "Five")
+    sandbox.add_service(
+        conn,
+        ids["delta"],
+        hosting,
+        amount="30.00",
+        cycle="Monthly",
+        next_due="2024-06-15",
+        status="Terminated",
+    )
+    return ids
+
+
+def chosen(engine: Engine, **filters: Any) -> list[int]:
+    with engine.connect() as conn:
+        return bulk.select_clients(conn, bulk.BulkFilters(**filters))
+
+
+def test_each_filter_selects_its_clients(engine: Engine) -> None:
+    ids = seed(engine, population)
+    named = {value: key for key, value in ids.items()}
+
+    def names(**filters: Any) -> list[str]:
+        return [named[client_id] for client_id in chosen(engine, **filters)]
+
+    assert names() == ["alpha", "beta", "gamma", "eps"]
+    assert names(client_group=1) == ["alpha"]
+    assert names(client_group=99) == []
+    assert names(product_group=2) == ["beta"]
+    assert names(product_group=1) == ["alpha", "beta", "gamma", "eps"]
+    assert names(payment_method="paypal") == ["beta"]
+    assert names(payment_method="banktransfer") == ["alpha", "beta", "gamma", "eps"]
+    # the 15th and 20th for beta, a service on the 15th and its addon on the 25th for gamma
+    assert names(several_due_days=True) == ["beta", "gamma"]
+    # filters narrow together: beta's PayPal service is its VPS, of product group 2
+    assert names(several_due_days=True, payment_method="paypal") == ["beta"]
+    assert names(product_group=2, payment_method="banktransfer") == []
+
+
+def test_filters_from_json_are_checked() -> None:
+    parsed = bulk.BulkFilters.parse(
+        {"client_group": "3", "product_group": None, "payment_method": "", "several_due_days": True}
+    )
+    assert parsed == bulk.BulkFilters(client_group=3, several_due_days=True)
+    assert bulk.BulkFilters.parse(None) == bulk.BulkFilters.parse({}) == EVERYONE
+    for bad in ({"client_group": "x"}, {"group": 1}, {"several_due_days": "yes"}, [1]):
+        with pytest.raises(bulk.BulkInputError):
+            bulk.BulkFilters.parse(bad)
+
+
+@pytest.fixture
+def this_database(db_url: str) -> Iterator[None]:
+    """The task code in this process (the previews) reads the test's database."""
+    saved = (runtime._database_url, runtime._engine, runtime._engine_pid)
+    runtime.use_database(db_url)
+    yield
+    runtime._reset()
+    runtime._database_url, runtime._engine, runtime._engine_pid = saved
+
+
+def test_dry_run_is_the_sum_of_the_single_previews_and_changes_nothing(
+    engine: Engine, this_database: None
+) -> None:
+    from tasks.align import preview_client_task
+
+    ids = seed(engine, population)
+    before = dump(engine)
+    with engine.connect() as conn:
+        figures = bulk.dry_run(conn, params())
+    after = dump(engine)
+    assert after == before, dump_diff(before, after)
+
+    previews = {
+        client_id: preview_client_task(client_id=client_id, day=1, today=T.isoformat())
+        for client_id in chosen(engine)
+    }
+    by_currency: dict[str, Decimal] = {}
+    for client_id, preview in previews.items():
+        code = "EUR" if client_id == ids["gamma"] else "USD"
+        for invoice in preview["invoices"]:
+            by_currency[code] = by_currency.get(code, Decimal(0)) + Decimal(invoice["total"])
+    lines = [line for preview in previews.values() for line in preview["lines"]]
+    assert figures["clients_matched"] == len(previews) == 4
+    assert figures["clients"] == sum(1 for p in previews.values() if p["invoices"])
+    assert figures["invoices"] == sum(len(p["invoices"]) for p in previews.values())
+    assert figures["services"] == sum(1 for line in lines if line["reason"] is None)
+    assert figures["skipped_services"] == sum(1 for line in lines if line["reason"] is not None)
+    assert figures["errors"] == []
+    assert figures["currencies"] == [
+        {"currency_id": 1, "code": "USD", "prefix": "$", "suffix": " USD", "amount": amount}
+        for amount in [f"{by_currency['USD']:.2f}"]
+    ] + [
+        {
+            "currency_id": ids["euro"],
+            "code": "EUR",
+            "prefix": "",
+            "suffix": " EUR",
+            "amount": f"{by_currency['EUR']:.2f}",
+        }
+    ]
+    # gamma: hosting 06-15 -> 07-01 (16 of 30 days of 30.00) and its addon 06-25 -> 07-01
+    # (6 of 30 days of 6.00): 16.00 + 1.20
+    assert figures["currencies"][1]["amount"] == "17.20"
+    # beta has two invoices (bank transfer, PayPal): at least 5 invoices in all
+    assert figures["invoices"] >= 5 and figures["services"] >= 6
+
+
+def real_align(engine: Engine) -> bulk.Align:
+    return lambda command: align_client(engine, command, clock(NOW))
+
+
+def start(engine: Engine, event_id: str = "bulk-1", **filters: Any) -> bulk.StartedRun:
+    return bulk.start_run(engine, event_id, params(bulk.BulkFilters(**filters)), "cli", clock(NOW))
+
+
+def run_rows(engine: Engine, run_id: int) -> dict[int, tuple[str, str | None]]:
+    return {
+        r["client_id"]: (r["state"], r["reason"])
+        for r in rows(engine, bulk_clients, bulk_clients.c.run_id == run_id)
+    }
+
+
+def test_start_is_idempotent_and_a_run_aligns_each_client_once(engine: Engine) -> None:
+    ids = seed(engine, population)
+    started = start(engine)
+    run = started.run
+    assert started.to_send == chosen(engine)
+    assert (run.state, run.total, run.requested_by) == ("queued", 4, "cli")
+    # sending cut short: the same event again offers the queued clients again, once sent none
+    assert start(engine).to_send == started.to_send
+    assert start(engine).run.id == run.id
+    assert bulk.mark_sent(engine, run.id, clock(NOW)) == "running"
+    assert start(engine).to_send == []
+    assert len(rows(engine, bulk_runs)) == 1
+
+    align = real_align(engine)
+    for client_id in started.to_send:
+        outcome = bulk.step_client(engine, run, client_id, align, clock(NOW))
+        assert outcome is not None and outcome[0] == "aligned", outcome
+    assert bulk.finish_if_done(engine, run.id, clock(NOW)) == "done"
+    [stored] = rows(engine, bulk_runs)
+    assert (stored["state"], stored["finished_at"]) == ("done", NOW)
+    assert run_rows(engine, run.id) == {cid: ("aligned", None) for cid in started.to_send}
+    done = {r["client_id"]: r for r in rows(engine, requests)}
+    assert sorted(done) == started.to_send
+    for client_id, request in done.items():
+        assert (request["event_id"], request["requested_by"], request["state"]) == (
+            f"bulk-1:{client_id}",
+            "bulk",
+            "done",
+        )
+    assert ids["delta"] not in done
+
+    # the chunk delivered again: nobody is touched, nothing written
+    before = dump(engine)
+    for client_id in started.to_send:
+        assert bulk.step_client(engine, run, client_id, align, clock(NOW)) is None
+    after = dump(engine)
+    assert after == before, dump_diff(before, after)
+
+    # a worker that died between a client's alignment and its row: the row is queued again,
+    # the alignment is a repeat under the same event id and the row is set from its result
+    client_id = ids["beta"]
+    execute(
+        engine,
+        sa.update(bulk_clients).where(bulk_clients.c.client_id == client_id).values(state="queued"),
+    )
+    invoices = rows(engine, tblinvoices)
+    assert bulk.step_client(engine, run, client_id, align, clock(NOW)) == ("aligned", None)
+    assert rows(engine, tblinvoices) == invoices
+    assert len(rows(engine, requests)) == len(started.to_send)
+
+    with engine.connect() as conn:
+        shown = bulk.progress(conn, run.id)
+    assert shown["counts"] == {
+        "queued": 0,
+        "aligned": 4,
+        "skipped": 0,
+        "failed": 0,
+        "cancelled": 0,
+    }
+    assert (shown["done"], shown["remaining"], shown["total"], shown["state"]) == (4, 0, 4, "done")
+    assert shown["filters"] == EVERYONE.to_dict()
+
+
+def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
+    engine: Engine,
+) -> None:
+    ids = seed(engine, population)
+    started = start(engine)
+    run = started.run
+    bulk.mark_sent(engine, run.id, clock(NOW))
+    # the database itself refuses beta's invoice lines
+    refused = ids["beta"]
+    if engine.dialect.name == "sqlite":
+        trigger = (
+            "CREATE TRIGGER refuse_beta BEFORE INSERT ON tblinvoiceitems "
+            f"WHEN NEW.userid = {refused} "
+            "BEGIN SELECT RAISE(ABORT, 'invoice lines refused for this client'); END"
+        )
+    else:
+        trigger = (
+            "CREATE TRIGGER refuse_beta BEFORE INSERT ON tblinvoiceitems FOR EACH ROW "
+            f"IF NEW.userid = {refused} THEN SIGNAL SQLSTATE '45000' "
+            "SET MESSAGE_TEXT = 'invoice lines refused for this client'; END IF"
+        )
+    execute(engine, sa.text(trigger))
+    # and alpha's alignment meets a lost connection once, then goes through
+    flaky = {ids["alpha"]: 1}
+    real = real_align(engine)
+
+    def align(command: AlignCommand) -> AlignResult:
+        if flaky.get(command.client_id):
+            flaky[command.client_id] -= 1
+            raise OperationalError("SELECT 1", {}, ConnectionError("Lost connection"))
+        return real(command)
+
+    try:
+        outcomes = {
+            client_id: bulk.step_client(engine, run, client_id, align, clock(NOW), pause=0.01)
+            for client_id in started.to_send
+        }
+    finally:
+        execute(engine, sa.text("DROP TRIGGER refuse_beta"))
+    failed = outcomes.pop(refused)
+    assert failed is not None and failed[0] == "failed"
+    assert "invoice lines refused for this client" in str(failed[1])
+    assert outcomes == {cid: ("aligned", None) for cid in outcomes}
+    assert flaky == {ids["alpha"]: 0}
+    assert bulk.finish_if_done(engine, run.id, clock(NOW)) == "done"
+    # nothing of beta's alignment stayed
+    assert rows(engine, requests, requests.c.client_id == refused) == []
+    assert rows(engine, tblinvoices, tblinvoices.c.userid == refused) == []
+    with engine.connect() as conn:
+        shown = bulk.progress(conn, run.id)
+    assert shown["counts"]["failed"] == 1 and shown["counts"]["aligned"] == 3
+    assert shown["failures"] == [{"client_id": refused, "reason": failed[1]}]
+
+
+def test_cancel_leaves_the_clients_not_yet_aligned(engine: Engine) -> None:
+    seed(engine, population)
+    started = start(engine, "bulk-cancel")
+    run = started.run
+    bulk.mark_sent(engine, run.id, clock(NOW))
+    first, *rest = started.to_send
+    align = real_align(engine)
+    assert bulk.step_client(engine, run, first, align, clock(NOW)) == ("aligned", None)
+
+    cancelled = bulk.cancel_run(engine, "bulk-cancel", clock(NOW))
+    assert cancelled.state == "cancelled"  # nothing was in the middle of its alignment
+    assert run_rows(engine, run.id) == {
+        first: ("aligned", None),
+        **{cid: ("cancelled", "cancelled before its turn") for cid in rest},
+    }
+    # chunks still on the queue touch nobody
+    before = dump(engine)
+    for client_id in rest:
+        assert bulk.step_client(engine, run, client_id, align, clock(NOW)) is None
+    bulk.cancel_clients(engine, run.id, rest, clock(NOW))
+    assert dump(engine) == before
+    assert [r["client_id"] for r in rows(engine, requests)] == [first]
+    with engine.connect() as conn:
+        shown = bulk.progress(conn, run.id)
+    assert (shown["state"], shown["done"], shown["remaining"]) == ("cancelled", 1, 3)
+    with pytest.raises(LookupError):
+        bulk.cancel_run(engine, "no-such-run", clock(NOW))
+
+
+def test_a_run_of_no_client_is_done_at_once(engine: Engine) -> None:
+    seed(engine, population)
+    started = start(engine, "bulk-empty", client_group=99)
+    assert (started.run.total, started.to_send) == (0, [])
+    assert bulk.mark_sent(engine, started.run.id, clock(NOW)) == "done"
+
+
+def test_cli_dry_run(engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = seed(engine, population)
+    with engine.connect() as conn:
+        figures = bulk.dry_run(conn, params(bulk.BulkFilters(several_due_days=True)))
+    before = dump(engine)
+    code, out, err = run_cli(
+        capsys, "bulk", "--db", db_url, "--day", "1", "--today", "2024-06-01",
+        "--several-due-days", "--dry-run",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert dump(engine) == before
+    assert "Clients matched: 2" in out
+    assert f"Clients to invoice: {figures['clients']}" in out
+    assert f"Services aligned: {figures['services']}" in out
+    assert f"Invoices: {figures['invoices']}" in out
+    for currency in figures["currencies"]:
+        shown = f"{currency['prefix']}{currency['amount']}{currency['suffix']}"
+        assert f"{currency['code']}: {shown}" in out
+    assert "EUR: 17.20 EUR" in out  # gamma
+
+    code, out, err = run_cli(
+        capsys, "bulk", "--db", db_url, "--day", "1", "--today", "2024-06-01",
+        "--client-group", "1", "--dry-run", "--json",
+    )  # fmt: skip
+    assert code == 0
+    document = json.loads(out)
+    assert document["clients_matched"] == 1
+    assert document["filters"] == bulk.BulkFilters(client_group=1).to_dict()
+    assert ids["alpha"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--today", "2024-06-01", "--dry-run"], "--day"),
+        (["--day", "32", "--dry-run"], "32"),
+        (["--day", "1", "--client-group", "x", "--dry-run"], "'x'"),
+        (["--day", "1", "--payment-method", "", "--dry-run"], "payment method"),
+        (["--day", "1", "--mode", "weekly", "--dry-run"], "weekly"),
+        (["--day", "1", "--today", "June", "--dry-run"], "June"),
+        (["--day", "1", "--cycles", "Weekly", "--dry-run"], "Weekly"),
+        (["--day", "1", "--event-id", "x" * 49], "event id"),
+    ],
+)
+def test_cli_bad_input(
+    engine: Engine,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    before = dump(engine)
+    code, out, err = run_cli(capsys, "bulk", "--db", db_url, *args)
+    assert (code, out) == (2, "")
+    assert err.startswith("prorata") and message in err
+    assert dump(engine) == before

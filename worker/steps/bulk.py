@@ -1,0 +1,630 @@
+"""Bulk alignment: many clients chosen by filters, each aligned as a single alignment is.
+
+A run is one row of mod_prorata_bulk_runs (one event id) and one row per client in
+mod_prorata_bulk_clients; progress is counted from those rows, so a page needs no Redis.
+Each client keeps its own transaction and its own event id "<run event id>:<client id>":
+a client whose row has left "queued" is never aligned again, and an alignment repeated
+under the same event id changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from domain.cycles import Cycle
+from domain.eligibility import ELIGIBLE_STATUSES
+from domain.model import AlignRequest
+from domain.money import ZERO, format_money
+from worker.own_schema import bulk_clients, bulk_runs
+from worker.steps.align import AlignCommand, AlignResult
+from worker.steps.planning import plan_client
+from worker.transactions import unit_of_work
+from worker.whmcs.loader import ClientNotFound
+from worker.whmcs.schema import (
+    tblclients,
+    tblcurrencies,
+    tblhosting,
+    tblhostingaddons,
+    tblproducts,
+)
+from worker.whmcs.types import ValueRefused
+
+Clock = Callable[[], datetime]
+Align = Callable[[AlignCommand], AlignResult]
+
+# a run's event id leaves room for ":<client id>" in a 64-character event id
+RUN_EVENT_ID_MAX = 48
+REQUESTED_BY = "bulk"  # the alignments' own requested_by, as the admin page labels them
+# the database went away, a deadlock, a lock wait timeout: worth another try
+RETRYABLE = (OperationalError, DBAPIError)
+FINISHED = ("done", "cancelled")
+DONE_STATES = ("aligned", "failed", "skipped")
+REMAINING_STATES = ("queued", "cancelled")
+CLIENT_STATES = ("queued", *DONE_STATES, "cancelled")
+_IN_LIST = 1000  # ids per IN (...) list or multi-row insert
+
+
+class BulkInputError(ValueError):
+    """Filters or options a bulk run cannot take; the message is for the person who asked."""
+
+
+@dataclass(frozen=True)
+class BulkFilters:
+    client_group: int | None = None
+    product_group: int | None = None
+    payment_method: str | None = None
+    several_due_days: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client_group": self.client_group,
+            "product_group": self.product_group,
+            "payment_method": self.payment_method,
+            "several_due_days": self.several_due_days,
+        }
+
+    @classmethod
+    def parse(cls, value: Any) -> BulkFilters:
+        """From JSON (a page, the command line): null or {} means every client."""
+        if value in (None, ""):
+            return cls()
+        if not isinstance(value, dict):
+            raise BulkInputError(f"filters must be an object, not {value!r}")
+        unknown = set(value) - set(cls().to_dict())
+        if unknown:
+            raise BulkInputError(f"unknown filters: {', '.join(sorted(unknown))}")
+        method = value.get("payment_method")
+        if method in (None, ""):
+            method = None
+        elif not isinstance(method, str) or len(method) > 255:
+            raise BulkInputError(f"payment_method must be a gateway name, not {method!r}")
+        several = value.get("several_due_days", False)
+        if several in (None, ""):
+            several = False
+        if not isinstance(several, bool):
+            raise BulkInputError(f"several_due_days must be true or false, not {several!r}")
+        return cls(
+            client_group=_optional_id("client_group", value.get("client_group")),
+            product_group=_optional_id("product_group", value.get("product_group")),
+            payment_method=method,
+            several_due_days=several,
+        )
+
+
+def _optional_id(name: str, value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not isinstance(value, int | str) or not text.isdigit():
+        raise BulkInputError(f"{name} must be a whole number, not {value!r}")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class BulkParams:
+    """What every client of a run is aligned with."""
+
+    day: int
+    filters: BulkFilters
+    today: date
+    cycles: frozenset[Cycle] | None = None
+    calendar_days: bool | None = None
+
+    @property
+    def mode(self) -> str | None:
+        if self.calendar_days is None:
+            return None
+        return "calendar" if self.calendar_days else "fixed"
+
+    def request(self) -> AlignRequest:
+        return AlignRequest(
+            today=self.today, day=self.day, cycles=self.cycles, calendar_days=self.calendar_days
+        )
+
+
+# ---- choosing the clients --------------------------------------------------------------
+
+
+def _day_of_month(conn: Connection, column: Any) -> Any:
+    """The day of month of a date column, 0 for WHMCS's zero date."""
+    if conn.dialect.name == "sqlite":  # ISO text there
+        return sa.cast(sa.func.substr(column, 9, 2), sa.Integer)
+    return sa.func.dayofmonth(column)
+
+
+def _several_due_days(conn: Connection) -> Any:
+    """Clients with more than one day of month among the next due dates of their services
+    and addons taking part."""
+    days = sa.union(
+        sa.select(
+            tblhosting.c.userid.label("client_id"),
+            _day_of_month(conn, tblhosting.c.nextduedate).label("day"),
+        ).where(
+            tblhosting.c.domainstatus.in_(sorted(ELIGIBLE_STATUSES)),
+            tblhosting.c.nextduedate.is_not(None),
+        ),
+        sa.select(
+            tblhosting.c.userid.label("client_id"),
+            _day_of_month(conn, tblhostingaddons.c.nextduedate).label("day"),
+        )
+        .select_from(
+            tblhostingaddons.join(tblhosting, tblhosting.c.id == tblhostingaddons.c.hostingid)
+        )
+        .where(
+            tblhostingaddons.c.status.in_(sorted(ELIGIBLE_STATUSES)),
+            tblhostingaddons.c.nextduedate.is_not(None),
+        ),
+    ).subquery("due_days")
+    return (
+        sa.select(days.c.client_id)
+        .where(days.c.day > 0)
+        .group_by(days.c.client_id)
+        .having(sa.func.count(sa.distinct(days.c.day)) > 1)
+    )
+
+
+def select_clients(conn: Connection, filters: BulkFilters) -> list[int]:
+    """Clients with at least one Active or Suspended service, narrowed by the filters; a
+    product group or payment method must match one of those services."""
+    query = (
+        sa.select(tblhosting.c.userid)
+        .join(tblclients, tblclients.c.id == tblhosting.c.userid)
+        .where(tblhosting.c.domainstatus.in_(sorted(ELIGIBLE_STATUSES)))
+    )
+    if filters.client_group is not None:
+        query = query.where(tblclients.c.groupid == filters.client_group)
+    if filters.product_group is not None:
+        query = query.join(tblproducts, tblproducts.c.id == tblhosting.c.packageid).where(
+            tblproducts.c.gid == filters.product_group
+        )
+    if filters.payment_method is not None:
+        query = query.where(tblhosting.c.paymentmethod == filters.payment_method)
+    if filters.several_due_days:
+        query = query.where(tblhosting.c.userid.in_(_several_due_days(conn)))
+    return [
+        int(client_id)
+        for (client_id,) in conn.execute(query.distinct().order_by(tblhosting.c.userid))
+    ]
+
+
+# ---- dry run ---------------------------------------------------------------------------
+
+
+def _slices(ids: list[int], size: int = _IN_LIST) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _currencies(conn: Connection, client_ids: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for part in _slices(client_ids):
+        query = sa.select(tblclients.c.id, tblclients.c.currency).where(tblclients.c.id.in_(part))
+        found.update({int(key): int(currency or 0) for key, currency in conn.execute(query)})
+    return found
+
+
+def dry_run(conn: Connection, params: BulkParams) -> dict[str, Any]:
+    """What the run would do, each matching client planned as its preview plans it; reads
+    only. Amounts are summed per currency, exactly."""
+    client_ids = select_clients(conn, params.filters)
+    currency_of = _currencies(conn, client_ids)
+    request = params.request()
+    figures = {"clients": 0, "services": 0, "invoices": 0, "skipped_services": 0}
+    amounts: dict[int, Decimal] = {}
+    errors: list[dict[str, Any]] = []
+    for client_id in client_ids:
+        try:
+            planned = plan_client(conn, client_id, request)
+        except (ClientNotFound, ValueRefused) as exc:  # gone meanwhile, or a row WHMCS mangled
+            errors.append({"client_id": client_id, "reason": str(exc)})
+            continue
+        plan = planned.plan
+        aligned = plan.aligned
+        figures["services"] += len(aligned)
+        figures["skipped_services"] += len(plan.lines) - len(aligned)
+        figures["invoices"] += len(plan.invoices)
+        if plan.invoices:
+            figures["clients"] += 1
+            currency = currency_of.get(client_id, 0)
+            total = sum((invoice.totals.total for invoice in plan.invoices), ZERO)
+            amounts[currency] = amounts.get(currency, ZERO) + total
+    known = {
+        int(row.id): row
+        for row in conn.execute(
+            sa.select(tblcurrencies).where(tblcurrencies.c.id.in_(sorted(amounts)))
+        )
+    }
+    currencies = []
+    for currency_id in sorted(amounts):
+        row = known.get(currency_id)
+        currencies.append(
+            {
+                "currency_id": currency_id,
+                "code": str(row.code) if row is not None else "",
+                "prefix": str(row.prefix) if row is not None else "",
+                "suffix": str(row.suffix) if row is not None else "",
+                "amount": format_money(amounts[currency_id]),
+            }
+        )
+    return {
+        **figures,
+        "clients_matched": len(client_ids),
+        "currencies": currencies,
+        "errors": errors,
+    }
+
+
+# ---- a run -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    event_id: str
+    state: str
+    total: int
+    params: BulkParams
+    requested_by: str
+
+    def client_event(self, client_id: int) -> str:
+        return f"{self.event_id}:{client_id}"
+
+    def command(self, client_id: int) -> AlignCommand:
+        params = self.params
+        return AlignCommand(
+            event_id=self.client_event(client_id),
+            client_id=client_id,
+            requested_by=REQUESTED_BY,
+            today=params.today,
+            day=params.day,
+            cycles=params.cycles,
+            calendar_days=params.calendar_days,
+        )
+
+
+def _run_from_row(row: Any) -> Run:
+    from domain.cycles import parse_cycle_list
+
+    cycles = json.loads(row.cycles) if row.cycles else None
+    params = BulkParams(
+        day=int(row.day),
+        filters=BulkFilters.parse(json.loads(row.filters)),
+        today=row.today,
+        cycles=parse_cycle_list(",".join(cycles)) if cycles else None,
+        calendar_days=None if row.mode is None else row.mode == "calendar",
+    )
+    return Run(
+        id=int(row.id),
+        event_id=str(row.event_id),
+        state=str(row.state),
+        total=int(row.total),
+        params=params,
+        requested_by=str(row.requested_by),
+    )
+
+
+def load_run(conn: Connection, *, run_id: int | None = None, event_id: str | None = None) -> Run:
+    """The run, or LookupError."""
+    where = bulk_runs.c.id == run_id if run_id is not None else bulk_runs.c.event_id == event_id
+    row = conn.execute(sa.select(bulk_runs).where(where)).first()
+    if row is None:
+        raise LookupError(f"no bulk run {run_id if run_id is not None else event_id}")
+    return _run_from_row(row)
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    run: Run
+    # the clients whose chunks are (still) to be sent: all of a new run, the queued ones of a
+    # run whose sending did not finish; none for a run already sent
+    to_send: list[int]
+
+
+def _queued_clients(conn: Connection, run_id: int) -> list[int]:
+    query = (
+        sa.select(bulk_clients.c.client_id)
+        .where(bulk_clients.c.run_id == run_id, bulk_clients.c.state == "queued")
+        .order_by(bulk_clients.c.client_id)
+    )
+    return [int(client_id) for (client_id,) in conn.execute(query)]
+
+
+def start_run(
+    engine: Engine, event_id: str, params: BulkParams, requested_by: str, now: Clock
+) -> StartedRun:
+    """Write the run and one queued row per matching client, in one transaction. The same
+    event id again returns the run it made (with the clients still to send, when its
+    sending never finished)."""
+    with engine.connect() as conn:
+        existing = conn.execute(
+            sa.select(bulk_runs.c.id).where(bulk_runs.c.event_id == event_id)
+        ).first()
+    if existing is None:
+        try:
+            return _new_run(engine, event_id, params, requested_by, now)
+        except IntegrityError:  # the same event, delivered twice at once: the other one won
+            pass
+    with engine.connect() as conn:
+        run = load_run(conn, event_id=event_id)
+        to_send = _queued_clients(conn, run.id) if run.state == "queued" else []
+    return StartedRun(run, to_send)
+
+
+def _new_run(
+    engine: Engine, event_id: str, params: BulkParams, requested_by: str, now: Clock
+) -> StartedRun:
+    with unit_of_work(engine) as conn:
+        client_ids = select_clients(conn, params.filters)
+        stamp = now()
+        inserted = conn.execute(
+            sa.insert(bulk_runs).values(
+                event_id=event_id,
+                day=params.day,
+                filters=json.dumps(params.filters.to_dict()),
+                cycles=json.dumps(sorted(c.value for c in params.cycles))
+                if params.cycles
+                else None,
+                mode=params.mode,
+                today=params.today,
+                state="queued",
+                requested_by=requested_by[:64],
+                total=len(client_ids),
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+        assert inserted.inserted_primary_key is not None
+        run_id = int(inserted.inserted_primary_key[0])
+        for part in _slices(client_ids):
+            conn.execute(
+                sa.insert(bulk_clients),
+                [
+                    {
+                        "run_id": run_id,
+                        "client_id": client_id,
+                        "state": "queued",
+                        "event_id": f"{event_id}:{client_id}",
+                        "updated_at": stamp,
+                    }
+                    for client_id in part
+                ],
+            )
+        run = load_run(conn, run_id=run_id)
+    return StartedRun(run, client_ids)
+
+
+def mark_sent(engine: Engine, run_id: int, now: Clock) -> str:
+    """Every chunk is on the queue: the run is running (unless cancelled meanwhile), and done
+    at once when its chunks already finished or it has no client. Returns its state."""
+    with unit_of_work(engine) as conn:
+        conn.execute(
+            sa.update(bulk_runs)
+            .where(bulk_runs.c.id == run_id, bulk_runs.c.state == "queued")
+            .values(state="running", updated_at=now())
+        )
+    return finish_if_done(engine, run_id, now)
+
+
+def finish_if_done(engine: Engine, run_id: int, now: Clock) -> str:
+    """A running or cancelling run with no queued client left becomes done or cancelled;
+    returns the run's state."""
+    with unit_of_work(engine) as conn:
+        left = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(bulk_clients)
+            .where(bulk_clients.c.run_id == run_id, bulk_clients.c.state == "queued")
+        ).scalar_one()
+        if not left:
+            stamp = now()
+            conn.execute(
+                sa.update(bulk_runs)
+                .where(bulk_runs.c.id == run_id, bulk_runs.c.state.in_(("running", "cancelling")))
+                .values(
+                    state=sa.case((bulk_runs.c.state == "cancelling", "cancelled"), else_="done"),
+                    updated_at=stamp,
+                    finished_at=stamp,
+                )
+            )
+        state = conn.execute(sa.select(bulk_runs.c.state).where(bulk_runs.c.id == run_id)).scalar()
+    return str(state)
+
+
+def cancel_run(engine: Engine, event_id: str, now: Clock) -> Run:
+    """Clients not yet aligned are not aligned at all; a client being aligned finishes first
+    (on MySQL/MariaDB its row is locked until then, so this waits for it)."""
+    with unit_of_work(engine) as conn:
+        run = load_run(conn, event_id=event_id)
+        stamp = now()
+        conn.execute(
+            sa.update(bulk_runs)
+            .where(bulk_runs.c.id == run.id, bulk_runs.c.state.in_(("queued", "running")))
+            .values(state="cancelling", updated_at=stamp)
+        )
+        conn.execute(
+            sa.update(bulk_clients)
+            .where(bulk_clients.c.run_id == run.id, bulk_clients.c.state == "queued")
+            .values(state="cancelled", reason="cancelled before its turn", updated_at=stamp)
+        )
+    finish_if_done(engine, run.id, now)
+    with engine.connect() as conn:
+        return load_run(conn, run_id=run.id)
+
+
+# ---- one client of a chunk -------------------------------------------------------------
+
+
+def outcome_of(result: AlignResult) -> tuple[str, str | None]:
+    """The client's row state and, unless aligned, why, from its alignment's result."""
+    if result.message:  # rejected (no such client), now or on the first try
+        return "skipped", result.message
+    if result.status == "aligned" or (result.status == "repeat" and result.aligned):
+        return "aligned", None
+    reasons = []
+    for line in result.skipped:
+        blocked = line.get("blocked_by_invoice")
+        where = f" (invoice #{blocked})" if blocked else ""
+        reasons.append(f"{line['type']} {line['id']}: {line['reason']}{where}")
+    detail = "; ".join(reasons) if reasons else "no service to align"
+    return "skipped", f"nothing to align: {detail}"[:1000]
+
+
+def _row_state(conn: Connection, run_id: int, client_id: int, *, lock: bool) -> str | None:
+    query = sa.select(bulk_clients.c.state).where(
+        bulk_clients.c.run_id == run_id, bulk_clients.c.client_id == client_id
+    )
+    if lock:
+        query = query.with_for_update()
+    state = conn.execute(query).scalar()
+    return None if state is None else str(state)
+
+
+def _write_outcome(
+    conn: Connection, run_id: int, client_id: int, state: str, reason: str | None, now: datetime
+) -> None:
+    conn.execute(
+        sa.update(bulk_clients)
+        .where(
+            bulk_clients.c.run_id == run_id,
+            bulk_clients.c.client_id == client_id,
+            bulk_clients.c.state == "queued",
+        )
+        .values(state=state, reason=reason, updated_at=now)
+    )
+
+
+def _turn(
+    engine: Engine, run: Run, client_id: int, align: Align, now: Clock
+) -> tuple[str, str | None] | None:
+    """The client aligned and its row's outcome written, if its row is still queued.
+
+    On MySQL/MariaDB the row stays locked for the client's whole turn, so a redelivered
+    chunk or a cancel waits for the outcome instead of seeing "queued". SQLite has a single
+    writer: the row is read first and the outcome written afterwards, still only over
+    "queued" (the alignment's event id keeps a second turn from aligning again).
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            if _row_state(conn, run.id, client_id, lock=False) != "queued":
+                return None
+        state, reason = outcome_of(align(run.command(client_id)))
+        with unit_of_work(engine) as conn:
+            _write_outcome(conn, run.id, client_id, state, reason, now())
+        return state, reason
+    with unit_of_work(engine) as conn:
+        if _row_state(conn, run.id, client_id, lock=True) != "queued":
+            return None
+        state, reason = outcome_of(align(run.command(client_id)))  # its own transaction
+        _write_outcome(conn, run.id, client_id, state, reason, now())
+        return state, reason
+
+
+def step_client(
+    engine: Engine,
+    run: Run,
+    client_id: int,
+    align: Align,
+    now: Clock,
+    *,
+    tries: int = 3,
+    pause: float = 0.5,
+    passthrough: tuple[type[BaseException], ...] = (),
+) -> tuple[str, str | None] | None:
+    """Align one client of the run unless its row has left "queued"; returns the state its
+    row took and why (None when it was not touched). A transient database error is tried
+    again (`tries` in all, pausing `pause`, then twice as long); any other error, or the
+    last transient one, leaves the client failed with its reason while the run goes on.
+    `passthrough` errors (the task running out of time) leave the row queued and go up."""
+    error: Exception | None = None
+    for attempt in range(tries):
+        if attempt:
+            time.sleep(pause * 2 ** (attempt - 1))
+        try:
+            return _turn(engine, run, client_id, align, now)
+        except passthrough:
+            raise
+        except RETRYABLE as exc:
+            error = exc
+        except Exception as exc:
+            error = exc
+            break
+    assert error is not None
+    reason = _reason(error)
+    with unit_of_work(engine) as conn:
+        _write_outcome(conn, run.id, client_id, "failed", reason, now())
+    return "failed", reason
+
+
+def _reason(exc: BaseException) -> str:
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {detail[0] if detail else ''}"[:1000]
+
+
+def cancel_clients(engine: Engine, run_id: int, client_ids: list[int], now: Clock) -> None:
+    """The queued clients of a chunk of a cancelled run."""
+    with unit_of_work(engine) as conn:
+        for part in _slices(client_ids):
+            conn.execute(
+                sa.update(bulk_clients)
+                .where(
+                    bulk_clients.c.run_id == run_id,
+                    bulk_clients.c.client_id.in_(part),
+                    bulk_clients.c.state == "queued",
+                )
+                .values(state="cancelled", reason="cancelled before its turn", updated_at=now())
+            )
+
+
+# ---- progress --------------------------------------------------------------------------
+
+
+def progress(conn: Connection, run_id: int, *, failures: int = 200) -> dict[str, Any]:
+    """The run as pages and the command line show it, from the tables alone."""
+    row = conn.execute(sa.select(bulk_runs).where(bulk_runs.c.id == run_id)).first()
+    if row is None:
+        raise LookupError(f"no bulk run {run_id}")
+    counts = dict.fromkeys(CLIENT_STATES, 0)
+    for state, count in conn.execute(
+        sa.select(bulk_clients.c.state, sa.func.count())
+        .where(bulk_clients.c.run_id == run_id)
+        .group_by(bulk_clients.c.state)
+    ):
+        counts[str(state)] = int(count)
+    failed = conn.execute(
+        sa.select(bulk_clients.c.client_id, bulk_clients.c.reason)
+        .where(bulk_clients.c.run_id == run_id, bulk_clients.c.state == "failed")
+        .order_by(bulk_clients.c.client_id)
+        .limit(failures)
+    )
+    return {
+        "run_id": int(row.id),
+        "event_id": str(row.event_id),
+        "state": str(row.state),
+        "day": int(row.day),
+        "filters": json.loads(row.filters),
+        "cycles": json.loads(row.cycles) if row.cycles else None,
+        "mode": row.mode,
+        "today": row.today.isoformat(),
+        "requested_by": str(row.requested_by),
+        "total": int(row.total),
+        "counts": counts,
+        "done": sum(counts[state] for state in DONE_STATES),
+        "remaining": sum(counts[state] for state in REMAINING_STATES),
+        "failures": [{"client_id": int(key), "reason": reason or ""} for key, reason in failed],
+        "created_at": _stamp(row.created_at),
+        "updated_at": _stamp(row.updated_at),
+        "finished_at": _stamp(row.finished_at),
+    }
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(sep=" ")
