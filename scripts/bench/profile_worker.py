@@ -15,6 +15,7 @@ import os
 import pstats
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +33,8 @@ class ProfiledServices(Services):
 
     def start_worker(self, extra_env: dict[str, str] | None = None) -> WorkerProcess:
         self.stop_worker()
-        self.profile_path = self.directory / "worker.prof"
+        # outside the services' directory, which close() removes
+        self.profile_path = Path(tempfile.mkdtemp(prefix="bench-profile-")) / "worker.prof"
         worker = WorkerProcess(
             worker_env(
                 database_url=self.database_url,
