@@ -57,6 +57,12 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
+def _machine() -> str:
+    """The cores and the load: figures taken on a busy machine are slower than its own."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} cores, load average {one:.1f} (1 min), {five:.1f} (5 min)"
+
+
 def _interrupted(signum: int, _frame: Any) -> NoReturn:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -293,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     align_url = _sibling(args.db, "_align")
     started = time.perf_counter()
     _say(f"benchmark: {clients:,} clients, database {make_url(args.db).render_as_string()}")
+    _say(_machine())
 
     figures = _measure("domain plan", domain_figures)
     figures += _measure("align one client", lambda: align_figures(align_url))
@@ -315,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _say()
     _say(table(figures))
-    _say(f"\nbenchmark took {time.perf_counter() - started:.0f} s")
+    _say(f"\nbenchmark took {time.perf_counter() - started:.0f} s; {_machine()}")
     if not correct:
         _say("a bulk run's result is wrong: see the checks above")
         return 1
