@@ -5,6 +5,7 @@ delivered again, a client failing while the others align), and `prorata bulk --d
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -15,9 +16,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from worker_helpers import NOW, T, clock, dump, dump_diff, execute, rows, run_cli, seed
 
+from tests.support.processes import wait_until
 from worker import runtime
-from worker.own_schema import bulk_clients, bulk_runs, requests
+from worker.db import make_engine
+from worker.own_schema import bulk_clients, bulk_runs, requests, upgrade
 from worker.sandbox import build as sandbox
+from worker.sandbox.build import init_sandbox
 from worker.steps import bulk
 from worker.steps.align import AlignCommand, AlignResult, align_client
 from worker.whmcs.schema import tblclients, tblcurrencies, tblinvoices, tblproducts
@@ -431,3 +435,62 @@ def test_cli_bad_input(
     assert (code, out) == (2, "")
     assert err.startswith("prorata") and message in err
     assert dump(engine) == before
+
+
+def _lock_waits(engine: Engine) -> int:
+    """Transactions of this test's database waiting for a row lock."""
+    query = sa.text(
+        "SELECT COUNT(*) FROM information_schema.INNODB_TRX t "
+        "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+        "WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()"
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def test_cancel_waits_for_a_client_in_the_middle_of_its_alignment(mysql_db_url: str) -> None:
+    """MariaDB: a client's row stays locked for its whole turn, so a cancel arriving then
+    waits, and the client ends aligned, not cancelled under an alignment that happened."""
+    engine = make_engine(mysql_db_url)
+    inside, release = threading.Event(), threading.Event()
+    try:
+        init_sandbox(engine)
+        upgrade(engine, clock(NOW))
+        seed(engine, population)
+        started = start(engine, "bulk-inflight")
+        run = started.run
+        bulk.mark_sent(engine, run.id, clock(NOW))
+        first, *rest = started.to_send
+        real = real_align(engine)
+
+        def align(command: AlignCommand) -> AlignResult:
+            inside.set()
+            assert release.wait(60)
+            return real(command)
+
+        results: dict[str, Any] = {}
+
+        def turn() -> None:
+            results["turn"] = bulk.step_client(engine, run, first, align, clock(NOW))
+
+        def cancel() -> None:
+            results["cancel"] = bulk.cancel_run(engine, "bulk-inflight", clock(NOW))
+
+        threads = [threading.Thread(target=turn), threading.Thread(target=cancel)]
+        threads[0].start()
+        assert inside.wait(30)
+        threads[1].start()
+        wait_until(lambda: _lock_waits(engine) > 0, timeout=30, what="the cancel to wait")
+        assert "cancel" not in results
+        release.set()
+        for thread in threads:
+            thread.join(60)
+        assert results["turn"] == ("aligned", None)
+        assert results["cancel"].state == "cancelled"
+        assert run_rows(engine, run.id) == {
+            first: ("aligned", None),
+            **{cid: ("cancelled", "cancelled before its turn") for cid in rest},
+        }
+    finally:
+        release.set()
+        engine.dispose()

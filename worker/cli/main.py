@@ -700,15 +700,13 @@ def _follow(engine: Any, run_id: int) -> dict[str, Any]:
         shown = progress(conn, run_id)
     with tqdm(total=shown["total"], unit="client", desc=f"run {run_id}", file=sys.stderr) as bar:
         while True:
-            bar.update(shown["done"] - bar.n)
             counts = shown["counts"]
+            figures = ("aligned", "skipped", "failed")
             bar.set_postfix(
-                aligned=counts["aligned"],
-                skipped=counts["skipped"],
-                failed=counts["failed"],
-                remaining=shown["remaining"],
+                {**{name: counts[name] for name in figures}, "remaining": shown["remaining"]},
                 refresh=False,
             )
+            bar.update(shown["done"] - bar.n)
             if shown["state"] in FINISHED:
                 return shown
             time.sleep(BULK_POLL)
