@@ -17,6 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from worker.db import make_engine
+from worker.whmcs.settings_store import clear_configuration_cache
+
+# Tests change settings between alignments, in this process and in the worker processes they
+# start: settings are read fresh unless a test asks for the cache.
+os.environ.setdefault("PRORATA_SETTINGS_CACHE_SECONDS", "0")
 
 MYSQL_SERVER_URL = os.environ.get("PRORATA_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 REQUIRE_MARIADB = os.environ.get("PRORATA_REQUIRE_MARIADB") == "1"
@@ -40,6 +45,14 @@ def mariadb_server() -> Engine:
             pytest.fail(message)
         pytest.skip(message)
     return engine
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """No settings kept from another test's database."""
+    clear_configuration_cache()
+    yield
+    clear_configuration_cache()
 
 
 @pytest.fixture

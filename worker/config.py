@@ -88,6 +88,17 @@ def _queue(name: str) -> str:
 REDIS_SCHEMES = ("redis", "rediss")
 
 
+def write_batch_rows() -> int:
+    """Rows per multi-row INSERT or grouped UPDATE (1: one statement per row written)."""
+    return _int("PRORATA_WRITE_BATCH_ROWS", 2000)
+
+
+def settings_cache_seconds() -> int:
+    """How long the module settings, tax rules, currencies and client groups read from the
+    database are kept (0: read them for every client)."""
+    return _int("PRORATA_SETTINGS_CACHE_SECONDS", 10, minimum=0)
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     database_url: str
@@ -102,6 +113,8 @@ class WorkerConfig:
     whmcs_api_url: str
     whmcs_api_identifier: str
     whmcs_api_secret: str
+    write_batch_rows: int = 2000
+    settings_cache_seconds: int = 10
 
     @property
     def email_enabled(self) -> bool:
@@ -133,4 +146,6 @@ def load_config() -> WorkerConfig:
         whmcs_api_url=api_url,
         whmcs_api_identifier=_text("PRORATA_WHMCS_API_IDENTIFIER", ""),
         whmcs_api_secret=_text("PRORATA_WHMCS_API_SECRET", ""),
+        write_batch_rows=write_batch_rows(),
+        settings_cache_seconds=settings_cache_seconds(),
     )

@@ -19,8 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,15 +29,10 @@ from worker import own_schema
 from worker.db import make_engine
 from worker.sandbox import build as sandbox
 from worker.steps.align import AlignCommand, align_client
-from worker.whmcs.schema import (
-    tblhosting,
-    tblhostingaddons,
-)
 
 TODAY = date(2024, 6, 1)
 NOW = datetime(2024, 6, 1, 10, 0, 0)  # noqa: DTZ001 (WHMCS stores local, naive times)
 DAY = 1
-CYCLES = ("Monthly", "Quarterly", "Annually")
 
 
 def prepare(url: str) -> Engine:
@@ -60,76 +54,10 @@ def prepare(url: str) -> Engine:
 
 
 def seed_client(engine: Engine, services: int, addons: int, invoices: int) -> int:
-    """One client: `services` services due on other days than DAY, an addon on the first
-    `addons` of them, and `invoices` unpaid invoices holding renewal lines of services; every
-    other invoice also holds a line of its own, so half are rewritten and half deleted."""
     with engine.begin() as conn:
-        product = sandbox.add_product(conn, "Web")
-        addon_product = sandbox.add_addon_product(conn, "Backup")
-        client = sandbox.add_client(conn, "Bench", uuid.uuid4().hex[:10])
-        conn.execute(
-            sa.insert(tblhosting),
-            [
-                {
-                    "userid": client,
-                    "packageid": product,
-                    "domain": f"site{i}.example",
-                    "paymentmethod": "banktransfer",
-                    "amount": Decimal(f"{5 + i % 40}.95"),
-                    "firstpaymentamount": Decimal("0"),
-                    "billingcycle": CYCLES[i % len(CYCLES)],
-                    "nextduedate": TODAY + timedelta(days=3 + i % 25),
-                    "nextinvoicedate": TODAY + timedelta(days=3 + i % 25),
-                    "domainstatus": "Active",
-                    "regdate": TODAY - timedelta(days=400),
-                }
-                for i in range(services)
-            ],
+        return sandbox.add_large_client(
+            conn, services=services, addons=addons, invoices=invoices, today=TODAY
         )
-        ids = list(
-            conn.execute(
-                sa.select(tblhosting.c.id, tblhosting.c.nextduedate)
-                .where(tblhosting.c.userid == client)
-                .order_by(tblhosting.c.id)
-            )
-        )
-        if addons:
-            conn.execute(
-                sa.insert(tblhostingaddons),
-                [
-                    {
-                        "hostingid": service.id,
-                        "addonid": addon_product,
-                        "userid": client,
-                        "name": "",
-                        "recurring": Decimal("2.00"),
-                        "billingcycle": "Monthly",
-                        "status": "Active",
-                        "nextduedate": service.nextduedate,
-                        "nextinvoicedate": service.nextduedate,
-                        "paymentmethod": "banktransfer",
-                        "tax": "on",
-                    }
-                    for service in ids[:addons]
-                ],
-            )
-        for n in range(invoices):
-            service = ids[(n * 3) % len(ids)]
-            items: list[dict[str, object]] = [
-                {
-                    "type": "Hosting",
-                    "relid": service.id,
-                    "description": f"Renewal of service {service.id}",
-                    "amount": "10.00",
-                    "taxed": True,
-                }
-            ]
-            if n % 2:
-                items.append({"type": "", "relid": 0, "description": "Setup", "amount": "5.00"})
-            sandbox.add_invoice(
-                conn, client, items, when=TODAY, due=service.nextduedate, gateway="banktransfer"
-            )
-    return client
 
 
 @contextmanager
@@ -147,13 +75,22 @@ def counted(engine: Engine) -> Iterator[list[str]]:
 
 
 def kind_of(statement: str) -> str:
-    """ "INSERT tblinvoiceitems", "SELECT tblhosting", ...: the verb and the first table."""
-    words = statement.replace("`", "").replace("(", " ").split()
+    """ "INSERT tblinvoiceitems", "SELECT tblhosting", ...: the verb and the statement's own
+    first table (not one of a subquery)."""
+    depth = 0
+    words: list[str] = []
+    for token in statement.replace("`", "").replace("(", " ( ").replace(")", " ) ").split():
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif depth == 0:
+            words.append(token)
     verb = words[0].upper()
-    after = {"INSERT": "INTO", "DELETE": "FROM", "SELECT": "FROM", "UPDATE": None}.get(verb)
     if verb == "UPDATE":
         return f"UPDATE {words[1]}"
-    upper = [w.upper() for w in words]
+    after = {"INSERT": "INTO", "DELETE": "FROM", "SELECT": "FROM"}.get(verb)
+    upper = [word.upper() for word in words]
     if after and after in upper:
         return f"{verb} {words[upper.index(after) + 1]}"
     return verb

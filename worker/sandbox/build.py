@@ -11,7 +11,7 @@ helpers insert realistic rows.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -400,3 +400,86 @@ def add_tax_rule(
         state=state,
         taxrate=Decimal(str(rate)),
     )
+
+
+LARGE_CLIENT_CYCLES = ("Monthly", "Quarterly", "Annually")
+
+
+def add_large_client(
+    conn: Connection,
+    *,
+    services: int,
+    addons: int,
+    invoices: int,
+    today: date,
+    name: str = "Client",
+) -> int:
+    """One client: `services` services due 3 to 27 days after `today`, an addon on the first
+    `addons` of them, and `invoices` unpaid invoices holding renewal lines of services; every
+    other invoice also holds a line of its own, so half are rewritten and half deleted."""
+    product = add_product(conn, "Web")
+    addon_product = add_addon_product(conn, "Backup")
+    client = add_client(conn, "Large", name)
+    conn.execute(
+        sa.insert(tblhosting),
+        [
+            {
+                "userid": client,
+                "packageid": product,
+                "domain": f"site{i}.example",
+                "paymentmethod": "banktransfer",
+                "amount": Decimal(f"{5 + i % 40}.95"),
+                "firstpaymentamount": Decimal("0"),
+                "billingcycle": LARGE_CLIENT_CYCLES[i % len(LARGE_CLIENT_CYCLES)],
+                "nextduedate": today + timedelta(days=3 + i % 25),
+                "nextinvoicedate": today + timedelta(days=3 + i % 25),
+                "domainstatus": "Active",
+                "regdate": today - timedelta(days=400),
+            }
+            for i in range(services)
+        ],
+    )
+    ids = list(
+        conn.execute(
+            sa.select(tblhosting.c.id, tblhosting.c.nextduedate)
+            .where(tblhosting.c.userid == client)
+            .order_by(tblhosting.c.id)
+        )
+    )
+    if addons:
+        conn.execute(
+            sa.insert(tblhostingaddons),
+            [
+                {
+                    "hostingid": service.id,
+                    "addonid": addon_product,
+                    "userid": client,
+                    "name": "",
+                    "recurring": Decimal("2.00"),
+                    "billingcycle": "Monthly",
+                    "status": "Active",
+                    "nextduedate": service.nextduedate,
+                    "nextinvoicedate": service.nextduedate,
+                    "paymentmethod": "banktransfer",
+                    "tax": "on",
+                }
+                for service in ids[:addons]
+            ],
+        )
+    for n in range(invoices):
+        service = ids[(n * 3) % len(ids)]
+        items: list[dict[str, object]] = [
+            {
+                "type": "Hosting",
+                "relid": service.id,
+                "description": f"Renewal of service {service.id}",
+                "amount": "10.00",
+                "taxed": True,
+            }
+        ]
+        if n % 2:
+            items.append({"type": "", "relid": 0, "description": "Setup", "amount": "5.00"})
+        add_invoice(
+            conn, client, items, when=today, due=service.nextduedate, gateway="banktransfer"
+        )
+    return client

@@ -18,7 +18,7 @@ Any error rolls all of it back.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -29,15 +29,18 @@ from sqlalchemy.engine import Connection, Engine
 from domain.cycles import Cycle
 from domain.model import AlignRequest, LineKind
 from domain.money import ZERO, format_money
-from domain.planner import Plan, PlanLine
+from domain.planner import PlanLine
 from worker.own_schema import failed_jobs, records, requests
 from worker.steps.credit import remember_applied_credit
 from worker.steps.planning import PlannedClient, plan_client
 from worker.steps.records import apply_payment
-from worker.steps.withdraw import withdraw_client
-from worker.transactions import lock_client, unit_of_work
-from worker.whmcs.invoices import NewLine, create_invoice, delete_invoice, remove_items
-from worker.whmcs.schema import service_table
+from worker.steps.withdraw import Withdrawn, withdraw_client
+from worker.transactions import unit_of_work
+from worker.whmcs.activity import ActivityLines
+from worker.whmcs.batch import insert_rows, update_rows
+from worker.whmcs.invoices import InvoiceOwner, NewInvoice, NewLine, Rewrite, write_invoices
+from worker.whmcs.loader import read_services
+from worker.whmcs.schema import service_table, tblclients
 
 Clock = Callable[[], datetime]
 
@@ -109,20 +112,68 @@ class AlignResult:
         return cls(**data)
 
 
+def _lock(conn: Connection, client_id: int) -> Any:
+    """The client's row, locked until the transaction ends; None when there is no such
+    client. Every alignment of a client takes this lock first, so two of them never
+    interleave."""
+    query = sa.select(tblclients).where(tblclients.c.id == client_id)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def _checks(command: AlignCommand) -> list[Any]:
+    """What an alignment must know before it plans: its own earlier request, the client's
+    pending records (to withdraw) and a failed job of the event (to resolve). Read in a
+    statement after the lock, so they see what an alignment that held it committed."""
+
+    def request(column: Any) -> Any:
+        return sa.select(column).where(requests.c.event_id == command.event_id).scalar_subquery()
+
+    def count(table: sa.Table, *where: Any) -> Any:
+        return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
+
+    return [
+        request(requests.c.id).label("request_id"),
+        request(requests.c.attempts).label("request_attempts"),
+        request(requests.c.state).label("request_state"),
+        request(requests.c.result).label("request_result"),
+        count(
+            records, records.c.client_id == command.client_id, records.c.state == "pending"
+        ).label("pending_records"),
+        count(
+            failed_jobs,
+            failed_jobs.c.event_id == command.event_id,
+            failed_jobs.c.resolved_at.is_(None),
+        ).label("failed_jobs"),
+    ]
+
+
+def _repeat(state: str | None, result: str | None) -> AlignResult | None:
+    if state not in ("done", "rejected") or not result:
+        return None
+    repeat = AlignResult.from_dict(json.loads(result))
+    repeat.status = "repeat"
+    return repeat
+
+
 def _existing_result(conn: Connection, event_id: str) -> AlignResult | None:
     row = conn.execute(
         sa.select(requests.c.state, requests.c.result).where(requests.c.event_id == event_id)
     ).first()
-    if row is None or row.state not in ("done", "rejected") or not row.result:
-        return None
-    result = AlignResult.from_dict(json.loads(row.result))
-    result.status = "repeat"
-    return result
+    return None if row is None else _repeat(row.state, row.result)
 
 
 def _store_request(
-    conn: Connection, command: AlignCommand, state: str, result: AlignResult, now: datetime
+    conn: Connection,
+    command: AlignCommand,
+    state: str,
+    result: AlignResult,
+    now: datetime,
+    existing: tuple[int, int] | None = None,
 ) -> int:
+    """The request with its result; `existing` is (id, attempts) of an earlier failed try
+    of the same event."""
     values = {
         "client_id": command.client_id,
         "requested_by": command.requested_by,
@@ -132,16 +183,14 @@ def _store_request(
         "error": result.message if state == "rejected" else None,
         "updated_at": now,
     }
-    existing = conn.execute(
-        sa.select(requests.c.id, requests.c.attempts).where(requests.c.event_id == command.event_id)
-    ).first()
-    if existing is not None:  # an earlier failed try of the same event
+    if existing is not None:
+        request_id, attempts = existing
         conn.execute(
             sa.update(requests)
-            .where(requests.c.id == existing.id)
-            .values(attempts=existing.attempts + 1, **values)
+            .where(requests.c.id == request_id)
+            .values(attempts=attempts + 1, **values)
         )
-        return int(existing.id)
+        return request_id
     inserted = conn.execute(
         sa.insert(requests).values(event_id=command.event_id, attempts=1, created_at=now, **values)
     )
@@ -149,9 +198,17 @@ def _store_request(
     return int(inserted.inserted_primary_key[0])
 
 
+def _earlier_request(conn: Connection, event_id: str) -> tuple[int, int] | None:
+    row = conn.execute(
+        sa.select(requests.c.id, requests.c.attempts).where(requests.c.event_id == event_id)
+    ).first()
+    return None if row is None else (int(row.id), int(row.attempts))
+
+
 def _pending_records(
     conn: Connection, client_id: int, keys: set[tuple[LineKind, int]]
-) -> dict[tuple[LineKind, int], Any]:
+) -> dict[tuple[LineKind, int], list[Any]]:
+    """The client's pending records of these services, oldest first."""
     if not keys:
         return {}
     rows = conn.execute(
@@ -159,44 +216,46 @@ def _pending_records(
         .where(records.c.client_id == client_id, records.c.state == "pending")
         .order_by(records.c.id)
     )
-    found: dict[tuple[LineKind, int], Any] = {}
+    found: dict[tuple[LineKind, int], list[Any]] = {}
     for row in rows:
         key = (LineKind(row.kind), row.relid)
         if key in keys:
-            found.setdefault(key, row)  # the oldest pending record holds the true old values
+            found.setdefault(key, []).append(row)
     return found
 
 
-def _rewrite_open_invoices(
-    conn: Connection, plan: Plan, now: datetime, result: AlignResult
-) -> None:
+def _write_invoices(
+    conn: Connection, planned: PlannedClient, now: datetime, result: AlignResult
+) -> tuple[dict[tuple[LineKind, int], tuple[int, int]], list[int]]:
+    """Old renewal lines leave their invoices, the proforma invoices are inserted; returns
+    service key -> (invoice id, item id), and the invoices the client's credit paid at once."""
+    plan, state = planned.plan, planned.state
+    loaded = {invoice.id: invoice for invoice in state.invoices}
+    rewrites = []
     for change in plan.changes:
         result.removed_items.extend(change.removed_item_ids)
-        if change.delete:
-            delete_invoice(conn, change.invoice_id, change.removed_item_ids, now)
-            result.deleted_invoices.append(change.invoice_id)
-            continue
-        assert change.totals is not None
-        remove_items(conn, change.invoice_id, change.removed_item_ids, change.totals, now)
-        result.changed_invoices.append(change.invoice_id)
-
-
-def _write_new_invoices(
-    conn: Connection, plan: Plan, now: datetime, result: AlignResult
-) -> tuple[dict[tuple[LineKind, int], tuple[int, int]], list[int]]:
-    """Insert the proforma invoices; returns service key -> (invoice id, item id), and the
-    invoices the client's credit paid at once."""
-    placed: dict[tuple[LineKind, int], tuple[int, int]] = {}
-    paid: list[int] = []
-    for invoice in plan.invoices:
-        created = create_invoice(
-            conn,
-            client_id=plan.client_id,
+        (result.deleted_invoices if change.delete else result.changed_invoices).append(
+            change.invoice_id
+        )
+        invoice = loaded[change.invoice_id]
+        rewrites.append(
+            Rewrite(
+                invoice_id=change.invoice_id,
+                removed=change.removed_item_ids,
+                delete=change.delete,
+                totals=change.totals,
+                items=invoice.items,
+                credit=invoice.credit,
+                payment_method=state.payment_methods.get(change.invoice_id, ""),
+            )
+        )
+    new = [
+        NewInvoice(
             invoice_date=invoice.date,
             due_date=invoice.due_date,
             payment_method=invoice.payment_method,
             totals=invoice.totals,
-            lines=[
+            lines=tuple(
                 NewLine(
                     type=line.item_type or "",
                     relid=line.service.id,
@@ -206,10 +265,24 @@ def _write_new_invoices(
                     duedate=line.new_due,
                 )
                 for line in invoice.lines
-            ],
-            now=now,
+            ),
         )
-        for line, item_id in zip(invoice.lines, created.item_ids, strict=True):
+        for invoice in plan.invoices
+    ]
+    owner = InvoiceOwner(
+        client_id=plan.client_id,
+        country=state.country,
+        credit=state.credit,
+        group_discount=state.client.group_discount,
+        config=state.whmcs,
+    )
+    activity = ActivityLines(conn, now)
+    made = write_invoices(conn, owner, rewrites, new, now, activity)
+    activity.flush()
+    placed: dict[tuple[LineKind, int], tuple[int, int]] = {}
+    paid: list[int] = []
+    for planned_invoice, created in zip(plan.invoices, made, strict=True):
+        for line, item_id in zip(planned_invoice.lines, created.item_ids, strict=True):
             placed[line.service.key] = (created.id, item_id)
         if created.credit > ZERO:
             remember_applied_credit(conn, created.id, plan.client_id, created.credit, now)
@@ -218,70 +291,77 @@ def _write_new_invoices(
         result.invoices.append(
             {
                 "id": created.id,
-                "paymentmethod": invoice.payment_method,
-                "duedate": invoice.due_date.isoformat(),
+                "paymentmethod": planned_invoice.payment_method,
+                "duedate": planned_invoice.due_date.isoformat(),
                 "total": format_money(created.total),
                 "credit": format_money(created.credit),
                 "status": "Paid" if created.paid else "Unpaid",
-                "lines": len(invoice.lines),
+                "lines": len(planned_invoice.lines),
             }
         )
     return placed, paid
 
 
-def _move_dates(conn: Connection, line: PlanLine, both: bool) -> None:
-    table = service_table(line.service.kind)
-    values: dict[str, date | None] = {"nextinvoicedate": line.new_due}
-    if both:
-        values["nextduedate"] = line.new_due
-    conn.execute(sa.update(table).where(table.c.id == line.service.id).values(**values))
+def _move_dates(conn: Connection, lines: Sequence[PlanLine]) -> None:
+    """`nextinvoicedate` to P; a line of 0.00 (not invoiced) moves `nextduedate` too. One
+    UPDATE per table and batch."""
+    for kind in LineKind:
+        moves: dict[int, dict[str, Any]] = {}
+        for line in lines:
+            if line.service.kind is not kind:
+                continue
+            values: dict[str, date | None] = {"nextinvoicedate": line.new_due}
+            if not line.invoiced:
+                values["nextduedate"] = line.new_due
+            moves[line.service.id] = values
+        update_rows(conn, service_table(kind), moves)
 
 
 def _apply(
-    conn: Connection, planned: PlannedClient, command: AlignCommand, now: datetime
-) -> tuple[AlignResult, list[tuple[dict[str, Any], int | None]], list[int]]:
+    conn: Connection,
+    planned: PlannedClient,
+    command: AlignCommand,
+    now: datetime,
+    pending_records: bool,
+) -> tuple[AlignResult, list[dict[str, Any]], list[int]]:
     plan = planned.plan
     result = AlignResult(event_id=command.event_id, client_id=command.client_id, status="aligned")
     aligned_lines = plan.aligned
-    pending = _pending_records(conn, command.client_id, {ln.service.key for ln in aligned_lines})
-    _rewrite_open_invoices(conn, plan, now, result)
-    placed, paid = _write_new_invoices(conn, plan, now, result)
+    pending = (
+        _pending_records(conn, command.client_id, {ln.service.key for ln in aligned_lines})
+        if pending_records
+        else {}
+    )
+    placed, paid = _write_invoices(conn, planned, now, result)
 
-    new_records: list[tuple[dict[str, Any], int | None]] = []
+    superseded: list[int] = []
+    new_records: list[dict[str, Any]] = []
     for line in aligned_lines:
         service = line.service
-        earlier = pending.get(service.key)
-        old_next_invoice = earlier.old_next_invoice if earlier is not None else service.next_invoice
-        if earlier is not None:
-            conn.execute(
-                sa.update(records)
-                .where(records.c.client_id == command.client_id, records.c.state == "pending")
-                .where(records.c.kind == service.kind.value, records.c.relid == service.id)
-                .values(state="superseded", updated_at=now)
-            )
-            result.superseded.append(int(earlier.id))
-        _move_dates(conn, line, both=not line.invoiced)
+        earlier = pending.get(service.key, [])
+        # the oldest pending record holds the true old values
+        old_next_invoice = earlier[0].old_next_invoice if earlier else service.next_invoice
+        if earlier:
+            superseded.extend(int(row.id) for row in earlier)
+            result.superseded.append(int(earlier[0].id))
         invoice_id, item_id = placed.get(service.key, (None, None))
         assert line.amount is not None and line.new_due is not None
         new_records.append(
-            (
-                {
-                    "client_id": command.client_id,
-                    "kind": service.kind.value,
-                    "relid": service.id,
-                    "old_due": service.next_due,
-                    "old_next_invoice": old_next_invoice,
-                    "new_due": line.new_due,
-                    "amount": line.amount,
-                    "invoice_id": invoice_id,
-                    "invoice_item_id": item_id,
-                    "requested_by": command.requested_by,
-                    "state": "pending" if line.invoiced else "paid",
-                    "created_at": now,
-                    "updated_at": now,
-                },
-                invoice_id,
-            )
+            {
+                "client_id": command.client_id,
+                "kind": service.kind.value,
+                "relid": service.id,
+                "old_due": service.next_due,
+                "old_next_invoice": old_next_invoice,
+                "new_due": line.new_due,
+                "amount": line.amount,
+                "invoice_id": invoice_id,
+                "invoice_item_id": item_id,
+                "requested_by": command.requested_by,
+                "state": "pending" if line.invoiced else "paid",
+                "created_at": now,
+                "updated_at": now,
+            }
         )
         result.aligned.append(
             {
@@ -294,6 +374,12 @@ def _apply(
                 "immediate": not line.invoiced,
             }
         )
+    update_rows(
+        conn,
+        records,
+        {record_id: {"state": "superseded", "updated_at": now} for record_id in superseded},
+    )
+    _move_dates(conn, aligned_lines)
     result.skipped = [
         {
             "type": line.service.kind.value,
@@ -310,9 +396,15 @@ def _apply(
 
 
 def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResult:
-    """Apply one alignment; the same event id a second time returns the first result."""
+    """Apply one alignment; the same event id a second time returns the first result.
+
+    A fixed number of statements whatever the client's size: the lock, the client's
+    services and addons with what comes before planning, their open invoices, then grouped
+    writes (worker.whmcs.batch). Withdrawing and the client's credit cost nothing when
+    there is none."""
     with unit_of_work(engine) as conn:
-        if not lock_client(conn, command.client_id):
+        locked = _lock(conn, command.client_id)
+        if locked is None:
             # nothing to retry: say so once, and answer a repeat the same way
             repeat = _existing_result(conn, command.event_id)
             if repeat is not None:
@@ -323,30 +415,55 @@ def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResu
                 status="rejected",
                 message=f"client {command.client_id} does not exist",
             )
-            _store_request(conn, command, "rejected", result, now())
+            _store_request(
+                conn, command, "rejected", result, now(), _earlier_request(conn, command.event_id)
+            )
             return result
-        repeat = _existing_result(conn, command.event_id)
+        # the checks ride on the services' query (a client without services asks apart)
+        services, checks = read_services(conn, command.client_id, lock=True, extra=_checks(command))
+        if checks is None:
+            checks = conn.execute(sa.select(*_checks(command))).one()
+        repeat = _repeat(checks.request_state, checks.request_result)
         if repeat is not None:
             return repeat
         stamp = now()
-        withdrawn = withdraw_client(conn, command.client_id, stamp)
-        planned = plan_client(conn, command.client_id, command.request(), lock=True)
-        result, new_records, paid = _apply(conn, planned, command, stamp)
+        withdrawn = Withdrawn()
+        if checks.pending_records:
+            withdrawn = withdraw_client(conn, command.client_id, stamp)
+        # a withdrawal moves dates and can give credit back: then both are read again
+        fresh = not checks.pending_records
+        planned = plan_client(
+            conn,
+            command.client_id,
+            command.request(),
+            lock=True,
+            client_row=locked if fresh else None,
+            services=services if fresh else None,
+            withdrawals=False,
+        )
+        result, new_records, paid = _apply(
+            conn, planned, command, stamp, bool(checks.pending_records)
+        )
         result.withdrawn = withdrawn.withdrawn
         result.paid_first = withdrawn.paid
         result.changed_invoices[:0] = withdrawn.changed_invoices
         result.cancelled_invoices = withdrawn.cancelled_invoices
-        request_id = _store_request(conn, command, "done", result, stamp)
-        if new_records:
-            conn.execute(
-                sa.insert(records),
-                [dict(values, request_id=request_id) for values, _ in new_records],
-            )
+        earlier = (
+            (int(checks.request_id), int(checks.request_attempts))
+            if checks.request_id is not None
+            else None
+        )
+        request_id = _store_request(conn, command, "done", result, stamp, earlier)
+        insert_rows(conn, records, [dict(values, request_id=request_id) for values in new_records])
         for invoice_id in paid:  # the client's credit paid it: dates move now, as on payment
             apply_payment(conn, invoice_id, stamp)
-        conn.execute(
-            sa.update(failed_jobs)
-            .where(failed_jobs.c.event_id == command.event_id, failed_jobs.c.resolved_at.is_(None))
-            .values(resolved_at=stamp, resolution="succeeded")
-        )
+        if checks.failed_jobs:
+            conn.execute(
+                sa.update(failed_jobs)
+                .where(
+                    failed_jobs.c.event_id == command.event_id,
+                    failed_jobs.c.resolved_at.is_(None),
+                )
+                .values(resolved_at=stamp, resolution="succeeded")
+            )
         return result

@@ -76,18 +76,3 @@ def return_own_credit(conn: Connection, invoice_id: int, now: datetime) -> Decim
         sa.update(applied_credit).where(applied_credit.c.id == row_id).values(returned_at=now)
     )
     return returned
-
-
-def own_credit_by_invoice(conn: Connection, invoice_ids: list[int]) -> dict[int, Decimal]:
-    """The credit the product applied, not yet given back, on each of these invoices."""
-    if not invoice_ids:
-        return {}
-    rows = conn.execute(
-        sa.select(applied_credit.c.invoice_id, sa.func.sum(applied_credit.c.amount))
-        .where(
-            applied_credit.c.invoice_id.in_(invoice_ids),
-            applied_credit.c.returned_at.is_(None),
-        )
-        .group_by(applied_credit.c.invoice_id)
-    )
-    return {int(invoice_id): Decimal(str(amount)) for invoice_id, amount in rows}

@@ -7,10 +7,9 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from domain.model import AlignRequest
+from domain.model import AlignRequest, Service
 from domain.money import ZERO
 from domain.planner import Plan, plan_alignment
-from worker.steps.credit import own_credit_by_invoice
 from worker.steps.withdraw import planned_withdrawals
 from worker.whmcs.loader import ClientState, load_client_state
 
@@ -28,12 +27,21 @@ class PlannedClient:
 
 
 def plan_client(
-    conn: Connection, client_id: int, request: AlignRequest, *, lock: bool = False
+    conn: Connection,
+    client_id: int,
+    request: AlignRequest,
+    *,
+    lock: bool = False,
+    client_row: Any = None,
+    services: tuple[Service, ...] | None = None,
+    withdrawals: bool = True,
 ) -> PlannedClient:
-    state = load_client_state(conn, client_id, lock=lock)
+    """The plan; `withdrawals` False leaves out what a preview lists as withdrawn first (an
+    alignment withdraws them itself before planning)."""
+    state = load_client_state(conn, client_id, lock=lock, client_row=client_row, services=services)
     # the credit the product applied to its own alignment invoices is no payment: aligning
     # again withdraws those lines and gives it back (worker.steps.withdraw)
-    own = own_credit_by_invoice(conn, [invoice.id for invoice in state.invoices])
+    own = state.own_credit
     invoices = [
         replace(invoice, credit=max(ZERO, invoice.credit - own.get(invoice.id, ZERO)))
         for invoice in state.invoices
@@ -41,4 +49,5 @@ def plan_client(
     plan = plan_alignment(
         state.client, state.services, invoices, state.settings, request, state.config
     )
-    return PlannedClient(state=state, plan=plan, withdraw=planned_withdrawals(conn, client_id))
+    withdraw = planned_withdrawals(conn, client_id) if withdrawals else []
+    return PlannedClient(state=state, plan=plan, withdraw=withdraw)

@@ -21,9 +21,17 @@ from domain.discount import (
     discount_lines,
     rediscounted,
 )
+from domain.model import InvoiceItem
 from domain.money import ZERO, format_money
 from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals
-from worker.whmcs.activity import log_activity
+from worker.whmcs.activity import ActivityLines, log_activity
+from worker.whmcs.batch import (
+    chunks,
+    delete_ids,
+    insert_rows,
+    insert_rows_returning_ids,
+    update_rows,
+)
 from worker.whmcs.schema import (
     tblaccounts,
     tblclientgroups,
@@ -34,7 +42,7 @@ from worker.whmcs.schema import (
     tblinvoiceitems,
     tblinvoices,
 )
-from worker.whmcs.settings_store import read_billing_config
+from worker.whmcs.settings_store import INVOICE_CONFIG_KEYS, read_billing_config
 
 
 @dataclass(frozen=True)
@@ -70,62 +78,238 @@ def create_invoice(
     lines: Sequence[NewLine],
     now: datetime,
 ) -> CreatedInvoice:
-    """An Unpaid invoice with its lines and totals, and what WHMCS does when it creates one
-    (whmcs8-billing 3.1 and 3.2): its number, the InvoiceIncrement gap, its tblinvoicedata
-    row, the activity log line, the client's credit, and Paid at once when credit covers it.
-    The caller moves the dates of an invoice that comes back paid, in the same transaction."""
-    config = read_configuration(conn, INVOICE_CONFIG_KEYS)
-    invoicenum = custom_invoice_number(conn, config, invoice_date)
-    inserted = conn.execute(
-        sa.insert(tblinvoices).values(
-            userid=client_id,
-            invoicenum=invoicenum,
-            date=invoice_date,
-            duedate=due_date,
-            subtotal=totals.subtotal,
-            credit=0,
-            tax=totals.tax,
-            tax2=totals.tax2,
-            total=totals.total,
-            taxrate=totals.taxrate,
-            taxrate2=totals.taxrate2,
-            status="Unpaid",
-            paymentmethod=payment_method,
-            notes="",
-            created_at=now,
-            updated_at=now,
+    """One invoice as `write_invoices` creates them, for callers that hold nothing of the
+    client's yet: its country, credit and group discount are read here."""
+    client = conn.execute(
+        sa.select(tblclients.c.country, tblclients.c.credit).where(tblclients.c.id == client_id)
+    ).one()
+    activity = ActivityLines(conn, now)
+    [created] = write_invoices(
+        conn,
+        InvoiceOwner(
+            client_id=client_id,
+            country=str(client.country or ""),
+            credit=client.credit if client.credit is not None else ZERO,
+            group_discount=group_discount_percent(conn, client_id),
+            config=read_configuration(conn, INVOICE_CONFIG_KEYS),
+        ),
+        [],
+        [NewInvoice(invoice_date, due_date, payment_method, totals, tuple(lines))],
+        now,
+        activity,
+    )
+    activity.flush()
+    return created
+
+
+@dataclass(frozen=True)
+class InvoiceOwner:
+    """The client whose invoices are written, as the caller has read it (under its lock)."""
+
+    client_id: int
+    country: str
+    credit: Decimal  # the client's credit balance
+    group_discount: Decimal
+    config: Mapping[str, str]  # INVOICE_CONFIG_KEYS
+
+
+@dataclass(frozen=True)
+class NewInvoice:
+    invoice_date: date
+    due_date: date
+    payment_method: str
+    totals: Totals
+    lines: tuple[NewLine, ...]
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """Lines leave an open invoice: it is deleted (`delete`) or gets `totals`."""
+
+    invoice_id: int
+    removed: tuple[int, ...]
+    delete: bool
+    totals: Totals | None
+    items: tuple[InvoiceItem, ...]  # every line on it now, in id order
+    credit: Decimal = ZERO
+    payment_method: str = ""
+
+
+def _line_row(
+    invoice_id: int, client_id: int, payment_method: str, line: NewLine
+) -> dict[str, object]:
+    return {
+        "invoiceid": invoice_id,
+        "userid": client_id,
+        "type": line.type,
+        "relid": line.relid,
+        "description": line.description,
+        "amount": line.amount,
+        "taxed": 1 if line.taxed else 0,
+        "duedate": line.duedate,
+        "paymentmethod": payment_method,
+        "notes": "",
+    }
+
+
+def _discount_lines(discounts: Sequence[TotalsLine]) -> list[NewLine]:
+    """The GroupDiscount lines: each with its line's taxed flag, relid 0, no due date, as
+    WHMCS adds them."""
+    return [
+        NewLine(GROUP_DISCOUNT, 0, GROUP_DISCOUNT_DESCRIPTION, line.amount, line.taxed, None)
+        for line in discounts
+    ]
+
+
+def write_invoices(
+    conn: Connection,
+    owner: InvoiceOwner,
+    rewrites: Sequence[Rewrite],
+    invoices: Sequence[NewInvoice],
+    now: datetime,
+    activity: ActivityLines,
+) -> list[CreatedInvoice]:
+    """Old lines leave their open invoices, then new Unpaid invoices are created with their
+    lines and totals, each row as WHMCS writes it, in a fixed number of statements.
+
+    A rewritten invoice loses the given lines, its group discounts follow the lines that
+    stay (WHMCS deletes them all and adds none back, section 6.2, which would take the
+    discount from the lines that stay) and it gets the given totals; one left with no line
+    goes, the way WHMCS's admin deletes one (its tblinvoicedata row, the activity line; with
+    credit on it, that goes back first). A new invoice gets what WHMCS does when it creates
+    one (whmcs8-billing 3.1 and 3.2): its number, the InvoiceIncrement gap, its
+    tblinvoicedata row, the group discount lines, the activity log line, the client's
+    credit, and Paid at once when credit covers it. The caller moves the dates of an invoice
+    that comes back paid, in the same transaction. Activity lines go to `activity`."""
+    client_id = owner.client_id
+    config = owner.config
+    gone: list[int] = []
+    doomed: list[int] = []
+    totals: dict[int, dict[str, object]] = {}
+    rediscounts: list[dict[str, object]] = []
+    for change in rewrites:
+        if change.delete and change.credit > ZERO:
+            activity.flush()  # return_credit logs directly
+            delete_invoice(conn, change.invoice_id, change.removed, now)
+            continue
+        doomed.extend(change.removed)
+        doomed.extend(
+            item.id
+            for item in change.items
+            if item.type == GROUP_DISCOUNT and item.id not in change.removed
         )
+        if change.delete:
+            gone.append(change.invoice_id)
+            activity.add(client_id, f"Deleted Invoice - Invoice ID: {change.invoice_id}")
+            continue
+        staying = [item for item in change.items if item.id not in change.removed]
+        _, discounts = rediscounted(
+            [(item.type, TotalsLine(item.amount, item.taxed)) for item in staying],
+            owner.group_discount,
+        )
+        rediscounts.extend(
+            _line_row(change.invoice_id, client_id, change.payment_method, line)
+            for line in _discount_lines(discounts)
+        )
+        assert change.totals is not None
+        totals[change.invoice_id] = {
+            "subtotal": change.totals.subtotal,
+            "tax": change.totals.tax,
+            "tax2": change.totals.tax2,
+            "total": change.totals.total,
+            "updated_at": now,
+        }
+    delete_ids(conn, tblinvoiceitems, doomed)
+    delete_ids(conn, tblinvoices, gone)
+    update_rows(conn, tblinvoices, totals)
+
+    made: list[tuple[int, str, NewInvoice, tuple[TotalsLine, ...]]] = []
+    for invoice in invoices:
+        invoicenum = custom_invoice_number(conn, config, invoice.invoice_date)
+        inserted = conn.execute(
+            sa.insert(tblinvoices).values(
+                userid=client_id,
+                invoicenum=invoicenum,
+                date=invoice.invoice_date,
+                duedate=invoice.due_date,
+                subtotal=invoice.totals.subtotal,
+                credit=0,
+                tax=invoice.totals.tax,
+                tax2=invoice.totals.tax2,
+                total=invoice.totals.total,
+                taxrate=invoice.totals.taxrate,
+                taxrate2=invoice.totals.taxrate2,
+                status="Unpaid",
+                paymentmethod=invoice.payment_method,
+                notes="",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        assert inserted.inserted_primary_key is not None
+        invoice_id = int(inserted.inserted_primary_key[0])
+        push_invoice_increment(conn, config, invoice_id, client_id, invoice.payment_method)
+        # the client group's discount, one line per line (section 3.2 step 7)
+        discounts = discount_lines(
+            [TotalsLine(line.amount, line.taxed) for line in invoice.lines], owner.group_discount
+        )
+        made.append((invoice_id, invoicenum, invoice, tuple(discounts)))
+
+    # a row already there for a brand-new id is an orphan of a deleted invoice (the column is
+    # unique): WHMCS would fail quietly and write none; the new invoice's own row replaces it
+    orphans = [*gone, *(invoice_id for invoice_id, *_ in made)]
+    for chunk in chunks(orphans):
+        conn.execute(sa.delete(tblinvoicedata).where(tblinvoicedata.c.invoice_id.in_(list(chunk))))
+    # the client's country, else DefaultCountry; varchar(2): WHMCS stores the two-letter code
+    code = owner.country.strip() or (config.get("DefaultCountry") or "").strip()
+    insert_rows(
+        conn,
+        tblinvoicedata,
+        [
+            {"invoice_id": invoice_id, "country": code[:2], "created_at": now, "updated_at": now}
+            for invoice_id, *_ in made
+        ],
     )
-    assert inserted.inserted_primary_key is not None
-    invoice_id = int(inserted.inserted_primary_key[0])
-    push_invoice_increment(conn, config, invoice_id, client_id, payment_method)
-    insert_invoice_data(conn, config, invoice_id, client_id, now)
-    item_ids = insert_lines(conn, invoice_id, client_id, payment_method, lines)
-    # the client group's discount, one line per line (section 3.2 step 7); `totals` hold them
-    percent = group_discount_percent(conn, client_id)
-    discounts = discount_lines([TotalsLine(line.amount, line.taxed) for line in lines], percent)
-    insert_discounts(conn, invoice_id, client_id, payment_method, discounts)
-    log_activity(conn, client_id, f"Created Invoice - Invoice ID: {invoice_id}", now)
-    total, credit, paid = totals.total, ZERO, False
-    if not _truthy(config.get("NoAutoApplyCredit")):
-        credit = apply_client_credit(conn, invoice_id, client_id, totals.total, invoice_date, now)
-    if credit > ZERO:
-        after = recomputed_totals(conn, invoice_id)
-        assert after is not None
-        write_totals(conn, invoice_id, after, now)
-        total = after.total
-        # "process paid" only when the credit covered the whole amount (section 3.2 step 13)
-        if credit >= totals.total:
-            invoicenum = mark_paid(conn, config, invoice_id, client_id, invoicenum, now)
-            paid = True
-    return CreatedInvoice(
-        id=invoice_id,
-        item_ids=item_ids,
-        total=total,
-        credit=credit,
-        paid=paid,
-        invoicenum=invoicenum,
-    )
+    rows = list(rediscounts)
+    for invoice_id, _, invoice, discounts in made:
+        rows.extend(
+            _line_row(invoice_id, client_id, invoice.payment_method, line)
+            for line in (*invoice.lines, *_discount_lines(discounts))
+        )
+    ids = insert_rows_returning_ids(conn, tblinvoiceitems, rows)[len(rediscounts) :]
+
+    created = []
+    available = owner.credit
+    for invoice_id, invoicenum, invoice, discounts in made:
+        item_ids, ids = ids[: len(invoice.lines)], ids[len(invoice.lines) + len(discounts) :]
+        activity.add(client_id, f"Created Invoice - Invoice ID: {invoice_id}")
+        total, credit, paid = invoice.totals.total, ZERO, False
+        if available > ZERO and not _truthy(config.get("NoAutoApplyCredit")):
+            activity.flush()  # the credit's own lines are logged directly
+            credit = apply_client_credit(
+                conn, invoice_id, client_id, invoice.totals.total, invoice.invoice_date, now
+            )
+            available -= credit
+        if credit > ZERO:
+            after = recomputed_totals(conn, invoice_id)
+            assert after is not None
+            write_totals(conn, invoice_id, after, now)
+            total = after.total
+            # "process paid" only when the credit covered the whole amount (section 3.2 step 13)
+            if credit >= invoice.totals.total:
+                invoicenum = mark_paid(conn, config, invoice_id, client_id, invoicenum, now)
+                paid = True
+        created.append(
+            CreatedInvoice(
+                id=invoice_id,
+                item_ids=tuple(item_ids),
+                total=total,
+                credit=credit,
+                paid=paid,
+                invoicenum=invoicenum,
+            )
+        )
+    return created
 
 
 def insert_lines(
@@ -136,25 +320,8 @@ def insert_lines(
     lines: Sequence[NewLine],
 ) -> tuple[int, ...]:
     """The invoice's lines, in the order given; returns their ids."""
-    item_ids = []
-    for line in lines:
-        item = conn.execute(
-            sa.insert(tblinvoiceitems).values(
-                invoiceid=invoice_id,
-                userid=client_id,
-                type=line.type,
-                relid=line.relid,
-                description=line.description,
-                amount=line.amount,
-                taxed=1 if line.taxed else 0,
-                duedate=line.duedate,
-                paymentmethod=payment_method,
-                notes="",
-            )
-        )
-        assert item.inserted_primary_key is not None
-        item_ids.append(int(item.inserted_primary_key[0]))
-    return tuple(item_ids)
+    rows = [_line_row(invoice_id, client_id, payment_method, line) for line in lines]
+    return tuple(insert_rows_returning_ids(conn, tblinvoiceitems, rows))
 
 
 def group_discount_percent(conn: Connection, client_id: int) -> Decimal:
@@ -176,16 +343,7 @@ def insert_discounts(
 ) -> None:
     """The GroupDiscount lines: each with its line's taxed flag, relid 0, no due date, as
     WHMCS adds them."""
-    insert_lines(
-        conn,
-        invoice_id,
-        client_id,
-        payment_method,
-        [
-            NewLine(GROUP_DISCOUNT, 0, GROUP_DISCOUNT_DESCRIPTION, line.amount, line.taxed, None)
-            for line in discounts
-        ],
-    )
+    insert_lines(conn, invoice_id, client_id, payment_method, _discount_lines(discounts))
 
 
 def rediscount(conn: Connection, invoice_id: int) -> None:
@@ -216,21 +374,6 @@ def rediscount(conn: Connection, invoice_id: int) -> None:
     insert_discounts(
         conn, invoice_id, int(invoice.userid), str(invoice.paymentmethod or ""), discounts
     )
-
-
-# tblconfiguration settings read when an invoice is created or paid
-INVOICE_CONFIG_KEYS = (
-    "TaxCustomInvoiceNumbering",
-    "TaxCustomInvoiceNumberFormat",
-    "TaxNextCustomInvoiceNumber",
-    "SequentialInvoiceNumbering",
-    "SequentialInvoiceNumberFormat",
-    "SequentialInvoiceNumberValue",
-    "TaxSetInvoiceDateOnPayment",
-    "InvoiceIncrement",
-    "NoAutoApplyCredit",
-    "DefaultCountry",
-)
 
 
 def read_configuration(conn: Connection, keys: Sequence[str]) -> dict[str, str]:

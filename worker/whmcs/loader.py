@@ -1,14 +1,17 @@
 """Read one client's state from a WHMCS database, in a fixed number of queries.
 
-One query each for the client, their services, their addons, their open invoices with
-their lines, the payments on those invoices, the module settings, WHMCS's configuration
-and the tax rules: never one query per service, however many services a client has.
+One query for the client (or its row as the caller's lock read it), one for their services
+with their addons, one for their open invoices with their lines, the payments on them and
+the credit the product applied itself; settings, tax rules, currencies and client groups
+come from `settings_store.configuration`, read once for many clients. Never one query per
+service, however many services a client has.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -26,19 +29,18 @@ from domain.model import (
 )
 from domain.money import ZERO
 from domain.settings import Settings
+from worker.own_schema import applied_credit
 from worker.whmcs.schema import (
     tblaccounts,
     tbladdons,
-    tblclientgroups,
     tblclients,
-    tblcurrencies,
     tblhosting,
     tblhostingaddons,
     tblinvoiceitems,
     tblinvoices,
     tblproducts,
 )
-from worker.whmcs.settings_store import read_billing_config, read_settings
+from worker.whmcs.settings_store import Configuration, configuration
 
 
 class ClientNotFound(LookupError):
@@ -65,6 +67,12 @@ class ClientState:
     invoices: tuple[OpenInvoice, ...]
     settings: Settings
     config: BillingConfig
+    credit: Decimal = ZERO  # the client's credit balance
+    country: str = ""
+    # per open invoice: the credit the product applied itself and has not given back
+    own_credit: Mapping[int, Decimal] = field(default_factory=dict)
+    payment_methods: Mapping[int, str] = field(default_factory=dict)  # per open invoice
+    whmcs: Mapping[str, str] = field(default_factory=dict)  # WHMCS settings, see settings_store
 
 
 def _flag(value: object) -> bool:
@@ -82,75 +90,96 @@ def _money(value: Decimal | None) -> Decimal:
     return ZERO if value is None else value
 
 
-def load_client_state(conn: Connection, client_id: int, *, lock: bool = False) -> ClientState:
-    """Everything the planner needs for one client.
+def read_client_row(conn: Connection, client_id: int) -> Any:
+    return conn.execute(sa.select(tblclients).where(tblclients.c.id == client_id)).one_or_none()
 
-    With lock=True (MySQL/MariaDB) the client's service, addon and open invoice rows are
-    locked FOR UPDATE until the transaction ends, so two alignments of one client queue
-    up instead of running at once.
-    """
-    client_row = conn.execute(
-        sa.select(
-            tblclients,
-            tblcurrencies.c.code.label("currency_code"),
-            tblcurrencies.c.prefix.label("currency_prefix"),
-            tblcurrencies.c.suffix.label("currency_suffix"),
-            tblclientgroups.c.discountpercent,
-        )
-        .select_from(
-            tblclients.outerjoin(
-                tblcurrencies, tblcurrencies.c.id == tblclients.c.currency
-            ).outerjoin(tblclientgroups, tblclientgroups.c.id == tblclients.c.groupid)
-        )
-        .where(tblclients.c.id == client_id)
-    ).one_or_none()
-    if client_row is None:
-        raise ClientNotFound(client_id)
+
+def _client(row: Any, config: Configuration) -> tuple[Client, ClientProfile]:
+    currency = config.currencies.get(int(row.currency or 0))
     client = Client(
-        id=client_row.id,
-        country=_text(client_row.country),
-        state=_text(client_row.state),
-        tax_exempt=_flag(client_row.taxexempt),
-        currency_code=_text(client_row.currency_code),
-        currency_prefix=_text(client_row.currency_prefix),
-        currency_suffix=_text(client_row.currency_suffix),
-        group_discount=_money(client_row.discountpercent),
+        id=row.id,
+        country=_text(row.country),
+        state=_text(row.state),
+        tax_exempt=_flag(row.taxexempt),
+        currency_code=currency.code if currency else "",
+        currency_prefix=currency.prefix if currency else "",
+        currency_suffix=currency.suffix if currency else "",
+        group_discount=config.group_discounts.get(int(row.groupid or 0), ZERO),
     )
     profile = ClientProfile(
-        id=client_row.id,
-        name=f"{_text(client_row.firstname)} {_text(client_row.lastname)}".strip(),
-        company=_text(client_row.companyname),
-        email=_text(client_row.email),
+        id=row.id,
+        name=f"{_text(row.firstname)} {_text(row.lastname)}".strip(),
+        company=_text(row.companyname),
+        email=_text(row.email),
     )
+    return client, profile
 
-    hosting_query = (
-        sa.select(tblhosting, tblproducts.c.name.label("product_name"), tblproducts.c.tax)
-        .select_from(tblhosting.outerjoin(tblproducts, tblproducts.c.id == tblhosting.c.packageid))
-        .where(tblhosting.c.userid == client_id)
-        .order_by(tblhosting.c.id)
-    )
-    addon_query = (
+
+def _services_query(client_id: int) -> Any:
+    """Each service with its product, and each of its addons with the addon's product: one
+    row per addon, one for a service without any."""
+    return (
         sa.select(
-            tblhostingaddons,
+            tblhosting.c.id,
+            tblhosting.c.domain,
+            tblhosting.c.billingcycle,
+            tblhosting.c.domainstatus,
+            tblhosting.c.nextduedate,
+            tblhosting.c.nextinvoicedate,
+            tblhosting.c.amount,
+            tblhosting.c.paymentmethod,
+            tblproducts.c.name.label("product_name"),
+            tblproducts.c.tax.label("product_tax"),
+            tblhostingaddons.c.id.label("a_id"),
+            tblhostingaddons.c.name.label("a_name"),
+            tblhostingaddons.c.billingcycle.label("a_billingcycle"),
+            tblhostingaddons.c.status.label("a_status"),
+            tblhostingaddons.c.nextduedate.label("a_nextduedate"),
+            tblhostingaddons.c.nextinvoicedate.label("a_nextinvoicedate"),
+            tblhostingaddons.c.recurring.label("a_recurring"),
+            tblhostingaddons.c.paymentmethod.label("a_paymentmethod"),
+            tblhostingaddons.c.tax.label("a_tax"),
             tbladdons.c.name.label("addon_name"),
             tbladdons.c.tax.label("addon_tax"),
-            tblhosting.c.domain.label("service_domain"),
         )
         .select_from(
-            tblhostingaddons.join(
-                tblhosting, tblhosting.c.id == tblhostingaddons.c.hostingid
-            ).outerjoin(tbladdons, tbladdons.c.id == tblhostingaddons.c.addonid)
+            tblhosting.outerjoin(tblproducts, tblproducts.c.id == tblhosting.c.packageid)
+            .outerjoin(tblhostingaddons, tblhostingaddons.c.hostingid == tblhosting.c.id)
+            .outerjoin(tbladdons, tbladdons.c.id == tblhostingaddons.c.addonid)
         )
         .where(tblhosting.c.userid == client_id)
-        .order_by(tblhostingaddons.c.id)
+        .order_by(tblhosting.c.id, tblhostingaddons.c.id)
     )
-    invoice_query = (
+
+
+def _invoices_query(client_id: int) -> Any:
+    """Open invoices with their lines, their payment count and the product's own credit."""
+    payments = (
+        sa.select(sa.func.count())
+        .select_from(tblaccounts)
+        .where(tblaccounts.c.invoiceid == tblinvoices.c.id)
+        .correlate(tblinvoices)
+        .scalar_subquery()
+    )
+    own = (
+        sa.select(sa.func.sum(applied_credit.c.amount))
+        .where(
+            applied_credit.c.invoice_id == tblinvoices.c.id,
+            applied_credit.c.returned_at.is_(None),
+        )
+        .correlate(tblinvoices)
+        .scalar_subquery()
+    )
+    return (
         sa.select(
             tblinvoices.c.id.label("invoice_id"),
             tblinvoices.c.status,
             tblinvoices.c.credit,
             tblinvoices.c.taxrate,
             tblinvoices.c.taxrate2,
+            tblinvoices.c.paymentmethod,
+            payments.label("payments"),
+            own.label("own_credit"),
             tblinvoiceitems.c.id.label("item_id"),
             tblinvoiceitems.c.type,
             tblinvoiceitems.c.relid,
@@ -164,90 +193,132 @@ def load_client_state(conn: Connection, client_id: int, *, lock: bool = False) -
         .where(tblinvoices.c.userid == client_id, tblinvoices.c.status.in_(PLANNED_STATUSES))
         .order_by(tblinvoices.c.id, tblinvoiceitems.c.id)
     )
-    if lock and conn.dialect.name != "sqlite":
-        hosting_query = hosting_query.with_for_update(of=tblhosting)
-        addon_query = addon_query.with_for_update(of=tblhostingaddons)
-        invoice_query = invoice_query.with_for_update(of=tblinvoices)
 
-    services: list[Service] = [
-        Service(
-            kind=LineKind.SERVICE,
-            id=row.id,
-            client_id=client_id,
-            name=_text(row.product_name) or f"Service #{row.id}",
-            domain=_text(row.domain),
-            billing_cycle=_text(row.billingcycle),
-            status=_text(row.domainstatus),
-            next_due=row.nextduedate,
-            next_invoice=row.nextinvoicedate,
-            amount=_money(row.amount),
-            payment_method=_text(row.paymentmethod),
-            taxed=_flag(row.tax),
-        )
-        for row in conn.execute(hosting_query)
-    ]
-    services.extend(
-        Service(
-            kind=LineKind.ADDON,
-            id=row.id,
-            client_id=client_id,
-            name=_text(row.name) or _text(row.addon_name) or f"Addon #{row.id}",
-            domain=_text(row.service_domain),
-            billing_cycle=_text(row.billingcycle),
-            status=_text(row.status),
-            next_due=row.nextduedate,
-            next_invoice=row.nextinvoicedate,
-            amount=_money(row.recurring),
-            payment_method=_text(row.paymentmethod),
-            taxed=_flag(row.tax) or _flag(row.addon_tax),
-            service_id=row.hostingid,
-        )
-        for row in conn.execute(addon_query)
-    )
+
+def read_services(
+    conn: Connection, client_id: int, *, lock: bool = False, extra: Sequence[Any] = ()
+) -> tuple[tuple[Service, ...], Any]:
+    """The client's services then their addons, each in id order, in one query; with
+    lock=True (MySQL/MariaDB) their rows are locked FOR UPDATE until the transaction ends.
+    `extra` columns (scalar subqueries) ride along: the first row, None without rows, holds
+    them, so a caller asks what it must know before planning at no statement's cost."""
+    query = _services_query(client_id).add_columns(*extra)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update(of=[tblhosting, tblhostingaddons])
+    hosting: list[Service] = []
+    addons: list[Service] = []
+    first = None
+    for line in conn.execute(query):
+        first = line if first is None else first
+        if not hosting or hosting[-1].id != line.id:
+            hosting.append(
+                Service(
+                    kind=LineKind.SERVICE,
+                    id=line.id,
+                    client_id=client_id,
+                    name=_text(line.product_name) or f"Service #{line.id}",
+                    domain=_text(line.domain),
+                    billing_cycle=_text(line.billingcycle),
+                    status=_text(line.domainstatus),
+                    next_due=line.nextduedate,
+                    next_invoice=line.nextinvoicedate,
+                    amount=_money(line.amount),
+                    payment_method=_text(line.paymentmethod),
+                    taxed=_flag(line.product_tax),
+                )
+            )
+        if line.a_id is not None:
+            addons.append(
+                Service(
+                    kind=LineKind.ADDON,
+                    id=line.a_id,
+                    client_id=client_id,
+                    name=_text(line.a_name) or _text(line.addon_name) or f"Addon #{line.a_id}",
+                    domain=_text(line.domain),
+                    billing_cycle=_text(line.a_billingcycle),
+                    status=_text(line.a_status),
+                    next_due=line.a_nextduedate,
+                    next_invoice=line.a_nextinvoicedate,
+                    amount=_money(line.a_recurring),
+                    payment_method=_text(line.a_paymentmethod),
+                    taxed=_flag(line.a_tax) or _flag(line.addon_tax),
+                    service_id=line.id,
+                )
+            )
+    addons.sort(key=lambda addon: addon.id)
+    return (*hosting, *addons), first
+
+
+def load_client_state(
+    conn: Connection,
+    client_id: int,
+    *,
+    lock: bool = False,
+    client_row: Any = None,
+    services: tuple[Service, ...] | None = None,
+) -> ClientState:
+    """Everything the planner needs for one client.
+
+    With lock=True (MySQL/MariaDB) the client's service, addon and open invoice rows are
+    locked FOR UPDATE until the transaction ends, so two alignments of one client queue
+    up instead of running at once. `client_row` is the client's tblclients row and
+    `services` what `read_services` gave, when the caller has read them already.
+    """
+    row = client_row if client_row is not None else read_client_row(conn, client_id)
+    if row is None:
+        raise ClientNotFound(client_id)
+    config = configuration(conn)
+    client, profile = _client(row, config)
+    if services is None:
+        services, _ = read_services(conn, client_id, lock=lock)
+    invoices_query = _invoices_query(client_id)
+    if lock and conn.dialect.name != "sqlite":
+        invoices_query = invoices_query.with_for_update(of=tblinvoices)
 
     headers: dict[int, Any] = {}
     items: dict[int, list[InvoiceItem]] = defaultdict(list)
-    for row in conn.execute(invoice_query):
-        headers.setdefault(row.invoice_id, row)
-        if row.item_id is not None:
-            items[row.invoice_id].append(
+    for line in conn.execute(invoices_query):
+        headers.setdefault(line.invoice_id, line)
+        if line.item_id is not None:
+            items[line.invoice_id].append(
                 InvoiceItem(
-                    id=row.item_id,
-                    invoice_id=row.invoice_id,
-                    type=_text(row.type),
-                    relid=int(row.relid or 0),
-                    amount=_money(row.amount),
-                    taxed=_flag(row.taxed),
-                    description=_text(row.description),
+                    id=line.item_id,
+                    invoice_id=line.invoice_id,
+                    type=_text(line.type),
+                    relid=int(line.relid or 0),
+                    amount=_money(line.amount),
+                    taxed=_flag(line.taxed),
+                    description=_text(line.description),
                 )
             )
-    payments: dict[int, int] = {}
-    if headers:
-        payments = {
-            invoice_id: count
-            for invoice_id, count in conn.execute(
-                sa.select(tblaccounts.c.invoiceid, sa.func.count())
-                .where(tblaccounts.c.invoiceid.in_(list(headers)))
-                .group_by(tblaccounts.c.invoiceid)
-            )
-        }
     invoices = tuple(
         OpenInvoice(
             id=invoice_id,
-            status=_text(row.status),
+            status=_text(header.status),
             items=tuple(items[invoice_id]),
-            credit=_money(row.credit),
-            payments=payments.get(invoice_id, 0),
-            taxrate=row.taxrate if row.taxrate is not None else ZERO,
-            taxrate2=row.taxrate2 if row.taxrate2 is not None else ZERO,
+            credit=_money(header.credit),
+            payments=int(header.payments or 0),
+            taxrate=header.taxrate if header.taxrate is not None else ZERO,
+            taxrate2=header.taxrate2 if header.taxrate2 is not None else ZERO,
         )
-        for invoice_id, row in headers.items()
+        for invoice_id, header in headers.items()
     )
     return ClientState(
         client=client,
         profile=profile,
-        services=tuple(services),
+        services=services,
         invoices=invoices,
-        settings=read_settings(conn),
-        config=read_billing_config(conn),
+        settings=config.settings,
+        config=config.billing,
+        credit=_money(row.credit),
+        country=_text(row.country),
+        own_credit={
+            invoice_id: Decimal(str(header.own_credit))
+            for invoice_id, header in headers.items()
+            if header.own_credit is not None
+        },
+        payment_methods={
+            invoice_id: _text(header.paymentmethod) for invoice_id, header in headers.items()
+        },
+        whmcs=config.whmcs,
     )
