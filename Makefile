@@ -17,7 +17,7 @@ test: $(VENV)/.installed
 	./scripts/check
 
 bench: $(VENV)/.installed
-	$(PY) scripts/bench_plan.py
+	$(PY) -m scripts.bench $(if $(SMALL),--small)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy domain worker tasks

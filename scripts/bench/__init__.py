@@ -1,1 +1,1 @@
-"""Benchmarks: each prints figures, none passes or fails."""
+"""The benchmark: `python -m scripts.bench` (`make bench`) prints each figure and its goal."""
