@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from functools import lru_cache
 
 
 class Cycle(Enum):
@@ -24,10 +25,7 @@ class Cycle(Enum):
     @classmethod
     def parse(cls, text: str | None) -> Cycle | None:
         """The cycle spelled by WHMCS, or None for anything that does not recur."""
-        if text is None:
-            return None
-        # WHMCS's own spelling, found at once; anything else compared without case
-        return _BY_NAME.get(text) or _BY_NAME.get(text.strip().lower())
+        return _parse(text)
 
 
 _MONTHS = {
@@ -39,10 +37,12 @@ _MONTHS = {
     Cycle.TRIENNIALLY: 36,
 }
 
-_BY_NAME = {
-    **{cycle.value.lower(): cycle for cycle in Cycle},
-    **{cycle.value: cycle for cycle in Cycle},
-}
+_BY_NAME = {cycle.value.lower(): cycle for cycle in Cycle}
+
+
+@lru_cache(maxsize=256)  # a handful of spellings, read for every service twice
+def _parse(text: str | None) -> Cycle | None:
+    return None if text is None else _BY_NAME.get(text.strip().lower())
 
 
 def parse_cycle_list(text: str) -> frozenset[Cycle]:
