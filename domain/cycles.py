@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from enum import Enum
+from functools import lru_cache
 
 
 class Cycle(Enum):
+    # members are unique objects: hashing them by identity (in C) keeps the lookups of
+    # every planned line cheap; Enum's own hash goes through Python code
+    __hash__ = object.__hash__
+
     MONTHLY = "Monthly"
     QUARTERLY = "Quarterly"
     SEMI_ANNUALLY = "Semi-Annually"
@@ -20,9 +25,7 @@ class Cycle(Enum):
     @classmethod
     def parse(cls, text: str | None) -> Cycle | None:
         """The cycle spelled by WHMCS, or None for anything that does not recur."""
-        if text is None:
-            return None
-        return _BY_NAME.get(text.strip().lower())
+        return _parse(text)
 
 
 _MONTHS = {
@@ -34,8 +37,12 @@ _MONTHS = {
     Cycle.TRIENNIALLY: 36,
 }
 
-# the names compared without case, as WHMCS's own comparisons are
 _BY_NAME = {cycle.value.lower(): cycle for cycle in Cycle}
+
+
+@lru_cache(maxsize=256)  # a handful of spellings, read for every service twice
+def _parse(text: str | None) -> Cycle | None:
+    return None if text is None else _BY_NAME.get(text.strip().lower())
 
 
 def parse_cycle_list(text: str) -> frozenset[Cycle]:

@@ -26,6 +26,7 @@ def day_in_month(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, days_in_month(year, month)))
 
 
+@lru_cache(maxsize=16384)  # asked for every service, of a few hundred distinct dates
 def is_on_day(when: date, day: int) -> bool:
     """True when `when` is on day D of its month (month-end clamping included)."""
     return when.day == min(day, days_in_month(when.year, when.month))
