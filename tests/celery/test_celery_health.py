@@ -18,7 +18,7 @@ from tests.support.processes import WorkerProcess, free_port, wait_until
 from worker import clock
 from worker.celery_app import app as product_app
 from worker.cli.main import main
-from worker.own_schema import failed_jobs, job_runs
+from worker.own_schema import LATEST, failed_jobs, job_runs, schema_version
 from worker.steps.health import beat_periods, record_run
 from worker.steps.jobs import record_failed_job
 from worker.version import VERSION
@@ -101,7 +101,7 @@ def test_status_all_up_then_each_part_down(
     assert code == 0, lines
     assert attention(lines) == []
     assert lines["workers"].endswith(f"1 alive on queue {queue} ({worker.nodename})")
-    assert lines["database"].endswith("reachable, schema at version 8")
+    assert lines["database"].endswith(f"reachable, schema at version {LATEST}")
     assert "beat relay_outbox" in lines and "(ok)" in lines["beat relay_outbox"]
 
     # a failed job open
@@ -153,7 +153,7 @@ def test_status_with_redis_unreachable(
     assert (code, attention(lines)) == (1, ["broker", "dead letters", "queue", "workers"])
     assert lines["broker"].startswith("ATTENTION broker: unreachable: ConnectionError")
     assert lines["workers"] == "ATTENTION workers: unknown: broker unreachable"
-    assert lines["database"] == "OK        database: reachable, schema at version 8"
+    assert lines["database"] == f"OK        database: reachable, schema at version {LATEST}"
 
 
 def test_status_json(
@@ -187,9 +187,9 @@ def test_status_with_the_schema_behind_and_a_failed_job_run(
     all_jobs_ran(engine)
     record_run(engine, "reconcile_invoices", last_outcome="failed", last_error="invoice 3: boom")
     with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM mod_prorata_schema WHERE version = 7"))
+        conn.execute(sa.delete(schema_version).where(schema_version.c.version == LATEST))
     code, lines = status(url)
     assert code == 1
     assert "beat reconcile_invoices" in attention(lines) and "database" in attention(lines)
-    assert "this worker needs 7: run prorata db upgrade" in lines["database"]
+    assert f"this worker needs {LATEST}: run prorata db upgrade" in lines["database"]
     assert lines["beat reconcile_invoices"].endswith("(failed: invoice 3: boom)")

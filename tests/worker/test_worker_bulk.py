@@ -5,6 +5,7 @@ delivered again, a client failing while the others align), and `prorata bulk --d
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -15,9 +16,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from worker_helpers import NOW, T, clock, dump, dump_diff, execute, rows, run_cli, seed
 
+from domain.cycles import Cycle
+from tests.support.processes import wait_until
 from worker import runtime
-from worker.own_schema import bulk_clients, bulk_runs, requests
+from worker.db import make_engine
+from worker.own_schema import bulk_clients, bulk_runs, requests, upgrade
 from worker.sandbox import build as sandbox
+from worker.sandbox.build import init_sandbox
 from worker.steps import bulk
 from worker.steps.align import AlignCommand, AlignResult, align_client
 from worker.whmcs.schema import tblclients, tblcurrencies, tblinvoices, tblproducts
@@ -315,7 +320,10 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
         if flaky.get(command.client_id):
             flaky[command.client_id] -= 1
             raise OperationalError("SELECT 1", {}, ConnectionError("Lost connection"))
-        return real(command)
+        result = real(command)
+        if command.client_id == ids["eps"]:  # the follow-ups after eps's commit fail
+            raise RuntimeError("the invoice e-mail could not be queued")
+        return result
 
     try:
         outcomes = {
@@ -327,6 +335,9 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
     failed = outcomes.pop(refused)
     assert failed is not None and failed[0] == "failed"
     assert "invoice lines refused for this client" in str(failed[1])
+    # eps is aligned in the database: its row says so, with what failed afterwards
+    after = "after the alignment: RuntimeError: the invoice e-mail could not be queued"
+    assert outcomes.pop(ids["eps"]) == ("aligned", after)
     assert outcomes == {cid: ("aligned", None) for cid in outcomes}
     assert flaky == {ids["alpha"]: 0}
     assert bulk.finish_if_done(engine, run.id, clock(NOW)) == "done"
@@ -336,6 +347,7 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
     with engine.connect() as conn:
         shown = bulk.progress(conn, run.id)
     assert shown["counts"]["failed"] == 1 and shown["counts"]["aligned"] == 3
+    assert len(rows(engine, requests, requests.c.client_id == ids["eps"])) == 1
     assert shown["failures"] == [{"client_id": refused, "reason": failed[1]}]
 
 
@@ -366,6 +378,37 @@ def test_cancel_leaves_the_clients_not_yet_aligned(engine: Engine) -> None:
     assert (shown["state"], shown["done"], shown["remaining"]) == ("cancelled", 1, 3)
     with pytest.raises(LookupError):
         bulk.cancel_run(engine, "no-such-run", clock(NOW))
+
+
+def test_a_run_keeps_its_cycles_and_mode_for_each_client(engine: Engine) -> None:
+    ids = seed(engine, population)
+    asked = bulk.BulkParams(
+        day=1,
+        filters=bulk.BulkFilters(payment_method="banktransfer"),
+        today=T,
+        cycles=frozenset({Cycle.MONTHLY}),
+        calendar_days=False,
+    )
+    run = bulk.start_run(engine, "bulk-monthly", asked, "admin:3", clock(NOW)).run
+    with engine.connect() as conn:
+        assert bulk.load_run(conn, run_id=run.id).params == asked
+    [stored] = rows(engine, bulk_runs)
+    assert (stored["cycles"], stored["mode"], stored["today"]) == ('["Monthly"]', "fixed", T)
+    assert json.loads(stored["filters"])["payment_method"] == "banktransfer"
+    # eps: its monthly service is aligned, its quarterly one is not of the cycles asked
+    outcome = bulk.step_client(engine, run, ids["eps"], real_align(engine), clock(NOW))
+    assert outcome == ("aligned", None)
+    [request] = rows(engine, requests)
+    assert json.loads(request["params"]) == {
+        "today": "2024-06-01",
+        "day": 1,
+        "cycles": ["Monthly"],
+        "services": None,
+        "mode": "fixed",
+    }
+    result = json.loads(request["result"])
+    assert [line["type"] for line in result["aligned"]] == ["service"]
+    assert len(result["skipped"]) == 1
 
 
 def test_a_run_of_no_client_is_done_at_once(engine: Engine) -> None:
@@ -431,3 +474,62 @@ def test_cli_bad_input(
     assert (code, out) == (2, "")
     assert err.startswith("prorata") and message in err
     assert dump(engine) == before
+
+
+def _lock_waits(engine: Engine) -> int:
+    """Transactions of this test's database waiting for a row lock."""
+    query = sa.text(
+        "SELECT COUNT(*) FROM information_schema.INNODB_TRX t "
+        "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+        "WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()"
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def test_cancel_waits_for_a_client_in_the_middle_of_its_alignment(mysql_db_url: str) -> None:
+    """MariaDB: a client's row stays locked for its whole turn, so a cancel arriving then
+    waits, and the client ends aligned, not cancelled under an alignment that happened."""
+    engine = make_engine(mysql_db_url)
+    inside, release = threading.Event(), threading.Event()
+    try:
+        init_sandbox(engine)
+        upgrade(engine, clock(NOW))
+        seed(engine, population)
+        started = start(engine, "bulk-inflight")
+        run = started.run
+        bulk.mark_sent(engine, run.id, clock(NOW))
+        first, *rest = started.to_send
+        real = real_align(engine)
+
+        def align(command: AlignCommand) -> AlignResult:
+            inside.set()
+            assert release.wait(60)
+            return real(command)
+
+        results: dict[str, Any] = {}
+
+        def turn() -> None:
+            results["turn"] = bulk.step_client(engine, run, first, align, clock(NOW))
+
+        def cancel() -> None:
+            results["cancel"] = bulk.cancel_run(engine, "bulk-inflight", clock(NOW))
+
+        threads = [threading.Thread(target=turn), threading.Thread(target=cancel)]
+        threads[0].start()
+        assert inside.wait(30)
+        threads[1].start()
+        wait_until(lambda: _lock_waits(engine) > 0, timeout=30, what="the cancel to wait")
+        assert "cancel" not in results
+        release.set()
+        for thread in threads:
+            thread.join(60)
+        assert results["turn"] == ("aligned", None)
+        assert results["cancel"].state == "cancelled"
+        assert run_rows(engine, run.id) == {
+            first: ("aligned", None),
+            **{cid: ("cancelled", "cancelled before its turn") for cid in rest},
+        }
+    finally:
+        release.set()
+        engine.dispose()
