@@ -352,7 +352,9 @@ def test_bad_input_gets_a_clear_message_and_sends_nothing(
 
     # the form itself is sent: the checks above would have seen its message in the queue
     browser.click("#prorata-bulk-dry-run-button", timeout=WAIT)
+    # six "Preview wait (seconds)": a dry run plans many clients
     assert "did not answer the dry run in time" in browser.text(".alert-danger")
+    assert "within 6.0 seconds" in browser.text(".alert-danger")
     [message] = [json.loads(raw) for raw in live.redis.lrange(live.dead_queue, 0, -1)]
     assert message["headers"]["task"] == "prorata.bulk_dry_run"
     assert "'filters': {'client_group': None" in message["headers"]["kwargsrepr"]

@@ -32,9 +32,6 @@ final class BulkAlign
 {
     use PageParts;
 
-    /** Seconds a dry run may take: it plans every selected client. */
-    public const DRY_RUN_WAIT = 30.0;
-
     /** Milliseconds between two polls of the progress. */
     public const POLL_MS = 1000;
 
@@ -260,10 +257,10 @@ final class BulkAlign
     private function dryRun(array $values): string
     {
         if (function_exists('set_time_limit')) {
-            @set_time_limit((int) self::DRY_RUN_WAIT + 30);
+            @set_time_limit((int) ceil($this->worker->dryRunWait()) + 30); // PHP must outlast the wait
         }
         try {
-            $result = $this->worker->bulkDryRun($values['day'], $values['filters'], $values['cycles'], self::DRY_RUN_WAIT);
+            $result = $this->worker->bulkDryRun($values['day'], $values['filters'], $values['cycles']);
         } catch (PreviewError $e) {
             $this->alert('danger', $this->t->html('bulk_error_' . $e->reason, $e->getMessage()));
 

@@ -44,7 +44,7 @@ $_ADDONLANG['setting_redis_port_desc'] = 'Port of that Redis server (usually 637
 $_ADDONLANG['setting_redis_password_desc'] = 'Password of that Redis server. Leave empty if it needs none.';
 $_ADDONLANG['setting_redis_db_desc'] = 'Redis database number (0 or more), the same one the worker uses.';
 $_ADDONLANG['setting_queue_desc'] = 'Name of the queue WHMCS sends tasks to; the worker must consume this queue.';
-$_ADDONLANG['setting_preview_timeout_desc'] = 'Seconds to wait for the worker to answer a preview before showing a message.';
+$_ADDONLANG['setting_preview_timeout_desc'] = 'Seconds to wait for the worker to answer a preview before showing a message (a bulk dry run waits six times as long).';
 
 // Hooks: client summary page (admin area) and client area home page panel
 $_ADDONLANG['admin_summary_link'] = 'Align due dates';

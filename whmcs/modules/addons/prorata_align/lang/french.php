@@ -40,7 +40,7 @@ $_ADDONLANG['setting_redis_port_desc'] = 'Port de ce serveur Redis (en général
 $_ADDONLANG['setting_redis_password_desc'] = 'Mot de passe de ce serveur Redis. Laissez vide s\'il n\'en faut pas.';
 $_ADDONLANG['setting_redis_db_desc'] = 'Numéro de la base Redis (0 ou plus), la même que celle du worker.';
 $_ADDONLANG['setting_queue_desc'] = 'Nom de la file à laquelle WHMCS envoie les tâches ; le worker doit consommer cette file.';
-$_ADDONLANG['setting_preview_timeout_desc'] = 'Secondes d\'attente de la réponse du worker à un aperçu avant d\'afficher un message.';
+$_ADDONLANG['setting_preview_timeout_desc'] = 'Secondes d\'attente de la réponse du worker à un aperçu avant d\'afficher un message (une simulation groupée attend six fois plus).';
 
 // Hooks: client summary page (admin area) and client area home page panel
 $_ADDONLANG['admin_summary_link'] = 'Aligner les échéances';

@@ -40,7 +40,7 @@ $_ADDONLANG['setting_redis_port_desc'] = 'Port dieses Redis-Servers (meist 6379)
 $_ADDONLANG['setting_redis_password_desc'] = 'Passwort dieses Redis-Servers. Leer lassen, wenn keines nötig ist.';
 $_ADDONLANG['setting_redis_db_desc'] = 'Nummer der Redis-Datenbank (0 oder mehr), dieselbe, die der Worker verwendet.';
 $_ADDONLANG['setting_queue_desc'] = 'Name der Warteschlange, an die WHMCS Aufgaben sendet; der Worker muss diese Warteschlange abarbeiten.';
-$_ADDONLANG['setting_preview_timeout_desc'] = 'Sekunden, die auf die Antwort des Workers zu einer Vorschau gewartet wird, bevor eine Meldung erscheint.';
+$_ADDONLANG['setting_preview_timeout_desc'] = 'Sekunden, die auf die Antwort des Workers zu einer Vorschau gewartet wird, bevor eine Meldung erscheint (ein Probelauf für viele Kunden wartet sechsmal so lange).';
 
 // Hooks: client summary page (admin area) and client area home page panel
 $_ADDONLANG['admin_summary_link'] = 'Fälligkeitsdaten ausrichten';
