@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 import tests.test_pages_whmcs as pages
 from domain.model import AlignRequest
-from tests.support.processes import free_port, stop_process, wait_until, worker_env
+from tests.support.processes import event_sender, free_port, stop_process, wait_until, worker_env
 from tests.test_pages_whmcs import (
     ADMIN,
     SCREENSHOTS,
@@ -36,8 +36,10 @@ from tests.test_pages_whmcs import (
     post_from_page,
     replaced,
 )
-from worker.own_schema import bulk_clients, bulk_runs
+from worker import clock
+from worker.own_schema import bulk_clients, bulk_runs, outbox
 from worker.sandbox import build as sandbox
+from worker.steps.jobs import relay_outbox
 from worker.steps.planning import plan_client
 from worker.whmcs.schema import tblclients, tblcurrencies, tblinvoices
 
@@ -657,3 +659,42 @@ def lock_waits(engine: Engine) -> int:
                 )
             ).scalar_one()
         )
+
+
+def test_a_start_while_redis_is_away_is_kept_and_followed_once_relayed(
+    live: Site, wave: Wave, chunked: Site, browser: Browser
+) -> None:
+    with live.engine.begin() as conn:
+        group = sandbox.add_client_group(conn, "Outbox wave", "0.00")
+        product = sandbox.add_product(conn, "Outbox Hosting", taxed=False)
+        clients = [sandbox.add_client(conn, f"Otto{n}", "Outbox", group_id=group) for n in range(2)]
+        for client in clients:
+            sandbox.add_service(
+                conn, client, product, amount="6.00", cycle="Monthly", next_due=due(7)
+            )
+    browser.goto(live.url + BULK)
+    choose(browser, client_group="Outbox wave", day=str(DAY))
+    browser.click("#prorata-bulk-dry-run-button", timeout=WAIT + 10)
+    event_id = browser.attribute('input[name="event_id"]', "value")
+
+    # Redis goes away between the dry run and the start: the start is kept in the outbox
+    live.configure(redis_port=str(free_port()))
+    browser.click("#prorata-bulk-start", timeout=WAIT + 10)
+    assert f"the run (event {event_id}) is kept in the outbox" in browser.text(".alert-warning")
+    assert browser.text("#prorata-bulk-run .panel-title").startswith("Run waiting for the worker")
+    assert browser.url().endswith(f"&view=bulk&event={event_id}")
+    with live.engine.connect() as conn:
+        kept = conn.execute(sa.select(outbox).where(outbox.c.event_id == event_id)).one()
+    assert kept.task == "prorata.bulk_start"
+    assert json.loads(kept.payload)["requested_by"] == "admin:1"
+
+    # the worker's relay sends it on; the waiting page finds the run in the tables and follows it
+    relayed = relay_outbox(live.engine, event_sender(pages.BROKER_URL, live.queue), clock.now)
+    assert relayed["relayed"] >= 1
+    run_page_settled(browser, "done")
+    assert counts(browser) == {"aligned": 2, "failed": 0, "skipped": 0, "queued": 0, "cancelled": 0}
+    with live.engine.connect() as conn:
+        run = conn.execute(sa.select(bulk_runs).where(bulk_runs.c.event_id == event_id)).one()
+    assert browser.url().endswith(f"&view=bulk&run={run.id}")
+    with live.engine.begin() as conn:
+        conn.execute(sa.delete(outbox).where(outbox.c.event_id == event_id))

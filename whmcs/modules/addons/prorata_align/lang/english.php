@@ -179,6 +179,7 @@ $_ADDONLANG['cancel_done'] = 'Invoice #%1$s was cancelled; the services keep the
 $_ADDONLANG['requested_by_admin'] = 'Admin #%1$s';
 $_ADDONLANG['requested_by_client'] = 'Client';
 $_ADDONLANG['requested_by_bulk'] = 'Bulk run';
+$_ADDONLANG['requested_by_cli'] = 'Command line';
 $_ADDONLANG['error_settings'] = 'The module settings cannot be used: %1$s. Correct them under System Settings > Addon Modules.';
 $_ADDONLANG['error_token'] = 'The form has expired or did not come from this page (security token missing or invalid). Nothing was changed: please try again.';
 $_ADDONLANG['error_day'] = 'The day must be a whole number from 1 to 31, not "%1$s". Nothing was sent.';

@@ -175,6 +175,7 @@ $_ADDONLANG['cancel_done'] = 'La facture #%1$s a été annulée ; les services g
 $_ADDONLANG['requested_by_admin'] = 'Admin #%1$s';
 $_ADDONLANG['requested_by_client'] = 'Client';
 $_ADDONLANG['requested_by_bulk'] = 'Traitement groupé';
+$_ADDONLANG['requested_by_cli'] = 'Ligne de commande';
 $_ADDONLANG['error_settings'] = 'Les réglages du module sont inutilisables : %1$s. Corrigez-les sous System Settings > Addon Modules.';
 $_ADDONLANG['error_token'] = 'Le formulaire a expiré ou ne vient pas de cette page (jeton de sécurité absent ou invalide). Rien n\'a été modifié : veuillez réessayer.';
 $_ADDONLANG['error_day'] = 'Le jour doit être un nombre entier de 1 à 31, pas "%1$s". Rien n\'a été envoyé.';

@@ -175,6 +175,7 @@ $_ADDONLANG['cancel_done'] = 'Rechnung #%1$s wurde storniert; die Dienste behalt
 $_ADDONLANG['requested_by_admin'] = 'Admin #%1$s';
 $_ADDONLANG['requested_by_client'] = 'Kunde';
 $_ADDONLANG['requested_by_bulk'] = 'Sammellauf';
+$_ADDONLANG['requested_by_cli'] = 'Kommandozeile';
 $_ADDONLANG['error_settings'] = 'Die Moduleinstellungen sind nicht verwendbar: %1$s. Korrigieren Sie sie unter System Settings > Addon Modules.';
 $_ADDONLANG['error_token'] = 'Das Formular ist abgelaufen oder stammt nicht von dieser Seite (Sicherheitstoken fehlt oder ist ungültig). Nichts wurde geändert: Bitte versuchen Sie es erneut.';
 $_ADDONLANG['error_day'] = 'Der Tag muss eine ganze Zahl von 1 bis 31 sein, nicht "%1$s". Nichts wurde gesendet.';
