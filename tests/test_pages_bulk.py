@@ -573,19 +573,25 @@ def test_filters_narrow_the_dry_run_and_nothing_matched_is_said(
     assert not browser.exists("#prorata-bulk-start")
 
 
-def test_the_bar_moves_live_and_a_cancel_leaves_the_clients_not_yet_aligned(
-    live: Site, wave: Wave, chunked: Site, browser: Browser
-) -> None:
-    with live.engine.begin() as conn:
-        group = sandbox.add_client_group(conn, "Cancel wave", "0.00")
-        product = sandbox.add_product(conn, "Cancel Hosting", taxed=False)
+def add_group(engine: Engine, name: str, size: int) -> list[int]:
+    """A client group "<name> wave" of `size` clients, each with one monthly service."""
+    with engine.begin() as conn:
+        group = sandbox.add_client_group(conn, f"{name} wave", "0.00")
+        product = sandbox.add_product(conn, f"{name} Hosting", taxed=False)
         clients = []
-        for n in range(4):
-            client = sandbox.add_client(conn, f"Carla{n}", "Cancel", group_id=group)
+        for n in range(size):
+            client = sandbox.add_client(conn, f"{name}{n}", "Wave", group_id=group)
             sandbox.add_service(
                 conn, client, product, amount="9.00", cycle="Monthly", next_due=due(5)
             )
             clients.append(client)
+    return clients
+
+
+def test_the_bar_moves_live_and_a_cancel_leaves_the_clients_not_yet_aligned(
+    live: Site, wave: Wave, chunked: Site, browser: Browser
+) -> None:
+    clients = add_group(live.engine, "Cancel", 4)
     first, second, *rest = sorted(clients)
     browser.goto(live.url + BULK)
     choose(browser, client_group="Cancel wave", day=str(DAY))
@@ -664,14 +670,7 @@ def lock_waits(engine: Engine) -> int:
 def test_a_start_while_redis_is_away_is_kept_and_followed_once_relayed(
     live: Site, wave: Wave, chunked: Site, browser: Browser
 ) -> None:
-    with live.engine.begin() as conn:
-        group = sandbox.add_client_group(conn, "Outbox wave", "0.00")
-        product = sandbox.add_product(conn, "Outbox Hosting", taxed=False)
-        clients = [sandbox.add_client(conn, f"Otto{n}", "Outbox", group_id=group) for n in range(2)]
-        for client in clients:
-            sandbox.add_service(
-                conn, client, product, amount="6.00", cycle="Monthly", next_due=due(7)
-            )
+    add_group(live.engine, "Outbox", 2)
     browser.goto(live.url + BULK)
     choose(browser, client_group="Outbox wave", day=str(DAY))
     browser.click("#prorata-bulk-dry-run-button", timeout=WAIT + 10)
