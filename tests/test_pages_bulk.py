@@ -598,24 +598,27 @@ def test_the_bar_moves_live_and_a_cancel_leaves_the_clients_not_yet_aligned(
     browser.click("#prorata-bulk-dry-run-button", timeout=WAIT + 10)
     assert shown_figures(browser)["clients"] == "4"
 
-    # every client but the first held by another transaction: the run aligns the first, then
-    # waits at the second
-    held = live.engine.connect()
-    hold = held.begin()
+    # every client held by another transaction, the first by one of its own: the run waits at
+    # the first, aligns it once let go, then waits at the second
+    held_first, held = live.engine.connect(), live.engine.connect()
+    hold_first, hold = held_first.begin(), held.begin()
     try:
-        for client in (second, *rest):  # one by one: a scan would lock the first one too
-            held.execute(
+        for conn, client in ((held_first, first), *((held, client) for client in (second, *rest))):
+            # one by one: a scan would lock the rows it passes too
+            conn.execute(
                 sa.select(tblclients.c.id).where(tblclients.c.id == client).with_for_update()
             )
         browser.click("#prorata-bulk-start", timeout=WAIT + 10)
         run_id = int(browser.attribute("#prorata-bulk-run", "data-run") or 0)
+        assert browser.text(".prorata-bulk-percent") == "0 %"
         browser.evaluate("window.__sameDocument = true")
         wait_until(
             lambda: lock_waits(live.engine) > 0,
             timeout=WAIT,
             interval=0.1,
-            what="the worker to reach the second client",
+            what="the worker to reach the first client",
         )
+        hold_first.rollback()
         # the page's script moves the bar without a reload
         browser.wait_for_text("25 %", ".prorata-bulk-percent", timeout=WAIT)
         assert browser.evaluate("window.__sameDocument === true")
@@ -627,7 +630,10 @@ def test_the_bar_moves_live_and_a_cancel_leaves_the_clients_not_yet_aligned(
             "queued": 3,
             "cancelled": 0,
         }
-        assert browser.attribute(".prorata-bar-aligned", "style") == "width: 25%;"
+        assert browser.evaluate("document.querySelector('.prorata-bar-aligned').style.width") == (
+            "25%"
+        )
+        assert browser.attribute(".prorata-bulk-progress", "aria-valuenow") == "25"
         assert browser.text(".prorata-bulk-state") == "Running"
 
         browser.click("#prorata-bulk-cancel")
@@ -636,8 +642,10 @@ def test_the_bar_moves_live_and_a_cancel_leaves_the_clients_not_yet_aligned(
         assert browser.attribute("#prorata-bulk-run", "data-state") == "cancelling"
         assert not browser.exists("#prorata-bulk-cancel")
     finally:
-        hold.rollback()
-        held.close()
+        for transaction, conn in ((hold_first, held_first), (hold, held)):
+            if transaction.is_active:
+                transaction.rollback()
+            conn.close()
 
     run_page_settled(browser, "cancelled")
     assert browser.text(".prorata-bulk-percent") == "100 %"
