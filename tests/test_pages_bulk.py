@@ -290,24 +290,40 @@ def choose(browser: Browser, **fields: str) -> None:
 # ---- the tests ---------------------------------------------------------------------------------
 
 
-def test_the_page_offers_the_filters_and_says_what_is_wrong(
+def test_the_bulk_tab_offers_the_filters_and_what_the_settings_allow(
     live: Site, wave: Wave, browser: Browser
 ) -> None:
+    tricky = '<img src=x onerror="window.__xss=1">'
+    with live.engine.begin() as conn:
+        sandbox.add_client_group(conn, tricky, "0.00")
+    live.configure(prorate_triennially="", prorata_day="9")
     browser.goto(live.url + ADMIN)
     browser.click("#prorata-tab-bulk")
-    assert browser.exists("#prorata-tab-bulk") and "Align many clients" in browser.text(
-        "#prorata-bulk"
-    )
+    assert "Align many clients" in browser.text("#prorata-bulk")
+    assert browser.exists("#prorata-tab-bulk") and browser.url().endswith("&view=bulk")
     options = browser.evaluate(
         "Object.fromEntries([...document.querySelectorAll('#prorata-bulk select')]"
         ".map(s => [s.name, [...s.options].map(o => o.text)]))"
     )
-    assert "Bulk wave" in options["client_group"]
+    assert "Bulk wave" in options["client_group"] and tricky in options["client_group"]
+    assert browser.evaluate("window.__xss === undefined")
     assert options["product_group"] == ["All product groups", "Shared Hosting", "Dedicated Servers"]
     # the gateways by the names WHMCS shows, in WHMCS's order
     assert options["payment_method"] == ["All payment methods", "Bank Transfer", "PayPal"]
     assert options["day"] == [str(day) for day in range(1, 32)]
-    assert browser.attribute("#prorata-bulk-day option[selected]", "value") == "1"  # the setting
+    # the settings' day, and only the cycles the settings align
+    assert browser.attribute("#prorata-bulk-day option[selected]", "value") == "9"
+    assert browser.evaluate(
+        "[...document.querySelectorAll('#prorata-bulk input[name=\"cycles[]\"]')]"
+        ".map(c => [c.value, c.checked, c.disabled])"
+    ) == [
+        ["Monthly", True, False],
+        ["Quarterly", True, False],
+        ["Semi-Annually", True, False],
+        ["Annually", True, False],
+        ["Biennially", True, False],
+        ["Triennially", False, True],
+    ]
 
 
 def test_bad_input_gets_a_clear_message_and_sends_nothing(
