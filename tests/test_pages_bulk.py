@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 import tests.test_pages_whmcs as pages
 from domain.model import AlignRequest
-from tests.support.processes import free_port, stop_process, wait_until, worker_env
+from tests.support.processes import event_sender, free_port, stop_process, wait_until, worker_env
 from tests.test_pages_whmcs import (
     ADMIN,
     SCREENSHOTS,
@@ -36,8 +36,10 @@ from tests.test_pages_whmcs import (
     post_from_page,
     replaced,
 )
-from worker.own_schema import bulk_clients, bulk_runs
+from worker import clock
+from worker.own_schema import bulk_clients, bulk_runs, outbox
 from worker.sandbox import build as sandbox
+from worker.steps.jobs import relay_outbox
 from worker.steps.planning import plan_client
 from worker.whmcs.schema import tblclients, tblcurrencies, tblinvoices
 
@@ -288,24 +290,40 @@ def choose(browser: Browser, **fields: str) -> None:
 # ---- the tests ---------------------------------------------------------------------------------
 
 
-def test_the_page_offers_the_filters_and_says_what_is_wrong(
+def test_the_bulk_tab_offers_the_filters_and_what_the_settings_allow(
     live: Site, wave: Wave, browser: Browser
 ) -> None:
+    tricky = '<img src=x onerror="window.__xss=1">'
+    with live.engine.begin() as conn:
+        sandbox.add_client_group(conn, tricky, "0.00")
+    live.configure(prorate_triennially="", prorata_day="9")
     browser.goto(live.url + ADMIN)
     browser.click("#prorata-tab-bulk")
-    assert browser.exists("#prorata-tab-bulk") and "Align many clients" in browser.text(
-        "#prorata-bulk"
-    )
+    assert "Align many clients" in browser.text("#prorata-bulk")
+    assert browser.exists("#prorata-tab-bulk") and browser.url().endswith("&view=bulk")
     options = browser.evaluate(
         "Object.fromEntries([...document.querySelectorAll('#prorata-bulk select')]"
         ".map(s => [s.name, [...s.options].map(o => o.text)]))"
     )
-    assert "Bulk wave" in options["client_group"]
+    assert "Bulk wave" in options["client_group"] and tricky in options["client_group"]
+    assert browser.evaluate("window.__xss === undefined")
     assert options["product_group"] == ["All product groups", "Shared Hosting", "Dedicated Servers"]
     # the gateways by the names WHMCS shows, in WHMCS's order
     assert options["payment_method"] == ["All payment methods", "Bank Transfer", "PayPal"]
     assert options["day"] == [str(day) for day in range(1, 32)]
-    assert browser.attribute("#prorata-bulk-day option[selected]", "value") == "1"  # the setting
+    # the settings' day, and only the cycles the settings align
+    assert browser.attribute("#prorata-bulk-day option[selected]", "value") == "9"
+    assert browser.evaluate(
+        "[...document.querySelectorAll('#prorata-bulk input[name=\"cycles[]\"]')]"
+        ".map(c => [c.value, c.checked, c.disabled])"
+    ) == [
+        ["Monthly", True, False],
+        ["Quarterly", True, False],
+        ["Semi-Annually", True, False],
+        ["Annually", True, False],
+        ["Biennially", True, False],
+        ["Triennially", False, True],
+    ]
 
 
 def test_bad_input_gets_a_clear_message_and_sends_nothing(
@@ -352,7 +370,9 @@ def test_bad_input_gets_a_clear_message_and_sends_nothing(
 
     # the form itself is sent: the checks above would have seen its message in the queue
     browser.click("#prorata-bulk-dry-run-button", timeout=WAIT)
+    # six "Preview wait (seconds)": a dry run plans many clients
     assert "did not answer the dry run in time" in browser.text(".alert-danger")
+    assert "within 6.0 seconds" in browser.text(".alert-danger")
     [message] = [json.loads(raw) for raw in live.redis.lrange(live.dead_queue, 0, -1)]
     assert message["headers"]["task"] == "prorata.bulk_dry_run"
     assert "'filters': {'client_group': None" in message["headers"]["kwargsrepr"]
@@ -569,43 +589,52 @@ def test_filters_narrow_the_dry_run_and_nothing_matched_is_said(
     assert not browser.exists("#prorata-bulk-start")
 
 
-def test_the_bar_moves_live_and_a_cancel_leaves_the_clients_not_yet_aligned(
-    live: Site, wave: Wave, chunked: Site, browser: Browser
-) -> None:
-    with live.engine.begin() as conn:
-        group = sandbox.add_client_group(conn, "Cancel wave", "0.00")
-        product = sandbox.add_product(conn, "Cancel Hosting", taxed=False)
+def add_group(engine: Engine, name: str, size: int) -> list[int]:
+    """A client group "<name> wave" of `size` clients, each with one monthly service."""
+    with engine.begin() as conn:
+        group = sandbox.add_client_group(conn, f"{name} wave", "0.00")
+        product = sandbox.add_product(conn, f"{name} Hosting", taxed=False)
         clients = []
-        for n in range(4):
-            client = sandbox.add_client(conn, f"Carla{n}", "Cancel", group_id=group)
+        for n in range(size):
+            client = sandbox.add_client(conn, f"{name}{n}", "Wave", group_id=group)
             sandbox.add_service(
                 conn, client, product, amount="9.00", cycle="Monthly", next_due=due(5)
             )
             clients.append(client)
+    return clients
+
+
+def test_the_bar_moves_live_and_a_cancel_leaves_the_clients_not_yet_aligned(
+    live: Site, wave: Wave, chunked: Site, browser: Browser
+) -> None:
+    clients = add_group(live.engine, "Cancel", 4)
     first, second, *rest = sorted(clients)
     browser.goto(live.url + BULK)
     choose(browser, client_group="Cancel wave", day=str(DAY))
     browser.click("#prorata-bulk-dry-run-button", timeout=WAIT + 10)
     assert shown_figures(browser)["clients"] == "4"
 
-    # every client but the first held by another transaction: the run aligns the first, then
-    # waits at the second
-    held = live.engine.connect()
-    hold = held.begin()
+    # every client held by another transaction, the first by one of its own: the run waits at
+    # the first, aligns it once let go, then waits at the second
+    held_first, held = live.engine.connect(), live.engine.connect()
+    hold_first, hold = held_first.begin(), held.begin()
     try:
-        for client in (second, *rest):  # one by one: a scan would lock the first one too
-            held.execute(
+        for conn, client in ((held_first, first), *((held, client) for client in (second, *rest))):
+            # one by one: a scan would lock the rows it passes too
+            conn.execute(
                 sa.select(tblclients.c.id).where(tblclients.c.id == client).with_for_update()
             )
         browser.click("#prorata-bulk-start", timeout=WAIT + 10)
         run_id = int(browser.attribute("#prorata-bulk-run", "data-run") or 0)
+        assert browser.text(".prorata-bulk-percent") == "0 %"
         browser.evaluate("window.__sameDocument = true")
         wait_until(
             lambda: lock_waits(live.engine) > 0,
             timeout=WAIT,
             interval=0.1,
-            what="the worker to reach the second client",
+            what="the worker to reach the first client",
         )
+        hold_first.rollback()
         # the page's script moves the bar without a reload
         browser.wait_for_text("25 %", ".prorata-bulk-percent", timeout=WAIT)
         assert browser.evaluate("window.__sameDocument === true")
@@ -617,7 +646,10 @@ def test_the_bar_moves_live_and_a_cancel_leaves_the_clients_not_yet_aligned(
             "queued": 3,
             "cancelled": 0,
         }
-        assert browser.attribute(".prorata-bar-aligned", "style") == "width: 25%;"
+        assert browser.evaluate("document.querySelector('.prorata-bar-aligned').style.width") == (
+            "25%"
+        )
+        assert browser.attribute(".prorata-bulk-progress", "aria-valuenow") == "25"
         assert browser.text(".prorata-bulk-state") == "Running"
 
         browser.click("#prorata-bulk-cancel")
@@ -626,8 +658,10 @@ def test_the_bar_moves_live_and_a_cancel_leaves_the_clients_not_yet_aligned(
         assert browser.attribute("#prorata-bulk-run", "data-state") == "cancelling"
         assert not browser.exists("#prorata-bulk-cancel")
     finally:
-        hold.rollback()
-        held.close()
+        for transaction, conn in ((hold_first, held_first), (hold, held)):
+            if transaction.is_active:
+                transaction.rollback()
+            conn.close()
 
     run_page_settled(browser, "cancelled")
     assert browser.text(".prorata-bulk-percent") == "100 %"
@@ -655,3 +689,35 @@ def lock_waits(engine: Engine) -> int:
                 )
             ).scalar_one()
         )
+
+
+def test_a_start_while_redis_is_away_is_kept_and_followed_once_relayed(
+    live: Site, wave: Wave, chunked: Site, browser: Browser
+) -> None:
+    add_group(live.engine, "Outbox", 2)
+    browser.goto(live.url + BULK)
+    choose(browser, client_group="Outbox wave", day=str(DAY))
+    browser.click("#prorata-bulk-dry-run-button", timeout=WAIT + 10)
+    event_id = browser.attribute('input[name="event_id"]', "value")
+
+    # Redis goes away between the dry run and the start: the start is kept in the outbox
+    live.configure(redis_port=str(free_port()))
+    browser.click("#prorata-bulk-start", timeout=WAIT + 10)
+    assert f"the run (event {event_id}) is kept in the outbox" in browser.text(".alert-warning")
+    assert browser.text("#prorata-bulk-run .panel-title").startswith("Run waiting for the worker")
+    assert browser.url().endswith(f"&view=bulk&event={event_id}")
+    with live.engine.connect() as conn:
+        kept = conn.execute(sa.select(outbox).where(outbox.c.event_id == event_id)).one()
+    assert kept.task == "prorata.bulk_start"
+    assert json.loads(kept.payload)["requested_by"] == "admin:1"
+
+    # the worker's relay sends it on; the waiting page finds the run in the tables and follows it
+    relayed = relay_outbox(live.engine, event_sender(pages.BROKER_URL, live.queue), clock.now)
+    assert relayed["relayed"] >= 1
+    run_page_settled(browser, "done")
+    assert counts(browser) == {"aligned": 2, "failed": 0, "skipped": 0, "queued": 0, "cancelled": 0}
+    with live.engine.connect() as conn:
+        run = conn.execute(sa.select(bulk_runs).where(bulk_runs.c.event_id == event_id)).one()
+    assert browser.url().endswith(f"&view=bulk&run={run.id}")
+    with live.engine.begin() as conn:
+        conn.execute(sa.delete(outbox).where(outbox.c.event_id == event_id))

@@ -685,7 +685,7 @@ final class AdminPage
         return self::requesterName($this->t, $requestedBy);
     }
 
-    /** "admin:3" -> "Admin #3", "client:7" -> "Client", "bulk" -> "Bulk run". */
+    /** "admin:3" -> "Admin #3", "client:7" -> "Client", "bulk" -> "Bulk run", "cli" -> "Command line". */
     public static function requesterName(Text $t, string $requestedBy): string
     {
         if (preg_match('/^admin:(\d+)$/', $requestedBy, $m)) {
@@ -696,6 +696,9 @@ final class AdminPage
         }
         if ($requestedBy === 'bulk') {
             return $t->get('requested_by_bulk');
+        }
+        if ($requestedBy === 'cli') {
+            return $t->get('requested_by_cli');
         }
 
         return $requestedBy;

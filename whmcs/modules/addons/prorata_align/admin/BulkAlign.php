@@ -32,9 +32,6 @@ final class BulkAlign
 {
     use PageParts;
 
-    /** Seconds a dry run may take: it plans every selected client. */
-    public const DRY_RUN_WAIT = 30.0;
-
     /** Milliseconds between two polls of the progress. */
     public const POLL_MS = 1000;
 
@@ -260,10 +257,10 @@ final class BulkAlign
     private function dryRun(array $values): string
     {
         if (function_exists('set_time_limit')) {
-            @set_time_limit((int) self::DRY_RUN_WAIT + 30);
+            @set_time_limit((int) ceil($this->worker->dryRunWait()) + 30); // PHP must outlast the wait
         }
         try {
-            $result = $this->worker->bulkDryRun($values['day'], $values['filters'], $values['cycles'], self::DRY_RUN_WAIT);
+            $result = $this->worker->bulkDryRun($values['day'], $values['filters'], $values['cycles']);
         } catch (PreviewError $e) {
             $this->alert('danger', $this->t->html('bulk_error_' . $e->reason, $e->getMessage()));
 
@@ -512,9 +509,7 @@ final class BulkAlign
                 . $this->t->html('bulk_button_cancel') . '</button></form>';
         }
         $html .= $this->failuresHtml($run);
-        if (!$progress['final']) {
-            $html .= '<script>' . self::script() . '</script>';
-        }
+        $html .= '<script>' . self::script() . '</script>';
 
         return $html . '</div></div>';
     }
@@ -539,17 +534,19 @@ final class BulkAlign
     }
 
     /**
-     * The progress poller: updates the bar, the counts and the failed clients from the JSON
-     * endpoint, and shows the run's final page once it is done or cancelled. The page is
-     * first put at the run's own address, so reloading it sends no form again.
+     * The page is put at the run's own address first, so reloading it sends no form again.
+     * Then, while the run goes on, the progress poller: updates the bar, the counts and the
+     * failed clients from the JSON endpoint, and shows the run's final page once it is done
+     * or cancelled.
      */
     private static function script(): string
     {
         $script = <<<'JS'
 (function () {
   var panel = document.getElementById('prorata-bulk-run');
-  if (!panel || !panel.getAttribute('data-poll')) { return; }
+  if (!panel) { return; }
   if (window.history && history.replaceState) { history.replaceState(null, '', panel.getAttribute('data-here')); }
+  if (!panel.getAttribute('data-poll')) { return; }
   var poll = panel.getAttribute('data-poll');
   function set(selector, text) {
     var node = panel.querySelector(selector);

@@ -21,6 +21,9 @@ if (!defined("WHMCS")) {
  */
 final class Worker
 {
+    /** A bulk dry run plans every selected client: it waits this many "Preview wait (seconds)". */
+    public const DRY_RUN_WAITS = 6;
+
     private Settings $settings;
     private RedisClientFactory $redis;
 
@@ -79,11 +82,18 @@ final class Worker
      *
      * @throws \ProrataAlign\PreviewError
      */
-    public function bulkDryRun(int $day, array $filters, array $cycles, float $wait): array
+    public function bulkDryRun(int $day, array $filters, array $cycles): array
     {
         $kwargs = ['day' => $day, 'filters' => $filters, 'cycles' => $cycles];
 
-        return (new PreviewClient($this->settings, $this->redis))->call('prorata.bulk_dry_run', $kwargs, $wait);
+        return (new PreviewClient($this->settings, $this->redis))
+            ->call('prorata.bulk_dry_run', $kwargs, self::DRY_RUN_WAITS);
+    }
+
+    /** Seconds a bulk dry run may take: it plans every selected client. */
+    public function dryRunWait(): float
+    {
+        return self::DRY_RUN_WAITS * (float) $this->settings->previewTimeout();
     }
 
     /**

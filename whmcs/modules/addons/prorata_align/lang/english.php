@@ -44,7 +44,7 @@ $_ADDONLANG['setting_redis_port_desc'] = 'Port of that Redis server (usually 637
 $_ADDONLANG['setting_redis_password_desc'] = 'Password of that Redis server. Leave empty if it needs none.';
 $_ADDONLANG['setting_redis_db_desc'] = 'Redis database number (0 or more), the same one the worker uses.';
 $_ADDONLANG['setting_queue_desc'] = 'Name of the queue WHMCS sends tasks to; the worker must consume this queue.';
-$_ADDONLANG['setting_preview_timeout_desc'] = 'Seconds to wait for the worker to answer a preview before showing a message.';
+$_ADDONLANG['setting_preview_timeout_desc'] = 'Seconds to wait for the worker to answer a preview before showing a message (a bulk dry run waits six times as long).';
 
 // Hooks: client summary page (admin area) and client area home page panel
 $_ADDONLANG['admin_summary_link'] = 'Align due dates';
@@ -179,6 +179,7 @@ $_ADDONLANG['cancel_done'] = 'Invoice #%1$s was cancelled; the services keep the
 $_ADDONLANG['requested_by_admin'] = 'Admin #%1$s';
 $_ADDONLANG['requested_by_client'] = 'Client';
 $_ADDONLANG['requested_by_bulk'] = 'Bulk run';
+$_ADDONLANG['requested_by_cli'] = 'Command line';
 $_ADDONLANG['error_settings'] = 'The module settings cannot be used: %1$s. Correct them under System Settings > Addon Modules.';
 $_ADDONLANG['error_token'] = 'The form has expired or did not come from this page (security token missing or invalid). Nothing was changed: please try again.';
 $_ADDONLANG['error_day'] = 'The day must be a whole number from 1 to 31, not "%1$s". Nothing was sent.';

@@ -40,7 +40,7 @@ $_ADDONLANG['setting_redis_port_desc'] = 'Port de ce serveur Redis (en général
 $_ADDONLANG['setting_redis_password_desc'] = 'Mot de passe de ce serveur Redis. Laissez vide s\'il n\'en faut pas.';
 $_ADDONLANG['setting_redis_db_desc'] = 'Numéro de la base Redis (0 ou plus), la même que celle du worker.';
 $_ADDONLANG['setting_queue_desc'] = 'Nom de la file à laquelle WHMCS envoie les tâches ; le worker doit consommer cette file.';
-$_ADDONLANG['setting_preview_timeout_desc'] = 'Secondes d\'attente de la réponse du worker à un aperçu avant d\'afficher un message.';
+$_ADDONLANG['setting_preview_timeout_desc'] = 'Secondes d\'attente de la réponse du worker à un aperçu avant d\'afficher un message (une simulation groupée attend six fois plus).';
 
 // Hooks: client summary page (admin area) and client area home page panel
 $_ADDONLANG['admin_summary_link'] = 'Aligner les échéances';
@@ -175,6 +175,7 @@ $_ADDONLANG['cancel_done'] = 'La facture #%1$s a été annulée ; les services g
 $_ADDONLANG['requested_by_admin'] = 'Admin #%1$s';
 $_ADDONLANG['requested_by_client'] = 'Client';
 $_ADDONLANG['requested_by_bulk'] = 'Traitement groupé';
+$_ADDONLANG['requested_by_cli'] = 'Ligne de commande';
 $_ADDONLANG['error_settings'] = 'Les réglages du module sont inutilisables : %1$s. Corrigez-les sous System Settings > Addon Modules.';
 $_ADDONLANG['error_token'] = 'Le formulaire a expiré ou ne vient pas de cette page (jeton de sécurité absent ou invalide). Rien n\'a été modifié : veuillez réessayer.';
 $_ADDONLANG['error_day'] = 'Le jour doit être un nombre entier de 1 à 31, pas "%1$s". Rien n\'a été envoyé.';

@@ -40,7 +40,7 @@ $_ADDONLANG['setting_redis_port_desc'] = 'Port dieses Redis-Servers (meist 6379)
 $_ADDONLANG['setting_redis_password_desc'] = 'Passwort dieses Redis-Servers. Leer lassen, wenn keines nötig ist.';
 $_ADDONLANG['setting_redis_db_desc'] = 'Nummer der Redis-Datenbank (0 oder mehr), dieselbe, die der Worker verwendet.';
 $_ADDONLANG['setting_queue_desc'] = 'Name der Warteschlange, an die WHMCS Aufgaben sendet; der Worker muss diese Warteschlange abarbeiten.';
-$_ADDONLANG['setting_preview_timeout_desc'] = 'Sekunden, die auf die Antwort des Workers zu einer Vorschau gewartet wird, bevor eine Meldung erscheint.';
+$_ADDONLANG['setting_preview_timeout_desc'] = 'Sekunden, die auf die Antwort des Workers zu einer Vorschau gewartet wird, bevor eine Meldung erscheint (ein Probelauf für viele Kunden wartet sechsmal so lange).';
 
 // Hooks: client summary page (admin area) and client area home page panel
 $_ADDONLANG['admin_summary_link'] = 'Fälligkeitsdaten ausrichten';
@@ -175,6 +175,7 @@ $_ADDONLANG['cancel_done'] = 'Rechnung #%1$s wurde storniert; die Dienste behalt
 $_ADDONLANG['requested_by_admin'] = 'Admin #%1$s';
 $_ADDONLANG['requested_by_client'] = 'Kunde';
 $_ADDONLANG['requested_by_bulk'] = 'Sammellauf';
+$_ADDONLANG['requested_by_cli'] = 'Kommandozeile';
 $_ADDONLANG['error_settings'] = 'Die Moduleinstellungen sind nicht verwendbar: %1$s. Korrigieren Sie sie unter System Settings > Addon Modules.';
 $_ADDONLANG['error_token'] = 'Das Formular ist abgelaufen oder stammt nicht von dieser Seite (Sicherheitstoken fehlt oder ist ungültig). Nichts wurde geändert: Bitte versuchen Sie es erneut.';
 $_ADDONLANG['error_day'] = 'Der Tag muss eine ganze Zahl von 1 bis 31 sein, nicht "%1$s". Nichts wurde gesendet.';

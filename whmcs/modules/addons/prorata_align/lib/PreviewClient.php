@@ -79,14 +79,15 @@ final class PreviewClient
      * Another task whose answer a page waits for (a bulk dry run): sent and waited on as a
      * preview is, and the same "worker did not answer" flag set when it does not come.
      *
-     * @param float $wait seconds to wait, at least the "Preview wait (seconds)" setting
+     * @param float $times how long to wait, in "Preview wait (seconds)": a task that does more
+     *                     than one client's preview may take longer
      *
      * @throws PreviewError
      */
-    public function call(string $task, array $kwargs, float $wait): array
+    public function call(string $task, array $kwargs, float $times = 1.0): array
     {
         try {
-            $limit = max(0.1, $wait, (float) $this->settings->previewTimeout());
+            $limit = max(0.1, $times * (float) $this->settings->previewTimeout());
         } catch (SettingsError $e) {
             throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
         }
