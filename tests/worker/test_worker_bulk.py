@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from worker_helpers import NOW, T, clock, dump, dump_diff, execute, rows, run_cli, seed
 
+from domain.cycles import Cycle
 from tests.support.processes import wait_until
 from worker import runtime
 from worker.db import make_engine
@@ -319,7 +320,10 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
         if flaky.get(command.client_id):
             flaky[command.client_id] -= 1
             raise OperationalError("SELECT 1", {}, ConnectionError("Lost connection"))
-        return real(command)
+        result = real(command)
+        if command.client_id == ids["eps"]:  # the follow-ups after eps's commit fail
+            raise RuntimeError("the invoice e-mail could not be queued")
+        return result
 
     try:
         outcomes = {
@@ -331,6 +335,9 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
     failed = outcomes.pop(refused)
     assert failed is not None and failed[0] == "failed"
     assert "invoice lines refused for this client" in str(failed[1])
+    # eps is aligned in the database: its row says so, with what failed afterwards
+    after = "after the alignment: RuntimeError: the invoice e-mail could not be queued"
+    assert outcomes.pop(ids["eps"]) == ("aligned", after)
     assert outcomes == {cid: ("aligned", None) for cid in outcomes}
     assert flaky == {ids["alpha"]: 0}
     assert bulk.finish_if_done(engine, run.id, clock(NOW)) == "done"
@@ -340,6 +347,7 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
     with engine.connect() as conn:
         shown = bulk.progress(conn, run.id)
     assert shown["counts"]["failed"] == 1 and shown["counts"]["aligned"] == 3
+    assert len(rows(engine, requests, requests.c.client_id == ids["eps"])) == 1
     assert shown["failures"] == [{"client_id": refused, "reason": failed[1]}]
 
 
@@ -370,6 +378,37 @@ def test_cancel_leaves_the_clients_not_yet_aligned(engine: Engine) -> None:
     assert (shown["state"], shown["done"], shown["remaining"]) == ("cancelled", 1, 3)
     with pytest.raises(LookupError):
         bulk.cancel_run(engine, "no-such-run", clock(NOW))
+
+
+def test_a_run_keeps_its_cycles_and_mode_for_each_client(engine: Engine) -> None:
+    ids = seed(engine, population)
+    asked = bulk.BulkParams(
+        day=1,
+        filters=bulk.BulkFilters(payment_method="banktransfer"),
+        today=T,
+        cycles=frozenset({Cycle.MONTHLY}),
+        calendar_days=False,
+    )
+    run = bulk.start_run(engine, "bulk-monthly", asked, "admin:3", clock(NOW)).run
+    with engine.connect() as conn:
+        assert bulk.load_run(conn, run_id=run.id).params == asked
+    [stored] = rows(engine, bulk_runs)
+    assert (stored["cycles"], stored["mode"], stored["today"]) == ('["Monthly"]', "fixed", T)
+    assert json.loads(stored["filters"])["payment_method"] == "banktransfer"
+    # eps: its monthly service is aligned, its quarterly one is not of the cycles asked
+    outcome = bulk.step_client(engine, run, ids["eps"], real_align(engine), clock(NOW))
+    assert outcome == ("aligned", None)
+    [request] = rows(engine, requests)
+    assert json.loads(request["params"]) == {
+        "today": "2024-06-01",
+        "day": 1,
+        "cycles": ["Monthly"],
+        "services": None,
+        "mode": "fixed",
+    }
+    result = json.loads(request["result"])
+    assert [line["type"] for line in result["aligned"]] == ["service"]
+    assert len(result["skipped"]) == 1
 
 
 def test_a_run_of_no_client_is_done_at_once(engine: Engine) -> None:

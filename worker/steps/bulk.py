@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from domain.cycles import Cycle
+from domain.cycles import Cycle, parse_cycle_list
 from domain.eligibility import ELIGIBLE_STATUSES
 from domain.model import AlignRequest
 from domain.money import ZERO, format_money
-from worker.own_schema import bulk_clients, bulk_runs
+from worker.own_schema import bulk_clients, bulk_runs, requests
 from worker.steps.align import AlignCommand, AlignResult
 from worker.steps.planning import plan_client
 from worker.transactions import unit_of_work
@@ -293,8 +293,6 @@ class Run:
 
 
 def _run_from_row(row: Any) -> Run:
-    from domain.cycles import parse_cycle_list
-
     cycles = json.loads(row.cycles) if row.cycles else None
     params = BulkParams(
         day=int(row.day),
@@ -559,9 +557,26 @@ def step_client(
             break
     assert error is not None
     reason = _reason(error)
+    state = "failed"
     with unit_of_work(engine) as conn:
-        _write_outcome(conn, run.id, client_id, "failed", reason, now())
-    return "failed", reason
+        committed = _committed(conn, run.client_event(client_id))
+        if committed is not None:
+            # the alignment itself went through; what failed came after its commit (an
+            # e-mail or unsuspension not queued): the row says what the database holds
+            state, why = outcome_of(committed)
+            reason = f"{why + '; ' if why else ''}after the alignment: {reason}"[:1000]
+        _write_outcome(conn, run.id, client_id, state, reason, now())
+    return state, reason
+
+
+def _committed(conn: Connection, event_id: str) -> AlignResult | None:
+    """The result stored by the client's alignment under this event id, if it committed."""
+    stored = conn.execute(
+        sa.select(requests.c.result).where(
+            requests.c.event_id == event_id, requests.c.state.in_(("done", "rejected"))
+        )
+    ).scalar()
+    return AlignResult.from_dict(json.loads(stored)) if stored else None
 
 
 def _reason(exc: BaseException) -> str:
