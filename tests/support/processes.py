@@ -129,6 +129,8 @@ def worker_env(
             "PYTHONUNBUFFERED": "1",
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
+            # tests change settings between tasks: workers read them fresh unless told
+            "PRORATA_SETTINGS_CACHE_SECONDS": os.environ.get("PRORATA_SETTINGS_CACHE_SECONDS", "0"),
         }
     )
     if visibility_timeout is not None:

@@ -8,6 +8,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -19,6 +21,8 @@ from worker.db import make_engine
 from worker.own_schema import MIGRATIONS, records, upgrade
 from worker.sandbox.build import add_large_client, init_sandbox
 from worker.steps.align import AlignCommand, align_client
+from worker.whmcs.batch import update_rows
+from worker.whmcs.schema import tblhosting
 from worker.whmcs.settings_store import clear_configuration_cache, configuration
 
 MAX_STATEMENTS = 15
@@ -190,3 +194,33 @@ def test_an_alignment_waiting_for_the_lock_sees_what_the_first_committed(
         assert pending and all(count == 1 for *_, count in pending)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("rows_per_statement", ["2", "500"])
+def test_grouped_updates_give_each_row_its_own_values(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, rows_per_statement: str
+) -> None:
+    monkeypatch.setenv("PRORATA_WRITE_BATCH_ROWS", rows_per_statement)
+    with engine.begin() as conn:
+        client = add_large_client(conn, services=5, addons=0, invoices=0, today=T)
+        ids = list(
+            conn.execute(
+                sa.select(tblhosting.c.id)
+                .where(tblhosting.c.userid == client)
+                .order_by(tblhosting.c.id)
+            ).scalars()
+        )
+        before = {row.id: row for row in conn.execute(sa.select(tblhosting))}
+        wanted: dict[int, dict[str, Any]] = {
+            ids[0]: {"nextinvoicedate": date(2024, 7, 1), "amount": Decimal("1.10")},
+            ids[1]: {"nextinvoicedate": date(2024, 8, 1)},  # amount kept
+            ids[2]: {"nextinvoicedate": date(2024, 7, 1), "nextduedate": date(2024, 7, 1)},
+            ids[3]: {"amount": Decimal("2.20")},
+        }
+        update_rows(conn, tblhosting, wanted)
+    with engine.connect() as conn:
+        after = {row.id: row for row in conn.execute(sa.select(tblhosting))}
+    for service_id, row in after.items():
+        for column in ("nextinvoicedate", "nextduedate", "amount"):
+            expected = wanted.get(service_id, {}).get(column, getattr(before[service_id], column))
+            assert getattr(row, column) == expected, (service_id, column)

@@ -116,8 +116,14 @@ def _client(row: Any, config: Configuration) -> tuple[Client, ClientProfile]:
 
 
 def _services_query(client_id: int) -> Any:
-    """Each service with its product, and each of its addons with the addon's product: one
-    row per addon, one for a service without any."""
+    """Each service, and each of its addons: one row per addon, one for a service without
+    any. The product columns are subqueries, not joins: a locking read locks every row it
+    joins, and a product's row is shared by many clients' alignments."""
+
+    def of_product(column: Any, key: Any) -> Any:
+        table = column.table
+        return sa.select(column).where(table.c.id == key).scalar_subquery()
+
     return (
         sa.select(
             tblhosting.c.id,
@@ -128,8 +134,8 @@ def _services_query(client_id: int) -> Any:
             tblhosting.c.nextinvoicedate,
             tblhosting.c.amount,
             tblhosting.c.paymentmethod,
-            tblproducts.c.name.label("product_name"),
-            tblproducts.c.tax.label("product_tax"),
+            of_product(tblproducts.c.name, tblhosting.c.packageid).label("product_name"),
+            of_product(tblproducts.c.tax, tblhosting.c.packageid).label("product_tax"),
             tblhostingaddons.c.id.label("a_id"),
             tblhostingaddons.c.name.label("a_name"),
             tblhostingaddons.c.billingcycle.label("a_billingcycle"),
@@ -139,13 +145,11 @@ def _services_query(client_id: int) -> Any:
             tblhostingaddons.c.recurring.label("a_recurring"),
             tblhostingaddons.c.paymentmethod.label("a_paymentmethod"),
             tblhostingaddons.c.tax.label("a_tax"),
-            tbladdons.c.name.label("addon_name"),
-            tbladdons.c.tax.label("addon_tax"),
+            of_product(tbladdons.c.name, tblhostingaddons.c.addonid).label("addon_name"),
+            of_product(tbladdons.c.tax, tblhostingaddons.c.addonid).label("addon_tax"),
         )
         .select_from(
-            tblhosting.outerjoin(tblproducts, tblproducts.c.id == tblhosting.c.packageid)
-            .outerjoin(tblhostingaddons, tblhostingaddons.c.hostingid == tblhosting.c.id)
-            .outerjoin(tbladdons, tbladdons.c.id == tblhostingaddons.c.addonid)
+            tblhosting.outerjoin(tblhostingaddons, tblhostingaddons.c.hostingid == tblhosting.c.id)
         )
         .where(tblhosting.c.userid == client_id)
         .order_by(tblhosting.c.id, tblhostingaddons.c.id)
