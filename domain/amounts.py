@@ -1,4 +1,10 @@
-"""The amount of one alignment line: the period N to P at the recurring price A."""
+"""The amount of one alignment line: the period N to P at the recurring price A.
+
+Both modes come down to A * (k + d / L): k whole cycles, then d days of a cycle of L days.
+The amount is worked out in whole numbers (the price as numerator over denominator, the
+days as counts) and rounded once to cents, half away from zero; the exact value is there
+as a Fraction for whoever wants to see it.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +12,72 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from domain.cycles import Cycle
-from domain.dates import days_between, months_after
-from domain.money import round_cents
+from domain.dates import days_between, months_after, months_between
+from domain.money import cents_to_money, divide_to_cents
 
 
 @dataclass(frozen=True)
 class Charge:
-    """What one line charges: the exact value, the rounded amount and how it was reached."""
+    """What one line charges: the rounded amount and how it was reached."""
 
-    exact: Fraction
+    price: Decimal
     amount: Decimal
     days: int
     whole_cycles: int
     part_days: int
     part_of: int
 
+    @property
+    def exact(self) -> Fraction:
+        """A * (k + d / L), unrounded."""
+        return Fraction(self.price) * (self.whole_cycles + Fraction(self.part_days, self.part_of))
 
-def calendar_charge(price: Decimal, cycle: Cycle, next_due: date, new_due: date) -> Charge:
-    """Calendar mode: whole cycles from N, then the real days of the cycle P falls in.
 
-    S_k = N + k*C months (counted from N every time); k = the whole cycles with S_k <= P;
-    amount = A * (k + days(S_k..P) / days(S_k..S_k+1)).
-    """
-    if new_due < next_due:
-        raise ValueError("the new due date is before the old one")
-    whole = 0
-    # P is at most one month past max(N, today), so this loop runs a bounded number of times
-    # (cycles overdue + 1); counting from N each time keeps the day of month intact.
-    while months_after(next_due, (whole + 1) * cycle.months) <= new_due:
-        whole += 1
-    start = months_after(next_due, whole * cycle.months)
-    end = months_after(next_due, (whole + 1) * cycle.months)
-    part_days = days_between(start, new_due)
-    part_of = days_between(start, end)
-    exact = Fraction(price) * (whole + Fraction(part_days, part_of))
+def _charge(price: Decimal, days: int, whole: int, part_days: int, part_of: int) -> Charge:
+    """A * (whole + part_days / part_of) to cents: A = n / m, so the amount in cents is
+    100 n (whole * part_of + part_days) / (m * part_of), rounded once."""
+    numerator, denominator = price.as_integer_ratio()
+    cents = divide_to_cents(100 * numerator * (whole * part_of + part_days), denominator * part_of)
     return Charge(
-        exact=exact,
-        amount=round_cents(exact),
-        days=days_between(next_due, new_due),
+        price=price,
+        amount=cents_to_money(cents),
+        days=days,
         whole_cycles=whole,
         part_days=part_days,
         part_of=part_of,
     )
+
+
+@lru_cache(maxsize=16384)
+def calendar_period(next_due: date, months: int, new_due: date) -> tuple[int, int, int]:
+    """(k, d, L) from N to P for a cycle of `months` months.
+
+    S_j = N + j*C months (counted from N every time); k = the whole cycles with S_k <= P,
+    d = days(S_k..P), L = days(S_k..S_k+1).
+    """
+    # S_j falls in the month j*C months after N's, so the last start on or before P lies
+    # at most one cycle before the one counted from the months alone
+    whole = months_between(next_due, new_due) // months
+    start = months_after(next_due, whole * months)
+    if start > new_due:
+        whole -= 1
+        start = months_after(next_due, whole * months)
+    end = months_after(next_due, (whole + 1) * months)
+    return whole, days_between(start, new_due), days_between(start, end)
+
+
+def calendar_charge(price: Decimal, cycle: Cycle, next_due: date, new_due: date) -> Charge:
+    """Calendar mode: whole cycles from N, then the real days of the cycle P falls in.
+
+    amount = A * (k + days(S_k..P) / days(S_k..S_k+1)), S_k = N + k*C months.
+    """
+    if new_due < next_due:
+        raise ValueError("the new due date is before the old one")
+    whole, part_days, part_of = calendar_period(next_due, cycle.months, new_due)
+    return _charge(price, days_between(next_due, new_due), whole, part_days, part_of)
 
 
 def fixed_charge(price: Decimal, days_in_cycle: int, next_due: date, new_due: date) -> Charge:
@@ -59,12 +87,5 @@ def fixed_charge(price: Decimal, days_in_cycle: int, next_due: date, new_due: da
     if days_in_cycle <= 0:
         raise ValueError("the days of a cycle must be positive")
     days = days_between(next_due, new_due)
-    exact = Fraction(price) * Fraction(days, days_in_cycle)
-    return Charge(
-        exact=exact,
-        amount=round_cents(exact),
-        days=days,
-        whole_cycles=days // days_in_cycle,
-        part_days=days % days_in_cycle,
-        part_of=days_in_cycle,
-    )
+    whole, part_days = divmod(days, days_in_cycle)
+    return _charge(price, days, whole, part_days, days_in_cycle)

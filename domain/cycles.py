@@ -22,11 +22,7 @@ class Cycle(Enum):
         """The cycle spelled by WHMCS, or None for anything that does not recur."""
         if text is None:
             return None
-        cleaned = text.strip()
-        for cycle in cls:
-            if cycle.value.lower() == cleaned.lower():
-                return cycle
-        return None
+        return _BY_NAME.get(text.strip().lower())
 
 
 _MONTHS = {
@@ -37,6 +33,9 @@ _MONTHS = {
     Cycle.BIENNIALLY: 24,
     Cycle.TRIENNIALLY: 36,
 }
+
+# the names compared without case, as WHMCS's own comparisons are
+_BY_NAME = {cycle.value.lower(): cycle for cycle in Cycle}
 
 
 def parse_cycle_list(text: str) -> frozenset[Cycle]:

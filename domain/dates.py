@@ -1,26 +1,34 @@
 """Calendar rules: day D of a month, the new due date P, cycle starts.
 
 Month arithmetic always counts from the original date (N + k months), never from a
-previous result, so the 31st stays the 31st after a short month.
+previous result, so the 31st stays the 31st after a short month. It is done on year and
+month numbers (what dateutil's relativedelta does for whole months), and the rules that
+repeat for many services with the same dates are cached.
 """
 
 from __future__ import annotations
 
-import calendar
+from calendar import isleap
 from datetime import date
+from functools import lru_cache
 
-from dateutil.relativedelta import relativedelta
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def days_in_month(year: int, month: int) -> int:
+    if month == 2 and isleap(year):
+        return 29
+    return _DAYS_IN_MONTH[month]
 
 
 def day_in_month(year: int, month: int, day: int) -> date:
     """Day `day` of the month, or the month's last day when the month is shorter."""
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, min(day, last))
+    return date(year, month, min(day, days_in_month(year, month)))
 
 
 def is_on_day(when: date, day: int) -> bool:
     """True when `when` is on day D of its month (month-end clamping included)."""
-    return when == day_in_month(when.year, when.month, day)
+    return when.day == min(day, days_in_month(when.year, when.month))
 
 
 def base_date(next_due: date, today: date) -> date:
@@ -28,21 +36,29 @@ def base_date(next_due: date, today: date) -> date:
     return next_due if next_due >= today else today
 
 
+@lru_cache(maxsize=8192)
 def new_due_date(next_due: date, today: date, day: int) -> date:
     """P: the first date strictly after B that is on day D of its month."""
     base = base_date(next_due, today)
     candidate = day_in_month(base.year, base.month, day)
     if candidate > base:
         return candidate
-    following = date(base.year, base.month, 1) + relativedelta(months=1)
-    return day_in_month(following.year, following.month, day)
+    year, month = (base.year + 1, 1) if base.month == 12 else (base.year, base.month + 1)
+    return day_in_month(year, month, day)
 
 
 def months_after(start: date, months: int) -> date:
     """start + months, keeping start's day (clamped to the month's end)."""
-    return start + relativedelta(months=months)
+    years, month_index = divmod(start.month - 1 + months, 12)
+    year = start.year + years
+    return day_in_month(year, month_index + 1, start.day)
+
+
+def months_between(start: date, end: date) -> int:
+    """Calendar months from start's month to end's month, days ignored."""
+    return (end.year - start.year) * 12 + end.month - start.month
 
 
 def days_between(start: date, end: date) -> int:
     """Days from start to end, end not included."""
-    return (end - start).days
+    return end.toordinal() - start.toordinal()

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from fractions import Fraction
 
-from domain.money import ZERO, round_cents
+from domain.money import ZERO, cents_to_money, divide_to_cents, ratio
 from domain.tax import TotalsLine
 
 GROUP_DISCOUNT = "GroupDiscount"
@@ -28,7 +27,9 @@ NOT_DISCOUNTED_LINES = frozenset({GROUP_DISCOUNT, "LateFee"})
 
 def discount_amount(amount: Decimal, percent: Decimal) -> Decimal:
     """The discount line's amount: negative, rounded once to cents, half away from zero."""
-    return -round_cents(Fraction(amount) * Fraction(percent) / 100)
+    (amount_n, amount_d), (percent_n, percent_d) = ratio(amount), ratio(percent)
+    # in cents: 100 * amount * percent / 100
+    return -cents_to_money(divide_to_cents(amount_n * percent_n, amount_d * percent_d))
 
 
 def discount_lines(lines: Iterable[TotalsLine], percent: Decimal) -> tuple[TotalsLine, ...]:

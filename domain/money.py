@@ -1,4 +1,8 @@
-"""Money: exact fractions in, cents out, rounded once, half away from zero."""
+"""Money: exact values in, cents out, rounded once, half away from zero.
+
+The hot path works on integers: an exact value is a numerator over a denominator (both
+whole numbers), and the rounded result is a whole number of cents.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,35 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
+def divide_to_cents(numerator: int, denominator: int) -> int:
+    """numerator / denominator (in cents) rounded to whole cents, half away from zero."""
+    if denominator <= 0:
+        raise ValueError("the denominator must be positive")
+    quotient, remainder = divmod(abs(numerator), denominator)
+    # a remainder of half the denominator or more is a tie or above: away from zero
+    if 2 * remainder >= denominator:
+        quotient += 1
+    return -quotient if numerator < 0 else quotient
+
+
+def cents_to_money(cents: int) -> Decimal:
+    """A whole number of cents as a two-decimal Decimal (7 -> 0.07)."""
+    return Decimal(cents).scaleb(-2)
+
+
+def ratio(value: Fraction | Decimal | int) -> tuple[int, int]:
+    """An exact value as (numerator, denominator), the denominator positive."""
+    if isinstance(value, int):
+        return value, 1
+    if isinstance(value, Fraction):
+        return value.numerator, value.denominator
+    return value.as_integer_ratio()
+
+
 def round_cents(value: Fraction | Decimal | int) -> Decimal:
     """Round an exact value to cents, half away from zero (10.05 / 2 -> 5.03)."""
-    exact = Fraction(value)
-    hundredths = exact * 100
-    magnitude = abs(hundredths)
-    whole = magnitude.numerator // magnitude.denominator
-    if magnitude - whole >= Fraction(1, 2):
-        whole += 1
-    cents = -whole if hundredths < 0 else whole
-    return (Decimal(cents) / 100).quantize(CENT)
+    numerator, denominator = ratio(value)
+    return cents_to_money(divide_to_cents(numerator * 100, denominator))
 
 
 def money(text: str | Decimal | int) -> Decimal:

@@ -21,9 +21,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
+from math import lcm
 
-from domain.money import ZERO, round_cents
+from domain.money import ZERO, cents_to_money, divide_to_cents, ratio
 
 
 class TaxRateError(ValueError):
@@ -135,33 +135,31 @@ class TotalsLine:
     taxed: bool
 
 
-@dataclass(frozen=True)
-class _Calculated:
-    """What the calculator gives for one base: the two taxes, rounded, and the net."""
-
-    tax1: Fraction
-    tax2: Fraction
-    net: Fraction
-
-
-def _calculate(base: Fraction, m1: Fraction, m2: Fraction, setup: TaxSetup) -> _Calculated:
-    def rounded(value: Fraction) -> Fraction:
-        return Fraction(round_cents(value))
-
+def _taxes(
+    base: int, scale: int, rate1: tuple[int, int], rate2: tuple[int, int], setup: TaxSetup
+) -> tuple[int, int]:
+    """T1 and T2 in cents for the base B = base / scale, the rates as (numerator,
+    denominator) of percents: m = n / (100 d). Each formula of the module's text is
+    multiplied out so that one whole-number division rounds it."""
+    n1, d1 = rate1
+    n2, d2 = rate2
     if not setup.inclusive:
-        tax1 = rounded(base * m1)
-        tax2 = rounded((base + tax1 if setup.l2_compound else base) * m2)
-        return _Calculated(tax1, tax2, base)
+        # T1 = R(B*m1); T2 = R(B*m2) or R((B + T1)*m2)
+        tax1 = divide_to_cents(base * n1, scale * d1)
+        if setup.l2_compound:
+            return tax1, divide_to_cents((100 * base + tax1 * scale) * n2, 100 * scale * d2)
+        return tax1, divide_to_cents(base * n2, scale * d2)
     if setup.l2_compound:
-        tax2 = rounded(base - base / (1 + m2))
-        rest = base - tax2
-        tax1 = rounded(rest - rest / (1 + m1))
-    else:
-        before_tax = base / (1 + m1 + m2)
-        tax1 = rounded(before_tax * m1)
-        tax2 = rounded(before_tax * m2)
-    # the net is what is left of the gross, so the gross (and the total) never moves
-    return _Calculated(tax1, tax2, base - tax1 - tax2)
+        # T2 = R(B - B/(1 + m2)) = R(B*m2/(1 + m2)); Q = B - T2; T1 = R(Q*m1/(1 + m1))
+        tax2 = divide_to_cents(100 * base * n2, scale * (100 * d2 + n2))
+        rest = 100 * base - tax2 * scale  # Q in 1/(100*scale)
+        return divide_to_cents(rest * n1, scale * (100 * d1 + n1)), tax2
+    # P = B/(1 + m1 + m2); T1 = R(P*m1), T2 = R(P*m2)
+    gross = 100 * d1 * d2 + n1 * d2 + n2 * d1  # (1 + m1 + m2) * 100*d1*d2
+    return (
+        divide_to_cents(100 * base * n1 * d2, scale * gross),
+        divide_to_cents(100 * base * n2 * d1, scale * gross),
+    )
 
 
 def invoice_totals(
@@ -177,27 +175,36 @@ def invoice_totals(
     Raises TaxRateError for rates WHMCS's calculator refuses.
     """
     check_rates(rates)
-    items = list(lines)
     applies = setup.enabled and not tax_exempt
-    taxable = [Fraction(line.amount) for line in items if applies and line.taxed]
-    untaxed = sum(
-        (Fraction(line.amount) for line in items if not (applies and line.taxed)), Fraction(0)
-    )
-    m1, m2 = Fraction(rates.level1) / 100, Fraction(rates.level2) / 100
-    bases = taxable if setup.per_line else ([sum(taxable, Fraction(0))] if taxable else [])
-    results = [_calculate(base, m1, m2, setup) for base in bases]
-    tax1 = sum((result.tax1 for result in results), Fraction(0))
-    tax2 = sum((result.tax2 for result in results), Fraction(0))
-    subtotal = untaxed + sum((result.net for result in results), Fraction(0))
-    total = subtotal + tax1 + tax2
+    items = [(ratio(line.amount), applies and line.taxed) for line in lines]
+    credit_ratio = ratio(credit)
+    # every amount as a whole number of 1/scale (cents, unless an amount has more places)
+    scale = lcm(100, credit_ratio[1], *(denominator for (_, denominator), _ in items))
+    taxable = [numerator * (scale // d) for (numerator, d), taxed in items if taxed]
+    untaxed = sum(numerator * (scale // d) for (numerator, d), taxed in items if not taxed)
+    bases = taxable if setup.per_line else ([sum(taxable)] if taxable else [])
+    rate1, rate2 = ratio(rates.level1), ratio(rates.level2)
+    tax1 = tax2 = 0
+    # the subtotal in 1/(100*scale), so a net less its taxes in cents stays whole
+    subtotal = 100 * untaxed
+    for base in bases:
+        line_tax1, line_tax2 = _taxes(base, scale, rate1, rate2, setup)
+        tax1 += line_tax1
+        tax2 += line_tax2
+        # exclusive: the net is the base; inclusive: what is left of the gross, so the
+        # gross (and the total) never moves
+        subtotal += (
+            100 * base if not setup.inclusive else 100 * base - (line_tax1 + line_tax2) * scale
+        )
+    total = subtotal + (tax1 + tax2) * scale
     if credit > 0:
         # credit beyond the gross amount is not given back: it stays on the invoice
-        total = max(Fraction(0), total - Fraction(credit))
+        total = max(0, total - 100 * credit_ratio[0] * (scale // credit_ratio[1]))
     return Totals(
-        subtotal=round_cents(subtotal),
-        tax=round_cents(tax1),
-        tax2=round_cents(tax2),
-        total=round_cents(total),
+        subtotal=cents_to_money(divide_to_cents(subtotal, scale)),
+        tax=cents_to_money(tax1),
+        tax2=cents_to_money(tax2),
+        total=cents_to_money(divide_to_cents(total, scale)),
         taxrate=rates.level1,
         taxrate2=rates.level2,
         credit=credit,
