@@ -8,20 +8,22 @@ as a Fraction for whoever wants to see it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
 from domain.cycles import Cycle
 from domain.dates import days_between, months_after, months_between
 from domain.money import cents_to_money, divide_to_cents
 
 
-@dataclass(frozen=True)
-class Charge:
-    """What one line charges: the rounded amount and how it was reached."""
+class Charge(NamedTuple):
+    """What one line charges: the rounded amount and how it was reached.
+
+    A named tuple: immutable like a frozen dataclass, and made several times faster,
+    once for every planned line."""
 
     price: Decimal
     amount: Decimal

@@ -6,6 +6,10 @@ from enum import Enum
 
 
 class Cycle(Enum):
+    # members are unique objects: hashing them by identity (in C) keeps the lookups of
+    # every planned line cheap; Enum's own hash goes through Python code
+    __hash__ = object.__hash__
+
     MONTHLY = "Monthly"
     QUARTERLY = "Quarterly"
     SEMI_ANNUALLY = "Semi-Annually"
@@ -22,7 +26,8 @@ class Cycle(Enum):
         """The cycle spelled by WHMCS, or None for anything that does not recur."""
         if text is None:
             return None
-        return _BY_NAME.get(text.strip().lower())
+        # WHMCS's own spelling, found at once; anything else compared without case
+        return _BY_NAME.get(text) or _BY_NAME.get(text.strip().lower())
 
 
 _MONTHS = {
@@ -34,8 +39,10 @@ _MONTHS = {
     Cycle.TRIENNIALLY: 36,
 }
 
-# the names compared without case, as WHMCS's own comparisons are
-_BY_NAME = {cycle.value.lower(): cycle for cycle in Cycle}
+_BY_NAME = {
+    **{cycle.value.lower(): cycle for cycle in Cycle},
+    **{cycle.value: cycle for cycle in Cycle},
+}
 
 
 def parse_cycle_list(text: str) -> frozenset[Cycle]:

@@ -14,6 +14,9 @@ from domain.whmcs_format import DEFAULT_DATE_FORMAT, PRORATA_ADDON, PRORATA_PROD
 
 
 class LineKind(Enum):
+    # hashed by identity, in C: every planned line looks its kind up in sets and dicts
+    __hash__ = object.__hash__
+
     SERVICE = "service"
     ADDON = "addon"
 

@@ -31,11 +31,11 @@ def cents_to_money(cents: int) -> Decimal:
 
 def ratio(value: Fraction | Decimal | int) -> tuple[int, int]:
     """An exact value as (numerator, denominator), the denominator positive."""
+    if isinstance(value, Decimal):
+        return value.as_integer_ratio()
     if isinstance(value, int):
         return value, 1
-    if isinstance(value, Fraction):
-        return value.numerator, value.denominator
-    return value.as_integer_ratio()
+    return value.numerator, value.denominator
 
 
 def round_cents(value: Fraction | Decimal | int) -> Decimal:

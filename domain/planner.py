@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from domain.amounts import Charge, calendar_charge, fixed_charge
@@ -121,9 +122,10 @@ class Plan:
         return plan_to_dict(self)
 
 
-def _charge(service: Service, new_due: date, calendar_days: bool, settings: Settings) -> Charge:
-    cycle = service.cycle
-    assert cycle is not None and service.next_due is not None
+def _charge(
+    service: Service, cycle: Cycle, new_due: date, calendar_days: bool, settings: Settings
+) -> Charge:
+    assert service.next_due is not None
     if calendar_days:
         return calendar_charge(service.amount, cycle, service.next_due, new_due)
     return fixed_charge(service.amount, settings.days_in(cycle), service.next_due, new_due)
@@ -139,9 +141,14 @@ def line_description(
         name = f"{name} ({parent.name.strip()})"
     domain = service.domain.strip() or (parent.domain.strip() if parent else "")
     label = f"{name} - {domain}" if domain else name
-    start = format_date(service.next_due, date_format)
-    end = format_date(new_due - timedelta(days=1), date_format)
-    return f"{label} ({start} - {end})"
+    return f"{label} ({_period_text(service.next_due, new_due, date_format)})"
+
+
+@lru_cache(maxsize=16384)
+def _period_text(next_due: date, new_due: date, date_format: str) -> str:
+    """N to P-1 as WHMCS shows dates: the same periods recur across many lines."""
+    end = new_due - timedelta(days=1)
+    return f"{format_date(next_due, date_format)} - {format_date(end, date_format)}"
 
 
 def _ordered(services: Iterable[Service]) -> list[Service]:
@@ -173,9 +180,10 @@ def _plan_line(
     reason = skip_reason(service, day, cycles, settings.align_addons, request.selected)
     if reason is not None:
         return PlanLine(service=service, reason=reason)
-    assert service.next_due is not None
+    cycle = service.cycle
+    assert service.next_due is not None and cycle is not None
     new_due = new_due_date(service.next_due, request.today, day)
-    charge = _charge(service, new_due, calendar_days, settings)
+    charge = _charge(service, cycle, new_due, calendar_days, settings)
     description = line_description(service, parent, new_due, config.date_format)
     blocker = blocking.get(service.key)
     return PlanLine(

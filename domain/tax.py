@@ -21,9 +21,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from math import lcm
 
-from domain.money import ZERO, cents_to_money, divide_to_cents, ratio
+from domain.money import ZERO, cents_to_money, divide_to_cents
 
 
 class TaxRateError(ValueError):
@@ -73,6 +74,7 @@ class Totals:
     credit: Decimal = ZERO
 
 
+@lru_cache(maxsize=1024)  # a few countries and states, asked for every client
 def _collation_key(text: str) -> str:
     """Equality as MySQL's utf8_unicode_ci sees it: case, accents and trailing spaces ignored."""
     decomposed = unicodedata.normalize("NFKD", text.rstrip(" "))
@@ -176,14 +178,14 @@ def invoice_totals(
     """
     check_rates(rates)
     applies = setup.enabled and not tax_exempt
-    items = [(ratio(line.amount), applies and line.taxed) for line in lines]
-    credit_ratio = ratio(credit)
+    items = [(line.amount.as_integer_ratio(), applies and line.taxed) for line in lines]
+    credit_ratio = credit.as_integer_ratio()
     # every amount as a whole number of 1/scale (cents, unless an amount has more places)
     scale = lcm(100, credit_ratio[1], *(denominator for (_, denominator), _ in items))
     taxable = [numerator * (scale // d) for (numerator, d), taxed in items if taxed]
     untaxed = sum(numerator * (scale // d) for (numerator, d), taxed in items if not taxed)
     bases = taxable if setup.per_line else ([sum(taxable)] if taxable else [])
-    rate1, rate2 = ratio(rates.level1), ratio(rates.level2)
+    rate1, rate2 = rates.level1.as_integer_ratio(), rates.level2.as_integer_ratio()
     tax1 = tax2 = 0
     # the subtotal in 1/(100*scale), so a net less its taxes in cents stays whole
     subtotal = 100 * untaxed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 # tblconfiguration.DateFormat values WHMCS offers.
 DATE_FORMATS = {
@@ -19,6 +20,8 @@ PRORATA_PRODUCT = "ProrataProduct"
 PRORATA_ADDON = "ProrataAddon"
 
 
+# the same few hundred dates recur across thousands of lines
+@lru_cache(maxsize=16384)
 def format_date(when: date, date_format: str) -> str:
     """A date as WHMCS shows it; an unknown format falls back to ISO (never guessed)."""
     pattern = DATE_FORMATS.get(date_format.strip().upper(), "{y:04d}-{m:02d}-{d:02d}")
