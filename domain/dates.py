@@ -1,9 +1,9 @@
 """Calendar rules: day D of a month, the new due date P, cycle starts.
 
 Month arithmetic always counts from the original date (N + k months), never from a
-previous result, so the 31st stays the 31st after a short month. It is done on year and
-month numbers (what dateutil's relativedelta does for whole months), and the rules that
-repeat for many services with the same dates are cached.
+previous result, so the 31st stays the 31st after a short month. Months are added with
+dateutil's relativedelta; as the same few hundred dates come back for every service, the
+rules are cached.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from calendar import isleap
 from datetime import date
 from functools import lru_cache
+
+from dateutil.relativedelta import relativedelta
 
 _DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -44,15 +46,15 @@ def new_due_date(next_due: date, today: date, day: int) -> date:
     candidate = day_in_month(base.year, base.month, day)
     if candidate > base:
         return candidate
-    year, month = (base.year + 1, 1) if base.month == 12 else (base.year, base.month + 1)
-    return day_in_month(year, month, day)
+    following = date(base.year, base.month, 1) + relativedelta(months=1)
+    return day_in_month(following.year, following.month, day)
 
 
+@lru_cache(maxsize=16384)
 def months_after(start: date, months: int) -> date:
     """start + months, keeping start's day (clamped to the month's end)."""
-    years, month_index = divmod(start.month - 1 + months, 12)
-    year = start.year + years
-    return day_in_month(year, month_index + 1, start.day)
+    result: date = start + relativedelta(months=months)
+    return result
 
 
 def months_between(start: date, end: date) -> int:

@@ -141,6 +141,10 @@ def align_all_clients_task(
     return start_bulk(event_id=event_id, requested_by="bulk", filters=None, **options)
 
 
+# kombu's Redis transport serves the priority steps 0, 3, 6, 9 in that order
+CHUNK_PRIORITY = 6
+
+
 def send_chunks(run: Run, client_ids: list[int], size: int) -> int:
     """One chunk task per `size` clients, all sent over one producer connection."""
     chunks = [client_ids[start : start + size] for start in range(0, len(client_ids), size)]
@@ -151,6 +155,9 @@ def send_chunks(run: Run, client_ids: list[int], size: int) -> int:
                 # Flower shows which run and clients a chunk holds
                 task_id=f"{run.event_id}:chunk:{chunk[0]}-{chunk[-1]}",
                 producer=producer,
+                # behind the pages' previews, single alignments, payments and a cancel: on
+                # Redis 0 is served first and every other message goes at 0
+                priority=CHUNK_PRIORITY,
             )
     return len(chunks)
 
