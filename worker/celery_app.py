@@ -36,7 +36,9 @@ def make_app() -> Celery:
         task_time_limit=config.task_time_limit,
         task_soft_time_limit=max(config.task_time_limit - 30, 10),
         broker_transport_options={"visibility_timeout": config.visibility_timeout},
-        result_expires=24 * 3600,
+        # results are read by the pages within seconds (a preview, an alignment's outcome);
+        # bulk clients keep theirs in the product's tables, not here
+        result_expires=3600,
         task_track_started=True,
         worker_send_task_events=True,
         task_send_sent_event=True,
