@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, T, clock, dump, dump_diff
+from worker_helpers import NOW, T, clock, dump, dump_diff, sent_statements
 
 from worker.db import make_engine
 from worker.own_schema import MIGRATIONS, records, upgrade
@@ -29,22 +29,17 @@ MAX_STATEMENTS = 15
 MYSQL_SERVER_URL = os.environ.get("PRORATA_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 
 
+def _not_transaction_control(statement: str) -> bool:
+    return statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK")
+
+
 def statements_of(engine: Engine, client_id: int, event_id: str) -> list[str]:
     """The statements of one alignment (transaction control left out), which must align."""
-    seen: list[str] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-            seen.append(statement)
-
     command = AlignCommand(
         event_id=event_id, client_id=client_id, requested_by="test", today=T, day=1
     )
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sent_statements(engine, _not_transaction_control) as seen:
         result = align_client(engine, command, clock(NOW))
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
     assert result.status == "aligned"
     assert result.deleted_invoices and result.changed_invoices  # every kind of write done
     return seen

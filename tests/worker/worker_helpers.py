@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -118,11 +118,12 @@ def _is_write(statement: str) -> bool:
 
 
 @contextmanager
-def count_writes(engine: Engine) -> Iterator[list[str]]:
+def sent_statements(engine: Engine, keep: Callable[[str], bool]) -> Iterator[list[str]]:
+    """The statements sent to the database while inside, those `keep` accepts."""
     seen: list[str] = []
 
     def listener(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if _is_write(statement):
+        if keep(statement):
             seen.append(statement)
 
     sa.event.listen(engine, "before_cursor_execute", listener)
@@ -130,6 +131,10 @@ def count_writes(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def count_writes(engine: Engine) -> AbstractContextManager[list[str]]:
+    return sent_statements(engine, _is_write)
 
 
 @contextmanager
