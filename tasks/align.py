@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task, signals
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from domain.model import AlignRequest
 from tasks.args import (
@@ -24,11 +23,9 @@ from worker.celery_app import app
 from worker.steps.align import AlignCommand, AlignResult, align_client
 from worker.steps.jobs import one_line, open_redis, push_dead_letter, record_failed_job
 from worker.steps.planning import plan_client
-from worker.transactions import unit_of_work
+from worker.transactions import RETRYABLE, unit_of_work
 from worker.version import VERSION
 
-# errors worth another try: the database went away, a deadlock, a lock wait timeout
-RETRYABLE = (OperationalError, DBAPIError)
 # how a task that writes tries again after such an error: backing off, up to five minutes
 RETRIED: dict[str, Any] = {
     "autoretry_for": RETRYABLE,

@@ -16,7 +16,7 @@ class BadTaskArguments(ValueError):
     pass
 
 
-def _int(name: str, value: Any) -> int:
+def whole_number(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise BadTaskArguments(f"{name} must be a whole number, not {value!r}")
     text = str(value).strip()
@@ -58,7 +58,7 @@ def parse_services(value: Any) -> frozenset[tuple[LineKind, int]] | None:
             kind = LineKind(kind_text or "service")
         except ValueError as exc:
             raise BadTaskArguments(f"unknown kind in {text!r}: use service:ID or addon:ID") from exc
-        chosen.add((kind, _int("a service id", relid)))
+        chosen.add((kind, whole_number("a service id", relid)))
     return frozenset(chosen)
 
 
@@ -103,15 +103,15 @@ def align_command(
 
 
 def invoice_id_arg(value: Any) -> int:
-    return _int("invoice_id", value)
+    return whole_number("invoice_id", value)
 
 
 def service_id_arg(value: Any) -> int:
-    return _int("service_id", value)
+    return whole_number("service_id", value)
 
 
 def client_id_arg(value: Any) -> int:
-    return _int("client_id", value)
+    return whole_number("client_id", value)
 
 
 def event_id_arg(value: Any, max_length: int = 64) -> str:

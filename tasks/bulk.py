@@ -12,7 +12,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from tasks.align import RETRIED, RETRYABLE, align_and_follow_up
+from tasks.align import RETRIED, align_and_follow_up
 from tasks.args import (
     BadTaskArguments,
     client_id_arg,
@@ -21,8 +21,8 @@ from tasks.args import (
     parse_day_arg,
     parse_mode,
     parse_today,
+    whole_number,
 )
-from tasks.args import _int as whole_number
 from worker import clock, logs, runtime
 from worker.celery_app import app
 from worker.steps.bulk import (
@@ -41,6 +41,7 @@ from worker.steps.bulk import (
     start_run,
     step_client,
 )
+from worker.transactions import RETRYABLE
 
 
 def bulk_params(

@@ -8,7 +8,7 @@ from celery import Task
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from tasks.args import _int as whole_number
+from tasks.args import whole_number
 from tasks.email import WhmcsApiError, whmcs_api
 from worker import clock, logs, runtime
 from worker.celery_app import app

@@ -8,8 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from worker.whmcs.schema import tblclients, tblinvoices
+
+# errors worth another try: the database went away, a deadlock, a lock wait timeout
+RETRYABLE = (OperationalError, DBAPIError)
 
 
 @contextmanager

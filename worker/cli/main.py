@@ -39,7 +39,7 @@ from worker.db import DatabaseUrlError, describe, make_engine
 from worker.own_schema import LATEST, bulk_runs, current_version, upgrade
 from worker.sandbox.build import SandboxRefused, init_sandbox, require_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
-from worker.steps.align import AlignCommand, align_client
+from worker.steps.align import AlignCommand, align_client, calendar_days_of
 from worker.steps.bulk import (
     FINISHED,
     RUN_EVENT_ID_MAX,
@@ -321,7 +321,7 @@ def _plan_request(args: argparse.Namespace) -> AlignRequest:
         today=args.today or clock.today(),
         day=args.day,
         cycles=args.cycles,
-        calendar_days=None if args.mode is None else args.mode == "calendar",
+        calendar_days=calendar_days_of(args.mode),
     )
 
 
@@ -617,7 +617,7 @@ def _bulk_params(args: argparse.Namespace) -> BulkParams:
         ),
         today=args.today or clock.today(),
         cycles=args.cycles,
-        calendar_days=None if args.mode is None else args.mode == "calendar",
+        calendar_days=calendar_days_of(args.mode),
     )
 
 

@@ -77,14 +77,20 @@ class AlignCommand:
                 if self.services is not None
                 else None
             ),
-            "mode": _mode_name(self.calendar_days),
+            "mode": mode_name(self.calendar_days),
         }
 
 
-def _mode_name(calendar_days: bool | None) -> str | None:
+def mode_name(calendar_days: bool | None) -> str | None:
+    """How a request spells its mode: calendar, fixed, or None for the setting."""
     if calendar_days is None:
         return None
     return "calendar" if calendar_days else "fixed"
+
+
+def calendar_days_of(mode: str | None) -> bool | None:
+    """The mode read back (a name mode_name gave, or None)."""
+    return None if mode is None else mode == "calendar"
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,20 +19,21 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from domain.cycles import Cycle, parse_cycle_list
 from domain.eligibility import ELIGIBLE_STATUSES
-from domain.model import AlignRequest
+from domain.model import AlignRequest, Client
 from domain.money import ZERO, format_money
 from worker.own_schema import bulk_clients, bulk_runs, requests
-from worker.steps.align import AlignCommand, AlignResult
+from worker.steps.align import AlignCommand, AlignResult, calendar_days_of, mode_name
+from worker.steps.jobs import one_line
 from worker.steps.planning import plan_client
-from worker.transactions import unit_of_work
+from worker.transactions import RETRYABLE, unit_of_work
+from worker.whmcs.batch import chunks
 from worker.whmcs.loader import ClientNotFound
 from worker.whmcs.schema import (
     tblclients,
-    tblcurrencies,
     tblhosting,
     tblhostingaddons,
     tblproducts,
@@ -45,13 +46,16 @@ Align = Callable[[AlignCommand], AlignResult]
 # a run's event id leaves room for ":<client id>" in a 64-character event id
 RUN_EVENT_ID_MAX = 48
 REQUESTED_BY = "bulk"  # the alignments' own requested_by, as the admin page labels them
-# the database went away, a deadlock, a lock wait timeout: worth another try
-RETRYABLE = (OperationalError, DBAPIError)
 FINISHED = ("done", "cancelled")
 DONE_STATES = ("aligned", "failed", "skipped")
 REMAINING_STATES = ("queued", "cancelled")
 CLIENT_STATES = ("queued", *DONE_STATES, "cancelled")
 _IN_LIST = 1000  # ids per IN (...) list or multi-row insert
+
+
+def client_event_id(run_event_id: str, client_id: int) -> str:
+    """The event id of one client's alignment in a run."""
+    return f"{run_event_id}:{client_id}"
 
 
 class BulkInputError(ValueError):
@@ -122,9 +126,7 @@ class BulkParams:
 
     @property
     def mode(self) -> str | None:
-        if self.calendar_days is None:
-            return None
-        return "calendar" if self.calendar_days else "fixed"
+        return mode_name(self.calendar_days)
 
     def request(self) -> AlignRequest:
         return AlignRequest(
@@ -200,27 +202,14 @@ def select_clients(conn: Connection, filters: BulkFilters) -> list[int]:
 # ---- dry run ---------------------------------------------------------------------------
 
 
-def _slices(ids: list[int], size: int = _IN_LIST) -> Iterator[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
-def _currencies(conn: Connection, client_ids: list[int]) -> dict[int, int]:
-    found: dict[int, int] = {}
-    for part in _slices(client_ids):
-        query = sa.select(tblclients.c.id, tblclients.c.currency).where(tblclients.c.id.in_(part))
-        found.update({int(key): int(currency or 0) for key, currency in conn.execute(query)})
-    return found
-
-
 def dry_run(conn: Connection, params: BulkParams) -> dict[str, Any]:
     """What the run would do, each matching client planned as its preview plans it; reads
     only. Amounts are summed per currency, exactly."""
     client_ids = select_clients(conn, params.filters)
-    currency_of = _currencies(conn, client_ids)
     request = params.request()
     figures = {"clients": 0, "services": 0, "invoices": 0, "skipped_services": 0}
     amounts: dict[int, Decimal] = {}
+    named: dict[int, Client] = {}  # a client of each currency, for its code and signs
     errors: list[dict[str, Any]] = []
     for client_id in client_ids:
         try:
@@ -235,27 +224,20 @@ def dry_run(conn: Connection, params: BulkParams) -> dict[str, Any]:
         figures["invoices"] += len(plan.invoices)
         if plan.invoices:
             figures["clients"] += 1
-            currency = currency_of.get(client_id, 0)
+            currency = planned.state.profile.currency_id
+            named.setdefault(currency, planned.state.client)
             total = sum((invoice.totals.total for invoice in plan.invoices), ZERO)
             amounts[currency] = amounts.get(currency, ZERO) + total
-    known = {
-        int(row.id): row
-        for row in conn.execute(
-            sa.select(tblcurrencies).where(tblcurrencies.c.id.in_(sorted(amounts)))
-        )
-    }
-    currencies = []
-    for currency_id in sorted(amounts):
-        row = known.get(currency_id)
-        currencies.append(
-            {
-                "currency_id": currency_id,
-                "code": str(row.code) if row is not None else "",
-                "prefix": str(row.prefix) if row is not None else "",
-                "suffix": str(row.suffix) if row is not None else "",
-                "amount": format_money(amounts[currency_id]),
-            }
-        )
+    currencies = [
+        {
+            "currency_id": currency_id,
+            "code": named[currency_id].currency_code,
+            "prefix": named[currency_id].currency_prefix,
+            "suffix": named[currency_id].currency_suffix,
+            "amount": format_money(amounts[currency_id]),
+        }
+        for currency_id in sorted(amounts)
+    ]
     return {
         **figures,
         "clients_matched": len(client_ids),
@@ -277,7 +259,7 @@ class Run:
     requested_by: str
 
     def client_event(self, client_id: int) -> str:
-        return f"{self.event_id}:{client_id}"
+        return client_event_id(self.event_id, client_id)
 
     def command(self, client_id: int) -> AlignCommand:
         params = self.params
@@ -299,7 +281,7 @@ def _run_from_row(row: Any) -> Run:
         filters=BulkFilters.parse(json.loads(row.filters)),
         today=row.today,
         cycles=parse_cycle_list(",".join(cycles)) if cycles else None,
-        calendar_days=None if row.mode is None else row.mode == "calendar",
+        calendar_days=calendar_days_of(row.mode),
     )
     return Run(
         id=int(row.id),
@@ -383,7 +365,7 @@ def _new_run(
         )
         assert inserted.inserted_primary_key is not None
         run_id = int(inserted.inserted_primary_key[0])
-        for part in _slices(client_ids):
+        for part in chunks(client_ids, _IN_LIST):
             conn.execute(
                 sa.insert(bulk_clients),
                 [
@@ -391,7 +373,7 @@ def _new_run(
                         "run_id": run_id,
                         "client_id": client_id,
                         "state": "queued",
-                        "event_id": f"{event_id}:{client_id}",
+                        "event_id": client_event_id(event_id, client_id),
                         "updated_at": stamp,
                     }
                     for client_id in part
@@ -448,11 +430,7 @@ def cancel_run(engine: Engine, event_id: str, now: Clock) -> Run:
             .where(bulk_runs.c.id == run.id, bulk_runs.c.state.in_(("queued", "running")))
             .values(state="cancelling", updated_at=stamp)
         )
-        conn.execute(
-            sa.update(bulk_clients)
-            .where(bulk_clients.c.run_id == run.id, bulk_clients.c.state == "queued")
-            .values(state="cancelled", reason="cancelled before its turn", updated_at=stamp)
-        )
+        _cancel_queued(conn, run.id, sa.true(), stamp)
     finish_if_done(engine, run.id, now)
     with engine.connect() as conn:
         return load_run(conn, run_id=run.id)
@@ -556,7 +534,7 @@ def step_client(
             error = exc
             break
     assert error is not None
-    reason = _reason(error)
+    reason = one_line(error, limit=1000)
     state = "failed"
     with unit_of_work(engine) as conn:
         committed = _committed(conn, run.client_event(client_id))
@@ -579,24 +557,20 @@ def _committed(conn: Connection, event_id: str) -> AlignResult | None:
     return AlignResult.from_dict(json.loads(stored)) if stored else None
 
 
-def _reason(exc: BaseException) -> str:
-    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return f"{type(exc).__name__}: {detail[0] if detail else ''}"[:1000]
-
-
 def cancel_clients(engine: Engine, run_id: int, client_ids: list[int], now: Clock) -> None:
     """The queued clients of a chunk of a cancelled run."""
     with unit_of_work(engine) as conn:
-        for part in _slices(client_ids):
-            conn.execute(
-                sa.update(bulk_clients)
-                .where(
-                    bulk_clients.c.run_id == run_id,
-                    bulk_clients.c.client_id.in_(part),
-                    bulk_clients.c.state == "queued",
-                )
-                .values(state="cancelled", reason="cancelled before its turn", updated_at=now())
-            )
+        for part in chunks(client_ids, _IN_LIST):
+            _cancel_queued(conn, run_id, bulk_clients.c.client_id.in_(part), now())
+
+
+def _cancel_queued(conn: Connection, run_id: int, which: Any, stamp: datetime) -> None:
+    """The run's clients that `which` selects and that are still queued become cancelled."""
+    conn.execute(
+        sa.update(bulk_clients)
+        .where(bulk_clients.c.run_id == run_id, which, bulk_clients.c.state == "queued")
+        .values(state="cancelled", reason="cancelled before its turn", updated_at=stamp)
+    )
 
 
 # ---- progress --------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class ClientProfile:
     name: str
     company: str
     email: str
+    currency_id: int = 0  # tblclients.currency: sums per currency are kept by it
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def _client(row: Any, config: Configuration) -> tuple[Client, ClientProfile]:
         name=f"{_text(row.firstname)} {_text(row.lastname)}".strip(),
         company=_text(row.companyname),
         email=_text(row.email),
+        currency_id=int(row.currency or 0),
     )
     return client, profile
 
