@@ -99,11 +99,16 @@ def align_client_task(self: Task, **kwargs: Any) -> dict[str, Any]:
 
 
 def align_and_follow_up(command: AlignCommand) -> AlignResult:
-    """One client's alignment as every caller runs it (a single alignment, each client of a
-    bulk run): its transaction, its log line, then, after commit, the unsuspensions and the
-    invoice e-mails."""
-    log = logs.get_logger()
+    """One client's alignment in its own transaction, then what follows its commit."""
     result = align_client(runtime.engine(), command, clock.now)
+    follow_up(command, result)
+    return result
+
+
+def follow_up(command: AlignCommand, result: AlignResult) -> None:
+    """What every alignment does once committed (a single one, each client of a bulk run):
+    its log line, the unsuspensions and the invoice e-mails."""
+    log = logs.get_logger()
     logs.bind(invoice_ids=[invoice["id"] for invoice in result.invoices])
     log.info(
         "alignment " + result.status,
@@ -122,7 +127,6 @@ def align_and_follow_up(command: AlignCommand) -> AlignResult:
 
         for invoice in result.invoices:
             send_invoice_email.delay(invoice_id=invoice["id"], event_id=command.event_id)
-    return result
 
 
 @app.task(name="prorata.preview_client", acks_late=False)

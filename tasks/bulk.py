@@ -2,7 +2,8 @@
 
 Progress lives in mod_prorata_bulk_runs / mod_prorata_bulk_clients (worker.steps.bulk):
 chunk tasks keep no result in Redis, and each client is aligned by the same code as
-prorata.align_client (tasks.align.align_and_follow_up).
+prorata.align_client (worker.steps.align.align_in, then tasks.align.follow_up), the client's
+row in mod_prorata_bulk_clients taking its outcome in the alignment's own transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from tasks.align import RETRIED, align_and_follow_up
+from tasks.align import RETRIED, follow_up
 from tasks.args import (
     BadTaskArguments,
     client_id_arg,
@@ -25,8 +26,10 @@ from tasks.args import (
 )
 from worker import clock, logs, runtime
 from worker.celery_app import app
+from worker.steps.align import align_in
 from worker.steps.bulk import (
     RUN_EVENT_ID_MAX,
+    Alignment,
     BulkFilters,
     BulkInputError,
     BulkParams,
@@ -169,6 +172,12 @@ def _client_ids(value: Any) -> list[int]:
     return [client_id_arg(client_id) for client_id in value]
 
 
+# each client as prorata.align_client aligns it, inside the transaction holding its row
+ALIGNMENT = Alignment(
+    inside=lambda conn, command: align_in(conn, command, clock.now), after=follow_up
+)
+
+
 @app.task(
     name="prorata.bulk_align_chunk",
     bind=True,
@@ -211,7 +220,7 @@ def _align_chunk(run: Run, ids: list[int]) -> dict[str, int]:
                 runtime.engine(),
                 run,
                 client_id,
-                align_and_follow_up,
+                ALIGNMENT,
                 clock.now,
                 passthrough=(SoftTimeLimitExceeded,),
             )

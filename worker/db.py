@@ -36,6 +36,9 @@ def make_engine(url: str, **options: Any) -> Engine:
         options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_recycle", 3600)
         options.setdefault("connect_args", {"connect_timeout": 10})
+        # once a row lock is granted a transaction must see what the lock holder committed
+        # (worker.transactions); set once per connection rather than at every checkout
+        options.setdefault("isolation_level", "READ COMMITTED")
     engine = sa.create_engine(parsed, **options)
     if backend == "sqlite":
         _sqlite_pragmas(engine)

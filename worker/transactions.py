@@ -20,18 +20,11 @@ RETRYABLE = (OperationalError, DBAPIError)
 def unit_of_work(engine: Engine) -> Iterator[Connection]:
     """A transaction that commits on success and leaves nothing behind on any error.
 
-    MySQL/MariaDB run it in READ COMMITTED, so that once a row lock is granted the
-    transaction sees what the lock holder committed. SQLite takes the write lock at the
-    start (BEGIN IMMEDIATE), which serialises writers the same way.
+    MySQL/MariaDB connections run in READ COMMITTED (worker.db), so that once a row lock
+    is granted the transaction sees what the lock holder committed. SQLite takes the write
+    lock at the start (BEGIN IMMEDIATE), which serialises writers the same way.
     """
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:  # BEGIN IMMEDIATE, see worker.db
-            yield conn
-        return
-    with (
-        engine.connect().execution_options(isolation_level="READ COMMITTED") as conn,
-        conn.begin(),
-    ):
+    with engine.begin() as conn:
         yield conn
 
 

@@ -19,11 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.bench.__main__ import DEFAULT_DB
+from scripts.bench.__main__ import BASELINE_ENV, DEFAULT_DB
 from scripts.bench.bulk_figure import dry_run, run_baseline, run_bulk
 from scripts.bench.seed import seed
 from scripts.bench.services import Services
-from tests.support.processes import ROOT, WorkerProcess, stop_process, worker_env
+from tests.support.processes import ROOT, WorkerProcess, stop_process
 
 
 class ProfiledServices(Services):
@@ -36,12 +36,7 @@ class ProfiledServices(Services):
         # outside the services' directory, which close() removes
         self.profile_path = Path(tempfile.mkdtemp(prefix="bench-profile-")) / "worker.prof"
         worker = WorkerProcess(
-            worker_env(
-                database_url=self.database_url,
-                broker_url=self.broker_url,
-                queue=self.queue,
-                extra=extra_env,
-            ),
+            self.worker_environment(extra_env),
             self.queue,
             self.directory / "worker.log",
             pool="solo",
@@ -97,7 +92,7 @@ def main() -> int:
     try:
         services.start_redis()
         seeded = seed(args.db, args.clients)
-        env = {"PRORATA_WRITE_BATCH_ROWS": "1"} if args.baseline else None
+        env = BASELINE_ENV if args.baseline else None
         services.start_worker(env)
         started = time.perf_counter()
         if args.baseline:

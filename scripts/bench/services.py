@@ -66,16 +66,25 @@ class Services:
         self.redis.start()
         self.app = producer(self.database_url, self.broker_url, self.queue)
 
+    def worker_environment(self, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+        return worker_env(
+            database_url=self.database_url,
+            broker_url=self.broker_url,
+            queue=self.queue,
+            # the settings cache as a production worker keeps it (the tests' workers read
+            # the settings for every client)
+            extra={
+                "PRORATA_TASK_TIME_LIMIT": "1800",
+                "PRORATA_SETTINGS_CACHE_SECONDS": "10",
+                **(extra_env or {}),
+            },
+        )
+
     def start_worker(self, extra_env: dict[str, str] | None = None) -> WorkerProcess:
         """A `celery worker` with 2 prefork processes on the bench queue; waits for its ping."""
         self.stop_worker()
         self.workers_started += 1
-        env = worker_env(
-            database_url=self.database_url,
-            broker_url=self.broker_url,
-            queue=self.queue,
-            extra={"PRORATA_TASK_TIME_LIMIT": "1800", **(extra_env or {})},
-        )
+        env = self.worker_environment(extra_env)
         self.worker = WorkerProcess(
             env, self.queue, self.directory / f"worker-{self.workers_started}.log", concurrency=2
         )

@@ -24,8 +24,8 @@ from scripts.bench.__main__ import DEFAULT_DB
 from scripts.bench.align_figure import kind_of
 from scripts.bench.bulk_figure import ALL_CLIENTS
 from scripts.bench.seed import DAY, TODAY, seed
+from tasks.bulk import ALIGNMENT
 from worker import clock, runtime
-from worker.steps.align import align_client
 from worker.steps.bulk import BulkFilters, BulkParams, start_run, step_client
 
 
@@ -86,7 +86,7 @@ def main() -> int:
             engine,
             started_run.run,
             client_id,
-            lambda command: align_client(engine, command, clock.now),
+            ALIGNMENT,
             clock.now,
         )
         states[outcome[0] if outcome else "untouched"] += 1

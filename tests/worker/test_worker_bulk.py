@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ from worker.own_schema import bulk_clients, bulk_runs, requests, upgrade
 from worker.sandbox import build as sandbox
 from worker.sandbox.build import init_sandbox
 from worker.steps import bulk
-from worker.steps.align import AlignCommand, AlignResult, align_client
+from worker.steps.align import AlignCommand, AlignResult, align_in
 from worker.whmcs.schema import tblclients, tblcurrencies, tblinvoices, tblproducts
 
 EVERYONE = bulk.BulkFilters()
@@ -212,8 +212,13 @@ def test_dry_run_is_the_sum_of_the_single_previews_and_changes_nothing(
     assert figures["invoices"] >= 5 and figures["services"] >= 6
 
 
-def real_align(engine: Engine) -> bulk.Align:
-    return lambda command: align_client(engine, command, clock(NOW))
+def real_align(
+    engine: Engine, after: Callable[[AlignCommand, AlignResult], None] | None = None
+) -> bulk.Alignment:
+    return bulk.Alignment(
+        inside=lambda conn, command: align_in(conn, command, clock(NOW)),
+        after=after or (lambda _command, _result: None),
+    )
 
 
 def start(engine: Engine, event_id: str = "bulk-1", **filters: Any) -> bulk.StartedRun:
@@ -314,16 +319,20 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
     execute(engine, sa.text(trigger))
     # and alpha's alignment meets a lost connection once, then goes through
     flaky = {ids["alpha"]: 1}
-    real = real_align(engine)
 
-    def align(command: AlignCommand) -> AlignResult:
+    def after(command: AlignCommand, _result: AlignResult) -> None:
+        if command.client_id == ids["eps"]:  # the follow-ups after eps's commit fail
+            raise RuntimeError("the invoice e-mail could not be queued")
+
+    real = real_align(engine, after)
+
+    def inside(conn: Connection, command: AlignCommand) -> AlignResult:
         if flaky.get(command.client_id):
             flaky[command.client_id] -= 1
             raise OperationalError("SELECT 1", {}, ConnectionError("Lost connection"))
-        result = real(command)
-        if command.client_id == ids["eps"]:  # the follow-ups after eps's commit fail
-            raise RuntimeError("the invoice e-mail could not be queued")
-        return result
+        return real.inside(conn, command)
+
+    align = bulk.Alignment(inside=inside, after=real.after)
 
     try:
         outcomes = {
@@ -502,10 +511,12 @@ def test_cancel_waits_for_a_client_in_the_middle_of_its_alignment(mysql_db_url: 
         first, *rest = started.to_send
         real = real_align(engine)
 
-        def align(command: AlignCommand) -> AlignResult:
+        def held(conn: Connection, command: AlignCommand) -> AlignResult:
             inside.set()
             assert release.wait(60)
-            return real(command)
+            return real.inside(conn, command)
+
+        align = bulk.Alignment(inside=held, after=real.after)
 
         results: dict[str, Any] = {}
 

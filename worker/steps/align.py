@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,10 +38,10 @@ from worker.steps.records import apply_payment
 from worker.steps.withdraw import Withdrawn, withdraw_client
 from worker.transactions import unit_of_work
 from worker.whmcs.activity import ActivityLines
-from worker.whmcs.batch import insert_rows, update_rows
+from worker.whmcs.batch import insert_rows, insert_statement, update_rows
 from worker.whmcs.invoices import InvoiceOwner, NewInvoice, NewLine, Rewrite, write_invoices
-from worker.whmcs.loader import read_services
-from worker.whmcs.schema import service_table, tblclients
+from worker.whmcs.loader import client_query, read_services
+from worker.whmcs.schema import service_table
 
 Clock = Callable[[], datetime]
 
@@ -122,37 +123,42 @@ def _lock(conn: Connection, client_id: int) -> Any:
     """The client's row, locked until the transaction ends; None when there is no such
     client. Every alignment of a client takes this lock first, so two of them never
     interleave."""
-    query = sa.select(tblclients).where(tblclients.c.id == client_id)
-    if conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return conn.execute(query).first()
+    query = client_query(lock=conn.dialect.name != "sqlite")
+    return conn.execute(query, {"client_id": client_id}).first()
 
 
-def _checks(command: AlignCommand) -> list[Any]:
-    """What an alignment must know before it plans: its own earlier request, the client's
-    pending records (to withdraw) and a failed job of the event (to resolve). Read in a
-    statement after the lock, so they see what an alignment that held it committed."""
+@cache
+def _checks() -> tuple[Any, ...]:
+    """What an alignment must know before it plans: its own earlier request (:event_id),
+    the client's pending records (to withdraw) and a failed job of the event (to resolve).
+    Read in a statement after the lock, so they see what an alignment that held it
+    committed."""
+    event_id: Any = sa.bindparam("event_id")
+    client_id: Any = sa.bindparam("client_id")
 
     def request(column: Any) -> Any:
-        return sa.select(column).where(requests.c.event_id == command.event_id).scalar_subquery()
+        return sa.select(column).where(requests.c.event_id == event_id).scalar_subquery()
 
     def count(table: sa.Table, *where: Any) -> Any:
         return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
 
-    return [
+    return (
         request(requests.c.id).label("request_id"),
         request(requests.c.attempts).label("request_attempts"),
         request(requests.c.state).label("request_state"),
         request(requests.c.result).label("request_result"),
+        count(records, records.c.client_id == client_id, records.c.state == "pending").label(
+            "pending_records"
+        ),
         count(
-            records, records.c.client_id == command.client_id, records.c.state == "pending"
-        ).label("pending_records"),
-        count(
-            failed_jobs,
-            failed_jobs.c.event_id == command.event_id,
-            failed_jobs.c.resolved_at.is_(None),
+            failed_jobs, failed_jobs.c.event_id == event_id, failed_jobs.c.resolved_at.is_(None)
         ).label("failed_jobs"),
-    ]
+    )
+
+
+@cache
+def _checks_alone() -> Any:
+    return sa.select(*_checks())
 
 
 def _repeat(state: str | None, result: str | None) -> AlignResult | None:
@@ -198,7 +204,8 @@ def _store_request(
         )
         return request_id
     inserted = conn.execute(
-        sa.insert(requests).values(event_id=command.event_id, attempts=1, created_at=now, **values)
+        insert_statement(requests),
+        {"event_id": command.event_id, "attempts": 1, "created_at": now, **values},
     )
     assert inserted.inserted_primary_key is not None
     return int(inserted.inserted_primary_key[0])
@@ -402,74 +409,82 @@ def _apply(
 
 
 def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResult:
-    """Apply one alignment; the same event id a second time returns the first result.
+    """Apply one alignment in its own transaction; the same event id a second time
+    returns the first result."""
+    with unit_of_work(engine) as conn:
+        return align_in(conn, command, now)
+
+
+def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult:
+    """One alignment inside the caller's transaction (a bulk run's client takes its row's
+    lock in the same one); nothing of it stays if that transaction rolls back.
 
     A fixed number of statements whatever the client's size: the lock, the client's
     services and addons with what comes before planning, their open invoices, then grouped
     writes (worker.whmcs.batch). Withdrawing and the client's credit cost nothing when
     there is none."""
-    with unit_of_work(engine) as conn:
-        locked = _lock(conn, command.client_id)
-        if locked is None:
-            # nothing to retry: say so once, and answer a repeat the same way
-            repeat = _existing_result(conn, command.event_id)
-            if repeat is not None:
-                return repeat
-            result = AlignResult(
-                event_id=command.event_id,
-                client_id=command.client_id,
-                status="rejected",
-                message=f"client {command.client_id} does not exist",
-            )
-            _store_request(
-                conn, command, "rejected", result, now(), _earlier_request(conn, command.event_id)
-            )
-            return result
-        # the checks ride on the services' query (a client without services asks apart)
-        services, checks = read_services(conn, command.client_id, lock=True, extra=_checks(command))
-        if checks is None:
-            checks = conn.execute(sa.select(*_checks(command))).one()
-        repeat = _repeat(checks.request_state, checks.request_result)
+    locked = _lock(conn, command.client_id)
+    if locked is None:
+        # nothing to retry: say so once, and answer a repeat the same way
+        repeat = _existing_result(conn, command.event_id)
         if repeat is not None:
             return repeat
-        stamp = now()
-        withdrawn = Withdrawn()
-        if checks.pending_records:
-            withdrawn = withdraw_client(conn, command.client_id, stamp)
-        # a withdrawal moves dates and can give credit back: then both are read again
-        fresh = not checks.pending_records
-        planned = plan_client(
-            conn,
-            command.client_id,
-            command.request(),
-            lock=True,
-            client_row=locked if fresh else None,
-            services=services if fresh else None,
-            withdrawals=False,
+        result = AlignResult(
+            event_id=command.event_id,
+            client_id=command.client_id,
+            status="rejected",
+            message=f"client {command.client_id} does not exist",
         )
-        result, new_records, paid = _apply(
-            conn, planned, command, stamp, bool(checks.pending_records)
+        _store_request(
+            conn, command, "rejected", result, now(), _earlier_request(conn, command.event_id)
         )
-        result.withdrawn = withdrawn.withdrawn
-        result.paid_first = withdrawn.paid
-        result.changed_invoices[:0] = withdrawn.changed_invoices
-        result.cancelled_invoices = withdrawn.cancelled_invoices
-        earlier = (
-            (int(checks.request_id), int(checks.request_attempts))
-            if checks.request_id is not None
-            else None
-        )
-        request_id = _store_request(conn, command, "done", result, stamp, earlier)
-        insert_rows(conn, records, [dict(values, request_id=request_id) for values in new_records])
-        for invoice_id in paid:  # the client's credit paid it: dates move now, as on payment
-            apply_payment(conn, invoice_id, stamp)
-        if checks.failed_jobs:
-            conn.execute(
-                sa.update(failed_jobs)
-                .where(
-                    failed_jobs.c.event_id == command.event_id,
-                    failed_jobs.c.resolved_at.is_(None),
-                )
-                .values(resolved_at=stamp, resolution="succeeded")
-            )
         return result
+    # the checks ride on the services' query (a client without services asks apart)
+    asked = {"event_id": command.event_id, "client_id": command.client_id}
+    services, checks = read_services(
+        conn, command.client_id, lock=True, extra=_checks(), params=asked
+    )
+    if checks is None:
+        checks = conn.execute(_checks_alone(), asked).one()
+    repeat = _repeat(checks.request_state, checks.request_result)
+    if repeat is not None:
+        return repeat
+    stamp = now()
+    withdrawn = Withdrawn()
+    if checks.pending_records:
+        withdrawn = withdraw_client(conn, command.client_id, stamp)
+    # a withdrawal moves dates and can give credit back: then both are read again
+    fresh = not checks.pending_records
+    planned = plan_client(
+        conn,
+        command.client_id,
+        command.request(),
+        lock=True,
+        client_row=locked if fresh else None,
+        services=services if fresh else None,
+        withdrawals=False,
+    )
+    result, new_records, paid = _apply(conn, planned, command, stamp, bool(checks.pending_records))
+    result.withdrawn = withdrawn.withdrawn
+    result.paid_first = withdrawn.paid
+    result.changed_invoices[:0] = withdrawn.changed_invoices
+    result.cancelled_invoices = withdrawn.cancelled_invoices
+    earlier = (
+        (int(checks.request_id), int(checks.request_attempts))
+        if checks.request_id is not None
+        else None
+    )
+    request_id = _store_request(conn, command, "done", result, stamp, earlier)
+    insert_rows(conn, records, [dict(values, request_id=request_id) for values in new_records])
+    for invoice_id in paid:  # the client's credit paid it: dates move now, as on payment
+        apply_payment(conn, invoice_id, stamp)
+    if checks.failed_jobs:
+        conn.execute(
+            sa.update(failed_jobs)
+            .where(
+                failed_jobs.c.event_id == command.event_id,
+                failed_jobs.c.resolved_at.is_(None),
+            )
+            .values(resolved_at=stamp, resolution="succeeded")
+        )
+    return result

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from domain.cycles import Cycle, parse_cycle_list
 from domain.eligibility import ELIGIBLE_STATUSES
 from domain.model import AlignRequest, Client
 from domain.money import ZERO, format_money
-from worker.own_schema import bulk_clients, bulk_runs, requests
+from worker.own_schema import bulk_clients, bulk_runs
 from worker.steps.align import AlignCommand, AlignResult, calendar_days_of, mode_name
 from worker.steps.jobs import one_line
 from worker.steps.planning import plan_client
@@ -41,7 +42,17 @@ from worker.whmcs.schema import (
 from worker.whmcs.types import ValueRefused
 
 Clock = Callable[[], datetime]
-Align = Callable[[AlignCommand], AlignResult]
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How a run aligns one client: `inside` the transaction that holds the client's row
+    (worker.steps.align.align_in), then `after` its commit (log line, e-mails,
+    unsuspensions: tasks.align.follow_up)."""
+
+    inside: Callable[[Connection, AlignCommand], AlignResult]
+    after: Callable[[AlignCommand, AlignResult], None]
+
 
 # a run's event id leaves room for ":<client id>" in a 64-character event id
 RUN_EVENT_ID_MAX = 48
@@ -454,61 +465,97 @@ def outcome_of(result: AlignResult) -> tuple[str, str | None]:
     return "skipped", f"nothing to align: {detail}"[:1000]
 
 
-def _row_state(conn: Connection, run_id: int, client_id: int, *, lock: bool) -> str | None:
+@cache
+def _row_query(lock: bool) -> Any:
     query = sa.select(bulk_clients.c.state).where(
-        bulk_clients.c.run_id == run_id, bulk_clients.c.client_id == client_id
+        bulk_clients.c.run_id == sa.bindparam("run_id"),
+        bulk_clients.c.client_id == sa.bindparam("client_id"),
     )
-    if lock:
-        query = query.with_for_update()
-    state = conn.execute(query).scalar()
+    return query.with_for_update() if lock else query
+
+
+@cache
+def _outcome_update() -> Any:
+    return (
+        sa.update(bulk_clients)
+        .where(
+            bulk_clients.c.run_id == sa.bindparam("b_run_id"),
+            bulk_clients.c.client_id == sa.bindparam("b_client_id"),
+            bulk_clients.c.state == sa.bindparam("b_was"),
+        )
+        .values(
+            state=sa.bindparam("new_state"),
+            reason=sa.bindparam("new_reason"),
+            updated_at=sa.bindparam("new_updated_at"),
+        )
+    )
+
+
+def _row_state(conn: Connection, run_id: int, client_id: int, *, lock: bool) -> str | None:
+    state = conn.execute(_row_query(lock), {"run_id": run_id, "client_id": client_id}).scalar()
     return None if state is None else str(state)
 
 
 def _write_outcome(
-    conn: Connection, run_id: int, client_id: int, state: str, reason: str | None, now: datetime
+    conn: Connection,
+    run_id: int,
+    client_id: int,
+    state: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    was: str = "queued",
 ) -> None:
     conn.execute(
-        sa.update(bulk_clients)
-        .where(
-            bulk_clients.c.run_id == run_id,
-            bulk_clients.c.client_id == client_id,
-            bulk_clients.c.state == "queued",
-        )
-        .values(state=state, reason=reason, updated_at=now)
+        _outcome_update(),
+        {
+            "b_run_id": run_id,
+            "b_client_id": client_id,
+            "b_was": was,
+            "new_state": state,
+            "new_reason": reason,
+            "new_updated_at": now,
+        },
     )
 
 
 def _turn(
-    engine: Engine, run: Run, client_id: int, align: Align, now: Clock
+    engine: Engine, run: Run, client_id: int, alignment: Alignment, now: Clock
 ) -> tuple[str, str | None] | None:
-    """The client aligned and its row's outcome written, if its row is still queued.
+    """The client aligned and its row's outcome written in one transaction, if its row is
+    still queued; then what follows the commit.
 
-    On MySQL/MariaDB the row stays locked for the client's whole turn, so a redelivered
-    chunk or a cancel waits for the outcome instead of seeing "queued". SQLite has a single
-    writer: the row is read first and the outcome written afterwards, still only over
-    "queued" (the alignment's event id keeps a second turn from aligning again).
+    The row is locked first (SQLite: the whole database), so a redelivered chunk or a
+    cancel waits for the outcome instead of seeing "queued", and the outcome commits with
+    the alignment or not at all. A failure after the commit is added to the row's reason.
     """
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            if _row_state(conn, run.id, client_id, lock=False) != "queued":
-                return None
-        state, reason = outcome_of(align(run.command(client_id)))
-        with unit_of_work(engine) as conn:
-            _write_outcome(conn, run.id, client_id, state, reason, now())
-        return state, reason
+    command = run.command(client_id)
     with unit_of_work(engine) as conn:
-        if _row_state(conn, run.id, client_id, lock=True) != "queued":
+        if _row_state(conn, run.id, client_id, lock=conn.dialect.name != "sqlite") != "queued":
             return None
-        state, reason = outcome_of(align(run.command(client_id)))  # its own transaction
+        result = alignment.inside(conn, command)
+        state, reason = outcome_of(result)
         _write_outcome(conn, run.id, client_id, state, reason, now())
-        return state, reason
+    try:
+        alignment.after(command, result)
+    except Exception as exc:
+        reason = _after_commit(reason, exc)
+        with unit_of_work(engine) as conn:
+            _write_outcome(conn, run.id, client_id, state, reason, now(), was=state)
+    return state, reason
+
+
+def _after_commit(reason: str | None, error: BaseException) -> str:
+    """The row's reason when something failed after its alignment committed."""
+    failure = one_line(error, limit=1000)
+    return f"{reason + '; ' if reason else ''}after the alignment: {failure}"[:1000]
 
 
 def step_client(
     engine: Engine,
     run: Run,
     client_id: int,
-    align: Align,
+    alignment: Alignment,
     now: Clock,
     *,
     tries: int = 3,
@@ -525,7 +572,7 @@ def step_client(
         if attempt:
             time.sleep(pause * 2 ** (attempt - 1))
         try:
-            return _turn(engine, run, client_id, align, now)
+            return _turn(engine, run, client_id, alignment, now)
         except passthrough:
             raise
         except RETRYABLE as exc:
@@ -534,27 +581,12 @@ def step_client(
             error = exc
             break
     assert error is not None
+    # the alignment rolled back with its row, which is still queued (or, had its commit
+    # gone through unseen, holds the outcome and is left alone)
     reason = one_line(error, limit=1000)
-    state = "failed"
     with unit_of_work(engine) as conn:
-        committed = _committed(conn, run.client_event(client_id))
-        if committed is not None:
-            # the alignment itself went through; what failed came after its commit (an
-            # e-mail or unsuspension not queued): the row says what the database holds
-            state, why = outcome_of(committed)
-            reason = f"{why + '; ' if why else ''}after the alignment: {reason}"[:1000]
-        _write_outcome(conn, run.id, client_id, state, reason, now())
-    return state, reason
-
-
-def _committed(conn: Connection, event_id: str) -> AlignResult | None:
-    """The result stored by the client's alignment under this event id, if it committed."""
-    stored = conn.execute(
-        sa.select(requests.c.result).where(
-            requests.c.event_id == event_id, requests.c.state.in_(("done", "rejected"))
-        )
-    ).scalar()
-    return AlignResult.from_dict(json.loads(stored)) if stored else None
+        _write_outcome(conn, run.id, client_id, "failed", reason, now())
+    return "failed", reason
 
 
 def cancel_clients(engine: Engine, run_id: int, client_ids: list[int], now: Clock) -> None:

@@ -26,10 +26,10 @@ from domain.money import ZERO, format_money
 from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals
 from worker.whmcs.activity import ActivityLines, log_activity
 from worker.whmcs.batch import (
-    chunks,
     delete_ids,
     insert_rows,
     insert_rows_returning_ids,
+    insert_statement,
     update_rows,
 )
 from worker.whmcs.schema import (
@@ -227,24 +227,25 @@ def write_invoices(
     for invoice in invoices:
         invoicenum = custom_invoice_number(conn, config, invoice.invoice_date)
         inserted = conn.execute(
-            sa.insert(tblinvoices).values(
-                userid=client_id,
-                invoicenum=invoicenum,
-                date=invoice.invoice_date,
-                duedate=invoice.due_date,
-                subtotal=invoice.totals.subtotal,
-                credit=0,
-                tax=invoice.totals.tax,
-                tax2=invoice.totals.tax2,
-                total=invoice.totals.total,
-                taxrate=invoice.totals.taxrate,
-                taxrate2=invoice.totals.taxrate2,
-                status="Unpaid",
-                paymentmethod=invoice.payment_method,
-                notes="",
-                created_at=now,
-                updated_at=now,
-            )
+            insert_statement(tblinvoices),
+            {
+                "userid": client_id,
+                "invoicenum": invoicenum,
+                "date": invoice.invoice_date,
+                "duedate": invoice.due_date,
+                "subtotal": invoice.totals.subtotal,
+                "credit": 0,
+                "tax": invoice.totals.tax,
+                "tax2": invoice.totals.tax2,
+                "total": invoice.totals.total,
+                "taxrate": invoice.totals.taxrate,
+                "taxrate2": invoice.totals.taxrate2,
+                "status": "Unpaid",
+                "paymentmethod": invoice.payment_method,
+                "notes": "",
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         assert inserted.inserted_primary_key is not None
         invoice_id = int(inserted.inserted_primary_key[0])
@@ -258,8 +259,7 @@ def write_invoices(
     # a row already there for a brand-new id is an orphan of a deleted invoice (the column is
     # unique): WHMCS would fail quietly and write none; the new invoice's own row replaces it
     orphans = [*gone, *(invoice_id for invoice_id, *_ in made)]
-    for chunk in chunks(orphans):
-        conn.execute(sa.delete(tblinvoicedata).where(tblinvoicedata.c.invoice_id.in_(list(chunk))))
+    delete_ids(conn, tblinvoicedata, orphans, column="invoice_id")
     # the client's country, else DefaultCountry; varchar(2): WHMCS stores the two-letter code
     code = owner.country.strip() or (config.get("DefaultCountry") or "").strip()
     insert_rows(

@@ -10,9 +10,10 @@ service, however many services a client has.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -91,8 +92,31 @@ def _money(value: Decimal | None) -> Decimal:
     return ZERO if value is None else value
 
 
+# what the planner and the pages take from tblclients (it has some fifty columns)
+CLIENT_COLUMNS = (
+    tblclients.c.id,
+    tblclients.c.firstname,
+    tblclients.c.lastname,
+    tblclients.c.companyname,
+    tblclients.c.email,
+    tblclients.c.country,
+    tblclients.c.state,
+    tblclients.c.taxexempt,
+    tblclients.c.currency,
+    tblclients.c.groupid,
+    tblclients.c.credit,
+)
+
+
+@cache
+def client_query(lock: bool) -> Any:
+    """The client's row by :client_id; with lock=True, FOR UPDATE (MySQL/MariaDB)."""
+    query = sa.select(*CLIENT_COLUMNS).where(tblclients.c.id == sa.bindparam("client_id"))
+    return query.with_for_update() if lock else query
+
+
 def read_client_row(conn: Connection, client_id: int) -> Any:
-    return conn.execute(sa.select(tblclients).where(tblclients.c.id == client_id)).one_or_none()
+    return conn.execute(client_query(False), {"client_id": client_id}).one_or_none()
 
 
 def _client(row: Any, config: Configuration) -> tuple[Client, ClientProfile]:
@@ -117,16 +141,18 @@ def _client(row: Any, config: Configuration) -> tuple[Client, ClientProfile]:
     return client, profile
 
 
-def _services_query(client_id: int) -> Any:
-    """Each service, and each of its addons: one row per addon, one for a service without
-    any. The product columns are subqueries, not joins: a locking read locks every row it
-    joins, and a product's row is shared by many clients' alignments."""
+@cache
+def services_query(lock: bool, extra: tuple[Any, ...] = ()) -> Any:
+    """Each service of :client_id, and each of its addons: one row per addon, one for a
+    service without any, with the `extra` columns. The product columns are subqueries, not
+    joins: a locking read locks every row it joins, and a product's row is shared by many
+    clients' alignments. Built once per process for each lock and extra."""
 
     def of_product(column: Any, key: Any) -> Any:
         table = column.table
         return sa.select(column).where(table.c.id == key).scalar_subquery()
 
-    return (
+    query = (
         sa.select(
             tblhosting.c.id,
             tblhosting.c.domain,
@@ -153,13 +179,17 @@ def _services_query(client_id: int) -> Any:
         .select_from(
             tblhosting.outerjoin(tblhostingaddons, tblhostingaddons.c.hostingid == tblhosting.c.id)
         )
-        .where(tblhosting.c.userid == client_id)
+        .where(tblhosting.c.userid == sa.bindparam("client_id"))
         .order_by(tblhosting.c.id, tblhostingaddons.c.id)
+        .add_columns(*extra)
     )
+    return query.with_for_update(of=[tblhosting, tblhostingaddons]) if lock else query
 
 
-def _invoices_query(client_id: int) -> Any:
-    """Open invoices with their lines, their payment count and the product's own credit."""
+@cache
+def invoices_query(lock: bool) -> Any:
+    """Open invoices of :client_id with their lines, their payment count and the product's
+    own credit; with lock=True the invoices are locked FOR UPDATE."""
     payments = (
         sa.select(sa.func.count())
         .select_from(tblaccounts)
@@ -176,7 +206,7 @@ def _invoices_query(client_id: int) -> Any:
         .correlate(tblinvoices)
         .scalar_subquery()
     )
-    return (
+    query = (
         sa.select(
             tblinvoices.c.id.label("invoice_id"),
             tblinvoices.c.status,
@@ -196,25 +226,33 @@ def _invoices_query(client_id: int) -> Any:
         .select_from(
             tblinvoices.outerjoin(tblinvoiceitems, tblinvoiceitems.c.invoiceid == tblinvoices.c.id)
         )
-        .where(tblinvoices.c.userid == client_id, tblinvoices.c.status.in_(PLANNED_STATUSES))
+        .where(
+            tblinvoices.c.userid == sa.bindparam("client_id"),
+            tblinvoices.c.status.in_(PLANNED_STATUSES),
+        )
         .order_by(tblinvoices.c.id, tblinvoiceitems.c.id)
     )
+    return query.with_for_update(of=tblinvoices) if lock else query
 
 
 def read_services(
-    conn: Connection, client_id: int, *, lock: bool = False, extra: Sequence[Any] = ()
+    conn: Connection,
+    client_id: int,
+    *,
+    lock: bool = False,
+    extra: tuple[Any, ...] = (),
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[tuple[Service, ...], Any]:
     """The client's services then their addons, each in id order, in one query; with
     lock=True (MySQL/MariaDB) their rows are locked FOR UPDATE until the transaction ends.
-    `extra` columns (scalar subqueries) ride along: the first row, None without rows, holds
-    them, so a caller asks what it must know before planning at no statement's cost."""
-    query = _services_query(client_id).add_columns(*extra)
-    if lock and conn.dialect.name != "sqlite":
-        query = query.with_for_update(of=[tblhosting, tblhostingaddons])
+    `extra` columns (scalar subqueries, their bound values in `params`) ride along: the
+    first row, None without rows, holds them, so a caller asks what it must know before
+    planning at no statement's cost."""
+    query = services_query(lock and conn.dialect.name != "sqlite", extra)
     hosting: list[Service] = []
     addons: list[Service] = []
     first = None
-    for line in conn.execute(query):
+    for line in conn.execute(query, {**(params or {}), "client_id": client_id}):
         first = line if first is None else first
         if not hosting or hosting[-1].id != line.id:
             hosting.append(
@@ -277,13 +315,10 @@ def load_client_state(
     client, profile = _client(row, config)
     if services is None:
         services, _ = read_services(conn, client_id, lock=lock)
-    invoices_query = _invoices_query(client_id)
-    if lock and conn.dialect.name != "sqlite":
-        invoices_query = invoices_query.with_for_update(of=tblinvoices)
-
+    query = invoices_query(lock and conn.dialect.name != "sqlite")
     headers: dict[int, Any] = {}
     items: dict[int, list[InvoiceItem]] = defaultdict(list)
-    for line in conn.execute(invoices_query):
+    for line in conn.execute(query, {"client_id": client_id}):
         headers.setdefault(line.invoice_id, line)
         if line.item_id is not None:
             items[line.invoice_id].append(
