@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
-from worker_helpers import NOW, T, clock, dump, dump_diff, execute, rows, run_cli, seed
+from worker_helpers import NOW, T, clock, d, dump, dump_diff, execute, rows, run_cli, seed
 
 from domain.cycles import Cycle
 from tests.support.processes import wait_until
@@ -25,7 +25,8 @@ from worker.sandbox import build as sandbox
 from worker.sandbox.build import init_sandbox
 from worker.steps import bulk
 from worker.steps.align import AlignCommand, AlignResult, align_in
-from worker.whmcs.schema import tblclients, tblcurrencies, tblinvoices, tblproducts
+from worker.steps.planning import plan_client
+from worker.whmcs.schema import tblclients, tblcurrencies, tblhosting, tblinvoices, tblproducts
 
 EVERYONE = bulk.BulkFilters()
 
@@ -210,6 +211,40 @@ def test_dry_run_is_the_sum_of_the_single_previews_and_changes_nothing(
     assert figures["currencies"][1]["amount"] == "17.20"
     # beta has two invoices (bank transfer, PayPal): at least 5 invoices in all
     assert figures["invoices"] >= 5 and figures["services"] >= 6
+
+
+def test_a_client_that_cannot_be_read_is_listed_and_the_others_still_counted(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A due date WHMCS's server kept although it is no date (a server allowing invalid
+    dates): that client is listed with why, every other client of its batch and of the
+    others is counted as before."""
+    monkeypatch.setattr(bulk, "DRY_RUN_BATCH", 2)  # several batches, one with the bad row
+    ids = seed(engine, population)
+    with engine.connect() as conn:
+        whole = bulk.dry_run(conn, params())
+        beta = plan_client(conn, ids["beta"], params().request(), withdrawals=False).plan
+    with engine.begin() as conn:
+        if conn.dialect.name != "sqlite":
+            conn.exec_driver_sql("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
+        conn.execute(
+            sa.update(tblhosting)
+            .where(tblhosting.c.userid == ids["beta"], tblhosting.c.nextduedate == d("2024-06-20"))
+            .values(nextduedate=sa.literal_column("'2024-02-30'"))
+        )
+    with engine.connect() as conn:
+        figures = bulk.dry_run(conn, params())
+    assert figures["errors"] == [{"client_id": ids["beta"], "reason": "'2024-02-30' is not a date"}]
+    assert figures["clients_matched"] == whole["clients_matched"]
+    assert figures["clients"] == whole["clients"] - 1
+    assert figures["invoices"] == whole["invoices"] - len(beta.invoices)
+    assert figures["services"] == whole["services"] - len(beta.aligned)
+    assert figures["skipped_services"] == whole["skipped_services"] - (
+        len(beta.lines) - len(beta.aligned)
+    )
+    usd = Decimal(whole["currencies"][0]["amount"]) - sum(i.totals.total for i in beta.invoices)
+    assert figures["currencies"][0]["amount"] == f"{usd:.2f}"
+    assert figures["currencies"][1] == whole["currencies"][1]  # gamma's EUR, untouched
 
 
 def real_align(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,10 +29,15 @@ from domain.money import ZERO, format_money
 from worker.own_schema import bulk_clients, bulk_runs
 from worker.steps.align import AlignCommand, AlignResult, calendar_days_of, mode_name
 from worker.steps.jobs import one_line
-from worker.steps.planning import plan_client
+from worker.steps.planning import plan_state
 from worker.transactions import RETRYABLE, unit_of_work
 from worker.whmcs.batch import chunks
-from worker.whmcs.loader import ClientNotFound
+from worker.whmcs.loader import (
+    ClientNotFound,
+    ClientState,
+    load_client_state,
+    load_client_states,
+)
 from worker.whmcs.schema import (
     tblclients,
     tblhosting,
@@ -62,6 +67,7 @@ DONE_STATES = ("aligned", "failed", "skipped")
 REMAINING_STATES = ("queued", "cancelled")
 CLIENT_STATES = ("queued", *DONE_STATES, "cancelled")
 _IN_LIST = 1000  # ids per IN (...) list or multi-row insert
+DRY_RUN_BATCH = 500  # clients read together by a dry run
 
 
 def client_event_id(run_event_id: str, client_id: int) -> str:
@@ -213,30 +219,49 @@ def select_clients(conn: Connection, filters: BulkFilters) -> list[int]:
 # ---- dry run ---------------------------------------------------------------------------
 
 
+def _states(conn: Connection, client_ids: Sequence[int]) -> Iterator[ClientState | Exception]:
+    """Each client's state in turn, read DRY_RUN_BATCH clients at a time; a client that
+    cannot be read (gone meanwhile, or a row WHMCS mangled) gives its error instead, and
+    only it: a batch holding such a row is read again client by client."""
+    for batch in chunks(client_ids, DRY_RUN_BATCH):
+        try:
+            states = load_client_states(conn, batch)
+        except ValueRefused:
+            states = None
+        for client_id in batch:
+            try:
+                if states is None:
+                    yield load_client_state(conn, client_id)
+                elif client_id in states:
+                    yield states[client_id]
+                else:
+                    raise ClientNotFound(client_id)
+            except (ClientNotFound, ValueRefused) as exc:
+                yield exc
+
+
 def dry_run(conn: Connection, params: BulkParams) -> dict[str, Any]:
     """What the run would do, each matching client planned as its preview plans it; reads
-    only. Amounts are summed per currency, exactly."""
+    only, many clients per query. Amounts are summed per currency, exactly."""
     client_ids = select_clients(conn, params.filters)
     request = params.request()
     figures = {"clients": 0, "services": 0, "invoices": 0, "skipped_services": 0}
     amounts: dict[int, Decimal] = {}
     named: dict[int, Client] = {}  # a client of each currency, for its code and signs
     errors: list[dict[str, Any]] = []
-    for client_id in client_ids:
-        try:
-            planned = plan_client(conn, client_id, request)
-        except (ClientNotFound, ValueRefused) as exc:  # gone meanwhile, or a row WHMCS mangled
-            errors.append({"client_id": client_id, "reason": str(exc)})
+    for client_id, state in zip(client_ids, _states(conn, client_ids), strict=True):
+        if isinstance(state, Exception):
+            errors.append({"client_id": client_id, "reason": str(state)})
             continue
-        plan = planned.plan
+        plan = plan_state(state, request)
         aligned = plan.aligned
         figures["services"] += len(aligned)
         figures["skipped_services"] += len(plan.lines) - len(aligned)
         figures["invoices"] += len(plan.invoices)
         if plan.invoices:
             figures["clients"] += 1
-            currency = planned.state.profile.currency_id
-            named.setdefault(currency, planned.state.client)
+            currency = state.profile.currency_id
+            named.setdefault(currency, state.client)
             total = sum((invoice.totals.total for invoice in plan.invoices), ZERO)
             amounts[currency] = amounts.get(currency, ZERO) + total
     currencies = [

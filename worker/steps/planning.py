@@ -39,6 +39,12 @@ def plan_client(
     """The plan; `withdrawals` False leaves out what a preview lists as withdrawn first (an
     alignment withdraws them itself before planning)."""
     state = load_client_state(conn, client_id, lock=lock, client_row=client_row, services=services)
+    withdraw = planned_withdrawals(conn, client_id) if withdrawals else []
+    return PlannedClient(state=state, plan=plan_state(state, request), withdraw=withdraw)
+
+
+def plan_state(state: ClientState, request: AlignRequest) -> Plan:
+    """The plan of a client's state as read."""
     # the credit the product applied to its own alignment invoices is no payment: aligning
     # again withdraws those lines and gives it back (worker.steps.withdraw)
     own = state.own_credit
@@ -46,8 +52,6 @@ def plan_client(
         replace(invoice, credit=max(ZERO, invoice.credit - own.get(invoice.id, ZERO)))
         for invoice in state.invoices
     ]
-    plan = plan_alignment(
+    return plan_alignment(
         state.client, state.services, invoices, state.settings, request, state.config
     )
-    withdraw = planned_withdrawals(conn, client_id) if withdrawals else []
-    return PlannedClient(state=state, plan=plan, withdraw=withdraw)

@@ -10,7 +10,7 @@ service, however many services a client has.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -108,10 +108,18 @@ CLIENT_COLUMNS = (
 )
 
 
+def _of_clients(column: Any, many: bool) -> Any:
+    """One client's rows (:client_id), or many clients' (:client_ids, a list)."""
+    if many:
+        return column.in_(sa.bindparam("client_ids", expanding=True))
+    return column == sa.bindparam("client_id")
+
+
 @cache
-def client_query(lock: bool) -> Any:
-    """The client's row by :client_id; with lock=True, FOR UPDATE (MySQL/MariaDB)."""
-    query = sa.select(*CLIENT_COLUMNS).where(tblclients.c.id == sa.bindparam("client_id"))
+def client_query(lock: bool, many: bool = False) -> Any:
+    """The client's row by :client_id (many: the rows of :client_ids); with lock=True,
+    FOR UPDATE (MySQL/MariaDB)."""
+    query = sa.select(*CLIENT_COLUMNS).where(_of_clients(tblclients.c.id, many))
     return query.with_for_update() if lock else query
 
 
@@ -142,11 +150,11 @@ def _client(row: Any, config: Configuration) -> tuple[Client, ClientProfile]:
 
 
 @cache
-def services_query(lock: bool, extra: tuple[Any, ...] = ()) -> Any:
-    """Each service of :client_id, and each of its addons: one row per addon, one for a
-    service without any, with the `extra` columns. The product columns are subqueries, not
-    joins: a locking read locks every row it joins, and a product's row is shared by many
-    clients' alignments. Built once per process for each lock and extra."""
+def services_query(lock: bool, extra: tuple[Any, ...] = (), many: bool = False) -> Any:
+    """Each service of :client_id (many: of :client_ids), and each of its addons: one row
+    per addon, one for a service without any, with the `extra` columns. The product
+    columns are subqueries, not joins: a locking read locks every row it joins, and a
+    product's row is shared by many clients' alignments. Built once per process."""
 
     def of_product(column: Any, key: Any) -> Any:
         table = column.table
@@ -155,6 +163,7 @@ def services_query(lock: bool, extra: tuple[Any, ...] = ()) -> Any:
     query = (
         sa.select(
             tblhosting.c.id,
+            tblhosting.c.userid,
             tblhosting.c.domain,
             tblhosting.c.billingcycle,
             tblhosting.c.domainstatus,
@@ -179,7 +188,7 @@ def services_query(lock: bool, extra: tuple[Any, ...] = ()) -> Any:
         .select_from(
             tblhosting.outerjoin(tblhostingaddons, tblhostingaddons.c.hostingid == tblhosting.c.id)
         )
-        .where(tblhosting.c.userid == sa.bindparam("client_id"))
+        .where(_of_clients(tblhosting.c.userid, many))
         .order_by(tblhosting.c.id, tblhostingaddons.c.id)
         .add_columns(*extra)
     )
@@ -187,9 +196,10 @@ def services_query(lock: bool, extra: tuple[Any, ...] = ()) -> Any:
 
 
 @cache
-def invoices_query(lock: bool) -> Any:
-    """Open invoices of :client_id with their lines, their payment count and the product's
-    own credit; with lock=True the invoices are locked FOR UPDATE."""
+def invoices_query(lock: bool, many: bool = False) -> Any:
+    """Open invoices of :client_id (many: of :client_ids) with their lines, their payment
+    count and the product's own credit; with lock=True the invoices are locked FOR
+    UPDATE."""
     payments = (
         sa.select(sa.func.count())
         .select_from(tblaccounts)
@@ -209,6 +219,7 @@ def invoices_query(lock: bool) -> Any:
     query = (
         sa.select(
             tblinvoices.c.id.label("invoice_id"),
+            tblinvoices.c.userid,
             tblinvoices.c.status,
             tblinvoices.c.credit,
             tblinvoices.c.taxrate,
@@ -227,7 +238,7 @@ def invoices_query(lock: bool) -> Any:
             tblinvoices.outerjoin(tblinvoiceitems, tblinvoiceitems.c.invoiceid == tblinvoices.c.id)
         )
         .where(
-            tblinvoices.c.userid == sa.bindparam("client_id"),
+            _of_clients(tblinvoices.c.userid, many),
             tblinvoices.c.status.in_(PLANNED_STATUSES),
         )
         .order_by(tblinvoices.c.id, tblinvoiceitems.c.id)
@@ -249,10 +260,17 @@ def read_services(
     first row, None without rows, holds them, so a caller asks what it must know before
     planning at no statement's cost."""
     query = services_query(lock and conn.dialect.name != "sqlite", extra)
+    lines = conn.execute(query, {**(params or {}), "client_id": client_id})
+    return _services_from(lines, client_id)
+
+
+def _services_from(lines: Iterable[Any], client_id: int) -> tuple[tuple[Service, ...], Any]:
+    """The services then the addons of one client's rows of `services_query`; and the
+    first row (None without any)."""
     hosting: list[Service] = []
     addons: list[Service] = []
     first = None
-    for line in conn.execute(query, {**(params or {}), "client_id": client_id}):
+    for line in lines:
         first = line if first is None else first
         if not hosting or hosting[-1].id != line.id:
             hosting.append(
@@ -311,14 +329,45 @@ def load_client_state(
     row = client_row if client_row is not None else read_client_row(conn, client_id)
     if row is None:
         raise ClientNotFound(client_id)
-    config = configuration(conn)
-    client, profile = _client(row, config)
     if services is None:
         services, _ = read_services(conn, client_id, lock=lock)
     query = invoices_query(lock and conn.dialect.name != "sqlite")
+    lines = conn.execute(query, {"client_id": client_id})
+    return _state_from(row, configuration(conn), services, lines)
+
+
+def load_client_states(conn: Connection, client_ids: Sequence[int]) -> dict[int, ClientState]:
+    """What `load_client_state` gives, for many clients in three queries and without
+    locks: for what only reads (a dry run). A client without a tblclients row is left
+    out."""
+    if not client_ids:
+        return {}
+    asked = {"client_ids": list(client_ids)}
+    rows = {int(row.id): row for row in conn.execute(client_query(False, many=True), asked)}
+    services: dict[int, list[Any]] = defaultdict(list)
+    for line in conn.execute(services_query(False, many=True), asked):
+        services[int(line.userid)].append(line)
+    invoices: dict[int, list[Any]] = defaultdict(list)
+    for line in conn.execute(invoices_query(False, many=True), asked):
+        invoices[int(line.userid)].append(line)
+    config = configuration(conn)
+    return {
+        client_id: _state_from(
+            row, config, _services_from(services[client_id], client_id)[0], invoices[client_id]
+        )
+        for client_id, row in rows.items()
+    }
+
+
+def _state_from(
+    row: Any, config: Configuration, services: tuple[Service, ...], lines: Iterable[Any]
+) -> ClientState:
+    """A client's state from its tblclients row, its services and its rows of
+    `invoices_query`."""
+    client, profile = _client(row, config)
     headers: dict[int, Any] = {}
     items: dict[int, list[InvoiceItem]] = defaultdict(list)
-    for line in conn.execute(query, {"client_id": client_id}):
+    for line in lines:
         headers.setdefault(line.invoice_id, line)
         if line.item_id is not None:
             items[line.invoice_id].append(

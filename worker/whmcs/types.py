@@ -129,7 +129,10 @@ def _parse_date(value: Any) -> date | None:
     text = str(value).strip()[:10]
     if not text or text.startswith("0000"):
         return None
-    return date.fromisoformat(text)
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:  # e.g. '2024-02-30', kept by a server allowing invalid dates
+        raise ValueRefused(f"{value!r} is not a date") from exc
 
 
 def _checked_text(value: str, zero: str, parse: Callable[[str], object], form: str) -> str:
