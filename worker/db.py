@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
+import pymysql
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
@@ -35,7 +38,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         parsed = parsed.set(query=query)
         options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_recycle", 3600)
-        options.setdefault("connect_args", {"connect_timeout": 10})
+        options.setdefault("connect_args", {"connect_timeout": 10, "conv": _conversions()})
         # once a row lock is granted a transaction must see what the lock holder committed
         # (worker.transactions); set once per connection rather than at every checkout
         options.setdefault("isolation_level", "READ COMMITTED")
@@ -45,6 +48,28 @@ def make_engine(url: str, **options: Any) -> Engine:
     else:
         _allow_zero_dates(engine)
     return engine
+
+
+@lru_cache(maxsize=65536)
+def _date_literal(value: date) -> str:
+    literal: str = pymysql.converters.escape_date(value)
+    return literal
+
+
+@lru_cache(maxsize=65536)
+def _datetime_literal(value: datetime) -> str:
+    literal: str = pymysql.converters.escape_datetime(value)
+    return literal
+
+
+def _conversions() -> dict[Any, Any]:
+    """PyMySQL's conversions with dates written through a cache: PyMySQL formats every
+    date of a multi-row INSERT anew, while a few dates recur on all its rows (the time of
+    the alignment, the new due dates)."""
+    conversions = dict(pymysql.converters.conversions)
+    conversions[date] = lambda value, _mapping=None: _date_literal(value)
+    conversions[datetime] = lambda value, _mapping=None: _datetime_literal(value)
+    return conversions
 
 
 # WHMCS's schema is built on zero dates ('0000-00-00' defaults, "no date" written as zero);
