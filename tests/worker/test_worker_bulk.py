@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from worker_helpers import NOW, T, clock, d, dump, dump_diff, execute, rows, run_cli, seed
@@ -393,6 +394,47 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
     assert shown["counts"]["failed"] == 1 and shown["counts"]["aligned"] == 3
     assert len(rows(engine, requests, requests.c.client_id == ids["eps"])) == 1
     assert shown["failures"] == [{"client_id": refused, "reason": failed[1]}]
+
+
+def test_a_chunk_out_of_time_sends_the_rest_on_and_leaves_it_queued(
+    engine: Engine, this_database: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Celery's soft time limit strikes in the middle of the third client's alignment: that
+    alignment rolls back, and the third client onwards go out again as a new chunk, still
+    queued, while the first two stay aligned."""
+    import tasks.bulk
+
+    seed(engine, population)
+    started = start(engine, "bulk-late")
+    run = started.run
+    bulk.mark_sent(engine, run.id, clock(NOW))
+    first, second, third, *rest = started.to_send
+    real = real_align(engine)
+
+    def inside(conn: Connection, command: AlignCommand) -> AlignResult:
+        result = real.inside(conn, command)  # its writes are made, then time runs out
+        if command.client_id == third:
+            raise SoftTimeLimitExceeded()
+        return result
+
+    sent: list[tuple[int, list[int], int]] = []
+    monkeypatch.setattr(tasks.bulk, "ALIGNMENT", bulk.Alignment(inside=inside, after=real.after))
+    monkeypatch.setattr(
+        tasks.bulk, "send_chunks", lambda run, ids, size: sent.append((run.id, ids, size)) or 1
+    )
+    third_invoices = rows(engine, tblinvoices, tblinvoices.c.userid == third)
+    tally = tasks.bulk._align_chunk(run, started.to_send)
+
+    assert tally == {"aligned": 2}
+    assert sent == [(run.id, [third, *rest], len(rest) + 1)]
+    assert run_rows(engine, run.id) == {
+        first: ("aligned", None),
+        second: ("aligned", None),
+        **{cid: ("queued", None) for cid in (third, *rest)},
+    }
+    # nothing of the third client's alignment stayed
+    assert rows(engine, requests, requests.c.client_id == third) == []
+    assert rows(engine, tblinvoices, tblinvoices.c.userid == third) == third_invoices
 
 
 def test_cancel_leaves_the_clients_not_yet_aligned(engine: Engine) -> None:
