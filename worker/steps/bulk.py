@@ -545,14 +545,20 @@ def _write_outcome(
 
 
 def _turn(
-    engine: Engine, run: Run, client_id: int, alignment: Alignment, now: Clock
+    engine: Engine,
+    run: Run,
+    client_id: int,
+    alignment: Alignment,
+    now: Clock,
+    passthrough: tuple[type[BaseException], ...],
 ) -> tuple[str, str | None] | None:
     """The client aligned and its row's outcome written in one transaction, if its row is
     still queued; then what follows the commit.
 
     The row is locked first (SQLite: the whole database), so a redelivered chunk or a
     cancel waits for the outcome instead of seeing "queued", and the outcome commits with
-    the alignment or not at all. A failure after the commit is added to the row's reason.
+    the alignment or not at all. A failure after the commit is added to the row's reason;
+    a `passthrough` one (the task out of time) goes up, the client counted as aligned.
     """
     command = run.command(client_id)
     with unit_of_work(engine) as conn:
@@ -563,6 +569,8 @@ def _turn(
         _write_outcome(conn, run.id, client_id, state, reason, now())
     try:
         alignment.after(command, result)
+    except passthrough:
+        raise
     except Exception as exc:
         reason = _after_commit(reason, exc)
         with unit_of_work(engine) as conn:
@@ -597,7 +605,7 @@ def step_client(
         if attempt:
             time.sleep(pause * 2 ** (attempt - 1))
         try:
-            return _turn(engine, run, client_id, alignment, now)
+            return _turn(engine, run, client_id, alignment, now, passthrough)
         except passthrough:
             raise
         except RETRYABLE as exc:
