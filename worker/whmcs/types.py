@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,13 @@ ZERO_DATETIME = "0000-00-00 00:00:00"
 class ValueRefused(DontWrapMixin, ValueError):
     """A value that does not fit its WHMCS column exactly (raised as itself, not wrapped in
     SQLAlchemy's StatementError, so callers and operators see the message as it is)."""
+
+
+@cache
+def _bounds(precision: int, scale: int) -> tuple[Decimal, Decimal]:
+    """The step of decimal(P,S) and the first value it cannot hold (asked for every value
+    written)."""
+    return Decimal(1).scaleb(-scale), Decimal(10) ** (precision - scale)
 
 
 class _Exact(TypeDecorator[Decimal]):
@@ -52,13 +60,12 @@ class _Exact(TypeDecorator[Decimal]):
             raise ValueRefused(f"{self.what} {value!r} is not a number") from exc
         if not number.is_finite():
             raise ValueRefused(f"{self.what} {value!r} is not a number")
-        step = Decimal(1).scaleb(-self.scale)
+        step, limit = _bounds(self.precision, self.scale)
         if number != number.quantize(step):
             raise ValueRefused(
                 f"{self.what} {number} has more than {self.scale} decimals: "
                 f"WHMCS's decimal({self.precision},{self.scale}) would round it"
             )
-        limit = Decimal(10) ** (self.precision - self.scale)
         if abs(number) >= limit:
             raise ValueRefused(
                 f"{self.what} {number} is too large for WHMCS's decimal({self.precision},"
@@ -75,7 +82,7 @@ class _Exact(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None or value == "":
             return None
-        return Decimal(str(value)).quantize(Decimal(1).scaleb(-self.scale))
+        return Decimal(str(value)).quantize(_bounds(self.precision, self.scale)[0])
 
 
 class Money(_Exact):
