@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -21,6 +21,7 @@ from worker.steps.records import LATE, apply_payment, put_back, records_of
 from worker.transactions import lock_invoice, unit_of_work
 
 Clock = Callable[[], datetime]
+R = TypeVar("R")
 
 
 @dataclass
@@ -51,7 +52,37 @@ def remember_event(
     )
 
 
-def _handle_once(
+def handle_once(
+    engine: Engine,
+    event_id: str,
+    kind: str,
+    invoice_id: int | None,
+    now: Clock,
+    lock: Callable[[Connection], Any],
+    handle: Callable[[Connection, Any, datetime], tuple[str, R]],
+) -> tuple[str, R | None]:
+    """An event handled once: in one transaction, after `lock` (whose result `handle`
+    gets), unless its id was seen, then remembered with `handle`'s outcome. Returns the
+    outcome and what `handle` gave, or ("repeat", None)."""
+    try:
+        with unit_of_work(engine) as conn:
+            locked = lock(conn)
+            if seen_event(conn, event_id):
+                return "repeat", None
+            stamp = now()
+            outcome, value = handle(conn, locked, stamp)
+            remember_event(conn, event_id, kind, invoice_id, outcome, stamp)
+            return outcome, value
+    except IntegrityError:
+        # the same event handled at the same moment by another worker: it won; any other
+        # integrity error is a real failure and must not pass for a repeat
+        with engine.connect() as conn:
+            if seen_event(conn, event_id):
+                return "repeat", None
+        raise
+
+
+def _invoice_event(
     engine: Engine,
     event_id: str,
     invoice_id: int,
@@ -59,22 +90,11 @@ def _handle_once(
     now: Clock,
     handle: Callable[[Connection, Any, datetime], tuple[str, list[int]]],
 ) -> EventOutcome:
-    try:
-        with unit_of_work(engine) as conn:
-            invoice = lock_invoice(conn, invoice_id)
-            if seen_event(conn, event_id):
-                return EventOutcome(event_id, invoice_id, "repeat")
-            stamp = now()
-            outcome, ids = handle(conn, invoice, stamp)
-            remember_event(conn, event_id, kind, invoice_id, outcome, stamp)
-            return EventOutcome(event_id, invoice_id, outcome, ids)
-    except IntegrityError:
-        # the same event handled at the same moment by another worker: it won; any other
-        # integrity error is a real failure and must not pass for a repeat
-        with engine.connect() as conn:
-            if seen_event(conn, event_id):
-                return EventOutcome(event_id, invoice_id, "repeat")
-        raise
+    """An invoice's event, handled once under the invoice's lock."""
+    outcome, ids = handle_once(
+        engine, event_id, kind, invoice_id, now, lambda conn: lock_invoice(conn, invoice_id), handle
+    )
+    return EventOutcome(event_id, invoice_id, outcome, ids or [])
 
 
 def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
@@ -88,7 +108,7 @@ def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> 
             return "late", []  # flagged as an overpayment, dates kept
         return "applied", paid
 
-    return _handle_once(engine, event_id, invoice_id, "invoice-paid", now, handle)
+    return _invoice_event(engine, event_id, invoice_id, "invoice-paid", now, handle)
 
 
 def invoice_cancelled(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
@@ -99,4 +119,4 @@ def invoice_cancelled(engine: Engine, event_id: str, invoice_id: int, now: Clock
             return "not-cancelled", []
         return "applied", put_back(conn, invoice_id, "cancelled", "cancelled", stamp)
 
-    return _handle_once(engine, event_id, invoice_id, "invoice-cancelled", now, handle)
+    return _invoice_event(engine, event_id, invoice_id, "invoice-cancelled", now, handle)

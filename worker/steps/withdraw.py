@@ -23,12 +23,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from domain.money import format_money
 from worker.own_schema import records
 from worker.steps.credit import only_own_credit, return_own_credit
-from worker.steps.payment import remember_event, seen_event
+from worker.steps.payment import handle_once
 from worker.steps.records import (
     apply_payment,
     put_back,
@@ -292,38 +291,32 @@ def service_cancellation_requested(
     """The CancellationRequest hook's event: the service's (and its addons') pending lines
     are withdrawn now. The hook fires while WHMCS creates the request, so the request row
     is not required here; reconcile finds any that this event missed."""
-    try:
-        with unit_of_work(engine) as conn:
-            client_id = conn.execute(
-                sa.select(tblhosting.c.userid).where(tblhosting.c.id == service_id)
-            ).scalar()
-            if client_id is not None:
-                lock_client(conn, int(client_id))
-            if seen_event(conn, event_id):
-                return CancellationOutcome(event_id, service_id, "repeat")
-            stamp = now()
-            if client_id is None:
-                outcome, out = "unknown-service", Withdrawn()
-            else:
-                addons = sa.select(tblhostingaddons.c.id).where(
-                    tblhostingaddons.c.hostingid == service_id
-                )
-                rows = conn.execute(
-                    sa.select(records).where(
-                        records.c.state == "pending",
-                        records.c.invoice_id.is_not(None),
-                        sa.or_(
-                            sa.and_(records.c.kind == "service", records.c.relid == service_id),
-                            sa.and_(records.c.kind == "addon", records.c.relid.in_(addons)),
-                        ),
-                    )
-                )
-                out = _withdraw_grouped(conn, list(rows), "cancellation requested", stamp)
-                outcome = "applied" if out.withdrawn else "nothing-pending"
-            remember_event(conn, event_id, "cancellation-requested", None, outcome, stamp)
-            return CancellationOutcome(event_id, service_id, outcome, out.withdrawn)
-    except IntegrityError:
-        with engine.connect() as conn:
-            if seen_event(conn, event_id):
-                return CancellationOutcome(event_id, service_id, "repeat")
-        raise
+
+    def lock(conn: Connection) -> Any:
+        client_id = conn.execute(
+            sa.select(tblhosting.c.userid).where(tblhosting.c.id == service_id)
+        ).scalar()
+        if client_id is not None:
+            lock_client(conn, int(client_id))
+        return client_id
+
+    def handle(conn: Connection, client_id: Any, stamp: datetime) -> tuple[str, Withdrawn]:
+        if client_id is None:
+            return "unknown-service", Withdrawn()
+        addons = sa.select(tblhostingaddons.c.id).where(tblhostingaddons.c.hostingid == service_id)
+        rows = conn.execute(
+            sa.select(records).where(
+                records.c.state == "pending",
+                records.c.invoice_id.is_not(None),
+                sa.or_(
+                    sa.and_(records.c.kind == "service", records.c.relid == service_id),
+                    sa.and_(records.c.kind == "addon", records.c.relid.in_(addons)),
+                ),
+            )
+        )
+        out = _withdraw_grouped(conn, list(rows), "cancellation requested", stamp)
+        return ("applied" if out.withdrawn else "nothing-pending"), out
+
+    outcome, out = handle_once(engine, event_id, "cancellation-requested", None, now, lock, handle)
+    withdrawn = out.withdrawn if out is not None else []
+    return CancellationOutcome(event_id, service_id, outcome, withdrawn)
