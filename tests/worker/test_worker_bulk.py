@@ -562,6 +562,39 @@ def test_cli_bad_input(
     assert dump(engine) == before
 
 
+def test_cli_cancel_leaves_the_clients_not_yet_aligned(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`prorata bulk-cancel EVENT_ID` from an operator's shell, while a run is half done:
+    the same outcome as the page's Cancel; a second time changes nothing; an unknown run
+    is said plainly."""
+    seed(engine, population)
+    started = start(engine, "bulk-cli-cancel")
+    run = started.run
+    bulk.mark_sent(engine, run.id, clock(NOW))
+    first, *rest = started.to_send
+    assert bulk.step_client(engine, run, first, real_align(engine), clock(NOW)) == (
+        "aligned",
+        None,
+    )
+
+    code, out, err = run_cli(capsys, "bulk-cancel", "--db", db_url, "bulk-cli-cancel", "--wait")
+    assert (code, err.count("error")) == (0, 0)
+    assert f"Bulk run {run.id} cancelled: 1 aligned, 0 skipped, 0 failed, 3 not aligned" in out
+    assert run_rows(engine, run.id) == {
+        first: ("aligned", None),
+        **{cid: ("cancelled", "cancelled before its turn") for cid in rest},
+    }
+    before = dump(engine)
+    code, out, _ = run_cli(capsys, "bulk-cancel", "--db", db_url, "bulk-cli-cancel", "--json")
+    assert code == 0 and json.loads(out)["state"] == "cancelled"
+    assert dump(engine) == before
+
+    code, out, err = run_cli(capsys, "bulk-cancel", "--db", db_url, "no-such-run")
+    assert (code, out) == (2, "")
+    assert "no bulk run no-such-run" in err
+
+
 def _lock_waits(engine: Engine) -> int:
     """Transactions of this test's database waiting for a row lock."""
     query = sa.text(

@@ -45,6 +45,7 @@ from worker.steps.bulk import (
     RUN_EVENT_ID_MAX,
     BulkFilters,
     BulkParams,
+    cancel_run,
     dry_run,
     progress,
 )
@@ -257,6 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
         "bulk", help="align many clients through the worker (or --dry-run: what it would do)"
     )
     _add_bulk_options(bulk)
+    bulk_cancel = commands.add_parser(
+        "bulk-cancel",
+        help="cancel a bulk run: its clients not yet aligned are not aligned (a client in the "
+        "middle of its alignment finishes first)",
+    )
+    _add_db(bulk_cancel)
+    bulk_cancel.add_argument(
+        "event_id", type=_run_event_id, metavar="EVENT_ID", help="the run's id (`prorata bulk`)"
+    )
+    bulk_cancel.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    bulk_cancel.add_argument("--json", action="store_true", help="print the run as JSON")
 
     # their options go to Celery untouched (see main())
     commands.add_parser("worker", help="run the Celery worker; other options go to celery worker")
@@ -674,6 +686,24 @@ def cmd_bulk(args: argparse.Namespace) -> int:
     return EXIT_JOB_FAILED if shown["counts"]["failed"] else 0
 
 
+def cmd_bulk_cancel(args: argparse.Namespace) -> int:
+    """The run cancelled here, as the worker's prorata.bulk_cancel does it (no broker
+    needed); --wait follows it until its last client in flight is done."""
+    engine = _engine(args.db)
+    _check_schema(engine)
+    try:
+        run = _guarded(engine, lambda: cancel_run(engine, args.event_id, clock.now))
+    except LookupError as exc:
+        raise CliError(str(exc)) from exc
+    if args.wait:
+        shown = _guarded(engine, lambda: _follow(engine, run.id))
+    else:
+        with engine.connect() as conn:
+            shown = progress(conn, run.id)
+    print(json.dumps(shown, indent=2) if args.json else render_bulk_progress(shown))
+    return 0
+
+
 def _wait_for_run(engine: Any, event_id: str) -> int:
     deadline = time.monotonic() + BULK_START_TIMEOUT
     while True:
@@ -735,6 +765,7 @@ COMMANDS = {
     ("sandbox", "cancel"): cmd_sandbox_cancel,
     ("demo", None): cmd_demo,
     ("bulk", None): cmd_bulk,
+    ("bulk-cancel", None): cmd_bulk_cancel,
 }
 
 
