@@ -189,7 +189,6 @@ def services_query(lock: bool, extra: tuple[Any, ...] = (), many: bool = False) 
             tblhosting.outerjoin(tblhostingaddons, tblhostingaddons.c.hostingid == tblhosting.c.id)
         )
         .where(_of_clients(tblhosting.c.userid, many))
-        .order_by(tblhosting.c.id, tblhostingaddons.c.id)
         .add_columns(*extra)
     )
     return query.with_for_update(of=[tblhosting, tblhostingaddons]) if lock else query
@@ -241,9 +240,18 @@ def invoices_query(lock: bool, many: bool = False) -> Any:
             _of_clients(tblinvoices.c.userid, many),
             tblinvoices.c.status.in_(PLANNED_STATUSES),
         )
-        .order_by(tblinvoices.c.id, tblinvoiceitems.c.id)
     )
     return query.with_for_update(of=tblinvoices) if lock else query
+
+
+# rows are put in order here, not by the queries: an ORDER BY over their join costs the
+# server a temporary table and a sort at every alignment (half a millisecond each)
+def _service_order(line: Any) -> tuple[int, int]:
+    return line.id, -1 if line.a_id is None else line.a_id
+
+
+def _invoice_order(line: Any) -> tuple[int, int]:
+    return line.invoice_id, -1 if line.item_id is None else line.item_id
 
 
 def read_services(
@@ -270,7 +278,7 @@ def _services_from(lines: Iterable[Any], client_id: int) -> tuple[tuple[Service,
     hosting: list[Service] = []
     addons: list[Service] = []
     first = None
-    for line in lines:
+    for line in sorted(lines, key=_service_order):
         first = line if first is None else first
         if not hosting or hosting[-1].id != line.id:
             hosting.append(
@@ -367,7 +375,7 @@ def _state_from(
     client, profile = _client(row, config)
     headers: dict[int, Any] = {}
     items: dict[int, list[InvoiceItem]] = defaultdict(list)
-    for line in lines:
+    for line in sorted(lines, key=_invoice_order):
         headers.setdefault(line.invoice_id, line)
         if line.item_id is not None:
             items[line.invoice_id].append(
