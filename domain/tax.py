@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from math import lcm
+from typing import NamedTuple
 
 from domain.money import ZERO, cents_to_money, divide_to_cents
 
@@ -131,8 +132,10 @@ def check_rates(rates: TaxRates) -> None:
         )
 
 
-@dataclass(frozen=True)
-class TotalsLine:
+class TotalsLine(NamedTuple):
+    """An invoice line as the totals see it. A named tuple: immutable like a frozen
+    dataclass, and made several times faster, once for every planned line."""
+
     amount: Decimal
     taxed: bool
 
@@ -181,9 +184,14 @@ def invoice_totals(
     items = [(line.amount.as_integer_ratio(), applies and line.taxed) for line in lines]
     credit_ratio = credit.as_integer_ratio()
     # every amount as a whole number of 1/scale (cents, unless an amount has more places)
-    scale = lcm(100, credit_ratio[1], *(denominator for (_, denominator), _ in items))
-    taxable = [numerator * (scale // d) for (numerator, d), taxed in items if taxed]
-    untaxed = sum(numerator * (scale // d) for (numerator, d), taxed in items if not taxed)
+    scale = lcm(100, credit_ratio[1], *{denominator for (_, denominator), _ in items})
+    taxable: list[int] = []
+    untaxed = 0
+    for (numerator, denominator), taxed in items:
+        if taxed:
+            taxable.append(numerator * (scale // denominator))
+        else:
+            untaxed += numerator * (scale // denominator)
     bases = taxable if setup.per_line else ([sum(taxable)] if taxable else [])
     rate1, rate2 = rates.level1.as_integer_ratio(), rates.level2.as_integer_ratio()
     tax1 = tax2 = 0
