@@ -186,7 +186,7 @@ def _plan_lines(
     locals once, before it."""
     by_id = {s.id: s for s in rows if s.kind is SERVICE}
     today, selected, align_addons = request.today, request.selected, settings.align_addons
-    date_format = config.date_format
+    date_format, fixed_days = config.date_format, settings.fixed_days
     lines: list[PlanLine] = []
     for service in rows:
         cycle = parse_cycle(service.billing_cycle)
@@ -200,7 +200,7 @@ def _plan_lines(
         if calendar_days:
             charge = calendar_charge(service.amount, cycle, next_due, new_due)
         else:
-            charge = fixed_charge(service.amount, settings.days_in(cycle), next_due, new_due)
+            charge = fixed_charge(service.amount, fixed_days[cycle], next_due, new_due)
         parent = by_id.get(service.service_id) if service.service_id is not None else None
         blocker = blocking.get((service.kind, service.id)) if blocking else None
         lines.append(
