@@ -132,6 +132,13 @@ def check_rates(rates: TaxRates) -> None:
         )
 
 
+@lru_cache(maxsize=256)  # a few rates, asked for every invoice
+def _rate_ratios(level1: Decimal, level2: Decimal) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The level 1 and level 2 rates, once checked, as (numerator, denominator) of percents."""
+    check_rates(TaxRates(level1, level2))
+    return level1.as_integer_ratio(), level2.as_integer_ratio()
+
+
 class TotalsLine(NamedTuple):
     """An invoice line as the totals see it. A named tuple: immutable like a frozen
     dataclass, and made several times faster, once for every planned line."""
@@ -179,7 +186,7 @@ def invoice_totals(
 
     Raises TaxRateError for rates WHMCS's calculator refuses.
     """
-    check_rates(rates)
+    rate1, rate2 = _rate_ratios(rates.level1, rates.level2)
     applies = setup.enabled and not tax_exempt
     items = [(line.amount.as_integer_ratio(), applies and line.taxed) for line in lines]
     credit_ratio = credit.as_integer_ratio()
@@ -193,7 +200,6 @@ def invoice_totals(
         else:
             untaxed += numerator * (scale // denominator)
     bases = taxable if setup.per_line else ([sum(taxable)] if taxable else [])
-    rate1, rate2 = rates.level1.as_integer_ratio(), rates.level2.as_integer_ratio()
     tax1 = tax2 = 0
     # the subtotal in 1/(100*scale), so a net less its taxes in cents stays whole
     subtotal = 100 * untaxed
