@@ -14,7 +14,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple
 
-from domain.cycles import Cycle
+from domain.cycles import MONTHS, Cycle
 from domain.dates import days_between, months_after, months_between
 from domain.money import cents_to_money, divide_to_cents
 
@@ -43,19 +43,12 @@ def _charge(price: Decimal, days: int, whole: int, part_days: int, part_of: int)
     100 n (whole * part_of + part_days) / (m * part_of), rounded once."""
     numerator, denominator = price.as_integer_ratio()
     cents = divide_to_cents(100 * numerator * (whole * part_of + part_days), denominator * part_of)
-    return Charge(
-        price=price,
-        amount=cents_to_money(cents),
-        days=days,
-        whole_cycles=whole,
-        part_days=part_days,
-        part_of=part_of,
-    )
+    return Charge(price, cents_to_money(cents), days, whole, part_days, part_of)
 
 
 @lru_cache(maxsize=16384)
-def calendar_period(next_due: date, months: int, new_due: date) -> tuple[int, int, int]:
-    """(k, d, L) from N to P for a cycle of `months` months.
+def calendar_period(next_due: date, months: int, new_due: date) -> tuple[int, int, int, int]:
+    """(days(N..P), k, d, L) from N to P for a cycle of `months` months.
 
     S_j = N + j*C months (counted from N every time); k = the whole cycles with S_k <= P,
     d = days(S_k..P), L = days(S_k..S_k+1).
@@ -68,7 +61,12 @@ def calendar_period(next_due: date, months: int, new_due: date) -> tuple[int, in
         whole -= 1
         start = months_after(next_due, whole * months)
     end = months_after(next_due, (whole + 1) * months)
-    return whole, days_between(start, new_due), days_between(start, end)
+    return (
+        days_between(next_due, new_due),
+        whole,
+        days_between(start, new_due),
+        days_between(start, end),
+    )
 
 
 def calendar_charge(price: Decimal, cycle: Cycle, next_due: date, new_due: date) -> Charge:
@@ -78,8 +76,7 @@ def calendar_charge(price: Decimal, cycle: Cycle, next_due: date, new_due: date)
     """
     if new_due < next_due:
         raise ValueError("the new due date is before the old one")
-    whole, part_days, part_of = calendar_period(next_due, cycle.months, new_due)
-    return _charge(price, days_between(next_due, new_due), whole, part_days, part_of)
+    return _charge(price, *calendar_period(next_due, MONTHS[cycle], new_due))
 
 
 def fixed_charge(price: Decimal, days_in_cycle: int, next_due: date, new_due: date) -> Charge:

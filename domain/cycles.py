@@ -20,15 +20,17 @@ class Cycle(Enum):
 
     @property
     def months(self) -> int:
-        return _MONTHS[self]
+        return MONTHS[self]
 
     @classmethod
     def parse(cls, text: str | None) -> Cycle | None:
         """The cycle spelled by WHMCS, or None for anything that does not recur."""
-        return _parse(text)
+        return parse_cycle(text)
 
 
-_MONTHS = {
+# the months of each cycle; code run for every planned line reads this mapping, as an
+# Enum's property is slow to read in Python 3.11
+MONTHS = {
     Cycle.MONTHLY: 1,
     Cycle.QUARTERLY: 3,
     Cycle.SEMI_ANNUALLY: 6,
@@ -40,8 +42,9 @@ _MONTHS = {
 _BY_NAME = {cycle.value.lower(): cycle for cycle in Cycle}
 
 
-@lru_cache(maxsize=256)  # a handful of spellings, read for every service twice
-def _parse(text: str | None) -> Cycle | None:
+@lru_cache(maxsize=256)  # a handful of spellings, read for every service
+def parse_cycle(text: str | None) -> Cycle | None:
+    """The cycle spelled by WHMCS, or None for anything that does not recur."""
     return None if text is None else _BY_NAME.get(text.strip().lower())
 
 

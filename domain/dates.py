@@ -46,15 +46,20 @@ def new_due_date(next_due: date, today: date, day: int) -> date:
     candidate = day_in_month(base.year, base.month, day)
     if candidate > base:
         return candidate
-    following = date(base.year, base.month, 1) + relativedelta(months=1)
+    following = months_after(date(base.year, base.month, 1), 1)
     return day_in_month(following.year, following.month, day)
 
 
 @lru_cache(maxsize=16384)
 def months_after(start: date, months: int) -> date:
     """start + months, keeping start's day (clamped to the month's end)."""
-    result: date = start + relativedelta(months=months)
+    result: date = start + _months(months)
     return result
+
+
+@lru_cache(maxsize=1024)  # making a relativedelta costs more than adding it
+def _months(months: int) -> relativedelta:
+    return relativedelta(months=months)
 
 
 def months_between(start: date, end: date) -> int:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import Enum
+from functools import lru_cache
 
 from domain.cycles import Cycle
 from domain.dates import is_on_day
-from domain.model import LineKind, OpenInvoice, Service
+from domain.model import ADDON, LineKind, OpenInvoice, Service
 
 ELIGIBLE_STATUSES = frozenset({"Active", "Suspended"})
 
@@ -26,19 +27,26 @@ class Reason(Enum):
     BLOCKED = "blocked"  # an invoice holding its renewal has money on it, or on its way
 
 
+@lru_cache(maxsize=256)  # a handful of spellings, asked for every service
+def eligible_status(status: str) -> bool:
+    """Active or Suspended, whatever the case and surrounding spaces."""
+    return status.strip().capitalize() in ELIGIBLE_STATUSES
+
+
 def skip_reason(
     service: Service,
+    cycle: Cycle | None,
     day: int,
     cycles: frozenset[Cycle],
     align_addons: bool,
     selected: frozenset[tuple[LineKind, int]] | None,
 ) -> Reason | None:
-    """The first rule the service fails, or None when it takes part."""
-    if service.kind is LineKind.ADDON and not align_addons:
+    """The first rule the service fails, or None when it takes part; `cycle` is the
+    service's own, parsed once by the caller."""
+    if service.kind is ADDON and not align_addons:
         return Reason.ADDONS_DISABLED
-    if service.status.strip().capitalize() not in ELIGIBLE_STATUSES:
+    if not eligible_status(service.status):
         return Reason.STATUS
-    cycle = service.cycle
     if cycle is None:
         return Reason.CYCLE_NOT_RECURRING
     if cycle not in cycles:

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 
-from domain.cycles import Cycle
+from domain.cycles import Cycle, parse_cycle
 from domain.money import ZERO
 from domain.tax import NO_TAX, TaxSetup
 from domain.whmcs_format import DEFAULT_DATE_FORMAT, PRORATA_ADDON, PRORATA_PRODUCT
@@ -19,6 +19,12 @@ class LineKind(Enum):
 
     SERVICE = "service"
     ADDON = "addon"
+
+
+# Python 3.11 looks an Enum member up on its class slowly (about 0.2 microseconds): code
+# run for every planned line reads these names instead
+SERVICE = LineKind.SERVICE
+ADDON = LineKind.ADDON
 
 
 # What an alignment does to an invoice holding a line of a service it aligns, by the
@@ -68,7 +74,7 @@ class Service:
 
     @property
     def cycle(self) -> Cycle | None:
-        return Cycle.parse(self.billing_cycle)
+        return parse_cycle(self.billing_cycle)
 
     @property
     def key(self) -> tuple[LineKind, int]:

@@ -26,7 +26,9 @@ def divide_to_cents(numerator: int, denominator: int) -> int:
 
 def cents_to_money(cents: int) -> Decimal:
     """A whole number of cents as a two-decimal Decimal (7 -> 0.07)."""
-    return Decimal(cents).scaleb(-2)
+    # exact: the product keeps the cents as the coefficient, with the exponent -2 (and
+    # multiplying by the int itself saves making a Decimal of it first)
+    return CENT * cents
 
 
 def ratio(value: Fraction | Decimal | int) -> tuple[int, int]:

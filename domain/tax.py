@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from math import lcm
+from typing import NamedTuple
 
 from domain.money import ZERO, cents_to_money, divide_to_cents
 
@@ -131,8 +132,17 @@ def check_rates(rates: TaxRates) -> None:
         )
 
 
-@dataclass(frozen=True)
-class TotalsLine:
+@lru_cache(maxsize=256)  # a few rates, asked for every invoice
+def _rate_ratios(level1: Decimal, level2: Decimal) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The level 1 and level 2 rates, once checked, as (numerator, denominator) of percents."""
+    check_rates(TaxRates(level1, level2))
+    return level1.as_integer_ratio(), level2.as_integer_ratio()
+
+
+class TotalsLine(NamedTuple):
+    """An invoice line as the totals see it. A named tuple: immutable like a frozen
+    dataclass, and made several times faster, once for every planned line."""
+
     amount: Decimal
     taxed: bool
 
@@ -176,16 +186,20 @@ def invoice_totals(
 
     Raises TaxRateError for rates WHMCS's calculator refuses.
     """
-    check_rates(rates)
+    rate1, rate2 = _rate_ratios(rates.level1, rates.level2)
     applies = setup.enabled and not tax_exempt
     items = [(line.amount.as_integer_ratio(), applies and line.taxed) for line in lines]
     credit_ratio = credit.as_integer_ratio()
     # every amount as a whole number of 1/scale (cents, unless an amount has more places)
-    scale = lcm(100, credit_ratio[1], *(denominator for (_, denominator), _ in items))
-    taxable = [numerator * (scale // d) for (numerator, d), taxed in items if taxed]
-    untaxed = sum(numerator * (scale // d) for (numerator, d), taxed in items if not taxed)
+    scale = lcm(100, credit_ratio[1], *{denominator for (_, denominator), _ in items})
+    taxable: list[int] = []
+    untaxed = 0
+    for (numerator, denominator), taxed in items:
+        if taxed:
+            taxable.append(numerator * (scale // denominator))
+        else:
+            untaxed += numerator * (scale // denominator)
     bases = taxable if setup.per_line else ([sum(taxable)] if taxable else [])
-    rate1, rate2 = rates.level1.as_integer_ratio(), rates.level2.as_integer_ratio()
     tax1 = tax2 = 0
     # the subtotal in 1/(100*scale), so a net less its taxes in cents stays whole
     subtotal = 100 * untaxed

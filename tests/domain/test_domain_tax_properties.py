@@ -111,7 +111,7 @@ def test_totals_do_not_depend_on_the_order_of_the_lines(
 def test_without_taxable_lines_there_is_no_tax(
     items: list[TotalsLine], rates: TaxRates, setup: TaxSetup
 ) -> None:
-    untaxed = [replace(line, taxed=False) for line in items]
+    untaxed = [line._replace(taxed=False) for line in items]
     for candidate, tax_exempt in ((untaxed, False), (items, True)):
         totals = invoice_totals(candidate, rates, setup, tax_exempt=tax_exempt)
         gross = sum((line.amount for line in candidate), Decimal("0.00"))
