@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 
-from domain.cycles import Cycle, parse_cycle
+from domain.cycles import Cycle
 from domain.money import ZERO
 from domain.tax import NO_TAX, TaxSetup
 from domain.whmcs_format import DEFAULT_DATE_FORMAT, PRORATA_ADDON, PRORATA_PRODUCT
@@ -71,10 +71,6 @@ class Service:
     payment_method: str
     taxed: bool
     service_id: int | None = None  # an addon's service
-
-    @property
-    def cycle(self) -> Cycle | None:
-        return parse_cycle(self.billing_cycle)
 
     @property
     def key(self) -> tuple[LineKind, int]:

@@ -31,6 +31,7 @@ from domain.model import (
 from domain.money import ZERO
 from domain.settings import Settings
 from worker.own_schema import applied_credit
+from worker.whmcs.batch import ids_in
 from worker.whmcs.schema import (
     tblaccounts,
     tbladdons,
@@ -108,18 +109,16 @@ CLIENT_COLUMNS = (
 )
 
 
-def _of_clients(column: Any, many: bool) -> Any:
-    """One client's rows (:client_id), or many clients' (:client_ids, a list)."""
-    if many:
-        return column.in_(sa.bindparam("client_ids", expanding=True))
-    return column == sa.bindparam("client_id")
+def _of_clients(table: sa.Table, column: str, many: bool) -> Any:
+    """One client's rows (:client_id), or many clients' (:ids, a list)."""
+    return ids_in(table, column) if many else table.c[column] == sa.bindparam("client_id")
 
 
 @cache
 def client_query(lock: bool, many: bool = False) -> Any:
-    """The client's row by :client_id (many: the rows of :client_ids); with lock=True,
+    """The client's row by :client_id (many: the rows of :ids); with lock=True,
     FOR UPDATE (MySQL/MariaDB)."""
-    query = sa.select(*CLIENT_COLUMNS).where(_of_clients(tblclients.c.id, many))
+    query = sa.select(*CLIENT_COLUMNS).where(_of_clients(tblclients, "id", many))
     return query.with_for_update() if lock else query
 
 
@@ -151,7 +150,7 @@ def _client(row: Any, config: Configuration) -> tuple[Client, ClientProfile]:
 
 @cache
 def services_query(lock: bool, extra: tuple[Any, ...] = (), many: bool = False) -> Any:
-    """Each service of :client_id (many: of :client_ids), and each of its addons: one row
+    """Each service of :client_id (many: of :ids), and each of its addons: one row
     per addon, one for a service without any, with the `extra` columns. The product
     columns are subqueries, not joins: a locking read locks every row it joins, and a
     product's row is shared by many clients' alignments. Built once per process."""
@@ -188,7 +187,7 @@ def services_query(lock: bool, extra: tuple[Any, ...] = (), many: bool = False) 
         .select_from(
             tblhosting.outerjoin(tblhostingaddons, tblhostingaddons.c.hostingid == tblhosting.c.id)
         )
-        .where(_of_clients(tblhosting.c.userid, many))
+        .where(_of_clients(tblhosting, "userid", many))
         .add_columns(*extra)
     )
     return query.with_for_update(of=[tblhosting, tblhostingaddons]) if lock else query
@@ -196,7 +195,7 @@ def services_query(lock: bool, extra: tuple[Any, ...] = (), many: bool = False) 
 
 @cache
 def invoices_query(lock: bool, many: bool = False) -> Any:
-    """Open invoices of :client_id (many: of :client_ids) with their lines, their payment
+    """Open invoices of :client_id (many: of :ids) with their lines, their payment
     count and the product's own credit; with lock=True the invoices are locked FOR
     UPDATE."""
     payments = (
@@ -237,7 +236,7 @@ def invoices_query(lock: bool, many: bool = False) -> Any:
             tblinvoices.outerjoin(tblinvoiceitems, tblinvoiceitems.c.invoiceid == tblinvoices.c.id)
         )
         .where(
-            _of_clients(tblinvoices.c.userid, many),
+            _of_clients(tblinvoices, "userid", many),
             tblinvoices.c.status.in_(PLANNED_STATUSES),
         )
     )
@@ -350,7 +349,7 @@ def load_client_states(conn: Connection, client_ids: Sequence[int]) -> dict[int,
     out."""
     if not client_ids:
         return {}
-    asked = {"client_ids": list(client_ids)}
+    asked = {"ids": list(client_ids)}
     rows = {int(row.id): row for row in conn.execute(client_query(False, many=True), asked)}
     services: dict[int, list[Any]] = defaultdict(list)
     for line in conn.execute(services_query(False, many=True), asked):
