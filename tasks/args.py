@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from domain.cycles import Cycle, parse_cycle_list
 from domain.model import LineKind
 from domain.settings import parse_day
 from worker import clock
-from worker.steps.align import AlignCommand
+from worker.steps.align import AlignCommand, parse_requested_at
 
 
 class BadTaskArguments(ValueError):
@@ -89,6 +89,7 @@ def align_command(
     mode: Any = None,
     requested_by: Any = "admin",
     today: Any = None,
+    requested_at: Any = None,
 ) -> AlignCommand:
     return AlignCommand(
         event_id=event_id_arg(event_id),
@@ -99,7 +100,18 @@ def align_command(
         cycles=parse_cycles(cycles),
         services=parse_services(services),
         calendar_days=parse_mode(mode),
+        requested_at=requested_at_arg(requested_at),
     )
+
+
+def requested_at_arg(value: Any) -> datetime | None:
+    """When the event was asked for (WHMCS's local time); None when its producer left it out."""
+    if value in (None, ""):
+        return None
+    try:
+        return parse_requested_at(str(value))
+    except ValueError as exc:
+        raise BadTaskArguments(f"requested_at must be YYYY-MM-DD HH:MM:SS, not {value!r}") from exc
 
 
 def invoice_id_arg(value: Any) -> int:

@@ -14,6 +14,7 @@ Redis on 127.0.0.1:6379 and MariaDB (see tests/conftest.py).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -760,6 +761,11 @@ def test_admin_bad_input_gets_a_clear_message_and_sends_nothing(
     message = json.loads(live.redis.lindex(live.dead_queue, 0))
     assert message["headers"]["task"] == "prorata.align_client"
     assert "'requested_by': 'admin:1'" in message["headers"]["kwargsrepr"]
+    # when it was asked for, in WHMCS's local time (PHP's zone: its php.ini's, UTC unset)
+    _, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+    asked = datetime.strptime(kwargs["requested_at"], "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007
+    nows = (datetime.now(), datetime.now(UTC).replace(tzinfo=None))  # noqa: DTZ005
+    assert min(abs(asked - now) for now in nows) < timedelta(minutes=2), kwargs
 
 
 def test_admin_says_so_when_the_worker_does_not_answer(live: Site, browser: Browser) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import html
 import json
 import re
@@ -327,13 +328,20 @@ def whmcs(worker: Worker) -> Worker:
 
 
 def test_php_message_has_the_shape_celery_itself_sends(
-    php: str, sqlite_whmcs: tuple[str, Engine], celery_app: Any, redis_conn: redis.Redis
+    php: str, sqlite_whmcs: tuple[str, Engine], redis_conn: redis.Redis
 ) -> None:
+    from worker.celery_app import make_event_sender
+    from worker.config import load_config
+
     url, _ = sqlite_whmcs
     queue = unique_queue("shape")
     kwargs = {"event_id": "evt-1", "invoice_id": 5}
+    # the worker's own producer of events (the outbox relay's): an app of its own, so the
+    # message does not depend on which tasks this process has loaded (the main app, once
+    # its tasks are registered, adds the configured time limits to what it sends)
+    send = make_event_sender(dataclasses.replace(load_config(), queue=queue))
     try:
-        celery_app.send_task("prorata.invoice_paid", kwargs=kwargs, task_id="tid-1", queue=queue)
+        send("prorata.invoice_paid", kwargs, "tid-1")
         [raw] = redis_conn.lrange(queue, 0, -1)
     finally:
         forget_queue(redis_conn, queue)

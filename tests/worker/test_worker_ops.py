@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -110,14 +111,16 @@ def run_prorata(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[i
     return process.returncode, out.decode(), err.decode()
 
 
-def fail_an_alignment(engine: Engine, db_url: str, client: int, event_id: str) -> None:
+def fail_an_alignment(
+    engine: Engine, db_url: str, client: int, event_id: str, **extra: Any
+) -> None:
     """An alignment that fails for real: the module setting "Days month" is broken while the
     align task runs (in this process, as the worker runs it); recorded as a failed job."""
     from tasks.align import align_client_task
 
     seed(engine, lambda conn: sandbox.set_module_settings(conn, {"days_month": "abc"}))
     runtime.use_database(db_url)
-    kwargs = {"event_id": event_id, "client_id": client, "day": 1, "today": "2024-06-01"}
+    kwargs = {"event_id": event_id, "client_id": client, "day": 1, "today": "2024-06-01", **extra}
     result = align_client_task.apply(kwargs=kwargs)
     assert result.failed() and "days_month" in str(result.result)
     seed(engine, lambda conn: sandbox.set_module_settings(conn, {"days_month": "30"}))
@@ -178,6 +181,85 @@ def test_stale_failed_alignment_is_superseded_by_a_later_request(
     code, out, _ = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01")
     assert code == 0
     assert out.splitlines()[-1] == "open failed jobs: 0"
+
+
+def align_by_task(db_url: str, client: int, event_id: str, **extra: Any) -> dict[str, Any]:
+    """An alignment to day 20 through the align task (in this process), as the page sends it."""
+    from tasks.align import align_client_task
+
+    runtime.use_database(db_url)
+    kwargs = {"event_id": event_id, "client_id": client, "day": 20, "today": "2024-06-01"}
+    result = align_client_task.apply(kwargs={**kwargs, **extra})
+    assert result.successful(), result.result
+    document: dict[str, Any] = result.result
+    return document
+
+
+def at(clock_time: str) -> datetime:
+    return datetime.fromisoformat(f"2024-06-01 {clock_time}")
+
+
+@pytest.mark.parametrize(
+    ("newer_asked_at", "stale_is"),
+    [
+        # asked for while the stale one was still being retried: it is the newer request
+        (None, "superseded"),
+        ("10:05:00", "superseded"),
+        # asked for before the failed one, only handled after it: the failed one is newer
+        ("09:50:00", "offered"),
+    ],
+)
+def test_a_failed_alignment_is_measured_from_when_it_was_asked_for(
+    engine: Engine,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: Any,
+    newer_asked_at: str | None,
+    stale_is: str,
+) -> None:
+    ids: dict[str, int] = seed(engine, two_services)
+    # asked for at 10:00, failed after its last try at 10:30 (NOW)
+    fail_an_alignment(
+        engine, db_url, ids["client"], "asked-10-00", requested_at="2024-06-01 10:00:00"
+    )
+    # another alignment of the client, handled at 10:15, between the two
+    monkeypatch.setattr(clock, "now", lambda: at("10:15:00"))
+    extra = {} if newer_asked_at is None else {"requested_at": f"2024-06-01 {newer_asked_at}"}
+    handled = align_by_task(db_url, ids["client"], "the-other", **extra)
+    assert handled["status"] == "aligned"
+    [other] = rows(engine, requests)
+    assert other["created_at"] == at("10:15:00")
+    assert json.loads(other["params"]).get("requested_at") == extra.get("requested_at")
+
+    monkeypatch.setattr(clock, "now", lambda: LATER)
+    code, out, err = run_cli(capsys, "cron", "--db", db_url, "--today", "2024-06-01", "--json")
+    assert code == 0 and only_log_lines(err), err
+    report = json.loads(out)["failed jobs"]
+    assert (report["offered"], report["superseded"]) == (
+        (["asked-10-00"], []) if stale_is == "offered" else ([], ["asked-10-00"])
+    )
+    if stale_is == "superseded":
+        # the newer alignment stands: day 20, and nothing was aligned again
+        assert [r["event_id"] for r in rows(engine, requests)] == ["the-other"]
+        assert {r["new_due"] for r in rows(engine, records)} == {d("2024-06-20")}
+    else:
+        # the newest request (day 1) went through, as the client last asked
+        assert [r["event_id"] for r in rows(engine, requests)] == ["the-other", "asked-10-00"]
+
+
+def test_an_align_event_with_a_malformed_request_time_is_refused(
+    engine: Engine, db_url: str
+) -> None:
+    from tasks.align import align_client_task
+
+    ids: dict[str, int] = seed(engine, two_services)
+    runtime.use_database(db_url)
+    kwargs = {"event_id": "bad-time", "client_id": ids["client"], "requested_at": "yesterday"}
+    result = align_client_task.apply(kwargs=kwargs)
+    assert result.failed()
+    assert "requested_at must be YYYY-MM-DD HH:MM:SS, not 'yesterday'" in str(result.result)
+    # bad input is not offered again
+    assert rows(engine, failed_jobs) == [] and rows(engine, requests) == []
 
 
 def test_failed_alignment_is_superseded_by_a_later_outbox_event(

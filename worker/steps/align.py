@@ -44,6 +44,13 @@ from worker.whmcs.loader import client_query, read_services
 from worker.whmcs.schema import service_table
 
 Clock = Callable[[], datetime]
+REQUESTED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"  # as WHMCS writes its datetimes: local, no zone
+
+
+def parse_requested_at(value: str) -> datetime:
+    """When an event was asked for, as its producer wrote it ("YYYY-MM-DD HH:MM:SS");
+    ValueError when it is not that."""
+    return datetime.strptime(value, REQUESTED_AT_FORMAT)  # noqa: DTZ007 (WHMCS's local time)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class AlignCommand:
     cycles: frozenset[Cycle] | None = None
     services: frozenset[tuple[LineKind, int]] | None = None
     calendar_days: bool | None = None
+    # when the page asked for it: how a failed request is told apart from a later one
+    requested_at: datetime | None = None
 
     def request(self) -> AlignRequest:
         return AlignRequest(
@@ -69,7 +78,7 @@ class AlignCommand:
         )
 
     def params(self) -> dict[str, Any]:
-        return {
+        params: dict[str, Any] = {
             "today": self.today.isoformat(),
             "day": self.day,
             "cycles": sorted(c.value for c in self.cycles) if self.cycles is not None else None,
@@ -80,6 +89,9 @@ class AlignCommand:
             ),
             "mode": mode_name(self.calendar_days),
         }
+        if self.requested_at is not None:
+            params["requested_at"] = self.requested_at.strftime(REQUESTED_AT_FORMAT)
+        return params
 
 
 def mode_name(calendar_days: bool | None) -> str | None:

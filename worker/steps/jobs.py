@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from worker import logs
 from worker.own_schema import events, failed_jobs, outbox, requests
+from worker.steps.align import parse_requested_at
 from worker.transactions import unit_of_work
 
 Send = Callable[[str, dict[str, Any], str | None], None]
@@ -173,46 +174,72 @@ def _already_handled(conn: Connection, row: Any) -> bool:
     return conn.execute(query).first() is not None
 
 
-def _later_request(conn: Connection, row: Any, client: str) -> str | None:
-    """The event id of a request of the same client that came after this failed one: a
-    request row, an outbox event, or a later failed event. A stale alignment must never
-    override it, so a request of the same second counts as later."""
-    later = conn.execute(
-        sa.select(requests.c.event_id)
-        .where(
+def _asked_at(document: Any, fallback: datetime) -> datetime:
+    """When a request was asked for: its own `requested_at` (the page's clock), else
+    `fallback` (when it was handled or failed), and never after that."""
+    text = document.get("requested_at") if isinstance(document, dict) else None
+    if isinstance(text, str):
+        try:
+            return min(parse_requested_at(text), fallback)
+        except ValueError:
+            pass
+    return fallback
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _later_request(conn: Connection, row: Any, payload: Any, client: str) -> str | None:
+    """The event id of a request of the same client asked for after this failed one: a
+    request row, an outbox event, or another failed event. A stale alignment must never
+    override it, so a request of the same second counts as later.
+
+    "After" is measured from when each was asked for (`requested_at`, sent by the page),
+    not from when it failed: the retries of a failing alignment can take minutes, and a
+    request made meanwhile is newer. Events without it are measured from their failure
+    (or, for a request row, from when it was handled), as before."""
+    asked = _asked_at(payload, row.failed_at)
+    # each was handled, kept or failed at or after it was asked for: these filters only
+    # leave out rows that cannot be later
+    for event_id, params, created_at in conn.execute(
+        sa.select(requests.c.event_id, requests.c.params, requests.c.created_at).where(
             requests.c.client_id == int(client),
             requests.c.event_id != row.event_id,
-            requests.c.created_at >= row.failed_at,
+            requests.c.created_at >= asked,
         )
-        .limit(1)
-    ).first()
-    if later is not None:
-        return str(later.event_id)
-    candidates = [
-        *conn.execute(
-            sa.select(outbox.c.event_id, outbox.c.payload).where(
-                outbox.c.task == ALIGN_TASK,
-                outbox.c.event_id != row.event_id,
-                outbox.c.created_at >= row.failed_at,
-            )
-        ),
-        *conn.execute(
-            sa.select(failed_jobs.c.event_id, failed_jobs.c.payload).where(
-                failed_jobs.c.task == ALIGN_TASK,
-                failed_jobs.c.id != row.id,
-                sa.or_(
-                    failed_jobs.c.failed_at > row.failed_at,
-                    sa.and_(failed_jobs.c.failed_at == row.failed_at, failed_jobs.c.id > row.id),
-                ),
-            )
-        ),
-    ]
-    for event_id, payload in candidates:
-        try:
-            if _client_of(json.loads(payload)) == client:
-                return str(event_id)
-        except ValueError:
-            continue
+    ):
+        if _asked_at(_json(params), created_at) >= asked:
+            return str(event_id)
+    for event_id, kept, created_at in conn.execute(
+        sa.select(outbox.c.event_id, outbox.c.payload, outbox.c.created_at).where(
+            outbox.c.task == ALIGN_TASK,
+            outbox.c.event_id != row.event_id,
+            outbox.c.created_at >= asked,
+        )
+    ):
+        document = _json(kept)
+        if _client_of(document) == client and _asked_at(document, created_at) >= asked:
+            return str(event_id)
+    for job_id, event_id, kept, failed_at in conn.execute(
+        sa.select(
+            failed_jobs.c.id, failed_jobs.c.event_id, failed_jobs.c.payload, failed_jobs.c.failed_at
+        ).where(
+            failed_jobs.c.task == ALIGN_TASK,
+            failed_jobs.c.id != row.id,
+            failed_jobs.c.failed_at >= asked,
+        )
+    ):
+        document = _json(kept)
+        # two failed requests asked for in the same second: the one recorded later wins
+        if _client_of(document) == client and (_asked_at(document, failed_at), job_id) > (
+            asked,
+            row.id,
+        ):
+            return str(event_id)
     return None
 
 
@@ -238,7 +265,7 @@ def _settle_or_claim(
             raise ValueError("its payload is not a JSON object")
         client = _client_of(payload) if row.task == ALIGN_TASK else None
         if client is not None:
-            newer = _later_request(conn, row, client)
+            newer = _later_request(conn, row, payload, client)
             if newer is not None:
                 _resolve(conn, row, "superseded", stamp)
                 logs.get_logger().info(

@@ -64,6 +64,9 @@ final class Worker
             }
         }
         $kwargs['requested_by'] = $requestedBy;
+        // WHMCS's local time, as it writes its own: a failed alignment offered again later is
+        // dropped when the client asked for another one after it, not merely after it failed
+        $kwargs['requested_at'] = date('Y-m-d H:i:s');
 
         return (new EventSender($this->settings, $this->redis))->send('prorata.align_client', $kwargs, $clientId);
     }
