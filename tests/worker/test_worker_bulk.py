@@ -491,6 +491,7 @@ def test_a_run_keeps_its_cycles_and_mode_for_each_client(engine: Engine) -> None
         "cycles": ["Monthly"],
         "services": None,
         "mode": "fixed",
+        "requested_at": NOW.strftime("%Y-%m-%d %H:%M:%S"),  # when the run was started
     }
     result = json.loads(request["result"])
     assert [line["type"] for line in result["aligned"]] == ["service"]

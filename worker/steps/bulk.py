@@ -293,6 +293,7 @@ class Run:
     total: int
     params: BulkParams
     requested_by: str
+    created_at: datetime  # when the run was asked for: each of its clients' request time
 
     def client_event(self, client_id: int) -> str:
         return client_event_id(self.event_id, client_id)
@@ -307,6 +308,8 @@ class Run:
             day=params.day,
             cycles=params.cycles,
             calendar_days=params.calendar_days,
+            # a failed request of the client asked for after the run started is the newer one
+            requested_at=self.created_at,
         )
 
 
@@ -326,6 +329,7 @@ def _run_from_row(row: Any) -> Run:
         total=int(row.total),
         params=params,
         requested_by=str(row.requested_by),
+        created_at=row.created_at,
     )
 
 
