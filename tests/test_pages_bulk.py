@@ -55,23 +55,6 @@ BULK = ADMIN + "&view=bulk"
 DAY = 15  # the day the runs here align to
 BIG = "99000000000000.00"  # fits WHMCS's decimal(16,2); two near-full months of it do not
 
-# WHMCS's admin area styles these with Bootstrap 3; the test chrome's small stylesheet does not
-# have them, so the screenshot adds Bootstrap's own rules for the tabs and the progress bar
-BOOTSTRAP_EXTRA = """
-.nav-tabs { list-style: none; padding: 0; border-bottom: 1px solid #ddd; display: flex; }
-.nav-tabs > li > a { display: block; padding: 8px 14px; margin-right: 2px;
-  border: 1px solid transparent; border-radius: 4px 4px 0 0; text-decoration: none; }
-.nav-tabs > li.active > a { border-color: #ddd #ddd transparent; background: #fff;
-  color: #555; margin-bottom: -1px; }
-.progress { height: 20px; margin-bottom: 10px; overflow: hidden; background: #f5f5f5;
-  border-radius: 4px; box-shadow: inset 0 1px 2px rgba(0,0,0,.1); display: flex; }
-.progress-bar { height: 100%; background: #337ab7; }
-.progress-bar-success { background: #5cb85c; } .progress-bar-info { background: #5bc0de; }
-.progress-bar-warning { background: #f0ad4e; } .progress-bar-danger { background: #d9534f; }
-.row { display: flex; flex-wrap: wrap; gap: 12px; } .col-sm-3 { flex: 1 1 22%; }
-.col-sm-3 > label { display: block; } .col-sm-3 > select { width: 100%; }
-"""
-
 
 # ---- the clients of the runs ------------------------------------------------------------
 
@@ -533,10 +516,6 @@ def test_dry_run_start_progress_to_the_end_and_the_failed_client(
     assert "4 done, 1 failed, 0 skipped, 0 cancelled of 5" in browser.text(row)
     assert "client group Bulk wave" in browser.text(row) and "Admin #1" in browser.text(row)
 
-    browser.evaluate(
-        "document.head.insertAdjacentHTML('beforeend',"
-        f" {json.dumps('<style>' + BOOTSTRAP_EXTRA + '</style>')})"
-    )
     browser.screenshot(SCREENSHOTS / "bulk-align.png")
 
     # the progress as the page's script reads it: JSON alone, nothing of WHMCS's page
