@@ -235,10 +235,8 @@ def _later_request(conn: Connection, row: Any, payload: Any, client: str) -> str
     ):
         document = _json(kept)
         # two failed requests asked for in the same second: the one recorded later wins
-        if _client_of(document) == client and (_asked_at(document, failed_at), job_id) > (
-            asked,
-            row.id,
-        ):
+        theirs = (_asked_at(document, failed_at), job_id)
+        if _client_of(document) == client and theirs > (asked, row.id):
             return str(event_id)
     return None
 
