@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
 from tasks.args import invoice_id_arg, service_id_arg
 from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
 from worker.celery_app import app
 from worker.steps.payment import invoice_cancelled, invoice_paid
 from worker.steps.withdraw import service_cancellation_requested
+from worker.transactions import RETRYABLE
 
 RETRY = {
-    "autoretry_for": (OperationalError, DBAPIError),
+    "autoretry_for": RETRYABLE,
     "retry_backoff": 2,
     "retry_backoff_max": 300,
     "retry_jitter": True,

@@ -144,6 +144,21 @@ overpayments = sa.Table(
     sa.Column("records", sa.Text, nullable=False),  # JSON list of record ids
     sa.Column("detected_at", WhmcsDateTime, nullable=False),
     sa.Column("resolved_at", WhmcsDateTime, nullable=True),
+    # what the product credited to the client of money that landed on an invoice it had
+    # deleted, reduced or cancelled (migration 9); 0 when staff settle it
+    sa.Column("credited", Money, nullable=False, server_default="0"),
+)
+
+# Every invoice the product deleted, reduced or cancelled: WHMCS records a payment without a
+# lock the worker can wait for, so one may land on such an invoice after the change; the
+# reconcile job looks for it here (worker.steps.stray_payments). Kept for good.
+changed_invoices = sa.Table(
+    "mod_prorata_changed_invoices",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("invoice_id", sa.Integer, nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),  # deleted | reduced | cancelled
+    sa.Column("changed_at", WhmcsDateTime, nullable=False),
 )
 
 # The last run of each beat job (by `prorata cron` too), for `prorata status` and the admin
@@ -249,6 +264,18 @@ def _v8(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v9(conn: Connection) -> None:
+    """The invoices the product changed, and the money it credited from an overpayment."""
+    changed_invoices.create(conn, checkfirst=True)
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(overpayments.name)}
+    if "credited" not in columns:  # a table made by _v4 from this module already has it
+        conn.execute(
+            sa.text(
+                "ALTER TABLE mod_prorata_overpayments ADD credited DECIMAL(16,2) NOT NULL DEFAULT 0"
+            )
+        )
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _v1),
     (2, _v2),
@@ -258,6 +285,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (6, _v6),
     (7, _v7),
     (8, _v8),
+    (9, _v9),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from worker.whmcs.invoices import InvoiceChangedMeanwhile
 from worker.whmcs.schema import tblclients, tblinvoices
 
-# errors worth another try: the database went away, a deadlock, a lock wait timeout
-RETRYABLE = (OperationalError, DBAPIError)
+# errors worth another try: the database went away, a deadlock, a lock wait timeout; an
+# invoice that received a payment between the read and the write (run again, it is blocked)
+RETRYABLE = (OperationalError, DBAPIError, InvoiceChangedMeanwhile)
 
 
 @contextmanager

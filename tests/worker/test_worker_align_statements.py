@@ -25,7 +25,8 @@ from worker.whmcs.batch import update_rows
 from worker.whmcs.schema import tblhosting
 from worker.whmcs.settings_store import clear_configuration_cache, configuration
 
-MAX_STATEMENTS = 15
+# 15, and since 1.1 one more: the invoices it changed, kept for reconcile's payment check
+MAX_STATEMENTS = 16
 MYSQL_SERVER_URL = os.environ.get("PRORATA_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 
 

@@ -5,15 +5,21 @@ Each example is a small client and a random sequence of: align to a random day (
 again: re-align), pay an alignment invoice, pay it and hear of it twice, pay a cancelled or
 expired one late (reopened, as staff or a late gateway would), pay the renewal WHMCS issues,
 cancel an alignment invoice, let time pass and reconcile (expiry), cancel a service or ask for
-its cancellation. WHMCS's side is worker/sandbox/whmcs_sim.py (payment sets the dates of
-Prorata lines to P and renews Hosting lines), the worker's side its own handlers. After every
-step:
+its cancellation; WHMCS's invoice run bills a renewal, and a gateway payment runs concurrently
+with all of these: it reads an invoice's balance at one step and records the payment (the
+`tblaccounts` row, then Paid and the lines processed if the invoice is still Unpaid) at a
+later one, whatever the worker did to that invoice meanwhile. WHMCS's side is
+worker/sandbox/whmcs_sim.py (payment sets the dates of Prorata lines to P and renews Hosting
+lines), the worker's side its own handlers. After every step:
   - no service has two live alignment lines (lines on Unpaid invoices with a pending record),
     and a cancelled service has none;
   - no due date is earlier than what the client has paid for (the model's paid-through date:
     a paid renewal's due date plus a cycle, a paid alignment line's P);
   - every paid alignment line is accounted for: its record applied (paid) or listed in an
     overpayment for staff.
+At the end, in-flight payments landed and reconcile run: nothing paid is lost (every invoice
+received what it asks if it is Paid, nothing if Cancelled or deleted, and the rest was
+credited to the client as an overpayment and listed).
 
 HYPOTHESIS_PROFILE=ci runs 2,000 sequences (otherwise 150).
 """
@@ -28,13 +34,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
@@ -49,9 +56,11 @@ from worker.steps.align import AlignCommand, align_client
 from worker.steps.payment import invoice_cancelled, invoice_paid
 from worker.steps.reconcile import reconcile
 from worker.steps.withdraw import service_cancellation_requested
+from worker.whmcs.invoices import overpayment_note
 from worker.whmcs.schema import (
     tblaccounts,
     tblcancelrequests,
+    tblcredit,
     tblhosting,
     tblinvoiceitems,
     tblinvoices,
@@ -128,6 +137,10 @@ step_st = st.one_of(
     st.tuples(st.just("expire"), st.integers(min_value=1, max_value=60)),
     st.tuples(st.just("cancel-service"), st.integers(min_value=0, max_value=2)),
     st.tuples(st.just("cancel-request"), st.integers(min_value=0, max_value=2)),
+    st.tuples(st.just("bill"), st.integers(min_value=0, max_value=2)),
+    st.tuples(st.just("gateway-reads"), st.integers(min_value=0, max_value=5)),
+    st.tuples(st.just("gateway-records"), st.integers(min_value=0, max_value=5)),
+    st.tuples(st.just("gateway-reads"), st.integers(min_value=0, max_value=5)),
 )
 
 
@@ -139,6 +152,8 @@ class World:
     today: date = START
     paid_through: dict[int, date] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=itertools.count)
+    # payments a gateway has started: invoice -> the payment as WHMCS read it
+    in_flight: dict[int, whmcs_sim.Payment] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return datetime.combine(self.today, NOON.time())
@@ -212,6 +227,34 @@ def _pay(world: World, invoice: int) -> str:
     return event
 
 
+def _open_invoices(world: World) -> list[int]:
+    """The client's Unpaid invoices no gateway is paying yet (renewals and alignments)."""
+    with world.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(tblinvoices.c.id)
+            .where(tblinvoices.c.userid == world.client, tblinvoices.c.status == "Unpaid")
+            .order_by(tblinvoices.c.id)
+        ).scalars()
+        return [int(i) for i in found if int(i) not in world.in_flight]
+
+
+def _gateway_records(world: World, invoice: int) -> None:
+    payment = world.in_flight.pop(invoice)
+    with world.engine.connect() as conn:  # what processPaidInvoice will process, if it does
+        open_now = (
+            conn.execute(
+                sa.select(tblinvoices.c.status).where(tblinvoices.c.id == invoice)
+            ).scalar()
+            in whmcs_sim.PAYABLE
+        )
+    if open_now:
+        _count_payment(world, invoice)
+    if whmcs_sim.gateway_records(world.engine, payment, world.now()):
+        invoice_paid(world.engine, world.event("paid"), invoice, world.now)
+    else:  # no event for money that paid nothing: the next reconcile finds it
+        reconcile(world.engine, world.today, EXPIRE_AFTER, world.now)
+
+
 def run_step(world: World, step: tuple[str, int]) -> None:
     kind, value = step
     engine = world.engine
@@ -224,8 +267,50 @@ def run_step(world: World, step: tuple[str, int]) -> None:
             day=value,
         )
         align_client(engine, command, world.now)
+    elif kind == "bill":  # WHMCS's invoice run: the renewal of a service's current period
+        service = _pick(world.services, value)
+        with engine.begin() as conn:
+            current = conn.execute(sa.select(tblhosting).where(tblhosting.c.id == service)).one()
+            billed = conn.execute(
+                sa.select(tblinvoiceitems.c.id).where(
+                    tblinvoiceitems.c.type == "Hosting",
+                    tblinvoiceitems.c.relid == service,
+                    tblinvoiceitems.c.duedate == current.nextduedate,
+                )
+            ).first()
+            if (
+                current.domainstatus in ("Active", "Suspended")
+                and current.nextduedate is not None
+                and billed is None
+                and current.amount > 0
+            ):
+                sandbox.add_invoice(
+                    conn,
+                    world.client,
+                    [
+                        {
+                            "type": "Hosting",
+                            "relid": service,
+                            "amount": str(current.amount),
+                            "duedate": current.nextduedate,
+                        }
+                    ],
+                    when=world.today,
+                    due=current.nextduedate,
+                )
+    elif kind == "gateway-reads":
+        invoice = _pick(_open_invoices(world), value)
+        if invoice is not None and (payment := whmcs_sim.gateway_reads(engine, invoice)):
+            world.in_flight[invoice] = payment
+    elif kind == "gateway-records":
+        invoice = _pick(sorted(world.in_flight), value)
+        if invoice is not None:
+            _gateway_records(world, invoice)
     elif kind in ("pay", "pay-twice"):
-        invoice = _pick(_alignment_invoices(world, "Unpaid"), value)
+        in_flight = set(world.in_flight)  # one payment at a time on an invoice
+        invoice = _pick(
+            [i for i in _alignment_invoices(world, "Unpaid") if i not in in_flight], value
+        )
         if invoice is not None:
             event = _pay(world, invoice)
             if kind == "pay-twice":  # the same event delivered again, and a second event
@@ -233,7 +318,13 @@ def run_step(world: World, step: tuple[str, int]) -> None:
                 invoice_paid(engine, world.event("paid"), invoice, world.now)
                 reconcile(engine, world.today, EXPIRE_AFTER, world.now)
     elif kind == "late-pay":
-        invoice = _pick(_alignment_invoices(world, "Cancelled"), value)
+        # reopened by staff: one a payment reached while it was cancelled is credited, and
+        # staff would not ask for that money twice
+        with engine.connect() as conn:
+            money = set(conn.execute(sa.select(tblaccounts.c.invoiceid)).scalars())
+        invoice = _pick(
+            [i for i in _alignment_invoices(world, "Cancelled") if i not in money], value
+        )
         if invoice is not None:
             with engine.begin() as conn:  # reopened, as staff (or a late gateway) would
                 conn.execute(
@@ -348,6 +439,46 @@ def check(world: World, history: list[tuple[str, int]]) -> None:
             assert state == "paid" or record_id in flagged, (history, record_id, state)
 
 
+def check_money(world: World, history: list[tuple[str, int]]) -> None:
+    """Nothing paid is lost: each invoice keeps what it asks if it is Paid, nothing if it is
+    Cancelled or gone; the rest was credited to the client and listed for staff."""
+    with world.engine.connect() as conn:
+        received = dict(
+            conn.execute(
+                sa.select(
+                    tblaccounts.c.invoiceid,
+                    sa.func.sum(tblaccounts.c.amountin - tblaccounts.c.amountout),
+                ).group_by(tblaccounts.c.invoiceid)
+            ).all()
+        )
+        for invoice, amount in received.items():
+            status, total = conn.execute(
+                sa.select(tblinvoices.c.status, tblinvoices.c.total).where(
+                    tblinvoices.c.id == invoice
+                )
+            ).first() or (None, Decimal(0))
+            credited = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(tblcredit.c.amount), 0)).where(
+                    tblcredit.c.relid == invoice,
+                    tblcredit.c.description == overpayment_note(invoice),
+                )
+            ).scalar_one()
+            kept = total if status == "Paid" else Decimal(0)
+            assert Decimal(amount) == kept + Decimal(credited), (
+                history,
+                invoice,
+                status,
+                amount,
+                total,
+                credited,
+            )
+            if Decimal(credited) > 0:
+                listed = conn.execute(
+                    sa.select(overpayments.c.credited).where(overpayments.c.invoice_id == invoice)
+                ).scalar()
+                assert listed == Decimal(credited), (history, invoice, listed, credited)
+
+
 def _ids(text: Any) -> list[int]:
     return [int(i) for i in json.loads(text)]
 
@@ -358,7 +489,17 @@ def _ids(text: Any) -> list[int]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(services=services_st, steps=st.lists(step_st, min_size=1, max_size=10))
-def test_random_lives_keep_one_live_line_dates_paid_for_and_money_accounted(
+# a gateway reads a renewal's balance, the alignment deletes that renewal, the payment lands
+@example(
+    services=[(5, "Monthly", "30.00", False)],
+    steps=[("bill", 0), ("gateway-reads", 0), ("align", 1), ("gateway-records", 0)],
+)
+# ... and on an alignment invoice that a re-alignment withdraws meanwhile
+@example(
+    services=[(5, "Monthly", "30.00", False), (9, "Monthly", "12.50", False)],
+    steps=[("align", 1), ("gateway-reads", 0), ("cancel-request", 0), ("align", 20)],
+)
+def test_random_lives_keep_one_live_line_dates_paid_for_and_no_money_lost(
     database: Database,
     services: list[tuple[int, str, str, bool]],
     steps: list[tuple[str, int]],
@@ -369,3 +510,10 @@ def test_random_lives_keep_one_live_line_dates_paid_for_and_money_accounted(
         history.append(step)
         run_step(world, step)
         check(world, history)
+    for invoice in sorted(world.in_flight):  # the gateways still paying finish
+        history.append(("gateway-records", invoice))
+        _gateway_records(world, invoice)
+        check(world, history)
+    reconcile(world.engine, world.today, EXPIRE_AFTER, world.now)
+    check(world, history)
+    check_money(world, history)

@@ -39,11 +39,19 @@ from worker.steps.withdraw import Withdrawn, withdraw_client
 from worker.transactions import unit_of_work
 from worker.whmcs.activity import ActivityLines
 from worker.whmcs.batch import insert_rows, insert_statement, update_rows
-from worker.whmcs.invoices import InvoiceOwner, NewInvoice, NewLine, Rewrite, write_invoices
+from worker.whmcs.invoices import (
+    InvoiceChangedMeanwhile,
+    InvoiceOwner,
+    NewInvoice,
+    NewLine,
+    Rewrite,
+    write_invoices,
+)
 from worker.whmcs.loader import client_query, read_services
 from worker.whmcs.schema import service_table
 
 Clock = Callable[[], datetime]
+ATTEMPTS = 3  # in-process runs of an alignment whose invoices are paid as it writes
 REQUESTED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"  # as WHMCS writes its datetimes: local, no zone
 
 
@@ -422,9 +430,16 @@ def _apply(
 
 def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResult:
     """Apply one alignment in its own transaction; the same event id a second time
-    returns the first result."""
-    with unit_of_work(engine) as conn:
-        return align_in(conn, command, now)
+    returns the first result. An invoice paid between the read and the write rolls it back
+    and it runs again at once, reading the payment (which then blocks that invoice)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with unit_of_work(engine) as conn:
+                return align_in(conn, command, now)
+        except InvoiceChangedMeanwhile:
+            if attempt == ATTEMPTS:
+                raise  # the task's retries take it from here
+    raise AssertionError("unreachable")
 
 
 def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult:

@@ -11,7 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from domain.money import ZERO
 from worker.own_schema import records
+from worker.steps import stray_payments
 from worker.steps.credit import return_own_credit
 from worker.steps.jobs import one_line
 from worker.steps.late_payments import flag_late_payments
@@ -37,6 +39,8 @@ class Reconciled:
     renewals_blocked: list[int] = field(default_factory=list)
     withdrawn: list[int] = field(default_factory=list)  # services cancelled: lines withdrawn
     late_paid: list[int] = field(default_factory=list)  # flagged as overpayments
+    # money on invoices the product deleted, reduced or cancelled: credited, listed
+    credited: list[int] = field(default_factory=list)
     # invoice id -> one-line reason: that invoice's transaction was rolled back
     failed: dict[int, str] = field(default_factory=dict)
 
@@ -77,7 +81,8 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
     - unpaid longer than `expire_after_days` past its due date (0 = never), with no payment
       or credit on it: cancelled in WHMCS, put back, expired;
     - first, the lines of services cancelled (or with a cancellation request) are withdrawn;
-      last, money on alignments no longer pending is flagged (see late_payments).
+      last, money on alignments no longer pending is flagged (see late_payments), and
+      money that landed on an invoice the product changed is credited (stray_payments).
     """
     done = Reconciled()
     done.withdrawn = withdraw_leaving_services(engine, now)
@@ -128,6 +133,10 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                     done.expired.append(invoice_id)
     # last: only alignments still pending after the checks above guard their old period
     done.late_paid = flag_late_payments(engine, now)
+    for invoice_id in stray_payments.candidates(engine):
+        with _isolated(done, invoice_id), unit_of_work(engine) as conn:
+            if stray_payments.settle(conn, invoice_id, now()) > ZERO:
+                done.credited.append(invoice_id)
     guarded = guard_renewals(engine, now)
     done.renewals_recomputed, done.renewals_deleted = guarded.recomputed, guarded.deleted
     done.renewals_blocked = guarded.blocked

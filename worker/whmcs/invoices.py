@@ -2,6 +2,14 @@
 
 Every change the product makes to `tblinvoices` and `tblinvoiceitems` goes through here, so
 there is one place that knows what WHMCS does beside the row itself.
+
+WHMCS records a payment without any lock the worker can wait for (billing facts 5.1: the
+balance read, a `tblaccounts` row, then the status), so a line is only taken off, and an
+invoice only cancelled, by a statement that itself checks no payment is recorded on it
+(`InvoiceChangedMeanwhile` otherwise). What is still left between that statement and the
+commit is closed by detection: every invoice this module deletes, reduces or cancels is
+kept in `mod_prorata_changed_invoices`, and reconcile credits any money that lands on one
+beyond what it still asks (worker.steps.stray_payments).
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,9 +34,12 @@ from domain.discount import (
 from domain.model import InvoiceItem
 from domain.money import ZERO, format_money
 from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals
+from worker.own_schema import changed_invoices
 from worker.whmcs.activity import ActivityLines, log_activity
 from worker.whmcs.batch import (
+    chunks,
     delete_ids,
+    ids_in,
     insert_rows,
     insert_rows_returning_ids,
     insert_statement,
@@ -43,6 +56,52 @@ from worker.whmcs.schema import (
     tblinvoices,
 )
 from worker.whmcs.settings_store import INVOICE_CONFIG_KEYS, read_billing_config
+
+
+class InvoiceChangedMeanwhile(RuntimeError):
+    """An invoice changed between the read that planned a change and the write: a payment
+    was recorded on it, or a line left it. Nothing of the unit of work stays (it rolls
+    back); run again, it reads the invoice as it is now (a payment then blocks it)."""
+
+
+@cache
+def _delete_unpaid_items() -> Any:
+    """DELETE of the lines :ids whose invoice has no payment recorded, in one statement:
+    the check and the delete cannot be told apart by a payment landing between them."""
+    paid = (
+        sa.select(tblaccounts.c.id)
+        .where(tblaccounts.c.invoiceid == tblinvoiceitems.c.invoiceid)
+        .correlate(tblinvoiceitems)
+    )
+    return sa.delete(tblinvoiceitems).where(ids_in(tblinvoiceitems), ~paid.exists())
+
+
+def take_lines_off(conn: Connection, item_ids: Sequence[int]) -> None:
+    """The lines leave their invoices, unless a payment reached one of them meanwhile (or a
+    line is already gone): then InvoiceChangedMeanwhile, and the caller's transaction rolls
+    back."""
+    wanted = sorted(set(item_ids))
+    removed = 0
+    for chunk in chunks(wanted):
+        removed += conn.execute(_delete_unpaid_items(), {"ids": list(chunk)}).rowcount
+    if removed != len(wanted):
+        raise InvoiceChangedMeanwhile(
+            f"{len(wanted) - removed} of {len(wanted)} invoice lines to remove are on an "
+            "invoice that received a payment meanwhile, or are gone"
+        )
+
+
+def remember_changed(conn: Connection, changes: Mapping[int, str], now: datetime) -> None:
+    """The invoices deleted, reduced or cancelled (invoice id -> what), kept for good: a
+    payment that lands on one later is found by reconcile."""
+    insert_rows(
+        conn,
+        changed_invoices,
+        [
+            {"invoice_id": invoice_id, "action": action, "changed_at": now}
+            for invoice_id, action in changes.items()
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -219,9 +278,12 @@ def write_invoices(
             "total": change.totals.total,
             "updated_at": now,
         }
-    delete_ids(conn, tblinvoiceitems, doomed)
+    take_lines_off(conn, doomed)
     delete_ids(conn, tblinvoices, gone)
     update_rows(conn, tblinvoices, totals)
+    remember_changed(
+        conn, {**dict.fromkeys(totals, "reduced"), **dict.fromkeys(gone, "deleted")}, now
+    )
 
     made: list[tuple[int, str, NewInvoice, tuple[TotalsLine, ...]]] = []
     for invoice in invoices:
@@ -641,11 +703,8 @@ def remove_items(
     stay (`rediscount`), and its totals become `totals` (the planner's, which count the
     same discounts), recomputed from what is left when None. Every path that takes lines
     off an invoice comes here."""
-    conn.execute(
-        sa.delete(tblinvoiceitems).where(
-            tblinvoiceitems.c.id.in_(list(item_ids)), tblinvoiceitems.c.invoiceid == invoice_id
-        )
-    )
+    take_lines_off(conn, item_ids)
+    remember_changed(conn, {invoice_id: "reduced"}, now)
     rediscount(conn, invoice_id)
     if totals is None:
         totals = recomputed_totals(conn, invoice_id)
@@ -673,23 +732,46 @@ def return_credit(
     totals = recomputed_totals(conn, invoice_id)
     assert totals is not None
     write_totals(conn, invoice_id, totals, now)
-    available = _locked_client_credit(conn, invoice.userid)
+    give_credit(
+        conn,
+        int(invoice.userid),
+        amount,
+        description=credit_note,
+        relid=0,
+        activity=activity.format(amount=format_money(amount)),
+        now=now,
+    )
+    return amount
+
+
+def give_credit(
+    conn: Connection,
+    client_id: int,
+    amount: Decimal,
+    *,
+    description: str,
+    relid: int,
+    activity: str,
+    now: datetime,
+) -> None:
+    """Money becomes the client's credit as WHMCS adds it: client credit up (its row
+    locked), a tblcredit row, the activity line."""
+    available = _locked_client_credit(conn, client_id)
     conn.execute(
-        sa.update(tblclients)
-        .where(tblclients.c.id == invoice.userid)
-        .values(credit=available + amount)
+        sa.update(tblclients).where(tblclients.c.id == client_id).values(credit=available + amount)
     )
     conn.execute(
         sa.insert(tblcredit).values(
-            clientid=invoice.userid,
-            date=now.date(),
-            description=credit_note,
-            amount=amount,
-            relid=0,
+            clientid=client_id, date=now.date(), description=description, amount=amount, relid=relid
         )
     )
-    log_activity(conn, invoice.userid, activity.format(amount=format_money(amount)), now)
-    return amount
+    log_activity(conn, client_id, activity, now)
+
+
+def overpayment_note(invoice_id: int) -> str:
+    """The description WHMCS gives the credit of an invoice's overpayment (billing facts
+    5.1 step 6), its tblcredit relid the invoice."""
+    return f"Invoice #{invoice_id} Overpayment"
 
 
 def delete_invoice(
@@ -703,6 +785,13 @@ def delete_invoice(
     ).scalar()
     if client_id is None:
         return
+    # its lines first, each checked free of payment (nothing left to discount either)
+    discounts = conn.execute(
+        sa.select(tblinvoiceitems.c.id).where(
+            tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.type == GROUP_DISCOUNT
+        )
+    )
+    take_lines_off(conn, [*item_ids, *(int(line_id) for (line_id,) in discounts)])
     return_credit(
         conn,
         invoice_id,
@@ -711,24 +800,36 @@ def delete_invoice(
         f"{invoice_id}",
         now=now,
     )
-    conn.execute(
-        sa.delete(tblinvoiceitems).where(
-            tblinvoiceitems.c.invoiceid == invoice_id,
-            sa.or_(
-                tblinvoiceitems.c.id.in_(list(item_ids)),
-                tblinvoiceitems.c.type == GROUP_DISCOUNT,  # nothing left to discount
-            ),
-        )
-    )
     conn.execute(sa.delete(tblinvoicedata).where(tblinvoicedata.c.invoice_id == invoice_id))
     conn.execute(sa.delete(tblinvoices).where(tblinvoices.c.id == invoice_id))
+    remember_changed(conn, {invoice_id: "deleted"}, now)
     log_activity(conn, int(client_id), f"Deleted Invoice - Invoice ID: {invoice_id}", now)
 
 
-def cancel_invoice(conn: Connection, invoice_id: int, now: datetime) -> None:
-    """Status Cancelled, as WHMCS cancels an invoice (lines kept)."""
-    conn.execute(
-        sa.update(tblinvoices)
-        .where(tblinvoices.c.id == invoice_id)
-        .values(status="Cancelled", date_cancelled=now, updated_at=now)
+@cache
+def _cancel_unpaid() -> Any:
+    paid = (
+        sa.select(tblaccounts.c.id)
+        .where(tblaccounts.c.invoiceid == tblinvoices.c.id)
+        .correlate(tblinvoices)
     )
+    return (
+        sa.update(tblinvoices)
+        .where(tblinvoices.c.id == sa.bindparam("invoice_id"), ~paid.exists())
+        .values(
+            status="Cancelled",
+            date_cancelled=sa.bindparam("now"),
+            updated_at=sa.bindparam("now"),
+        )
+    )
+
+
+def cancel_invoice(conn: Connection, invoice_id: int, now: datetime) -> None:
+    """Status Cancelled, as WHMCS cancels an invoice (lines kept); in the same statement
+    checked free of payment (InvoiceChangedMeanwhile otherwise)."""
+    cancelled = conn.execute(_cancel_unpaid(), {"invoice_id": invoice_id, "now": now}).rowcount
+    if cancelled != 1:
+        raise InvoiceChangedMeanwhile(
+            f"invoice {invoice_id} received a payment meanwhile, or is gone: not cancelled"
+        )
+    remember_changed(conn, {invoice_id: "cancelled"}, now)
