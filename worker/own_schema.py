@@ -173,13 +173,18 @@ bulk_runs = sa.Table(
     sa.Column("cycles", sa.Text, nullable=True),  # JSON list, or NULL for the settings' cycles
     sa.Column("mode", sa.String(16), nullable=True),  # calendar | fixed | NULL (the setting)
     sa.Column("today", WhmcsDate, nullable=False),
-    # queued (chunks being sent) | running | cancelling | cancelled | done
+    # queued (chunks being sent) | running | cancelling | cancelled | done | stopped (its
+    # queued clients could not be sent again: `reason` says why; the same event id resumes it)
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("requested_by", sa.String(64), nullable=False),
     sa.Column("total", sa.Integer, nullable=False),
     sa.Column("created_at", WhmcsDateTime, nullable=False),
     sa.Column("updated_at", WhmcsDateTime, nullable=False),
     sa.Column("finished_at", WhmcsDateTime, nullable=True),
+    # the watch's resends of the queued clients since the run last progressed (migration 9)
+    sa.Column("resends", sa.Integer, nullable=False, default=0, server_default=sa.text("0")),
+    sa.Column("resent_at", WhmcsDateTime, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),  # why the run stopped
 )
 
 # One row per client of a bulk run: its progress is counted here, never in Redis.
@@ -249,6 +254,20 @@ def _v8(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v9(conn: Connection) -> None:
+    """A bulk run's resends and why it stopped (worker.steps.bulk.watch_runs)."""
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(bulk_runs.name)}
+    stamp = WhmcsDateTime().compile(dialect=conn.dialect)
+    added = {
+        "resends": "INTEGER NOT NULL DEFAULT 0",
+        "resent_at": f"{stamp} NULL",
+        "reason": "TEXT NULL",
+    }
+    for name, ddl in added.items():
+        if name not in columns:  # a table made by _v8 from this module already has them
+            conn.execute(sa.text(f"ALTER TABLE mod_prorata_bulk_runs ADD {name} {ddl}"))
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _v1),
     (2, _v2),
@@ -258,6 +277,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (6, _v6),
     (7, _v7),
     (8, _v8),
+    (9, _v9),
 )
 LATEST = MIGRATIONS[-1][0]
 
