@@ -8,6 +8,7 @@ row in mod_prorata_bulk_clients taking its outcome in the alignment's own transa
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery import Task
@@ -43,6 +44,7 @@ from worker.steps.bulk import (
     progress,
     start_run,
     step_client,
+    watch_runs,
 )
 from worker.transactions import RETRYABLE
 
@@ -149,15 +151,16 @@ def align_all_clients_task(
 CHUNK_PRIORITY = 6
 
 
-def send_chunks(run: Run, client_ids: list[int], size: int) -> int:
+def send_chunks(run: Run, client_ids: list[int], size: int, resend: int = 0) -> int:
     """One chunk task per `size` clients, all sent over one producer connection."""
     chunks = [client_ids[start : start + size] for start in range(0, len(client_ids), size)]
+    again = f":resend-{resend}" if resend else ""
     with app.producer_or_acquire() as producer:
         for chunk in chunks:
             bulk_align_chunk_task.apply_async(
                 kwargs={"run_id": run.id, "client_ids": chunk},
-                # Flower shows which run and clients a chunk holds
-                task_id=f"{run.event_id}:chunk:{chunk[0]}-{chunk[-1]}",
+                # Flower shows which run and clients a chunk holds, and which resend it is
+                task_id=f"{run.event_id}:chunk:{chunk[0]}-{chunk[-1]}{again}",
                 producer=producer,
                 # behind the pages' previews, single alignments, payments and a cancel: on
                 # Redis 0 is served first and every other message goes at 0
@@ -199,6 +202,10 @@ def bulk_align_chunk_task(self: Task, *, run_id: Any, client_ids: Any) -> None:
             log.warning("bulk chunk of a run that does not exist", run_id=key)
             return
     logs.bind(run_id=run.id)
+    if run.state == "stopped":
+        # a chunk the watch thought lost: its clients wait, queued, for the run's resume
+        log.warning("bulk chunk of a stopped run: left queued", clients=len(ids))
+        return
     if run.state in ("cancelling", "cancelled"):
         cancel_clients(engine, run.id, ids, clock.now)
         tally = {"cancelled": len(ids)}
@@ -238,6 +245,21 @@ def _align_chunk(run: Run, ids: list[int]) -> dict[str, int]:
         if state == "failed":
             log.error("bulk client failed", reason=reason)
     return tally
+
+
+@app.task(name="prorata.watch_bulk_runs")
+def watch_bulk_runs_task() -> dict[str, Any]:
+    """Beat job: the queued clients of a run none of whose clients moved for a while (its
+    chunks lost with Redis's data) sent again, or the run stopped with its reason."""
+    config = runtime.config()
+    report = watch_runs(
+        runtime.engine(),
+        lambda run, ids, resend: send_chunks(run, ids, config.bulk_chunk_size, resend),
+        clock.now,
+        stall=timedelta(seconds=config.bulk_stall_seconds),
+        max_resends=config.bulk_max_resends,
+    )
+    return {**report.done, "failed": report.failures}
 
 
 @app.task(name="prorata.bulk_cancel", bind=True, autoretry_for=RETRYABLE, max_retries=5)

@@ -1,12 +1,13 @@
 """Celery beat's scheduler for the product: idle polling jobs send no task.
 
-The outbox relay (every 30 s), the dead-letter list (60 s) and the two re-offer jobs find
-nothing to do almost every time; sending a task each time would fill Flower's task list
-with empty runs and hide the real work. So beat itself asks, cheaply (one indexed row or one
-LLEN), whether there is work, and sends the task only then. The check runs in beat rather
-than in a guard task because a guard task would itself be the flood. Beat records the idle
-look as the job's run, so `prorata status` still sees beat alive. When the check itself
-fails (database or Redis away) the task is sent anyway: the task reports the failure.
+The outbox relay (every 30 s), the dead-letter list (60 s), the two re-offer jobs and the
+bulk runs' watch find nothing to do almost every time; sending a task each time would fill
+Flower's task list with empty runs and hide the real work. So beat itself asks, cheaply (one
+indexed row or one LLEN), whether there is work, and sends the task only then. The check
+runs in beat rather than in a guard task because a guard task would itself be the flood.
+Beat records the idle look as the job's run, so `prorata status` still sees beat alive. When
+the check itself fails (database or Redis away) the task is sent anyway: the task reports
+the failure.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from worker import clock, logs, runtime
 from worker.steps.health import (
+    bulk_runs_open,
     failed_jobs_open,
     job_name,
     outbox_waiting,
@@ -47,6 +49,7 @@ class Scheduler(PersistentScheduler):  # type: ignore[misc]
             "prorata.record_dead_letters": self._dead_letters_waiting,
             "prorata.reoffer_failed": failed_jobs_open,
             "prorata.reoffer_unsuspensions": unsuspensions_waiting,
+            "prorata.watch_bulk_runs": bulk_runs_open,
         }
 
     def work_waiting(self, task: str) -> bool:

@@ -50,6 +50,8 @@ def make_app() -> Celery:
             "reoffer-failed-alignments": {"task": "prorata.reoffer_failed", "schedule": 600.0},
             "reoffer-unsuspensions": {"task": "prorata.reoffer_unsuspensions", "schedule": 300.0},
             "record-dead-letters": {"task": "prorata.record_dead_letters", "schedule": 60.0},
+            # bulk runs whose chunks were lost (Redis's data gone): sent again or stopped
+            "watch-bulk-runs": {"task": "prorata.watch_bulk_runs", "schedule": 60.0},
             "reconcile-alignment-invoices": {
                 "task": "prorata.reconcile_invoices",
                 "schedule": crontab(minute=7),

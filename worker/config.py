@@ -115,6 +115,8 @@ class WorkerConfig:
     whmcs_api_secret: str
     write_batch_rows: int = 2000
     settings_cache_seconds: int = 10
+    bulk_stall_seconds: int = 600
+    bulk_max_resends: int = 3
 
     @property
     def email_enabled(self) -> bool:
@@ -148,4 +150,8 @@ def load_config() -> WorkerConfig:
         whmcs_api_secret=_text("PRORATA_WHMCS_API_SECRET", ""),
         write_batch_rows=write_batch_rows(),
         settings_cache_seconds=settings_cache_seconds(),
+        # a bulk run with clients queued and none of them handled for this long has lost its
+        # chunks (or no worker takes them): longer than a chunk may run (the time limit)
+        bulk_stall_seconds=_int("PRORATA_BULK_STALL_SECONDS", 600),
+        bulk_max_resends=_int("PRORATA_BULK_MAX_RESENDS", 3, minimum=0),
     )

@@ -145,7 +145,7 @@ overpayments = sa.Table(
     sa.Column("detected_at", WhmcsDateTime, nullable=False),
     sa.Column("resolved_at", WhmcsDateTime, nullable=True),
     # what the product credited to the client of money that landed on an invoice it had
-    # deleted, reduced or cancelled (migration 9); 0 when staff settle it
+    # deleted, reduced or cancelled (migration 10); 0 when staff settle it
     sa.Column("credited", Money, nullable=False, server_default="0"),
 )
 
@@ -188,13 +188,18 @@ bulk_runs = sa.Table(
     sa.Column("cycles", sa.Text, nullable=True),  # JSON list, or NULL for the settings' cycles
     sa.Column("mode", sa.String(16), nullable=True),  # calendar | fixed | NULL (the setting)
     sa.Column("today", WhmcsDate, nullable=False),
-    # queued (chunks being sent) | running | cancelling | cancelled | done
+    # queued (chunks being sent) | running | cancelling | cancelled | done | stopped (its
+    # queued clients could not be sent again: `reason` says why; the same event id resumes it)
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("requested_by", sa.String(64), nullable=False),
     sa.Column("total", sa.Integer, nullable=False),
     sa.Column("created_at", WhmcsDateTime, nullable=False),
     sa.Column("updated_at", WhmcsDateTime, nullable=False),
     sa.Column("finished_at", WhmcsDateTime, nullable=True),
+    # the watch's resends of the queued clients since the run last progressed (migration 9)
+    sa.Column("resends", sa.Integer, nullable=False, default=0, server_default=sa.text("0")),
+    sa.Column("resent_at", WhmcsDateTime, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),  # why the run stopped
 )
 
 # One row per client of a bulk run: its progress is counted here, never in Redis.
@@ -265,6 +270,20 @@ def _v8(conn: Connection) -> None:
 
 
 def _v9(conn: Connection) -> None:
+    """A bulk run's resends and why it stopped (worker.steps.bulk.watch_runs)."""
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(bulk_runs.name)}
+    stamp = WhmcsDateTime().compile(dialect=conn.dialect)
+    added = {
+        "resends": "INTEGER NOT NULL DEFAULT 0",
+        "resent_at": f"{stamp} NULL",
+        "reason": "TEXT NULL",
+    }
+    for name, ddl in added.items():
+        if name not in columns:  # a table made by _v8 from this module already has them
+            conn.execute(sa.text(f"ALTER TABLE mod_prorata_bulk_runs ADD {name} {ddl}"))
+
+
+def _v10(conn: Connection) -> None:
     """The invoices the product changed, and the money it credited from an overpayment."""
     changed_invoices.create(conn, checkfirst=True)
     columns = {column["name"] for column in sa.inspect(conn).get_columns(overpayments.name)}
@@ -286,6 +305,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (7, _v7),
     (8, _v8),
     (9, _v9),
+    (10, _v10),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -1,6 +1,7 @@
-"""Beat sends the polling jobs (outbox relay, dead letters, the two re-offers) only when
-there is work: ticks with nothing to do put no task message on the queue (Flower shows the
-work, not empty runs), and record an idle run; one outbox row gives one relay task.
+"""Beat sends the polling jobs (outbox relay, dead letters, the two re-offers, the bulk
+runs' watch) only when there is work: ticks with nothing to do put no task message on the
+queue (Flower shows the work, not empty runs), and record an idle run; one outbox row
+gives one relay task.
 
 Beat's scheduler is driven directly (apply_entry for each due entry), on a real Redis."""
 
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 from worker import clock, own_schema
 from worker.beat import Scheduler
 from worker.db import make_engine
-from worker.own_schema import failed_jobs, job_runs, outbox, unsuspensions
+from worker.own_schema import bulk_runs, failed_jobs, job_runs, outbox, unsuspensions
 
 pytestmark = [pytest.mark.celery]
 
@@ -27,6 +28,7 @@ IDLE_TASKS = {
     "prorata.record_dead_letters",
     "prorata.reoffer_failed",
     "prorata.reoffer_unsuspensions",
+    "prorata.watch_bulk_runs",
 }
 
 
@@ -115,12 +117,26 @@ def test_each_kind_of_waiting_work_sends_its_job(
                 updated_at=now,
             )
         )
+        conn.execute(
+            sa.insert(bulk_runs).values(
+                event_id="bulk-1",
+                day=1,
+                filters="{}",
+                today=now.date(),
+                state="running",
+                requested_by="admin",
+                total=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     try:
         tick(scheduler, IDLE_TASKS)
         assert sorted(sent(redis_client, queue)) == [
             "prorata.record_dead_letters",
             "prorata.reoffer_failed",
             "prorata.reoffer_unsuspensions",
+            "prorata.watch_bulk_runs",
         ]
     finally:
         redis_client.delete(f"{queue}.dead")

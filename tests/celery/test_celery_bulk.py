@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import TODAY, check_one_alignment, seed_client
+from celery_support import TODAY, RedisServer, check_one_alignment, producer_app, seed_client
 
 from tests.support.processes import ROOT, wait_until, worker_env
 from worker.own_schema import bulk_clients, bulk_runs, requests
 from worker.sandbox import build as sandbox
 from worker.steps import bulk
-from worker.whmcs.schema import tblinvoices
+from worker.steps.health import queue_length
+from worker.whmcs.schema import tblclients, tblinvoices
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
 
@@ -217,3 +220,65 @@ def test_cli_bulk_wait_follows_the_run_to_its_end(
     bad = run_bulk_cli(url, broker_url, queue, "--day", "0")
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("prorata: error:")
+
+
+def test_a_run_whose_queued_chunks_redis_lost_is_sent_again_and_aligns_each_client_once(
+    sandbox_db: Any, start_worker: Any, tmp_path: Path, queue: str
+) -> None:
+    """Redis loses its data while a run's first chunk is being worked on and the others
+    wait on the queue: the run stalls with three clients queued, the watch (beat's job,
+    sent here) sends them again, and the run ends done with every client aligned once,
+    the first chunk's client included."""
+    url, engine = sandbox_db
+    with engine.begin() as conn:
+        clients = [seed_client(conn, name) for name in ("Ada", "Grace", "Linus", "Mary")]
+    first = clients[0].client_id
+    # its own Redis: the data loss touches no other test's queues
+    redis = RedisServer(tmp_path / "private-redis")
+    redis.start()
+    holder = engine.connect()
+    try:
+        broker = redis.url(0)
+        with producer_app(broker, queue) as app:
+            settings = {"PRORATA_BULK_CHUNK_SIZE": "1", "PRORATA_BULK_STALL_SECONDS": "2"}
+            start_worker(url, app=app, broker=broker, env=settings, concurrency=1)
+            # the first client's alignment waits on its client row, held here; one process,
+            # so the three other chunks wait on the queue meanwhile
+            held = holder.begin()
+            holder.execute(
+                sa.select(tblclients.c.id).where(tblclients.c.id == first).with_for_update()
+            )
+            kwargs = {"event_id": "bulk-lost", "day": 1, "today": TODAY}
+            summary = app.send_task("prorata.bulk_start", kwargs=kwargs).get(timeout=30)
+            run_id = summary["run_id"]
+            broker_client = redis.client()
+            wait_until(
+                lambda: queue_length(broker_client, queue) == 3,
+                timeout=30,
+                what="three chunks waiting on the queue",
+            )
+            broker_client.flushall()
+            held.rollback()
+
+            def stalled() -> bool:
+                shown = progress(engine, run_id)
+                return shown["counts"]["aligned"] == 1 and shown["state"] == "running"
+
+            wait_until(stalled, timeout=30, what="the first chunk's client aligned")
+            time.sleep(2.5)  # nothing moves: the lost chunks never come
+            assert progress(engine, run_id)["counts"]["queued"] == 3
+
+            report = app.send_task("prorata.watch_bulk_runs").get(timeout=30)
+            assert report == {"resent": ["bulk-lost"], "stopped": [], "failed": {}}
+            shown = wait_finished(engine, run_id)
+            broker_client.close()
+    finally:
+        holder.close()
+        redis.stop()
+
+    assert (shown["state"], shown["resends"], shown["reason"]) == ("done", 1, None)
+    assert shown["counts"]["aligned"] == 4
+    with engine.connect() as conn:
+        for seeded in clients:
+            check_one_alignment(conn, seeded, f"bulk-lost:{seeded.client_id}", requested_by="bulk")
+    assert per_client_requests(engine) == {seeded.client_id: 1 for seeded in clients}

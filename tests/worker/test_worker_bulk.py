@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -655,3 +656,225 @@ def test_cancel_waits_for_a_client_in_the_middle_of_its_alignment(mysql_db_url: 
     finally:
         release.set()
         engine.dispose()
+
+
+# ---- lost chunks: the watch ------------------------------------------------------------
+
+STALL = timedelta(minutes=10)
+
+
+def at(minutes: int, seconds: int = 0) -> datetime:
+    return NOW + timedelta(minutes=minutes, seconds=seconds)
+
+
+class Sender:
+    """The watch's `send`: records each resend (run id, client ids, resend number)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, list[int], int]] = []
+
+    def __call__(self, run: bulk.Run, client_ids: list[int], resend: int) -> int:
+        self.sent.append((run.id, client_ids, resend))
+        return 1
+
+
+def watch(engine: Engine, send: Any, moment: datetime, max_resends: int = 3) -> dict[str, Any]:
+    report = bulk.watch_runs(engine, send, clock(moment), stall=STALL, max_resends=max_resends)
+    assert report.failures == {}
+    return report.done
+
+
+def run_row(engine: Engine, run_id: int) -> dict[str, Any]:
+    [found] = rows(engine, bulk_runs, bulk_runs.c.id == run_id)
+    return found
+
+
+def test_a_run_whose_chunks_were_lost_is_sent_again_and_aligns_each_client_once(
+    engine: Engine,
+) -> None:
+    """Redis lost the chunks after the first client: the watch sends the queued clients
+    again once none moved for the stall bound, not before; the lost chunks turning up after
+    all (at least once) with the resent ones align nobody twice."""
+    seed(engine, population)
+    started = start(engine, "bulk-lost")
+    run = started.run
+    bulk.mark_sent(engine, run.id, clock(NOW))
+    first, *rest = started.to_send
+    align = real_align(engine)
+    assert bulk.step_client(engine, run, first, align, clock(at(5))) == ("aligned", None)
+    send = Sender()
+
+    # merely slow: a client was handled within the bound
+    assert watch(engine, send, at(15)) == {"resent": [], "stopped": []}
+    assert send.sent == []
+    assert watch(engine, send, at(15, 1)) == {"resent": ["bulk-lost"], "stopped": []}
+    assert send.sent == [(run.id, rest, 1)]
+    stored = run_row(engine, run.id)
+    assert (stored["state"], stored["resends"], stored["resent_at"]) == ("running", 1, at(15, 1))
+    # the resend is a move: the next looks within the bound send nothing more
+    assert watch(engine, send, at(25)) == {"resent": [], "stopped": []}
+    assert len(send.sent) == 1
+
+    # the resent chunk, then the lost one delivered after all: each client aligned once
+    for client_id in rest:
+        assert bulk.step_client(engine, run, client_id, align, clock(at(26))) == ("aligned", None)
+    before = dump(engine)
+    for client_id in started.to_send:
+        assert bulk.step_client(engine, run, client_id, align, clock(at(27))) is None
+    assert dump(engine) == before
+    assert bulk.finish_if_done(engine, run.id, clock(at(27))) == "done"
+    assert run_rows(engine, run.id) == {cid: ("aligned", None) for cid in started.to_send}
+    per_client = [r["client_id"] for r in rows(engine, requests)]
+    assert {cid: per_client.count(cid) for cid in started.to_send} == dict.fromkeys(
+        started.to_send, 1
+    )
+    assert watch(engine, send, at(60)) == {"resent": [], "stopped": []}  # a done run is left
+
+
+def test_a_run_that_does_not_move_after_its_resends_is_stopped_then_resumed(
+    engine: Engine, this_database: None
+) -> None:
+    """After `max_resends` resends with no client handled, the run stops with its reason
+    (not while another run's chunks are moving: the resent ones may wait behind them); a
+    late chunk of a stopped run aligns nobody; the same event id again resumes it."""
+    import tasks.bulk
+
+    seed(engine, population)
+    started = start(engine, "bulk-stuck")
+    run = started.run
+    bulk.mark_sent(engine, run.id, clock(NOW))
+    other = start(engine, "bulk-other", payment_method="paypal").run
+    bulk.mark_sent(engine, other.id, clock(at(25)))
+    send = Sender()
+
+    assert watch(engine, send, at(11), max_resends=2)["resent"] == ["bulk-stuck"]
+    assert watch(engine, send, at(22), max_resends=2)["resent"] == ["bulk-stuck"]
+    assert [(resend, ids) for _, ids, resend in send.sent] == [
+        (1, started.to_send),
+        (2, started.to_send),
+    ]
+    # the other run's client handled at 30: chunks are moving, this run is not stopped yet
+    execute(
+        engine,
+        sa.update(bulk_clients)
+        .where(bulk_clients.c.run_id == other.id)
+        .values(state="aligned", updated_at=at(30)),
+    )
+    assert watch(engine, send, at(33), max_resends=2) == {"resent": [], "stopped": []}
+    assert run_row(engine, run.id)["state"] == "running"
+    # nothing moved anywhere for the bound: stopped, its clients left queued
+    assert watch(engine, send, at(41), max_resends=2) == {
+        "resent": [],
+        "stopped": ["bulk-stuck"],
+    }
+    assert len(send.sent) == 2
+    stored = run_row(engine, run.id)
+    assert stored["state"] == "stopped" and stored["finished_at"] is None
+    assert stored["reason"] == (
+        "none of its 4 queued clients was handled in 19 min, after sending them again 2 "
+        "times: is a worker taking the queue?"
+    )
+    assert run_rows(engine, run.id) == {cid: ("queued", None) for cid in started.to_send}
+    with engine.connect() as conn:
+        shown = bulk.progress(conn, run.id)
+    assert (shown["state"], shown["reason"], shown["resends"]) == ("stopped", stored["reason"], 2)
+    assert watch(engine, send, at(90), max_resends=2) == {"resent": [], "stopped": []}
+
+    # a lost chunk turning up late: a stopped run's clients wait for its resume
+    before = dump(engine)
+    tasks.bulk.bulk_align_chunk_task(run_id=run.id, client_ids=started.to_send)
+    assert dump(engine) == before
+
+    resumed = start(engine, "bulk-stuck")
+    assert (resumed.run.id, resumed.run.state, resumed.to_send) == (
+        run.id,
+        "queued",
+        started.to_send,
+    )
+    stored = run_row(engine, run.id)
+    assert (stored["reason"], stored["resends"], stored["resent_at"]) == (None, 0, None)
+    assert bulk.mark_sent(engine, run.id, clock(NOW)) == "running"
+
+
+def test_a_run_whose_clients_cannot_be_sent_again_is_stopped_with_the_error(
+    engine: Engine,
+) -> None:
+    """The broker refuses the resend: the run stops with the error; a cancel still ends it.
+    A run whose start was lost while sending (still queued) is sent again and runs."""
+    seed(engine, population)
+    lost_start = start(engine, "bulk-start-lost")
+    down = start(engine, "bulk-down", payment_method="paypal")
+    bulk.mark_sent(engine, down.run.id, clock(NOW))
+    send = Sender()
+
+    def refused(run: bulk.Run, client_ids: list[int], resend: int) -> int:
+        if run.id == down.run.id:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return send(run, client_ids, resend)
+
+    report = watch(engine, refused, at(11))
+    assert report == {"resent": ["bulk-start-lost"], "stopped": ["bulk-down"]}
+    assert send.sent == [(lost_start.run.id, lost_start.to_send, 1)]
+    assert run_row(engine, lost_start.run.id)["state"] == "running"
+    stored = run_row(engine, down.run.id)
+    assert (stored["state"], stored["reason"]) == (
+        "stopped",
+        "its 1 queued clients could not be sent again: ConnectionError: Error 111 "
+        "connecting to 127.0.0.1:6379. Connection refused.",
+    )
+    assert bulk.cancel_run(engine, "bulk-down", clock(at(12))).state == "cancelled"
+    assert {state for state, _ in run_rows(engine, down.run.id).values()} == {"cancelled"}
+
+
+def test_status_shows_a_stalled_or_stopped_run_and_wait_ends(engine: Engine) -> None:
+    """`prorata status`'s bulk check: OK while a run moves, ATTENTION once none of its
+    queued clients moved for the bound, or once stopped; `--wait` ends on either."""
+    from worker.cli.main import _follow
+    from worker.steps.health import bulk_runs_check
+
+    seed(engine, population)
+    started = start(engine, "bulk-seen")
+    run = started.run
+    bulk.mark_sent(engine, run.id, clock(NOW))
+
+    check = bulk_runs_check(engine, at(10), STALL)
+    assert (check.ok, check.figure) == (True, "1 running")
+    check = bulk_runs_check(engine, at(14), STALL)
+    assert not check.ok
+    assert check.figure == (
+        f"run {run.id} (bulk-seen) stalled: 4 clients queued, none handled since 14 min ago"
+    )
+    # the follower gives up on a run that does not move, and says so
+    shown = _follow(engine, run.id, 0.2)
+    assert (shown["state"], shown["stalled"], shown["remaining"]) == ("running", 0.2, 4)
+
+    watch(engine, lambda *_: (_ for _ in ()).throw(OSError("broker gone")), at(14))
+    check = bulk_runs_check(engine, at(15), STALL)
+    assert (check.ok, check.figure) == (
+        False,
+        f"run {run.id} (bulk-seen) stopped: its 4 queued clients could not be sent again: "
+        "OSError: broker gone",
+    )
+    shown = _follow(engine, run.id, 3600)  # ends at once
+    assert shown["state"] == "stopped" and "stalled" not in shown
+
+
+def test_migration_9_adds_the_resends_and_reason_of_a_run(engine: Engine) -> None:
+    """An install from before migration 9: its runs get no resend and no reason, and the
+    watch can then record both."""
+    from worker.own_schema import schema_version
+
+    seed(engine, population)
+    run = start(engine, "bulk-old").run
+    for column in ("resends", "resent_at", "reason"):
+        execute(engine, sa.text(f"ALTER TABLE mod_prorata_bulk_runs DROP COLUMN {column}"))
+    execute(engine, sa.delete(schema_version).where(schema_version.c.version >= 9))
+    assert upgrade(engine, clock(NOW)) == [9]
+    assert upgrade(engine, clock(NOW)) == []
+    stored = run_row(engine, run.id)
+    assert (stored["resends"], stored["resent_at"], stored["reason"]) == (0, None, None)
+    assert watch(engine, Sender(), at(11))["resent"] == ["bulk-old"]
+    assert (run_row(engine, run.id)["resends"], run_row(engine, run.id)["resent_at"]) == (
+        1,
+        at(11),
+    )

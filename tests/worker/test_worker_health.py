@@ -51,6 +51,7 @@ def test_cron_records_each_job_it_runs(
         "relay_outbox",
         "reoffer_failed",
         "reoffer_unsuspensions",
+        "watch_bulk_runs",
     ]
     assert {job: row.last_outcome for job, row in found.items()} == {
         "reconcile_invoices": "ok",
@@ -58,6 +59,7 @@ def test_cron_records_each_job_it_runs(
         "relay_outbox": "ok",
         "reoffer_failed": "ok",
         "reoffer_unsuspensions": "ok",
+        "watch_bulk_runs": "ok",
     }
     assert found["record_dead_letters"].last_error.startswith("job: ConnectionError")
     assert {row.last_finished_at for row in found.values()} == {NOW}
@@ -100,6 +102,7 @@ def test_the_periods_come_from_the_beat_schedule() -> None:
         "reoffer_unsuspensions": 300,
         "record_dead_letters": 60,
         "reconcile_invoices": 3600,
+        "watch_bulk_runs": 60,
     }
 
 

@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -41,13 +41,15 @@ from worker.sandbox.build import SandboxRefused, init_sandbox, require_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
 from worker.steps.align import AlignCommand, align_client, calendar_days_of
 from worker.steps.bulk import (
-    FINISHED,
+    ENDED,
     RUN_EVENT_ID_MAX,
     BulkFilters,
     BulkParams,
+    Run,
     cancel_run,
     dry_run,
     progress,
+    watch_runs,
 )
 from worker.steps.health import record_cron_reports
 from worker.steps.jobs import (
@@ -457,6 +459,21 @@ def _dead_letter_job(engine: Any, config: WorkerConfig) -> JobReport:
         redis.close()
 
 
+def _bulk_watch_job(engine: Any, config: WorkerConfig) -> JobReport:
+    """The lost chunks of stalled bulk runs, aligned here as the worker would."""
+
+    def send(run: Run, client_ids: list[int], resend: int) -> int:
+        size = config.bulk_chunk_size
+        parts = [client_ids[start : start + size] for start in range(0, len(client_ids), size)]
+        for part in parts:
+            kwargs = {"run_id": run.id, "client_ids": part}
+            run_in_process("prorata.bulk_align_chunk", kwargs, None)
+        return len(parts)
+
+    stall = timedelta(seconds=config.bulk_stall_seconds)
+    return watch_runs(engine, send, clock.now, stall=stall, max_resends=config.bulk_max_resends)
+
+
 def cmd_cron(args: argparse.Namespace) -> int:
     """Every beat job once, in this process, each row in its own transaction; exit 1 when
     anything failed."""
@@ -475,6 +492,7 @@ def cmd_cron(args: argparse.Namespace) -> int:
             lambda: reoffer_failed(engine, run_in_process, config.max_reoffers, clock.now),
         ),
         _job("unsuspensions", lambda: _unsuspension_job(engine)),
+        _job("bulk runs", lambda: _bulk_watch_job(engine, config)),
     ]
     try:
         still_open = open_failed_jobs(engine)
@@ -678,12 +696,20 @@ def cmd_bulk(args: argparse.Namespace) -> int:
     print(f"bulk run {run_id} (event {event_id}): {shown['total']} client(s), {shown['state']}")
     if not args.wait:
         return 0
-    shown = _guarded(engine, lambda: _follow(engine, run_id))
+    shown = _guarded(engine, lambda: _follow(engine, run_id, _wait_stall()))
     if args.json:
         print(json.dumps(shown, indent=2))
     else:
         print(render_bulk_progress(shown))
-    return EXIT_JOB_FAILED if shown["counts"]["failed"] else 0
+    if shown.get("stalled"):
+        print(
+            f"prorata: error: bulk run {run_id} did not move for {shown['stalled']:.0f} s: its "
+            "clients may be lost with the broker's data, or no worker takes them; beat's "
+            "watch sends them again or stops the run (see `prorata status`)",
+            file=sys.stderr,
+        )
+    bad = shown["counts"]["failed"] or shown["state"] == "stopped" or shown.get("stalled")
+    return EXIT_JOB_FAILED if bad else 0
 
 
 def cmd_bulk_cancel(args: argparse.Namespace) -> int:
@@ -696,7 +722,7 @@ def cmd_bulk_cancel(args: argparse.Namespace) -> int:
     except LookupError as exc:
         raise CliError(str(exc)) from exc
     if args.wait:
-        shown = _guarded(engine, lambda: _follow(engine, run.id))
+        shown = _guarded(engine, lambda: _follow(engine, run.id, _wait_stall()))
     else:
         with engine.connect() as conn:
             shown = progress(conn, run.id)
@@ -722,14 +748,27 @@ def _wait_for_run(engine: Any, event_id: str) -> int:
         time.sleep(BULK_POLL)
 
 
-def _follow(engine: Any, run_id: int) -> dict[str, Any]:
-    """A progress bar from the run's rows until the run is done or cancelled."""
+def _wait_stall() -> float:
+    """Seconds `--wait` follows a run that does not move: long enough for beat's watch to
+    send its lost chunks again once."""
+    return 2.0 * load_config().bulk_stall_seconds
+
+
+def _follow(engine: Any, run_id: int, stall: float) -> dict[str, Any]:
+    """A progress bar from the run's rows until the run is done, cancelled or stopped; or,
+    when neither its clients nor the run moved for `stall` seconds, the run as it stands
+    with "stalled" (those seconds)."""
     from tqdm import tqdm
 
     with engine.connect() as conn:
         shown = progress(conn, run_id)
+    seen: tuple[Any, ...] = ()
+    moved = time.monotonic()
     with tqdm(total=shown["total"], unit="client", desc=f"run {run_id}", file=sys.stderr) as bar:
         while True:
+            now_seen = (shown["state"], shown["done"], shown["updated_at"])
+            if now_seen != seen:
+                seen, moved = now_seen, time.monotonic()
             counts = shown["counts"]
             figures = ("aligned", "skipped", "failed")
             bar.set_postfix(
@@ -737,8 +776,10 @@ def _follow(engine: Any, run_id: int) -> dict[str, Any]:
                 refresh=False,
             )
             bar.update(shown["done"] - bar.n)
-            if shown["state"] in FINISHED:
+            if shown["state"] in ENDED:
                 return shown
+            if time.monotonic() - moved > stall:
+                return {**shown, "stalled": stall}
             time.sleep(BULK_POLL)
             with engine.connect() as conn:
                 shown = progress(conn, run_id)

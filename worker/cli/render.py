@@ -189,6 +189,11 @@ def render_bulk_progress(shown: dict[str, Any]) -> str:
         f"{counts['skipped']} skipped, {counts['failed']} failed, "
         f"{shown['remaining']} not aligned (of {shown['total']})"
     ]
+    if shown["state"] == "stopped":
+        out.append(
+            f"  stopped: {shown['reason']}; the same event id ({shown['event_id']}) again "
+            "resumes it, bulk-cancel ends it"
+        )
     for failure in shown["failures"]:
         out.append(f"  client {failure['client_id']} failed: {failure['reason']}")
     return "\n".join(out)

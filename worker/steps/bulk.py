@@ -5,6 +5,11 @@ mod_prorata_bulk_clients; progress is counted from those rows, so a page needs n
 Each client keeps its own transaction and its own event id "<run event id>:<client id>":
 a client whose row has left "queued" is never aligned again, and an alignment repeated
 under the same event id changes nothing.
+
+Chunks can be lost with the broker's data (Redis restarted without persistence): a beat job
+(watch_runs) sends a run's queued clients again when none of them was handled for a while,
+which aligns nobody twice for the reasons above, and stops the run with its reason when they
+cannot be sent or nothing moves after a few resends.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -26,9 +31,10 @@ from domain.cycles import Cycle, parse_cycle_list
 from domain.eligibility import ELIGIBLE_STATUSES
 from domain.model import AlignRequest, Client
 from domain.money import ZERO, format_money
+from worker import logs
 from worker.own_schema import bulk_clients, bulk_runs
 from worker.steps.align import AlignCommand, AlignResult, calendar_days_of, mode_name
-from worker.steps.jobs import one_line
+from worker.steps.jobs import JobReport, one_line
 from worker.steps.planning import plan_state
 from worker.transactions import RETRYABLE, unit_of_work
 from worker.whmcs.batch import chunks
@@ -63,6 +69,9 @@ class Alignment:
 RUN_EVENT_ID_MAX = 48
 REQUESTED_BY = "bulk"  # the alignments' own requested_by, as the admin page labels them
 FINISHED = ("done", "cancelled")
+# a stopped run ends a wait too, but the same event id resumes it
+ENDED = (*FINISHED, "stopped")
+WATCHED = ("queued", "running")  # runs whose chunks should be on their way
 DONE_STATES = ("aligned", "failed", "skipped")
 REMAINING_STATES = ("queued", "cancelled")
 CLIENT_STATES = ("queued", *DONE_STATES, "cancelled")
@@ -364,7 +373,7 @@ def start_run(
 ) -> StartedRun:
     """Write the run and one queued row per matching client, in one transaction. The same
     event id again returns the run it made (with the clients still to send, when its
-    sending never finished)."""
+    sending never finished or the run stopped: a stopped run is resumed)."""
     with engine.connect() as conn:
         existing = conn.execute(
             sa.select(bulk_runs.c.id).where(bulk_runs.c.event_id == event_id)
@@ -374,6 +383,8 @@ def start_run(
             return _new_run(engine, event_id, params, requested_by, now)
         except IntegrityError:  # the same event, delivered twice at once: the other one won
             pass
+    else:
+        _resume(engine, int(existing.id), now)
     with engine.connect() as conn:
         run = load_run(conn, event_id=event_id)
         to_send = _queued_clients(conn, run.id) if run.state == "queued" else []
@@ -423,6 +434,16 @@ def _new_run(
     return StartedRun(run, client_ids)
 
 
+def _resume(engine: Engine, run_id: int, now: Clock) -> None:
+    """A stopped run is being sent again: queued, as a new run is until its chunks are out."""
+    with unit_of_work(engine) as conn:
+        conn.execute(
+            sa.update(bulk_runs)
+            .where(bulk_runs.c.id == run_id, bulk_runs.c.state == "stopped")
+            .values(state="queued", reason=None, resends=0, resent_at=None, updated_at=now())
+        )
+
+
 def mark_sent(engine: Engine, run_id: int, now: Clock) -> str:
     """Every chunk is on the queue: the run is running (unless cancelled meanwhile), and done
     at once when its chunks already finished or it has no client. Returns its state."""
@@ -467,7 +488,7 @@ def cancel_run(engine: Engine, event_id: str, now: Clock) -> Run:
         stamp = now()
         conn.execute(
             sa.update(bulk_runs)
-            .where(bulk_runs.c.id == run.id, bulk_runs.c.state.in_(("queued", "running")))
+            .where(bulk_runs.c.id == run.id, bulk_runs.c.state.in_((*WATCHED, "stopped")))
             .values(state="cancelling", updated_at=stamp)
         )
         _cancel_queued(conn, run.id, sa.true(), stamp)
@@ -642,6 +663,169 @@ def _cancel_queued(conn: Connection, run_id: int, which: Any, stamp: datetime) -
     )
 
 
+# ---- lost chunks ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stall:
+    """A run queued or running whose queued clients have not moved for a while."""
+
+    run: Run
+    queued: int
+    moved_at: datetime  # the latest of: a client's outcome, the run's start, resend or stop
+    handled_at: datetime | None  # the last client's outcome, None before the first
+    updated_at: datetime  # the run row's, to claim the resend
+    resends: int
+    resent_at: datetime | None
+
+
+def _client_moves(conn: Connection, run_id: int) -> tuple[int, datetime | None]:
+    """(clients still queued, when the last client took its outcome)."""
+    queued, handled_at = conn.execute(
+        sa.select(
+            sa.func.sum(sa.case((bulk_clients.c.state == "queued", 1), else_=0)),
+            sa.func.max(sa.case((bulk_clients.c.state != "queued", bulk_clients.c.updated_at))),
+        ).where(bulk_clients.c.run_id == run_id)
+    ).one()
+    return int(queued or 0), handled_at
+
+
+def stalled_runs(conn: Connection, now: datetime, stall: timedelta) -> list[Stall]:
+    """Runs queued or running with clients queued, none of which was handled within `stall`
+    of `now`, and that were neither started nor sent again within it.
+
+    A chunk that is merely slow still hands out an outcome per client, and no chunk runs
+    longer than the task time limit (`stall` is longer): so nothing of such a run is being
+    worked on. Its chunks are lost, wait behind other work, or no worker takes them."""
+    found = []
+    for row in conn.execute(
+        sa.select(bulk_runs).where(bulk_runs.c.state.in_(WATCHED)).order_by(bulk_runs.c.id)
+    ):
+        queued, handled_at = _client_moves(conn, int(row.id))
+        moved_at = max(row.updated_at, handled_at or row.updated_at)
+        if queued and now - moved_at > stall:
+            found.append(
+                Stall(
+                    run=_run_from_row(row),
+                    queued=queued,
+                    moved_at=moved_at,
+                    handled_at=handled_at,
+                    updated_at=row.updated_at,
+                    resends=int(row.resends or 0),
+                    resent_at=row.resent_at,
+                )
+            )
+    return found
+
+
+def _others_moving(conn: Connection, run_id: int, since: datetime) -> bool:
+    """Whether a client of another run (unfinished, or finished since) was handled since
+    `since`: chunks are being worked on, and this run's resent ones may wait behind them."""
+    query = (
+        sa.select(bulk_clients.c.run_id)
+        .join(bulk_runs, bulk_runs.c.id == bulk_clients.c.run_id)
+        .where(
+            sa.or_(
+                bulk_runs.c.state.in_((*WATCHED, "cancelling")),
+                bulk_runs.c.finished_at > since,
+            ),
+            bulk_runs.c.id != run_id,
+            bulk_clients.c.state != "queued",
+            bulk_clients.c.updated_at > since,
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
+
+
+SendChunks = Callable[[Run, list[int], int], int]  # (run, client ids, resend) -> chunks sent
+
+
+def watch_runs(
+    engine: Engine, send: SendChunks, now: Clock, *, stall: timedelta, max_resends: int
+) -> JobReport:
+    """Send the queued clients of each stalled run again; stop the run, with its reason,
+    when they cannot be sent or after `max_resends` resends without a client handled
+    (unless other runs' chunks are moving, which the resent ones may wait behind).
+
+    A resend aligns nobody twice: a client whose row has left "queued" is skipped, and a
+    row is locked while its client is aligned."""
+    report = JobReport("bulk runs", {"resent": [], "stopped": []})
+    with engine.connect() as conn:
+        stalls = stalled_runs(conn, now(), stall)
+    log = logs.get_logger()
+    for found in stalls:
+        try:
+            outcome, detail = _recover(engine, found, send, now, stall, max_resends)
+        except Exception as exc:
+            report.failures[found.run.event_id] = one_line(exc)
+            continue
+        if outcome is None:
+            continue
+        report.add(outcome, found.run.event_id)
+        log.warning(f"bulk run {outcome}", run_id=found.run.id, queued=found.queued, detail=detail)
+    return report
+
+
+def _recover(
+    engine: Engine, found: Stall, send: SendChunks, now: Clock, stall: timedelta, max_resends: int
+) -> tuple[str | None, str]:
+    run = found.run
+    # resends count from the run's last handled client
+    fresh = found.resent_at is None or (
+        found.handled_at is not None and found.handled_at > found.resent_at
+    )
+    resends = 0 if fresh else found.resends
+    minutes = max(1, int((now() - found.moved_at).total_seconds() // 60))
+    if resends:
+        with engine.connect() as conn:
+            if _others_moving(conn, run.id, now() - stall):
+                return None, "other runs are moving"
+    if resends >= max_resends:
+        reason = (
+            f"none of its {found.queued} queued clients was handled in {minutes} min, "
+            f"after sending them again {resends} times: is a worker taking the queue?"
+        )
+        return _stop(engine, run.id, found.updated_at, reason, now), reason
+    with unit_of_work(engine) as conn:
+        # claimed on the row as it was read: a watch running at the same time sends nothing
+        claimed = conn.execute(
+            sa.update(bulk_runs)
+            .where(
+                bulk_runs.c.id == run.id,
+                bulk_runs.c.state.in_(WATCHED),
+                bulk_runs.c.updated_at == found.updated_at,
+            )
+            .values(resends=resends + 1, resent_at=now(), updated_at=now())
+        ).rowcount
+        queued = _queued_clients(conn, run.id) if claimed else []
+    if not queued:
+        return None, "handled meanwhile"
+    try:
+        chunks_sent = send(run, queued, resends + 1)
+    except Exception as exc:
+        reason = f"its {len(queued)} queued clients could not be sent again: {one_line(exc)}"
+        return _stop(engine, run.id, None, reason, now), reason
+    mark_sent(engine, run.id, now)  # a run whose start was lost runs now
+    return "resent", f"{len(queued)} clients in {chunks_sent} chunks, after {minutes} min"
+
+
+def _stop(
+    engine: Engine, run_id: int, updated_at: datetime | None, reason: str, now: Clock
+) -> str | None:
+    """The run stopped with its reason, its queued clients left queued for a resume."""
+    with unit_of_work(engine) as conn:
+        where = [bulk_runs.c.id == run_id, bulk_runs.c.state.in_(WATCHED)]
+        if updated_at is not None:
+            where.append(bulk_runs.c.updated_at == updated_at)
+        done = conn.execute(
+            sa.update(bulk_runs)
+            .where(*where)
+            .values(state="stopped", reason=reason, updated_at=now())
+        ).rowcount
+    return "stopped" if done else None
+
+
 # ---- progress --------------------------------------------------------------------------
 
 
@@ -674,6 +858,8 @@ def progress(conn: Connection, run_id: int, *, failures: int = 200) -> dict[str,
         "today": row.today.isoformat(),
         "requested_by": str(row.requested_by),
         "total": int(row.total),
+        "reason": row.reason,  # why it stopped
+        "resends": int(row.resends or 0),
         "counts": counts,
         "done": sum(counts[state] for state in DONE_STATES),
         "remaining": sum(counts[state] for state in REMAINING_STATES),

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from worker import logs
 from worker.own_schema import (
     LATEST,
+    bulk_runs,
     current_version,
     failed_jobs,
     job_runs,
@@ -27,6 +28,7 @@ from worker.own_schema import (
     records,
     unsuspensions,
 )
+from worker.steps.bulk import WATCHED, stalled_runs
 from worker.steps.jobs import JobReport, one_line
 from worker.transactions import unit_of_work
 
@@ -42,7 +44,9 @@ CRON_JOBS = {
     "dead letters": "record_dead_letters",
     "failed jobs": "reoffer_failed",
     "unsuspensions": "reoffer_unsuspensions",
+    "bulk runs": "watch_bulk_runs",
 }
+BULK_STALL = timedelta(minutes=10)  # PRORATA_BULK_STALL_SECONDS's default
 
 
 def job_name(task: str) -> str:
@@ -174,6 +178,11 @@ def unsuspensions_waiting(engine: Engine) -> bool:
     )
 
 
+def bulk_runs_open(engine: Engine) -> bool:
+    """A bulk run whose chunks should be on their way (the watch sends lost ones again)."""
+    return _exists(engine, sa.select(bulk_runs.c.id).where(bulk_runs.c.state.in_(WATCHED)))
+
+
 def queue_length(redis: Any, queue: str) -> int:
     """Messages waiting in a Celery queue on Redis: its list, and kombu's lists for the
     other priority steps."""
@@ -266,6 +275,33 @@ def unsuspensions_check(engine: Engine) -> Check:
     return Check("unsuspensions", True, f"{count} waiting")
 
 
+def bulk_runs_check(engine: Engine, now: datetime, stall: timedelta) -> Check:
+    """Stopped runs (until resumed or cancelled), and runs none of whose queued clients was
+    handled within `stall`, need attention."""
+    with engine.connect() as conn:
+        stopped = list(
+            conn.execute(
+                sa.select(bulk_runs.c.id, bulk_runs.c.event_id, bulk_runs.c.reason)
+                .where(bulk_runs.c.state == "stopped")
+                .order_by(bulk_runs.c.id)
+            )
+        )
+        stalls = stalled_runs(conn, now, stall)
+        running = conn.execute(
+            sa.select(sa.func.count(bulk_runs.c.id)).where(bulk_runs.c.state.in_(WATCHED))
+        ).scalar_one()
+    problems = [f"run {r.id} ({r.event_id}) stopped: {r.reason}" for r in stopped]
+    problems += [
+        f"run {found.run.id} ({found.run.event_id}) stalled: {found.queued} clients queued, "
+        f"none handled since {_ago(found.moved_at, now)}"
+        + (f" (sent again {found.resends} times)" if found.resends else "")
+        for found in stalls
+    ]
+    if problems:
+        return Check("bulk runs", False, "; ".join(problems)[:2000])
+    return Check("bulk runs", True, f"{running} running")
+
+
 def beat_checks(engine: Engine, periods: Mapping[str, float], now: datetime) -> list[Check]:
     """One check per beat job: its last run, stale after twice its schedule."""
     with engine.connect() as conn:
@@ -290,9 +326,14 @@ def beat_checks(engine: Engine, periods: Mapping[str, float], now: datetime) -> 
     return checks
 
 
-def database_checks(engine: Engine, periods: Mapping[str, float], now: datetime) -> list[Check]:
+def database_checks(
+    engine: Engine,
+    periods: Mapping[str, float],
+    now: datetime,
+    bulk_stall: timedelta = BULK_STALL,
+) -> list[Check]:
     database, reachable = database_check(engine)
-    names = ["outbox", "failed jobs", "pending alignments", "unsuspensions"]
+    names = ["outbox", "failed jobs", "pending alignments", "unsuspensions", "bulk runs"]
     names += [f"beat {job}" for job in sorted(periods)]
     if not reachable:
         return [database, *(Check(name, False, "unknown: database unreachable") for name in names)]
@@ -302,6 +343,7 @@ def database_checks(engine: Engine, periods: Mapping[str, float], now: datetime)
         _guarded("failed jobs", lambda: failed_jobs_check(engine)),
         _guarded("pending alignments", lambda: pending_check(engine)),
         _guarded("unsuspensions", lambda: unsuspensions_check(engine)),
+        _guarded("bulk runs", lambda: bulk_runs_check(engine, now, bulk_stall)),
         *_beat_or_unknown(engine, periods, now),
     ]
 
@@ -363,7 +405,8 @@ def run_status(engine: Engine, config: Any, now: datetime) -> list[Check]:
     from worker.celery_app import app
     from worker.steps.jobs import open_redis
 
-    checks = database_checks(engine, beat_periods(app.conf.beat_schedule), now)
+    stall = timedelta(seconds=config.bulk_stall_seconds)
+    checks = database_checks(engine, beat_periods(app.conf.beat_schedule), now, stall)
     engine.dispose()
     # a bare app for the broadcast: the product's app was configured when it was imported
     control = Celery("prorata-status", set_as_current=False)

@@ -467,6 +467,10 @@ final class BulkAlign
             $title = $this->t->html('bulk_run_title', (int) $run->id);
             $state = (string) $run->state;
             $facts = '<p class="text-muted prorata-bulk-facts">' . Format::e($this->facts($run)) . '</p>';
+            if ($state === 'stopped') {  // the watch stopped it: its chunks could not be sent again
+                $facts .= '<p class="text-danger prorata-bulk-stopped">'
+                    . $this->t->html('bulk_stopped_reason', (string) ($run->reason ?? '')) . '</p>';
+            }
             $here = $this->url(['run' => (int) $run->id]);
         }
         $html = '<div class="panel panel-default" id="prorata-bulk-run" data-state="' . Format::e($state) . '"'
@@ -693,14 +697,14 @@ JS;
 
     private function stateLabel(string $state): string
     {
-        $known = ['queued', 'running', 'cancelling', 'cancelled', 'done'];
+        $known = ['queued', 'running', 'cancelling', 'cancelled', 'done', 'stopped'];
 
         return in_array($state, $known, true) ? $this->t->get('bulk_state_' . $state) : $state;
     }
 
     private static function stateClass(string $state): string
     {
-        return ['queued' => 'default', 'running' => 'info', 'cancelling' => 'warning', 'cancelled' => 'default', 'done' => 'success'][$state] ?? 'default';
+        return ['queued' => 'default', 'running' => 'info', 'cancelling' => 'warning', 'cancelled' => 'default', 'done' => 'success', 'stopped' => 'danger'][$state] ?? 'default';
     }
 
     private function clientName(object $row): string

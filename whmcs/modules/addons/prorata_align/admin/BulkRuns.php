@@ -24,8 +24,8 @@ final class BulkRuns
     /** Run states after which nothing changes any more. */
     public const FINAL_STATES = ['done', 'cancelled'];
 
-    /** Run states a cancel still acts on. */
-    public const CANCELLABLE_STATES = ['queued', 'running'];
+    /** Run states a cancel still acts on (a stopped run waits for a resume or a cancel). */
+    public const CANCELLABLE_STATES = ['queued', 'running', 'stopped'];
 
     public const RECENT = 15;
     public const FAILURES_SHOWN = 200;

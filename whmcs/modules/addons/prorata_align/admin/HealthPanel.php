@@ -41,7 +41,14 @@ final class HealthPanel
         'relay_outbox' => 30,
         'reoffer_failed' => 600,
         'reoffer_unsuspensions' => 300,
+        'watch_bulk_runs' => 60,
     ];
+
+    /**
+     * A bulk run none of whose queued clients was handled for this long has lost its chunks
+     * (or no worker takes them): the worker's PRORATA_BULK_STALL_SECONDS default.
+     */
+    public const BULK_STALL = 600;
 
     /** An outbox event waits one relay (30 s) while Redis is up: older than this, it is stuck. */
     public const OUTBOX_LATE = 300;
@@ -80,6 +87,7 @@ final class HealthPanel
             array_push($rows, ...$this->beatRows());
             $rows[] = $this->failedJobsRow();
             $rows[] = $this->outboxRow();
+            $rows[] = $this->bulkRunsRow();
             $rows[] = $this->deadLettersRow($client, $redisError);
         } finally {
             $client?->close();
@@ -260,6 +268,38 @@ final class HealthPanel
         $figure = $this->t->get('health_outbox_count', $count, $oldest === false ? '?' : $this->ago($oldest));
 
         return [$late ? 'attention' : 'ok', 'outbox', $name, $figure];
+    }
+
+    /** Stopped bulk runs, and runs queued or running whose queued clients do not move. */
+    private function bulkRunsRow(): array
+    {
+        $name = $this->t->get('health_bulk_runs');
+        try {
+            $runs = Capsule::table('mod_prorata_bulk_runs')
+                ->whereIn('state', ['queued', 'running', 'stopped'])->orderBy('id')->get()->all();
+            $problems = [];
+            foreach ($runs as $run) {
+                if ((string) $run->state === 'stopped') {
+                    $problems[] = $this->t->get('health_bulk_run_stopped', (int) $run->id, (string) $run->event_id, (string) ($run->reason ?? ''));
+                    continue;
+                }
+                $clients = Capsule::table('mod_prorata_bulk_clients')->where('run_id', (int) $run->id);
+                $queued = (int) (clone $clients)->where('state', 'queued')->count();
+                $handled = (clone $clients)->where('state', '<>', 'queued')->max('updated_at');
+                $moved = max((int) strtotime((string) $run->updated_at), $handled === null ? 0 : (int) strtotime((string) $handled));
+                if ($queued > 0 && $this->now - $moved > self::BULK_STALL) {
+                    $problems[] = $this->t->get('health_bulk_run_stalled', (int) $run->id, (string) $run->event_id, $queued, $this->ago($moved));
+                }
+            }
+        } catch (\Throwable $e) {
+            return ['attention', 'bulk-runs', $name, $this->t->get('health_no_tables')];
+        }
+        if ($problems !== []) {
+            return ['attention', 'bulk-runs', $name, implode(' ', $problems)];
+        }
+        $running = count(array_filter($runs, static fn ($run) => (string) $run->state !== 'stopped'));
+
+        return ['ok', 'bulk-runs', $name, $this->t->get('health_bulk_runs_ok', $running)];
     }
 
     private function deadLettersRow(?RedisClient $client, string $redisError): array
