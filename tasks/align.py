@@ -173,7 +173,9 @@ def follow_up(command: AlignCommand, result: AlignResult) -> None:
         # after commit: invoices the client's credit paid, or paid alignments applied first,
         # may have left services to unsuspend (a task claims each row once)
         offer_unsuspensions()
-    if result.status == "aligned" and runtime.config().email_enabled:
+    # a repeat too: the first try may have committed and lost its connection before it
+    # could queue them; each invoice's email is sent once whoever queues it
+    if result.status in ("aligned", "repeat") and runtime.config().email_enabled:
         from tasks.email import send_invoice_email
 
         for invoice in result.invoices:
