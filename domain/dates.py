@@ -14,6 +14,12 @@ from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
+# The dates a run may be given as today: MySQL's DATE holds 1000-01-01 to 9999-12-31, and
+# from today the rules reach P (a month and a day later at most) and, in calendar mode, the
+# end of the cycle P falls in (up to 36 months after P): ten years' margin keeps them all valid.
+EARLIEST_TODAY = date(1000, 1, 1)
+LATEST_TODAY = date(9989, 12, 31)
+
 _DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 

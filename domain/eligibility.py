@@ -12,6 +12,7 @@ from functools import lru_cache
 from domain.cycles import Cycle
 from domain.dates import is_on_day
 from domain.model import ADDON, LineKind, OpenInvoice, Service
+from domain.money import ZERO
 
 ELIGIBLE_STATUSES = frozenset({"Active", "Suspended"})
 
@@ -23,6 +24,9 @@ class Reason(Enum):
     CYCLE_DISABLED = "cycle-disabled"
     NO_DUE_DATE = "no-due-date"
     ALREADY_ALIGNED = "already-aligned"
+    # a credit or discount product (WHMCS allows negative prices): aligning it would move
+    # its dates at once for nothing, giving the client days away
+    NEGATIVE_PRICE = "negative-price"
     NOT_SELECTED = "not-selected"  # the person aligning left it out
     BLOCKED = "blocked"  # an invoice holding its renewal has money on it, or on its way
 
@@ -55,6 +59,8 @@ def skip_reason(
         return Reason.NO_DUE_DATE
     if is_on_day(service.next_due, day):
         return Reason.ALREADY_ALIGNED
+    if service.amount < ZERO:
+        return Reason.NEGATIVE_PRICE
     if selected is not None and (service.kind, service.id) not in selected:
         return Reason.NOT_SELECTED
     return None

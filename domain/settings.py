@@ -127,7 +127,7 @@ class Settings:
 def parse_day(text: str) -> int:
     """A prorata day, 1 to 31. Raises ValueError with a plain message."""
     cleaned = text.strip()
-    if not cleaned.isdigit() or not 1 <= int(cleaned) <= 31:
+    if not (cleaned.isascii() and cleaned.isdigit()) or not 1 <= int(cleaned) <= 31:
         raise ValueError(f"the prorata day must be a whole number from 1 to 31, not {text!r}")
     return int(cleaned)
 

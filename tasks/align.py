@@ -20,8 +20,15 @@ from tasks.args import (
 from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
 from worker.celery_app import app
+from worker.inputs import EVENT_ID_MAX, fits_text
 from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.jobs import one_line, open_redis, push_dead_letter, record_failed_job
+from worker.steps.jobs import (
+    one_line,
+    open_redis,
+    push_dead_letter,
+    record_failed_job,
+    reject_failed_job,
+)
 from worker.steps.planning import plan_client
 from worker.transactions import RETRYABLE, unit_of_work
 from worker.version import VERSION
@@ -47,9 +54,28 @@ def _event_failed(
     sender: Any = None, exception: BaseException | None = None, kwargs: Any = None, **_: Any
 ) -> None:
     name = getattr(sender, "name", None)
-    if name not in EVENT_TASKS or exception is None or isinstance(exception, BadTaskArguments):
-        return  # bad input is not worth another try
+    if name not in EVENT_TASKS or exception is None:
+        return
+    if isinstance(exception, BadTaskArguments):
+        # bad input is not worth another try: refused once (the task's FAILURE says why),
+        # and a failed job kept for it before such input was refused is closed
+        reject_event(str(name), dict(kwargs or {}), exception)
+        return
     record_failed_event(str(name), dict(kwargs or {}), exception)
+
+
+def reject_event(task: str, kwargs: dict[str, Any], exc: BadTaskArguments) -> None:
+    log = logs.get_logger()
+    log.warning("event rejected: bad input", error=str(exc))
+    event_id = kwargs.get("event_id")
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= EVENT_ID_MAX:
+        return
+    try:
+        with unit_of_work(runtime.engine()) as conn:
+            if reject_failed_job(conn, event_id, str(exc), clock.now()):
+                log.info("failed job closed as rejected", task=task)
+    except Exception as error:  # its next offer is refused the same way
+        log.warning("failed job not closed", error=one_line(error))
 
 
 def record_failed_event(task: str, kwargs: dict[str, Any], exc: BaseException) -> None:
@@ -92,10 +118,35 @@ def record_failed_event(task: str, kwargs: dict[str, Any], exc: BaseException) -
 
 
 @app.task(name="prorata.align_client", bind=True, **RETRIED)
-def align_client_task(self: Task, **kwargs: Any) -> dict[str, Any]:
-    """Align one client: kwargs event_id, client_id, day, cycles, services, mode,
-    requested_by, today (all but the first two optional)."""
-    return align_and_follow_up(align_command(**kwargs)).to_dict()
+def align_client_task(
+    self: Task,
+    *,
+    event_id: Any,
+    client_id: Any,
+    day: Any = None,
+    cycles: Any = None,
+    services: Any = None,
+    mode: Any = None,
+    requested_by: Any = "admin",
+    today: Any = None,
+    requested_at: Any = None,
+) -> dict[str, Any]:
+    """Align one client (all but the event and the client optional)."""
+    kwargs = {
+        "event_id": event_id,
+        "client_id": client_id,
+        "day": day,
+        "cycles": cycles,
+        "services": services,
+        "mode": mode,
+        "requested_by": requested_by,
+        "today": today,
+        "requested_at": requested_at,
+    }
+    command = align_command(**kwargs)
+    # a failed alignment keeps its message in mod_prorata_failed_jobs.payload
+    fits_text("the event's arguments", self.request.kwargs or kwargs)
+    return align_and_follow_up(command).to_dict()
 
 
 def align_and_follow_up(command: AlignCommand) -> AlignResult:
@@ -122,7 +173,9 @@ def follow_up(command: AlignCommand, result: AlignResult) -> None:
         # after commit: invoices the client's credit paid, or paid alignments applied first,
         # may have left services to unsuspend (a task claims each row once)
         offer_unsuspensions()
-    if result.status == "aligned" and runtime.config().email_enabled:
+    # a repeat too: the first try may have committed and lost its connection before it
+    # could queue them; each invoice's email is sent once whoever queues it
+    if result.status in ("aligned", "repeat") and runtime.config().email_enabled:
         from tasks.email import send_invoice_email
 
         for invoice in result.invoices:

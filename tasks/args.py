@@ -8,36 +8,23 @@ from typing import Any
 from domain.cycles import Cycle, parse_cycle_list
 from domain.model import LineKind
 from domain.settings import parse_day
-from worker import clock
+from worker import clock, inputs
+from worker.inputs import BadTaskArguments, fits_text, whole_number
 from worker.steps.align import AlignCommand, parse_requested_at
 
-
-class BadTaskArguments(ValueError):
-    pass
-
-
-def whole_number(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise BadTaskArguments(f"{name} must be a whole number, not {value!r}")
-    text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise BadTaskArguments(f"{name} must be a positive whole number, not {value!r}")
-    return int(text)
+__all__ = ["BadTaskArguments", "whole_number"]  # the tasks import them from here
 
 
 def parse_today(value: Any) -> date:
     if value in (None, ""):
         return clock.today()
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise BadTaskArguments(f"today must be YYYY-MM-DD, not {value!r}") from exc
+    return inputs.iso_date(value)
 
 
 def parse_cycles(value: Any) -> frozenset[Cycle] | None:
     if value in (None, "", []):
         return None
-    text = ",".join(value) if isinstance(value, list) else str(value)
+    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
     try:
         return parse_cycle_list(text)
     except ValueError as exc:
@@ -49,7 +36,7 @@ def parse_services(value: Any) -> frozenset[tuple[LineKind, int]] | None:
     if value is None:
         return None
     if not isinstance(value, list):
-        raise BadTaskArguments(f"services must be a list, not {value!r}")
+        raise BadTaskArguments(f"services must be a list, not {value!r:.80}")
     chosen: set[tuple[LineKind, int]] = set()
     for entry in value:
         text = str(entry)
@@ -57,7 +44,9 @@ def parse_services(value: Any) -> frozenset[tuple[LineKind, int]] | None:
         try:
             kind = LineKind(kind_text or "service")
         except ValueError as exc:
-            raise BadTaskArguments(f"unknown kind in {text!r}: use service:ID or addon:ID") from exc
+            raise BadTaskArguments(
+                f"unknown kind in {text!r:.80}: use service:ID or addon:ID"
+            ) from exc
         chosen.add((kind, whole_number("a service id", relid)))
     return frozenset(chosen)
 
@@ -91,10 +80,10 @@ def align_command(
     today: Any = None,
     requested_at: Any = None,
 ) -> AlignCommand:
-    return AlignCommand(
+    command = AlignCommand(
         event_id=event_id_arg(event_id),
         client_id=client_id_arg(client_id),
-        requested_by=str(requested_by or "admin")[:64],
+        requested_by=inputs.requested_by(requested_by, "admin"),
         today=parse_today(today),
         day=parse_day_arg(day),
         cycles=parse_cycles(cycles),
@@ -102,6 +91,9 @@ def align_command(
         calendar_days=parse_mode(mode),
         requested_at=requested_at_arg(requested_at),
     )
+    # the request's row keeps them (params), and a failed job would keep the message
+    fits_text("the request's params", command.params())
+    return command
 
 
 def requested_at_arg(value: Any) -> datetime | None:
@@ -126,9 +118,5 @@ def client_id_arg(value: Any) -> int:
     return whole_number("client_id", value)
 
 
-def event_id_arg(value: Any, max_length: int = 64) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
-        raise BadTaskArguments(
-            f"event_id must be a string of 1 to {max_length} characters: {value!r}"
-        )
-    return value
+def event_id_arg(value: Any, max_length: int = inputs.EVENT_ID_MAX) -> str:
+    return inputs.event_id(value, max_length)

@@ -25,7 +25,7 @@ from tasks.args import (
     parse_today,
     whole_number,
 )
-from worker import clock, logs, runtime
+from worker import clock, inputs, logs, runtime
 from worker.celery_app import app
 from worker.steps.align import align_in
 from worker.steps.bulk import (
@@ -84,7 +84,7 @@ def start_bulk(
 ) -> dict[str, Any]:
     event = event_id_arg(event_id, max_length=RUN_EVENT_ID_MAX)  # room for ":<client id>"
     params = bulk_params(day=day, filters=filters, cycles=cycles, mode=mode, today=today)
-    who = str(requested_by or "admin")[:64]
+    who = inputs.requested_by(requested_by, "admin")
     engine = runtime.engine()
     started = start_run(engine, event, params, who, clock.now)
     run = started.run

@@ -14,8 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from worker import logs, runtime
+from worker import clock, logs, runtime
 from worker.celery_app import app
+from worker.inputs import whole_number
+from worker.steps.invoice_email import claim_email, email_done
 from worker.whmcs.schema import tblinvoices, tblpaymentgateways
 
 INVOICE_CREATED = "Invoice Created"
@@ -68,10 +70,22 @@ def invoice_email_template(conn: Connection, invoice_id: int) -> str:
     retry_backoff_max=1200,
     max_retries=8,
 )
-def send_invoice_email(*, invoice_id: int, event_id: str = "") -> dict[str, Any]:
-    """Never undoes the alignment: a failure is logged and retried."""
-    with runtime.engine().connect() as conn:
-        template = invoice_email_template(conn, invoice_id)
-    whmcs_api("SendEmail", {"messagename": template, "id": invoice_id})
-    logs.get_logger().info("invoice email sent", invoice_id=invoice_id, template=template)
-    return {"invoice_id": invoice_id, "sent": True, "template": template}
+def send_invoice_email(*, invoice_id: Any, event_id: Any = "") -> dict[str, Any]:
+    """Never undoes the alignment: a failure is logged and retried. Sent once per invoice,
+    however many times it is queued (worker.steps.invoice_email)."""
+    key = whole_number("invoice_id", invoice_id)
+    engine = runtime.engine()
+    log = logs.get_logger()
+    if not claim_email(engine, key, clock.now):
+        log.info("invoice email already sent or being sent", invoice_id=key)
+        return {"invoice_id": key, "sent": False}
+    try:
+        with engine.connect() as conn:
+            template = invoice_email_template(conn, key)
+        whmcs_api("SendEmail", {"messagename": template, "id": key})
+    except BaseException:
+        email_done(engine, key, "failed", clock.now)  # the retry claims it again
+        raise
+    email_done(engine, key, "sent", clock.now)
+    log.info("invoice email sent", invoice_id=key, template=template)
+    return {"invoice_id": key, "sent": True, "template": template}

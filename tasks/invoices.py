@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.args import invoice_id_arg, service_id_arg
+from tasks.args import event_id_arg, invoice_id_arg, service_id_arg
 from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
 from worker.celery_app import app
@@ -23,9 +23,11 @@ RETRY = {
 
 
 @app.task(name="prorata.invoice_paid", **RETRY)
-def invoice_paid_task(*, event_id: str, invoice_id: Any) -> dict[str, Any]:
+def invoice_paid_task(*, event_id: Any, invoice_id: Any) -> dict[str, Any]:
     """An invoice was paid: for an alignment invoice, move the due dates to P."""
-    outcome = invoice_paid(runtime.engine(), str(event_id), invoice_id_arg(invoice_id), clock.now)
+    outcome = invoice_paid(
+        runtime.engine(), event_id_arg(event_id), invoice_id_arg(invoice_id), clock.now
+    )
     logs.get_logger().info("invoice paid event " + outcome.outcome, records=outcome.records)
     if outcome.outcome == "applied":
         # after commit: services the payment left to unsuspend (a repeat queues nothing)
@@ -34,20 +36,20 @@ def invoice_paid_task(*, event_id: str, invoice_id: Any) -> dict[str, Any]:
 
 
 @app.task(name="prorata.invoice_cancelled", **RETRY)
-def invoice_cancelled_task(*, event_id: str, invoice_id: Any) -> dict[str, Any]:
+def invoice_cancelled_task(*, event_id: Any, invoice_id: Any) -> dict[str, Any]:
     """An invoice was cancelled: put back the next invoice dates of its alignment."""
     outcome = invoice_cancelled(
-        runtime.engine(), str(event_id), invoice_id_arg(invoice_id), clock.now
+        runtime.engine(), event_id_arg(event_id), invoice_id_arg(invoice_id), clock.now
     )
     logs.get_logger().info("invoice cancelled event " + outcome.outcome, records=outcome.records)
     return outcome.to_dict()
 
 
 @app.task(name="prorata.service_cancellation_requested", **RETRY)
-def service_cancellation_requested_task(*, event_id: str, service_id: Any) -> dict[str, Any]:
+def service_cancellation_requested_task(*, event_id: Any, service_id: Any) -> dict[str, Any]:
     """A cancellation request for a service: withdraw its pending alignment line."""
     outcome = service_cancellation_requested(
-        runtime.engine(), str(event_id), service_id_arg(service_id), clock.now
+        runtime.engine(), event_id_arg(event_id), service_id_arg(service_id), clock.now
     )
     logs.get_logger().info(
         "cancellation request event " + outcome.outcome, withdrawn=outcome.withdrawn

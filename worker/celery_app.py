@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
 from celery.schedules import crontab
 
 from worker import logs, runtime
 from worker.config import WorkerConfig, load_config
+from worker.inputs import BadTaskArguments
 
 TASK_MODULES = ["tasks.align", "tasks.invoices", "tasks.maintenance", "tasks.email"]
 TASK_MODULES += ["tasks.unsuspend"]  # unsuspension after an alignment invoice is paid
@@ -17,9 +19,21 @@ TASK_MODULES += ["tasks.health"]  # the ping task; the record of each beat job's
 TASK_MODULES += ["tasks.bulk"]  # bulk alignment: dry run, start, chunks, cancel
 
 
+class CheckedTask(Task):  # type: ignore[misc]  # Celery's Task is untyped
+    """A message whose keywords the task does not take (unknown, or one missing) is bad
+    input, refused before the task runs: not a TypeError retried or offered again."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            inspect.signature(self.run).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise BadTaskArguments(f"{self.name}: {exc}") from exc
+        return super().__call__(*args, **kwargs)
+
+
 def make_app() -> Celery:
     config = load_config()
-    app = Celery("prorata", include=TASK_MODULES)
+    app = Celery("prorata", include=TASK_MODULES, task_cls=CheckedTask)
     app.conf.update(
         broker_url=config.broker_url,
         result_backend=config.result_backend,

@@ -97,7 +97,8 @@ failed_jobs = sa.Table(
     sa.Column("failed_at", WhmcsDateTime, nullable=False),
     sa.Column("next_offer_at", WhmcsDateTime, nullable=True),
     sa.Column("resolved_at", WhmcsDateTime, nullable=True),
-    # succeeded | superseded (a later request of the same client came first); migration 5
+    # succeeded | superseded (a later request of the same client came first); migration 5;
+    # rejected (its message is bad input)
     sa.Column("resolution", sa.String(16), nullable=True),
 )
 

@@ -284,3 +284,46 @@ def test_services_of_another_client_are_left_out() -> None:
     result = plan([service(1, next_due=N), service(2, next_due=N, client_id=99)], today=TODAY)
 
     assert [line.service.id for line in result.lines] == [1]
+
+
+# --------------------------------------------------------------------------------------------
+# A negative price (a credit or discount product) never moves a date for free
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("amount", ["-10.00", "-0.01"])
+def test_a_negative_price_is_skipped_with_its_own_reason(amount: str) -> None:
+    result = plan(
+        [
+            service(1, amount=amount, next_due=N),
+            service(2, amount="30.00", next_due=N),
+            addon(5, service_id=2, amount=amount, next_due=N),
+        ],
+        today=TODAY,
+        day=1,
+    )
+    for line in (line_of(result, 1), line_of(result, 5, LineKind.ADDON)):
+        assert line.reason is Reason.NEGATIVE_PRICE
+        assert (line.aligned, line.invoiced, line.charge, line.new_due) == (
+            False,
+            False,
+            None,
+            None,
+        )
+    assert result.immediate == ()  # nothing moves at once
+    [created] = result.invoices
+    assert [line.service.id for line in created.lines] == [2]
+
+
+def test_negative_price_comes_after_already_aligned_and_before_not_selected() -> None:
+    result = plan(
+        [
+            service(1, amount="-5.00", next_due=date(2024, 7, 1)),
+            service(2, amount="-5.00", next_due=N),
+        ],
+        today=TODAY,
+        day=1,
+        selected=frozenset(),
+    )
+    assert line_of(result, 1).reason is Reason.ALREADY_ALIGNED
+    assert line_of(result, 2).reason is Reason.NEGATIVE_PRICE

@@ -260,3 +260,36 @@ def test_calendar_mode_plan_matches_an_independent_calculation(
     length = (start(whole + 1) - start(whole)).days
     assert line.new_due == expected_due
     assert line.amount == rounded(price * (whole * length + part), length)
+
+
+@given(
+    next_due=dates,
+    today=dates,
+    day=days_of_month,
+    cycle=cycles,
+    calendar_days=st.booleans(),
+    price=st.integers(min_value=-9_999_999, max_value=9_999_999).map(
+        lambda cents: Decimal(cents).scaleb(-2)
+    ),
+)
+def test_a_line_never_moves_a_date_for_less_than_nothing(
+    next_due: date, today: date, day: int, cycle: Cycle, calendar_days: bool, price: Decimal
+) -> None:
+    """A negative price (a credit, a discount) is skipped as such; any other price takes
+    part, and moves its dates at once only when it is free."""
+    settings = parse_settings({"calculate_days_by_use": "on" if calendar_days else ""})
+    subject = service(1, cycle=cycle.value, next_due=next_due, amount=f"{price:f}")
+
+    plan = plan_alignment(CLIENT, [subject], [], settings, AlignRequest(today=today, day=day))
+    (line,) = plan.lines
+
+    if on_day(next_due, day):
+        assert line.reason is Reason.ALREADY_ALIGNED
+    elif price < 0:
+        assert line.reason is Reason.NEGATIVE_PRICE
+        assert (line.aligned, line.new_due, line.charge) == (False, None, None)
+        assert plan.immediate == () and plan.invoices == ()
+    else:
+        assert line.reason is None and line.amount is not None and line.amount >= 0
+        assert line.invoiced == (line.amount > 0)
+        assert (line in plan.immediate) == (line.amount == 0)

@@ -836,3 +836,42 @@ def test_payment_of_an_invoice_that_reuses_a_deleted_alignment_id_is_ignored(
     assert dates(engine, tblhosting, service) == (d("2024-06-15"), d("2024-06-14"))
     assert record_state(engine, service) == "cancelled"
     assert outcome.outcome == "ignored"
+
+
+def test_a_negative_price_moves_no_date_and_makes_no_line(engine: Engine) -> None:
+    """WHMCS allows a negative recurring price (a credit or discount product): such a service
+    or addon is skipped as negative-price, its dates stay, and it has no record."""
+
+    def build(conn: Connection) -> dict[str, int]:
+        ids = two_services(conn)
+        credit = sandbox.add_product(conn, "Loyalty credit", taxed=False)
+        ids["credit"] = sandbox.add_service(
+            conn, ids["client"], credit, amount="-10.00", cycle="Monthly", next_due="2024-06-15"
+        )
+        discount = sandbox.add_addon_product(conn, "Loyalty discount", taxed=False)
+        ids["discount"] = sandbox.add_service_addon(
+            conn,
+            ids["web"],
+            discount,
+            client_id=ids["client"],
+            recurring="-2.00",
+            cycle="Monthly",
+            next_due="2024-06-15",
+        )
+        return ids
+
+    ids = seed(engine, build)
+    result = align(engine, ids["client"])
+    assert result.status == "aligned"
+    skipped = {(line["type"], line["id"]): line["reason"] for line in result.skipped}
+    assert skipped == {
+        ("service", ids["credit"]): "negative-price",
+        ("addon", ids["discount"]): "negative-price",
+    }
+    assert dates(engine, tblhosting, ids["credit"]) == (d("2024-06-15"), d("2024-06-15"))
+    addon = row(engine, tblhostingaddons, ids["discount"])
+    assert (addon["nextduedate"], addon["nextinvoicedate"]) == (d("2024-06-15"), d("2024-06-15"))
+    assert {r["relid"] for r in records_of(engine)} == {ids["web"], ids["mail"]}
+    [created] = result.invoices
+    assert {item["relid"] for item in items_of(engine, created["id"])} == {ids["web"], ids["mail"]}
+    assert row(engine, tblinvoices, created["id"])["total"] == Decimal("32.00")

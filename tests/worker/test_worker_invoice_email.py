@@ -6,16 +6,18 @@ fake WHMCS API on 127.0.0.1, on SQLite and on MariaDB."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import seed
+from worker_helpers import seed, two_services
 
 from tasks.email import send_invoice_email
 from tests.support.whmcs_api import FakeWhmcsApi, fake_whmcs_api
 from worker import logs, runtime
+from worker.own_schema import events
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblpaymentgateways
 
@@ -77,3 +79,46 @@ def test_credit_card_gateways_get_the_credit_card_template(
     assert {(form["action"], form["identifier"]) for form in api.snapshot()} == {
         ("SendEmail", "api-identifier")
     }
+
+
+def test_an_alignment_whose_commit_lost_its_connection_still_sends_its_email_once(
+    engine: Engine, api: FakeWhmcsApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit goes through and the connection breaks before the answer: the task sees a
+    database error, its retry finds the request done ("repeat"); the invoice's email still
+    goes out, once, however many times the event comes again."""
+    from tasks.align import align_client_task
+    from worker.celery_app import app
+
+    ids = seed(engine, two_services)
+    # the email task runs here, when the alignment queues it (the eager retry too)
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    live = runtime.engine()
+    commit = live.dialect.do_commit
+    cut: list[bool] = []
+
+    def commit_then_cut(dbapi_connection: Any) -> None:
+        commit(dbapi_connection)
+        if not cut:
+            cut.append(True)
+            raise live.dialect.loaded_dbapi.OperationalError("Lost connection during commit")
+
+    monkeypatch.setattr(live.dialect, "do_commit", commit_then_cut)
+    kwargs = {"event_id": "cut-commit", "client_id": ids["client"], "today": "2024-06-01"}
+    first = align_client_task.apply(kwargs=kwargs)
+    assert cut and first.successful(), first.traceback
+    assert first.result["status"] == "repeat"  # the retry found the committed alignment
+    [invoice] = first.result["invoices"]
+    assert [int(call["id"]) for call in api.snapshot()] == [invoice["id"]]
+
+    for _ in range(2):  # the event again (an outbox relay, a re-offer): no second email
+        again = align_client_task.apply(kwargs=kwargs)
+        assert again.result["status"] == "repeat"
+    assert [int(call["id"]) for call in api.snapshot()] == [invoice["id"]]
+    with engine.connect() as conn:
+        marker = conn.execute(sa.select(events).where(events.c.kind == "invoice-email")).one()
+    assert (marker.event_id, marker.invoice_id, marker.outcome) == (
+        f"invoice-email:{invoice['id']}",
+        invoice["id"],
+        "sent",
+    )

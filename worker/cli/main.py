@@ -27,7 +27,7 @@ from domain.cycles import Cycle, parse_cycle_list
 from domain.model import AlignRequest
 from domain.settings import SettingsError, parse_day
 from domain.tax import TaxRateError
-from worker import clock, runtime
+from worker import clock, inputs, runtime
 from worker.cli.render import (
     render_align_result,
     render_bulk_dry_run,
@@ -96,9 +96,14 @@ def _day(text: str) -> int:
 
 def _iso_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        if not text.isascii():
+            raise ValueError(text)
+        parsed = date.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {text!r}") from exc
+        raise argparse.ArgumentTypeError(
+            f"not a date in the form YYYY-MM-DD: {text!r:.80}"
+        ) from exc
+    return _checked(inputs.today_in_range, parsed, "the date")
 
 
 def _cycles(text: str) -> frozenset[Cycle]:
@@ -108,16 +113,24 @@ def _cycles(text: str) -> frozenset[Cycle]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _checked(check: Callable[..., T], *args: Any) -> T:
+    """A check of worker.inputs, its refusal as argparse's (one line, exit 2)."""
+    try:
+        return check(*args)
+    except inputs.BadTaskArguments as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _positive_id(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"an id is a positive whole number, not {text!r}")
-    return int(text)
+    return _checked(inputs.whole_number, "an id", text)
 
 
 def _event_id(text: str) -> str:
-    if not 1 <= len(text) <= 64:
-        raise argparse.ArgumentTypeError(f"an event id is 1 to 64 characters, not {text!r}")
-    return text
+    return _checked(inputs.event_id, text, inputs.EVENT_ID_MAX, "an event id")
+
+
+def _requested_by(text: str) -> str:
+    return _checked(inputs.requested_by, text, "cli")
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -150,17 +163,13 @@ def _add_plan_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _gateway(text: str) -> str:
-    if not text.strip():
+    if not text.strip() or len(text.strip()) > 255:
         raise argparse.ArgumentTypeError("a payment method is a gateway name, e.g. paypal")
     return text.strip()
 
 
 def _run_event_id(text: str) -> str:
-    if not 1 <= len(text) <= RUN_EVENT_ID_MAX:
-        raise argparse.ArgumentTypeError(
-            f"a bulk event id is 1 to {RUN_EVENT_ID_MAX} characters, not {text!r}"
-        )
-    return text
+    return _checked(inputs.event_id, text, RUN_EVENT_ID_MAX, "a bulk event id")
 
 
 def _add_bulk_options(parser: argparse.ArgumentParser) -> None:
@@ -192,7 +201,10 @@ def _add_bulk_options(parser: argparse.ArgumentParser) -> None:
         "--event-id", type=_run_event_id, help="the run's id (default: a new one; again: resumed)"
     )
     parser.add_argument(
-        "--requested-by", default="cli", help="who asked, kept with the run (default: cli)"
+        "--requested-by",
+        type=_requested_by,
+        default="cli",
+        help="who asked, kept with the run (default: cli)",
     )
     parser.add_argument("--json", action="store_true", help="print the dry run or result as JSON")
 
@@ -227,8 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     align = commands.add_parser("align", help="align a client now (in this process)")
     for sub in (plan, align):
         _add_plan_options(sub)
-    align.add_argument("--event-id", help="the request id (default: a new one)")
-    align.add_argument("--requested-by", default="cli", help="who asked (default: cli)")
+    align.add_argument("--event-id", type=_event_id, help="the request id (default: a new one)")
+    align.add_argument(
+        "--requested-by", type=_requested_by, default="cli", help="who asked (default: cli)"
+    )
 
     cron = commands.add_parser("cron", help="run the beat jobs once, in this process")
     _add_db(cron)

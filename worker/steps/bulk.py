@@ -32,6 +32,7 @@ from domain.eligibility import ELIGIBLE_STATUSES
 from domain.model import AlignRequest, Client
 from domain.money import ZERO, format_money
 from worker import logs
+from worker.inputs import BadTaskArguments, whole_number
 from worker.own_schema import bulk_clients, bulk_runs
 from worker.steps.align import AlignCommand, AlignResult, calendar_days_of, mode_name
 from worker.steps.jobs import JobReport, one_line
@@ -134,10 +135,10 @@ class BulkFilters:
 def _optional_id(name: str, value: Any) -> int | None:
     if value in (None, ""):
         return None
-    text = str(value).strip()
-    if isinstance(value, bool) or not isinstance(value, int | str) or not text.isdigit():
-        raise BulkInputError(f"{name} must be a whole number, not {value!r}")
-    return int(text)
+    try:
+        return whole_number(name, value)
+    except BadTaskArguments as exc:
+        raise BulkInputError(str(exc)) from exc
 
 
 @dataclass(frozen=True)

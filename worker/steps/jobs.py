@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from worker import logs
+from worker.inputs import id_or_none
 from worker.own_schema import events, failed_jobs, outbox, requests
 from worker.steps.align import parse_requested_at
 from worker.transactions import unit_of_work
@@ -150,15 +151,28 @@ def record_failed_job(
     return True
 
 
+def reject_failed_job(conn: Connection, event_id: str, reason: str, stamp: datetime) -> bool:
+    """Close the open failed job of an event whose message is bad input (resolution
+    rejected, the reason as its error); False when there is none."""
+    closed = conn.execute(
+        sa.update(failed_jobs)
+        .where(failed_jobs.c.event_id == event_id, failed_jobs.c.resolved_at.is_(None))
+        .values(resolved_at=stamp, resolution="rejected", error=reason[:2000])
+    )
+    return bool(closed.rowcount)
+
+
 def reoffer_delay(offers: int) -> timedelta:
     """10 minutes, doubling with each offer, at most a day."""
     return timedelta(minutes=min(10 * 2**offers, 24 * 60))
 
 
 def _client_of(payload: Any) -> str | None:
+    """The client id of a kept message, or None when it has none that could be one (a
+    malformed row, kept before such messages were refused, never stops the others)."""
     value = payload.get("client_id") if isinstance(payload, dict) else None
-    text = str(value).strip() if value is not None else ""
-    return str(int(text)) if text.isdigit() else None
+    client = id_or_none(value)
+    return None if client is None else str(client)
 
 
 def _already_handled(conn: Connection, row: Any) -> bool:

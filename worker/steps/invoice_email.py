@@ -1,0 +1,77 @@
+"""Each alignment invoice's "Invoice Created" email is sent once, however often it is queued.
+
+An alignment queues it after its commit, and so does every repeat of the same event: when
+the connection broke during the commit (the commit went through, the task saw an error),
+the retry answers "repeat" and is the only one left to queue it. A row in
+mod_prorata_events (`invoice-email:<invoice id>`) marks the email: sending (claimed by a
+task), sent, or failed (the API refused it; the task's retry claims it again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from worker.own_schema import events
+from worker.transactions import unit_of_work
+
+Clock = Callable[[], datetime]
+KIND = "invoice-email"
+# a claim older than this was left by a worker that died during the API call: well past the
+# call's 20 s timeout, so a slow call is never doubled by a redelivered task
+STALE_CLAIM = timedelta(minutes=10)
+
+
+def marker(invoice_id: int) -> str:
+    return f"{KIND}:{invoice_id}"
+
+
+def claim_email(engine: Engine, invoice_id: int, now: Clock) -> bool:
+    """True when this task is to send the invoice's email: nobody sent it, nobody is sending
+    it (or whoever was died long ago), or the API failed the last try."""
+    key = marker(invoice_id)
+    stamp = now()
+    try:
+        with unit_of_work(engine) as conn:
+            query = sa.select(events.c.id, events.c.outcome, events.c.processed_at).where(
+                events.c.event_id == key
+            )
+            if conn.dialect.name != "sqlite":
+                query = query.with_for_update()
+            row = conn.execute(query).first()
+            if row is None:
+                conn.execute(
+                    sa.insert(events).values(
+                        event_id=key,
+                        kind=KIND,
+                        invoice_id=invoice_id,
+                        outcome="sending",
+                        processed_at=stamp,
+                    )
+                )
+                return True
+            stale = row.outcome == "sending" and row.processed_at <= stamp - STALE_CLAIM
+            if row.outcome != "failed" and not stale:
+                return False  # sent, or being sent by another task
+            conn.execute(
+                sa.update(events)
+                .where(events.c.id == row.id)
+                .values(outcome="sending", processed_at=stamp)
+            )
+            return True
+    except IntegrityError:
+        return False  # another task inserted the claim at the same moment: it sends
+
+
+def email_done(engine: Engine, invoice_id: int, outcome: str, now: Clock) -> None:
+    """The claim's end: sent, or failed (claimable again by the retry)."""
+    with unit_of_work(engine) as conn:
+        conn.execute(
+            sa.update(events)
+            .where(events.c.event_id == marker(invoice_id))
+            .values(outcome=outcome, processed_at=now())
+        )
