@@ -30,7 +30,8 @@ final class Overpayments
                 ->whereNull('o.resolved_at')
                 ->orderBy('o.id', 'desc')
                 ->limit(self::LIMIT)
-                ->get(['o.invoice_id', 'o.client_id', 'o.amount', 'o.records', 'o.detected_at', 'c.firstname', 'c.lastname'])
+                // o.*: `credited` arrives with the worker's migration 10, which may come later
+                ->get(['o.*', 'c.firstname', 'c.lastname'])
                 ->all();
         } catch (\Throwable $e) {
             return ''; // the table arrives with the worker's migration 4
@@ -45,6 +46,7 @@ final class Overpayments
             . '<table class="table table-condensed prorata-overpayments"><thead><tr>'
             . '<th>' . $t->html('col_date') . '</th><th>' . $t->html('col_client') . '</th>'
             . '<th>' . $t->html('col_invoice') . '</th><th class="text-right">' . $t->html('col_amount') . '</th>'
+            . '<th class="text-right">' . $t->html('overpayments_credited') . '</th>'
             . '<th>' . $t->html('overpayments_records') . '</th><th></th></tr></thead><tbody>';
         foreach ($rows as $row) {
             $money = $format->withCurrency(...Format::currencyOf((int) $row->client_id));
@@ -56,6 +58,8 @@ final class Overpayments
                 . '<td><a href="invoices.php?action=edit&amp;id=' . (int) $row->invoice_id . '">'
                 . $t->html('invoice_number', (int) $row->invoice_id) . '</a></td>'
                 . '<td class="text-right text-nowrap">' . Format::e($money->money((string) $row->amount)) . '</td>'
+                . '<td class="text-right text-nowrap">' . ((float) ($row->credited ?? 0) > 0
+                    ? Format::e($money->money((string) $row->credited)) : '&mdash;') . '</td>'
                 . '<td>' . Format::e(implode(', ', array_map(static fn ($id) => '#' . (int) $id, is_array($records) ? $records : []))) . '</td>'
                 . '<td class="text-right"><form method="post" action="' . Format::e($link) . '" style="display:inline">'
                 . '<input type="hidden" name="token" value="' . Format::e($token) . '">'
