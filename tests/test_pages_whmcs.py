@@ -86,6 +86,14 @@ def due_in(days: int) -> date:
     return when
 
 
+def due_on(days: int, day: int) -> date:
+    """The first date at least `days` from today that falls on `day` of its month."""
+    when = TODAY + timedelta(days=days)
+    while when.day != day:
+        when += timedelta(days=1)
+    return when
+
+
 def aligned_to(next_due: date, day: int) -> date:
     """P: the first date after max(N, today) on `day` (no month end here: day < 28)."""
     when = max(next_due, TODAY) + timedelta(days=1)
@@ -1103,11 +1111,13 @@ def add_taxed_client(live: Site) -> dict[str, int]:
         )
         hosting = sandbox.add_product(conn, "Business Hosting", taxed=True)
         archive = sandbox.add_product(conn, "Archive Storage", taxed=True)
+        # due on the 2nd: a stub of 27 days or more to the 1st whatever today is, so the
+        # amounts run into thousands (the separator is what is looked at) on every day
         ids["tess_web"] = sandbox.add_service(
-            conn, tess, hosting, amount="900.00", cycle="Monthly", next_due=due_in(10)
+            conn, tess, hosting, amount="900.00", cycle="Monthly", next_due=due_on(10, 2)
         )
         ids["tess_archive"] = sandbox.add_service(
-            conn, tess, archive, amount="14000.00", cycle="Annually", next_due=due_in(40)
+            conn, tess, archive, amount="14000.00", cycle="Annually", next_due=due_on(40, 2)
         )
         add_user(conn, tess, owner=True)
     return ids
