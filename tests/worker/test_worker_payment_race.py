@@ -3,8 +3,9 @@
 WHMCS records a payment with no lock the worker knows of (billing facts 5.1): it reads the
 balance, commits a `tblaccounts` row, then marks the invoice Paid if it is still Unpaid. The
 worker meanwhile deletes or reduces a renewal invoice (an alignment), or takes a line off its
-own alignment invoice (a withdrawal). Each case is forced into every order of those steps,
-then a bulk run and single alignments meet payments at random offsets. After reconcile,
+own alignment invoice (a withdrawal), or cancels it unpaid (expiry), or a bulk chunk aligns
+the client. Each case is forced into every order of those steps, then a bulk run and single
+alignments meet payments at random offsets. After reconcile,
 nothing paid is lost: each invoice keeps what it asks if it is Paid and nothing if it is
 Cancelled or gone, the rest is the client's credit ("Invoice #N Overpayment") and listed.
 """
@@ -142,21 +143,23 @@ WORKER_POINTS = ("start", "write", "commit", "end")
 GATEWAY_POINTS = ("start", "read", "record", "end")
 
 
-def stop_at_statements(engine: Engine, actor: Actor) -> None:
-    """The worker's actor stops before its first line removal ("write") and before its
-    first commit ("commit"); only the first try of each stops (a rolled back try runs
-    again at once)."""
+def stop_at_statements(
+    engine: Engine, actor: Actor, write: str = "DELETE FROM tblinvoiceitems"
+) -> None:
+    """The worker's actor stops before its first statement that starts with `write` (a line
+    removal; read done, nothing removed) and before the commit that follows it (all
+    written). Only once: a rolled back try runs again at once."""
     seen: set[str] = set()
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.startswith("DELETE FROM tblinvoiceitems") and "write" not in seen:
+        if statement.startswith(write) and "write" not in seen:
             seen.add("write")
             actor.point("write")
 
     @sa.event.listens_for(engine, "commit")
     def _commit(conn: Any) -> None:
-        if "commit" not in seen:
+        if "write" in seen and "commit" not in seen:
             seen.add("commit")
             actor.point("commit")
 
@@ -316,6 +319,68 @@ def test_an_alignment_invoice_paid_while_a_line_is_withdrawn_is_never_lost(
     race(order, {"W": withdrawer, "G": payer})
 
     assert withdrawer.result.outcome in ("applied", "nothing-pending")
+    assert_nothing_lost(worker, [c])
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=lambda order: "-".join(f"{a}{p}" for a, p in order))
+def test_a_renewal_paid_while_a_bulk_chunk_aligns_its_client_is_never_lost(
+    engines: tuple[Engine, Engine], order: list[tuple[str, str]]
+) -> None:
+    worker, whmcs = engines
+    with worker.begin() as conn:
+        ids = client_with_renewals(conn)
+    started = bulk.start_run(
+        worker,
+        "bulk-race",
+        bulk.BulkParams(day=1, filters=bulk.BulkFilters(), today=T),
+        "cli",
+        clock(NOW),
+    )
+    alignment = bulk.Alignment(
+        inside=lambda conn, cmd: align_in(conn, cmd, clock(NOW)), after=lambda *_: None
+    )
+    chunk = Actor(
+        "W",
+        WORKER_POINTS,
+        lambda _: bulk.step_client(
+            worker, started.run, ids["client"], alignment, clock(NOW), pause=0.01
+        ),
+    )
+    stop_at_statements(worker, chunk)
+    payer = Actor("G", GATEWAY_POINTS, gateway(whmcs, ids["deleted"], NOW))
+    race(order, {"W": chunk, "G": payer})
+
+    assert chunk.result == ("aligned", None)
+    assert_nothing_lost(worker, [ids["client"]])
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=lambda order: "-".join(f"{a}{p}" for a, p in order))
+def test_an_alignment_invoice_paid_while_it_expires_is_never_lost(
+    engines: tuple[Engine, Engine], order: list[tuple[str, str]]
+) -> None:
+    """Reconcile cancels an unpaid alignment invoice past its days as a gateway pays it."""
+    worker, whmcs = engines
+    with worker.begin() as conn:
+        c = sandbox.add_client(conn, "Edsger", "Dijkstra")
+        product = sandbox.add_product(conn, "Web Hosting", taxed=False)
+        sandbox.add_service(
+            conn, c, product, amount="30.00", cycle="Monthly", next_due="2024-06-15"
+        )
+    [invoice] = align_client(worker, command(c, "align-1"), clock(NOW)).invoices
+    later = date(2024, 8, 1)  # 47 days past its due date, 30 allowed
+
+    def expire(_: Actor) -> Any:
+        done = reconcile(worker, later, 30, clock(NOW))
+        if done.failed:  # rolled back as a payment landed: the next run sees it
+            done = reconcile(worker, later, 30, clock(NOW))
+        return done
+
+    expirer = Actor("W", WORKER_POINTS, expire)
+    stop_at_statements(worker, expirer, write="UPDATE tblinvoices SET date_cancelled")
+    payer = Actor("G", GATEWAY_POINTS, gateway(whmcs, invoice["id"], NOW))
+    race(order, {"W": expirer, "G": payer})
+
+    assert not expirer.result.failed
     assert_nothing_lost(worker, [c])
 
 
