@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import os
 import subprocess
 import uuid
@@ -225,6 +226,34 @@ def test_admin_page_lists_unresolved_overpayments(
     assert row.resolved_at is not None
     assert any("#41" in line.description for line in table_rows(engine, tblactivitylog))
     assert overpayments_panel(php, url, language, form) == ""  # a second time: nothing
+
+
+def test_admin_page_shows_what_was_credited_of_an_overpayment(
+    php: str, sqlite_whmcs: tuple[str, Engine]
+) -> None:
+    """Money that reached an invoice the alignment changed is credited already: the list
+    says how much, beside the amount; a flagged late payment credits nothing (a dash)."""
+    url, engine = sqlite_whmcs
+    ids = seed_client(engine)
+    with engine.begin() as conn:
+        for invoice, credited in ((51, "23.80"), (52, "0")):
+            conn.execute(
+                sa.insert(overpayments).values(
+                    invoice_id=invoice,
+                    client_id=ids["client"],
+                    amount="23.80",
+                    credited=credited,
+                    records="[]",
+                    detected_at=LATER,
+                )
+            )
+    html = overpayments_panel(php, url, "english")
+    assert "Credited to the client" in html
+    cells = {
+        row.split('"', 1)[0]: re.findall(r'<td class="text-right text-nowrap">(.*?)</td>', row)
+        for row in html.split('<tr data-invoice="')[1:]
+    }
+    assert cells == {"51": ["$23.80 USD", "$23.80 USD"], "52": ["$23.80 USD", "&mdash;"]}
 
 
 def test_admin_preview_says_what_aligning_withdraws_first(
