@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import os
+import re
 import subprocess
 import uuid
 from datetime import date, datetime
