@@ -255,6 +255,19 @@ def _gateway_records(world: World, invoice: int) -> None:
         reconcile(world.engine, world.today, EXPIRE_AFTER, world.now)
 
 
+def renewal_invoice(conn: Any, world: World, service: Any) -> int:
+    """The renewal of the service's current period, as WHMCS's invoice run makes it."""
+    line = {
+        "type": "Hosting",
+        "relid": service.id,
+        "amount": str(service.amount),
+        "duedate": service.nextduedate,
+    }
+    return sandbox.add_invoice(
+        conn, world.client, [line], when=world.today, due=service.nextduedate
+    )
+
+
 def run_step(world: World, step: tuple[str, int]) -> None:
     kind, value = step
     engine = world.engine
@@ -284,20 +297,7 @@ def run_step(world: World, step: tuple[str, int]) -> None:
                 and billed is None
                 and current.amount > 0
             ):
-                sandbox.add_invoice(
-                    conn,
-                    world.client,
-                    [
-                        {
-                            "type": "Hosting",
-                            "relid": service,
-                            "amount": str(current.amount),
-                            "duedate": current.nextduedate,
-                        }
-                    ],
-                    when=world.today,
-                    due=current.nextduedate,
-                )
+                renewal_invoice(conn, world, current)
     elif kind == "gateway-reads":
         invoice = _pick(_open_invoices(world), value)
         if invoice is not None and (payment := whmcs_sim.gateway_reads(engine, invoice)):
@@ -340,20 +340,7 @@ def run_step(world: World, step: tuple[str, int]) -> None:
             current = conn.execute(sa.select(tblhosting).where(tblhosting.c.id == service)).one()
             if current.domainstatus not in ("Active", "Suspended") or current.nextduedate is None:
                 return
-            invoice = sandbox.add_invoice(
-                conn,
-                world.client,
-                [
-                    {
-                        "type": "Hosting",
-                        "relid": service,
-                        "amount": str(current.amount),
-                        "duedate": current.nextduedate,
-                    }
-                ],
-                when=world.today,
-                due=current.nextduedate,
-            )
+            invoice = renewal_invoice(conn, world, current)
         _pay(world, invoice)
     elif kind == "cancel-invoice":
         invoice = _pick(_alignment_invoices(world, "Unpaid"), value)

@@ -204,6 +204,24 @@ def race(order: list[tuple[str, str]], actors: dict[str, Actor]) -> None:
         assert actor.error is None, (actor.name, actor.error)
 
 
+def renewal_race(
+    engines: tuple[Engine, Engine], target: str, order: list[tuple[str, str]]
+) -> tuple[dict[str, int], Actor]:
+    """A client with renewals aligned while a gateway pays its `target` renewal, in `order`."""
+    worker, whmcs = engines
+    with worker.begin() as conn:
+        ids = client_with_renewals(conn)
+    aligner = Actor(
+        "W",
+        WORKER_POINTS,
+        lambda _: align_client(worker, command(ids["client"], "align-1"), clock(NOW)),
+    )
+    stop_at_statements(worker, aligner)
+    payer = Actor("G", GATEWAY_POINTS, gateway(whmcs, ids[target], NOW))
+    race(order, {"W": aligner, "G": payer})
+    return ids, aligner
+
+
 # ---- nothing lost ----------------------------------------------------------------------------
 
 
@@ -268,17 +286,8 @@ def assert_nothing_lost(engine: Engine, clients: list[int]) -> dict[str, int]:
 def test_a_renewal_paid_while_an_alignment_rewrites_it_is_never_lost(
     engines: tuple[Engine, Engine], order: list[tuple[str, str]], target: str
 ) -> None:
-    worker, whmcs = engines
-    with worker.begin() as conn:
-        ids = client_with_renewals(conn)
-    aligner = Actor(
-        "W",
-        WORKER_POINTS,
-        lambda _: align_client(worker, command(ids["client"], "align-1"), clock(NOW)),
-    )
-    stop_at_statements(worker, aligner)
-    payer = Actor("G", GATEWAY_POINTS, gateway(whmcs, ids[target], NOW))
-    race(order, {"W": aligner, "G": payer})
+    worker, _ = engines
+    ids, aligner = renewal_race(engines, target, order)
 
     assert aligner.result.status in ("aligned", "nothing-to-align")
     assert_nothing_lost(worker, [ids["client"]])
@@ -389,17 +398,10 @@ def test_the_guard_itself_rolls_back_an_alignment_whose_renewal_was_paid_meanwhi
 ) -> None:
     """The payment row committed after the alignment read the invoice and before it removed
     a line: the removal finds it and the alignment runs again, the renewal blocked."""
-    worker, whmcs = engines
-    with worker.begin() as conn:
-        ids = client_with_renewals(conn)
-    aligner = Actor(
-        "W",
-        WORKER_POINTS,
-        lambda _: align_client(worker, command(ids["client"], "align-1"), clock(NOW)),
+    worker, _ = engines
+    ids, aligner = renewal_race(
+        engines, "deleted", [("W", "write"), ("G", "record"), ("W", "end"), ("G", "end")]
     )
-    stop_at_statements(worker, aligner)
-    payer = Actor("G", GATEWAY_POINTS, gateway(whmcs, ids["deleted"], NOW))
-    race([("W", "write"), ("G", "record"), ("W", "end"), ("G", "end")], {"W": aligner, "G": payer})
 
     result = aligner.result
     blocked = {s["id"]: s["blocked_by_invoice"] for s in result.skipped if s["reason"] == "blocked"}
