@@ -6,18 +6,24 @@ MariaDB in both session modes. Nothing is written, retried, or kept to be offere
 from __future__ import annotations
 
 import json
-import sys
-import uuid
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from worker_helpers import NOW, dump, dump_diff, execute, rows, seed, two_services
+from worker_helpers import (
+    NOW,
+    dump,
+    dump_diff,
+    execute,
+    fix_clock_and_logs,
+    rows,
+    seed,
+    two_services,
+)
 
-from worker import clock, logs, runtime
+from worker import runtime
 from worker.inputs import BadTaskArguments
 from worker.own_schema import failed_jobs, requests
 
@@ -27,26 +33,9 @@ MEGABYTE = "x" * 1_000_000
 SQUARED, ONE, THREE = "\u00b2", "\u0661", "\u0663"
 
 
-class _CurrentStderr:
-    """Whatever sys.stderr is at the moment of writing (pytest swaps it for each test)."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    monkeypatch.setattr(clock, "today", lambda: NOW.date())
-    monkeypatch.setenv("PRORATA_QUEUE", f"prorata-test-{uuid.uuid4().hex[:10]}")
-    for name in ("_database_url", "_engine", "_engine_pid"):
-        monkeypatch.setattr(runtime, name, getattr(runtime, name))
-    monkeypatch.setattr(logs, "_configured", False)
-    monkeypatch.setattr(logs, "sys", SimpleNamespace(stderr=_CurrentStderr()))
-    logs.configure_logging()
+    fix_clock_and_logs(monkeypatch, NOW)
     yield
 
 

@@ -13,16 +13,27 @@ import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from worker_helpers import LATER, NOW, d, dump, dump_diff, execute, row, rows, seed, two_services
+from worker_helpers import (
+    LATER,
+    NOW,
+    d,
+    dump,
+    dump_diff,
+    execute,
+    fix_clock_and_logs,
+    row,
+    rows,
+    seed,
+    two_services,
+)
 
 from tests.support.processes import ROOT, free_port, stop_process
-from worker import clock, logs, runtime
+from worker import clock, runtime
 from worker.cli.main import main
 from worker.config import load_config
 from worker.db import make_engine
@@ -46,29 +57,9 @@ from worker.whmcs.schema import tblhosting, tblinvoices
 P = d("2024-07-01")
 
 
-class _CurrentStderr:
-    """Whatever sys.stderr is at the moment of writing (pytest swaps it for each test)."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    monkeypatch.setattr(clock, "today", lambda: NOW.date())
-    # a dead-letter list of this test's own on the machine's Redis
-    monkeypatch.setenv("PRORATA_QUEUE", f"prorata-test-{uuid.uuid4().hex[:10]}")
-    for name in ("_database_url", "_engine", "_engine_pid"):
-        monkeypatch.setattr(runtime, name, getattr(runtime, name))
-    # log lines of this process (ours and Celery's) go to this test's captured stderr, not
-    # to an earlier test's closed one
-    monkeypatch.setattr(logs, "_configured", False)
-    monkeypatch.setattr(logs, "sys", SimpleNamespace(stderr=_CurrentStderr()))
-    logs.configure_logging()
+    fix_clock_and_logs(monkeypatch, NOW)
     yield
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -313,3 +316,29 @@ def one_invoice(conn: Connection) -> dict[str, int]:
         conn, c, web, amount="30.00", cycle="Monthly", next_due="2024-05-10"
     )
     return ids
+
+
+class _CurrentStderr:
+    """Whatever sys.stderr is at the moment of writing (pytest swaps it for each test)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def fix_clock_and_logs(monkeypatch: Any, moment: datetime) -> None:
+    """The clock at `moment`, a dead-letter list of the test's own on the machine's Redis,
+    the runtime's engine kept to the test, and log lines of this process (ours and
+    Celery's) to this test's captured stderr, not to an earlier test's closed one."""
+    from worker import clock, logs, runtime
+
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    monkeypatch.setattr(clock, "today", lambda: moment.date())
+    monkeypatch.setenv("PRORATA_QUEUE", f"prorata-test-{uuid.uuid4().hex[:10]}")
+    for name in ("_database_url", "_engine", "_engine_pid"):
+        monkeypatch.setattr(runtime, name, getattr(runtime, name))
+    monkeypatch.setattr(logs, "_configured", False)
+    monkeypatch.setattr(logs, "sys", SimpleNamespace(stderr=_CurrentStderr()))
+    logs.configure_logging()
