@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from celery import bootsteps
+from celery.worker import state as worker_state
 from celery.worker.consumer import Consumer as CeleryConsumer
 from kombu.utils import encoding, json
 
@@ -105,6 +106,9 @@ def task_message_problem(message: Any) -> str | None:
     size = len(dumps(headers))
     if size > MAX_HEADERS_BYTES:
         return f"headers of {size} bytes, more than {MAX_HEADERS_BYTES}"
+    problem = _headers_problem(headers)
+    if problem is not None:
+        return problem
     try:
         body = message.decode()  # Celery's accept_content applies here; the result is kept
     except Exception as exc:
@@ -126,12 +130,44 @@ def task_message_problem(message: Any) -> str | None:
     return None
 
 
+def _number_or_none(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _headers_problem(headers: dict[str, Any]) -> str | None:
+    """The headers Celery reads in the worker's main process before the pool takes a task,
+    where a value of the wrong type would end the worker."""
+    if not isinstance(headers.get("shadow") or "", str):
+        return "header shadow is not a task name"
+    timelimit = headers.get("timelimit")
+    if timelimit and not (
+        isinstance(timelimit, list | tuple)
+        and len(timelimit) == 2
+        and all(_number_or_none(limit) for limit in timelimit)
+    ):
+        return "header timelimit is not [hard, soft] seconds"
+    stamped = headers.get("stamped_headers") or []
+    if not isinstance(stamped, list) or not all(isinstance(name, str) for name in stamped):
+        return "header stamped_headers is not a list of names"
+    if not isinstance(headers.get("stamps") or {}, dict):
+        return "header stamps is not an object"
+    return None
+
+
 def message_text(message: Any) -> str:
     """The message as kombu would put it back on the queue."""
     try:
         return dumps(message.serializable())
     except Exception:  # its body cannot be encoded again: what is known of it
         return repr({"headers": message.headers, "body": message.body})[:MAX_KEPT_BYTES]
+
+
+def _handed_on(message: Any) -> bool:
+    """Whether Celery made a request of this message (reserved for the pool, or scheduled)."""
+    request = worker_state.requests.get(message.headers.get("id"))
+    if request is not None and request.message is message:
+        return True
+    return any(request.message is message for request in worker_state.scheduled_requests)
 
 
 class ScreenQueueItems(bootsteps.StartStopStep):  # type: ignore[misc]
@@ -204,7 +240,10 @@ class Consumer(CeleryConsumer):  # type: ignore[misc]
                 return handle(message)
             except broker_errors:
                 raise  # the broker's fault: Celery reconnects, an unacknowledged message returns
-            except Exception as exc:  # a broken message no check above foresaw
+            except Exception as exc:
+                if _handed_on(message):
+                    raise  # the worker's fault, not the message's: it restarts, the message returns
+                # a broken message no check above foresaw
                 return self._reject(message, f"the worker could not take it: {one_line(exc)}")
 
         return on_task_received

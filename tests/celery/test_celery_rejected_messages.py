@@ -103,6 +103,14 @@ def bad_messages(queue: str) -> dict[str, tuple[str, str]]:
             envelope(set_key("headers", "eta", value="soon")),
             "invalid task message: InvalidTaskError: invalid ETA value 'soon'",
         ),
+        "time limit a number": (
+            envelope(set_key("headers", "timelimit", value=5)),
+            "header timelimit is not",
+        ),
+        "stamped headers a number": (
+            envelope(set_key("headers", "stamped_headers", value=5)),
+            "header stamped_headers is not",
+        ),
         "item {}": ("{}", "no properties in the envelope"),
         "item a JSON string": ('"text"', "not a message envelope: a JSON str"),
         "item not UTF-8": ("caf\udce9", "not JSON"),
