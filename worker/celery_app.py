@@ -47,6 +47,8 @@ def make_app() -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # a message the worker cannot read or run is kept aside with the reason, never a crash
+        worker_consumer="worker.consumer:Consumer",
         task_time_limit=config.task_time_limit,
         task_soft_time_limit=max(config.task_time_limit - 30, 10),
         broker_transport_options={"visibility_timeout": config.visibility_timeout},

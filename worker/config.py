@@ -127,6 +127,15 @@ class WorkerConfig:
         """The Redis list that keeps events the database could not take."""
         return f"{self.queue}.dead"
 
+    @property
+    def rejected_list(self) -> str:
+        """The Redis list that keeps messages the worker could not read or run."""
+        return rejected_list_for(self.queue)
+
+
+def rejected_list_for(queue: str) -> str:
+    return f"{queue}.rejected"
+
 
 def load_config() -> WorkerConfig:
     broker = _url("PRORATA_BROKER_URL", "redis://127.0.0.1:6379/0", REDIS_SCHEMES)

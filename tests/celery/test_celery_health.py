@@ -150,7 +150,10 @@ def test_status_with_redis_unreachable(
     url, engine = sandbox_db
     all_jobs_ran(engine)
     code, lines = status(url, broker=f"redis://127.0.0.1:{free_port()}/0")
-    assert (code, attention(lines)) == (1, ["broker", "dead letters", "queue", "workers"])
+    assert (code, attention(lines)) == (
+        1,
+        ["broker", "dead letters", "queue", "rejected messages", "workers"],
+    )
     assert lines["broker"].startswith("ATTENTION broker: unreachable: ConnectionError")
     assert lines["workers"] == "ATTENTION workers: unknown: broker unreachable"
     assert lines["database"] == f"OK        database: reachable, schema at version {LATEST}"

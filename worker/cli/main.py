@@ -74,6 +74,7 @@ EXIT_BAD_INPUT = 2
 EXIT_DATABASE = 3
 EXIT_BROKER = 4
 DB_ENV = "PRORATA_DATABASE_URL"
+CELERY_APP = "worker.celery_app:app"  # what `prorata worker` and `prorata beat` run
 
 
 class CliError(Exception):
@@ -609,14 +610,17 @@ def run_celery(command: str, extra: Sequence[str]) -> int:
     start-up checks."""
     config = load_config()
     preflight(config)
-    from worker.celery_app import app
+    from celery.bin.celery import celery as celery_command
 
     options = list(extra[1:] if extra[:1] == ["--"] else extra)
     if command == "worker":
-        app.worker_main(["worker", "--loglevel=INFO", f"--queues={config.queue}", *options])
+        argv = ["worker", "--loglevel=INFO", f"--queues={config.queue}", *options]
     else:
-        app.start(["beat", "--loglevel=INFO", *options])
-    return 0
+        argv = ["beat", "--loglevel=INFO", *options]
+    # Celery's exit code (1 after an "Unrecoverable error") so that a supervisor restarts
+    # it: app.start() and app.worker_main() drop the code click returns, and exit 0
+    code = celery_command.main(args=["--app", CELERY_APP, *argv], standalone_mode=False)
+    return code if isinstance(code, int) else 0
 
 
 def cmd_sandbox_seed(args: argparse.Namespace) -> int:

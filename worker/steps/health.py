@@ -8,6 +8,7 @@ made (its database or Redis gone) needs attention and says why.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from worker import logs
+from worker.config import rejected_list_for
 from worker.own_schema import (
     LATEST,
     bulk_runs,
@@ -369,8 +371,9 @@ def broker_checks(
     redis: Any, queue: str, dead_list: str, inspect: Callable[[], Any]
 ) -> list[Check]:
     """The broker, the workers consuming `queue` (`inspect()` returns Celery's
-    active_queues answers), the queue's depth and the dead-letter list."""
-    names = ("workers", "queue", "dead letters")
+    active_queues answers), the queue's depth, the dead-letter list and the messages the
+    workers rejected."""
+    names = ("workers", "queue", "dead letters", "rejected messages")
     try:
         redis.ping()
     except Exception as exc:
@@ -387,11 +390,21 @@ def broker_checks(
         count = int(redis.llen(dead_list))
         return Check("dead letters", count == 0, f"{count} in {dead_list} (see prorata cron)")
 
+    def rejected() -> Check:
+        name = rejected_list_for(queue)
+        count = int(redis.llen(name))
+        figure = f"{count} in {name}"
+        if count:
+            newest = json.loads(redis.lindex(name, -1))
+            figure += f", newest {newest['rejected_at']}: {newest['reason']}"
+        return Check("rejected messages", count == 0, figure)
+
     return [
         Check("broker", True, "reachable"),
         _guarded("workers", workers),
         _guarded("queue", lambda: Check("queue", True, f"{queue_length(redis, queue)} waiting")),
         _guarded("dead letters", dead),
+        _guarded("rejected messages", rejected),
     ]
 
 
