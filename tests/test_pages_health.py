@@ -41,7 +41,12 @@ def health(live: Site) -> Iterator[Site]:
         with live.engine.begin() as conn:
             for table in (job_runs, failed_jobs, outbox):
                 conn.execute(sa.delete(table))
-        live.redis.delete(f"{live.queue}.dead", f"{live.dead_queue}.dead", live.dead_queue)
+        live.redis.delete(
+            f"{live.queue}.dead",
+            f"{live.dead_queue}.dead",
+            f"{live.queue}.rejected",
+            live.dead_queue,
+        )
 
     clear()
     yield live
@@ -77,6 +82,7 @@ def test_the_panel_shows_what_needs_attention_and_the_worker_answers_a_test(
             )
         )
     health.redis.rpush(f"{health.queue}.dead", json.dumps({"event_id": "d-1"}))
+    health.redis.rpush(f"{health.queue}.rejected", json.dumps({"reason": "not JSON"}))
 
     browser.goto(health.url + ADMIN)
     rows = panel_rows(browser)
@@ -92,6 +98,10 @@ def test_the_panel_shows_what_needs_attention_and_the_worker_answers_a_test(
     assert rows["dead-letters"] == (
         "attention",
         f"Dead letters\tAttention\t1 in the Redis list {health.queue}.dead.",
+    )
+    assert rows["rejected-messages"] == (
+        "attention",
+        f"Rejected messages\tAttention\t1 in the Redis list {health.queue}.rejected.",
     )
     assert browser.exists("#prorata-health.panel-warning")
 
@@ -114,7 +124,7 @@ def test_the_panel_shows_what_needs_attention_and_the_worker_answers_a_test(
         conn.execute(sa.update(failed_jobs).values(resolved_at=now, resolution="succeeded"))
         conn.execute(sa.update(outbox).values(relayed_at=now))
     record_run(health.engine, "relay_outbox", last_finished_at=clock.now())
-    health.redis.delete(f"{health.queue}.dead")
+    health.redis.delete(f"{health.queue}.dead", f"{health.queue}.rejected")
     browser.goto(health.url + ADMIN)
     assert {state for state, _ in panel_rows(browser).values()} == {"ok"}
     assert browser.exists("#prorata-health.panel-default")
@@ -147,7 +157,8 @@ def test_the_test_without_a_worker_fails_clearly_and_a_forged_one_sends_nothing(
     health.configure(queue=health.dead_queue, redis_port=str(free_port()))
     browser.goto(health.url + ADMIN)
     rows = panel_rows(browser)
-    assert rows["worker"][0] == rows["dead-letters"][0] == "attention"
+    assert rows["worker"][0] == rows["dead-letters"][0] == rows["rejected-messages"][0]
+    assert rows["worker"][0] == "attention"
     assert "Redis cannot be reached" in rows["worker"][1]
     browser.click("#prorata-test-connection")
     assert "Nothing was sent, Redis cannot be reached" in browser.text("#prorata-test-result")

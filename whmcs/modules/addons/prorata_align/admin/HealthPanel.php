@@ -89,6 +89,7 @@ final class HealthPanel
             $rows[] = $this->outboxRow();
             $rows[] = $this->bulkRunsRow();
             $rows[] = $this->deadLettersRow($client, $redisError);
+            $rows[] = $this->rejectedRow($client, $redisError);
         } finally {
             $client?->close();
         }
@@ -304,18 +305,30 @@ final class HealthPanel
 
     private function deadLettersRow(?RedisClient $client, string $redisError): array
     {
-        $name = $this->t->get('health_dead_letters');
+        return $this->redisListRow($client, $redisError, '.dead', 'dead-letters', 'health_dead_letters');
+    }
+
+    /** Messages the worker could not read or run, kept with their reason (`<queue>.rejected`). */
+    private function rejectedRow(?RedisClient $client, string $redisError): array
+    {
+        return $this->redisListRow($client, $redisError, '.rejected', 'rejected-messages', 'health_rejected');
+    }
+
+    /** A Redis list beside the queue that must stay empty: attention while it holds anything. */
+    private function redisListRow(?RedisClient $client, string $redisError, string $suffix, string $check, string $nameKey): array
+    {
+        $name = $this->t->get($nameKey);
         try {
             if ($client === null) {
                 throw new RedisError($redisError);
             }
-            $list = $this->settings->queue() . '.dead';
+            $list = $this->settings->queue() . $suffix;
             $count = $client->llen($list);
         } catch (RedisError|SettingsError $e) {
-            return ['attention', 'dead-letters', $name, $this->t->get('health_redis_down', $e->getMessage())];
+            return ['attention', $check, $name, $this->t->get('health_redis_down', $e->getMessage())];
         }
 
-        return [$count > 0 ? 'attention' : 'ok', 'dead-letters', $name, $this->t->get('health_dead_letters_count', $count, $list)];
+        return [$count > 0 ? 'attention' : 'ok', $check, $name, $this->t->get('health_dead_letters_count', $count, $list)];
     }
 
     // -- small pieces ---------------------------------------------------------------------

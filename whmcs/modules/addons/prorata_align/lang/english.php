@@ -303,6 +303,7 @@ $_ADDONLANG['health_outbox_empty'] = 'No event waiting.';
 $_ADDONLANG['health_outbox_count'] = '%1$d events waiting, the oldest since %2$s.';
 $_ADDONLANG['health_dead_letters'] = 'Dead letters';
 $_ADDONLANG['health_dead_letters_count'] = '%1$d in the Redis list %2$s.';
+$_ADDONLANG['health_rejected'] = 'Rejected messages';
 $_ADDONLANG['health_bulk_runs'] = 'Bulk runs';
 $_ADDONLANG['health_bulk_runs_ok'] = '%1$d running.';
 $_ADDONLANG['health_bulk_run_stopped'] = 'Run %1$d (%2$s) stopped: %3$s.';

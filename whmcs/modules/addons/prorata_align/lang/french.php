@@ -299,6 +299,7 @@ $_ADDONLANG['health_outbox_empty'] = 'Aucun événement en attente.';
 $_ADDONLANG['health_outbox_count'] = '%1$d événements en attente, le plus ancien depuis %2$s.';
 $_ADDONLANG['health_dead_letters'] = 'Événements non remis';
 $_ADDONLANG['health_dead_letters_count'] = '%1$d dans la liste Redis %2$s.';
+$_ADDONLANG['health_rejected'] = 'Messages rejetés';
 $_ADDONLANG['health_bulk_runs'] = 'Traitements en masse';
 $_ADDONLANG['health_bulk_runs_ok'] = '%1$d en cours.';
 $_ADDONLANG['health_bulk_run_stopped'] = 'Traitement %1$d (%2$s) arrêté : %3$s.';

@@ -299,6 +299,7 @@ $_ADDONLANG['health_outbox_empty'] = 'Kein Ereignis wartet.';
 $_ADDONLANG['health_outbox_count'] = '%1$d Ereignisse warten, das älteste seit %2$s.';
 $_ADDONLANG['health_dead_letters'] = 'Unzustellbare Ereignisse';
 $_ADDONLANG['health_dead_letters_count'] = '%1$d in der Redis-Liste %2$s.';
+$_ADDONLANG['health_rejected'] = 'Abgelehnte Nachrichten';
 $_ADDONLANG['health_bulk_runs'] = 'Massenläufe';
 $_ADDONLANG['health_bulk_runs_ok'] = '%1$d laufen.';
 $_ADDONLANG['health_bulk_run_stopped'] = 'Lauf %1$d (%2$s) angehalten: %3$s.';
