@@ -563,12 +563,14 @@ def check_money(world: World, history: list[tuple[str, int]]) -> None:
             ).scalar_one()
             kept = total if status == "Paid" else Decimal(0)
             # money a gateway recorded on an invoice staff cancelled meanwhile (the product
-            # did not change it, so nothing is credited): listed for staff with what it got
+            # did not change it, so nothing is credited; staff may have reopened it and had
+            # it paid again): listed for staff with all it received
             listed_received = conn.execute(
                 sa.select(overpayments.c.received).where(overpayments.c.invoice_id == invoice)
             ).scalar()
-            if status != "Paid" and Decimal(credited) == 0 and listed_received is not None:
-                kept = min(Decimal(amount), listed_received)
+            listed_all = listed_received is not None and listed_received >= Decimal(amount)
+            if Decimal(credited) == 0 and listed_all:
+                kept = Decimal(amount)
             assert Decimal(amount) == kept + Decimal(credited), (
                 history,
                 invoice,
@@ -603,6 +605,11 @@ def _ids(text: Any) -> list[int]:
 @example(
     services=[(5, "Monthly", "30.00", False), (9, "Monthly", "12.50", False)],
     steps=[("align", 1), ("gateway-reads", 0), ("cancel-request", 0), ("align", 20)],
+)
+# staff move the due date past P while the alignment waits, then it is paid
+@example(
+    services=[(5, "Monthly", "30.00", False)],
+    steps=[("align", 1), ("staff-move", 80), ("pay", 0)],
 )
 def test_random_lives_keep_one_live_line_dates_paid_for_and_no_money_lost(
     database: Database,

@@ -21,26 +21,29 @@ Clock = Callable[[], datetime]
 
 def _candidates(engine: Engine) -> list[int]:
     """Invoices still holding a late record's line, paid or with a payment recorded, not yet
-    flagged."""
+    listed with all the money they received (compared here, not in SQL: SQLite keeps the
+    listed amount as text)."""
     money = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == records.c.invoice_id)
-    flagged = sa.select(overpayments.c.id).where(
-        overpayments.c.invoice_id == records.c.invoice_id,
-        overpayments.c.reason != "unbilled",  # money arriving since is another matter
-    )
     query = (
-        sa.select(records.c.invoice_id)
+        sa.select(records.c.invoice_id, overpayments.c.reason, overpayments.c.received)
         .join(tblinvoices, tblinvoices.c.id == records.c.invoice_id)
+        .outerjoin(overpayments, overpayments.c.invoice_id == records.c.invoice_id)
         .where(
             records.c.state.in_(LATE),
             LINE_STILL_THERE,
             sa.or_(tblinvoices.c.status == "Paid", money.exists()),
-            ~flagged.exists(),
         )
         .distinct()
         .order_by(records.c.invoice_id)
     )
     with engine.connect() as conn:
-        return [int(invoice_id) for (invoice_id,) in conn.execute(query)]
+        return [
+            int(row.invoice_id)
+            for row in conn.execute(query)
+            # money arriving after days were listed as billed by nobody is another matter
+            if row.reason in (None, "unbilled")
+            or row.received < overpayment.received_on(conn, int(row.invoice_id))
+        ]
 
 
 def flag_late_payments(engine: Engine, now: Clock) -> list[int]:

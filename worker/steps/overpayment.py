@@ -194,15 +194,23 @@ def flag(
         return False
     ids = {int(row.id) for row in rows}
     existing = conn.execute(
-        sa.select(overpayments.c.id, overpayments.c.records, overpayments.c.reason).where(
-            overpayments.c.invoice_id == invoice_id
-        )
+        sa.select(
+            overpayments.c.id,
+            overpayments.c.records,
+            overpayments.c.reason,
+            overpayments.c.received,
+        ).where(overpayments.c.invoice_id == invoice_id)
     ).first()
     known = set(json.loads(existing.records)) if existing is not None else set()
-    if ids <= known and existing is not None and existing.reason == reason:
+    received = received_on(conn, invoice_id)
+    if (
+        existing is not None
+        and ids <= known
+        and existing.reason == reason
+        and existing.received == received  # more money since is listed again
+    ):
         return False
     everyone = ids | known
-    received = received_on(conn, invoice_id)
     charged = charged_by(conn, invoice_id, everyone)
     values: dict[str, object] = {
         "records": json.dumps(sorted(everyone)),
@@ -220,7 +228,7 @@ def flag(
             )
         )
     else:
-        if existing.reason != reason:
+        if existing.reason != reason or existing.received != received:
             values["resolved_at"] = None
         conn.execute(sa.update(overpayments).where(overpayments.c.id == existing.id).values(values))
     log_activity(
