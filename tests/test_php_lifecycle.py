@@ -31,7 +31,7 @@ from worker.own_schema import outbox, overpayments, records
 from worker.steps.align import AlignCommand
 from worker.steps.planning import plan_client
 from worker.steps.withdraw import service_cancellation_requested
-from worker.whmcs.schema import tblactivitylog, tblinvoices
+from worker.whmcs.schema import tblactivitylog, tblcurrencies, tblinvoices
 
 pytestmark = pytest.mark.php
 
@@ -203,6 +203,8 @@ def test_admin_page_lists_unresolved_overpayments(
                     invoice_id=invoice,
                     client_id=ids["client"],
                     amount="16.00",
+                    received="16.00",
+                    charged="16.00",
                     records="[7, 9]",
                     detected_at=LATER,
                     resolved_at=resolved,
@@ -214,6 +216,45 @@ def test_admin_page_lists_unresolved_overpayments(
     assert 'href="invoices.php?action=edit&amp;id=41"' in html
     assert "16.00" in html and "#7, #9" in html and "Grace Hopper" in html
     assert 'name="action" value="resolve_overpayment"' in html
+    assert "$16.00 USD" in html  # no currency kept: the client's
+
+    # the money received (tax included) next to what the alignment charges, in the
+    # invoice's currency, with the reason it is listed
+    with engine.begin() as conn:
+        euro = conn.execute(
+            sa.insert(tblcurrencies).values(
+                code="EUR", prefix="", suffix=" EUR", format=3, rate=1, default=0
+            )
+        ).inserted_primary_key[0]
+        for invoice, reason in ((43, "refunded"), (44, "unbilled")):
+            conn.execute(
+                sa.insert(overpayments).values(
+                    invoice_id=invoice,
+                    client_id=ids["client"],
+                    amount="1033.49",
+                    received="1033.49" if reason == "refunded" else "0.00",
+                    charged="1028.14",
+                    currency=euro,
+                    reason=reason,
+                    records="[11]",
+                    detected_at=LATER,
+                )
+            )
+    html = overpayments_panel(php, url, language)
+    refunded = html[html.index('<tr data-invoice="43"') :].split("</tr>")[0]
+    assert 'data-reason="refunded"' in refunded
+    assert "1.033,49 EUR" in refunded and "1.028,14 EUR" in refunded
+    unbilled = html[html.index('<tr data-invoice="44"') :].split("</tr>")[0]
+    assert "0,00 EUR" in unbilled and "1.028,14 EUR" in unbilled
+    labels = {
+        "english": ("Refunded after payment", "Billed by nobody", "Received (tax included)"),
+        "german": ("Nach Zahlung erstattet", "Von niemandem berechnet", "Erhalten (inkl. Steuer)"),
+        "french": ("Remboursée après paiement", "Facturé par personne", "Reçu (TTC)"),
+    }[language]
+    assert labels[0] in refunded and labels[1] in unbilled and labels[2] in html
+    execute_resolved = sa.update(overpayments).where(overpayments.c.invoice_id.in_([43, 44]))
+    with engine.begin() as conn:
+        conn.execute(execute_resolved.values(resolved_at=LATER))
 
     # marking it settled needs the admin's token; then it leaves the list, once
     form = {"action": "resolve_overpayment", "invoice_id": "41", "token": "forged"}

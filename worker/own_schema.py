@@ -47,6 +47,10 @@ records = sa.Table(
     sa.Column("old_due", WhmcsDate, nullable=True),
     sa.Column("old_next_invoice", WhmcsDate, nullable=True),
     sa.Column("new_due", WhmcsDate, nullable=False),
+    # the latest next due date the service was seen on while the alignment waited, later
+    # than old_due (staff moved it, a renewal was paid; migration 11): WHMCS sets P when it
+    # processes the paid line, before the worker hears of it, so it is kept here
+    sa.Column("moved_due", WhmcsDate, nullable=True),
     sa.Column("amount", Money, nullable=False),
     sa.Column("invoice_id", sa.Integer, nullable=True, index=True),
     sa.Column("invoice_item_id", sa.Integer, nullable=True),
@@ -148,6 +152,15 @@ overpayments = sa.Table(
     # what the product credited to the client of money that landed on an invoice it had
     # deleted, reduced or cancelled (migration 10); 0 when staff settle it
     sa.Column("credited", Money, nullable=False, server_default="0"),
+    # migration 11: the money the invoice received (payments less refunds, and credit
+    # applied; tax included), what the listed alignment lines charge with their tax, the
+    # invoice's currency (tblcurrencies.id, the client's), and why staff must look:
+    # overpaid | refunded | collections | unbilled (an alignment ended unpaid after WHMCS
+    # had invoiced the period from P: amount is what nobody billed)
+    sa.Column("received", Money, nullable=False, server_default="0"),
+    sa.Column("charged", Money, nullable=False, server_default="0"),
+    sa.Column("currency", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reason", sa.String(16), nullable=False, server_default="overpaid"),
 )
 
 # Every invoice the product deleted, reduced or cancelled: WHMCS records a payment without a
@@ -296,6 +309,34 @@ def _v10(conn: Connection) -> None:
         )
 
 
+def _v11(conn: Connection) -> None:
+    """The date a service was moved to while its alignment waited; what an overpayment
+    received and charged, in which currency, and why it is listed."""
+    inspector = sa.inspect(conn)
+    day = WhmcsDate().compile(dialect=conn.dialect)
+    added = {
+        records.name: {"moved_due": f"{day} NULL"},
+        overpayments.name: {
+            "received": "DECIMAL(16,2) NOT NULL DEFAULT 0",
+            "charged": "DECIMAL(16,2) NOT NULL DEFAULT 0",
+            "currency": "INTEGER NOT NULL DEFAULT 0",
+            "reason": "VARCHAR(16) NOT NULL DEFAULT 'overpaid'",
+        },
+    }
+    for table, columns in added.items():
+        have = {column["name"] for column in inspector.get_columns(table)}
+        for name, ddl in columns.items():
+            if name not in have:  # a table made from this module already has it
+                conn.execute(sa.text(f"ALTER TABLE {table} ADD {name} {ddl}"))
+        if table == overpayments.name and "received" not in have:
+            # rows listed before: their amount is all that is known of both
+            conn.execute(
+                sa.update(overpayments).values(
+                    received=overpayments.c.amount, charged=overpayments.c.amount
+                )
+            )
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _v1),
     (2, _v2),
@@ -307,6 +348,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (8, _v8),
     (9, _v9),
     (10, _v10),
+    (11, _v11),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -5,7 +5,10 @@ Each example is a small client and a random sequence of: align to a random day (
 again: re-align), pay an alignment invoice, pay it and hear of it twice, pay a cancelled or
 expired one late (reopened, as staff or a late gateway would), pay the renewal WHMCS issues,
 cancel an alignment invoice, let time pass and reconcile (expiry), cancel a service or ask for
-its cancellation; WHMCS's invoice run bills a renewal, and a gateway payment runs concurrently
+its cancellation, staff move a service's due date later (the hourly reconcile passes before
+anything else happens), refund a paid alignment invoice or send it to Collections (then
+reconcile), align while the client's group discount is 100 % (a 0.00 invoice, paid at
+once); WHMCS's invoice run bills a renewal, and a gateway payment runs concurrently
 with all of these: it reads an invoice's balance at one step and records the payment (the
 `tblaccounts` row, then Paid and the lines processed if the invoice is still Unpaid) at a
 later one, whatever the worker did to that invoice meanwhile. WHMCS's side is
@@ -14,12 +17,15 @@ lines), the worker's side its own handlers. After every step:
   - no service has two live alignment lines (lines on Unpaid invoices with a pending record),
     and a cancelled service has none;
   - no due date is earlier than what the client has paid for (the model's paid-through date:
-    a paid renewal's due date plus a cycle, a paid alignment line's P);
+    a paid renewal's due date plus a cycle, a paid alignment line's P), nor than where staff
+    moved it;
   - every paid alignment line is accounted for: its record applied (paid) or listed in an
-    overpayment for staff.
+    overpayment for staff; a paid one refunded or in Collections is listed for staff;
+  - no alignment invoice with lines is left Unpaid at 0.00.
 At the end, in-flight payments landed and reconcile run: nothing paid is lost (every invoice
 received what it asks if it is Paid, nothing if Cancelled or deleted, and the rest was
-credited to the client as an overpayment and listed).
+credited to the client as an overpayment and listed, or, on an invoice staff cancelled
+while a gateway paid it, listed for staff with the money received).
 
 HYPOTHESIS_PROFILE=ci runs 2,000 sequences (otherwise 150).
 """
@@ -60,6 +66,7 @@ from worker.whmcs.invoices import overpayment_note
 from worker.whmcs.schema import (
     tblaccounts,
     tblcancelrequests,
+    tblclients,
     tblcredit,
     tblhosting,
     tblinvoiceitems,
@@ -141,6 +148,9 @@ step_st = st.one_of(
     st.tuples(st.just("gateway-reads"), st.integers(min_value=0, max_value=5)),
     st.tuples(st.just("gateway-records"), st.integers(min_value=0, max_value=5)),
     st.tuples(st.just("gateway-reads"), st.integers(min_value=0, max_value=5)),
+    st.tuples(st.just("staff-move"), st.integers(min_value=0, max_value=80)),
+    st.tuples(st.just("refund"), st.integers(min_value=0, max_value=5)),
+    st.tuples(st.just("align-free"), st.integers(min_value=1, max_value=31)),
 )
 
 
@@ -151,6 +161,7 @@ class World:
     services: list[int]
     today: date = START
     paid_through: dict[int, date] = field(default_factory=dict)
+    given: dict[int, date] = field(default_factory=dict)  # where staff moved a due date
     ids: Iterator[int] = field(default_factory=itertools.count)
     # payments a gateway has started: invoice -> the payment as WHMCS read it
     in_flight: dict[int, whmcs_sim.Payment] = field(default_factory=dict)
@@ -271,7 +282,79 @@ def renewal_invoice(conn: Any, world: World, service: Any) -> int:
 def run_step(world: World, step: tuple[str, int]) -> None:
     kind, value = step
     engine = world.engine
-    if kind == "align":
+    if kind == "staff-move":  # value: which service (mod 3) and how many days later (// 3)
+        service = _pick(world.services, value)
+        with engine.begin() as conn:
+            current = conn.execute(
+                sa.select(tblhosting.c.nextduedate).where(tblhosting.c.id == service)
+            ).scalar()
+            if current is None:
+                return
+            moved = current + timedelta(days=1 + value // 3)
+            conn.execute(
+                sa.update(tblhosting)
+                .where(tblhosting.c.id == service)
+                .values(nextduedate=moved, nextinvoicedate=moved)
+            )
+        assert service is not None
+        world.given[service] = max(world.given.get(service, moved), moved)
+        reconcile(engine, world.today, EXPIRE_AFTER, world.now)
+    elif kind == "refund":  # WHMCS refunds a paid alignment invoice, or reverses its payment
+        invoice = _pick(_alignment_invoices(world, "Paid"), value)
+        if invoice is None:
+            return
+        with engine.begin() as conn:
+            paid = conn.execute(
+                sa.select(
+                    sa.func.coalesce(
+                        sa.func.sum(tblaccounts.c.amountin - tblaccounts.c.amountout), 0
+                    )
+                ).where(tblaccounts.c.invoiceid == invoice)
+            ).scalar_one()
+            if Decimal(paid) > 0:
+                conn.execute(
+                    sa.insert(tblaccounts).values(
+                        userid=world.client,
+                        currency=0,
+                        gateway="banktransfer",
+                        date=world.now(),
+                        description="Refund",
+                        amountin=0,
+                        fees=0,
+                        amountout=Decimal(paid),
+                        rate=1,
+                        transid="",
+                        invoiceid=invoice,
+                    )
+                )
+            conn.execute(
+                sa.update(tblinvoices)
+                .where(tblinvoices.c.id == invoice)
+                .values(status="Refunded" if value % 2 == 0 else "Collections")
+            )
+        reconcile(engine, world.today, EXPIRE_AFTER, world.now)
+    elif kind == "align-free":  # the client is in a 100 % discount group while it aligns
+        with engine.begin() as conn:
+            group = sandbox.add_client_group(conn, f"Free {next(world.ids)}", "100")
+            conn.execute(
+                sa.update(tblclients).where(tblclients.c.id == world.client).values(groupid=group)
+            )
+        command = AlignCommand(
+            event_id=world.event("align"),
+            client_id=world.client,
+            requested_by="admin",
+            today=world.today,
+            day=value,
+        )
+        result = align_client(engine, command, world.now)
+        for made in result.invoices:  # paid at once: the model counts what it paid for
+            if made["status"] == "Paid":
+                _count_payment(world, int(made["id"]))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(tblclients).where(tblclients.c.id == world.client).values(groupid=0)
+            )
+    elif kind == "align":
         command = AlignCommand(
             event_id=world.event("align"),
             client_id=world.client,
@@ -398,7 +481,7 @@ def check(world: World, history: list[tuple[str, int]]) -> None:
         assert not gone & {relid for relid, _ in live}, (history, gone, live)
 
         due = dict(conn.execute(sa.select(tblhosting.c.id, tblhosting.c.nextduedate)).all())
-        for service, paid in world.paid_through.items():
+        for service, paid in [*world.paid_through.items(), *world.given.items()]:
             assert due[service] is not None and due[service] >= paid, (
                 history,
                 service,
@@ -424,6 +507,21 @@ def check(world: World, history: list[tuple[str, int]]) -> None:
         ).all()
         for record_id, state in paid_lines:
             assert state == "paid" or record_id in flagged, (history, record_id, state)
+        taken_back = conn.execute(
+            sa.select(records.c.id)
+            .join(tblinvoices, tblinvoices.c.id == records.c.invoice_id)
+            .where(
+                records.c.state == "paid",
+                tblinvoices.c.status.in_(("Refunded", "Collections")),
+            )
+        ).scalars()
+        assert set(taken_back) <= flagged, (history, flagged)
+        free_unpaid = conn.execute(
+            sa.select(tblinvoices.c.id)
+            .join(records, records.c.invoice_id == tblinvoices.c.id)
+            .where(tblinvoices.c.status == "Unpaid", tblinvoices.c.total == 0)
+        ).all()
+        assert not free_unpaid, (history, free_unpaid)
 
 
 def check_money(world: World, history: list[tuple[str, int]]) -> None:
@@ -451,6 +549,15 @@ def check_money(world: World, history: list[tuple[str, int]]) -> None:
                 )
             ).scalar_one()
             kept = total if status == "Paid" else Decimal(0)
+            # money a gateway recorded on an invoice staff cancelled meanwhile (the product
+            # did not change it, so nothing is credited; staff may have reopened it and had
+            # it paid again): listed for staff with all it received
+            listed_received = conn.execute(
+                sa.select(overpayments.c.received).where(overpayments.c.invoice_id == invoice)
+            ).scalar()
+            listed_all = listed_received is not None and listed_received >= Decimal(amount)
+            if Decimal(credited) == 0 and listed_all:
+                kept = Decimal(amount)
             assert Decimal(amount) == kept + Decimal(credited), (
                 history,
                 invoice,
@@ -485,6 +592,11 @@ def _ids(text: Any) -> list[int]:
 @example(
     services=[(5, "Monthly", "30.00", False), (9, "Monthly", "12.50", False)],
     steps=[("align", 1), ("gateway-reads", 0), ("cancel-request", 0), ("align", 20)],
+)
+# staff move the due date past P while the alignment waits, then it is paid
+@example(
+    services=[(5, "Monthly", "30.00", False)],
+    steps=[("align", 1), ("staff-move", 80), ("pay", 0)],
 )
 def test_random_lives_keep_one_live_line_dates_paid_for_and_no_money_lost(
     database: Database,

@@ -21,23 +21,29 @@ Clock = Callable[[], datetime]
 
 def _candidates(engine: Engine) -> list[int]:
     """Invoices still holding a late record's line, paid or with a payment recorded, not yet
-    flagged."""
+    listed with all the money they received (compared here, not in SQL: SQLite keeps the
+    listed amount as text)."""
     money = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == records.c.invoice_id)
-    flagged = sa.select(overpayments.c.id).where(overpayments.c.invoice_id == records.c.invoice_id)
     query = (
-        sa.select(records.c.invoice_id)
+        sa.select(records.c.invoice_id, overpayments.c.reason, overpayments.c.received)
         .join(tblinvoices, tblinvoices.c.id == records.c.invoice_id)
+        .outerjoin(overpayments, overpayments.c.invoice_id == records.c.invoice_id)
         .where(
             records.c.state.in_(LATE),
             LINE_STILL_THERE,
             sa.or_(tblinvoices.c.status == "Paid", money.exists()),
-            ~flagged.exists(),
         )
         .distinct()
         .order_by(records.c.invoice_id)
     )
     with engine.connect() as conn:
-        return [int(invoice_id) for (invoice_id,) in conn.execute(query)]
+        return [
+            int(row.invoice_id)
+            for row in conn.execute(query)
+            # money arriving after days were listed as billed by nobody is another matter
+            if row.reason in (None, "unbilled")
+            or row.received < overpayment.received_on(conn, int(row.invoice_id))
+        ]
 
 
 def flag_late_payments(engine: Engine, now: Clock) -> list[int]:
@@ -65,8 +71,51 @@ def flag_late_payments(engine: Engine, now: Clock) -> list[int]:
                 ).where(tblaccounts.c.invoiceid == invoice_id)
             ).scalar_one()
             if late and Decimal(received) > 0:
-                overpayment.flag(
-                    conn, invoice_id, late[0].client_id, late, stamp, received=Decimal(received)
-                )
+                overpayment.flag(conn, invoice_id, late[0].client_id, late, stamp)
+                done.append(invoice_id)
+    return done
+
+
+# a paid alignment invoice in one of these afterwards had its payment taken back (WHMCS's
+# refund, or a reversal with ReversalChangeInvoiceStatus; facts 5.2): the reason listed
+REVERSED = {"Refunded": "refunded", "Collections": "collections"}
+
+
+def _reversed_candidates(engine: Engine) -> list[int]:
+    """Invoices of paid alignments now Refunded or in Collections, not yet listed so."""
+    listed = sa.select(overpayments.c.id).where(
+        overpayments.c.invoice_id == records.c.invoice_id,
+        overpayments.c.reason == sa.case(REVERSED, value=tblinvoices.c.status, else_=""),
+    )
+    query = (
+        sa.select(records.c.invoice_id)
+        .join(tblinvoices, tblinvoices.c.id == records.c.invoice_id)
+        .where(
+            records.c.state == "paid",
+            tblinvoices.c.status.in_(list(REVERSED)),
+            ~listed.exists(),
+        )
+        .distinct()
+        .order_by(records.c.invoice_id)
+    )
+    with engine.connect() as conn:
+        return [int(invoice_id) for (invoice_id,) in conn.execute(query)]
+
+
+def flag_reversed_payments(engine: Engine, now: Clock) -> list[int]:
+    """A paid alignment invoice refunded or sent to Collections: WHMCS leaves the dates a
+    ProrataProduct line set (its reversal finds no earlier line to go back to), and so
+    does the worker, which cannot tell a goodwill refund from a chargeback: listed for
+    staff, who decide. One transaction per invoice."""
+    done: list[int] = []
+    for invoice_id in _reversed_candidates(engine):
+        with unit_of_work(engine) as conn:
+            invoice = lock_invoice(conn, invoice_id)
+            if invoice is None or invoice.status not in REVERSED:
+                continue
+            paid = records_of(conn, invoice_id, ("paid",))
+            if overpayment.flag(
+                conn, invoice_id, paid[0].client_id, paid, now(), reason=REVERSED[invoice.status]
+            ):
                 done.append(invoice_id)
     return done

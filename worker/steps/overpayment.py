@@ -27,10 +27,18 @@ from domain.cycles import Cycle
 from domain.dates import months_after
 from domain.model import LineKind
 from domain.money import ZERO, format_money
+from domain.tax import TaxRates, TotalsLine, invoice_totals
 from domain.whmcs_format import PRORATA_ADDON, PRORATA_PRODUCT, parse_prorata_item_type
 from worker.own_schema import overpayments, records
 from worker.whmcs.activity import log_activity
-from worker.whmcs.schema import service_table, tblinvoiceitems, tblinvoices
+from worker.whmcs.schema import (
+    service_table,
+    tblaccounts,
+    tblclients,
+    tblinvoiceitems,
+    tblinvoices,
+)
+from worker.whmcs.settings_store import read_billing_config
 
 # kind -> (its renewal line type, its prorata line prefix)
 _LINE_TYPES: dict[LineKind, tuple[str, str]] = {
@@ -69,10 +77,15 @@ def paid_through(conn: Connection, kind: str, relid: int, leave_out: int) -> dat
 
 
 def settle_dates(conn: Connection, record: Any, invoice_id: int) -> date | None:
-    """Both dates to the later of P, what the client had already paid for, and where the
-    service already is (a renewal since, a late event); returns what was paid before."""
+    """Both dates to the latest of P, what the client had already paid for, where the
+    service already is (a renewal since, a late event) and where it was moved while the
+    alignment waited (`moved_due`: staff's date, which WHMCS overwrote with P before the
+    worker heard of the payment); returns the latest of those before P (paid or given)."""
     table = service_table(record.kind)
     before = paid_through(conn, record.kind, record.relid, invoice_id)
+    moved = record.moved_due
+    if moved is not None and (before is None or moved > before):
+        before = moved
     current = conn.execute(
         sa.select(table.c.nextduedate).where(table.c.id == record.relid)
     ).scalar()
@@ -86,8 +99,82 @@ def settle_dates(conn: Connection, record: Any, invoice_id: int) -> date | None:
 
 
 def overlaps(record: Any, before: date | None) -> bool:
-    """The client had already paid for some of the days this alignment line charges."""
+    """The client had already paid for (or been given) some of the days this alignment
+    line charges."""
     return before is not None and record.old_due is not None and before > record.old_due
+
+
+def received_on(conn: Connection, invoice_id: int) -> Decimal:
+    """The money the invoice received, tax included: payments less refunds (`tblaccounts`)
+    and the credit applied to it (billing facts 1.5)."""
+    paid = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(tblaccounts.c.amountin - tblaccounts.c.amountout), 0)
+        ).where(tblaccounts.c.invoiceid == invoice_id)
+    ).scalar_one()
+    credit = conn.execute(
+        sa.select(tblinvoices.c.credit).where(tblinvoices.c.id == invoice_id)
+    ).scalar()
+    return Decimal(paid) + (credit if credit is not None else ZERO)
+
+
+def charged_by(conn: Connection, invoice_id: int, record_ids: set[int]) -> Decimal:
+    """What the records' alignment lines charge on the invoice, with their tax at the
+    invoice's rates as WHMCS computes it; a record whose line is gone counts its amount."""
+    listed = list(
+        conn.execute(
+            sa.select(
+                records.c.amount, tblinvoiceitems.c.amount.label("line"), tblinvoiceitems.c.taxed
+            )
+            .select_from(
+                records.outerjoin(
+                    tblinvoiceitems,
+                    sa.and_(
+                        tblinvoiceitems.c.id == records.c.invoice_item_id,
+                        tblinvoiceitems.c.invoiceid == invoice_id,
+                    ),
+                )
+            )
+            .where(records.c.id.in_(sorted(record_ids)))
+        )
+    )
+    invoice = conn.execute(
+        sa.select(tblinvoices.c.userid, tblinvoices.c.taxrate, tblinvoices.c.taxrate2).where(
+            tblinvoices.c.id == invoice_id
+        )
+    ).first()
+    gone = sum((row.amount for row in listed if row.line is None or invoice is None), ZERO)
+    if invoice is None:
+        return gone
+    lines = [TotalsLine(row.line, bool(row.taxed)) for row in listed if row.line is not None]
+    exempt = conn.execute(
+        sa.select(tblclients.c.taxexempt).where(tblclients.c.id == invoice.userid)
+    ).scalar()
+    totals = invoice_totals(
+        lines,
+        TaxRates(invoice.taxrate or ZERO, invoice.taxrate2 or ZERO),
+        read_billing_config(conn).tax,
+        tax_exempt=bool(exempt),
+    )
+    return totals.total + gone
+
+
+def currency_of(conn: Connection, client_id: int) -> int:
+    """The invoice's currency: its client's (WHMCS bills a client in one currency)."""
+    currency = conn.execute(
+        sa.select(tblclients.c.currency).where(tblclients.c.id == client_id)
+    ).scalar()
+    return int(currency or 0)
+
+
+REASON_TEXT = {
+    "overpaid": "paid for days already paid or given, or for an alignment no longer pending: "
+    "listed for staff as an overpayment, due dates kept at the latest paid-through date",
+    "refunded": "refunded after it was paid: listed for staff, due dates kept",
+    "collections": "sent to Collections after it was paid: listed for staff, due dates kept",
+    "unbilled": "ended unpaid after WHMCS had invoiced the period from the new due date: the "
+    "days before it are billed by nobody, listed for staff",
+}
 
 
 def flag(
@@ -97,23 +184,43 @@ def flag(
     rows: Sequence[Any],
     now: datetime,
     *,
-    received: Decimal | None = None,
+    reason: str = "overpaid",
 ) -> bool:
-    """The invoice on the staff's list of overpayments (once; later records join the row).
-    Amount: the flagged alignment lines (before tax), or `received` when given."""
+    """The invoice on the staff's list (once per reason; later records join the row): the
+    money it received (tax included), what the listed alignment lines charge, the
+    currency, the reason (REASON_TEXT). A row settled before is listed again for a new
+    reason."""
     if not rows:
         return False
     ids = {int(row.id) for row in rows}
     existing = conn.execute(
-        sa.select(overpayments.c.id, overpayments.c.records).where(
-            overpayments.c.invoice_id == invoice_id
-        )
+        sa.select(
+            overpayments.c.id,
+            overpayments.c.records,
+            overpayments.c.reason,
+            overpayments.c.received,
+        ).where(overpayments.c.invoice_id == invoice_id)
     ).first()
     known = set(json.loads(existing.records)) if existing is not None else set()
-    if ids <= known:
+    received = received_on(conn, invoice_id)
+    if (
+        existing is not None
+        and ids <= known
+        and existing.reason == reason
+        and existing.received == received  # more money since is listed again
+    ):
         return False
-    amount = received if received is not None else sum((row.amount for row in rows), ZERO)
-    values = {"records": json.dumps(sorted(ids | known)), "amount": amount}
+    everyone = ids | known
+    charged = charged_by(conn, invoice_id, everyone)
+    values: dict[str, object] = {
+        "records": json.dumps(sorted(everyone)),
+        # to settle: the money received, or for days billed by nobody what they charge
+        "amount": charged if reason == "unbilled" else received,
+        "received": received,
+        "charged": charged,
+        "currency": currency_of(conn, client_id),
+        "reason": reason,
+    }
     if existing is None:
         conn.execute(
             sa.insert(overpayments).values(
@@ -121,29 +228,14 @@ def flag(
             )
         )
     else:
-        if received is None:  # the amount covers every record on the row
-            values["amount"] = amount + _amount_of(conn, known - ids)
+        if existing.reason != reason or existing.received != received:
+            values["resolved_at"] = None
         conn.execute(sa.update(overpayments).where(overpayments.c.id == existing.id).values(values))
     log_activity(
         conn,
         client_id,
-        f"Prorated Next Due Date: invoice #{invoice_id} paid for days already paid or for an "
-        f"alignment no longer pending ({format_money(amount)}): listed as an overpayment "
-        f"for staff, due dates kept at the latest paid-through date",
+        f"Prorated Next Due Date: invoice #{invoice_id} {REASON_TEXT[reason]} (received "
+        f"{format_money(received)}, the alignment charges {format_money(charged)})",
         now,
     )
     return True
-
-
-def _amount_of(conn: Connection, record_ids: set[int]) -> Decimal:
-    if not record_ids:
-        return ZERO
-    return sum(
-        (
-            amount
-            for (amount,) in conn.execute(
-                sa.select(records.c.amount).where(records.c.id.in_(sorted(record_ids)))
-            )
-        ),
-        ZERO,
-    )

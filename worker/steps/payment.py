@@ -17,8 +17,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from worker.own_schema import events
+from worker.steps.credit import return_own_credit
 from worker.steps.records import LATE, apply_payment, put_back, records_of
-from worker.transactions import lock_invoice, unit_of_work
+from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
 
 Clock = Callable[[], datetime]
 R = TypeVar("R")
@@ -89,11 +90,18 @@ def _invoice_event(
     kind: str,
     now: Clock,
     handle: Callable[[Connection, Any, datetime], tuple[str, list[int]]],
+    *,
+    owner_first: bool = False,
 ) -> EventOutcome:
-    """An invoice's event, handled once under the invoice's lock."""
-    outcome, ids = handle_once(
-        engine, event_id, kind, invoice_id, now, lambda conn: lock_invoice(conn, invoice_id), handle
-    )
+    """An invoice's event, handled once under the invoice's lock; `owner_first` takes its
+    client's lock before it, as an alignment locks, for a handler that writes the client."""
+
+    def lock(conn: Connection) -> Any:
+        if owner_first:
+            lock_invoice_owner(conn, invoice_id)
+        return lock_invoice(conn, invoice_id)
+
+    outcome, ids = handle_once(engine, event_id, kind, invoice_id, now, lock, handle)
     return EventOutcome(event_id, invoice_id, outcome, ids or [])
 
 
@@ -117,6 +125,11 @@ def invoice_cancelled(engine: Engine, event_id: str, invoice_id: int, now: Clock
             return "ignored", []
         if invoice is not None and invoice.status not in ("Cancelled",):
             return "not-cancelled", []
+        # WHMCS leaves credit on an invoice it cancels (facts 6.2): what the product
+        # applied is the client's own money and goes back
+        return_own_credit(conn, invoice_id, stamp)
         return "applied", put_back(conn, invoice_id, "cancelled", "cancelled", stamp)
 
-    return _invoice_event(engine, event_id, invoice_id, "invoice-cancelled", now, handle)
+    return _invoice_event(
+        engine, event_id, invoice_id, "invoice-cancelled", now, handle, owner_first=True
+    )

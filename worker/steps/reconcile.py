@@ -16,8 +16,8 @@ from worker.own_schema import records
 from worker.steps import stray_payments
 from worker.steps.credit import return_own_credit
 from worker.steps.jobs import one_line
-from worker.steps.late_payments import flag_late_payments
-from worker.steps.records import apply_payment, put_back
+from worker.steps.late_payments import flag_late_payments, flag_reversed_payments
+from worker.steps.records import apply_payment, put_back, remember_moved_dates
 from worker.steps.renewal_guard import guard_renewals
 from worker.steps.withdraw import has_money, withdraw_leaving_services
 from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
@@ -38,7 +38,11 @@ class Reconciled:
     renewals_deleted: list[int] = field(default_factory=list)
     renewals_blocked: list[int] = field(default_factory=list)
     withdrawn: list[int] = field(default_factory=list)  # services cancelled: lines withdrawn
+    # records whose service was moved later while they wait (kept: paying never goes below)
+    moved_meanwhile: list[int] = field(default_factory=list)
     late_paid: list[int] = field(default_factory=list)  # flagged as overpayments
+    # paid alignment invoices refunded or sent to Collections since: listed, dates kept
+    reversed: list[int] = field(default_factory=list)
     # money on invoices the product deleted, reduced or cancelled: credited, listed
     credited: list[int] = field(default_factory=list)
     # invoice id -> one-line reason: that invoice's transaction was rolled back
@@ -87,6 +91,8 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
     done = Reconciled()
     done.withdrawn = withdraw_leaving_services(engine, now)
     with unit_of_work(engine) as conn:
+        done.moved_meanwhile = remember_moved_dates(conn)
+    with unit_of_work(engine) as conn:
         invoice_ids = _pending_invoice_ids(conn)
     for invoice_id in invoice_ids:
         with _isolated(done, invoice_id), unit_of_work(engine) as conn:
@@ -108,6 +114,7 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                 if apply_payment(conn, invoice_id, stamp):
                     done.paid.append(invoice_id)
             elif invoice.status == "Cancelled":
+                return_own_credit(conn, invoice_id, stamp)  # WHMCS leaves it on the invoice
                 if put_back(conn, invoice_id, "cancelled", "was cancelled", stamp):
                     done.cancelled.append(invoice_id)
             elif invoice.status == "Unpaid" and expire_after_days > 0:
@@ -133,6 +140,7 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                     done.expired.append(invoice_id)
     # last: only alignments still pending after the checks above guard their old period
     done.late_paid = flag_late_payments(engine, now)
+    done.reversed = flag_reversed_payments(engine, now)
     for invoice_id in stray_payments.candidates(engine):
         with _isolated(done, invoice_id), unit_of_work(engine) as conn:
             if stray_payments.settle(conn, invoice_id, now()) > ZERO:

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.model import LineKind
 from worker.own_schema import records
 from worker.steps import overpayment
 from worker.steps.unsuspend import after_payment
@@ -62,14 +63,69 @@ def next_invoice_to_restore(old_due: date | None, old_next_invoice: date | None)
     return old_next_invoice
 
 
-def restore_next_invoice(conn: Connection, record: Any) -> None:
-    """The next invoice date comes back, only where the service still holds P."""
+def restore_next_invoice(conn: Connection, record: Any) -> bool:
+    """The next invoice date comes back, only where the service still holds P; False when
+    it does not."""
     table = service_table(record.kind)
-    conn.execute(
+    restored = conn.execute(
         sa.update(table)
         .where(table.c.id == record.relid, table.c.nextinvoicedate == record.new_due)
         .values(nextinvoicedate=next_invoice_to_restore(record.old_due, record.old_next_invoice))
-    )
+    ).rowcount
+    return bool(restored)
+
+
+def billed_by_nobody(conn: Connection, record: Any) -> bool:
+    """An alignment that will not be paid, whose service WHMCS already invoiced from P on:
+    in continuous invoicing WHMCS moved the next invoice date past P when it made that
+    renewal, so putting it back would bill those days twice, and the days from the old
+    due date to P (whose renewal the alignment removed) are billed by nobody, unless they
+    were paid some other way (a renewal paid, staff moved the due date to P or later)."""
+    table = service_table(record.kind)
+    service = conn.execute(
+        sa.select(table.c.nextduedate, table.c.nextinvoicedate).where(table.c.id == record.relid)
+    ).first()
+    if service is None or service.nextinvoicedate is None:
+        return False
+    if service.nextinvoicedate <= record.new_due:
+        return False
+    if service.nextduedate is not None and service.nextduedate >= record.new_due:
+        return False
+    paid = overpayment.paid_through(conn, record.kind, record.relid, record.invoice_id or 0)
+    return paid is None or paid < record.new_due
+
+
+def remember_moved_dates(conn: Connection) -> list[int]:
+    """Records whose service was moved to a later next due date while the alignment waits,
+    or after it stopped waiting unpaid (staff edited it, a renewal was paid): that date is
+    kept on the record (`moved_due`), as WHMCS overwrites it with P when it processes the
+    paid alignment line, before the worker hears of the payment. Only while the invoice is
+    not Paid: then the service's date is still one WHMCS has not touched. Returns the
+    records."""
+    found: list[int] = []
+    for kind in LineKind:
+        table = service_table(kind.value)
+        due = sa.select(table.c.nextduedate).where(table.c.id == records.c.relid).scalar_subquery()
+        not_paid = (
+            sa.select(tblinvoices.c.id)
+            .where(tblinvoices.c.id == records.c.invoice_id, tblinvoices.c.status != "Paid")
+            .exists()
+        )
+        moved = conn.execute(
+            sa.select(records.c.id, due.label("due")).where(
+                records.c.kind == kind.value,
+                # a late record's invoice can still be reopened and paid
+                records.c.state.in_(("pending", *LATE)),
+                not_paid,
+                due > records.c.old_due,
+                due != records.c.new_due,
+                sa.or_(records.c.moved_due.is_(None), records.c.moved_due < due),
+            )
+        ).all()
+        for row in moved:
+            conn.execute(sa.update(records).where(records.c.id == row.id).values(moved_due=row.due))
+            found.append(int(row.id))
+    return sorted(found)
 
 
 def _mark(conn: Connection, rows: Iterable[Any], state: str, now: datetime) -> list[int]:
@@ -128,10 +184,15 @@ def put_back(
     *,
     on_invoice: bool | None = None,
 ) -> list[int]:
-    """Undo the pending alignment of an invoice that will not be paid."""
+    """Undo the pending alignment of an invoice that will not be paid: the next invoice
+    dates come back; where WHMCS already invoiced from P on, the days it did not bill are
+    listed for staff instead."""
     rows = records_of(conn, invoice_id, ("pending",), on_invoice=on_invoice)
-    for row in rows:
-        restore_next_invoice(conn, row)
+    unbilled = [
+        row for row in rows if not restore_next_invoice(conn, row) and billed_by_nobody(conn, row)
+    ]
+    if unbilled:  # staff bill those days or let them go: nothing is lost silently
+        overpayment.flag(conn, invoice_id, rows[0].client_id, unbilled, now, reason="unbilled")
     if rows:
         log_activity(
             conn,

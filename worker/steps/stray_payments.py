@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.money import ZERO, format_money
 from worker.own_schema import changed_invoices, overpayments, records
+from worker.steps import overpayment
 from worker.transactions import lock_client, lock_invoice
 from worker.whmcs.invoices import give_credit, overpayment_note
 from worker.whmcs.schema import tblaccounts, tblcredit, tblinvoices
@@ -115,6 +116,8 @@ def _list_for_staff(
                 client_id=client_id,
                 amount=credited,
                 credited=credited,
+                received=overpayment.received_on(conn, invoice_id),
+                currency=overpayment.currency_of(conn, client_id),
                 records=json.dumps(record_ids),
                 detected_at=now,
             )
@@ -126,6 +129,7 @@ def _list_for_staff(
         .values(
             amount=max(existing.amount, existing.credited + credited),
             credited=existing.credited + credited,
+            received=overpayment.received_on(conn, invoice_id),
             resolved_at=None,
         )
     )

@@ -122,7 +122,7 @@ class CreatedInvoice:
     item_ids: tuple[int, ...]  # in the order of the lines given
     total: Decimal  # after the client's credit
     credit: Decimal = ZERO  # the client's credit applied to it
-    paid: bool = False  # the credit covered it: marked Paid at once
+    paid: bool = False  # the credit covered it, or its total is 0.00: marked Paid at once
     invoicenum: str = ""
 
 
@@ -238,8 +238,9 @@ def write_invoices(
     credit on it, that goes back first). A new invoice gets what WHMCS does when it creates
     one (whmcs8-billing 3.1 and 3.2): its number, the InvoiceIncrement gap, its
     tblinvoicedata row, the group discount lines, the activity log line, the client's
-    credit, and Paid at once when credit covers it. The caller moves the dates of an invoice
-    that comes back paid, in the same transaction. Activity lines go to `activity`."""
+    credit, and Paid at once when credit covers it or its total is 0.00. The caller moves
+    the dates of an invoice that comes back paid, in the same transaction. Activity lines
+    go to `activity`."""
     client_id = owner.client_id
     config = owner.config
     gone: list[int] = []
@@ -357,10 +358,13 @@ def write_invoices(
             assert after is not None
             write_totals(conn, invoice_id, after, now)
             total = after.total
-            # "process paid" only when the credit covered the whole amount (section 3.2 step 13)
-            if credit >= invoice.totals.total:
-                invoicenum = mark_paid(conn, config, invoice_id, client_id, invoicenum, now)
-                paid = True
+        # "process paid" when the credit covered the whole amount, or its lines ask nothing
+        # at all (a 100 % group discount): section 3.2 step 13. A shell without lines yet
+        # (lines attached by the caller) is not judged here.
+        nothing_due = bool(invoice.lines) and invoice.totals.total <= ZERO
+        if (credit > ZERO and credit >= invoice.totals.total) or nothing_due:
+            invoicenum = mark_paid(conn, config, invoice_id, client_id, invoicenum, now)
+            paid = True
         created.append(
             CreatedInvoice(
                 id=invoice_id,

@@ -3,6 +3,7 @@
 namespace ProrataAlign\Pages;
 
 use ProrataAlign\ActivityLog;
+use ProrataAlign\Money;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
@@ -10,15 +11,32 @@ if (!defined("WHMCS")) {
 }
 
 /**
- * The admin page's list of overpayments the worker flagged (mod_prorata_overpayments):
- * invoices paid for days the client had already paid for, or for an alignment that was no
- * longer pending (expired, cancelled, withdrawn, superseded). The worker kept the due dates
- * at the latest paid-through date; staff refund or credit the money, then mark the row
- * settled (POST action=resolve_overpayment, invoice_id, with the admin CSRF token).
+ * The admin page's list of invoices the worker flagged (mod_prorata_overpayments), each
+ * with its reason: paid for days the client had already paid for (or staff had given), or
+ * for an alignment that was no longer pending (expired, cancelled, withdrawn, superseded);
+ * refunded or sent to Collections after it was paid; or ended unpaid after WHMCS had
+ * invoiced the period from the new due date, leaving days billed by nobody. Each shows the
+ * money the invoice received (tax included) next to what the alignment lines charge, in
+ * the invoice's currency. The worker kept the due dates; staff refund, credit or bill, then
+ * mark the row settled (POST action=resolve_overpayment, invoice_id, admin CSRF token).
  */
 final class Overpayments
 {
     public const LIMIT = 50;
+
+    /** Why a row is listed (mod_prorata_overpayments.reason, the worker's migration 11). */
+    public const REASONS = ['overpaid', 'refunded', 'collections', 'unbilled'];
+
+    /** The invoice's currency the worker kept, else its client's. */
+    private static function money(Format $format, object $row): Format
+    {
+        $currency = (int) ($row->currency ?? 0) > 0 ? Money::currencyById((int) $row->currency) : null;
+        if ($currency === null) {
+            return $format->withCurrency(...Format::currencyOf((int) $row->client_id));
+        }
+
+        return $format->withCurrency($currency->prefix, $currency->suffix, $currency->format);
+    }
 
     /** The unresolved overpayments, newest first; an empty string when there are none. */
     public static function panel(Text $t, Format $format, string $link): string
@@ -30,7 +48,8 @@ final class Overpayments
                 ->whereNull('o.resolved_at')
                 ->orderBy('o.id', 'desc')
                 ->limit(self::LIMIT)
-                // o.*: `credited` arrives with the worker's migration 10, which may come later
+                // o.*: `credited` (migration 10), `received`, `charged`, `currency` and `reason`
+                // (migration 11) arrive with the worker's upgrade, which may come later
                 ->get(['o.*', 'c.firstname', 'c.lastname'])
                 ->all();
         } catch (\Throwable $e) {
@@ -45,19 +64,27 @@ final class Overpayments
             . '<div class="panel-body"><p class="text-muted">' . $t->html('overpayments_intro') . '</p>'
             . '<table class="table table-condensed prorata-overpayments"><thead><tr>'
             . '<th>' . $t->html('col_date') . '</th><th>' . $t->html('col_client') . '</th>'
-            . '<th>' . $t->html('col_invoice') . '</th><th class="text-right">' . $t->html('col_amount') . '</th>'
+            . '<th>' . $t->html('col_invoice') . '</th><th>' . $t->html('overpayments_reason') . '</th>'
+            . '<th class="text-right">' . $t->html('overpayments_received') . '</th>'
+            . '<th class="text-right">' . $t->html('overpayments_charged') . '</th>'
             . '<th class="text-right">' . $t->html('overpayments_credited') . '</th>'
             . '<th>' . $t->html('overpayments_records') . '</th><th></th></tr></thead><tbody>';
         foreach ($rows as $row) {
-            $money = $format->withCurrency(...Format::currencyOf((int) $row->client_id));
+            $money = self::money($format, $row);
             $records = json_decode((string) $row->records, true);
             $name = trim(($row->firstname ?? '') . ' ' . ($row->lastname ?? ''));
-            $html .= '<tr data-invoice="' . (int) $row->invoice_id . '">'
+            $reason = in_array($row->reason ?? 'overpaid', self::REASONS, true) ? (string) ($row->reason ?? 'overpaid') : 'overpaid';
+            // before the worker's migration 11 the amount was all there was
+            $received = isset($row->received) ? (string) $row->received : (string) $row->amount;
+            $charged = isset($row->charged) ? (string) $row->charged : (string) $row->amount;
+            $html .= '<tr data-invoice="' . (int) $row->invoice_id . '" data-reason="' . Format::e($reason) . '">'
                 . '<td class="text-nowrap">' . Format::e($format->date((string) $row->detected_at)) . '</td>'
                 . '<td>' . Format::e($name !== '' ? $name : '#' . (int) $row->client_id) . '</td>'
                 . '<td><a href="invoices.php?action=edit&amp;id=' . (int) $row->invoice_id . '">'
                 . $t->html('invoice_number', (int) $row->invoice_id) . '</a></td>'
-                . '<td class="text-right text-nowrap">' . Format::e($money->money((string) $row->amount)) . '</td>'
+                . '<td>' . $t->html('overpayments_reason_' . $reason) . '</td>'
+                . '<td class="text-right text-nowrap">' . Format::e($money->money($received)) . '</td>'
+                . '<td class="text-right text-nowrap">' . Format::e($money->money($charged)) . '</td>'
                 . '<td class="text-right text-nowrap">' . ((float) ($row->credited ?? 0) > 0
                     ? Format::e($money->money((string) $row->credited)) : '&mdash;') . '</td>'
                 . '<td>' . Format::e(implode(', ', array_map(static fn ($id) => '#' . (int) $id, is_array($records) ? $records : []))) . '</td>'
