@@ -56,6 +56,9 @@ class PlanLine(NamedTuple):
     charge: Charge | None = None
     blocked_by_invoice: int | None = None
     description: str = ""
+    # the line's taxed flag as WHMCS writes it (billing facts 2.2): the product's (the
+    # addon's own snapshot's) flag, and never while TaxEnabled is off
+    taxed: bool = False
 
     @property
     def aligned(self) -> bool:
@@ -187,12 +190,14 @@ def _plan_lines(
     by_id = {s.id: s for s in rows if s.kind is SERVICE}
     today, selected, align_addons = request.today, request.selected, settings.align_addons
     date_format, fixed_days = config.date_format, settings.fixed_days
+    tax_enabled = config.tax.enabled
     lines: list[PlanLine] = []
     for service in rows:
         cycle = parse_cycle(service.billing_cycle)
         reason = skip_reason(service, cycle, day, cycles, align_addons, selected)
+        taxed = tax_enabled and service.taxed
         if reason is not None:
-            lines.append(PlanLine(service, reason))
+            lines.append(PlanLine(service, reason, taxed=taxed))
             continue
         next_due = service.next_due
         assert next_due is not None and cycle is not None
@@ -211,6 +216,7 @@ def _plan_lines(
                 charge,
                 blocker,
                 line_description(service, parent, new_due, date_format),
+                taxed,
             )
         )
     return tuple(lines)
@@ -290,7 +296,7 @@ def _new_invoices(
 # read in C for every invoiced line
 _old_due = attrgetter("service.next_due")
 _amount = attrgetter("charge.amount")
-_taxed = attrgetter("service.taxed")
+_taxed = attrgetter("taxed")
 
 
 def _invoice_changes(
@@ -382,7 +388,7 @@ def line_to_dict(line: PlanLine) -> dict[str, Any]:
         "recurring": format_money(service.amount),
         "amount": _money(line.amount),
         "paymentmethod": service.payment_method,
-        "taxed": service.taxed,
+        "taxed": line.taxed,
         "blocked_by_invoice": line.blocked_by_invoice,
         "item_type": line.item_type if line.invoiced else None,
         "description": line.description or None,
@@ -409,7 +415,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "relid": line.service.id,
                         "description": line.description,
                         "amount": _money(line.amount),
-                        "taxed": line.service.taxed,
+                        "taxed": line.taxed,
                         "duedate": _iso(line.new_due),
                     }
                     for line in invoice.lines

@@ -294,7 +294,7 @@ def _write_invoices(
                     relid=line.service.id,
                     description=line.description,
                     amount=line.amount or ZERO,
-                    taxed=line.service.taxed,
+                    taxed=line.taxed,
                     duedate=line.new_due,
                 )
                 for line in invoice.lines
