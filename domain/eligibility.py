@@ -69,11 +69,15 @@ def skip_reason(
 def blocking_invoices(invoices: Iterable[OpenInvoice]) -> dict[tuple[LineKind, int], int]:
     """For each service or addon: the lowest id of an invoice holding its lines that must
     not be changed: Unpaid or Draft with money on it (a payment or applied credit), or
-    Payment Pending or Collections."""
+    Payment Pending or Collections; or of a mass-pay invoice in that state that pays the
+    invoice holding its lines (the money is meant for that invoice as it stands)."""
+    invoices = list(invoices)
+    by_id = {invoice.id: invoice for invoice in invoices}
     blocking: dict[tuple[LineKind, int], int] = {}
     for invoice in invoices:
         if not invoice.blocks:
             continue
-        for owner in invoice.owners():
+        held = [invoice, *(by_id[paid] for paid in invoice.pays_for() if paid in by_id)]
+        for owner in (owner for each in held for owner in each.owners()):
             blocking[owner] = min(blocking.get(owner, invoice.id), invoice.id)
     return blocking

@@ -86,6 +86,11 @@ def item_owner(item_type: str, relid: int) -> tuple[LineKind, int] | None:
     return None
 
 
+# A mass-pay invoice's lines: one per invoice it pays, relid = that invoice (billing facts
+# 5.2 step 5 and section 11)
+MASS_PAY_ITEM = "Invoice"
+
+
 @dataclass(frozen=True)
 class InvoiceItem:
     id: int
@@ -113,6 +118,10 @@ class OpenInvoice:
         """The services and addons this invoice holds renewal or prorata lines for."""
         found = (item_owner(item.type, item.relid) for item in self.items)
         return frozenset(owner for owner in found if owner is not None)
+
+    def pays_for(self) -> frozenset[int]:
+        """The invoices this one pays, when it is a mass-pay invoice."""
+        return frozenset(item.relid for item in self.items if item.type == MASS_PAY_ITEM)
 
     @property
     def settled_in_part(self) -> bool:

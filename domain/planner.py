@@ -23,7 +23,8 @@ from domain.discount import (
     GROUP_DISCOUNT,
     GROUP_DISCOUNT_DESCRIPTION,
     discount_lines,
-    rediscounted,
+    leaving,
+    only_fees_left,
 )
 from domain.eligibility import Reason, blocking_invoices, skip_reason
 from domain.model import (
@@ -56,6 +57,9 @@ class PlanLine(NamedTuple):
     charge: Charge | None = None
     blocked_by_invoice: int | None = None
     description: str = ""
+    # the line's taxed flag as WHMCS writes it (billing facts 2.2): the product's (the
+    # addon's own snapshot's) flag, and never while TaxEnabled is off
+    taxed: bool = False
 
     @property
     def aligned(self) -> bool:
@@ -96,12 +100,30 @@ class NewInvoice:
 
 @dataclass(frozen=True)
 class InvoiceChange:
-    """An open invoice that loses the renewal lines of aligned services."""
+    """An open invoice that loses the lines of aligned services (and their discounts): it
+    is recomputed, deleted when nothing is left, cancelled when only late fees and
+    discounts are left (as WHMCS's own removal does); or an unpaid mass-pay invoice paying
+    such an invoice (`mass_pay_for`), cancelled as WHMCS cancels one whose invoice was
+    paid another way, so nothing is payable twice."""
 
     invoice_id: int
     removed_item_ids: tuple[int, ...]
     delete: bool
     totals: Totals | None
+    cancel: bool = False
+    mass_pay_for: tuple[int, ...] = ()
+
+    @property
+    def action(self) -> str:
+        return "delete" if self.delete else "cancel" if self.cancel else "reduce"
+
+    @property
+    def reason(self) -> str:
+        if self.mass_pay_for:
+            return "mass-pay"
+        if self.delete:
+            return "emptied"
+        return "only-fees-left" if self.cancel else "lines-removed"
 
 
 @dataclass(frozen=True)
@@ -187,12 +209,14 @@ def _plan_lines(
     by_id = {s.id: s for s in rows if s.kind is SERVICE}
     today, selected, align_addons = request.today, request.selected, settings.align_addons
     date_format, fixed_days = config.date_format, settings.fixed_days
+    tax_enabled = config.tax.enabled
     lines: list[PlanLine] = []
     for service in rows:
         cycle = parse_cycle(service.billing_cycle)
         reason = skip_reason(service, cycle, day, cycles, align_addons, selected)
+        taxed = tax_enabled and service.taxed
         if reason is not None:
-            lines.append(PlanLine(service, reason))
+            lines.append(PlanLine(service, reason, taxed=taxed))
             continue
         next_due = service.next_due
         assert next_due is not None and cycle is not None
@@ -211,6 +235,7 @@ def _plan_lines(
                 charge,
                 blocker,
                 line_description(service, parent, new_due, date_format),
+                taxed,
             )
         )
     return tuple(lines)
@@ -237,7 +262,6 @@ def plan_alignment(
     )
     rows = [s for s in _ordered(services) if s.client_id == client.id]
     invoices = list(invoices)
-    open_invoices = [inv for inv in invoices if inv.status in OPEN_STATUSES]
     blocking = blocking_invoices(invoices)
     lines = _plan_lines(rows, request, settings, config, blocking, day, cycles, calendar_days)
     return Plan(
@@ -247,7 +271,7 @@ def plan_alignment(
         calendar_days=calendar_days,
         lines=lines,
         invoices=_new_invoices(client, lines, request.today, config),
-        changes=_invoice_changes(client, lines, open_invoices, config),
+        changes=_invoice_changes(client, lines, invoices, config),
     )
 
 
@@ -290,7 +314,7 @@ def _new_invoices(
 # read in C for every invoiced line
 _old_due = attrgetter("service.next_due")
 _amount = attrgetter("charge.amount")
-_taxed = attrgetter("service.taxed")
+_taxed = attrgetter("taxed")
 
 
 def _invoice_changes(
@@ -299,49 +323,58 @@ def _invoice_changes(
     invoices: Sequence[OpenInvoice],
     config: BillingConfig,
 ) -> tuple[InvoiceChange, ...]:
+    """`invoices` are every invoice the planner read: those that lose lines are open
+    ones; a mass-pay invoice paying one of them is cancelled."""
     if not invoices:
         return ()
     moving = {(line.service.kind, line.service.id) for line in lines if line.reason is None}
     changes = []
     for invoice in sorted(invoices, key=lambda inv: inv.id):
-        removed = tuple(
-            item.id for item in invoice.items if item_owner(item.type, item.relid) in moving
-        )
-        if not removed:
+        if invoice.status not in OPEN_STATUSES:
+            continue
+        owned = [item.id for item in invoice.items if item_owner(item.type, item.relid) in moving]
+        if not owned:
             continue
         # an aligned service is never blocked, so no invoice with money on it gets here
         assert not invoice.settled_in_part
-        # the GroupDiscount lines are put back, one per line that stays, at the client's
-        # current percent (worker.whmcs.invoices.remove_items writes the same)
-        kept, discounts = rediscounted(
-            [
-                (item.type, TotalsLine(item.amount, item.taxed))
-                for item in invoice.items
-                if item.id not in removed
-            ],
-            client.group_discount,
-        )
+        removed, staying = leaving(invoice.items, owned, client.group_discount)
         # as WHMCS recomputes: the invoice's own frozen rates, today's settings and exemption
         totals = (
             invoice_totals(
-                [*kept, *discounts],
+                [TotalsLine(item.amount, item.taxed) for item in staying],
                 TaxRates(invoice.taxrate, invoice.taxrate2),
                 config.tax,
                 invoice.credit,
                 tax_exempt=client.tax_exempt,
             )
-            if kept
+            if staying
             else None
         )
         changes.append(
             InvoiceChange(
                 invoice_id=invoice.id,
                 removed_item_ids=removed,
-                delete=not kept,
+                delete=not staying,
                 totals=totals,
+                cancel=bool(staying) and only_fees_left(staying),
             )
         )
-    return tuple(changes)
+    changed = {change.invoice_id for change in changes}
+    for invoice in invoices:
+        paid_for = invoice.pays_for() & changed
+        # one with money on it blocks the services instead (domain.eligibility)
+        if paid_for and invoice.status in OPEN_STATUSES and not invoice.settled_in_part:
+            changes.append(
+                InvoiceChange(
+                    invoice_id=invoice.id,
+                    removed_item_ids=(),
+                    delete=False,
+                    totals=None,
+                    cancel=True,
+                    mass_pay_for=tuple(sorted(paid_for)),
+                )
+            )
+    return tuple(sorted(changes, key=lambda change: change.invoice_id))
 
 
 def _iso(value: date | None) -> str | None:
@@ -382,7 +415,7 @@ def line_to_dict(line: PlanLine) -> dict[str, Any]:
         "recurring": format_money(service.amount),
         "amount": _money(line.amount),
         "paymentmethod": service.payment_method,
-        "taxed": service.taxed,
+        "taxed": line.taxed,
         "blocked_by_invoice": line.blocked_by_invoice,
         "item_type": line.item_type if line.invoiced else None,
         "description": line.description or None,
@@ -409,7 +442,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "relid": line.service.id,
                         "description": line.description,
                         "amount": _money(line.amount),
-                        "taxed": line.service.taxed,
+                        "taxed": line.taxed,
                         "duedate": _iso(line.new_due),
                     }
                     for line in invoice.lines
@@ -435,6 +468,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "invoice_id": change.invoice_id,
                 "removed_item_ids": list(change.removed_item_ids),
                 "delete": change.delete,
+                "action": change.action,
+                "reason": change.reason,
+                "mass_pay_for": list(change.mass_pay_for),
                 **(_totals_dict(change.totals) if change.totals else {}),
             }
             for change in plan.changes

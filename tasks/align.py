@@ -167,6 +167,7 @@ def follow_up(command: AlignCommand, result: AlignResult) -> None:
         skipped=len(result.skipped),
         removed_items=result.removed_items,
         deleted_invoices=result.deleted_invoices,
+        cancelled_invoices=result.cancelled_invoices,
     )
     paid_now = [invoice["id"] for invoice in result.invoices if invoice.get("status") == "Paid"]
     if paid_now or result.paid_first:

@@ -7,9 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 from domain_factories import CLIENT_ID, invoice, item, plan, service
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from domain.discount import discount_amount, discount_lines, rediscounted
-from domain.model import BillingConfig, Client, Service
+from domain.discount import discount_amount, discount_lines, discount_pairs, leaving
+from domain.model import BillingConfig, Client, InvoiceItem, Service
 from domain.tax import TaxRule, TaxSetup, TotalsLine
 
 TODAY = date(2024, 6, 1)
@@ -97,11 +99,11 @@ def test_no_group_or_zero_percent_adds_no_discount() -> None:
         assert (exported["discount"], exported["discount_lines"]) == ("0.00", [])
 
 
-def test_a_rewritten_invoice_keeps_one_discount_per_line_that_stays() -> None:
+def test_a_rewritten_invoice_loses_a_line_with_its_own_discount() -> None:
     """Invoice 105 at 20 %: Hosting 30.00 (taxed, aligned away), Domain 10.00 (taxed),
-    Item 5.00 (untaxed), and WHMCS's discounts -3.00, -1.00, -0.50. The Hosting line goes;
-    the discounts put back are -1.00 (taxed) and -0.50: subtotal 10.00 + 5.00 - 1.50 =
-    13.50, tax 20 % of 10.00 and of -1.00 = 2.00 - 0.20 = 1.80, total 15.30."""
+    Item 5.00 (untaxed), and WHMCS's discounts -3.00, -1.00, -0.50. The Hosting line goes
+    with its -3.00; the others stay as they are: subtotal 10.00 + 5.00 - 1.50 = 13.50, tax
+    20 % of 10.00 and of -1.00 = 2.00 - 0.20 = 1.80, total 15.30."""
     renewal = invoice(
         105,
         item(1051, 105, "Hosting", 1, "30.00", taxed=True),
@@ -125,7 +127,7 @@ def test_a_rewritten_invoice_keeps_one_discount_per_line_that_stays() -> None:
     )
 
     (change,) = result.changes
-    assert change.removed_item_ids == (1051,)
+    assert change.removed_item_ids == (1051, 1054)
     assert change.delete is False
     assert change.totals is not None
     assert (change.totals.subtotal, change.totals.tax, change.totals.total) == (
@@ -154,26 +156,97 @@ def test_an_invoice_left_with_only_discounts_is_deleted() -> None:
     assert change.totals is None
 
 
-def test_lines_that_stay_get_their_discounts_back_unless_whmcs_would_give_none() -> None:
-    ten = Decimal("10")
-    hosting = ("Domain", TotalsLine(Decimal("10.00"), True))
-    old = ("GroupDiscount", TotalsLine(Decimal("-3.00"), True))
-    assert rediscounted([hosting, old], ten) == (
-        (hosting[1],),
-        (TotalsLine(Decimal("-1.00"), True),),
+def whmcs_invoice(
+    lines: list[tuple[str, str, bool]], percent: str, *, later: tuple[InvoiceItem, ...] = ()
+) -> list[InvoiceItem]:
+    """An invoice as WHMCS's invoice run makes it: the lines, then one GroupDiscount per
+    line in the same order (billing facts 3.2 step 7), then what was added later."""
+    made = [item(10 + n, 1, type_, n, amount, taxed=taxed) for n, (type_, amount, taxed) in
+            enumerate(lines)]  # fmt: skip
+    made += [
+        item(50 + n, 1, "GroupDiscount", 0, str(discount_amount(line.amount, Decimal(percent))),
+             taxed=line.taxed)
+        for n, line in enumerate(made)
+    ]  # fmt: skip
+    return [*made, *later]
+
+
+def test_each_discount_belongs_to_the_line_in_its_place_whatever_the_percent_now() -> None:
+    """The k-th discount is the k-th line's, as WHMCS appends them; the group's percent has
+    changed since (or the client left the group): the discounts on the invoice still say
+    which is whose."""
+    items = whmcs_invoice(
+        [("Hosting", "30.00", True), ("Domain", "10.00", True), ("Item", "5.00", False)],
+        "10",
+        later=(item(90, 1, "LateFee", 0, "1.55"), item(91, 1, "", 0, "3.00")),
     )
-    # an invoice paying other invoices (mass pay) or adding funds gets no group discount
-    for type_ in ("Invoice", "AddFunds"):
-        line = (type_, TotalsLine(Decimal("10.00"), False))
-        assert rediscounted([line, old], ten) == ((line[1],), ())
+    for now in ("0", "10", "25"):
+        assert discount_pairs(items, Decimal(now)) == {10: 50, 11: 51, 12: 52}
+    removed, staying = leaving(items, [11], Decimal("0"))
+    assert removed == (11, 51)
+    # the late fee and staff's custom line stay as they are, with no discount
+    assert [i.id for i in staying] == [10, 12, 50, 52, 90, 91]
 
 
-def test_late_fees_and_free_lines_get_no_discount_back() -> None:
-    """WHMCS does not count late fees and 0.00 lines as lines to discount (billing facts 6.2):
-    they stay on the invoice, with no discount line of their own."""
-    domain_line = ("Domain", TotalsLine(Decimal("10.00"), True))
-    late_fee = ("LateFee", TotalsLine(Decimal("5.00"), False))
-    free = ("Item", TotalsLine(Decimal("0.00"), False))
-    kept, discounts = rediscounted([domain_line, late_fee, free], Decimal("10"))
-    assert kept == (domain_line[1], late_fee[1], free[1])
-    assert discounts == (TotalsLine(Decimal("-1.00"), True),)
+def test_an_invoice_made_before_the_client_joined_the_group_gets_no_discount() -> None:
+    """Renewal 26.18 (Hosting 16.18 + Domain 10.00, no discount lines): aligning the
+    Hosting line leaves the Domain line as it is, 10.00, not 9.00."""
+    renewal = invoice(
+        107,
+        item(1071, 107, "Hosting", 1, "16.18"),
+        item(1072, 107, "Domain", 3, "10.00"),
+    )
+    result = plan([service(1)], today=TODAY, day=1, client=TEN_PERCENT, invoices=[renewal])
+
+    (change,) = result.changes
+    assert change.removed_item_ids == (1071,)
+    assert change.totals is not None
+    assert change.totals.total == Decimal("10.00")
+
+
+def test_discounts_staff_moved_about_are_matched_by_amount_at_todays_percent() -> None:
+    """Not in WHMCS's order (a discount deleted, one typed in): a discount is a line's when
+    it is that line's discount at the group's percent now, with its taxed flag; the rest
+    stay."""
+    items = [
+        item(1, 1, "Hosting", 1, "30.00", taxed=True),
+        item(2, 1, "Domain", 3, "10.00", taxed=True),
+        item(3, 1, "GroupDiscount", 0, "-1.00", taxed=True),
+        item(4, 1, "GroupDiscount", 0, "-3.00", taxed=False),  # not the Hosting's: untaxed
+        item(5, 1, "GroupDiscount", 0, "-3.00", taxed=True),
+    ]
+    assert discount_pairs(items, Decimal("10")) == {1: 5, 2: 3}
+    assert leaving(items, [1], Decimal("10"))[0] == (1, 5)
+    # at another percent today, nothing is sure: the discounts stay
+    assert discount_pairs(items, Decimal("20")) == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Hosting", "PromoHosting", "Addon", "Domain", "Item", ""]),
+            st.decimals(min_value=-500, max_value=5000, places=2),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.decimals(min_value=0, max_value=100, places=2),
+    st.decimals(min_value=0, max_value=100, places=2),
+    st.data(),
+)
+def test_every_line_leaves_with_its_own_discount_and_nothing_else(
+    lines: list[tuple[str, Decimal, bool]], percent: Decimal, now: Decimal, data: st.DataObject
+) -> None:
+    """On any invoice as WHMCS makes it (and a late fee added later), removing any lines
+    takes exactly their discounts, whatever the group's percent is now."""
+    items = whmcs_invoice(
+        [(type_, str(amount), taxed) for type_, amount, taxed in lines],
+        str(percent),
+        later=(item(90, 1, "LateFee", 0, "2.50"),),
+    )
+    chosen = data.draw(st.sets(st.sampled_from([10 + n for n in range(len(lines))])))
+    removed, staying = leaving(items, chosen, now)
+    assert set(removed) == chosen | {40 + line_id for line_id in chosen}
+    assert {i.id for i in staying} | set(removed) == {i.id for i in items}

@@ -86,6 +86,7 @@ def test_new_invoice_lines() -> None:
                  taxed=True)],
         today=TODAY,
         day=1,
+        config=BillingConfig(tax=TaxSetup(enabled=True, inclusive=False, l2_compound=False)),
     )  # fmt: skip
 
     (new_invoice,) = result.invoices
@@ -103,6 +104,16 @@ def test_new_invoice_lines() -> None:
     assert exported["amount"] == "16.00"
     assert exported["taxed"] is True
     assert exported["duedate"] == "2024-07-01"
+
+
+def test_no_line_is_taxed_while_tax_is_off() -> None:
+    """WHMCS writes taxed = 1 only when the product is taxed and TaxEnabled is on (billing
+    facts 2.2)."""
+    result = plan([service(1, next_due=date(2024, 6, 15), taxed=True)], today=TODAY, day=1)
+
+    (line,) = result.lines
+    assert not line.taxed
+    assert result.to_dict()["invoices"][0]["lines"][0]["taxed"] is False
 
 
 def test_description_follows_the_configured_date_format() -> None:

@@ -342,8 +342,9 @@ def test_cron_reports_each_failure_and_goes_on(
     lines = out.splitlines()
     assert lines[0] == (
         f"reconcile: expired 0, cancelled 1, deleted 0, paid 0, renewals_recomputed 0, "
-        f"renewals_deleted 0, renewals_blocked 0, withdrawn 0, moved_meanwhile 0, late_paid 0, "
-        f"reversed 0, credited 0, failed 1 (invoice {invoices[0]}: RuntimeError: disk full)"
+        f"renewals_deleted 0, renewals_cancelled 0, renewals_blocked 0, withdrawn 0, "
+        f"moved_meanwhile 0, late_paid 0, reversed 0, credited 0, failed 1 "
+        f"(invoice {invoices[0]}: RuntimeError: disk full)"
     )
     assert lines[1] == (
         "outbox: relayed 1, failed 1 (bad-task: NotRegistered: 'prorata.no_such_task')"

@@ -87,8 +87,19 @@ def render_plan(plan: Plan, client_name: str = "", withdraw: Sequence[dict[str, 
         )
     for change in plan.changes:
         removed = ", ".join(f"#{item}" for item in change.removed_item_ids)
-        if change.delete:
+        if change.mass_pay_for:
+            paid_for = ", ".join(f"#{invoice}" for invoice in change.mass_pay_for)
+            out.append(
+                f"Invoice #{change.invoice_id}: mass-pay invoice for {paid_for}, cancelled "
+                "(nothing payable twice)"
+            )
+        elif change.delete:
             out.append(f"Invoice #{change.invoice_id}: lines {removed} removed, invoice deleted")
+        elif change.cancel:
+            out.append(
+                f"Invoice #{change.invoice_id}: lines {removed} removed, only late fees or "
+                "discounts left, invoice cancelled"
+            )
         else:
             assert change.totals is not None
             out.append(

@@ -128,7 +128,9 @@ class AlignResult:
     superseded: list[int] = field(default_factory=list)
     withdrawn: list[dict[str, Any]] = field(default_factory=list)  # earlier pending alignments
     paid_first: list[int] = field(default_factory=list)  # their invoice was already paid
-    cancelled_invoices: list[int] = field(default_factory=list)  # emptied by the withdrawal
+    # emptied by the withdrawal, left with only late fees, or mass-pay invoices paying an
+    # invoice that changed
+    cancelled_invoices: list[int] = field(default_factory=list)
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,19 +269,21 @@ def _write_invoices(
     rewrites = []
     for change in plan.changes:
         result.removed_items.extend(change.removed_item_ids)
-        (result.deleted_invoices if change.delete else result.changed_invoices).append(
-            change.invoice_id
-        )
-        invoice = loaded[change.invoice_id]
+        if change.delete:
+            result.deleted_invoices.append(change.invoice_id)
+        elif change.cancel:
+            result.cancelled_invoices.append(change.invoice_id)
+        else:
+            result.changed_invoices.append(change.invoice_id)
         rewrites.append(
             Rewrite(
                 invoice_id=change.invoice_id,
                 removed=change.removed_item_ids,
                 delete=change.delete,
                 totals=change.totals,
-                items=invoice.items,
-                credit=invoice.credit,
-                payment_method=state.payment_methods.get(change.invoice_id, ""),
+                credit=loaded[change.invoice_id].credit,
+                cancel=change.cancel,
+                mass_pay_for=change.mass_pay_for,
             )
         )
     new = [
@@ -294,7 +298,7 @@ def _write_invoices(
                     relid=line.service.id,
                     description=line.description,
                     amount=line.amount or ZERO,
-                    taxed=line.service.taxed,
+                    taxed=line.taxed,
                     duedate=line.new_due,
                 )
                 for line in invoice.lines
@@ -495,7 +499,7 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
     result.withdrawn = withdrawn.withdrawn
     result.paid_first = withdrawn.paid
     result.changed_invoices[:0] = withdrawn.changed_invoices
-    result.cancelled_invoices = withdrawn.cancelled_invoices
+    result.cancelled_invoices[:0] = withdrawn.cancelled_invoices
     earlier = (
         (int(checks.request_id), int(checks.request_attempts))
         if checks.request_id is not None

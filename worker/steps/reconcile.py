@@ -36,6 +36,8 @@ class Reconciled:
     paid: list[int] = field(default_factory=list)
     renewals_recomputed: list[int] = field(default_factory=list)
     renewals_deleted: list[int] = field(default_factory=list)
+    # left with only late fees, and mass-pay invoices paying an invoice that changed
+    renewals_cancelled: list[int] = field(default_factory=list)
     renewals_blocked: list[int] = field(default_factory=list)
     withdrawn: list[int] = field(default_factory=list)  # services cancelled: lines withdrawn
     # records whose service was moved later while they wait (kept: paying never goes below)
@@ -147,7 +149,7 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                 done.credited.append(invoice_id)
     guarded = guard_renewals(engine, now)
     done.renewals_recomputed, done.renewals_deleted = guarded.recomputed, guarded.deleted
-    done.renewals_blocked = guarded.blocked
+    done.renewals_cancelled, done.renewals_blocked = guarded.cancelled, guarded.blocked
     for invoice_id, reason in guarded.failed.items():
         done.failed.setdefault(invoice_id, f"removing renewal lines: {reason}")
     return done

@@ -26,8 +26,10 @@ from worker.steps.jobs import one_line
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
 from worker.whmcs.invoices import (
+    cancel_mass_pay,
     delete_invoice,
-    keeps_other_lines,
+    lines_leaving,
+    mass_pay_with_money,
     payments_on,
     remove_items,
 )
@@ -43,6 +45,9 @@ RENEWAL_TYPES = {"service": ("Hosting", "PromoHosting"), "addon": ("Addon",)}
 class GuardedRenewals:
     recomputed: list[int] = field(default_factory=list)  # invoices that lost such lines
     deleted: list[int] = field(default_factory=list)  # invoices left empty, so deleted
+    # invoices left with only late fees and discounts, and mass-pay invoices paying an
+    # invoice that changed
+    cancelled: list[int] = field(default_factory=list)
     blocked: list[int] = field(default_factory=list)  # invoices left alone, reported
     # invoice id -> one-line reason: rolled back, the others go on
     failed: dict[int, str] = field(default_factory=dict)
@@ -87,10 +92,15 @@ def _stale_renewals(conn: Connection, invoice_id: int | None = None) -> list[Any
 
 
 def _money_on(conn: Connection, invoice_id: int) -> bool:
+    """A payment or credit on it, or on a mass-pay invoice paying it."""
     credit = conn.execute(
         sa.select(tblinvoices.c.credit).where(tblinvoices.c.id == invoice_id)
     ).scalar()
-    return (credit is not None and credit > 0) or payments_on(conn, invoice_id)
+    return (
+        (credit is not None and credit > 0)
+        or payments_on(conn, invoice_id)
+        or mass_pay_with_money(conn, invoice_id) is not None
+    )
 
 
 def _describe(lines: list[Any]) -> str:
@@ -114,14 +124,18 @@ def _guard_invoice(conn: Connection, invoice_id: int, now: datetime, done: Guard
         )
         return
     item_ids = [int(line.id) for line in lines]
-    if keeps_other_lines(conn, invoice_id, item_ids):
-        remove_items(conn, invoice_id, item_ids, None, now)
-        done.recomputed.append(invoice_id)
-        outcome = "its totals recomputed"
-    else:
+    _, staying = lines_leaving(conn, invoice_id, item_ids)
+    if not staying:
         delete_invoice(conn, invoice_id, item_ids, now)
         done.deleted.append(invoice_id)
         outcome = "it had no other line, so it was deleted"
+    elif remove_items(conn, invoice_id, item_ids, now) == "cancelled":
+        done.cancelled.append(invoice_id)
+        outcome = "only late fee or discount lines were left, so it was cancelled"
+    else:
+        done.recomputed.append(invoice_id)
+        outcome = "its totals recomputed"
+    done.cancelled += cancel_mass_pay(conn, int(invoice.userid), [invoice_id], now)
     log_activity(
         conn,
         int(invoice.userid),

@@ -38,7 +38,9 @@ from worker.transactions import lock_client, lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
 from worker.whmcs.invoices import (
     cancel_invoice,
+    cancel_mass_pay,
     keeps_other_lines,
+    mass_pay_with_money,
     payments_on,
     remove_items,
 )
@@ -78,10 +80,15 @@ def describe(row: Any) -> dict[str, Any]:
 
 
 def has_money(conn: Connection, invoice_id: int) -> bool:
-    """A payment recorded on it, or credit someone other than the product applied: never
-    changed behind the client's back. The credit the product applied itself when it made
-    the invoice is the client's own money it moved: it goes back when lines are withdrawn."""
-    return not only_own_credit(conn, invoice_id) or payments_on(conn, invoice_id)
+    """A payment recorded on it, or credit someone other than the product applied, or a
+    mass-pay invoice paying it with money on it: never changed behind the client's back.
+    The credit the product applied itself when it made the invoice is the client's own
+    money it moved: it goes back when lines are withdrawn."""
+    return (
+        not only_own_credit(conn, invoice_id)
+        or payments_on(conn, invoice_id)
+        or mass_pay_with_money(conn, invoice_id) is not None
+    )
 
 
 def _can_lose_lines(conn: Connection, invoice: Any) -> bool:
@@ -99,13 +106,15 @@ def withdraw_lines(
     # for lines that are no longer there; the client's next alignment applies it again
     return_own_credit(conn, invoice_id, now)
     if keeps_other_lines(conn, invoice_id, item_ids):
-        remove_items(conn, invoice_id, item_ids, None, now)
+        remove_items(conn, invoice_id, item_ids, now)
         out.changed_invoices.append(invoice_id)
         what = "lines removed, invoice recomputed"
     else:
+        # emptied, or only late fees and discounts left: cancelled, its lines kept
         cancel_invoice(conn, invoice_id, now)
         out.cancelled_invoices.append(invoice_id)
         what = "invoice cancelled"
+    out.cancelled_invoices += cancel_mass_pay(conn, int(rows[0].client_id), [invoice_id], now)
     for row in rows:
         restore_next_invoice(conn, row)
     ids = [int(row.id) for row in rows]

@@ -28,10 +28,12 @@ from sqlalchemy.engine import Connection
 from domain.discount import (
     GROUP_DISCOUNT,
     GROUP_DISCOUNT_DESCRIPTION,
+    NOT_DISCOUNTED_LINES,
     discount_lines,
-    rediscounted,
+    leaving,
+    only_fees_left,
 )
-from domain.model import InvoiceItem
+from domain.model import MASS_PAY_ITEM, OPEN_STATUSES, InvoiceItem
 from domain.money import ZERO, format_money
 from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals
 from worker.own_schema import changed_invoices
@@ -183,15 +185,18 @@ class NewInvoice:
 
 @dataclass(frozen=True)
 class Rewrite:
-    """Lines leave an open invoice: it is deleted (`delete`) or gets `totals`."""
+    """Lines leave an open invoice (`removed`: the aligned services' lines and their
+    discounts): it is deleted (`delete`) or gets `totals`, and is cancelled after (`cancel`)
+    when only late fees and discounts are left; or, with nothing removed, a mass-pay
+    invoice paying invoices that change (`mass_pay_for`) is cancelled."""
 
     invoice_id: int
     removed: tuple[int, ...]
     delete: bool
     totals: Totals | None
-    items: tuple[InvoiceItem, ...]  # every line on it now, in id order
     credit: Decimal = ZERO
-    payment_method: str = ""
+    cancel: bool = False
+    mass_pay_for: tuple[int, ...] = ()
 
 
 def _line_row(
@@ -231,47 +236,38 @@ def write_invoices(
     """Old lines leave their open invoices, then new Unpaid invoices are created with their
     lines and totals, each row as WHMCS writes it, in a fixed number of statements.
 
-    A rewritten invoice loses the given lines, its group discounts follow the lines that
-    stay (WHMCS deletes them all and adds none back, section 6.2, which would take the
-    discount from the lines that stay) and it gets the given totals; one left with no line
-    goes, the way WHMCS's admin deletes one (its tblinvoicedata row, the activity line; with
-    credit on it, that goes back first). A new invoice gets what WHMCS does when it creates
-    one (whmcs8-billing 3.1 and 3.2): its number, the InvoiceIncrement gap, its
-    tblinvoicedata row, the group discount lines, the activity log line, the client's
-    credit, and Paid at once when credit covers it or its total is 0.00. The caller moves
-    the dates of an invoice that comes back paid, in the same transaction. Activity lines
-    go to `activity`."""
+    A rewritten invoice loses the given lines (the lines that stay keep exactly what they
+    had) and gets the given totals; one left with no line goes, the way WHMCS's admin
+    deletes one (its tblinvoicedata row, the activity line; with credit on it, that goes
+    back first); one left with only late fees and discounts, and a mass-pay invoice paying
+    one that changed, are cancelled as WHMCS cancels them (section 6.2, 5.2 step 5). A new
+    invoice gets what WHMCS does when it creates one (whmcs8-billing 3.1 and 3.2): its
+    number, the InvoiceIncrement gap, its tblinvoicedata row, the group discount lines, the
+    activity log line, the client's credit, and Paid at once when credit covers it or its
+    total is 0.00. The caller moves the dates of an invoice that comes back paid, in the
+    same transaction. Activity lines go to `activity`."""
     client_id = owner.client_id
     config = owner.config
     gone: list[int] = []
     doomed: list[int] = []
     totals: dict[int, dict[str, object]] = {}
-    rediscounts: list[dict[str, object]] = []
+    cancelled: list[Rewrite] = []
     for change in rewrites:
         if change.delete and change.credit > ZERO:
             activity.flush()  # return_credit logs directly
             delete_invoice(conn, change.invoice_id, change.removed, now)
             continue
+        # only the given lines leave: the lines that stay keep their own discounts, and
+        # none is added (domain.discount)
         doomed.extend(change.removed)
-        doomed.extend(
-            item.id
-            for item in change.items
-            if item.type == GROUP_DISCOUNT and item.id not in change.removed
-        )
+        if change.cancel:
+            cancelled.append(change)
         if change.delete:
             gone.append(change.invoice_id)
             activity.add(client_id, f"Deleted Invoice - Invoice ID: {change.invoice_id}")
             continue
-        staying = [item for item in change.items if item.id not in change.removed]
-        _, discounts = rediscounted(
-            [(item.type, TotalsLine(item.amount, item.taxed)) for item in staying],
-            owner.group_discount,
-        )
-        rediscounts.extend(
-            _line_row(change.invoice_id, client_id, change.payment_method, line)
-            for line in _discount_lines(discounts)
-        )
-        assert change.totals is not None
+        if change.totals is None:
+            continue
         totals[change.invoice_id] = {
             "subtotal": change.totals.subtotal,
             "tax": change.totals.tax,
@@ -285,6 +281,9 @@ def write_invoices(
     remember_changed(
         conn, {**dict.fromkeys(totals, "reduced"), **dict.fromkeys(gone, "deleted")}, now
     )
+    for change in cancelled:
+        cancel_invoice(conn, change.invoice_id, now)
+        activity.add(client_id, cancellation_note(change.invoice_id, change.mass_pay_for))
 
     made: list[tuple[int, str, NewInvoice, tuple[TotalsLine, ...]]] = []
     for invoice in invoices:
@@ -333,13 +332,13 @@ def write_invoices(
             for invoice_id, *_ in made
         ],
     )
-    rows = list(rediscounts)
+    rows: list[dict[str, object]] = []
     for invoice_id, _, invoice, discounts in made:
         rows.extend(
             _line_row(invoice_id, client_id, invoice.payment_method, line)
             for line in (*invoice.lines, *_discount_lines(discounts))
         )
-    ids = insert_rows_returning_ids(conn, tblinvoiceitems, rows)[len(rediscounts) :]
+    ids = insert_rows_returning_ids(conn, tblinvoiceitems, rows)
 
     created = []
     available = owner.credit
@@ -398,48 +397,6 @@ def group_discount_percent(conn: Connection, client_id: int) -> Decimal:
         .where(tblclients.c.id == client_id)
     ).scalar()
     return percent if percent is not None else ZERO
-
-
-def insert_discounts(
-    conn: Connection,
-    invoice_id: int,
-    client_id: int,
-    payment_method: str,
-    discounts: Sequence[TotalsLine],
-) -> None:
-    """The GroupDiscount lines: each with its line's taxed flag, relid 0, no due date, as
-    WHMCS adds them."""
-    insert_lines(conn, invoice_id, client_id, payment_method, _discount_lines(discounts))
-
-
-def rediscount(conn: Connection, invoice_id: int) -> None:
-    """After lines left the invoice: its GroupDiscount lines go, and one per line that stays
-    is added at the client's current group percent. WHMCS deletes them all and adds none
-    back (section 6.2), which would take the discount from the lines that stay."""
-    invoice = conn.execute(
-        sa.select(tblinvoices.c.userid, tblinvoices.c.paymentmethod).where(
-            tblinvoices.c.id == invoice_id
-        )
-    ).first()
-    if invoice is None:
-        return
-    staying = conn.execute(
-        sa.select(tblinvoiceitems.c.type, tblinvoiceitems.c.amount, tblinvoiceitems.c.taxed)
-        .where(tblinvoiceitems.c.invoiceid == invoice_id)
-        .order_by(tblinvoiceitems.c.id)
-    )
-    _, discounts = rediscounted(
-        [(str(row.type or ""), TotalsLine(row.amount, bool(row.taxed))) for row in staying],
-        group_discount_percent(conn, int(invoice.userid)),
-    )
-    conn.execute(
-        sa.delete(tblinvoiceitems).where(
-            tblinvoiceitems.c.invoiceid == invoice_id, tblinvoiceitems.c.type == GROUP_DISCOUNT
-        )
-    )
-    insert_discounts(
-        conn, invoice_id, int(invoice.userid), str(invoice.paymentmethod or ""), discounts
-    )
 
 
 def read_configuration(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
@@ -679,19 +636,58 @@ def recomputed_totals(conn: Connection, invoice_id: int) -> Totals | None:
     )
 
 
+def invoice_items(conn: Connection, invoice_id: int) -> tuple[InvoiceItem, ...]:
+    """The invoice's lines, in id order."""
+    return tuple(
+        InvoiceItem(
+            id=int(row.id),
+            invoice_id=invoice_id,
+            type=str(row.type or ""),
+            relid=int(row.relid or 0),
+            amount=row.amount,
+            taxed=bool(row.taxed),
+        )
+        for row in conn.execute(
+            sa.select(
+                tblinvoiceitems.c.id,
+                tblinvoiceitems.c.type,
+                tblinvoiceitems.c.relid,
+                tblinvoiceitems.c.amount,
+                tblinvoiceitems.c.taxed,
+            )
+            .where(tblinvoiceitems.c.invoiceid == invoice_id)
+            .order_by(tblinvoiceitems.c.id)
+        )
+    )
+
+
 def keeps_other_lines(conn: Connection, invoice_id: int, item_ids: Sequence[int]) -> bool:
     """Whether the invoice has lines besides these (else removing them empties it); its
-    GroupDiscount lines do not count, they go with the lines they discount."""
+    GroupDiscount and LateFee lines do not count, as WHMCS's own removal does not count
+    them (billing facts 6.2)."""
     others = conn.execute(
         sa.select(sa.func.count())
         .select_from(tblinvoiceitems)
         .where(
             tblinvoiceitems.c.invoiceid == invoice_id,
             tblinvoiceitems.c.id.not_in(item_ids),
-            tblinvoiceitems.c.type != GROUP_DISCOUNT,
+            tblinvoiceitems.c.type.not_in(NOT_DISCOUNTED_LINES),
         )
     ).scalar()
     return bool(others)
+
+
+def lines_leaving(
+    conn: Connection, invoice_id: int, item_ids: Sequence[int]
+) -> tuple[tuple[int, ...], tuple[InvoiceItem, ...]]:
+    """The lines that leave with these (their discounts, domain.discount) and the lines
+    that stay."""
+    items = invoice_items(conn, invoice_id)
+    client_id = conn.execute(
+        sa.select(tblinvoices.c.userid).where(tblinvoices.c.id == invoice_id)
+    ).scalar()
+    percent = group_discount_percent(conn, int(client_id)) if client_id is not None else ZERO
+    return leaving(items, item_ids, percent)
 
 
 def payments_on(conn: Connection, invoice_id: int) -> bool:
@@ -700,20 +696,22 @@ def payments_on(conn: Connection, invoice_id: int) -> bool:
     return conn.execute(paid).first() is not None
 
 
-def remove_items(
-    conn: Connection, invoice_id: int, item_ids: Sequence[int], totals: Totals | None, now: datetime
-) -> None:
-    """Lines leave an invoice that keeps others, its group discounts follow the lines that
-    stay (`rediscount`), and its totals become `totals` (the planner's, which count the
-    same discounts), recomputed from what is left when None. Every path that takes lines
-    off an invoice comes here."""
-    take_lines_off(conn, item_ids)
+def remove_items(conn: Connection, invoice_id: int, item_ids: Sequence[int], now: datetime) -> str:
+    """Lines leave an invoice with the discounts that belong to them; the lines that stay
+    keep exactly what they had, and the totals are recomputed from them as WHMCS does. An
+    invoice left with only late fees and discounts is then cancelled, as WHMCS's own
+    removal cancels it (billing facts 6.2). Every path that takes lines off an invoice
+    that keeps others comes here. Returns "reduced" or "cancelled"."""
+    removed, staying = lines_leaving(conn, invoice_id, item_ids)
+    take_lines_off(conn, removed)
     remember_changed(conn, {invoice_id: "reduced"}, now)
-    rediscount(conn, invoice_id)
-    if totals is None:
-        totals = recomputed_totals(conn, invoice_id)
+    totals = recomputed_totals(conn, invoice_id)
     if totals is not None:
         write_totals(conn, invoice_id, totals, now)
+    if staying and only_fees_left(staying):
+        cancel_invoice(conn, invoice_id, now)
+        return "cancelled"
+    return "reduced"
 
 
 def return_credit(
@@ -837,3 +835,67 @@ def cancel_invoice(conn: Connection, invoice_id: int, now: datetime) -> None:
             f"invoice {invoice_id} received a payment meanwhile, or is gone: not cancelled"
         )
     remember_changed(conn, {invoice_id: "cancelled"}, now)
+
+
+def cancellation_note(invoice_id: int, mass_pay_for: Sequence[int] = ()) -> str:
+    """The activity line of an invoice the product cancels after taking lines off it, or
+    of a mass-pay invoice it cancels."""
+    if mass_pay_for:
+        paid_for = ", ".join(f"#{paid}" for paid in mass_pay_for)
+        return (
+            f"Prorated Next Due Date: cancelled mass-pay invoice #{invoice_id}, which paid "
+            f"invoice {paid_for} as it was before the alignment changed it - Invoice ID: "
+            f"{invoice_id}"
+        )
+    return (
+        f"Prorated Next Due Date: cancelled invoice #{invoice_id}, left with only late fee "
+        f"or discount lines once the alignment took its lines off - Invoice ID: {invoice_id}"
+    )
+
+
+def _mass_pay_of(invoice_ids: Sequence[int]) -> Any:
+    """Mass-pay invoices paying any of these, open, that is not yet Paid or Cancelled."""
+    return (
+        sa.select(
+            tblinvoices.c.id, tblinvoices.c.status, tblinvoices.c.credit, tblinvoiceitems.c.relid
+        )
+        .join(tblinvoiceitems, tblinvoiceitems.c.invoiceid == tblinvoices.c.id)
+        .where(
+            tblinvoiceitems.c.type == MASS_PAY_ITEM,
+            tblinvoiceitems.c.relid.in_(list(invoice_ids)),
+        )
+        .order_by(tblinvoices.c.id)
+    )
+
+
+def mass_pay_with_money(conn: Connection, invoice_id: int) -> int | None:
+    """The lowest id of a mass-pay invoice paying this one that has money on it (a
+    payment, credit) or on its way (Payment Pending, Collections): the invoice must then
+    stay as it is, the money is meant for it."""
+    for row in conn.execute(_mass_pay_of([invoice_id])):
+        status = str(row.status or "")
+        open_with_money = status in OPEN_STATUSES and (
+            (row.credit or ZERO) > ZERO or payments_on(conn, int(row.id))
+        )
+        if status in ("Payment Pending", "Collections") or open_with_money:
+            return int(row.id)
+    return None
+
+
+def cancel_mass_pay(
+    conn: Connection, client_id: int, invoice_ids: Sequence[int], now: datetime
+) -> list[int]:
+    """The open, money-free mass-pay invoices paying any of these invoices (which the
+    product just changed) are cancelled, as WHMCS cancels one whose invoice was paid
+    another way (billing facts 5.2 step 5), logged; returns their ids. Callers first made
+    sure none has money on it (`mass_pay_with_money`)."""
+    if not invoice_ids:
+        return []
+    paying: dict[int, list[int]] = {}
+    for row in conn.execute(_mass_pay_of(invoice_ids)):
+        if str(row.status or "") in OPEN_STATUSES:
+            paying.setdefault(int(row.id), []).append(int(row.relid))
+    for mass_pay, paid_for in paying.items():
+        cancel_invoice(conn, mass_pay, now)
+        log_activity(conn, client_id, cancellation_note(mass_pay, sorted(paid_for)), now)
+    return list(paying)

@@ -85,6 +85,12 @@ def _flag(value: object) -> bool:
     return str(value).strip().lower() in ("1", "on", "yes", "true")
 
 
+def _snapshot_flag(value: object) -> bool:
+    """An addon's own `tax` (text: WHMCS's copy of the catalogue flag at order time, blanked
+    when tax was off then), tested as PHP tests it: '' and '0' are off."""
+    return value is not None and str(value) not in ("", "0")
+
+
 def _text(value: object) -> str:
     return "" if value is None else str(value)
 
@@ -182,7 +188,6 @@ def services_query(lock: bool, extra: tuple[Any, ...] = (), many: bool = False) 
             tblhostingaddons.c.paymentmethod.label("a_paymentmethod"),
             tblhostingaddons.c.tax.label("a_tax"),
             of_product(tbladdons.c.name, tblhostingaddons.c.addonid).label("addon_name"),
-            of_product(tbladdons.c.tax, tblhostingaddons.c.addonid).label("addon_tax"),
         )
         .select_from(
             tblhosting.outerjoin(tblhostingaddons, tblhostingaddons.c.hostingid == tblhosting.c.id)
@@ -310,7 +315,9 @@ def _services_from(lines: Iterable[Any], client_id: int) -> tuple[tuple[Service,
                     next_invoice=line.a_nextinvoicedate,
                     amount=_money(line.a_recurring),
                     payment_method=_text(line.a_paymentmethod),
-                    taxed=_flag(line.a_tax) or _flag(line.addon_tax),
+                    # the addon's own snapshot alone decides (billing facts 2.2), not
+                    # the catalogue addon's flag, which may have changed since the order
+                    taxed=_snapshot_flag(line.a_tax),
                     service_id=line.id,
                 )
             )
