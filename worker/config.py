@@ -100,6 +100,46 @@ def settings_cache_seconds() -> int:
 
 
 @dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Seconds PyMySQL waits on the database: for the TCP connection, for each answer (the
+    greeting while connecting too), and for the server to take what is sent."""
+
+    connect: int = 10
+    # above InnoDB's lock wait (innodb_lock_wait_timeout, 50 s by default): an alignment
+    # waiting for a row lock gets the server's lock wait error, retried, instead of being
+    # cut; and above the longest statement (a bulk dry run over every client)
+    read: int = 120
+    write: int = 60
+
+
+def database_timeouts() -> DatabaseTimeouts:
+    defaults = DatabaseTimeouts()
+    return DatabaseTimeouts(
+        connect=_int("PRORATA_DB_CONNECT_TIMEOUT", defaults.connect),
+        read=_int("PRORATA_DB_READ_TIMEOUT", defaults.read),
+        write=_int("PRORATA_DB_WRITE_TIMEOUT", defaults.write),
+    )
+
+
+@dataclass(frozen=True)
+class RedisTimeouts:
+    """Seconds every Redis client (broker, result backend, the product's own) waits: for the
+    TCP connection, and for each reply or write."""
+
+    connect: int = 5
+    reply: int = 10
+
+
+def redis_timeouts() -> RedisTimeouts:
+    defaults = RedisTimeouts()
+    return RedisTimeouts(
+        connect=_int("PRORATA_REDIS_CONNECT_TIMEOUT", defaults.connect),
+        # kombu waits up to 1 s for a message (BRPOP): a reply timeout must outlast that
+        reply=_int("PRORATA_REDIS_TIMEOUT", defaults.reply, minimum=2),
+    )
+
+
+@dataclass(frozen=True)
 class WorkerConfig:
     database_url: str
     broker_url: str
@@ -115,6 +155,8 @@ class WorkerConfig:
     whmcs_api_secret: str
     write_batch_rows: int = 2000
     settings_cache_seconds: int = 10
+    database_timeouts: DatabaseTimeouts = DatabaseTimeouts()
+    redis_timeouts: RedisTimeouts = RedisTimeouts()
 
     @property
     def email_enabled(self) -> bool:
@@ -148,4 +190,6 @@ def load_config() -> WorkerConfig:
         whmcs_api_secret=_text("PRORATA_WHMCS_API_SECRET", ""),
         write_batch_rows=write_batch_rows(),
         settings_cache_seconds=settings_cache_seconds(),
+        database_timeouts=database_timeouts(),
+        redis_timeouts=redis_timeouts(),
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from worker_helpers import LATER, NOW, d, dump, dump_diff, execute, row, rows, seed, two_services
 
-from tests.support.processes import ROOT, free_port, stop_process
+from tests.support.processes import free_port, run_prorata
 from worker import clock, logs, runtime
 from worker.cli.main import main
 from worker.config import load_config
@@ -81,34 +80,6 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 def only_log_lines(err: str) -> bool:
     """stderr holds nothing but the structured (JSON) log lines of the work done."""
     return all(line.startswith("{") and json.loads(line) for line in err.splitlines())
-
-
-def run_prorata(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str, str]:
-    """`prorata ...` in a process of its own (nothing imported by the tests leaks into it)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PRORATA_", "CELERY_"))}
-    clean["PYTHONPATH"] = str(ROOT)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from worker.cli.main import main; sys.exit(main())",
-            *args,
-        ],
-        cwd=ROOT,
-        env={**clean, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop_process(process, grace=5, group=True)
-        out, err = process.communicate()
-        raise AssertionError(
-            f"prorata {' '.join(args)} still running after {timeout} s:\n{err.decode()[-3000:]}"
-        ) from None
-    return process.returncode, out.decode(), err.decode()
 
 
 def fail_an_alignment(
