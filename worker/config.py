@@ -155,6 +155,7 @@ class WorkerConfig:
     whmcs_api_secret: str
     write_batch_rows: int = 2000
     settings_cache_seconds: int = 10
+    # worker.db.make_engine reads these itself; kept here so a bad value stops the start
     database_timeouts: DatabaseTimeouts = DatabaseTimeouts()
     redis_timeouts: RedisTimeouts = RedisTimeouts()
 
