@@ -31,6 +31,16 @@ class CheckedTask(Task):  # type: ignore[misc]  # Celery's Task is untyped
         return super().__call__(*args, **kwargs)
 
 
+def broker_options(config: WorkerConfig) -> dict[str, Any]:
+    """kombu's Redis transport options: without socket timeouts a broker that accepts the
+    connection and never answers hangs a publish (and its caller) for good."""
+    return {
+        "visibility_timeout": config.visibility_timeout,
+        "socket_timeout": config.redis_timeouts.reply,
+        "socket_connect_timeout": config.redis_timeouts.connect,
+    }
+
+
 def make_app() -> Celery:
     config = load_config()
     app = Celery("prorata", include=TASK_MODULES, task_cls=CheckedTask)
@@ -51,7 +61,9 @@ def make_app() -> Celery:
         worker_consumer="worker.consumer:Consumer",
         task_time_limit=config.task_time_limit,
         task_soft_time_limit=max(config.task_time_limit - 30, 10),
-        broker_transport_options={"visibility_timeout": config.visibility_timeout},
+        broker_transport_options=broker_options(config),
+        redis_socket_timeout=config.redis_timeouts.reply,
+        redis_socket_connect_timeout=config.redis_timeouts.connect,
         # results are read by the pages within seconds (a preview, an alignment's outcome);
         # bulk clients keep theirs in the product's tables, not here
         result_expires=3600,
@@ -104,7 +116,7 @@ def make_event_sender(config: WorkerConfig | None = None) -> Send:
         accept_content=["json"],
         task_default_queue=config.queue,
         task_routes={"prorata.*": {"queue": config.queue}},
-        broker_transport_options={"visibility_timeout": config.visibility_timeout},
+        broker_transport_options=broker_options(config),
     )
 
     def send(task: str, kwargs: dict[str, Any], task_id: str | None) -> None:

@@ -100,6 +100,46 @@ def settings_cache_seconds() -> int:
 
 
 @dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Seconds PyMySQL waits on the database: for the TCP connection, for each answer (the
+    greeting while connecting too), and for the server to take what is sent."""
+
+    connect: int = 10
+    # above InnoDB's lock wait (innodb_lock_wait_timeout, 50 s by default): an alignment
+    # waiting for a row lock gets the server's lock wait error, retried, instead of being
+    # cut; and above the longest statement (a bulk dry run over every client)
+    read: int = 120
+    write: int = 60
+
+
+def database_timeouts() -> DatabaseTimeouts:
+    defaults = DatabaseTimeouts()
+    return DatabaseTimeouts(
+        connect=_int("PRORATA_DB_CONNECT_TIMEOUT", defaults.connect),
+        read=_int("PRORATA_DB_READ_TIMEOUT", defaults.read),
+        write=_int("PRORATA_DB_WRITE_TIMEOUT", defaults.write),
+    )
+
+
+@dataclass(frozen=True)
+class RedisTimeouts:
+    """Seconds every Redis client (broker, result backend, the product's own) waits: for the
+    TCP connection, and for each reply or write."""
+
+    connect: int = 5
+    reply: int = 10
+
+
+def redis_timeouts() -> RedisTimeouts:
+    defaults = RedisTimeouts()
+    return RedisTimeouts(
+        connect=_int("PRORATA_REDIS_CONNECT_TIMEOUT", defaults.connect),
+        # kombu waits up to 1 s for a message (BRPOP): a reply timeout must outlast that
+        reply=_int("PRORATA_REDIS_TIMEOUT", defaults.reply, minimum=2),
+    )
+
+
+@dataclass(frozen=True)
 class WorkerConfig:
     database_url: str
     broker_url: str
@@ -117,6 +157,9 @@ class WorkerConfig:
     settings_cache_seconds: int = 10
     bulk_stall_seconds: int = 600
     bulk_max_resends: int = 3
+    # worker.db.make_engine reads these itself; kept here so a bad value stops the start
+    database_timeouts: DatabaseTimeouts = DatabaseTimeouts()
+    redis_timeouts: RedisTimeouts = RedisTimeouts()
 
     @property
     def email_enabled(self) -> bool:
@@ -163,4 +206,6 @@ def load_config() -> WorkerConfig:
         # chunks (or no worker takes them): longer than a chunk may run (the time limit)
         bulk_stall_seconds=_int("PRORATA_BULK_STALL_SECONDS", 600),
         bulk_max_resends=_int("PRORATA_BULK_MAX_RESENDS", 3, minimum=0),
+        database_timeouts=database_timeouts(),
+        redis_timeouts=redis_timeouts(),
     )

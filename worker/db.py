@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
+from worker.config import database_timeouts
+
 
 class DatabaseUrlError(ValueError):
     """A database URL the product cannot use."""
@@ -38,7 +40,18 @@ def make_engine(url: str, **options: Any) -> Engine:
         parsed = parsed.set(query=query)
         options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_recycle", 3600)
-        options.setdefault("connect_args", {"connect_timeout": 10, "conv": _conversions()})
+        # a server that accepts the connection and then never answers must fail the
+        # statement (a retry, exit 3) rather than hang it: PyMySQL waits forever by default
+        timeouts = database_timeouts()
+        options.setdefault(
+            "connect_args",
+            {
+                "connect_timeout": timeouts.connect,
+                "read_timeout": timeouts.read,
+                "write_timeout": timeouts.write,
+                "conv": _conversions(),
+            },
+        )
         # once a row lock is granted a transaction must see what the lock holder committed
         # (worker.transactions); set once per connection rather than at every checkout
         options.setdefault("isolation_level", "READ COMMITTED")

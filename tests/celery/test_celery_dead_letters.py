@@ -5,84 +5,17 @@ task records it as a failed job, and the failed job is offered again and succeed
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import uuid
-from contextlib import suppress
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from celery_support import align_kwargs, check_one_alignment, rows, seed_client
 
-from tests.support.processes import free_port, wait_until
+from tests.support.processes import TcpProxy, wait_until
 from worker.own_schema import failed_jobs
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
-
-
-class TcpProxy:
-    """127.0.0.1:<port> forwarded to the database server. stop() refuses new connections and
-    cuts the open ones (the database "goes away"); start() again opens the same port."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = free_port()
-        self._listener: socket.socket | None = None
-        self._open: list[socket.socket] = []
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # stopped
-            if self._listener is not listener:  # stopped meanwhile
-                client.close()
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self._lock:
-                self._open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        with suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        for end in (source, sink):
-            with suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-
-    def stop(self) -> None:
-        if self._listener is not None:
-            # shutdown wakes the thread blocked in accept(); close alone would leave the
-            # port listening until that accept() returns
-            with suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            sockets, self._open = self._open, []
-        for sock in sockets:
-            with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
 
 
 def _no_failure(report: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""Real processes for the tests: waits with a deadline, loopback ports, stopping a process,
-real `celery worker` processes on a queue of their own, and what is left of a test queue in
-Redis. Shared by the Celery tests (tests/celery/), the PHP event tests and the page tests.
+"""Real processes for the tests: waits with a deadline, loopback ports, a TCP proxy that
+can cut or stall a server, stopping a process, `prorata` and real `celery worker` processes on
+a queue of their own, and what is left of a test queue in Redis. Shared by the Celery tests
+(tests/celery/), the worker tests, the PHP event tests and the page tests.
 
 Everything here talks to 127.0.0.1 only, and every wait has a deadline: no test may hang.
 """
@@ -13,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -49,6 +51,110 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class TcpProxy:
+    """127.0.0.1:<port> forwarded to a server (the database, Redis).
+
+    stop() refuses new connections and cuts the open ones (the server "goes away"); start()
+    again opens the same port, forwarding. stall() makes the server hang instead: connections
+    are still accepted, open or new, but nothing reaches the server and no answer comes back;
+    what is sent is read and dropped, or with reads=False not read at all (the sender's
+    buffers fill up). As a context manager: started, and stopped at the end.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._stalled = False
+        self._reads = True
+        self._stopped = threading.Event()  # a pump that stopped reading waits for it
+
+    def __enter__(self) -> TcpProxy:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._stalled = False
+        self._stopped = threading.Event()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stall(self, *, reads: bool = True) -> None:
+        self._reads = reads
+        self._stalled = True
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            if self._listener is not listener:  # stopped meanwhile
+                client.close()
+                return
+            if self._stalled:
+                with self._lock:
+                    self._open.append(client)
+                if self._reads:
+                    threading.Thread(target=self._drop, args=(client,), daemon=True).start()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(
+                    target=self._pump, args=(source, sink, self._stopped), daemon=True
+                ).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, stopped: threading.Event) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                if not self._stalled:
+                    sink.sendall(data)
+                elif not self._reads:
+                    stopped.wait()
+                    break
+        for end in (source, sink):
+            with suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    @staticmethod
+    def _drop(source: socket.socket) -> None:
+        with suppress(OSError):
+            while source.recv(65536):
+                pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would leave the
+            # port listening until that accept() returns
+            with suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            sockets, self._open = self._open, []
+        for sock in sockets:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
 
 # ---- stopping a process ------------------------------------------------------------------
@@ -91,6 +197,43 @@ def stop_process(
             process.wait(timeout=grace)
     if process.poll() is None or (group and _group_exists(process.pid)):
         kill_process(process, group=group)
+
+
+# ---- the command line ----------------------------------------------------------------------
+
+
+def start_prorata(*args: str, env: Mapping[str, str], **popen: Any) -> subprocess.Popen[bytes]:
+    """`prorata ...` in a process (and process group) of its own, with the developer's
+    environment without any PRORATA_* or CELERY_* variable, then `env`: nothing imported by
+    the tests leaks into it."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_ENV_PREFIXES)}
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from worker.cli.main import main; sys.exit(main())",
+            *args,
+        ],
+        cwd=ROOT,
+        env={**clean, **env},
+        start_new_session=True,
+        **popen,
+    )
+
+
+def run_prorata(*args: str, env: Mapping[str, str], timeout: float = 60) -> tuple[int, str, str]:
+    """`prorata ...` (see start_prorata) to its end: (exit code, stdout, stderr)."""
+    process = start_prorata(*args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_process(process, grace=5, group=True)
+        out, err = process.communicate()
+        raise AssertionError(
+            f"prorata {' '.join(args)} still running after {timeout} s:\n{err.decode()[-3000:]}"
+        ) from None
+    return process.returncode, out.decode(), err.decode()
 
 
 # ---- Redis and Celery ------------------------------------------------------------------

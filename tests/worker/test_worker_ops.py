@@ -8,8 +8,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -32,7 +30,7 @@ from worker_helpers import (
     two_services,
 )
 
-from tests.support.processes import ROOT, free_port, stop_process
+from tests.support.processes import free_port, run_prorata
 from worker import clock, runtime
 from worker.cli.main import main
 from worker.config import load_config
@@ -72,34 +70,6 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 def only_log_lines(err: str) -> bool:
     """stderr holds nothing but the structured (JSON) log lines of the work done."""
     return all(line.startswith("{") and json.loads(line) for line in err.splitlines())
-
-
-def run_prorata(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str, str]:
-    """`prorata ...` in a process of its own (nothing imported by the tests leaks into it)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PRORATA_", "CELERY_"))}
-    clean["PYTHONPATH"] = str(ROOT)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from worker.cli.main import main; sys.exit(main())",
-            *args,
-        ],
-        cwd=ROOT,
-        env={**clean, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop_process(process, grace=5, group=True)
-        out, err = process.communicate()
-        raise AssertionError(
-            f"prorata {' '.join(args)} still running after {timeout} s:\n{err.decode()[-3000:]}"
-        ) from None
-    return process.returncode, out.decode(), err.decode()
 
 
 def fail_an_alignment(
@@ -572,6 +542,9 @@ def _one_error_line(err: str, *words: str) -> None:
         ("PRORATA_VISIBILITY_TIMEOUT", "0"),
         ("PRORATA_ALIGN_MAX_RETRIES", "-1"),
         ("PRORATA_MAX_REOFFERS", "2.5"),
+        ("PRORATA_DB_READ_TIMEOUT", "0"),
+        ("PRORATA_DB_CONNECT_TIMEOUT", "ten"),
+        ("PRORATA_REDIS_TIMEOUT", "1"),
         ("PRORATA_QUEUE", "two words"),
         ("PRORATA_DATABASE_URL", "postgresql://whmcs@db/whmcs"),
         ("PRORATA_DATABASE_URL", "not a url"),

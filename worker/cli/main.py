@@ -709,8 +709,7 @@ def cmd_bulk(args: argparse.Namespace) -> int:
     except Exception as exc:
         raise CliError(f"the broker cannot take the run: {one_line(exc)}", EXIT_BROKER) from exc
     run_id = _guarded(engine, lambda: _wait_for_run(engine, event_id))
-    with engine.connect() as conn:
-        shown = progress(conn, run_id)
+    shown = _guarded(engine, lambda: _progress(engine, run_id))
     print(f"bulk run {run_id} (event {event_id}): {shown['total']} client(s), {shown['state']}")
     if not args.wait:
         return 0
@@ -742,10 +741,14 @@ def cmd_bulk_cancel(args: argparse.Namespace) -> int:
     if args.wait:
         shown = _guarded(engine, lambda: _follow(engine, run.id, _wait_stall()))
     else:
-        with engine.connect() as conn:
-            shown = progress(conn, run.id)
+        shown = _guarded(engine, lambda: _progress(engine, run.id))
     print(json.dumps(shown, indent=2) if args.json else render_bulk_progress(shown))
     return 0
+
+
+def _progress(engine: Any, run_id: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return progress(conn, run_id)
 
 
 def _wait_for_run(engine: Any, event_id: str) -> int:

@@ -415,7 +415,7 @@ def run_status(engine: Engine, config: Any, now: datetime) -> list[Check]:
     """Every check, for the configured database, broker and queue."""
     from celery import Celery
 
-    from worker.celery_app import app
+    from worker.celery_app import app, broker_options
     from worker.steps.jobs import open_redis
 
     stall = timedelta(seconds=config.bulk_stall_seconds)
@@ -423,7 +423,11 @@ def run_status(engine: Engine, config: Any, now: datetime) -> list[Check]:
     engine.dispose()
     # a bare app for the broadcast: the product's app was configured when it was imported
     control = Celery("prorata-status", set_as_current=False)
-    control.conf.update(broker_url=config.broker_url, broker_connection_retry=False)
+    control.conf.update(
+        broker_url=config.broker_url,
+        broker_connection_retry=False,
+        broker_transport_options=broker_options(config),
+    )
     redis = open_redis(config.broker_url)
     try:
         checks += broker_checks(

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from worker import logs
+from worker.config import redis_timeouts
 from worker.inputs import id_or_none
 from worker.own_schema import events, failed_jobs, outbox, requests
 from worker.steps.align import parse_requested_at
@@ -362,7 +363,10 @@ def open_redis(url: str) -> Any:
     """A Redis client that gives up within seconds (the caller has a fallback or a report)."""
     import redis
 
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    timeouts = redis_timeouts()
+    return redis.Redis.from_url(
+        url, socket_timeout=timeouts.reply, socket_connect_timeout=timeouts.connect
+    )
 
 
 def push_dead_letter(
