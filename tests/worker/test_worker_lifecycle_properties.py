@@ -593,6 +593,17 @@ def _ids(text: Any) -> list[int]:
     services=[(5, "Monthly", "30.00", False), (9, "Monthly", "12.50", False)],
     steps=[("align", 1), ("gateway-reads", 0), ("cancel-request", 0), ("align", 20)],
 )
+# a gateway pays an alignment invoice a re-alignment withdrew and staff reopened and had paid
+@example(
+    services=[(1, "Monthly", "30.00", False)],
+    steps=[
+        ("align", 1),
+        ("gateway-reads", 0),
+        ("align", 1),
+        ("late-pay", 0),
+        ("gateway-records", 1),
+    ],
+)
 # staff move the due date past P while the alignment waits, then it is paid
 @example(
     services=[(5, "Monthly", "30.00", False)],

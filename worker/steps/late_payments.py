@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -14,6 +13,7 @@ from worker.own_schema import overpayments, records
 from worker.steps import overpayment
 from worker.steps.records import LATE, LINE_STILL_THERE, apply_payment, records_of
 from worker.transactions import lock_invoice, unit_of_work
+from worker.whmcs.invoices import received_on
 from worker.whmcs.schema import tblaccounts, tblinvoices
 
 Clock = Callable[[], datetime]
@@ -63,14 +63,8 @@ def flag_late_payments(engine: Engine, now: Clock) -> list[int]:
                 done.append(invoice_id)
                 continue
             late = records_of(conn, invoice_id, LATE, on_invoice=True)
-            received = conn.execute(
-                sa.select(
-                    sa.func.coalesce(
-                        sa.func.sum(tblaccounts.c.amountin - tblaccounts.c.amountout), 0
-                    )
-                ).where(tblaccounts.c.invoiceid == invoice_id)
-            ).scalar_one()
-            if late and Decimal(received) > 0:
+            received = received_on(conn, invoice_id)
+            if late and received > 0:
                 overpayment.flag(conn, invoice_id, late[0].client_id, late, stamp)
                 done.append(invoice_id)
     return done

@@ -31,9 +31,9 @@ from domain.tax import TaxRates, TotalsLine, invoice_totals
 from domain.whmcs_format import PRORATA_ADDON, PRORATA_PRODUCT, parse_prorata_item_type
 from worker.own_schema import overpayments, records
 from worker.whmcs.activity import log_activity
+from worker.whmcs.invoices import received_on as payments_received
 from worker.whmcs.schema import (
     service_table,
-    tblaccounts,
     tblclients,
     tblinvoiceitems,
     tblinvoices,
@@ -107,15 +107,10 @@ def overlaps(record: Any, before: date | None) -> bool:
 def received_on(conn: Connection, invoice_id: int) -> Decimal:
     """The money the invoice received, tax included: payments less refunds (`tblaccounts`)
     and the credit applied to it (billing facts 1.5)."""
-    paid = conn.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(tblaccounts.c.amountin - tblaccounts.c.amountout), 0)
-        ).where(tblaccounts.c.invoiceid == invoice_id)
-    ).scalar_one()
     credit = conn.execute(
         sa.select(tblinvoices.c.credit).where(tblinvoices.c.id == invoice_id)
     ).scalar()
-    return Decimal(paid) + (credit if credit is not None else ZERO)
+    return payments_received(conn, invoice_id) + (credit if credit is not None else ZERO)
 
 
 def charged_by(conn: Connection, invoice_id: int, record_ids: set[int]) -> Decimal:

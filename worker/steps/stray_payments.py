@@ -33,15 +33,20 @@ from domain.money import ZERO, format_money
 from worker.own_schema import changed_invoices, overpayments, records
 from worker.steps import overpayment
 from worker.transactions import lock_client, lock_invoice
-from worker.whmcs.invoices import give_credit, overpayment_note
+from worker.whmcs.invoices import give_credit, overpayment_note, received_on
 from worker.whmcs.schema import tblaccounts, tblcredit, tblinvoices
+
+# SQLite keeps money as text: the prefilter compares numbers, not strings (its sums are
+# binary floating point, far finer than a cent; what is credited is added up exactly)
+NUMBER = sa.Numeric(16, 2)
 
 
 def _received(invoice_id: Any) -> Any:
+    net = sa.func.sum(
+        sa.cast(tblaccounts.c.amountin, NUMBER) - sa.cast(tblaccounts.c.amountout, NUMBER)
+    )
     return (
-        sa.select(
-            sa.func.coalesce(sa.func.sum(tblaccounts.c.amountin - tblaccounts.c.amountout), 0)
-        )
+        sa.select(sa.func.coalesce(net, 0))
         .where(tblaccounts.c.invoiceid == invoice_id)
         .scalar_subquery()
     )
@@ -49,7 +54,12 @@ def _received(invoice_id: Any) -> Any:
 
 def _asked(invoice_id: Any) -> Any:
     asked = (
-        sa.select(sa.case((tblinvoices.c.status == "Cancelled", 0), else_=tblinvoices.c.total))
+        sa.select(
+            sa.case(
+                (tblinvoices.c.status == "Cancelled", 0),
+                else_=sa.cast(tblinvoices.c.total, NUMBER),
+            )
+        )
         .where(tblinvoices.c.id == invoice_id)
         .scalar_subquery()
     )
@@ -71,20 +81,30 @@ def candidates(engine: Engine) -> list[int]:
 
 
 def _already_credited(conn: Connection, invoice_id: int) -> Decimal:
-    credited = conn.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(tblcredit.c.amount), 0)).where(
+    rows = conn.execute(
+        sa.select(tblcredit.c.amount).where(
             tblcredit.c.relid == invoice_id,
             tblcredit.c.description == overpayment_note(invoice_id),
         )
-    ).scalar_one()
-    return Decimal(credited)
+    )
+    return sum((amount for (amount,) in rows), ZERO)
+
+
+def _asked_now(conn: Connection, invoice_id: int) -> Decimal:
+    invoice = conn.execute(
+        sa.select(tblinvoices.c.status, tblinvoices.c.total).where(tblinvoices.c.id == invoice_id)
+    ).first()
+    if invoice is None or invoice.status == "Cancelled" or invoice.total is None:
+        return ZERO
+    total: Decimal = invoice.total
+    return total
 
 
 def _payer(conn: Connection, invoice_id: int) -> int | None:
     """Who paid: the client of the payments (WHMCS writes the invoice's client on them)."""
     payer = conn.execute(
         sa.select(tblaccounts.c.userid)
-        .where(tblaccounts.c.invoiceid == invoice_id, tblaccounts.c.amountin > 0)
+        .where(tblaccounts.c.invoiceid == invoice_id, sa.cast(tblaccounts.c.amountin, NUMBER) > 0)
         .order_by(tblaccounts.c.id)
         .limit(1)
     ).scalar()
@@ -143,10 +163,11 @@ def settle(conn: Connection, invoice_id: int, now: datetime) -> Decimal:
         return ZERO
     lock_client(conn, payer)  # the client first, as an alignment locks
     lock_invoice(conn, invoice_id)
-    row = conn.execute(
-        sa.select(_received(invoice_id).label("received"), _asked(invoice_id).label("asked"))
-    ).one()
-    rest = Decimal(row.received) - Decimal(row.asked) - _already_credited(conn, invoice_id)
+    rest = (
+        received_on(conn, invoice_id)
+        - _asked_now(conn, invoice_id)
+        - _already_credited(conn, invoice_id)
+    )
     if rest <= ZERO:
         return ZERO
     action = conn.execute(

@@ -690,6 +690,17 @@ def lines_leaving(
     return leaving(items, item_ids, percent)
 
 
+def received_on(conn: Connection, invoice_id: int) -> Decimal:
+    """Payments less refunds recorded on the invoice (`tblaccounts`), added up exactly here:
+    SQLite keeps money as text and would add it up as binary floating point."""
+    rows = conn.execute(
+        sa.select(tblaccounts.c.amountin, tblaccounts.c.amountout).where(
+            tblaccounts.c.invoiceid == invoice_id
+        )
+    )
+    return sum((amount_in - amount_out for amount_in, amount_out in rows), ZERO)
+
+
 def payments_on(conn: Connection, invoice_id: int) -> bool:
     """A payment is recorded against the invoice (tblaccounts)."""
     paid = sa.select(tblaccounts.c.id).where(tblaccounts.c.invoiceid == invoice_id)
