@@ -38,6 +38,7 @@ from worker.db import make_engine
 from worker.own_schema import (
     LATEST,
     MIGRATIONS,
+    events,
     failed_jobs,
     job_runs,
     outbox,
@@ -513,11 +514,45 @@ def test_events_cancelled_by_hand_with_an_event_id(
     assert out == f"invoice #{invoice} cancelled event incident-42: repeat (records: none)\n"
     assert dump_diff(before, dump(engine)) == {}
 
-    code, out, err = run_cli(capsys, "events", "cancelled", "--db", db_url, "--invoice", "999999")
-    assert (code, out) == (
-        0,
-        "invoice #999999 cancelled event manual:cancelled:999999: ignored (records: none)\n",
-    )
+
+@pytest.mark.parametrize("kind", ["paid", "cancelled"])
+def test_events_for_an_unknown_invoice_are_refused(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    code, out, err = run_cli(capsys, "events", kind, "--db", db_url, "--invoice", "999999")
+    assert (code, out) == (2, "")
+    _one_error_line(err, "invoice 999999 does not exist")
+    assert rows(engine, events) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "early", "settle"),
+    [("paid", "not-paid", pay_invoice), ("cancelled", "not-cancelled", cancel_invoice)],
+)
+def test_events_tried_too_early_work_once_the_invoice_is_there(
+    engine: Engine,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    early: str,
+    settle: Any,
+) -> None:
+    _, invoice = aligned_client(engine, db_url, capsys)
+    args = ["events", kind, "--db", db_url, "--invoice", str(invoice), "--json"]
+
+    code, out, err = run_cli(capsys, *args)  # before WHMCS marked the invoice
+    assert (code, err) == (0, "")
+    assert json.loads(out)["outcome"] == early
+    assert rows(engine, events) == []  # nothing settled: the same event id may come again
+
+    settle(engine, invoice, NOW)
+    code, out, err = run_cli(capsys, *args)
+    assert (code, err) == (0, "")
+    assert json.loads(out)["outcome"] == "applied"
+    assert {r["state"] for r in rows(engine, records)} == {kind}
+    assert [(e["event_id"], e["outcome"]) for e in rows(engine, events)] == [
+        (f"manual:{kind}:{invoice}", "applied")
+    ]
 
 
 # ---- start-up checks -----------------------------------------------------------------------

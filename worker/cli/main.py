@@ -554,6 +554,8 @@ def cmd_events(args: argparse.Namespace) -> int:
     outcome: EventOutcome = _guarded(
         engine, lambda: handler(engine, event_id, args.invoice, clock.now)
     )
+    if outcome.outcome == "unknown-invoice":
+        raise CliError(f"invoice {args.invoice} does not exist in {describe(engine)}")
     if args.json:
         print(json.dumps({"event": f"invoice-{kind}", **outcome.to_dict()}))
     else:

@@ -2,7 +2,9 @@
 
 Each handler runs in one transaction and is idempotent: a payment sets dates (it never adds
 a cycle), so applying it twice moves nothing further; a repeated event id is recognised and
-changes nothing at all.
+changes nothing at all. Only an outcome that changed or settled something is remembered: an
+event for an invoice not (yet) paid or cancelled, or not there at all, can be sent again with
+the same id once its cause is fixed.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
 
 Clock = Callable[[], datetime]
 R = TypeVar("R")
+# what the invoice's state may still change: not remembered, so that a retry is handled
+UNSETTLED = frozenset({"not-paid", "not-cancelled", "unknown-invoice"})
 
 
 @dataclass
 class EventOutcome:
     event_id: str
     invoice_id: int
-    outcome: str  # applied | late | repeat | ignored | not-paid
+    outcome: str  # applied | late | repeat | ignored | not-paid | not-cancelled | unknown-invoice
     records: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,10 +65,11 @@ def handle_once(
     now: Clock,
     lock: Callable[[Connection], Any],
     handle: Callable[[Connection, Any, datetime], tuple[str, R]],
+    unsettled: frozenset[str] = frozenset(),
 ) -> tuple[str, R | None]:
     """An event handled once: in one transaction, after `lock` (whose result `handle`
-    gets), unless its id was seen, then remembered with `handle`'s outcome. Returns the
-    outcome and what `handle` gave, or ("repeat", None)."""
+    gets), unless its id was seen, then remembered with `handle`'s outcome unless that is
+    one of `unsettled`. Returns the outcome and what `handle` gave, or ("repeat", None)."""
     try:
         with unit_of_work(engine) as conn:
             locked = lock(conn)
@@ -72,7 +77,8 @@ def handle_once(
                 return "repeat", None
             stamp = now()
             outcome, value = handle(conn, locked, stamp)
-            remember_event(conn, event_id, kind, invoice_id, outcome, stamp)
+            if outcome not in unsettled:
+                remember_event(conn, event_id, kind, invoice_id, outcome, stamp)
             return outcome, value
     except IntegrityError:
         # the same event handled at the same moment by another worker: it won; any other
@@ -101,14 +107,15 @@ def _invoice_event(
             lock_invoice_owner(conn, invoice_id)
         return lock_invoice(conn, invoice_id)
 
-    outcome, ids = handle_once(engine, event_id, kind, invoice_id, now, lock, handle)
+    outcome, ids = handle_once(engine, event_id, kind, invoice_id, now, lock, handle, UNSETTLED)
     return EventOutcome(event_id, invoice_id, outcome, ids or [])
 
 
 def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
     def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
         if not records_of(conn, invoice_id, ("pending", "paid", *LATE), on_invoice=True):
-            return "ignored", []  # not (or no longer) an alignment invoice
+            # not (or no longer) an alignment invoice
+            return ("unknown-invoice" if invoice is None else "ignored"), []
         if invoice is None or invoice.status != "Paid":
             return "not-paid", []
         paid = apply_payment(conn, invoice_id, stamp)
@@ -122,7 +129,8 @@ def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> 
 def invoice_cancelled(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
     def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
         if not records_of(conn, invoice_id, ("pending",)):
-            return "ignored", []
+            return ("unknown-invoice" if invoice is None else "ignored"), []
+        # a deleted alignment invoice is put back as a cancelled one
         if invoice is not None and invoice.status not in ("Cancelled",):
             return "not-cancelled", []
         # WHMCS leaves credit on an invoice it cancels (facts 6.2): what the product
