@@ -25,8 +25,17 @@ def make_engine(url: str, **options: Any) -> Engine:
     """An engine for a SQLAlchemy URL (`sqlite:///path`, `mysql+pymysql://user@host/db`)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise DatabaseUrlError(f"not a database URL: {url!r}") from exc
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
+        # the text itself is not shown: it may hold the password
+        raise DatabaseUrlError(
+            "not a database URL: write it as mysql+pymysql://USER:PASSWORD@HOST:PORT/DB, "
+            "with @ : / % of the password written %40 %3A %2F %25"
+        ) from exc
+    if parsed.host and "@" in parsed.host:
+        # an '@' of the password read as the end of it: the rest would show as the host
+        raise DatabaseUrlError(
+            "the database URL holds more than one '@': write an '@' of the password as %40"
+        )
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED:
         raise DatabaseUrlError(

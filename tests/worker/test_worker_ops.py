@@ -636,3 +636,19 @@ def test_worker_and_beat_refuse_to_start_without_their_database(db_url: str) -> 
         assert code == 4, err
         _one_error_line(err, "broker", broker["PRORATA_BROKER_URL"].split("/")[2])
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["status"], ["plan", "--client", "1"], ["cron"], ["db", "upgrade"], ["bulk", "--day", "1"]],
+    ids=["status", "plan", "cron", "db-upgrade", "bulk"],
+)
+@pytest.mark.parametrize("password", ["Sekr1t@pa:ss", "Sekr1t:pa@ss", "Sekr1t%40pa:ss@"])
+def test_a_database_url_never_shows_its_password(
+    capsys: pytest.CaptureFixture[str], args: list[str], password: str
+) -> None:
+    url = f"mysql+pymysql://prorata:{password}@127.0.0.1:{free_port()}/whmcs"
+    code, out, err = run_cli(capsys, *args, "--db", url)
+    assert (code, out) == (2, "")
+    _one_error_line(err, "%40")
+    assert "Sekr1t" not in err and "pa:ss" not in err and "pa@ss" not in err
