@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -30,7 +31,7 @@ from worker_helpers import (
     two_services,
 )
 
-from tests.support.processes import free_port, run_prorata
+from tests.support.processes import free_port, run_prorata, start_prorata
 from worker import clock, runtime
 from worker.cli.main import main
 from worker.config import load_config
@@ -652,3 +653,25 @@ def test_a_database_url_never_shows_its_password(
     assert (code, out) == (2, "")
     _one_error_line(err, "%40")
     assert "Sekr1t" not in err and "pa:ss" not in err and "pa@ss" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["status", "--db", "sqlite:///{tmp}/none.db"], ["demo", "--path", "{tmp}/demo.db"]],
+    ids=["status", "demo"],
+)
+def test_a_closed_pipe_ends_quietly(tmp_path: Any, args: list[str]) -> None:
+    """`prorata status | head -1`: the reader gone, the command ends without a traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader already left: every write meets a closed pipe
+    process = start_prorata(
+        *[arg.format(tmp=tmp_path) for arg in args],
+        "--today" if args[0] == "demo" else "--json",
+        *(["2024-06-01"] if args[0] == "demo" else []),
+        env={"PRORATA_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"},
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+    )
+    os.close(write_end)
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, err.decode()) == (141, "")

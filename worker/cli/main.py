@@ -3,7 +3,7 @@
 Exit codes: 0 done; 1 `cron` ran but some job failed (its lines say which), or `status` found
 something that needs attention; 2 bad input
 (options, unknown client, invalid settings, a bad PRORATA_* variable); 3 the database cannot
-be reached or used; 4 the broker (Redis) cannot be reached.
+be reached or used; 4 the broker (Redis) cannot be reached; 141 the reader of stdout left.
 """
 
 from __future__ import annotations
@@ -833,7 +833,22 @@ COMMANDS = {
 }
 
 
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command `head` cut short
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+    except BrokenPipeError:
+        # the reader (`| head`) has what it wanted: nothing more to say, and no traceback
+        # when the interpreter flushes stdout on its way out
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         if words[:1] in (["worker"], ["beat"]) and not {"-h", "--help"} & set(words[1:2]):
