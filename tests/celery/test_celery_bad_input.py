@@ -14,7 +14,7 @@ from celery_support import align_kwargs, seed_client, snapshot
 from worker.inputs import BadTaskArguments
 from worker.own_schema import failed_jobs
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 
 def test_bad_events_fail_at_once_on_a_worker_and_are_not_kept(

@@ -24,7 +24,7 @@ from worker.steps import bulk
 from worker.steps.health import queue_length
 from worker.whmcs.schema import tblclients, tblinvoices
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 
 def progress(engine: Any, run_id: int) -> dict[str, Any]:

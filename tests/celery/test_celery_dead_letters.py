@@ -18,7 +18,7 @@ from celery_support import align_kwargs, check_one_alignment, rows, seed_client
 from tests.support.processes import free_port, wait_until
 from worker.own_schema import failed_jobs
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 
 class TcpProxy:
