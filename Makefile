@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench lint dist
+.PHONY: demo test test-dates bench lint dist
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,6 +15,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	./scripts/check
+
+# the tests that read the clock, at dates where date arithmetic goes wrong (needs faketime)
+test-dates: $(VENV)/.installed
+	./scripts/check-dates
 
 bench: $(VENV)/.installed
 	$(PY) -m scripts.bench $(if $(SMALL),--small)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date, datetime
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from worker import clock
 from worker.db import make_engine
 from worker.whmcs.settings_store import clear_configuration_cache
 
@@ -53,6 +55,35 @@ def fresh_settings() -> Iterator[None]:
     clear_configuration_cache()
     yield
     clear_configuration_cache()
+
+
+@pytest.fixture(autouse=True)
+def clock_readers(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A test that reads the machine's clock (worker.clock) in this process, instead of
+    pinning it, must carry the `clock` mark: scripts/check-dates runs those at fixed dates,
+    so that none depends on the day it runs."""
+    read: list[str] = []
+    real_today, real_now = clock.today, clock.now
+
+    def today() -> date:
+        read.append("today")
+        return real_today()
+
+    def now() -> datetime:
+        read.append("now")
+        return real_now()
+
+    monkeypatch.setattr(clock, "today", today)
+    monkeypatch.setattr(clock, "now", now)
+    yield
+    if read and request.node.get_closest_marker("clock") is None:
+        pytest.fail(
+            f"this test read the clock (worker.clock.{read[0]}): pin it"
+            " (monkeypatch worker.clock, or pass today / now in) or mark it pytest.mark.clock",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

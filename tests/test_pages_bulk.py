@@ -43,7 +43,7 @@ from worker.steps.jobs import relay_outbox
 from worker.steps.planning import plan_client
 from worker.whmcs.schema import tblclients, tblcurrencies, tblinvoices
 
-pytestmark = [pytest.mark.php, pytest.mark.mariadb]
+pytestmark = [pytest.mark.php, pytest.mark.mariadb, pytest.mark.clock]
 
 # the page tests' fixtures: the site (its own for this module), the browser
 php, chromium, smarty_installed = pages.php, pages.chromium, pages.smarty_installed

@@ -23,7 +23,7 @@ from worker.steps.health import beat_periods, record_run
 from worker.steps.jobs import record_failed_job
 from worker.version import VERSION
 
-pytestmark = [pytest.mark.php, pytest.mark.mariadb]
+pytestmark = [pytest.mark.php, pytest.mark.mariadb, pytest.mark.clock]
 
 # the page tests' fixtures: the site (its own for this module), the browser
 php, chromium, smarty_installed = pages.php, pages.chromium, pages.smarty_installed

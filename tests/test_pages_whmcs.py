@@ -60,7 +60,7 @@ from worker.sandbox import build as sandbox  # noqa: E402
 from worker.steps.align import AlignCommand, align_client  # noqa: E402
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices  # noqa: E402
 
-pytestmark = [pytest.mark.php, pytest.mark.mariadb]
+pytestmark = [pytest.mark.php, pytest.mark.mariadb, pytest.mark.clock]
 
 BROKER_URL = "redis://127.0.0.1:6379/0"
 ROUTER = PAGES_DIR / "router.php"
@@ -772,7 +772,8 @@ def test_admin_bad_input_gets_a_clear_message_and_sends_nothing(
     # when it was asked for, in WHMCS's local time (PHP's zone: its php.ini's, UTC unset)
     _, kwargs, _ = json.loads(base64.b64decode(message["body"]))
     asked = datetime.strptime(kwargs["requested_at"], "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007
-    nows = (datetime.now(), datetime.now(UTC).replace(tzinfo=None))  # noqa: DTZ005
+    local = clock.now()  # the clock PHP reads too (moved alike by scripts/check-dates)
+    nows = (local, local - (datetime.now(UTC).astimezone().utcoffset() or timedelta(0)))
     assert min(abs(asked - now) for now in nows) < timedelta(minutes=2), kwargs
 
 

@@ -66,7 +66,7 @@ from worker.whmcs.schema import (  # noqa: E402
     tblinvoices,
 )
 
-pytestmark = pytest.mark.php
+pytestmark = [pytest.mark.php, pytest.mark.clock]
 
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 0
 BROKER_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"

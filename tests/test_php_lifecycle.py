@@ -33,7 +33,7 @@ from worker.steps.planning import plan_client
 from worker.steps.withdraw import service_cancellation_requested
 from worker.whmcs.schema import tblactivitylog, tblcurrencies, tblinvoices
 
-pytestmark = pytest.mark.php
+pytestmark = [pytest.mark.php, pytest.mark.clock]
 
 # the fixtures of the PHP event tests, shared
 php = php_events.php

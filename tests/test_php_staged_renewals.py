@@ -21,7 +21,7 @@ from worker.own_schema import records
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblactivitylog, tblinvoiceitems
 
-pytestmark = pytest.mark.php
+pytestmark = [pytest.mark.php, pytest.mark.clock]
 
 N = date(2024, 6, 15)  # the old next due date of the aligned services
 OTHER = date(2024, 7, 15)  # another period of the same services

@@ -32,7 +32,7 @@ from worker.sandbox.whmcs_sim import pay_invoice  # noqa: E402
 from worker.steps.align import AlignCommand, align_client  # noqa: E402
 from worker.whmcs.schema import tblhosting  # noqa: E402
 
-pytestmark = pytest.mark.php
+pytestmark = [pytest.mark.php, pytest.mark.clock]
 
 # prorata_align_output() as WHMCS calls it for Addons > Prorated Next Due Date
 ADMIN_PAGE = (

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from worker import clock
 from worker.cli.main import main
 from worker.sandbox import build as sandbox
 from worker.whmcs.loader import load_client_state
@@ -97,6 +98,17 @@ WORKED_EXAMPLES = [
         "15.50",
     ),
 ]
+
+
+NOW = datetime(2024, 6, 1, 10, 30)  # noqa: DTZ001 (WHMCS stores local, naive times)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line reads the clock (`plan` without --today, the migrations' stamps):
+    pinned, so that no test here depends on the day it runs."""
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    monkeypatch.setattr(clock, "today", lambda: NOW.date())
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -516,7 +528,18 @@ def test_zero_dates_and_money_are_read_exactly(db_engine: Engine, sandbox_db: st
 )
 def test_bad_input_is_one_clear_line(sandbox_db: str, args: list[str], message: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "worker", "plan", "--db", sandbox_db, *args],
+        # its own process reads the clock: --today pins it (a second --today in args wins)
+        [
+            sys.executable,
+            "-m",
+            "worker",
+            "plan",
+            "--db",
+            sandbox_db,
+            "--today",
+            "2024-06-01",
+            *args,
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -539,6 +562,8 @@ def test_unreachable_database_exits_3() -> None:
             "mysql+pymysql://nobody@127.0.0.1:1/whmcs",
             "--client",
             "1",
+            "--today",
+            "2024-06-01",
         ],
         capture_output=True,
         text=True,

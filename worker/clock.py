@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import os
+from datetime import date, datetime, timedelta
+
+# For tests and the sandbox only, never in production: this process's clock moved by that many
+# seconds (a whole number, may be negative), so the tests that read the clock run at the dates
+# scripts/check-dates chooses. Read here and nowhere else.
+OFFSET_VARIABLE = "PRORATA_CLOCK_OFFSET_SECONDS"
+
+
+def _offset() -> timedelta:
+    raw = os.environ.get(OFFSET_VARIABLE, "").strip()
+    try:
+        return timedelta(seconds=int(raw or "0"))
+    except ValueError:
+        raise ValueError(
+            f"{OFFSET_VARIABLE} must be a whole number of seconds, not {raw!r}"
+        ) from None
+
+
+def _local() -> datetime:
+    return datetime.now().astimezone() + _offset()
 
 
 def today() -> date:
     """Today in the server's local time zone, as WHMCS (same server, same TZ) sees it."""
-    return datetime.now().astimezone().date()
+    return _local().date()
 
 
 def now() -> datetime:
     """Local wall-clock time without a zone, as WHMCS stores datetimes."""
-    return datetime.now().astimezone().replace(microsecond=0, tzinfo=None)
+    return _local().replace(microsecond=0, tzinfo=None)

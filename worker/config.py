@@ -1,7 +1,7 @@
 """The worker's own settings, from the environment (the module's settings live in WHMCS).
 
-Every PRORATA_* variable is checked here; a bad value raises ConfigError, whose message is
-one line naming the variable.
+Every PRORATA_* variable is checked here (but the tests' clock offset, which worker.clock
+reads); a bad value raises ConfigError, whose message is one line naming the variable.
 """
 
 from __future__ import annotations

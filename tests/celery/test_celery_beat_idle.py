@@ -21,7 +21,7 @@ from worker.beat import Scheduler
 from worker.db import make_engine
 from worker.own_schema import bulk_runs, failed_jobs, job_runs, outbox, unsuspensions
 
-pytestmark = [pytest.mark.celery]
+pytestmark = [pytest.mark.celery, pytest.mark.clock]
 
 IDLE_TASKS = {
     "prorata.relay_outbox",

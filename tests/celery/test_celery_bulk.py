@@ -24,7 +24,7 @@ from worker.steps import bulk
 from worker.steps.health import queue_length
 from worker.whmcs.schema import tblclients, tblinvoices
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 
 def progress(engine: Any, run_id: int) -> dict[str, Any]:
@@ -265,7 +265,9 @@ def test_a_run_whose_queued_chunks_redis_lost_is_sent_again_and_aligns_each_clie
                 return shown["counts"]["aligned"] == 1 and shown["state"] == "running"
 
             wait_until(stalled, timeout=30, what="the first chunk's client aligned")
-            time.sleep(2.5)  # nothing moves: the lost chunks never come
+            # nothing moves: the lost chunks never come. Stamps are whole seconds, so the
+            # watch's now minus the last stamp exceeds the 2 s only after 3 s for sure
+            time.sleep(3.5)
             assert progress(engine, run_id)["counts"]["queued"] == 3
 
             report = app.send_task("prorata.watch_bulk_runs").get(timeout=30)

@@ -25,7 +25,7 @@ from tests.support.processes import ROOT
 from worker.own_schema import records, requests
 from worker.whmcs.schema import tblhosting, tblinvoiceitems, tblinvoices
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 ROUNDS = 20
 HELPER = Path(__file__).resolve().parent / "celery_race_helper.py"

@@ -15,7 +15,7 @@ from celery_support import align_kwargs, check_one_alignment, rows, seed_client
 from tests.support.processes import TcpProxy, wait_until
 from worker.own_schema import failed_jobs
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 
 def _no_failure(report: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from worker.own_schema import events, records, requests
 from worker.sandbox.whmcs_sim import pay_invoice
 from worker.whmcs.schema import tblactivitylog, tblhosting, tblinvoices
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 RESULT_TIMEOUT = 30
 

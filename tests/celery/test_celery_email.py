@@ -14,7 +14,7 @@ from celery_support import align_kwargs, check_one_alignment, seed_client
 from tests.support.processes import wait_until
 from tests.support.whmcs_api import FakeWhmcsApi, fake_whmcs_api
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from worker.events import publish
 from worker.own_schema import failed_jobs, outbox, requests
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 
 def _database_name(url: str) -> str:

@@ -23,7 +23,7 @@ from worker.steps.health import beat_periods, record_run
 from worker.steps.jobs import record_failed_job
 from worker.version import VERSION
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 JOBS = sorted(beat_periods(product_app.conf.beat_schedule))
 BEAT_TASKS = sorted(str(entry["task"]) for entry in product_app.conf.beat_schedule.values())

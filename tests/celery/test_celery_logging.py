@@ -11,7 +11,7 @@ from celery_support import align_kwargs, seed_client
 
 from tests.support.processes import wait_until
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 
 def test_alignment_log_lines_are_json_with_task_request_client_and_invoices(

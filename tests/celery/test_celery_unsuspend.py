@@ -23,7 +23,7 @@ from worker.sandbox.whmcs_sim import pay_invoice
 from worker.steps.align import AlignCommand, align_client
 from worker.whmcs.schema import tblactivitylog, tblhosting
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 
 def test_paid_alignment_unsuspends_once_through_the_api(

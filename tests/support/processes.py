@@ -23,11 +23,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 from unittest import mock
 
+from worker import clock
+
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
-# environment variables that must not leak from the developer's shell into a worker
+# environment variables that must not leak from the developer's shell into a worker, but the
+# clock offset of scripts/check-dates: the workers read the clock at the date it chose
 _DROPPED_ENV_PREFIXES = ("PRORATA_", "CELERY_")
+_KEPT_ENV = (clock.OFFSET_VARIABLE,)
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
@@ -254,13 +258,14 @@ def worker_env(
     visibility_timeout: int | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of a worker: the developer's, without any PRORATA_*, CELERY_* or proxy
-    variable, then the database, the broker (results there too) and the queue; the product's
-    visibility timeout unless one is given; then `extra`."""
+    """The environment of a worker: the developer's, without any PRORATA_* (but the clock
+    offset), CELERY_* or proxy variable, then the database, the broker (results there too) and
+    the queue; the product's visibility timeout unless one is given; then `extra`."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(_DROPPED_ENV_PREFIXES) and key not in _PROXY_VARS
+        if key in _KEPT_ENV
+        or (not key.startswith(_DROPPED_ENV_PREFIXES) and key not in _PROXY_VARS)
     }
     env.update(
         {

@@ -397,6 +397,7 @@ def test_a_failing_client_is_recorded_with_its_reason_while_the_others_align(
     assert shown["failures"] == [{"client_id": refused, "reason": failed[1]}]
 
 
+@pytest.mark.usefixtures("pinned_clock")
 def test_a_chunk_out_of_time_sends_the_rest_on_and_leaves_it_queued(
     engine: Engine, this_database: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -564,6 +565,7 @@ def test_cli_bad_input(
     assert dump(engine) == before
 
 
+@pytest.mark.usefixtures("pinned_clock")
 def test_cli_cancel_leaves_the_clients_not_yet_aligned(
     engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -62,6 +62,7 @@ def invoices_per_gateway(conn: Connection) -> dict[str, int]:
     }
 
 
+@pytest.mark.usefixtures("pinned_clock")
 def test_credit_card_gateways_get_the_credit_card_template(
     engine: Engine, api: FakeWhmcsApi
 ) -> None:
@@ -81,6 +82,7 @@ def test_credit_card_gateways_get_the_credit_card_template(
     }
 
 
+@pytest.mark.usefixtures("pinned_clock")
 def test_an_alignment_whose_commit_lost_its_connection_still_sends_its_email_once(
     engine: Engine, api: FakeWhmcsApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:

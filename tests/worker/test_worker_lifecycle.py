@@ -195,6 +195,7 @@ def test_withdrawal_recomputes_an_invoice_that_keeps_other_lines(engine: Engine)
         assert [r["state"] for r in records_for(engine, service)] == ["withdrawn"]
 
 
+@pytest.mark.usefixtures("pinned_clock")
 def test_preview_lists_what_aligning_again_withdraws(
     engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:

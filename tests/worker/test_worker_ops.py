@@ -251,6 +251,7 @@ def test_failed_alignment_is_superseded_by_a_later_outbox_event(
     assert {r["new_due"] for r in rows(engine, records)} == {d("2024-06-20")}
 
 
+@pytest.mark.clock  # its own process stamps and offers by the machine's clock
 def test_cron_offers_a_failed_alignment_in_its_own_process(engine: Engine, db_url: str) -> None:
     ids: dict[str, int] = seed(engine, two_services)
     fail_an_alignment(engine, db_url, ids["client"], "failed-once")

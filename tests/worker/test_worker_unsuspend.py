@@ -286,6 +286,7 @@ def test_an_abandoned_claim_is_released(engine: Engine) -> None:
     assert row(engine, unsuspensions, key)["state"] == "done"
 
 
+@pytest.mark.usefixtures("pinned_clock")
 @pytest.mark.parametrize("credentials", [True, False], ids=["api", "no-api"])
 def test_cron_sends_the_waiting_unsuspensions_once(
     engine: Engine,
