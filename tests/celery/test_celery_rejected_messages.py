@@ -117,7 +117,7 @@ def bad_messages(queue: str) -> dict[str, tuple[str, str]]:
     }
 
 
-pytestmark = [pytest.mark.celery]
+pytestmark = [pytest.mark.celery, pytest.mark.clock]
 
 
 @pytest.mark.mariadb

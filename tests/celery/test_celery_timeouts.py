@@ -22,7 +22,7 @@ from celery_support import align_kwargs, producer_app, seed_client, snapshot
 from tests.support.processes import TcpProxy, start_prorata, stop_process, wait_until
 from worker.db import make_engine
 
-pytestmark = [pytest.mark.celery, pytest.mark.mariadb]
+pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]
 
 # small timeouts, so that a hang shows in seconds
 TIMEOUTS = {
