@@ -25,11 +25,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import clock, d, execute, row, rows, run_cli, seed
+from worker_helpers import clock, d, execute, pin_clock_and_runtime, row, rows, run_cli, seed
 
 from tests.support import whmcs_invoice_run as whmcs
-from worker import clock as worker_clock
-from worker import runtime
 from worker.db import make_engine
 from worker.own_schema import overpayments, records, schema_version, upgrade
 from worker.sandbox import build as sandbox
@@ -66,11 +64,7 @@ def engine(url: str) -> Iterator[Engine]:
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(worker_clock, "now", lambda: NOW)
-    monkeypatch.setattr(worker_clock, "today", lambda: NOW.date())
-    # `cron` points this process at its database: leave it as it was afterwards
-    for name in ("_database_url", "_engine", "_engine_pid"):
-        monkeypatch.setattr(runtime, name, getattr(runtime, name))
+    pin_clock_and_runtime(monkeypatch, NOW)
 
 
 def client(

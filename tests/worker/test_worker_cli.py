@@ -18,6 +18,7 @@ from worker_helpers import (
     dump,
     dump_diff,
     one_invoice,
+    pin_clock_and_runtime,
     row,
     rows,
     run_cli,
@@ -25,7 +26,6 @@ from worker_helpers import (
     two_services,
 )
 
-from worker import clock, runtime
 from worker.own_schema import LATEST, MIGRATIONS, records, requests, schema_version
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblaccounts, tblhosting, tblinvoiceitems, tblinvoices
@@ -35,11 +35,7 @@ P = d("2024-07-01")
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    monkeypatch.setattr(clock, "today", lambda: NOW.date())
-    # `cron` points this process at its database: leave it as it was afterwards
-    for name in ("_database_url", "_engine", "_engine_pid"):
-        monkeypatch.setattr(runtime, name, getattr(runtime, name))
+    pin_clock_and_runtime(monkeypatch, NOW)
 
 
 def align_json(

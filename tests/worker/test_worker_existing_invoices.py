@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, rows, run_cli, seed
+from worker_helpers import NOW, pin_clock_and_runtime, rows, run_cli, seed
 
-from worker import clock, runtime
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblhostingaddons, tblinvoiceitems, tblinvoices
 
@@ -25,11 +24,7 @@ TODAY = "2024-06-01"
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    monkeypatch.setattr(clock, "today", lambda: NOW.date())
-    # `cron` points this process at its database: leave it as it was afterwards
-    for name in ("_database_url", "_engine", "_engine_pid"):
-        monkeypatch.setattr(runtime, name, getattr(runtime, name))
+    pin_clock_and_runtime(monkeypatch, NOW)
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

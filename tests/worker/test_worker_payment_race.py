@@ -222,6 +222,21 @@ def renewal_race(
     return ids, aligner
 
 
+def bulk_run(worker: Engine) -> tuple[bulk.StartedRun, bulk.Alignment]:
+    """A bulk run of every client to the 1st, and the alignment its chunks run."""
+    started = bulk.start_run(
+        worker,
+        "bulk-race",
+        bulk.BulkParams(day=1, filters=bulk.BulkFilters(), today=T),
+        "cli",
+        clock(NOW),
+    )
+    alignment = bulk.Alignment(
+        inside=lambda conn, cmd: align_in(conn, cmd, clock(NOW)), after=lambda *_: None
+    )
+    return started, alignment
+
+
 # ---- nothing lost ----------------------------------------------------------------------------
 
 
@@ -338,16 +353,7 @@ def test_a_renewal_paid_while_a_bulk_chunk_aligns_its_client_is_never_lost(
     worker, whmcs = engines
     with worker.begin() as conn:
         ids = client_with_renewals(conn)
-    started = bulk.start_run(
-        worker,
-        "bulk-race",
-        bulk.BulkParams(day=1, filters=bulk.BulkFilters(), today=T),
-        "cli",
-        clock(NOW),
-    )
-    alignment = bulk.Alignment(
-        inside=lambda conn, cmd: align_in(conn, cmd, clock(NOW)), after=lambda *_: None
-    )
+    started, alignment = bulk_run(worker)
     chunk = Actor(
         "W",
         WORKER_POINTS,
@@ -484,16 +490,7 @@ def test_a_bulk_run_while_renewals_are_paid_loses_nothing(
     rng = random.Random(6)
     with worker.begin() as conn:
         clients = [client_with_renewals(conn, f"Bulk{n}") for n in range(40)]
-    started = bulk.start_run(
-        worker,
-        "bulk-race",
-        bulk.BulkParams(day=1, filters=bulk.BulkFilters(), today=T),
-        "cli",
-        clock(NOW),
-    )
-    alignment = bulk.Alignment(
-        inside=lambda conn, cmd: align_in(conn, cmd, clock(NOW)), after=lambda *_: None
-    )
+    started, alignment = bulk_run(worker)
     stop = threading.Event()
 
     def payments() -> None:

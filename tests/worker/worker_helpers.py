@@ -332,13 +332,21 @@ def fix_clock_and_logs(monkeypatch: Any, moment: datetime) -> None:
     """The clock at `moment`, a dead-letter list of the test's own on the machine's Redis,
     the runtime's engine kept to the test, and log lines of this process (ours and
     Celery's) to this test's captured stderr, not to an earlier test's closed one."""
-    from worker import clock, logs, runtime
+    from worker import logs
 
-    monkeypatch.setattr(clock, "now", lambda: moment)
-    monkeypatch.setattr(clock, "today", lambda: moment.date())
+    pin_clock_and_runtime(monkeypatch, moment)
     monkeypatch.setenv("PRORATA_QUEUE", f"prorata-test-{uuid.uuid4().hex[:10]}")
-    for name in ("_database_url", "_engine", "_engine_pid"):
-        monkeypatch.setattr(runtime, name, getattr(runtime, name))
     monkeypatch.setattr(logs, "_configured", False)
     monkeypatch.setattr(logs, "sys", SimpleNamespace(stderr=_CurrentStderr()))
     logs.configure_logging()
+
+
+def pin_clock_and_runtime(monkeypatch: Any, moment: datetime = NOW) -> None:
+    """The machine's clock at `moment`; and `cron`, which points this process at its
+    database, leaves the runtime as it was afterwards."""
+    from worker import clock, runtime
+
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    monkeypatch.setattr(clock, "today", lambda: moment.date())
+    for name in ("_database_url", "_engine", "_engine_pid"):
+        monkeypatch.setattr(runtime, name, getattr(runtime, name))
