@@ -283,18 +283,25 @@ def test_admin_page_shows_what_was_credited_of_an_overpayment(
                     invoice_id=invoice,
                     client_id=ids["client"],
                     amount="23.80",
+                    received="23.80",
+                    charged="20.00",
                     credited=credited,
+                    reason="overpaid",
                     records="[]",
                     detected_at=LATER,
                 )
             )
     html = overpayments_panel(php, url, "english")
     assert "Credited to the client" in html
+    # received, what the alignment charges, what was credited
     cells = {
         row.split('"', 1)[0]: re.findall(r'<td class="text-right text-nowrap">(.*?)</td>', row)
         for row in html.split('<tr data-invoice="')[1:]
     }
-    assert cells == {"51": ["$23.80 USD", "$23.80 USD"], "52": ["$23.80 USD", "&mdash;"]}
+    assert cells == {
+        "51": ["$23.80 USD", "$20.00 USD", "$23.80 USD"],
+        "52": ["$23.80 USD", "$20.00 USD", "&mdash;"],
+    }
 
 
 def test_admin_preview_says_what_aligning_withdraws_first(
