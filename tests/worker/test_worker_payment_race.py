@@ -88,6 +88,22 @@ def command(client_id: int, event_id: str, day: int = 1) -> AlignCommand:
     )
 
 
+def aligned_client(worker: Engine, *amounts: str) -> tuple[int, list[int], dict[str, Any]]:
+    """A client with one monthly service per amount, due 2024-06-15, aligned to the 1st:
+    the client, its services and its one alignment invoice."""
+    with worker.begin() as conn:
+        c = sandbox.add_client(conn, "Grace", "Hopper")
+        product = sandbox.add_product(conn, "Web Hosting", taxed=False)
+        services = [
+            sandbox.add_service(
+                conn, c, product, amount=amount, cycle="Monthly", next_due="2024-06-15"
+            )
+            for amount in amounts
+        ]
+    [invoice] = align_client(worker, command(c, "align-1"), clock(NOW)).invoices
+    return c, services, invoice
+
+
 # ---- actors that stop at named points ---------------------------------------------------------
 
 
@@ -314,17 +330,7 @@ def test_an_alignment_invoice_paid_while_a_line_is_withdrawn_is_never_lost(
     engines: tuple[Engine, Engine], order: list[tuple[str, str]]
 ) -> None:
     worker, whmcs = engines
-    with worker.begin() as conn:
-        c = sandbox.add_client(conn, "Grace", "Hopper")
-        product = sandbox.add_product(conn, "Web Hosting", taxed=False)
-        web = sandbox.add_service(
-            conn, c, product, amount="30.00", cycle="Monthly", next_due="2024-06-15"
-        )
-        sandbox.add_service(
-            conn, c, product, amount="20.00", cycle="Monthly", next_due="2024-06-15"
-        )
-    aligned = align_client(worker, command(c, "align-1"), clock(NOW))
-    [invoice] = aligned.invoices
+    c, [web, _], invoice = aligned_client(worker, "30.00", "20.00")
     assert invoice["lines"] == 2
     with worker.begin() as conn:
         conn.execute(
@@ -375,13 +381,7 @@ def test_an_alignment_invoice_paid_while_it_expires_is_never_lost(
 ) -> None:
     """Reconcile cancels an unpaid alignment invoice past its days as a gateway pays it."""
     worker, whmcs = engines
-    with worker.begin() as conn:
-        c = sandbox.add_client(conn, "Edsger", "Dijkstra")
-        product = sandbox.add_product(conn, "Web Hosting", taxed=False)
-        sandbox.add_service(
-            conn, c, product, amount="30.00", cycle="Monthly", next_due="2024-06-15"
-        )
-    [invoice] = align_client(worker, command(c, "align-1"), clock(NOW)).invoices
+    c, _, invoice = aligned_client(worker, "30.00")
     later = date(2024, 8, 1)  # 47 days past its due date, 30 allowed
 
     def expire(_: Actor) -> Any:
