@@ -15,8 +15,9 @@ from functools import lru_cache
 from dateutil.relativedelta import relativedelta
 
 # The dates a run may be given as today: MySQL's DATE holds 1000-01-01 to 9999-12-31, and
-# from today the rules reach P (a month and a day later at most) and, in calendar mode, the
-# end of the cycle P falls in (up to 36 months after P): ten years' margin keeps them all valid.
+# from today the rules reach P (a month and a day later at most; three months with the
+# largest minimum stub) and, in calendar mode, the end of the cycle P falls in (up to 36
+# months after P): ten years' margin keeps them all valid.
 EARLIEST_TODAY = date(1000, 1, 1)
 LATEST_TODAY = date(9989, 12, 31)
 
@@ -52,8 +53,25 @@ def new_due_date(next_due: date, today: date, day: int) -> date:
     candidate = day_in_month(base.year, base.month, day)
     if candidate > base:
         return candidate
-    following = months_after(date(base.year, base.month, 1), 1)
+    return next_on_day(base, day)
+
+
+def next_on_day(when: date, day: int) -> date:
+    """Day D of the month after `when`'s month (its last day when that month is shorter):
+    from a date on day D, the next one."""
+    following = months_after(date(when.year, when.month, 1), 1)
     return day_in_month(following.year, following.month, day)
+
+
+@lru_cache(maxsize=8192)
+def new_due_date_with_minimum(next_due: date, today: date, day: int, minimum_days: int) -> date:
+    """P when the stub N..P must be at least `minimum_days` days: the first date on day D
+    after B from which N..P is that long. A short stub moves P to the next day D, once or,
+    for a minimum above 28 days, as often as it takes (a month may be 28 days)."""
+    new_due = new_due_date(next_due, today, day)
+    while days_between(next_due, new_due) < minimum_days:
+        new_due = next_on_day(new_due, day)
+    return new_due
 
 
 @lru_cache(maxsize=16384)

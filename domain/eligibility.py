@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from domain.cycles import Cycle
 from domain.dates import is_on_day
-from domain.model import ADDON, LineKind, OpenInvoice, Service
+from domain.model import ADDON, Exclusions, LineKind, OpenInvoice, Service
 from domain.money import ZERO
 
 ELIGIBLE_STATUSES = frozenset({"Active", "Suspended"})
@@ -19,6 +19,8 @@ ELIGIBLE_STATUSES = frozenset({"Active", "Suspended"})
 
 class Reason(Enum):
     ADDONS_DISABLED = "addons-disabled"  # setting "Align product addons" is off
+    # its product, product group or addon is listed in the settings as never taking part
+    EXCLUDED = "excluded"
     STATUS = "status"
     CYCLE_NOT_RECURRING = "cycle-not-recurring"
     CYCLE_DISABLED = "cycle-disabled"
@@ -44,11 +46,16 @@ def skip_reason(
     cycles: frozenset[Cycle],
     align_addons: bool,
     selected: frozenset[tuple[LineKind, int]] | None,
+    exclusions: Exclusions | None = None,
 ) -> Reason | None:
     """The first rule the service fails, or None when it takes part; `cycle` is the
-    service's own, parsed once by the caller."""
+    service's own, parsed once by the caller. `exclusions` is None or empty when the
+    settings exclude nothing (the usual case, checked before any lookup)."""
     if service.kind is ADDON and not align_addons:
         return Reason.ADDONS_DISABLED
+    # the settings say "never": that comes before what the service's state would say
+    if exclusions and exclusions.excludes(service):
+        return Reason.EXCLUDED
     if not eligible_status(service.status):
         return Reason.STATUS
     if cycle is None:

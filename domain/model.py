@@ -71,10 +71,41 @@ class Service:
     payment_method: str
     taxed: bool
     service_id: int | None = None  # an addon's service
+    # what the exclusion settings name: a service's product (tblhosting.packageid) and its
+    # group (tblproducts.gid); an addon's catalogue addon (tblhostingaddons.addonid, 0 for
+    # one typed in by hand)
+    product_id: int | None = None
+    product_group_id: int | None = None
+    addon_id: int | None = None
 
     @property
     def key(self) -> tuple[LineKind, int]:
         return (self.kind, self.id)
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Products, product groups and catalogue addons that never take part (settings
+    "Excluded products", "Excluded product groups", "Excluded addons"). Each kind is
+    named by its own list: an addon is not excluded by its service's product, nor a
+    service by the addons it carries."""
+
+    products: frozenset[int] = frozenset()
+    product_groups: frozenset[int] = frozenset()
+    addons: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.products or self.product_groups or self.addons)
+
+    def excludes(self, service: Service) -> bool:
+        if service.kind is ADDON:
+            return service.addon_id in self.addons
+        return service.product_id in self.products or (
+            service.product_group_id in self.product_groups
+        )
+
+
+NO_EXCLUSIONS = Exclusions()
 
 
 def item_owner(item_type: str, relid: int) -> tuple[LineKind, int] | None:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from domain.amounts import Charge, calendar_charge, fixed_charge
 from domain.cycles import Cycle, parse_cycle
-from domain.dates import new_due_date
+from domain.dates import days_between, new_due_date, new_due_date_with_minimum
 from domain.discount import (
     GROUP_DISCOUNT,
     GROUP_DISCOUNT_DESCRIPTION,
@@ -44,6 +44,9 @@ from domain.settings import Settings
 from domain.tax import TaxRates, Totals, TotalsLine, invoice_totals, rates_for
 from domain.whmcs_format import format_date, prorata_item_type
 
+# PlanLine.new_due_reason when "Minimum days to charge" moved P on
+MINIMUM_DAYS_REASON = "minimum-days"
+
 
 class PlanLine(NamedTuple):
     """One service or addon of the client, taking part or not.
@@ -60,6 +63,9 @@ class PlanLine(NamedTuple):
     # the line's taxed flag as WHMCS writes it (billing facts 2.2): the product's (the
     # addon's own snapshot's) flag, and never while TaxEnabled is off
     taxed: bool = False
+    # the P the rules gave before "Minimum days to charge" moved it on (the stub N..P was
+    # shorter than the minimum); None when P did not move
+    due_before_minimum: date | None = None
 
     @property
     def aligned(self) -> bool:
@@ -74,6 +80,11 @@ class PlanLine(NamedTuple):
         if self.new_due is None:
             return None
         return prorata_item_type(self.service.kind is LineKind.ADDON, self.new_due)
+
+    @property
+    def new_due_reason(self) -> str | None:
+        """Why P is not the first day D after B: "minimum-days", or None."""
+        return MINIMUM_DAYS_REASON if self.due_before_minimum is not None else None
 
     @property
     def invoiced(self) -> bool:
@@ -135,6 +146,7 @@ class Plan:
     lines: tuple[PlanLine, ...]
     invoices: tuple[NewInvoice, ...]
     changes: tuple[InvoiceChange, ...]
+    minimum_days: int = 0  # the setting "Minimum days to charge" the plan followed
 
     @property
     def aligned(self) -> tuple[PlanLine, ...]:
@@ -210,10 +222,11 @@ def _plan_lines(
     today, selected, align_addons = request.today, request.selected, settings.align_addons
     date_format, fixed_days = config.date_format, settings.fixed_days
     tax_enabled = config.tax.enabled
+    minimum_days, exclusions = settings.minimum_days, settings.exclusions or None
     lines: list[PlanLine] = []
     for service in rows:
         cycle = parse_cycle(service.billing_cycle)
-        reason = skip_reason(service, cycle, day, cycles, align_addons, selected)
+        reason = skip_reason(service, cycle, day, cycles, align_addons, selected, exclusions)
         taxed = tax_enabled and service.taxed
         if reason is not None:
             lines.append(PlanLine(service, reason, taxed=taxed))
@@ -221,6 +234,10 @@ def _plan_lines(
         next_due = service.next_due
         assert next_due is not None and cycle is not None
         new_due = new_due_date(next_due, today, day)
+        before_minimum = None
+        if minimum_days and days_between(next_due, new_due) < minimum_days:
+            before_minimum = new_due
+            new_due = new_due_date_with_minimum(next_due, today, day, minimum_days)
         if calendar_days:
             charge = calendar_charge(service.amount, cycle, next_due, new_due)
         else:
@@ -236,6 +253,7 @@ def _plan_lines(
                 blocker,
                 line_description(service, parent, new_due, date_format),
                 taxed,
+                before_minimum,
             )
         )
     return tuple(lines)
@@ -272,6 +290,7 @@ def plan_alignment(
         lines=lines,
         invoices=_new_invoices(client, lines, request.today, config),
         changes=_invoice_changes(client, lines, invoices, config),
+        minimum_days=settings.minimum_days,
     )
 
 
@@ -411,6 +430,9 @@ def line_to_dict(line: PlanLine) -> dict[str, Any]:
         "old_due": _iso(service.next_due),
         "old_next_invoice": _iso(service.next_invoice),
         "new_due": _iso(line.new_due),
+        # P moved on by "Minimum days to charge": "minimum-days" and the P it replaced
+        "new_due_reason": line.new_due_reason,
+        "new_due_before_minimum": _iso(line.due_before_minimum),
         "days": line.charge.days if line.charge else None,
         "recurring": format_money(service.amount),
         "amount": _money(line.amount),
@@ -430,6 +452,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "today": plan.today.isoformat(),
         "day": plan.day,
         "mode": "calendar" if plan.calendar_days else "fixed",
+        "minimum_days": plan.minimum_days,
         "lines": [line_to_dict(line) for line in plan.lines],
         "invoices": [
             {

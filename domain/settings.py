@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from domain.cycles import Cycle
+from domain.model import NO_EXCLUSIONS, Exclusions
 
 MODULE_NAME = "prorata_align"
 
@@ -24,6 +25,8 @@ class Kind(Enum):
     PORT = "port"
     NAME = "name"
     SECRET = "secret"
+    MINIMUM_DAYS = "minimum-days"
+    ID_LIST = "id-list"
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         Kind.NON_NEGATIVE_INT,
         "30",
     ),
+    SettingSpec("minimum_days", "Minimum days to charge", Kind.MINIMUM_DAYS, "0"),
+    SettingSpec("exclude_products", "Excluded products", Kind.ID_LIST, ""),
+    SettingSpec("exclude_product_groups", "Excluded product groups", Kind.ID_LIST, ""),
+    SettingSpec("exclude_addons", "Excluded addons", Kind.ID_LIST, ""),
     SettingSpec("redis_host", "Redis host", Kind.NAME, "127.0.0.1"),
     SettingSpec("redis_port", "Redis port", Kind.PORT, "6379"),
     SettingSpec("redis_password", "Redis password", Kind.SECRET, ""),
@@ -118,6 +125,9 @@ class Settings:
     redis_db: int
     queue: str
     preview_timeout: int
+    # the shortest stub N..P invoiced: a shorter one moves P on to a later day D
+    minimum_days: int = 0
+    exclusions: Exclusions = NO_EXCLUSIONS
 
     def days_in(self, cycle: Cycle) -> int:
         """F, the fixed number of days of a cycle, used when calendar_days is off."""
@@ -132,8 +142,30 @@ def parse_day(text: str) -> int:
     return int(cleaned)
 
 
-def _parse_value(spec: SettingSpec, raw: str) -> bool | int | str:
+# WHMCS's ids are int(10): what a list of ids may hold
+_LARGEST_ID = 2_147_483_647
+
+
+def _parse_ids(spec: SettingSpec, raw: str) -> frozenset[int]:
+    """Ids separated by commas ("3, 7,12"); spaces and an empty piece (a trailing comma)
+    are forgiven, anything else is refused."""
+    ids: set[int] = set()
+    for piece in raw.split(","):
+        text = piece.strip()
+        if not text:
+            continue
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= _LARGEST_ID:
+            raise SettingsError(
+                spec, raw, f"ids separated by commas, such as 3,7,12 ({text!r} is not an id)"
+            )
+        ids.add(int(text))
+    return frozenset(ids)
+
+
+def _parse_value(spec: SettingSpec, raw: str) -> bool | int | str | frozenset[int]:
     text = raw.strip()
+    if spec.kind is Kind.ID_LIST:
+        return _parse_ids(spec, raw)
     if spec.kind is Kind.YESNO:
         if text.lower() in _YES:
             return True
@@ -160,12 +192,14 @@ _RANGES: Mapping[Kind, tuple[int, int]] = {
     Kind.POSITIVE_INT: (1, 100_000),
     Kind.NON_NEGATIVE_INT: (0, 100_000),
     Kind.PORT: (1, 65_535),
+    Kind.MINIMUM_DAYS: (0, 60),
 }
 _EXPECTED: Mapping[Kind, str] = {
     Kind.DAY: "a day of the month from 1 to 31",
     Kind.POSITIVE_INT: "a whole number of 1 or more",
     Kind.NON_NEGATIVE_INT: "a whole number of 0 or more",
     Kind.PORT: "a port number from 1 to 65535",
+    Kind.MINIMUM_DAYS: "a whole number of days from 0 to 60",
 }
 
 
@@ -174,7 +208,7 @@ def parse_settings(rows: Mapping[str, str | None]) -> Settings:
 
     Unknown keys are ignored (WHMCS also saves `version` and `access` there).
     """
-    values: dict[str, bool | int | str] = {}
+    values: dict[str, bool | int | str | frozenset[int]] = {}
     for spec in SETTING_SPECS:
         raw = rows.get(spec.key)
         values[spec.key] = _parse_value(spec, spec.default if raw is None else raw)
@@ -194,6 +228,11 @@ def parse_settings(rows: Mapping[str, str | None]) -> Settings:
         assert isinstance(value, str)
         return value
 
+    def ids(key: str) -> frozenset[int]:
+        value = values[key]
+        assert isinstance(value, frozenset)
+        return value
+
     return Settings(
         client_area_button=flag("client_area_button"),
         prorata_day=number("prorata_day"),
@@ -208,6 +247,12 @@ def parse_settings(rows: Mapping[str, str | None]) -> Settings:
         redis_db=number("redis_db"),
         queue=text("queue"),
         preview_timeout=number("preview_timeout"),
+        minimum_days=number("minimum_days"),
+        exclusions=Exclusions(
+            products=ids("exclude_products"),
+            product_groups=ids("exclude_product_groups"),
+            addons=ids("exclude_addons"),
+        ),
     )
 
 

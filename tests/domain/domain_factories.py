@@ -35,6 +35,8 @@ def service(
     name: str = "Web Hosting",
     domain: str = "example.com",
     client_id: int = CLIENT_ID,
+    product_id: int | None = None,
+    product_group_id: int | None = None,
 ) -> Service:
     return Service(
         kind=LineKind.SERVICE,
@@ -49,6 +51,8 @@ def service(
         amount=Decimal(amount),
         payment_method=payment_method,
         taxed=taxed,
+        product_id=product_id,
+        product_group_id=product_group_id,
     )
 
 
@@ -63,6 +67,7 @@ def addon(
     payment_method: str = "banktransfer",
     taxed: bool = False,
     name: str = "Daily Backup",
+    addon_id: int | None = None,
 ) -> Service:
     return Service(
         kind=LineKind.ADDON,
@@ -78,6 +83,7 @@ def addon(
         payment_method=payment_method,
         taxed=taxed,
         service_id=service_id,
+        addon_id=addon_id,
     )
 
 

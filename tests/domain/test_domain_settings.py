@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.cycles import Cycle
+from domain.model import Exclusions
 from domain.settings import SettingsError, default_settings, parse_settings
 
 YES_NO_SETTINGS = [
@@ -141,3 +142,82 @@ def test_an_invalid_value_is_never_replaced_by_the_default() -> None:
     # the default of days_month is valid, but a saved "0" must not fall back to it
     with pytest.raises(SettingsError):
         parse_settings({"days_month": "0", "prorata_day": "1"})
+
+
+def test_minimum_days_and_exclusions_default_to_nothing() -> None:
+    settings = parse_settings({})
+
+    assert settings.minimum_days == 0
+    assert settings.exclusions == Exclusions()
+    assert not settings.exclusions
+
+
+@pytest.mark.parametrize(("value", "days"), [("0", 0), ("2", 2), (" 7 ", 7), ("60", 60)])
+def test_minimum_days_from_0_to_60(value: str, days: int) -> None:
+    assert parse_settings({"minimum_days": value}).minimum_days == days
+
+
+@pytest.mark.parametrize("value", ["61", "-1", "abc", "", "1.5", "7 days", "٣"])
+def test_a_minimum_outside_0_to_60_is_refused_with_a_clear_message(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"minimum_days": value})
+
+    assert str(caught.value) == (
+        f'setting "Minimum days to charge" (minimum_days) has the value {value!r}: '
+        "expected a whole number of days from 0 to 60"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "ids"),
+    [
+        ("", frozenset()),
+        ("  ", frozenset()),
+        ("5", frozenset({5})),
+        ("3,7,12", frozenset({3, 7, 12})),
+        (" 3 , 7,, 12, ", frozenset({3, 7, 12})),
+        ("7,7", frozenset({7})),
+        ("2147483647", frozenset({2147483647})),
+    ],
+)
+def test_id_lists_are_ids_separated_by_commas(value: str, ids: frozenset[int]) -> None:
+    settings = parse_settings(
+        {"exclude_products": value, "exclude_product_groups": value, "exclude_addons": value}
+    )
+
+    assert settings.exclusions == Exclusions(products=ids, product_groups=ids, addons=ids)
+
+
+@pytest.mark.parametrize(
+    ("key", "label"),
+    [
+        ("exclude_products", "Excluded products"),
+        ("exclude_product_groups", "Excluded product groups"),
+        ("exclude_addons", "Excluded addons"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("value", "piece"),
+    [
+        ("abc", "abc"),
+        ("3,x", "x"),
+        ("3;7", "3;7"),
+        ("3 7", "3 7"),
+        ("-1", "-1"),
+        ("0", "0"),
+        ("1.5", "1.5"),
+        ("2147483648", "2147483648"),
+        ("٣", "٣"),
+    ],
+)
+def test_a_list_with_anything_but_ids_is_refused(
+    key: str, label: str, value: str, piece: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({key: value})
+
+    assert caught.value.key == key
+    assert str(caught.value) == (
+        f'setting "{label}" ({key}) has the value {value!r}: expected ids separated by '
+        f"commas, such as 3,7,12 ({piece!r} is not an id)"
+    )
