@@ -46,6 +46,8 @@ EXPECTED_TYPE = {
     Kind.NON_NEGATIVE_INT: "text",
     Kind.PORT: "text",
     Kind.NAME: "text",
+    Kind.MINIMUM_DAYS: "text",
+    Kind.ID_LIST: "text",
 }
 
 

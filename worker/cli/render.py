@@ -38,6 +38,22 @@ def _line_row(line: PlanLine) -> list[str]:
     ]
 
 
+def _minimum_notes(plan: Plan) -> list[str]:
+    """Why a new due date is later than the first day D: the stub would be too short."""
+    notes = []
+    for line in plan.lines:
+        before, service = line.due_before_minimum, line.service
+        if before is None or line.new_due is None or service.next_due is None:
+            continue
+        days = (before - service.next_due).days
+        notes.append(
+            f"{service.kind.value} {service.id}: new due {line.new_due.isoformat()}, not "
+            f"{before.isoformat()}: {days} day(s) from {service.next_due.isoformat()} are fewer "
+            f'than the minimum of {plan.minimum_days} ("Minimum days to charge")'
+        )
+    return notes
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [
@@ -75,6 +91,9 @@ def render_plan(plan: Plan, client_name: str = "", withdraw: Sequence[dict[str, 
         if plan.lines
         else "This client has no services."
     )
+    notes = _minimum_notes(plan)
+    if notes:
+        out.extend(["", *notes])
     out.append("")
     if not plan.invoices:
         out.append("No invoice to create.")

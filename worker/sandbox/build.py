@@ -260,8 +260,8 @@ def add_user(
     return user_id
 
 
-def add_product(conn: Connection, name: str, *, taxed: bool = True) -> int:
-    return _insert(conn, tblproducts, name=name, tax=1 if taxed else 0, gid=1)
+def add_product(conn: Connection, name: str, *, taxed: bool = True, group: int = 1) -> int:
+    return _insert(conn, tblproducts, name=name, tax=1 if taxed else 0, gid=group)
 
 
 def add_service(

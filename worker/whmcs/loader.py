@@ -95,6 +95,11 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _id(value: int | None) -> int | None:
+    """A product, group or addon id as the exclusion settings name them (0: none)."""
+    return int(value) if value else None
+
+
 def _money(value: Decimal | None) -> Decimal:
     return ZERO if value is None else value
 
@@ -176,8 +181,10 @@ def services_query(lock: bool, extra: tuple[Any, ...] = (), many: bool = False) 
             tblhosting.c.nextinvoicedate,
             tblhosting.c.amount,
             tblhosting.c.paymentmethod,
+            tblhosting.c.packageid,
             of_product(tblproducts.c.name, tblhosting.c.packageid).label("product_name"),
             of_product(tblproducts.c.tax, tblhosting.c.packageid).label("product_tax"),
+            of_product(tblproducts.c.gid, tblhosting.c.packageid).label("product_gid"),
             tblhostingaddons.c.id.label("a_id"),
             tblhostingaddons.c.name.label("a_name"),
             tblhostingaddons.c.billingcycle.label("a_billingcycle"),
@@ -187,6 +194,7 @@ def services_query(lock: bool, extra: tuple[Any, ...] = (), many: bool = False) 
             tblhostingaddons.c.recurring.label("a_recurring"),
             tblhostingaddons.c.paymentmethod.label("a_paymentmethod"),
             tblhostingaddons.c.tax.label("a_tax"),
+            tblhostingaddons.c.addonid.label("a_addonid"),
             of_product(tbladdons.c.name, tblhostingaddons.c.addonid).label("addon_name"),
         )
         .select_from(
@@ -299,6 +307,8 @@ def _services_from(lines: Iterable[Any], client_id: int) -> tuple[tuple[Service,
                     amount=_money(line.amount),
                     payment_method=_text(line.paymentmethod),
                     taxed=_flag(line.product_tax),
+                    product_id=_id(line.packageid),
+                    product_group_id=_id(line.product_gid),
                 )
             )
         if line.a_id is not None:
@@ -319,6 +329,7 @@ def _services_from(lines: Iterable[Any], client_id: int) -> tuple[tuple[Service,
                     # the catalogue addon's flag, which may have changed since the order
                     taxed=_snapshot_flag(line.a_tax),
                     service_id=line.id,
+                    addon_id=_id(line.a_addonid),
                 )
             )
     addons.sort(key=lambda addon: addon.id)

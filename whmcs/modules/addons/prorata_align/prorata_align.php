@@ -104,6 +104,10 @@ if (!function_exists('prorata_align_config')) {
                 '5',
                 '30'
             ),
+            'minimum_days' => $text('Minimum days to charge', '3', '0'),
+            'exclude_products' => $text('Excluded products', '40', ''),
+            'exclude_product_groups' => $text('Excluded product groups', '40', ''),
+            'exclude_addons' => $text('Excluded addons', '40', ''),
             'redis_host' => $text('Redis host', '30', '127.0.0.1'),
             'redis_port' => $text('Redis port', '6', '6379'),
             'redis_password' => [

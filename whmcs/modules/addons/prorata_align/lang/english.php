@@ -39,6 +39,10 @@ $_ADDONLANG['setting_days_two_year_desc'] = 'Days in a biennial cycle. Used when
 $_ADDONLANG['setting_days_three_year_desc'] = 'Days in a triennial cycle. Used when "Calculate days by date of use" is off.';
 $_ADDONLANG['setting_align_addons_desc'] = 'Tick to align a service\'s product addons together with the service.';
 $_ADDONLANG['setting_cancel_unpaid_after_days_desc'] = 'Days past its due date after which an unpaid alignment invoice is cancelled and the old dates come back. 0 = never.';
+$_ADDONLANG['setting_minimum_days_desc'] = 'Shortest period an alignment invoices, in days (0 to 60). When the days from a service\'s next due date to the chosen day would be fewer, it moves on to the chosen day of the following month, so nobody gets an invoice for a day or two. 0 = no minimum.';
+$_ADDONLANG['setting_exclude_products_desc'] = 'Ids of products that are never aligned, separated by commas (e.g. 3,7,12). Empty = none.';
+$_ADDONLANG['setting_exclude_product_groups_desc'] = 'Ids of product groups whose products are never aligned, separated by commas. Empty = none.';
+$_ADDONLANG['setting_exclude_addons_desc'] = 'Ids of addons (Addon Modules > Product Addons) that are never aligned, separated by commas; an addon is left out by its own id only, not by its product\'s. Empty = none.';
 $_ADDONLANG['setting_redis_host_desc'] = 'Host name or IP address of the Redis server the worker takes its tasks from.';
 $_ADDONLANG['setting_redis_port_desc'] = 'Port of that Redis server (usually 6379).';
 $_ADDONLANG['setting_redis_password_desc'] = 'Password of that Redis server. Leave empty if it needs none.';
@@ -133,6 +137,8 @@ $_ADDONLANG['reason_blocked'] = 'Blocked by an invoice with a payment or credit 
 $_ADDONLANG['reason_blocked_short'] = 'Blocked';
 $_ADDONLANG['reason_blocked_before'] = 'its renewal is on';
 $_ADDONLANG['reason_blocked_after'] = 'which has a payment or credit on it, or is in Payment Pending or Collections: settle that invoice first.';
+$_ADDONLANG['reason_excluded'] = 'Skipped: its product, product group or addon is excluded in the module settings ("Excluded products", "Excluded product groups", "Excluded addons").';
+$_ADDONLANG['new_due_reason_minimum_days'] = 'New due date %1$s rather than %2$s: the %3$s day(s) to %2$s are fewer than the minimum of %4$s (setting "Minimum days to charge").';
 $_ADDONLANG['invoice_number'] = 'Invoice #%1$s';
 $_ADDONLANG['totals_title'] = 'Invoices to be created (one per payment method)';
 $_ADDONLANG['totals_none'] = 'No invoice: nothing to charge.';
@@ -241,6 +247,8 @@ $_ADDONLANG['client_reason_negative_price'] = 'a credit or discount, not aligned
 $_ADDONLANG['client_reason_not_selected'] = 'left out';
 $_ADDONLANG['client_reason_addons_disabled'] = 'addons are not aligned';
 $_ADDONLANG['client_reason_blocked'] = 'waiting for invoice #%1$s to be settled first';
+$_ADDONLANG['client_reason_excluded'] = 'not aligned for this product';
+$_ADDONLANG['client_new_due_reason_minimum_days'] = 'renews on %1$s rather than %2$s, so that you are not invoiced for only %3$s day(s)';
 $_ADDONLANG['client_pending_title'] = 'Your alignment is waiting for payment';
 $_ADDONLANG['client_pending_intro'] = 'You have already asked to align your due dates. Pay the invoice below and your services move to their new due dates.';
 $_ADDONLANG['client_due'] = 'due';

@@ -35,6 +35,10 @@ $_ADDONLANG['setting_days_two_year_desc'] = 'Jours d\'un cycle de deux ans. Util
 $_ADDONLANG['setting_days_three_year_desc'] = 'Jours d\'un cycle de trois ans. Utilisé quand "Calculate days by date of use" est décoché.';
 $_ADDONLANG['setting_align_addons_desc'] = 'Cochez pour aligner les addons de produit d\'un service avec le service.';
 $_ADDONLANG['setting_cancel_unpaid_after_days_desc'] = 'Jours après son échéance au-delà desquels une facture d\'alignement impayée est annulée et les anciennes dates reviennent. 0 = jamais.';
+$_ADDONLANG['setting_minimum_days_desc'] = 'Période la plus courte facturée par un alignement, en jours (0 à 60). Quand il y aurait moins de jours entre la prochaine échéance d\'un service et le jour choisi, l\'échéance passe au jour choisi du mois suivant, pour que personne ne reçoive une facture d\'un ou deux jours. 0 = pas de minimum.';
+$_ADDONLANG['setting_exclude_products_desc'] = 'Identifiants des produits jamais alignés, séparés par des virgules (par ex. 3,7,12). Vide = aucun.';
+$_ADDONLANG['setting_exclude_product_groups_desc'] = 'Identifiants des groupes de produits dont les produits ne sont jamais alignés, séparés par des virgules. Vide = aucun.';
+$_ADDONLANG['setting_exclude_addons_desc'] = 'Identifiants des addons (Product Addons) jamais alignés, séparés par des virgules ; un addon n\'est exclu que par son propre identifiant, pas par celui de son produit. Vide = aucun.';
 $_ADDONLANG['setting_redis_host_desc'] = 'Nom d\'hôte ou adresse IP du serveur Redis où le worker prend ses tâches.';
 $_ADDONLANG['setting_redis_port_desc'] = 'Port de ce serveur Redis (en général 6379).';
 $_ADDONLANG['setting_redis_password_desc'] = 'Mot de passe de ce serveur Redis. Laissez vide s\'il n\'en faut pas.';
@@ -129,6 +133,8 @@ $_ADDONLANG['reason_blocked'] = 'Bloqué par une facture portant un paiement ou 
 $_ADDONLANG['reason_blocked_short'] = 'Bloqué';
 $_ADDONLANG['reason_blocked_before'] = 'son renouvellement figure sur la';
 $_ADDONLANG['reason_blocked_after'] = 'qui porte un paiement ou un crédit, ou est en Payment Pending ou Collections : réglez d\'abord cette facture.';
+$_ADDONLANG['reason_excluded'] = 'Ignoré : son produit, son groupe de produits ou son addon est exclu dans les réglages du module ("Excluded products", "Excluded product groups", "Excluded addons").';
+$_ADDONLANG['new_due_reason_minimum_days'] = 'Nouvelle échéance %1$s plutôt que %2$s : les %3$s jour(s) jusqu\'au %2$s sont moins que le minimum de %4$s (réglage "Minimum days to charge").';
 $_ADDONLANG['invoice_number'] = 'Facture #%1$s';
 $_ADDONLANG['totals_title'] = 'Factures à créer (une par moyen de paiement)';
 $_ADDONLANG['totals_none'] = 'Aucune facture : rien à facturer.';
@@ -237,6 +243,8 @@ $_ADDONLANG['client_reason_negative_price'] = 'un avoir ou une remise, non align
 $_ADDONLANG['client_reason_not_selected'] = 'laissé de côté';
 $_ADDONLANG['client_reason_addons_disabled'] = 'les addons ne sont pas alignés';
 $_ADDONLANG['client_reason_blocked'] = 'en attente du règlement de la facture #%1$s';
+$_ADDONLANG['client_reason_excluded'] = 'non aligné pour ce produit';
+$_ADDONLANG['client_new_due_reason_minimum_days'] = 'se renouvelle le %1$s plutôt que le %2$s, pour ne pas vous facturer seulement %3$s jour(s)';
 $_ADDONLANG['client_pending_title'] = 'Votre alignement attend le paiement';
 $_ADDONLANG['client_pending_intro'] = 'Vous avez déjà demandé l\'alignement de vos échéances. Payez la facture ci-dessous et vos services passeront à leurs nouvelles échéances.';
 $_ADDONLANG['client_due'] = 'échéance';

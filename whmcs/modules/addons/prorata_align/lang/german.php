@@ -35,6 +35,10 @@ $_ADDONLANG['setting_days_two_year_desc'] = 'Tage eines zweijährlichen Zyklus. 
 $_ADDONLANG['setting_days_three_year_desc'] = 'Tage eines dreijährlichen Zyklus. Gilt, wenn "Calculate days by date of use" aus ist.';
 $_ADDONLANG['setting_align_addons_desc'] = 'Ankreuzen, um die Produkt-Addons eines Dienstes zusammen mit dem Dienst auszurichten.';
 $_ADDONLANG['setting_cancel_unpaid_after_days_desc'] = 'Tage nach ihrer Fälligkeit, nach denen eine unbezahlte Ausrichtungsrechnung storniert wird und die alten Daten zurückkehren. 0 = nie.';
+$_ADDONLANG['setting_minimum_days_desc'] = 'Kürzester Zeitraum, den eine Ausrichtung berechnet, in Tagen (0 bis 60). Wären es vom nächsten Fälligkeitsdatum eines Dienstes bis zum gewählten Tag weniger Tage, rückt das Datum auf den gewählten Tag des Folgemonats, damit niemand eine Rechnung für ein oder zwei Tage erhält. 0 = kein Minimum.';
+$_ADDONLANG['setting_exclude_products_desc'] = 'IDs der Produkte, die nie ausgerichtet werden, durch Kommas getrennt (z. B. 3,7,12). Leer = keine.';
+$_ADDONLANG['setting_exclude_product_groups_desc'] = 'IDs der Produktgruppen, deren Produkte nie ausgerichtet werden, durch Kommas getrennt. Leer = keine.';
+$_ADDONLANG['setting_exclude_addons_desc'] = 'IDs der Addons (Product Addons), die nie ausgerichtet werden, durch Kommas getrennt; ein Addon wird nur über seine eigene ID ausgeschlossen, nicht über die seines Produkts. Leer = keine.';
 $_ADDONLANG['setting_redis_host_desc'] = 'Hostname oder IP-Adresse des Redis-Servers, von dem der Worker seine Aufgaben holt.';
 $_ADDONLANG['setting_redis_port_desc'] = 'Port dieses Redis-Servers (meist 6379).';
 $_ADDONLANG['setting_redis_password_desc'] = 'Passwort dieses Redis-Servers. Leer lassen, wenn keines nötig ist.';
@@ -129,6 +133,8 @@ $_ADDONLANG['reason_blocked'] = 'Blockiert durch eine Rechnung mit einer Zahlung
 $_ADDONLANG['reason_blocked_short'] = 'Blockiert';
 $_ADDONLANG['reason_blocked_before'] = 'die Verlängerung steht auf';
 $_ADDONLANG['reason_blocked_after'] = 'die eine Zahlung oder ein Guthaben trägt oder im Status Payment Pending oder Collections ist: Begleichen Sie zuerst diese Rechnung.';
+$_ADDONLANG['reason_excluded'] = 'Übersprungen: sein Produkt, seine Produktgruppe oder sein Addon ist in den Moduleinstellungen ausgeschlossen ("Excluded products", "Excluded product groups", "Excluded addons").';
+$_ADDONLANG['new_due_reason_minimum_days'] = 'Neues Fälligkeitsdatum %1$s statt %2$s: die %3$s Tag(e) bis %2$s sind weniger als das Minimum von %4$s (Einstellung "Minimum days to charge").';
 $_ADDONLANG['invoice_number'] = 'Rechnung #%1$s';
 $_ADDONLANG['totals_title'] = 'Zu erstellende Rechnungen (eine je Zahlungsart)';
 $_ADDONLANG['totals_none'] = 'Keine Rechnung: nichts zu berechnen.';
@@ -237,6 +243,8 @@ $_ADDONLANG['client_reason_negative_price'] = 'eine Gutschrift oder ein Rabatt, 
 $_ADDONLANG['client_reason_not_selected'] = 'ausgelassen';
 $_ADDONLANG['client_reason_addons_disabled'] = 'Addons werden nicht ausgerichtet';
 $_ADDONLANG['client_reason_blocked'] = 'wartet darauf, dass zuerst Rechnung #%1$s beglichen wird';
+$_ADDONLANG['client_reason_excluded'] = 'für dieses Produkt nicht ausgerichtet';
+$_ADDONLANG['client_new_due_reason_minimum_days'] = 'verlängert sich am %1$s statt am %2$s, damit Ihnen nicht nur %3$s Tag(e) berechnet werden';
 $_ADDONLANG['client_pending_title'] = 'Ihre Ausrichtung wartet auf die Zahlung';
 $_ADDONLANG['client_pending_intro'] = 'Sie haben das Ausrichten Ihrer Fälligkeitsdaten bereits angefordert. Bezahlen Sie die Rechnung unten, dann rücken Ihre Dienste auf ihre neuen Fälligkeitsdaten.';
 $_ADDONLANG['client_due'] = 'fällig am';
