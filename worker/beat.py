@@ -60,6 +60,9 @@ return 0
 """
 
 
+_held: BeatLock | None = None  # the lock this process holds
+
+
 def lock_key(queue: str) -> str:
     """The Redis key of the beat running for `queue`."""
     return f"{queue}.beat-lock"
@@ -111,8 +114,12 @@ class Scheduler(PersistentScheduler):  # type: ignore[misc]
     and holding the one-beat lock."""
 
     def __init__(self, app: Any, *args: Any, **kwargs: Any) -> None:
-        # before the schedule file is opened: a refused beat leaves it to the running one
         self._lost = False
+        self._lock: BeatLock | None = None
+        if kwargs.get("lazy"):  # the banner's look at the scheduler: not the running one
+            super().__init__(app, *args, **kwargs)
+            return
+        # before the schedule file is opened: a refused beat leaves it to the running one
         self._lock = self._take_lock(app)
         record_run(
             self.engine(),
@@ -125,7 +132,13 @@ class Scheduler(PersistentScheduler):  # type: ignore[misc]
         super().__init__(app, *args, **kwargs)
 
     def _take_lock(self, app: Any) -> BeatLock:
+        global _held
         ttl = load_config().beat_lock_seconds
+        self._renew_every = ttl / 3  # renewed at least three times within its time to live
+        if _held is not None:
+            # this process holds it already: Celery builds a second scheduler when a SIGTERM
+            # comes while the first is still being set up
+            return _held
         lock = BeatLock(open_redis(app.conf.broker_url), lock_key(app.conf.task_default_queue), ttl)
         if not lock.acquire():
             logs.get_logger().error(
@@ -134,11 +147,12 @@ class Scheduler(PersistentScheduler):  # type: ignore[misc]
             )
             lock.redis.close()
             raise SystemExit(BEAT_LOCKED)
-        # renewed at least three times within its time to live, whatever the schedule
-        self._renew_every = ttl / 3
+        _held = lock
         return lock
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
+        if self._lock is None:
+            return float(super().tick(*args, **kwargs))
         try:
             held = self._lock.renew()
         except Exception as exc:  # Redis away: nothing can be sent either; try next tick
@@ -153,6 +167,10 @@ class Scheduler(PersistentScheduler):  # type: ignore[misc]
         return float(min(super().tick(*args, **kwargs), self._renew_every))
 
     def close(self) -> None:
+        global _held
+        if self._lock is None:
+            super().close()
+            return
         try:
             super().close()
         finally:
@@ -161,7 +179,7 @@ class Scheduler(PersistentScheduler):  # type: ignore[misc]
                     self._lock.release()
                 except Exception as exc:  # it expires on its own
                     logs.get_logger().warning("beat: lock not released", error=one_line(exc))
-            self._lock.redis.close()
+            _held = None
         if self._lost:
             # Celery's beat loop swallows SystemExit; raised here it reaches the process's
             # exit code, so that a supervisor sees the stop as a failure
