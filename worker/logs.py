@@ -77,9 +77,13 @@ def summary(result: Any) -> Any:
 
 
 def remember_result(task_id: str | None, result: Any) -> None:
-    """Keep a task's result summary for Celery's "succeeded" line, logged right after."""
-    if task_id:
-        _results[task_id] = summary(result)
+    """Keep a task's result summary for Celery's "succeeded" line, logged right after (only
+    while that line is logged at all, and never more than a few: nothing piles up)."""
+    if not task_id or not logging.getLogger("celery.app.trace").isEnabledFor(logging.INFO):
+        return
+    if len(_results) >= 100:
+        _results.clear()
+    _results[task_id] = summary(result)
 
 
 def _message_kwargs(text: Any) -> Mapping[str, Any]:
