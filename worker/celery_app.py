@@ -56,6 +56,9 @@ def make_app() -> Celery:
         # leaves its message to be delivered again, and every task is safe to run twice
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # the broker gone, a running task can no longer be acknowledged and is delivered
+        # again: stop it rather than let it finish twice (Celery's default from 6.0)
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_prefetch_multiplier=1,
         # a message the worker cannot read or run is kept aside with the reason, never a crash
         worker_consumer="worker.consumer:Consumer",
@@ -145,6 +148,30 @@ def _child_started(**_: Any) -> None:
 @signals.setup_logging.connect
 def _setup_logging(**_: Any) -> None:
     logs.configure_logging()
+
+
+@signals.celeryd_init.connect
+def _worker_logging(**_: Any) -> None:
+    """JSON from the worker's first line: its start-up warnings come before Celery sets up
+    logging, and the notices it prints itself are log lines too."""
+    import logging
+
+    import celery.apps.worker
+
+    logs.configure_logging()
+    logging.captureWarnings(True)
+    celery.apps.worker.safe_say = logs.say  # looked up when called
+
+
+@signals.celeryd_after_setup.connect
+def _worker_banner(instance: Any = None, **_: Any) -> None:
+    instance.quiet = True  # Celery's banner (plain text) becomes one JSON line
+    logs.worker_started(instance)
+
+
+@signals.task_success.connect
+def _remember_result(sender: Any = None, result: Any = None, **_: Any) -> None:
+    logs.remember_result(getattr(getattr(sender, "request", None), "id", None), result)
 
 
 @signals.task_prerun.connect

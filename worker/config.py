@@ -157,6 +157,8 @@ class WorkerConfig:
     settings_cache_seconds: int = 10
     bulk_stall_seconds: int = 600
     bulk_max_resends: int = 3
+    # how long beat's lock outlives a beat that died without releasing it (worker.beat)
+    beat_lock_seconds: int = 60
     # worker.db.make_engine reads these itself; kept here so a bad value stops the start
     database_timeouts: DatabaseTimeouts = DatabaseTimeouts()
     redis_timeouts: RedisTimeouts = RedisTimeouts()
@@ -206,6 +208,7 @@ def load_config() -> WorkerConfig:
         # chunks (or no worker takes them): longer than a chunk may run (the time limit)
         bulk_stall_seconds=_int("PRORATA_BULK_STALL_SECONDS", 600),
         bulk_max_resends=_int("PRORATA_BULK_MAX_RESENDS", 3, minimum=0),
+        beat_lock_seconds=_int("PRORATA_BEAT_LOCK_SECONDS", 60, minimum=3),
         database_timeouts=database_timeouts(),
         redis_timeouts=redis_timeouts(),
     )

@@ -255,6 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_db(status)
     status.add_argument("--json", action="store_true", help="print the checks as JSON")
+    status.add_argument(
+        "--format",
+        choices=("text", "json", "prometheus"),
+        default=None,
+        help="text (default), json (as --json), or prometheus: the Prometheus text format "
+        "for node_exporter's textfile collector (exit 0 once written; the verdict is in "
+        "prorata_up and prorata_check_ok)",
+    )
 
     events = commands.add_parser(
         "events", help="deliver an invoice event by hand (after an incident), in this process"
@@ -536,7 +544,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     from worker.steps.health import run_status
 
     checks = run_status(_engine(args.db), load_config(), clock.now())
-    if args.json:
+    shape = args.format or ("json" if args.json else "text")
+    if shape == "prometheus":
+        from worker.steps.health import prometheus_text
+
+        sys.stdout.write(prometheus_text(checks))
+        return 0
+    if shape == "json":
         document = {"ok": all(c.ok for c in checks), "checks": [c.to_dict() for c in checks]}
         print(json.dumps(document, indent=2))
     else:

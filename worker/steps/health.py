@@ -1,6 +1,11 @@
-"""How the product is doing: the checks of `prorata status`, the record of each beat job's
-last run (mod_prorata_job_runs), and the cheap "is there work?" tests beat runs before it
-sends an idle polling job.
+"""How the product is doing: the checks of `prorata status` (as lines, JSON or Prometheus
+metrics), the record of each beat job's last run (mod_prorata_job_runs), and the cheap "is
+there work?" tests beat runs before it sends an idle polling job.
+
+mod_prorata_job_runs keeps one row per beat job, named after its task; beside them the row
+"beat" (when the running beat started: its jobs are "waiting for first run" until they had
+time to run once), and a row "cron:<job>" per job `prorata cron` ran by hand, apart from
+beat's own, so that a manual run never stands for beat's.
 
 Every check answers with a figure and whether it needs attention; a check that cannot be
 made (its database or Redis gone) needs attention and says why.
@@ -9,7 +14,7 @@ made (its database or Redis gone) needs attention and says why.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +43,8 @@ Clock = Callable[[], datetime]
 # an outbox row waits at most one relay (30 s) while Redis is up: older means it is stuck
 OUTBOX_LATE = timedelta(minutes=5)
 STALE_FACTOR = 2  # a beat job is stale when its last run is older than twice its schedule
+BEAT_JOB = "beat"  # the row of the running beat's start
+CRON_PREFIX = "cron:"  # the rows of the jobs `prorata cron` ran
 TASK_PREFIX = "prorata."
 # the names `prorata cron` gives its jobs, and the beat job each one stands for
 CRON_JOBS = {
@@ -140,7 +147,8 @@ def outcome_of(result: Any) -> tuple[str, str | None]:
 def record_cron_reports(
     engine: Engine, reports: Iterable[JobReport], started: datetime, now: Clock
 ) -> None:
-    """`prorata cron` ran the beat jobs in its own process: record each as a run."""
+    """`prorata cron` ran the beat jobs in its own process: record each as a run of its
+    own ("cron:<job>"), never as beat's."""
     for report in reports:
         job = CRON_JOBS.get(report.job)
         if job is None:
@@ -148,7 +156,7 @@ def record_cron_reports(
         outcome, error = outcome_of(report)
         record_run(
             engine,
-            job,
+            CRON_PREFIX + job,
             last_started_at=started,
             last_finished_at=now(),
             last_outcome=outcome,
@@ -200,6 +208,8 @@ class Check:
     name: str
     ok: bool
     figure: str
+    value: float | None = None  # the count behind the figure (for metrics), when there is one
+    last_run: datetime | None = None  # a beat job's last run (naive UTC)
 
     def line(self) -> str:
         return f"{'OK' if self.ok else 'ATTENTION':<9} {self.name}: {self.figure}"
@@ -249,9 +259,10 @@ def outbox_check(engine: Engine, now: datetime) -> Check:
             sa.select(sa.func.count(outbox.c.id), sa.func.min(outbox.c.created_at)).where(waiting)
         ).one()
     if not count:
-        return Check("outbox", True, "0 events waiting")
+        return Check("outbox", True, "0 events waiting", 0)
     late = oldest is not None and now - oldest > OUTBOX_LATE
-    return Check("outbox", not late, f"{count} events waiting, oldest {_ago(oldest, now)}")
+    figure = f"{count} events waiting, oldest {_ago(oldest, now)}"
+    return Check("outbox", not late, figure, count)
 
 
 def failed_jobs_check(engine: Engine) -> Check:
@@ -259,14 +270,14 @@ def failed_jobs_check(engine: Engine) -> Check:
         engine,
         sa.select(sa.func.count(failed_jobs.c.id)).where(failed_jobs.c.resolved_at.is_(None)),
     )
-    return Check("failed jobs", count == 0, f"{count} open (see prorata cron)")
+    return Check("failed jobs", count == 0, f"{count} open (see prorata cron)", count)
 
 
 def pending_check(engine: Engine) -> Check:
     count = _count(
         engine, sa.select(sa.func.count(records.c.id)).where(records.c.state == "pending")
     )
-    return Check("pending alignments", True, f"{count} records pending")
+    return Check("pending alignments", True, f"{count} records pending", count)
 
 
 def unsuspensions_check(engine: Engine) -> Check:
@@ -274,7 +285,7 @@ def unsuspensions_check(engine: Engine) -> Check:
         engine,
         sa.select(sa.func.count(unsuspensions.c.id)).where(unsuspensions.c.state == "waiting"),
     )
-    return Check("unsuspensions", True, f"{count} waiting")
+    return Check("unsuspensions", True, f"{count} waiting", count)
 
 
 def bulk_runs_check(engine: Engine, now: datetime, stall: timedelta) -> Check:
@@ -300,32 +311,67 @@ def bulk_runs_check(engine: Engine, now: datetime, stall: timedelta) -> Check:
         for found in stalls
     ]
     if problems:
-        return Check("bulk runs", False, "; ".join(problems)[:2000])
-    return Check("bulk runs", True, f"{running} running")
+        return Check("bulk runs", False, "; ".join(problems)[:2000], running)
+    return Check("bulk runs", True, f"{running} running", running)
+
+
+def _last_run(row: Any) -> datetime | None:
+    return None if row is None else (row.last_finished_at or row.last_started_at)
 
 
 def beat_checks(engine: Engine, periods: Mapping[str, float], now: datetime) -> list[Check]:
-    """One check per beat job: its last run, stale after twice its schedule."""
+    """One check per beat job: its last run, stale after twice its schedule.
+
+    A job that has not run since beat started is "waiting for first run", not stale, until
+    twice its schedule after that start: beat's start counts as its run (the hourly
+    reconcile may first run an hour after it)."""
     with engine.connect() as conn:
         rows = {row.job: row for row in conn.execute(sa.select(job_runs))}
+    beat = rows.get(BEAT_JOB)
+    started = None if beat is None else beat.last_started_at
     checks = []
     for job, seconds in sorted(periods.items()):
         name = f"beat {job}"
         row = rows.get(job)
-        last: datetime | None = None
-        if row is not None:
-            last = row.last_finished_at or row.last_started_at
+        last = _last_run(row)
+        allowed = timedelta(seconds=STALE_FACTOR * seconds)
+        if started is not None and (last is None or last < started) and now - started <= allowed:
+            figure = (
+                f"waiting for first run (beat started {_ago(started, now)}, "
+                f"runs every {int(seconds)} s)"
+            )
+            checks.append(Check(name, True, figure, last_run=last))
+            continue
         if row is None or last is None:
             checks.append(Check(name, False, f"never ran (every {int(seconds)} s)"))
             continue
-        stale = now - last > timedelta(seconds=STALE_FACTOR * seconds)
+        stale = now - last > allowed
         failed = row.last_outcome == "failed"
         figure = f"last run {_ago(last, now)} ({row.last_outcome or 'running'}"
         figure += f": {row.last_error})" if failed and row.last_error else ")"
         if stale:
             figure += f", stale: runs every {int(seconds)} s"
-        checks.append(Check(name, not (stale or failed), figure))
+        checks.append(Check(name, not (stale or failed), figure, last_run=last))
     return checks
+
+
+def cron_check(engine: Engine, now: datetime) -> Check:
+    """The last `prorata cron` run by hand: shown, never a verdict on beat (its failures
+    were its exit code and its lines)."""
+    with engine.connect() as conn:
+        rows = list(conn.execute(sa.select(job_runs).where(job_runs.c.job.startswith(CRON_PREFIX))))
+    ran = [(last, row) for row in rows if (last := _last_run(row)) is not None]
+    if not ran:
+        return Check("cron", True, "never run by hand")
+    last = max(moment for moment, _ in ran)
+    failed = sorted(
+        f"{row.job.removeprefix(CRON_PREFIX)}: {row.last_error or 'failed'}"
+        for _, row in ran
+        if row.last_outcome == "failed"
+    )
+    figure = f"last run by hand {_ago(last, now)}"
+    figure += f", failed: {'; '.join(failed)}"[:2000] if failed else ", ok"
+    return Check("cron", True, figure, last_run=last)
 
 
 def database_checks(
@@ -336,7 +382,7 @@ def database_checks(
 ) -> list[Check]:
     database, reachable = database_check(engine)
     names = ["outbox", "failed jobs", "pending alignments", "unsuspensions", "bulk runs"]
-    names += [f"beat {job}" for job in sorted(periods)]
+    names += [f"beat {job}" for job in sorted(periods)] + ["cron"]
     if not reachable:
         return [database, *(Check(name, False, "unknown: database unreachable") for name in names)]
     return [
@@ -347,6 +393,7 @@ def database_checks(
         _guarded("unsuspensions", lambda: unsuspensions_check(engine)),
         _guarded("bulk runs", lambda: bulk_runs_check(engine, now, bulk_stall)),
         *_beat_or_unknown(engine, periods, now),
+        _guarded("cron", lambda: cron_check(engine, now)),
     ]
 
 
@@ -383,12 +430,18 @@ def broker_checks(
     def workers() -> Check:
         hosts = workers_on(inspect(), queue)
         if not hosts:
-            return Check("workers", False, f"no worker answered on queue {queue}")
-        return Check("workers", True, f"{len(hosts)} alive on queue {queue} ({', '.join(hosts)})")
+            return Check("workers", False, f"no worker answered on queue {queue}", 0)
+        figure = f"{len(hosts)} alive on queue {queue} ({', '.join(hosts)})"
+        return Check("workers", True, figure, len(hosts))
 
     def dead() -> Check:
         count = int(redis.llen(dead_list))
-        return Check("dead letters", count == 0, f"{count} in {dead_list} (see prorata cron)")
+        figure = f"{count} in {dead_list} (see prorata cron)"
+        return Check("dead letters", count == 0, figure, count)
+
+    def queue_check() -> Check:
+        count = queue_length(redis, queue)
+        return Check("queue", True, f"{count} waiting", count)
 
     def rejected() -> Check:
         name = rejected_list_for(queue)
@@ -397,12 +450,12 @@ def broker_checks(
         if count:
             newest = json.loads(redis.lindex(name, -1))
             figure += f", newest {newest['rejected_at']}: {newest['reason']}"
-        return Check("rejected messages", count == 0, figure)
+        return Check("rejected messages", count == 0, figure, count)
 
     return [
         Check("broker", True, "reachable"),
         _guarded("workers", workers),
-        _guarded("queue", lambda: Check("queue", True, f"{queue_length(redis, queue)} waiting")),
+        _guarded("queue", queue_check),
         _guarded("dead letters", dead),
         _guarded("rejected messages", rejected),
     ]
@@ -440,3 +493,84 @@ def run_status(engine: Engine, config: Any, now: datetime) -> list[Check]:
         redis.close()
         control.close()
     return checks
+
+
+# --- the checks as Prometheus metrics ------------------------------------------------------
+
+# check name: (metric, help); each carries the check's count
+_GAUGES = {
+    "pending alignments": ("prorata_pending_alignments", "Alignments waiting for payment."),
+    "failed jobs": ("prorata_failed_jobs", "Failed events and alignments still open."),
+    "outbox": ("prorata_outbox_events", "Events waiting in the outbox table for the relay."),
+    "dead letters": ("prorata_dead_letters", "Events in the dead-letter list (Redis)."),
+    "rejected messages": (
+        "prorata_rejected_messages",
+        "Messages the workers refused as unreadable or bad input, kept in Redis.",
+    ),
+    "unsuspensions": ("prorata_unsuspensions_waiting", "Unsuspensions waiting to be sent."),
+    "queue": ("prorata_queue_messages", "Task messages waiting in the queue."),
+    "workers": ("prorata_workers", "Workers that answered on the queue."),
+    "bulk runs": ("prorata_bulk_runs_running", "Bulk runs under way."),
+}
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def prometheus_text(checks: Sequence[Check]) -> str:
+    """The checks in Prometheus's text exposition format (node_exporter's textfile
+    collector): every check's verdict, the figures that are counts, and each beat job's
+    last run (unix time; absent while it never ran) and health. A figure that could not be
+    read is left out, its check's prorata_check_ok says 0."""
+    lines: list[str] = []
+
+    def family(name: str, kind: str, text: str, samples: list[tuple[str, float]]) -> None:
+        if not samples:
+            return
+        lines.extend((f"# HELP {name} {text}", f"# TYPE {name} {kind}"))
+        lines.extend(f"{name}{labels} {_number(value)}" for labels, value in samples)
+
+    family(
+        "prorata_up",
+        "gauge",
+        "1 when no check needs attention (the verdict of prorata status).",
+        [("", float(all(check.ok for check in checks)))],
+    )
+    family(
+        "prorata_check_ok",
+        "gauge",
+        "1 when the check is OK, 0 when it needs attention.",
+        [(f'{{check="{_label(check.name)}"}}', float(check.ok)) for check in checks],
+    )
+    by_name = {check.name: check for check in checks}
+    for name, (metric, text) in _GAUGES.items():
+        check = by_name.get(name)
+        if check is not None and check.value is not None:
+            family(metric, "gauge", text, [("", check.value)])
+    beat = [check for check in checks if check.name.startswith("beat ")]
+    family(
+        "prorata_beat_job_last_run_timestamp_seconds",
+        "gauge",
+        "Unix time of the beat job's last run.",
+        [
+            (f'{{job="{_label(check.name.removeprefix("beat "))}"}}', check.last_run.timestamp())
+            for check in beat
+            if check.last_run is not None
+        ],
+    )
+    family(
+        "prorata_beat_job_healthy",
+        "gauge",
+        "1 when the beat job ran within twice its schedule (or waits for its first run since "
+        "beat started) and its last run did not fail.",
+        [
+            (f'{{job="{_label(check.name.removeprefix("beat "))}"}}', float(check.ok))
+            for check in beat
+        ],
+    )
+    return "\n".join(lines) + "\n"
