@@ -150,3 +150,41 @@ def test_an_addon_of_another_version_stops_the_build(tmp_path: Path, place: str)
     dist.ROOT = tmp_path
     with pytest.raises(dist.DistError, match=rf"{place} says version 1\.9\.0, .* 2\.0\.0"):
         dist.project_version()
+
+
+def test_the_wheel_migrates_a_database_on_its_own(built: Path, tmp_path: Path) -> None:
+    """The wheel's files alone (not this checkout) hold the migrations: unpacked and run from
+    elsewhere, `prorata db upgrade` makes the tables and `--sql` prints them."""
+    [wheel] = built.glob("*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+
+    def prorata(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-P", "-m", "worker", *args],
+            cwd=elsewhere,
+            env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", "import worker.migrations as m; print(m.HERE)"],
+        cwd=elsewhere,
+        env={"PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == str(site / "worker" / "migrations")
+    url = f"sqlite:///{tmp_path / 'whmcs.db'}"
+    done = prorata("db", "upgrade", "--db", url)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout.endswith("; schema at revision 0011\n")
+    done = prorata("db", "upgrade", "--sql")
+    assert done.returncode == 0 and "CREATE TABLE mod_prorata_records (" in done.stdout
