@@ -291,3 +291,18 @@ def test_a_revision_is_four_digits(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "db", "downgrade", "base;drop", "--db", "sqlite://")
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and "a revision is four digits" in err
+
+
+def test_an_unknown_revision_is_one_line(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    for command in (
+        ["db", "upgrade", "0099", "--db", sqlite_url],
+        ["db", "downgrade", "0099", "--db", sqlite_url],
+        ["db", "upgrade", "--sql", "--from", "0099"],
+    ):
+        code, out, err = run_cli(capsys, *command)
+        assert (code, out) == (2, ""), command
+        assert err.startswith("prorata: error: Can't locate revision identified by '0099'")
+        assert err.count("\n") == 1, err
+    assert own_tables(sa.create_engine(sqlite_url)) == set()

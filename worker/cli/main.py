@@ -381,13 +381,18 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
                 dialect = sa.engine.make_url(args.db).get_backend_name()
             except sa.exc.ArgumentError as exc:
                 raise CliError("the database URL cannot be read") from exc
-        print(migrations.upgrade_sql(dialect, args.start, args.revision), end="")
+        try:
+            print(migrations.upgrade_sql(dialect, args.start, args.revision), end="")
+        except migrations.CommandError as exc:
+            raise CliError(str(exc)) from exc
         return 0
     engine = _engine(args.db)
     try:
         done = migrations.upgrade(engine, args.revision)
         with engine.connect() as conn:
             now_at = migrations.current(conn)
+    except migrations.CommandError as exc:
+        raise CliError(f"{exc}; nothing changed") from exc
     except SQLAlchemyError as exc:
         raise _database_error(engine, exc) from exc
     if done.taken_over is not None:
@@ -407,7 +412,7 @@ def cmd_db_downgrade(args: argparse.Namespace) -> int:
         undone = migrations.downgrade(engine, args.revision)
         with engine.connect() as conn:
             now_at = migrations.current(conn)
-    except migrations.DowngradeRefused as exc:
+    except (migrations.DowngradeRefused, migrations.CommandError) as exc:
         raise CliError(f"{exc}; nothing changed") from exc
     except SQLAlchemyError as exc:
         raise _database_error(engine, exc) from exc

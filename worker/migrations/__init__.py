@@ -31,6 +31,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 
 from worker.migrations.ddl import DowngradeRefused
@@ -43,7 +44,8 @@ HERE = Path(__file__).resolve().parent
 # stderr, in whatever logging the process set up
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
-__all__ = ["LEGACY_TABLE", "VERSION_TABLE", "DowngradeRefused"]
+# CommandError: a revision that does not exist, a target that cannot be reached
+__all__ = ["LEGACY_TABLE", "VERSION_TABLE", "CommandError", "DowngradeRefused"]
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
