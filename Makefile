@@ -26,6 +26,7 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy domain worker tasks
 
-# the WHMCS addon zip, the worker's wheel and sdist, into dist/
+# the WHMCS addon zip, the worker's wheel and sdist, the operator's release archive, into
+# dist/, named by the version of worker/version.py (docs/releasing.md)
 dist: $(VENV)/.installed
 	$(PY) scripts/dist.py dist

@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 import redis
 import sqlalchemy as sa
+from packaging.version import Version
 from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -933,16 +934,24 @@ def test_admin_page_shows_both_versions_and_warns_when_they_differ(
     both = f"Prorated Next Due Date {VERSION} · worker {VERSION}"
     assert version_footer(php, whmcs) == (both, None)
 
-    major, minor, patch = (int(part) for part in VERSION.split("."))
-    same_release = f"{major}.{minor}.{patch + 1}"
-    redis_conn.set(key, same_release)
-    assert version_footer(php, whmcs)[1] is None
-    newer = f"{major}.{minor + 1}.0"
-    redis_conn.set(key, newer)
-    line, warning = version_footer(php, whmcs)
-    assert line == f"Prorated Next Due Date {VERSION} · worker {newer}"
-    assert warning == (
-        f"The addon is version {VERSION} but the worker reports version {newer}: install the "
-        "same release of both, or previews and alignments may not work as expected."
+    # any other version is another build: a patch release, the release of a development
+    # version, the next development version
+    release = Version(VERSION).base_version
+    major, minor, patch = (int(part) for part in release.split("."))
+    others = (
+        f"{major}.{minor}.{patch + 1}",
+        f"{major}.{minor + 1}.0.dev0",
+        release,
+        f"{release}.dev9",
     )
+    for other in [version for version in others if version != VERSION]:
+        redis_conn.set(key, other)
+        line, warning = version_footer(php, whmcs)
+        assert line == f"Prorated Next Due Date {VERSION} · worker {other}"
+        assert warning == (
+            f"The addon is version {VERSION} but the worker reports version {other}: install "
+            "the same release of both, or previews and alignments may not work as expected."
+        )
+    redis_conn.set(key, VERSION)
+    assert version_footer(php, whmcs)[1] is None
     redis_conn.delete(key)

@@ -119,7 +119,20 @@ def test_flower_refuses_to_start_without_a_login() -> None:
     assert refused.returncode == 2
     assert "FLOWER_BASIC_AUTH is not set" in refused.stderr
     allowed = flower_login_check({"FLOWER_BASIC_AUTH": "admin:secret"})
-    assert allowed.returncode == 0
+    assert (allowed.returncode, allowed.stderr) == (0, "")
+
+
+def test_flower_refuses_the_example_password() -> None:
+    """The example environment file's login, copied as it is, does not open Flower."""
+    example = example_env()["FLOWER_BASIC_AUTH"]
+    assert example.endswith(":CHANGE-ME")
+    for login in (example, "ops:CHANGE-ME-later"):
+        refused = flower_login_check({"FLOWER_BASIC_AUTH": login})
+        assert refused.returncode == 2
+        assert refused.stderr == (
+            "FLOWER_BASIC_AUTH still has the example password CHANGE-ME: set a password of "
+            "your own in /etc/prorata/prorata.env\n"
+        )
 
 
 def example_env() -> dict[str, str]:

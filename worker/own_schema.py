@@ -1,7 +1,8 @@
-"""The product's own tables (`mod_prorata_*`) and their migrations.
+"""The product's own tables (`mod_prorata_*`).
 
 These are the only tables the product creates or alters; WHMCS's tables are never touched
-by a migration. `upgrade()` is safe to run any number of times.
+by a migration. Their migrations are Alembic revisions in worker/migrations/versions: a
+change here needs a new revision there. `upgrade()` is safe to run any number of times.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 
 from worker.whmcs.types import Money, WhmcsDate, WhmcsDateTime, medium_text
+
+# where Alembic keeps the revision: a name WHMCS does not use, unlike alembic_version
+VERSION_TABLE = "mod_prorata_alembic_version"
 
 own_metadata = sa.MetaData()
 
@@ -230,144 +234,39 @@ bulk_clients = sa.Table(
     sa.Index("mod_prorata_bulk_clients_state", "run_id", "state"),
 )
 
+# Where 1.0's numbered migrations recorded the schema version; Alembic keeps it in
+# mod_prorata_alembic_version since. Read once, when `upgrade` takes over such an install,
+# and left as it is. Not in own_metadata: no revision manages it.
+legacy_metadata = sa.MetaData()
 schema_version = sa.Table(
     "mod_prorata_schema",
-    own_metadata,
+    legacy_metadata,
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("applied_at", WhmcsDateTime, nullable=False),
 )
 
-
-def _v1(conn: Connection) -> None:
-    for table in (requests, records, events, outbox, failed_jobs):
-        table.create(conn, checkfirst=True)
-
-
-def _v2(conn: Connection) -> None:
-    """mod_prorata_requests.result becomes MEDIUMTEXT on MySQL/MariaDB (TEXT on SQLite has no
-    limit); installs made by version 1 have TEXT, too small for a large client's result."""
-    if conn.dialect.name in ("mysql", "mariadb"):
-        conn.execute(sa.text("ALTER TABLE mod_prorata_requests MODIFY result MEDIUMTEXT NULL"))
-
-
-def _v3(conn: Connection) -> None:
-    unsuspensions.create(conn, checkfirst=True)
-
-
-def _v4(conn: Connection) -> None:
-    overpayments.create(conn, checkfirst=True)
-
-
-def _v5(conn: Connection) -> None:
-    """How a failed job was resolved (succeeded, or superseded by a later request)."""
-    columns = {column["name"] for column in sa.inspect(conn).get_columns(failed_jobs.name)}
-    if "resolution" not in columns:  # a table made by _v1 from this module already has it
-        conn.execute(sa.text("ALTER TABLE mod_prorata_failed_jobs ADD resolution VARCHAR(16) NULL"))
-    conn.execute(
-        sa.update(failed_jobs)
-        .where(failed_jobs.c.resolved_at.is_not(None), failed_jobs.c.resolution.is_(None))
-        .values(resolution="succeeded")
-    )
-
-
-def _v6(conn: Connection) -> None:
-    applied_credit.create(conn, checkfirst=True)
-
-
-def _v7(conn: Connection) -> None:
-    job_runs.create(conn, checkfirst=True)
-
-
-def _v8(conn: Connection) -> None:
-    for table in (bulk_runs, bulk_clients):
-        table.create(conn, checkfirst=True)
-
-
-def _v9(conn: Connection) -> None:
-    """A bulk run's resends and why it stopped (worker.steps.bulk.watch_runs)."""
-    columns = {column["name"] for column in sa.inspect(conn).get_columns(bulk_runs.name)}
-    stamp = WhmcsDateTime().compile(dialect=conn.dialect)
-    added = {
-        "resends": "INTEGER NOT NULL DEFAULT 0",
-        "resent_at": f"{stamp} NULL",
-        "reason": "TEXT NULL",
-    }
-    for name, ddl in added.items():
-        if name not in columns:  # a table made by _v8 from this module already has them
-            conn.execute(sa.text(f"ALTER TABLE mod_prorata_bulk_runs ADD {name} {ddl}"))
-
-
-def _v10(conn: Connection) -> None:
-    """The invoices the product changed, and the money it credited from an overpayment."""
-    changed_invoices.create(conn, checkfirst=True)
-    columns = {column["name"] for column in sa.inspect(conn).get_columns(overpayments.name)}
-    if "credited" not in columns:  # a table made by _v4 from this module already has it
-        conn.execute(
-            sa.text(
-                "ALTER TABLE mod_prorata_overpayments ADD credited DECIMAL(16,2) NOT NULL DEFAULT 0"
-            )
-        )
-
-
-def _v11(conn: Connection) -> None:
-    """The date a service was moved to while its alignment waited; what an overpayment
-    received and charged, in which currency, and why it is listed."""
-    inspector = sa.inspect(conn)
-    day = WhmcsDate().compile(dialect=conn.dialect)
-    added = {
-        records.name: {"moved_due": f"{day} NULL"},
-        overpayments.name: {
-            "received": "DECIMAL(16,2) NOT NULL DEFAULT 0",
-            "charged": "DECIMAL(16,2) NOT NULL DEFAULT 0",
-            "currency": "INTEGER NOT NULL DEFAULT 0",
-            "reason": "VARCHAR(16) NOT NULL DEFAULT 'overpaid'",
-        },
-    }
-    for table, columns in added.items():
-        have = {column["name"] for column in inspector.get_columns(table)}
-        for name, ddl in columns.items():
-            if name not in have:  # a table made from this module already has it
-                conn.execute(sa.text(f"ALTER TABLE {table} ADD {name} {ddl}"))
-        if table == overpayments.name and "received" not in have:
-            # rows listed before: their amount is all that is known of both
-            conn.execute(
-                sa.update(overpayments).values(
-                    received=overpayments.c.amount, charged=overpayments.c.amount
-                )
-            )
-
-
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
-    (1, _v1),
-    (2, _v2),
-    (3, _v3),
-    (4, _v4),
-    (5, _v5),
-    (6, _v6),
-    (7, _v7),
-    (8, _v8),
-    (9, _v9),
-    (10, _v10),
-    (11, _v11),
-)
-LATEST = MIGRATIONS[-1][0]
+# The number of the newest revision in worker/migrations/versions (a test holds them equal):
+# what this code needs, without loading Alembic to know it.
+LATEST = 11
 
 
 def current_version(conn: Connection) -> int:
-    if not sa.inspect(conn).has_table(schema_version.name):
-        return 0
-    return int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+    """The revision the tables are at, as a number (0: none of them); an install of 1.0 not
+    yet taken over is at the version it recorded."""
+    # the tables listed, not has_table(): MySQL refuses to describe a table without a grant
+    # on it, and a new install has none on 1.0's mod_prorata_schema
+    tables = set(sa.inspect(conn).get_table_names())
+    if VERSION_TABLE in tables:
+        found = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        return int(found) if found else 0
+    if schema_version.name in tables:
+        return int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+    return 0
 
 
-def upgrade(engine: Engine, now: Callable[[], object]) -> list[int]:
-    """Apply the migrations not yet applied; returns their versions."""
-    applied: list[int] = []
-    with engine.begin() as conn:
-        schema_version.create(conn, checkfirst=True)
-        version = current_version(conn)
-        for number, migrate in MIGRATIONS:
-            if number > version:
-                migrate(conn)
-                conn.execute(sa.insert(schema_version).values(version=number, applied_at=now()))
-                applied.append(number)
-    return applied
+def upgrade(engine: Engine, now: Callable[[], object] | None = None) -> list[int]:
+    """Apply the revisions not yet applied (taking over an install of 1.0 first); returns
+    their numbers. `now` is not used any more (Alembic records no time); kept for callers."""
+    from worker import migrations  # Alembic is loaded only when the schema changes
+
+    return [migrations.number(revision) for revision in migrations.upgrade(engine).applied]

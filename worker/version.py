@@ -1,34 +1,15 @@
-"""The product's version: pyproject.toml's `version`, the one place it is written.
+"""The product's version: written here and nowhere else.
 
-An installed worker reads it from its package metadata; a source checkout that was never
-installed reads pyproject.toml itself. The WHMCS addon carries the same number (a test holds
-them equal), so the admin page can tell when the two halves come from different releases.
+The wheel and sdist take it from here (pyproject.toml's `dynamic` version), `prorata
+--version` prints it and the worker reports it (previews, `prorata.ping`), so what a worker
+says is the version of the code it runs, whatever the installed metadata says. The WHMCS
+addon carries the same number in its config and whmcs.json (tests/test_versions.py holds
+them equal; scripts/set_version.py writes all three).
+
+Between releases it is the next release's development version, PEP 440 `X.Y.Z.devN`; a
+release sets `X.Y.Z` and is tagged `vX.Y.Z` (docs/releasing.md).
 """
 
 from __future__ import annotations
 
-import tomllib
-from importlib import metadata
-from pathlib import Path
-
-DISTRIBUTION = "prorata-align"
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
-
-
-def checkout_version(pyproject: Path = PYPROJECT) -> str:
-    """The version in a source checkout's pyproject.toml."""
-    with pyproject.open("rb") as file:
-        project = tomllib.load(file)["project"]
-    if project.get("name") != DISTRIBUTION:
-        raise LookupError(f"{pyproject} is not the {DISTRIBUTION} project")
-    return str(project["version"])
-
-
-def installed_or_checkout_version() -> str:
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return checkout_version()
-
-
-VERSION = installed_or_checkout_version()
+VERSION = "1.1.0.dev0"

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, clock, dump, dump_diff, sent_statements
 
 from worker.db import make_engine
-from worker.own_schema import MIGRATIONS, records, upgrade
+from worker.own_schema import LATEST, records, upgrade
 from worker.sandbox.build import add_large_client, init_sandbox
 from worker.steps.align import AlignCommand, align_client
 from worker.whmcs.batch import update_rows
@@ -110,8 +110,7 @@ def test_one_row_per_statement_writes_exactly_the_same_rows(
     engine: Engine, second_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     init_sandbox(second_engine)
-    upgrade(second_engine, clock(NOW))
-    assert len(MIGRATIONS) > 0
+    assert upgrade(second_engine, clock(NOW)) == list(range(1, LATEST + 1))
     written: dict[str, int] = {}
     dumps = []
     for target, rows_per_statement in ((engine, None), (second_engine, "1")):

@@ -26,7 +26,8 @@ from worker_helpers import (
     two_services,
 )
 
-from worker.own_schema import LATEST, MIGRATIONS, records, requests, schema_version
+from worker import migrations
+from worker.own_schema import LATEST, records, requests
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblaccounts, tblhosting, tblinvoiceitems, tblinvoices
 
@@ -255,9 +256,9 @@ def test_db_upgrade_twice(
     assert not sa.inspect(db_engine).has_table("mod_prorata_records")
     code, out, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
     assert (code, err) == (0, "")
-    numbers = [number for number, _ in MIGRATIONS]
+    numbers = [f"{number:04d}" for number in range(1, LATEST + 1)]
     assert out.strip() == (
-        f"applied migrations {', '.join(map(str, numbers))}; schema at version {LATEST}"
+        f"applied revisions {', '.join(numbers)}; schema at revision {LATEST:04d}"
     )
     tables = set(sa.inspect(db_engine).get_table_names())
     assert {
@@ -266,15 +267,15 @@ def test_db_upgrade_twice(
         "mod_prorata_events",
         "mod_prorata_outbox",
         "mod_prorata_failed_jobs",
-        "mod_prorata_schema",
+        "mod_prorata_alembic_version",
     } <= tables
-    versions = rows(db_engine, schema_version)
-    assert [(v["version"], v["applied_at"]) for v in versions] == [(n, NOW) for n in numbers]
+    assert "mod_prorata_schema" not in tables  # 1.0's version table: not made any more
+    with db_engine.connect() as conn:
+        assert migrations.current(conn) == f"{LATEST:04d}"
 
     code, out, err = run_cli(capsys, "db", "upgrade", "--db", db_url)
     assert (code, err) == (0, "")
-    assert out.strip() == f"schema already at version {LATEST}"
-    assert len(rows(db_engine, schema_version)) == len(numbers)
+    assert out.strip() == f"schema already at revision {LATEST:04d}"
 
 
 @pytest.mark.parametrize(

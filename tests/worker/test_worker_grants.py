@@ -83,7 +83,8 @@ def test_every_command_runs_with_the_documented_grants(
         assert (code, err) == (0, ""), (args, err)
         return out
 
-    assert "schema at version" in ok("db", "upgrade")
+    assert "schema at revision" in ok("db", "upgrade")
+    assert ok("db", "status").endswith(": up to date\n")
     ok("plan", "--client", str(ids["client"]), "--today", "2024-06-01", "--json")
     aligned = json.loads(
         ok("align", "--client", str(ids["client"]), "--today", "2024-06-01", "--json")

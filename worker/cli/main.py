@@ -233,8 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="the product's own tables")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
-    upgrade = db_commands.add_parser("upgrade", help="create or upgrade the mod_prorata_* tables")
-    _add_db(upgrade)
+    _add_db_commands(db_commands)
 
     plan = commands.add_parser("plan", help="show what aligning a client would do")
     align = commands.add_parser("align", help="align a client now (in this process)")
@@ -340,17 +339,118 @@ def cmd_sandbox_init(args: argparse.Namespace) -> int:
     return 0
 
 
+# `prorata db`: the product's own tables, migrated by Alembic (worker/migrations)
+
+
+def _revision(text: str) -> str:
+    if text != "head" and not (len(text) == 4 and text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"a revision is four digits, e.g. 0011: {text!r:.40}")
+    return text
+
+
+def _add_db_commands(db_commands: Any) -> None:
+    upgrade = db_commands.add_parser("upgrade", help="create or upgrade the mod_prorata_* tables")
+    _add_db(upgrade)
+    upgrade.add_argument(
+        "revision", nargs="?", default="head", type=_revision, help="up to (default: head)"
+    )
+    upgrade.add_argument(
+        "--sql",
+        action="store_true",
+        help="print the DDL for review instead of running it; connects to nothing",
+    )
+    upgrade.add_argument(
+        "--from",
+        dest="start",
+        type=_revision,
+        metavar="REV",
+        help="with --sql: the revision the database is at (`prorata db status`; "
+        "default: a database without the product's tables)",
+    )
+    downgrade = db_commands.add_parser(
+        "downgrade", help="undo revisions down to REV, when none drops money history"
+    )
+    _add_db(downgrade)
+    downgrade.add_argument("revision", type=_revision, metavar="REV")
+    status = db_commands.add_parser("status", help="the revision of the tables and the newest")
+    _add_db(status)
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from worker import migrations
+
+    if args.start and not args.sql:
+        raise CliError("--from goes with --sql (a database knows its own revision)")
+    if args.sql:
+        if not args.db:
+            dialect = "mysql"  # WHMCS runs on MySQL or MariaDB
+        else:
+            try:
+                dialect = sa.engine.make_url(args.db).get_backend_name()
+            except sa.exc.ArgumentError as exc:
+                raise CliError("the database URL cannot be read") from exc
+        try:
+            print(migrations.upgrade_sql(dialect, args.start, args.revision), end="")
+        except migrations.CommandError as exc:
+            raise CliError(str(exc)) from exc
+        return 0
     engine = _engine(args.db)
     try:
-        applied = upgrade(engine, clock.now)
+        done = migrations.upgrade(engine, args.revision)
+        with engine.connect() as conn:
+            now_at = migrations.current(conn)
+    except migrations.CommandError as exc:
+        raise CliError(f"{exc}; nothing changed") from exc
     except SQLAlchemyError as exc:
         raise _database_error(engine, exc) from exc
-    if applied:
-        print(f"applied migrations {', '.join(map(str, applied))}; schema at version {LATEST}")
+    if done.taken_over is not None:
+        print(f"took over the tables of version {done.taken_over} (mod_prorata_schema)")
+    if done.applied:
+        print(f"applied revisions {', '.join(done.applied)}; schema at revision {now_at}")
     else:
-        print(f"schema already at version {LATEST}")
+        print(f"schema already at revision {now_at}")
     return 0
+
+
+def cmd_db_downgrade(args: argparse.Namespace) -> int:
+    from worker import migrations
+
+    engine = _engine(args.db)
+    try:
+        undone = migrations.downgrade(engine, args.revision)
+        with engine.connect() as conn:
+            now_at = migrations.current(conn)
+    except (migrations.DowngradeRefused, migrations.CommandError) as exc:
+        raise CliError(f"{exc}; nothing changed") from exc
+    except SQLAlchemyError as exc:
+        raise _database_error(engine, exc) from exc
+    if undone:
+        print(f"undid revisions {', '.join(undone)}; schema at revision {now_at}")
+    else:
+        print(f"schema already at revision {now_at}")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    from worker import migrations
+
+    engine = _engine(args.db)
+    try:
+        with engine.connect() as conn:
+            now_at = migrations.current(conn)
+            legacy = None if now_at else migrations.legacy_version(conn)
+    except SQLAlchemyError as exc:
+        raise _database_error(engine, exc) from exc
+    head = migrations.head()
+    if legacy:
+        print(
+            f"schema at version {legacy} of 1.0 (mod_prorata_schema), head {head}: "
+            "run prorata db upgrade to take it over"
+        )
+        return 1
+    print(f"schema at revision {now_at or 'none'}, head {head}", end="")
+    print(": up to date" if now_at == head else ": run prorata db upgrade")
+    return 0 if now_at == head else 1
 
 
 def _plan_request(args: argparse.Namespace) -> AlignRequest:
@@ -839,6 +939,8 @@ COMMANDS = {
     ("events", "cancelled"): cmd_events,
     ("sandbox", "seed"): cmd_sandbox_seed,
     ("db", "upgrade"): cmd_db_upgrade,
+    ("db", "downgrade"): cmd_db_downgrade,
+    ("db", "status"): cmd_db_status,
     ("sandbox", "pay"): cmd_sandbox_pay,
     ("sandbox", "cancel"): cmd_sandbox_cancel,
     ("demo", None): cmd_demo,

@@ -129,7 +129,7 @@ if (!function_exists('prorata_align_config')) {
             'description' => prorata_align_lang_string('module_description'),
             'author' => 'Prorata Align',
             'language' => 'english',
-            'version' => '1.0.0',
+            'version' => '1.1.0.dev0',
             'fields' => $fields,
         ];
     }

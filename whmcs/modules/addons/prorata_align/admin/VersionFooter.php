@@ -8,8 +8,10 @@ if (!defined("WHMCS")) {
 
 /**
  * The admin page's footer: the addon's version and the worker's (as the last preview
- * reported it), and a warning when the two are from different major.minor releases, whose
- * messages and tables may not match.
+ * reported it: the version of the code the worker runs), and a warning when they are not the
+ * same version. One release carries one version for both halves, so any difference (another
+ * release, a development build `X.Y.Z.devN` against a release) means the messages and tables
+ * of the two may not match.
  */
 final class VersionFooter
 {
@@ -29,10 +31,10 @@ final class VersionFooter
         return new self($t, (string) (\prorata_align_config()['version'] ?? ''), $worker->lastWorkerVersion());
     }
 
-    /** The warning alert, or '' when the versions agree in major.minor or the worker's is not known. */
+    /** The warning alert, or '' when the versions are the same or the worker's is not known. */
     public function warning(): string
     {
-        if ($this->worker === null || self::majorMinor($this->worker) === self::majorMinor($this->addon)) {
+        if ($this->worker === null || trim($this->worker) === trim($this->addon)) {
             return '';
         }
 
@@ -46,11 +48,5 @@ final class VersionFooter
 
         return '<p class="text-muted small text-right" id="prorata-versions">'
             . $this->t->html('versions_footer', $this->addon, $worker) . '</p>';
-    }
-
-    /** "1.2" of "1.2.3" (anything else is compared whole). */
-    private static function majorMinor(string $version): string
-    {
-        return preg_match('/^(\d+)\.(\d+)(?:\.|$)/', trim($version), $m) === 1 ? $m[1] . '.' . $m[2] : trim($version);
     }
 }
