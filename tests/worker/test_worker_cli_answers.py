@@ -372,3 +372,40 @@ def test_the_command_line_imports_no_task_module_but_through_celery() -> None:
             if line.strip().startswith(("from tasks", "import tasks")):
                 found.append(f"{path.name}: {line.strip()}")
     assert found == ["cron_command.py: from tasks.unsuspend import unsuspensions_now"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["nosuch"],
+        ["sandbox"],
+        ["sandbox", "init", "--bogus"],
+        ["db"],
+        ["plan", "--client", "x"],
+        ["align"],
+        ["events", "paid"],
+        ["cron", "--today", "2024-13-01"],
+        ["status", "--bogus"],
+        ["bulk"],
+        ["bulk", "show"],
+        ["bulk", "show", "1", "--bogus"],
+        ["bulk-cancel"],
+        ["demo", "--today", "x"],
+    ],
+    ids=lambda args: " ".join(args) or "nothing",
+)
+def test_usage_errors_of_every_command_are_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, out, err = run_cli(capsys, *args)
+    assert (code, out) == (2, "")
+    assert err.startswith("prorata: error: ") and len(err.splitlines()) == 1, err
+
+
+def test_the_bulk_event_id_bound_is_the_runs() -> None:
+    """The command line checks a run's event id with worker.inputs's bound; the run's
+    table and its clients' event ids are sized by the bulk step's."""
+    from worker import inputs
+
+    assert inputs.RUN_EVENT_ID_MAX == bulk.RUN_EVENT_ID_MAX

@@ -121,7 +121,16 @@ def cmd_bulk(args: argparse.Namespace) -> int:
         return 0
     event_id = args.event_id or f"cli-{uuid.uuid4().hex}"
     _send_run(event_id, params, args.requested_by)
-    run_id = guarded(engine, lambda: _wait_for_run(engine, event_id))
+    try:
+        run_id = guarded(engine, lambda: _wait_for_run(engine, event_id))
+    except KeyboardInterrupt:
+        print(
+            f"\nprorata: stopped waiting; bulk run {event_id} is sent and starts when a worker "
+            f"takes it. Once it shows (prorata bulk show {event_id} --follow), cancel it if "
+            f"need be: prorata bulk-cancel {event_id}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     shown = guarded(engine, lambda: _progress(engine, run_id))
     # with --json, stdout holds the run's document alone
     started = f"bulk run {run_id} (event {event_id}): {shown['total']} client(s), {shown['state']}"
