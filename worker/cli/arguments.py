@@ -230,7 +230,8 @@ class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
         from worker.version import VERSION
 
-        parser.exit(0, f"prorata {VERSION}\n")
+        print(f"prorata {VERSION}")  # on stdout, as argparse's own version action
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
