@@ -521,7 +521,10 @@ def test_zero_dates_and_money_are_read_exactly(db_engine: Engine, sandbox_db: st
         (["--client", "1", "--day", "32"], "from 1 to 31, not '32'"),
         (["--client", "1", "--day", "0"], "from 1 to 31, not '0'"),
         (["--client", "1", "--day", "abc"], "from 1 to 31, not 'abc'"),
-        (["--client", "1", "--today", "2024-02-30"], "YYYY-MM-DD: '2024-02-30'"),
+        (
+            ["--client", "1", "--today", "2024-02-30"],
+            "the date must be YYYY-MM-DD, not '2024-02-30'",
+        ),
         (["--client", "1", "--cycles", "Weekly"], "unknown billing cycle 'Weekly'"),
         (["--client", "abc"], "positive whole number, not 'abc'"),
     ],

@@ -11,12 +11,14 @@ import json
 from datetime import date
 from typing import Any
 
+from domain.cycles import Cycle, parse_cycle_list
 from domain.dates import EARLIEST_TODAY, LATEST_TODAY
 
 # int(10) signed: tblclients.id, tblhosting.id, tblhostingaddons.id, and every id column of
 # the product's own tables (tblinvoices.id is unsigned, but the product keeps invoice ids in
 # signed columns, so the same bound applies)
 MAX_ID = 2_147_483_647
+RUN_EVENT_ID_MAX = 48  # a bulk run's: its clients' event ids add ":<client id>" to it
 EVENT_ID_MAX = 64  # mod_prorata_requests / _events / _failed_jobs .event_id: varchar(64)
 REQUESTED_BY_MAX = 64  # mod_prorata_requests / _records / _bulk_runs .requested_by
 # MySQL's TEXT: a request's params, a failed job's payload
@@ -111,3 +113,51 @@ def fits_text(what: str, document: Any) -> None:
             f"{what} take {size} bytes as JSON, more than the {TEXT_BYTES} the product's "
             "tables hold: ask for fewer services at once"
         )
+
+
+def day(value: Any) -> int | None:
+    """A prorata day 1 to 31; None (or '') for the module setting."""
+    if value in (None, ""):
+        return None
+    from domain.settings import parse_day  # its settings tables: not for `prorata --help`
+
+    try:
+        return parse_day(str(value))
+    except ValueError as exc:
+        raise BadTaskArguments(str(exc)) from exc
+
+
+def cycles(value: Any) -> frozenset[Cycle] | None:
+    """Cycle names, as a list or a comma separated text; None (or empty) for the settings'."""
+    if value in (None, "", []):
+        return None
+    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    try:
+        return parse_cycle_list(text)
+    except ValueError as exc:
+        raise BadTaskArguments(str(exc)) from exc
+
+
+MODES = ("calendar", "fixed")
+
+
+def mode(value: Any) -> bool | None:
+    """calendar (True) or fixed (False) days; None (or '') for the setting."""
+    if value in (None, ""):
+        return None
+    if value not in MODES:
+        raise BadTaskArguments(f"mode must be calendar or fixed, not {value!r:.80}")
+    return bool(value == "calendar")
+
+
+GATEWAY_MAX = 255  # tblhosting.paymentmethod: text, WHMCS's gateway names are short
+
+
+def gateway(value: Any) -> str:
+    """A payment method: a gateway's module name (e.g. paypal), trimmed."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > GATEWAY_MAX or not text.isprintable():
+        raise BadTaskArguments(
+            f"a payment method is a gateway name, e.g. paypal, not {value!r:.80}"
+        )
+    return text

@@ -831,7 +831,7 @@ def test_a_run_whose_clients_cannot_be_sent_again_is_stopped_with_the_error(
 def test_status_shows_a_stalled_or_stopped_run_and_wait_ends(engine: Engine) -> None:
     """`prorata status`'s bulk check: OK while a run moves, ATTENTION once none of its
     queued clients moved for the bound, or once stopped; `--wait` ends on either."""
-    from worker.cli.main import _follow
+    from worker.cli.bulk_commands import follow as _follow
     from worker.steps.health import bulk_runs_check
 
     seed(engine, population)

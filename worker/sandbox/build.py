@@ -6,6 +6,9 @@ and the addon's settings at their defaults, and marks the database as a sandbox
 the commands that write WHMCS rows (`sandbox seed`, `pay`, `cancel`) refuse a database
 without the mark, so none of them can be pointed at a real WHMCS by mistake. The `add_*`
 helpers insert realistic rows.
+
+Over 400 lines on purpose: WHMCS's install settings and one small `add_*` helper per table
+the tests and the demo seed, kept in one module the tests import as `sandbox`.
 """
 
 from __future__ import annotations
