@@ -4,20 +4,21 @@
 Each example is a small client and a random sequence of: align to a random day (again and
 again: re-align), pay an alignment invoice, pay it and hear of it twice, pay a cancelled or
 expired one late (reopened, as staff or a late gateway would), pay the renewal WHMCS issues,
-cancel an alignment invoice, let time pass and reconcile (expiry), cancel a service or ask for
-its cancellation, staff move a service's due date later (the hourly reconcile passes before
-anything else happens), refund a paid alignment invoice or send it to Collections (then
-reconcile), align while the client's group discount is 100 % (a 0.00 invoice, paid at
-once), the client makes a mass-pay invoice for some of its Unpaid invoices (one `Invoice`
-line each, its balance) and pays it, WHMCS's cron adds a late fee to an overdue Unpaid
-invoice; WHMCS's invoice run bills a renewal, and a gateway payment runs concurrently
-with all of these: it reads an invoice's balance at one step and records the payment (the
-`tblaccounts` row, then Paid and the lines processed if the invoice is still Unpaid) at a
-later one, whatever the worker did to that invoice meanwhile. WHMCS's side is
-worker/sandbox/whmcs_sim.py (payment sets the dates of Prorata lines to P and renews Hosting
-lines; paying a mass-pay invoice credits each line and applies it to its invoice, which is
-then processed as paid; paying an invoice another way cancels the Unpaid mass-pay invoices
-naming it; the late fee), the worker's side its own handlers. After every step:
+cancel an alignment invoice, let time pass and reconcile (expiry), cancel a service or ask
+for its cancellation, staff move a service's due date later (and the hourly reconcile passes
+before anything else happens, or not: the payment then carries the dates the addon keeps),
+refund a paid alignment invoice or send it to Collections (then reconcile), align while the
+client's group discount is 100 % (a 0.00 invoice, paid at once), the client makes a mass-pay
+invoice for some of its Unpaid invoices (one `Invoice` line each, its balance) and pays it,
+WHMCS's cron adds a late fee to an overdue Unpaid invoice; WHMCS's invoice run bills a
+renewal, and a gateway payment runs concurrently with all of these: it reads an invoice's
+balance at one step and records the payment (the `tblaccounts` row, then Paid and the lines
+processed if the invoice is still Unpaid) at a later one, whatever the worker did to that
+invoice meanwhile. WHMCS's side is worker/sandbox/whmcs_sim.py (payment sets the dates of
+Prorata lines to P and renews Hosting lines; paying a mass-pay invoice credits each line and
+applies it to its invoice, which is then processed as paid; paying an invoice another way
+cancels the Unpaid mass-pay invoices naming it; the late fee), the worker's side its own
+handlers. After every step:
   - no service has two live alignment lines (lines on Unpaid invoices with a pending record),
     and a cancelled service has none;
   - no due date is earlier than what the client has paid for (the model's paid-through date:
@@ -250,22 +251,37 @@ def _statuses(world: World) -> dict[int, str]:
     return {int(i): str(status) for i, status in found}
 
 
-def _paid_along(world: World, before: dict[int, str], paid: int) -> None:
+def _dates_now(world: World) -> dict[tuple[str, int], date]:
+    """The services' next due dates as the addon's InvoicePaidPreEmail hook keeps them
+    (before WHMCS processes the paid lines; nothing else moves them in between). It keeps
+    those of the invoice's lines; the worker looks up only those, so all will do."""
+    with world.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(tblhosting.c.id, tblhosting.c.nextduedate).where(
+                tblhosting.c.userid == world.client
+            )
+        ).all()
+    return {("service", int(i)): due for i, due in found if due is not None}
+
+
+def _paid_along(
+    world: World, before: dict[int, str], paid: int, dates: dict[tuple[str, int], date]
+) -> None:
     """The invoices a mass-pay invoice's payment paid (its credit applied to them), counted
     and their InvoicePaid hooks heard, as WHMCS runs them inside that payment."""
     for invoice, status in sorted(_statuses(world).items()):
         if invoice != paid and status == "Paid" and before.get(invoice) != "Paid":
             _count_payment(world, invoice)
-            invoice_paid(world.engine, world.event("paid"), invoice, world.now)
+            invoice_paid(world.engine, world.event("paid"), invoice, world.now, dates)
 
 
 def _pay(world: World, invoice: int) -> str:
     _count_payment(world, invoice)
-    before = _statuses(world)
+    before, dates = _statuses(world), _dates_now(world)
     whmcs_sim.pay_invoice(world.engine, invoice, world.now())
-    _paid_along(world, before, invoice)
+    _paid_along(world, before, invoice, dates)
     event = world.event("paid")
-    invoice_paid(world.engine, event, invoice, world.now)
+    invoice_paid(world.engine, event, invoice, world.now, dates)
     return event
 
 
@@ -345,10 +361,10 @@ def _gateway_records(world: World, invoice: int) -> None:
         )
     if open_now:
         _count_payment(world, invoice)
-    before = _statuses(world)
+    before, dates = _statuses(world), _dates_now(world)
     if whmcs_sim.gateway_records(world.engine, payment, world.now()):
-        _paid_along(world, before, invoice)
-        invoice_paid(world.engine, world.event("paid"), invoice, world.now)
+        _paid_along(world, before, invoice, dates)
+        invoice_paid(world.engine, world.event("paid"), invoice, world.now, dates)
     else:  # no event for money that paid nothing: the next reconcile finds it
         reconcile(world.engine, world.today, EXPIRE_AFTER, world.now)
 
@@ -369,7 +385,9 @@ def renewal_invoice(conn: Any, world: World, service: Any) -> int:
 def run_step(world: World, step: tuple[str, int]) -> None:
     kind, value = step
     engine = world.engine
-    if kind == "staff-move":  # value: which service (mod 3) and how many days later (// 3)
+    if kind == "staff-move":
+        # value: which service (mod 3), how many days later (// 3); the hourly reconcile
+        # sees the move before anything else happens when value // 3 is even
         service = _pick(world.services, value)
         with engine.begin() as conn:
             current = conn.execute(
@@ -385,7 +403,8 @@ def run_step(world: World, step: tuple[str, int]) -> None:
             )
         assert service is not None
         world.given[service] = max(world.given.get(service, moved), moved)
-        reconcile(engine, world.today, EXPIRE_AFTER, world.now)
+        if value // 3 % 2 == 0:
+            reconcile(engine, world.today, EXPIRE_AFTER, world.now)
     elif kind == "refund":  # WHMCS refunds a paid alignment invoice, or reverses its payment
         invoice = _pick(_alignment_invoices(world, "Paid"), value)
         if invoice is None:
@@ -761,7 +780,12 @@ def _ids(text: Any) -> list[int]:
 # staff move the due date past P while the alignment waits, then it is paid
 @example(
     services=[(5, "Monthly", "30.00", False)],
-    steps=[("align", 1), ("staff-move", 80), ("pay", 0)],
+    steps=[("align", 1), ("staff-move", 78), ("pay", 0)],
+)
+# ... and it is paid before the hourly reconcile saw the move
+@example(
+    services=[(5, "Monthly", "30.00", False)],
+    steps=[("align", 1), ("staff-move", 81), ("pay", 0)],
 )
 # a mass-pay invoice for a renewal the alignment deletes and the alignment's own invoice,
 # which a late fee is added to, then a re-alignment withdraws, then the mass-pay is paid
