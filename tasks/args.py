@@ -106,6 +106,51 @@ def requested_at_arg(value: Any) -> datetime | None:
         raise BadTaskArguments(f"requested_at must be YYYY-MM-DD HH:MM:SS, not {value!r}") from exc
 
 
+# an entry of the InvoicePaid event's dates_before_payment (the addon's AlignmentInvoices)
+DATES_BEFORE_KEYS = frozenset({"kind", "id", "nextduedate", "nextinvoicedate"})
+
+
+def _kept_date(value: Any, name: str) -> date | None:
+    if value in (None, "", "0000-00-00"):  # WHMCS's "no date"
+        return None
+    if not isinstance(value, str) or len(value) != len("YYYY-MM-DD"):
+        raise BadTaskArguments(f"{name} must be YYYY-MM-DD, not {value!r:.80}")
+    return inputs.iso_date(value, name)
+
+
+def dates_before_payment_arg(value: Any) -> dict[tuple[str, int], date]:
+    """The next due date of each service and addon of a paid invoice as it was before WHMCS
+    processed the invoice's lines: [{kind, id, nextduedate, nextinvoicedate}], by (kind, id);
+    absent (an older addon, `prorata events paid`): none. Both dates must be dates or none;
+    the next invoice date is not used (WHMCS's continuous invoicing moves it, not a
+    payment)."""
+    if value is None:
+        return {}
+    if not isinstance(value, list):
+        raise BadTaskArguments(f"dates_before_payment must be a list, not {value!r:.80}")
+    fits_text("dates_before_payment", value)
+    found: dict[tuple[str, int], date] = {}
+    for entry in value:
+        if not isinstance(entry, dict) or set(entry) != DATES_BEFORE_KEYS:
+            raise BadTaskArguments(
+                "dates_before_payment entries must be {kind, id, nextduedate, nextinvoicedate}, "
+                f"not {entry!r:.80}"
+            )
+        try:
+            kind = LineKind(entry["kind"])
+        except ValueError as exc:
+            raise BadTaskArguments(
+                f"dates_before_payment kind must be service or addon, not {entry['kind']!r:.40}"
+            ) from exc
+        relid = whole_number("dates_before_payment id", entry["id"])
+        due = _kept_date(entry["nextduedate"], "dates_before_payment nextduedate")
+        _kept_date(entry["nextinvoicedate"], "dates_before_payment nextinvoicedate")
+        if due is not None:
+            key = (kind.value, relid)
+            found[key] = max(due, found.get(key, due))
+    return found
+
+
 def invoice_id_arg(value: Any) -> int:
     return whole_number("invoice_id", value)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.args import event_id_arg, invoice_id_arg, service_id_arg
+from tasks.args import dates_before_payment_arg, event_id_arg, invoice_id_arg, service_id_arg
 from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
 from worker.celery_app import app
@@ -23,10 +23,17 @@ RETRY = {
 
 
 @app.task(name="prorata.invoice_paid", **RETRY)
-def invoice_paid_task(*, event_id: Any, invoice_id: Any) -> dict[str, Any]:
-    """An invoice was paid: for an alignment invoice, move the due dates to P."""
+def invoice_paid_task(
+    *, event_id: Any, invoice_id: Any, dates_before_payment: Any = None
+) -> dict[str, Any]:
+    """An invoice was paid: for an alignment invoice, move the due dates to P, never below a
+    later date the services had before WHMCS processed the invoice (the addon sends them)."""
     outcome = invoice_paid(
-        runtime.engine(), event_id_arg(event_id), invoice_id_arg(invoice_id), clock.now
+        runtime.engine(),
+        event_id_arg(event_id),
+        invoice_id_arg(invoice_id),
+        clock.now,
+        dates_before_payment_arg(dates_before_payment),
     )
     logs.get_logger().info("invoice paid event " + outcome.outcome, records=outcome.records)
     if outcome.outcome == "applied":

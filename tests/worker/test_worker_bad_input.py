@@ -132,6 +132,35 @@ def test_bad_invoice_and_cancellation_events_are_refused(engine: Engine, db_url:
     assert after == before, dump_diff(before, after)
 
 
+def test_bad_dates_before_payment_are_refused(engine: Engine, db_url: str) -> None:
+    """The dates the addon keeps before WHMCS processes a paid invoice's lines."""
+    from tasks.invoices import invoice_paid_task
+
+    seed(engine, two_services)
+    runtime.use_database(db_url)
+    before = dump(engine)
+    good = {"kind": "service", "id": 1, "nextduedate": "2024-07-10", "nextinvoicedate": None}
+    cases: list[tuple[Any, str]] = [
+        ({"service": 1}, "dates_before_payment must be a list"),
+        (["service:1"], "entries must be {kind, id, nextduedate, nextinvoicedate}"),
+        ([{**good, "colour": "red"}], "entries must be {kind, id, nextduedate"),
+        ([{k: v for k, v in good.items() if k != "id"}], "entries must be {kind, id,"),
+        ([{**good, "kind": "domain"}], "kind must be service or addon, not 'domain'"),
+        ([{**good, "id": SQUARED}], "dates_before_payment id must be a positive whole number"),
+        ([{**good, "id": 10**30}], "(at most 2147483647)"),
+        ([{**good, "nextduedate": "2024-13-01"}], "nextduedate must be YYYY-MM-DD"),
+        ([{**good, "nextduedate": "9999-12-31"}], "nextduedate must be from 1000-01-01"),
+        ([{**good, "nextinvoicedate": 20240710}], "nextinvoicedate must be YYYY-MM-DD"),
+        ([good] * 1000, "more than the 65535 the product's tables hold"),
+    ]
+    for value, words in cases:
+        kwargs = {"event_id": "evt-1", "invoice_id": 1, "dates_before_payment": value}
+        reason = refused(invoice_paid_task, kwargs)
+        assert words in reason, (value, reason)
+    after = dump(engine)
+    assert after == before, dump_diff(before, after)
+
+
 def test_bad_previews_bulk_runs_and_unsuspensions_are_refused(engine: Engine, db_url: str) -> None:
     from tasks.align import preview_client_task
     from tasks.bulk import bulk_align_chunk_task, bulk_dry_run_task, bulk_start_task

@@ -428,3 +428,41 @@ def test_the_renewal_guard_cancels_a_late_fee_invoice_and_its_mass_pay_invoice(
     assert invoice_row(engine, made["renewal"])["status"] == "Cancelled"
     assert [i["type"] for i in items_of(engine, made["renewal"])] == ["LateFee"]
     assert invoice_row(engine, made["mass"])["status"] == "Cancelled"
+
+
+def test_an_expired_alignment_invoice_takes_its_mass_pay_invoice_along(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The client made a mass-pay invoice for the alignment invoice and never paid either:
+    the reconcile job cancels the alignment invoice 30 days past its due date, and the
+    mass-pay invoice with it (paid, its money would become credit for nothing)."""
+    ids = seed(engine, two_services)
+    [first] = align(capsys, db_url, ids["client"])["invoices"]
+    mass = seed(engine, lambda conn: mass_pay(conn, ids["client"], {first["id"]: first["total"]}))
+    done = cli_json(capsys, "cron", "--db", db_url, "--today", "2024-07-31")
+    assert done["reconcile"]["expired"] == [str(first["id"])]
+    assert invoice_row(engine, first["id"])["status"] == "Cancelled"
+    assert invoice_row(engine, mass)["status"] == "Cancelled"
+    assert changed_actions(engine, mass) == ["cancelled"]
+
+
+def test_an_alignment_invoice_whose_mass_pay_invoice_has_money_on_it_does_not_expire(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Money is on its way through the mass-pay invoice (Payment Pending): nothing is
+    cancelled behind the client's back."""
+    ids = seed(engine, two_services)
+    [first] = align(capsys, db_url, ids["client"])["invoices"]
+
+    def pending(conn: Connection) -> int:
+        made = mass_pay(conn, ids["client"], {first["id"]: first["total"]})
+        conn.execute(
+            sa.update(tblinvoices).where(tblinvoices.c.id == made).values(status="Payment Pending")
+        )
+        return made
+
+    mass = seed(engine, pending)
+    done = cli_json(capsys, "cron", "--db", db_url, "--today", "2024-07-31")
+    assert done["reconcile"]["expired"] == []
+    assert invoice_row(engine, first["id"])["status"] == "Unpaid"
+    assert invoice_row(engine, mass)["status"] == "Payment Pending"

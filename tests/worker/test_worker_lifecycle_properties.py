@@ -4,16 +4,21 @@
 Each example is a small client and a random sequence of: align to a random day (again and
 again: re-align), pay an alignment invoice, pay it and hear of it twice, pay a cancelled or
 expired one late (reopened, as staff or a late gateway would), pay the renewal WHMCS issues,
-cancel an alignment invoice, let time pass and reconcile (expiry), cancel a service or ask for
-its cancellation, staff move a service's due date later (the hourly reconcile passes before
-anything else happens), refund a paid alignment invoice or send it to Collections (then
-reconcile), align while the client's group discount is 100 % (a 0.00 invoice, paid at
-once); WHMCS's invoice run bills a renewal, and a gateway payment runs concurrently
-with all of these: it reads an invoice's balance at one step and records the payment (the
-`tblaccounts` row, then Paid and the lines processed if the invoice is still Unpaid) at a
-later one, whatever the worker did to that invoice meanwhile. WHMCS's side is
-worker/sandbox/whmcs_sim.py (payment sets the dates of Prorata lines to P and renews Hosting
-lines), the worker's side its own handlers. After every step:
+cancel an alignment invoice, let time pass and reconcile (expiry), cancel a service or ask
+for its cancellation, staff move a service's due date later (and the hourly reconcile passes
+before anything else happens, or not: the payment then carries the dates the addon keeps),
+refund a paid alignment invoice or send it to Collections (then reconcile), align while the
+client's group discount is 100 % (a 0.00 invoice, paid at once), the client makes a mass-pay
+invoice for some of its Unpaid invoices (one `Invoice` line each, its balance) and pays it,
+WHMCS's cron adds a late fee to an overdue Unpaid invoice; WHMCS's invoice run bills a
+renewal, and a gateway payment runs concurrently with all of these: it reads an invoice's
+balance at one step and records the payment (the `tblaccounts` row, then Paid and the lines
+processed if the invoice is still Unpaid) at a later one, whatever the worker did to that
+invoice meanwhile. WHMCS's side is worker/sandbox/whmcs_sim.py (payment sets the dates of
+Prorata lines to P and renews Hosting lines; paying a mass-pay invoice credits each line and
+applies it to its invoice, which is then processed as paid; paying an invoice another way
+cancels the Unpaid mass-pay invoices naming it; the late fee), the worker's side its own
+handlers. After every step:
   - no service has two live alignment lines (lines on Unpaid invoices with a pending record),
     and a cancelled service has none;
   - no due date is earlier than what the client has paid for (the model's paid-through date:
@@ -21,7 +26,10 @@ lines), the worker's side its own handlers. After every step:
     moved it;
   - every paid alignment line is accounted for: its record applied (paid) or listed in an
     overpayment for staff; a paid one refunded or in Collections is listed for staff;
-  - no alignment invoice with lines is left Unpaid at 0.00.
+  - no alignment invoice with lines is left Unpaid at 0.00;
+  - no money is payable twice: an Unpaid mass-pay invoice names only invoices that exist,
+    can still be paid, and ask at least what its line pays them; no Unpaid invoice asks
+    only for fees (late fee, discount lines) after the product took its other lines off.
 At the end, in-flight payments landed and reconcile run: nothing paid is lost (every invoice
 received what it asks if it is Paid, nothing if Cancelled or deleted, and the rest was
 credited to the client as an overpayment and listed, or, on an invoice staff cancelled
@@ -54,7 +62,7 @@ from sqlalchemy.engine import Engine
 from domain.cycles import Cycle
 from domain.whmcs_format import parse_prorata_item_type
 from worker.db import make_engine
-from worker.own_schema import overpayments, records, upgrade
+from worker.own_schema import changed_invoices, overpayments, records, upgrade
 from worker.sandbox import build as sandbox
 from worker.sandbox import whmcs_sim
 from worker.sandbox.build import init_sandbox
@@ -151,6 +159,9 @@ step_st = st.one_of(
     st.tuples(st.just("staff-move"), st.integers(min_value=0, max_value=80)),
     st.tuples(st.just("refund"), st.integers(min_value=0, max_value=5)),
     st.tuples(st.just("align-free"), st.integers(min_value=1, max_value=31)),
+    st.tuples(st.just("mass-pay"), st.integers(min_value=1, max_value=15)),
+    st.tuples(st.just("pay-mass"), st.integers(min_value=0, max_value=3)),
+    st.tuples(st.just("late-fee"), st.integers(min_value=0, max_value=5)),
 )
 
 
@@ -230,23 +241,113 @@ def _count_payment(world: World, invoice: int) -> None:
             world.paid_through[line.relid] = max(world.paid_through.get(line.relid, until), until)
 
 
+def _statuses(world: World) -> dict[int, str]:
+    with world.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(tblinvoices.c.id, tblinvoices.c.status).where(
+                tblinvoices.c.userid == world.client
+            )
+        ).all()
+    return {int(i): str(status) for i, status in found}
+
+
+def _dates_now(world: World) -> dict[tuple[str, int], date]:
+    """The services' next due dates as the addon's InvoicePaidPreEmail hook keeps them
+    (before WHMCS processes the paid lines; nothing else moves them in between). It keeps
+    those of the invoice's lines; the worker looks up only those, so all will do."""
+    with world.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(tblhosting.c.id, tblhosting.c.nextduedate).where(
+                tblhosting.c.userid == world.client
+            )
+        ).all()
+    return {("service", int(i)): due for i, due in found if due is not None}
+
+
+def _paid_along(
+    world: World, before: dict[int, str], paid: int, dates: dict[tuple[str, int], date]
+) -> None:
+    """The invoices a mass-pay invoice's payment paid (its credit applied to them), counted
+    and their InvoicePaid hooks heard, as WHMCS runs them inside that payment."""
+    for invoice, status in sorted(_statuses(world).items()):
+        if invoice != paid and status == "Paid" and before.get(invoice) != "Paid":
+            _count_payment(world, invoice)
+            invoice_paid(world.engine, world.event("paid"), invoice, world.now, dates)
+
+
 def _pay(world: World, invoice: int) -> str:
     _count_payment(world, invoice)
+    before, dates = _statuses(world), _dates_now(world)
     whmcs_sim.pay_invoice(world.engine, invoice, world.now())
+    _paid_along(world, before, invoice, dates)
     event = world.event("paid")
-    invoice_paid(world.engine, event, invoice, world.now)
+    invoice_paid(world.engine, event, invoice, world.now, dates)
     return event
 
 
-def _open_invoices(world: World) -> list[int]:
-    """The client's Unpaid invoices no gateway is paying yet (renewals and alignments)."""
+def _mass_pay_invoices(world: World, statuses: tuple[str, ...]) -> list[int]:
     with world.engine.connect() as conn:
         found = conn.execute(
-            sa.select(tblinvoices.c.id)
-            .where(tblinvoices.c.userid == world.client, tblinvoices.c.status == "Unpaid")
-            .order_by(tblinvoices.c.id)
+            sa.select(tblinvoiceitems.c.invoiceid)
+            .join(tblinvoices, tblinvoices.c.id == tblinvoiceitems.c.invoiceid)
+            .where(
+                tblinvoices.c.userid == world.client,
+                tblinvoices.c.status.in_(statuses),
+                tblinvoiceitems.c.type == whmcs_sim.MASS_PAY,
+            )
+            .distinct()
+            .order_by(tblinvoiceitems.c.invoiceid)
         ).scalars()
-        return [int(i) for i in found if int(i) not in world.in_flight]
+        return [int(i) for i in found]
+
+
+def _busy(world: World) -> set[int]:
+    """Invoices no other payment, and no late fee, may touch now: those a gateway is paying,
+    and an Unpaid mass-pay invoice and the invoices it names when either is. The client
+    paying one invoice twice (a gateway and the mass-pay invoice), or WHMCS's cron adding a
+    fee after a gateway read the balance, are WHMCS's own races, not the product's."""
+    busy = set(world.in_flight)
+    with world.engine.connect() as conn:
+        for mass, named in conn.execute(
+            sa.select(tblinvoiceitems.c.invoiceid, tblinvoiceitems.c.relid)
+            .join(tblinvoices, tblinvoices.c.id == tblinvoiceitems.c.invoiceid)
+            .where(
+                tblinvoices.c.userid == world.client,
+                tblinvoices.c.status == "Unpaid",
+                tblinvoiceitems.c.type == whmcs_sim.MASS_PAY,
+            )
+        ):
+            if mass in world.in_flight or named in world.in_flight:
+                busy |= {int(mass), int(named)}
+    return busy
+
+
+def _balance(conn: Any, invoice: int) -> Decimal:
+    total = conn.execute(
+        sa.select(tblinvoices.c.total).where(tblinvoices.c.id == invoice)
+    ).scalar_one()
+    received = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(tblaccounts.c.amountin - tblaccounts.c.amountout), 0)
+        ).where(tblaccounts.c.invoiceid == invoice)
+    ).scalar_one()
+    return Decimal(total) - Decimal(received)
+
+
+def _open_invoices(world: World) -> list[int]:
+    """The client's Unpaid invoices no gateway is paying yet (renewals, alignments, mass-pay
+    invoices), and none a mass-pay invoice ties to one it is paying."""
+    with world.engine.connect() as conn:
+        found = [
+            int(i)
+            for i in conn.execute(
+                sa.select(tblinvoices.c.id)
+                .where(tblinvoices.c.userid == world.client, tblinvoices.c.status == "Unpaid")
+                .order_by(tblinvoices.c.id)
+            ).scalars()
+        ]
+    busy = _busy(world)
+    return [i for i in found if i not in busy]
 
 
 def _gateway_records(world: World, invoice: int) -> None:
@@ -260,8 +361,10 @@ def _gateway_records(world: World, invoice: int) -> None:
         )
     if open_now:
         _count_payment(world, invoice)
+    before, dates = _statuses(world), _dates_now(world)
     if whmcs_sim.gateway_records(world.engine, payment, world.now()):
-        invoice_paid(world.engine, world.event("paid"), invoice, world.now)
+        _paid_along(world, before, invoice, dates)
+        invoice_paid(world.engine, world.event("paid"), invoice, world.now, dates)
     else:  # no event for money that paid nothing: the next reconcile finds it
         reconcile(world.engine, world.today, EXPIRE_AFTER, world.now)
 
@@ -282,7 +385,9 @@ def renewal_invoice(conn: Any, world: World, service: Any) -> int:
 def run_step(world: World, step: tuple[str, int]) -> None:
     kind, value = step
     engine = world.engine
-    if kind == "staff-move":  # value: which service (mod 3) and how many days later (// 3)
+    if kind == "staff-move":
+        # value: which service (mod 3), how many days later (// 3); the hourly reconcile
+        # sees the move before anything else happens when value // 3 is even
         service = _pick(world.services, value)
         with engine.begin() as conn:
             current = conn.execute(
@@ -298,7 +403,8 @@ def run_step(world: World, step: tuple[str, int]) -> None:
             )
         assert service is not None
         world.given[service] = max(world.given.get(service, moved), moved)
-        reconcile(engine, world.today, EXPIRE_AFTER, world.now)
+        if value // 3 % 2 == 0:
+            reconcile(engine, world.today, EXPIRE_AFTER, world.now)
     elif kind == "refund":  # WHMCS refunds a paid alignment invoice, or reverses its payment
         invoice = _pick(_alignment_invoices(world, "Paid"), value)
         if invoice is None:
@@ -333,6 +439,39 @@ def run_step(world: World, step: tuple[str, int]) -> None:
                 .values(status="Refunded" if value % 2 == 0 else "Collections")
             )
         reconcile(engine, world.today, EXPIRE_AFTER, world.now)
+    elif kind == "mass-pay":  # value's bits: which of the client's Unpaid invoices
+        masses = set(_mass_pay_invoices(world, ("Unpaid", "Cancelled", "Paid")))
+        unpaid = [
+            i for i, status in sorted(_statuses(world).items())
+            if status == "Unpaid" and i not in masses
+        ]  # fmt: skip
+        chosen = [i for n, i in enumerate(unpaid) if value >> (n % 4) & 1]
+        with engine.begin() as conn:
+            lines = [
+                {"type": whmcs_sim.MASS_PAY, "relid": i, "amount": str(balance),
+                 "description": f"Invoice #{i}", "duedate": world.today}
+                for i in chosen
+                if (balance := _balance(conn, i)) > 0
+            ]  # fmt: skip
+            if lines:
+                sandbox.add_invoice(conn, world.client, lines, when=world.today, due=world.today)
+    elif kind == "pay-mass":
+        busy = _busy(world)
+        invoice = _pick([i for i in _mass_pay_invoices(world, ("Unpaid",)) if i not in busy], value)
+        if invoice is not None:
+            _pay(world, invoice)
+            reconcile(engine, world.today, EXPIRE_AFTER, world.now)
+    elif kind == "late-fee":  # WHMCS's cron, on an overdue Unpaid invoice
+        busy = _busy(world)
+        with engine.connect() as conn:
+            due = [
+                i for i, status in sorted(_statuses(world).items())
+                if status == "Unpaid" and i not in busy
+                and whmcs_sim.late_fee_due(conn, i, world.today)
+            ]  # fmt: skip
+        invoice = _pick(due, value)
+        if invoice is not None:
+            whmcs_sim.add_late_fee(engine, invoice, world.today, world.now())
     elif kind == "align-free":  # the client is in a 100 % discount group while it aligns
         with engine.begin() as conn:
             group = sandbox.add_client_group(conn, f"Free {next(world.ids)}", "100")
@@ -390,10 +529,8 @@ def run_step(world: World, step: tuple[str, int]) -> None:
         if invoice is not None:
             _gateway_records(world, invoice)
     elif kind in ("pay", "pay-twice"):
-        in_flight = set(world.in_flight)  # one payment at a time on an invoice
-        invoice = _pick(
-            [i for i in _alignment_invoices(world, "Unpaid") if i not in in_flight], value
-        )
+        busy = _busy(world)  # one payment at a time on an invoice
+        invoice = _pick([i for i in _alignment_invoices(world, "Unpaid") if i not in busy], value)
         if invoice is not None:
             event = _pay(world, invoice)
             if kind == "pay-twice":  # the same event delivered again, and a second event
@@ -523,6 +660,42 @@ def check(world: World, history: list[tuple[str, int]]) -> None:
         ).all()
         assert not free_unpaid, (history, free_unpaid)
 
+        # no money payable twice: a mass-pay invoice still payable pays only invoices that
+        # still ask for at least what it would pay them; or one staff cancelled (WHMCS's own
+        # cancellation leaves the mass-pay invoice payable, its money the client's credit)
+        changed = set(conn.execute(sa.select(changed_invoices.c.invoice_id)).scalars())
+        for line in conn.execute(
+            sa.select(
+                tblinvoiceitems.c.invoiceid, tblinvoiceitems.c.relid, tblinvoiceitems.c.amount
+            )
+            .join(tblinvoices, tblinvoices.c.id == tblinvoiceitems.c.invoiceid)
+            .where(
+                tblinvoiceitems.c.type == whmcs_sim.MASS_PAY,
+                tblinvoices.c.status.in_(whmcs_sim.PAYABLE),
+            )
+        ):
+            status = conn.execute(
+                sa.select(tblinvoices.c.status).where(tblinvoices.c.id == line.relid)
+            ).scalar()
+            if status == "Cancelled" and line.relid not in changed:
+                continue
+            assert status in whmcs_sim.PAYABLE, (history, line, status)
+            asks = _balance(conn, line.relid)
+            assert Decimal(line.amount) <= asks, (history, line, asks)
+        fees_only = conn.execute(
+            sa.select(tblinvoices.c.id)
+            .join(tblinvoiceitems, tblinvoiceitems.c.invoiceid == tblinvoices.c.id)
+            .where(tblinvoices.c.status.in_(whmcs_sim.PAYABLE))
+            .group_by(tblinvoices.c.id)
+            .having(
+                sa.func.sum(
+                    sa.case((tblinvoiceitems.c.type.in_(("LateFee", "GroupDiscount")), 0), else_=1)
+                )
+                == 0
+            )
+        ).all()
+        assert not fees_only, (history, fees_only)
+
 
 def check_money(world: World, history: list[tuple[str, int]]) -> None:
     """Nothing paid is lost: each invoice keeps what it asks if it is Paid, nothing if it is
@@ -607,7 +780,27 @@ def _ids(text: Any) -> list[int]:
 # staff move the due date past P while the alignment waits, then it is paid
 @example(
     services=[(5, "Monthly", "30.00", False)],
-    steps=[("align", 1), ("staff-move", 80), ("pay", 0)],
+    steps=[("align", 1), ("staff-move", 78), ("pay", 0)],
+)
+# ... and it is paid before the hourly reconcile saw the move
+@example(
+    services=[(5, "Monthly", "30.00", False)],
+    steps=[("align", 1), ("staff-move", 81), ("pay", 0)],
+)
+# a mass-pay invoice for a renewal the alignment deletes and the alignment's own invoice,
+# which a late fee is added to, then a re-alignment withdraws, then the mass-pay is paid
+@example(
+    services=[(5, "Monthly", "30.00", False), (30, "Monthly", "12.50", False)],
+    steps=[
+        ("bill", 0),
+        ("mass-pay", 1),
+        ("align", 1),
+        ("expire", 10),
+        ("late-fee", 0),
+        ("mass-pay", 15),
+        ("align", 20),
+        ("pay-mass", 0),
+    ],
 )
 def test_random_lives_keep_one_live_line_dates_paid_for_and_no_money_lost(
     database: Database,

@@ -9,9 +9,9 @@ the same id once its cause is fixed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -20,7 +20,13 @@ from sqlalchemy.exc import IntegrityError
 
 from worker.own_schema import events
 from worker.steps.credit import return_own_credit
-from worker.steps.records import LATE, apply_payment, put_back, records_of
+from worker.steps.records import (
+    LATE,
+    apply_payment,
+    put_back,
+    records_of,
+    remember_dates_before_payment,
+)
 from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
 
 Clock = Callable[[], datetime]
@@ -111,13 +117,24 @@ def _invoice_event(
     return EventOutcome(event_id, invoice_id, outcome, ids or [])
 
 
-def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
+def invoice_paid(
+    engine: Engine,
+    event_id: str,
+    invoice_id: int,
+    now: Clock,
+    dates_before: Mapping[tuple[str, int], date] | None = None,
+) -> EventOutcome:
+    """`dates_before`: each service's next due date before WHMCS wrote P over it (by kind
+    and id; the event of an older addon has none)."""
+
     def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
         if not records_of(conn, invoice_id, ("pending", "paid", *LATE), on_invoice=True):
             # not (or no longer) an alignment invoice
             return ("unknown-invoice" if invoice is None else "ignored"), []
         if invoice is None or invoice.status != "Paid":
             return "not-paid", []
+        if dates_before:
+            remember_dates_before_payment(conn, invoice_id, dates_before)
         paid = apply_payment(conn, invoice_id, stamp)
         if not paid and records_of(conn, invoice_id, LATE, on_invoice=True):
             return "late", []  # flagged as an overpayment, dates kept

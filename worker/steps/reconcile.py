@@ -21,7 +21,7 @@ from worker.steps.records import apply_payment, put_back, remember_moved_dates
 from worker.steps.renewal_guard import guard_renewals
 from worker.steps.withdraw import has_money, withdraw_leaving_services
 from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
-from worker.whmcs.invoices import cancel_invoice
+from worker.whmcs.invoices import cancel_invoice, cancel_mass_pay
 from worker.whmcs.schema import tblinvoices
 from worker.whmcs.settings_store import read_settings
 
@@ -132,6 +132,8 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                 ):
                     return_own_credit(conn, invoice_id, stamp)
                     cancel_invoice(conn, invoice_id, stamp)
+                    # an Unpaid mass-pay invoice paying it would ask for money for nothing
+                    cancel_mass_pay(conn, int(invoice.userid), [invoice_id], stamp)
                     put_back(
                         conn,
                         invoice_id,

@@ -3,7 +3,7 @@ dates back. Shared by the payment consumer and the daily reconcile run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -95,6 +95,41 @@ def billed_by_nobody(conn: Connection, record: Any) -> bool:
     return paid is None or paid < record.new_due
 
 
+def _kept_as_moved(due: Any) -> sa.ColumnElement[bool]:
+    """A next due date seen on a record's service is kept as its `moved_due` when it is
+    later than the old due date, not P itself, and later than one kept before."""
+    return sa.and_(
+        due > records.c.old_due,
+        due != records.c.new_due,
+        sa.or_(records.c.moved_due.is_(None), records.c.moved_due < due),
+    )
+
+
+def remember_dates_before_payment(
+    conn: Connection, invoice_id: int, dues: Mapping[tuple[str, int], date]
+) -> list[int]:
+    """The next due dates the services of a paid invoice had before WHMCS wrote P over
+    them (the addon keeps them in its InvoicePaidPreEmail hook), kept on the invoice's
+    records as the hourly reconcile keeps a moved date (remember_moved_dates): a move made
+    since reconcile last ran is not lost. Returns the records."""
+    found: list[int] = []
+    for (kind, relid), due in sorted(dues.items()):
+        seen = sa.literal(due, records.c.moved_due.type)
+        ids = conn.execute(
+            sa.select(records.c.id).where(
+                records.c.invoice_id == invoice_id,
+                records.c.kind == kind,
+                records.c.relid == relid,
+                records.c.state.in_(("pending", *LATE)),
+                _kept_as_moved(seen),
+            )
+        ).scalars()
+        for record_id in ids.all():
+            conn.execute(sa.update(records).where(records.c.id == record_id).values(moved_due=due))
+            found.append(int(record_id))
+    return sorted(found)
+
+
 def remember_moved_dates(conn: Connection) -> list[int]:
     """Records whose service was moved to a later next due date while the alignment waits,
     or after it stopped waiting unpaid (staff edited it, a renewal was paid): that date is
@@ -117,9 +152,7 @@ def remember_moved_dates(conn: Connection) -> list[int]:
                 # a late record's invoice can still be reopened and paid
                 records.c.state.in_(("pending", *LATE)),
                 not_paid,
-                due > records.c.old_due,
-                due != records.c.new_due,
-                sa.or_(records.c.moved_due.is_(None), records.c.moved_due < due),
+                _kept_as_moved(due),
             )
         ).all()
         for row in moved:

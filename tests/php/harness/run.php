@@ -17,6 +17,9 @@
  *   {"action": "list_key", "queue", "priority"} -> the Redis list key
  *   {"action": "settings"} -> {"defaults", "values" (or errors, per getter)}
  *   {"action": "holds_alignment_lines", "invoice_id": 5} -> bool
+ *   {"action": "pay_invoice", "invoice_id": 5, "date": "2024-06-02 09:00:00"}
+ *        -> {"paid": "16.00", "hooks": {...}}: the invoice's balance paid as WHMCS 8 pays it
+ *           (harness_pay_invoice), its hooks run in this one request
  *   {"action": "admin_page"} -> {"html": ...}: prorata_align_output() as WHMCS calls it (GET)
  *   {"action": "redis", "commands": [["lpush", key, value], ["get", key], ["del", key]]}
  *        -> the replies, through the client PRORATA_HARNESS_REDIS_CLIENT selects
@@ -131,6 +134,9 @@ function harness_action(array $request)
         case 'holds_alignment_lines':
             return ProrataAlign\AlignmentInvoices::holdsAlignmentLines((int) $request['invoice_id']);
 
+        case 'pay_invoice':
+            return harness_pay_invoice((int) $request['invoice_id'], (string) ($request['date'] ?? date('Y-m-d H:i:s')));
+
         case 'admin_page':
             require_once PRORATA_HARNESS_ADDON . '/prorata_align.php';
             $_SERVER['REQUEST_METHOD'] = 'GET';
@@ -164,6 +170,54 @@ function harness_action(array $request)
         default:
             throw new InvalidArgumentException('unknown action ' . $action);
     }
+}
+
+/**
+ * addInvoicePayment of the invoice's balance, then processPaidInvoice, in the order of the
+ * billing facts (5.1, 5.2), in one request as in WHMCS: the tblaccounts row; for an Unpaid or
+ * Payment Pending invoice the status Paid, the hook InvoicePaidPreEmail, the Unpaid mass-pay
+ * invoices naming it cancelled, its lines in id order, the hook InvoicePaid last. Of the
+ * lines only ProrataProduct<date> / ProrataAddon<date> are processed (both dates := the
+ * date, absolutely): the harness pays alignment invoices.
+ */
+function harness_pay_invoice(int $invoiceId, string $when): array
+{
+    $db = WHMCS\Database\Capsule::class;
+    $invoice = $db::table('tblinvoices')->where('id', $invoiceId)->first();
+    if ($invoice === null) {
+        throw new InvalidArgumentException("invoice {$invoiceId} does not exist");
+    }
+    $cents = ProrataAlign\Money::toCents((string) $invoice->total);
+    foreach ($db::table('tblaccounts')->where('invoiceid', $invoiceId)->get() as $row) {
+        $cents -= ProrataAlign\Money::toCents((string) $row->amountin) - ProrataAlign\Money::toCents((string) $row->amountout);
+    }
+    $amount = ProrataAlign\Money::format($cents);
+    $db::table('tblaccounts')->insert([
+        'userid' => $invoice->userid, 'currency' => 0, 'gateway' => (string) $invoice->paymentmethod,
+        'date' => $when, 'description' => 'Invoice Payment', 'amountin' => $amount, 'fees' => '0.00',
+        'amountout' => '0.00', 'rate' => '1.00000', 'transid' => 'HARNESS-' . $invoiceId,
+        'invoiceid' => $invoiceId, 'refundid' => 0,
+    ]);
+    $hooks = [];
+    if (in_array($invoice->status, ['Unpaid', 'Payment Pending'], true)) {
+        $db::table('tblinvoices')->where('id', $invoiceId)->update(['status' => 'Paid', 'datepaid' => $when]);
+        $hooks['InvoicePaidPreEmail'] = run_hook('InvoicePaidPreEmail', ['invoiceid' => $invoiceId]);
+        $massPay = $db::table('tblinvoiceitems')->where('type', 'Invoice')->where('relid', $invoiceId)->pluck('invoiceid')->all();
+        if ($massPay !== []) {
+            $db::table('tblinvoices')->whereIn('id', $massPay)->where('status', 'Unpaid')->update(['status' => 'Cancelled']);
+        }
+        foreach ($db::table('tblinvoiceitems')->where('invoiceid', $invoiceId)->orderBy('id')->get() as $line) {
+            foreach (['ProrataProduct' => 'tblhosting', 'ProrataAddon' => 'tblhostingaddons'] as $prefix => $table) {
+                if (strncmp((string) $line->type, $prefix, strlen($prefix)) === 0) {
+                    $date = substr((string) $line->type, strlen($prefix));
+                    $db::table($table)->where('id', $line->relid)->update(['nextduedate' => $date, 'nextinvoicedate' => $date]);
+                }
+            }
+        }
+        $hooks['InvoicePaid'] = run_hook('InvoicePaid', ['invoiceid' => $invoiceId]);
+    }
+
+    return ['paid' => $amount, 'hooks' => $hooks];
 }
 
 $answer = ['ok' => true];

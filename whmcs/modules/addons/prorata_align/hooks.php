@@ -7,6 +7,9 @@
  * - InvoicePaid / InvoiceCancelled: for invoices holding alignment lines, send the event
  *   (prorata.invoice_paid / prorata.invoice_cancelled) to the worker, or keep it in the
  *   outbox while Redis is unreachable.
+ * - InvoicePaidPreEmail: runs before WHMCS writes each prorata line's date over the
+ *   service's; the dates the services had are kept for the InvoicePaid event, so that the
+ *   worker never moves a date staff moved later back to the alignment's.
  * - AfterInvoicingGenerateInvoiceItems: WHMCS's invoice run made its renewal lines and has
  *   not yet put them on invoices; those of a period an alignment already bills are deleted.
  * - CancellationRequest: a service's pending alignment line is withdrawn by the worker
@@ -23,6 +26,10 @@ require_once __DIR__ . '/lib/autoload.php';
 
 add_hook('InvoicePaid', 1, function ($vars) {
     \ProrataAlign\Hooks::invoicePaid(is_array($vars) ? $vars : []);
+});
+
+add_hook('InvoicePaidPreEmail', 1, function ($vars) {
+    \ProrataAlign\Hooks::invoicePaidPreEmail(is_array($vars) ? $vars : []);
 });
 
 add_hook('InvoiceCancelled', 1, function ($vars) {

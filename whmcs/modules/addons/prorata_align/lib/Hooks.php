@@ -13,7 +13,7 @@ if (!defined("WHMCS")) {
  * written to the activity log and the page or the payment goes on.
  *
  * Hook points as the WHMCS developer documentation (Hooks reference, developers.whmcs.com)
- * describes them: InvoicePaid and InvoiceCancelled get "invoiceid"; ClientAreaHomepagePanels
+ * describes them: InvoicePaidPreEmail, InvoicePaid and InvoiceCancelled get "invoiceid"; ClientAreaHomepagePanels
  * gets a WHMCS\View\Menu\Item whose addChild($name, $options) takes label, icon, order,
  * extras (color, btn-link, btn-text, btn-icon), bodyHtml and footerHtml, and the page's
  * client is Menu::context('client'); AdminAreaClientSummaryActionLinks gets "userid" and
@@ -33,11 +33,46 @@ final class Hooks
     public const MODULE_LINK = 'addonmodules.php?module=prorata_align';
     public const CLIENT_LINK = 'index.php?m=prorata_align';
 
-    /** InvoicePaid: an alignment invoice was paid; the worker moves the due dates. */
+    /**
+     * The dates of an alignment invoice's services and addons as they were before WHMCS
+     * processed its lines (InvoicePaidPreEmail), by invoice id, until InvoicePaid sends them:
+     * both hooks run in the request that pays the invoice (billing facts 5.2 steps 4 and 7).
+     *
+     * @var array<int, list<array<string, mixed>>>
+     */
+    private static array $datesBeforePayment = [];
+
+    /**
+     * InvoicePaidPreEmail: WHMCS has marked the invoice Paid and not yet processed its lines;
+     * a `ProrataProduct<P>` line then sets the service's dates to P whatever they are. For an
+     * alignment invoice the dates they have now are kept (staff may have moved them later
+     * while it waited), for the InvoicePaid event.
+     */
+    public static function invoicePaidPreEmail(array $vars): void
+    {
+        self::guard('InvoicePaidPreEmail', function () use ($vars) {
+            $invoiceId = (int) ($vars['invoiceid'] ?? 0);
+            if (AlignmentInvoices::holdsAlignmentLines($invoiceId)) {
+                self::$datesBeforePayment[$invoiceId] = AlignmentInvoices::datesOfLines($invoiceId);
+            }
+        });
+    }
+
+    /**
+     * InvoicePaid: an alignment invoice was paid; the worker moves the due dates, never below
+     * the dates kept by InvoicePaidPreEmail (`dates_before_payment`, when that hook ran).
+     */
     public static function invoicePaid(array $vars): void
     {
         self::guard('InvoicePaid', function () use ($vars) {
-            self::invoiceEvent('prorata.invoice_paid', (int) ($vars['invoiceid'] ?? 0));
+            $invoiceId = (int) ($vars['invoiceid'] ?? 0);
+            $before = self::$datesBeforePayment[$invoiceId] ?? null;
+            unset(self::$datesBeforePayment[$invoiceId]);
+            self::invoiceEvent(
+                'prorata.invoice_paid',
+                $invoiceId,
+                $before === null ? [] : ['dates_before_payment' => $before]
+            );
         });
     }
 
@@ -87,14 +122,14 @@ final class Hooks
      * Sends the event for an invoice that holds alignment lines; other invoices send nothing.
      * Returns what became of the event, or null when nothing was sent.
      */
-    public static function invoiceEvent(string $task, int $invoiceId): ?SentEvent
+    public static function invoiceEvent(string $task, int $invoiceId, array $more = []): ?SentEvent
     {
         if (!AlignmentInvoices::holdsAlignmentLines($invoiceId)) {
             return null;
         }
         $clientId = (int) Capsule::table('tblinvoices')->where('id', $invoiceId)->value('userid');
 
-        return EventSender::fromWhmcs()->send($task, ['invoice_id' => $invoiceId], $clientId);
+        return EventSender::fromWhmcs()->send($task, ['invoice_id' => $invoiceId] + $more, $clientId);
     }
 
     /** AdminAreaClientSummaryActionLinks: a link to the module's page for this client. */
