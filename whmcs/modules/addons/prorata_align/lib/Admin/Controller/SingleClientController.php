@@ -1,140 +1,72 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin\Controller;
 
+use ProrataAlign\Admin\PageParts;
+use ProrataAlign\Records;
+use ProrataAlign\Admin\Withdrawals;
 use ProrataAlign\EventNotKept;
-use ProrataAlign\InvoiceStatuses;
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Input;
+use ProrataAlign\Page\InputError;
+use ProrataAlign\Page\Text;
 use ProrataAlign\PreviewError;
 use ProrataAlign\SentEvent;
-use ProrataAlign\SettingsError;
+use ProrataAlign\Worker\WorkerClient;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
 }
 
-require_once __DIR__ . '/PageParts.php';
-require_once __DIR__ . '/Overpayments.php';
-require_once __DIR__ . '/HealthPanel.php';
-require_once __DIR__ . '/Withdrawals.php';
-require_once __DIR__ . '/VersionFooter.php';
-require_once __DIR__ . '/BulkAlign.php';
-
 /**
- * The admin page (Addons > Prorated Next Due Date): find a client, preview and align, the
- * created invoices, and the list of alignments with a cancel action. Bootstrap 3 markup, as
- * WHMCS's admin area. Everything printed goes through Format::e() or Text::html().
+ * "Align one client": find a client, preview and align, and the created invoices. Bootstrap 3
+ * markup, as WHMCS's admin area. Everything printed goes through Format::e() or Text::html().
  *
- * Requests: GET q (search), GET client_id (preview), POST action=preview|align (the preview
- * form), POST action=cancel (an alignment's invoice), GET state / page (the list).
+ * Actions: search() (GET q), preview() (GET client_id, POST action=preview), align()
+ * (POST action=align, CSRF-checked by the dispatcher).
  */
-final class AdminPage
+final class SingleClientController
 {
     use PageParts;
 
     private Text $t;
     private string $link;
-    private Worker $worker;
+    private WorkerClient $worker;
     private Format $format;
     private int $adminId;
     /** @var array<string, string> gateway system name => display name */
     private array $gatewayNames = [];
 
-    public function __construct(array $vars, Worker $worker, int $adminId)
+    public function __construct(Text $t, string $link, WorkerClient $worker, Format $format, int $adminId)
     {
-        $this->t = new Text(is_array($vars['_lang'] ?? null) ? $vars['_lang'] : []);
-        $this->link = (string) ($vars['modulelink'] ?? 'addonmodules.php?module=prorata_align');
+        $this->t = $t;
+        $this->link = $link;
         $this->worker = $worker;
+        $this->format = $format;
         $this->adminId = $adminId;
     }
 
-    public function render(): string
-    {
-        try {
-            $this->format = Format::forClient(null);
-            $main = BulkAlign::requested() ? $this->bulk()->html() : $this->dispatch();
-        } catch (SettingsError $e) {
-            $this->alert('danger', $this->t->html('error_settings', $e->getMessage()));
-            $main = '';
-        }
-        $versions = VersionFooter::of($this->t, $this->worker); // after dispatch: its preview counts
-        $bulk = BulkAlign::requested();
-        if (!$bulk && isset($this->format)) {
-            $main = $this->searchPanel() . (new Unsuspensions($this->t, $this->format))->html() . $main;
-        }
-
-        $health = (new HealthPanel($this->t, $this->worker->settings(), $this->link))->html();
-
-        return '<div class="prorata-align">'
-            . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
-            . $this->tabs($bulk)
-            . $this->alertsHtml()
-            . $versions->warning()
-            // the bulk page's own panels first, the worker's health below them
-            . ($bulk ? $main . $health : $health . Overpayments::panel($this->t, $this->format ?? Format::forClient(null), $this->link) . $main)
-            . $versions->html()
-            . '</div>';
-    }
-
-    /** The bulk page's controller, for its JSON answer. */
-    public function bulk(): BulkAlign
-    {
-        $this->format ??= Format::forClient(null);
-
-        return new BulkAlign($this->t, $this->link, $this->worker, $this->format, $this->adminId);
-    }
-
-    /** "Align one client" and "Align many clients". */
-    private function tabs(bool $bulk): string
-    {
-        $tabs = [
-            ['tab_single', $this->link, !$bulk, 'prorata-tab-single'],
-            ['tab_bulk', $this->link . '&view=bulk', $bulk, 'prorata-tab-bulk'],
-        ];
-        $html = '<ul class="nav nav-tabs prorata-tabs" style="margin-bottom:15px">';
-        foreach ($tabs as [$key, $href, $active, $id]) {
-            $html .= '<li role="presentation"' . ($active ? ' class="active"' : '') . '>'
-                . '<a href="' . Format::e($href) . '" id="' . $id . '">' . $this->t->html($key) . '</a></li>';
-        }
-
-        return $html . '</ul>';
-    }
-
-    private function dispatch(): string
+    /** The client the request names (GET or POST client_id), or null; bad input is an alert. */
+    public function requestedClient(): ?int
     {
         $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
-        $action = $post && is_string($_POST['action'] ?? null) ? $_POST['action'] : '';
-        if (in_array($action, ['align', 'cancel'], true) && !Csrf::validPost(Csrf::ADMIN)) {
-            // refused: say why, and send nothing (not even a preview)
-            $this->alert('danger', $this->t->html('error_token'));
-
-            return $this->alignmentsPanel(null);
-        }
-        if ($action === 'cancel') {
-            $this->cancel();
-        }
-
         $rawClient = $post ? ($_POST['client_id'] ?? null) : ($_GET['client_id'] ?? null);
-        $clientId = null;
-        if ($rawClient !== null && $rawClient !== '') {
-            try {
-                $clientId = Input::client($rawClient);
-            } catch (InputError $e) {
-                $this->alert('danger', $this->t->html($e->key, ...$e->args));
-            }
+        if ($rawClient === null || $rawClient === '') {
+            return null;
         }
+        try {
+            return Input::client($rawClient);
+        } catch (InputError $e) {
+            $this->alert('danger', $this->t->html($e->key, ...$e->args));
 
-        $main = '';
-        if ($clientId !== null) {
-            $main = $action === 'align' ? $this->align($clientId) : $this->previewPanel($clientId);
+            return null;
         }
-
-        return $main . $this->alignmentsPanel($clientId);
     }
 
     // -- search ---------------------------------------------------------------------------
 
-    private function searchPanel(): string
+    public function search(): string
     {
         $term = is_string($_GET['q'] ?? null) ? trim($_GET['q']) : '';
         $html = '<div class="panel panel-default" id="prorata-search">'
@@ -238,7 +170,7 @@ final class AdminPage
         return sha1(json_encode([$options['day'], $options['cycles'], $options['excluded']]));
     }
 
-    private function previewPanel(int $clientId, ?array $options = null): string
+    public function preview(int $clientId, ?array $options = null): string
     {
         $client = Records::client($clientId);
         $name = Records::clientName($client);
@@ -397,7 +329,7 @@ final class AdminPage
 
     // -- align ----------------------------------------------------------------------------
 
-    private function align(int $clientId): string
+    public function align(int $clientId): string
     {
         try {
             $options = $this->options($clientId);
@@ -410,12 +342,12 @@ final class AdminPage
         if ($ticked === []) {
             $this->alert('warning', $this->t->html('error_nothing_selected'));
 
-            return $this->previewPanel($clientId, $options);
+            return $this->preview($clientId, $options);
         }
         if (!hash_equals(self::signature($options), is_string($_POST['previewed'] ?? null) ? $_POST['previewed'] : '')) {
             $this->alert('info', $this->t->html('align_options_changed'));
 
-            return $this->previewPanel($clientId, $options);
+            return $this->preview($clientId, $options);
         }
         try {
             $sent = $this->worker->align(
@@ -456,7 +388,7 @@ final class AdminPage
             return $this->inlineAlert('info', $this->t->html('align_queued', $sent->eventId));
         }
         if (($meta['status'] ?? '') !== 'SUCCESS' || !is_array($meta['result'] ?? null)) {
-            return $this->inlineAlert('danger', $this->t->html('align_failed', Worker::failure($meta)));
+            return $this->inlineAlert('danger', $this->t->html('align_failed', WorkerClient::failure($meta)));
         }
         $result = $meta['result'];
         $status = (string) ($result['status'] ?? '');
@@ -512,198 +444,6 @@ final class AdminPage
         return $html . '<p class="help-block">' . $this->t->html('align_pay_note') . '</p>';
     }
 
-    // -- cancel ---------------------------------------------------------------------------
-
-    private function cancel(): void
-    {
-        try {
-            $invoiceId = Input::id($_POST['invoice_id'] ?? null, 'error_invoice');
-        } catch (InputError $e) {
-            $this->alert('danger', $this->t->html($e->key, ...$e->args));
-
-            return;
-        }
-        $pending = Records::pendingOnInvoice($invoiceId);
-        if ($pending === []) {
-            $this->alert('danger', $this->t->html('error_cancel_not_pending', $invoiceId));
-
-            return;
-        }
-        $status = (string) $pending[0]->invoice_status;
-        if (!in_array($status, InvoiceStatuses::REMOVABLE, true)) {
-            $this->alert('danger', $this->t->html('error_cancel_status', $invoiceId, $status));
-
-            return;
-        }
-        if (!function_exists('localAPI')) {
-            $this->alert('danger', $this->t->html('error_cancel_api', $invoiceId, 'localAPI'));
-
-            return;
-        }
-        $answer = localAPI('UpdateInvoice', ['invoiceid' => $invoiceId, 'status' => 'Cancelled']);
-        if (($answer['result'] ?? '') !== 'success') {
-            $this->alert('danger', $this->t->html('error_cancel_api', $invoiceId, (string) ($answer['message'] ?? '')));
-
-            return;
-        }
-        try {
-            $sent = $this->worker->invoiceCancelled($invoiceId, (int) $pending[0]->client_id);
-        } catch (EventNotKept $e) {
-            $this->alert('danger', $this->t->html('error_not_kept', $e->getMessage()));
-
-            return;
-        }
-        $this->alert('success', $this->t->html('cancel_done', $invoiceId));
-        if (!$sent->wasSent()) {
-            $this->alert('warning', $this->t->html('align_outbox', $sent->eventId));
-        }
-    }
-
-    // -- alignments -----------------------------------------------------------------------
-
-    private function alignmentsPanel(?int $clientId): string
-    {
-        $state = Input::state($_GET['state'] ?? '');
-        $page = Input::page($_GET['page'] ?? 1);
-        try {
-            $list = Records::alignments($state, $clientId, $page);
-        } catch (\Throwable $e) {
-            // the worker's tables are missing until `prorata db upgrade` has run
-            return '<div class="panel panel-default" id="prorata-alignments"><div class="panel-body">'
-                . $this->inlineAlert('warning', $this->t->html('error_no_tables')) . '</div></div>';
-        }
-        $title = $clientId === null
-            ? $this->t->html('alignments_title')
-            : $this->t->html('alignments_title_client', Records::clientName(Records::client($clientId)));
-        $html = '<div class="panel panel-default" id="prorata-alignments">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $title . '</h3></div><div class="panel-body">'
-            . '<form method="get" action="' . Format::e($this->linkPath()) . '" class="form-inline prorata-filter">'
-            . $this->linkHiddenFields()
-            . ($clientId !== null ? '<input type="hidden" name="client_id" value="' . $clientId . '">' : '')
-            . '<div class="form-group"><label for="prorata-state">' . $this->t->html('label_state') . '</label> '
-            . '<select name="state" id="prorata-state" class="form-control input-sm">'
-            . '<option value="">' . $this->t->html('state_all') . '</option>';
-        foreach (Input::STATES as $option) {
-            $html .= '<option value="' . $option . '"' . ($option === $state ? ' selected' : '') . '>'
-                . $this->t->html('state_' . $option) . '</option>';
-        }
-        $html .= '</select></div> <button type="submit" class="btn btn-default btn-sm">' . $this->t->html('button_filter') . '</button>';
-        if ($clientId !== null) {
-            $html .= ' <a href="' . Format::e($this->url(['state' => $state])) . '">' . $this->t->html('alignments_all_clients') . '</a>';
-        }
-        $html .= '</form>';
-        if ($list['rows'] === []) {
-            return $html . '<p class="text-muted prorata-no-alignments">' . $this->t->html('alignments_none') . '</p></div></div>';
-        }
-        $html .= '<table class="table table-striped table-condensed prorata-alignments"><thead><tr>'
-            . $this->th('col_date') . $this->th('col_client') . $this->th('col_item') . $this->th('col_current_due')
-            . $this->th('col_new_due') . $this->th('col_amount', 'text-right') . $this->th('col_invoice')
-            . $this->th('col_requested_by') . $this->th('col_state') . '<th></th></tr></thead><tbody>';
-        $formats = [];
-        foreach ($list['rows'] as $row) {
-            $formats[(int) $row->client_id] ??= $this->format->withCurrency(...Format::currencyOf((int) $row->client_id));
-            $format = $formats[(int) $row->client_id];
-            $invoice = '';
-            if ($row->invoice_id !== null) {
-                $invoice = '<a href="invoices.php?action=edit&amp;id=' . (int) $row->invoice_id . '">'
-                    . $this->t->html('invoice_number', (int) $row->invoice_id) . '</a>'
-                    . ($row->invoice_status !== null ? ' <small class="text-muted">' . Format::e($row->invoice_status) . '</small>' : '');
-            }
-            $clientName = trim($row->firstname . ' ' . $row->lastname);
-            $html .= '<tr data-record="' . (int) $row->id . '" data-state="' . Format::e($row->state) . '">'
-                . '<td class="text-nowrap">' . Format::e($format->date((string) $row->created_at)) . '</td>'
-                . '<td><a href="' . Format::e($this->url(['client_id' => (int) $row->client_id])) . '">'
-                . Format::e($clientName !== '' ? $clientName : '#' . $row->client_id) . '</a></td>'
-                . '<td>' . Format::e($row->name) . ($row->domain !== '' ? ' <small class="text-muted">' . Format::e($row->domain) . '</small>' : '')
-                . ' <small class="text-muted">' . ($row->kind === 'addon' ? $this->t->html('kind_addon') : $this->t->html('kind_service'))
-                . ' #' . (int) $row->relid . '</small></td>'
-                . '<td class="text-nowrap">' . Format::e($format->date((string) $row->old_due)) . '</td>'
-                . '<td class="text-nowrap">' . Format::e($format->date((string) $row->new_due)) . '</td>'
-                . '<td class="text-right text-nowrap">' . Format::e($format->money((string) $row->amount)) . '</td>'
-                . '<td>' . $invoice . '</td>'
-                . '<td>' . Format::e($this->requester((string) $row->requested_by)) . '</td>'
-                . '<td><span class="label label-' . self::stateClass((string) $row->state) . '">'
-                . $this->t->html('state_' . (in_array($row->state, Input::STATES, true) ? $row->state : 'pending')) . '</span></td>'
-                . '<td class="text-right text-nowrap">' . $this->cancelForm($row, $clientId) . '</td></tr>';
-        }
-        $html .= '</tbody></table>' . $this->pagination($list, $state, $clientId);
-
-        return $html . '</div></div>';
-    }
-
-    private function cancelForm(object $row, ?int $clientId): string
-    {
-        if ($row->state !== 'pending' || $row->invoice_id === null
-            || !in_array($row->invoice_status, InvoiceStatuses::REMOVABLE, true)
-        ) {
-            return '';
-        }
-        $confirm = $this->t->get('confirm_cancel', (int) $row->invoice_id);
-
-        return '<form method="post" action="' . Format::e($this->link) . '" class="prorata-cancel-form" style="display:inline">'
-            . $this->tokenField()
-            . '<input type="hidden" name="action" value="cancel">'
-            . '<input type="hidden" name="invoice_id" value="' . (int) $row->invoice_id . '">'
-            . ($clientId !== null ? '<input type="hidden" name="client_id" value="' . $clientId . '">' : '')
-            . '<button type="submit" class="btn btn-danger btn-xs" data-invoice="' . (int) $row->invoice_id . '"'
-            . ' onclick="return confirm(' . Format::e(json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG)) . ');">'
-            . $this->t->html('button_cancel_invoice') . '</button></form>';
-    }
-
-    private function pagination(array $list, string $state, ?int $clientId): string
-    {
-        if ($list['pages'] <= 1) {
-            return '<p class="text-muted">' . $this->t->html('alignments_count', $list['total']) . '</p>';
-        }
-        $html = '<nav><ul class="pagination pagination-sm prorata-pages">';
-        for ($page = 1; $page <= $list['pages']; $page++) {
-            $params = ['state' => $state, 'page' => $page];
-            if ($clientId !== null) {
-                $params['client_id'] = $clientId;
-            }
-            $html .= '<li' . ($page === $list['page'] ? ' class="active"' : '') . '>'
-                . '<a href="' . Format::e($this->url($params)) . '">' . $page . '</a></li>';
-        }
-
-        return $html . '</ul></nav><p class="text-muted">' . $this->t->html('alignments_count', $list['total']) . '</p>';
-    }
-
-    private static function stateClass(string $state): string
-    {
-        return [
-            'pending' => 'warning',
-            'paid' => 'success',
-            'cancelled' => 'default',
-            'expired' => 'danger',
-            'superseded' => 'info',
-            'withdrawn' => 'default',
-        ][$state] ?? 'default';
-    }
-
-    private function requester(string $requestedBy): string
-    {
-        return self::requesterName($this->t, $requestedBy);
-    }
-
-    /** "admin:3" -> "Admin #3", "client:7" -> "Client", "bulk" -> "Bulk run", "cli" -> "Command line". */
-    public static function requesterName(Text $t, string $requestedBy): string
-    {
-        if (preg_match('/^admin:(\d+)$/', $requestedBy, $m)) {
-            return $t->get('requested_by_admin', (int) $m[1]);
-        }
-        if (str_starts_with($requestedBy, 'client')) {
-            return $t->get('requested_by_client');
-        }
-        if ($requestedBy === 'bulk') {
-            return $t->get('requested_by_bulk');
-        }
-        if ($requestedBy === 'cli') {
-            return $t->get('requested_by_cli');
-        }
-
-        return $requestedBy;
-    }
-
     // -- small pieces ---------------------------------------------------------------------
 
     private function gatewayName(string $gateway): string
@@ -725,38 +465,5 @@ final class AdminPage
         }
 
         return $this->gatewayNames[$gateway];
-    }
-
-    public static function cycleKey(string $cycle): string
-    {
-        return strtolower(str_replace('-', '', $cycle));
-    }
-
-    /** The module link with more query parameters. */
-    private function url(array $params): string
-    {
-        $params = array_filter($params, fn ($value) => $value !== '' && $value !== null);
-
-        return $this->link . ($params === [] ? '' : '&' . http_build_query($params));
-    }
-
-    /** The module link's path ("addonmodules.php"), for GET forms. */
-    private function linkPath(): string
-    {
-        return (string) (parse_url($this->link, PHP_URL_PATH) ?? 'addonmodules.php');
-    }
-
-    /** The module link's query as hidden fields: a GET form replaces the action's query. */
-    private function linkHiddenFields(): string
-    {
-        parse_str((string) (parse_url($this->link, PHP_URL_QUERY) ?? ''), $query);
-        $html = '';
-        foreach ($query as $name => $value) {
-            if (is_string($value)) {
-                $html .= '<input type="hidden" name="' . Format::e($name) . '" value="' . Format::e($value) . '">';
-            }
-        }
-
-        return $html;
     }
 }

@@ -1,6 +1,9 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin;
+
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Text;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");

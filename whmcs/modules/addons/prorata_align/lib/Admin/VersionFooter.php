@@ -1,6 +1,9 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin;
+
+use ProrataAlign\Page\Text;
+use ProrataAlign\Worker\WorkerClient;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -24,7 +27,7 @@ final class VersionFooter
         $this->worker = $workerVersion;
     }
 
-    public static function of(Text $t, Worker $worker): self
+    public static function of(Text $t, WorkerClient $worker): self
     {
         return new self($t, (string) (\prorata_align_config()['version'] ?? ''), $worker->lastWorkerVersion());
     }

@@ -1,8 +1,11 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin\Controller;
 
 use ProrataAlign\CeleryMessage;
+use ProrataAlign\Page\Csrf;
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Text;
 use ProrataAlign\PreviewClient;
 use ProrataAlign\Redis\RedisClient;
 use ProrataAlign\Redis\RedisClientFactory;
@@ -27,7 +30,7 @@ if (!defined("WHMCS")) {
  * "Test connection" (POST action=test_connection with the admin CSRF token) sends the
  * worker a prorata.ping task and waits at most PING_WAIT seconds for its answer.
  */
-final class HealthPanel
+final class HealthController
 {
     public const PING_TASK = 'prorata.ping';
 

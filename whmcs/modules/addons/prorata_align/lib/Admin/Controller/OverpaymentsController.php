@@ -1,9 +1,12 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin\Controller;
 
 use ProrataAlign\ActivityLog;
 use ProrataAlign\Money;
+use ProrataAlign\Page\Csrf;
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Text;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
@@ -20,7 +23,7 @@ if (!defined("WHMCS")) {
  * the invoice's currency. The worker kept the due dates; staff refund, credit or bill, then
  * mark the row settled (POST action=resolve_overpayment, invoice_id, admin CSRF token).
  */
-final class Overpayments
+final class OverpaymentsController
 {
     public const LIMIT = 50;
 

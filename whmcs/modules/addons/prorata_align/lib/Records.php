@@ -1,6 +1,6 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign;
 
 use Illuminate\Database\QueryException;
 use ProrataAlign\InvoiceStatuses;

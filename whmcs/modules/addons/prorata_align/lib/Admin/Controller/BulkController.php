@@ -1,18 +1,23 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin\Controller;
 
+use ProrataAlign\Admin\BulkRuns;
+use ProrataAlign\Admin\PageParts;
 use ProrataAlign\Currency;
 use ProrataAlign\EventNotKept;
 use ProrataAlign\Money;
+use ProrataAlign\Page\Csrf;
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Input;
+use ProrataAlign\Page\InputError;
+use ProrataAlign\Page\Text;
 use ProrataAlign\PreviewError;
+use ProrataAlign\Worker\WorkerClient;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
 }
-
-require_once __DIR__ . '/PageParts.php';
-require_once __DIR__ . '/BulkRuns.php';
 
 /**
  * "Align many clients" (the admin page with &view=bulk): filters, a dry run, start, the
@@ -28,7 +33,7 @@ require_once __DIR__ . '/BulkRuns.php';
  *                              WHMCS's admin template)
  * Progress comes from the worker's tables, never from Redis.
  */
-final class BulkAlign
+final class BulkController
 {
     use PageParts;
 
@@ -39,29 +44,19 @@ final class BulkAlign
 
     private Text $t;
     private string $link;
-    private Worker $worker;
+    private WorkerClient $worker;
     private Format $format;
     private int $adminId;
     /** @var array<string, array>|null the filters' choices, read once */
     private ?array $choices = null;
 
-    public function __construct(Text $t, string $link, Worker $worker, Format $format, int $adminId)
+    public function __construct(Text $t, string $link, WorkerClient $worker, Format $format, int $adminId)
     {
         $this->t = $t;
         $this->link = $link;
         $this->worker = $worker;
         $this->format = $format;
         $this->adminId = $adminId;
-    }
-
-    public static function requested(): bool
-    {
-        return ($_GET['view'] ?? '') === 'bulk';
-    }
-
-    public static function jsonRequested(): bool
-    {
-        return self::requested() && ($_GET['format'] ?? '') === 'json';
     }
 
     public function html(): string
@@ -300,7 +295,7 @@ final class BulkAlign
         } else {
             $meta = $this->worker->awaitResult($eventId);
             if ($meta !== null && ($meta['status'] ?? '') !== 'SUCCESS') {
-                $this->alert('danger', $this->t->html('bulk_start_failed', Worker::failure($meta)));
+                $this->alert('danger', $this->t->html('bulk_start_failed', WorkerClient::failure($meta)));
 
                 return $this->formPanel($values, null);
             }
@@ -627,7 +622,7 @@ JS;
                 . '<td><a href="' . Format::e($this->url(['run' => (int) $run->id])) . '">'
                 . $this->t->html('bulk_run_title', (int) $run->id) . '</a></td>'
                 . '<td class="text-nowrap">' . Format::e($this->when((string) $run->created_at)) . '</td>'
-                . '<td>' . Format::e(AdminPage::requesterName($this->t, (string) $run->requested_by)) . '</td>'
+                . '<td>' . Format::e($this->t->requester((string) $run->requested_by)) . '</td>'
                 . '<td>' . (int) $run->day . '</td>'
                 . '<td>' . Format::e($this->filtersText((string) $run->filters)) . '</td>'
                 . '<td>' . $this->t->html('bulk_progress_short', $counts['aligned'], $counts['failed'], $counts['skipped'], $counts['cancelled'], $progress['total']) . '</td>'
@@ -647,13 +642,13 @@ JS;
         $names = [];
         // in the usual order (the run keeps them sorted by name), then any the page does not know
         foreach ([...array_intersect(Input::CYCLES, $cycles), ...array_diff($cycles, Input::CYCLES)] as $cycle) {
-            $names[] = in_array($cycle, Input::CYCLES, true) ? $this->t->get('cycle_' . AdminPage::cycleKey($cycle)) : $cycle;
+            $names[] = in_array($cycle, Input::CYCLES, true) ? $this->t->get('cycle_' . Input::cycleKey($cycle)) : $cycle;
         }
 
         return $this->t->get(
             'bulk_run_facts',
             $this->when((string) $run->created_at),
-            AdminPage::requesterName($this->t, (string) $run->requested_by),
+            $this->t->requester((string) $run->requested_by),
             (int) $run->day,
             $this->filtersText((string) $run->filters),
             $names === [] ? $this->t->get('bulk_cycles_settings') : implode(', ', $names)

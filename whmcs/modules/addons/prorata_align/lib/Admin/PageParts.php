@@ -1,14 +1,19 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin;
+
+use ProrataAlign\Page\Csrf;
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Input;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
 }
 
 /**
- * What the admin pages' controllers share: their alerts, the CSRF token field and table
- * headings. The class using it has the page's strings in $this->t.
+ * What the admin pages' controllers share: their alerts, the CSRF token field, table
+ * headings and the module link. The class using it has the page's strings in $this->t and
+ * the module link in $this->link.
  */
 trait PageParts
 {
@@ -31,6 +36,20 @@ trait PageParts
     private function alert(string $type, string $html): void
     {
         $this->alerts[] = [$type, $html];
+    }
+
+    /**
+     * The alerts this controller raised, handed to the dispatcher, which prints them above
+     * the page's panels.
+     *
+     * @return array<int, array{0: string, 1: string}>
+     */
+    public function takeAlerts(): array
+    {
+        $alerts = $this->alerts;
+        $this->alerts = [];
+
+        return $alerts;
     }
 
     private function alertsHtml(): string
@@ -72,11 +91,39 @@ trait PageParts
                 . ($on ? '' : ' title="' . $this->t->html('cycle_off_in_settings') . '"') . '>'
                 . '<input type="checkbox" name="cycles[]" value="' . Format::e($cycle) . '"'
                 . (in_array($cycle, $chosen, true) ? ' checked' : '') . ($on ? '' : ' disabled') . '> '
-                . $this->t->html('cycle_' . AdminPage::cycleKey($cycle)) . '</label> ';
+                . $this->t->html('cycle_' . Input::cycleKey($cycle)) . '</label> ';
         }
         $html .= '</span> ' . $button . '</div>';
         if ($chosenDay >= 29) {
             $html .= $this->inlineAlert('warning', $this->t->html('warning_short_months', $chosenDay), $prefix . '-day-warning');
+        }
+
+        return $html;
+    }
+
+    /** The module link with more query parameters. */
+    private function url(array $params): string
+    {
+        $params = array_filter($params, fn ($value) => $value !== '' && $value !== null);
+
+        return $this->link . ($params === [] ? '' : '&' . http_build_query($params));
+    }
+
+    /** The module link's path ("addonmodules.php"), for GET forms. */
+    private function linkPath(): string
+    {
+        return (string) (parse_url($this->link, PHP_URL_PATH) ?? 'addonmodules.php');
+    }
+
+    /** The module link's query as hidden fields: a GET form replaces the action's query. */
+    private function linkHiddenFields(): string
+    {
+        parse_str((string) (parse_url($this->link, PHP_URL_QUERY) ?? ''), $query);
+        $html = '';
+        foreach ($query as $name => $value) {
+            if (is_string($value)) {
+                $html .= '<input type="hidden" name="' . Format::e($name) . '" value="' . Format::e($value) . '">';
+            }
         }
 
         return $html;

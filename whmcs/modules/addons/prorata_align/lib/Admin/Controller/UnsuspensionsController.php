@@ -1,7 +1,9 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin\Controller;
 
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Text;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
@@ -14,7 +16,7 @@ if (!defined("WHMCS")) {
  * them through WHMCS's API (no API credentials, or the call failed). Staff unsuspend these by
  * hand; a row leaves the list once its service is no longer Suspended.
  */
-final class Unsuspensions
+final class UnsuspensionsController
 {
     public const LIMIT = 100;
 
