@@ -10,6 +10,7 @@ use ProrataAlign\Admin\Controller\SingleClientController;
 use ProrataAlign\Admin\Controller\UnsuspensionsController;
 use ProrataAlign\Page\Csrf;
 use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Templates;
 use ProrataAlign\Page\Text;
 use ProrataAlign\SettingsError;
 use ProrataAlign\Worker\WorkerClient;
@@ -87,23 +88,24 @@ final class Dispatcher
         if ($single !== null) {
             $main = $single->search() . (new UnsuspensionsController($this->t, $this->format))->html() . $main;
         }
-        foreach (array_merge($alerts, $this->takeAlerts()) as [$type, $html]) {
-            $this->alert($type, $html);
-        }
+        $this->alerts = array_merge($alerts, $this->takeAlerts());
         $versions = VersionFooter::of($this->t, $this->worker); // after the controllers: their preview counts
         $health = (new HealthController($this->t, $this->worker->settings(), $this->link))->html();
 
-        return '<div class="prorata-align">'
-            . '<p class="text-muted">' . $this->t->html('admin_intro') . '</p>'
-            . $this->tabs($bulk)
-            . $this->alertsHtml()
-            . $versions->warning()
+        return Templates::render('admin/page', [
+            'lang' => $this->t->all(),
+            'tabs' => [
+                ['key' => 'tab_single', 'href' => $this->link, 'active' => !$bulk, 'id' => 'prorata-tab-single'],
+                ['key' => 'tab_bulk', 'href' => $this->link . '&view=bulk', 'active' => $bulk, 'id' => 'prorata-tab-bulk'],
+            ],
+            'alerts' => array_map(fn ($alert) => ['type' => $alert[0], 'html' => $alert[1]], $this->takeAlerts()),
+            'version_warning_html' => $versions->warning(),
             // the bulk page's own panels first, the worker's health below them
-            . ($bulk
+            'panels_html' => $bulk
                 ? $main . $health
-                : $health . OverpaymentsController::panel($this->t, $this->format ?? Format::forClient(null), $this->link) . $main)
-            . $versions->html()
-            . '</div>';
+                : $health . OverpaymentsController::panel($this->t, $this->format ?? Format::forClient(null), $this->link) . $main,
+            'versions_html' => $versions->html(),
+        ]);
     }
 
     /** "Align one client": the action the request asks for, then the alignments' list. */
@@ -134,21 +136,5 @@ final class Dispatcher
         $this->format ??= Format::forClient(null);
 
         return new BulkController($this->t, $this->link, $this->worker, $this->format, $this->adminId);
-    }
-
-    /** "Align one client" and "Align many clients". */
-    private function tabs(bool $bulk): string
-    {
-        $tabs = [
-            ['tab_single', $this->link, !$bulk, 'prorata-tab-single'],
-            ['tab_bulk', $this->link . '&view=bulk', $bulk, 'prorata-tab-bulk'],
-        ];
-        $html = '<ul class="nav nav-tabs prorata-tabs" style="margin-bottom:15px">';
-        foreach ($tabs as [$key, $href, $active, $id]) {
-            $html .= '<li role="presentation"' . ($active ? ' class="active"' : '') . '>'
-                . '<a href="' . Format::e($href) . '" id="' . $id . '">' . $this->t->html($key) . '</a></li>';
-        }
-
-        return $html . '</ul>';
     }
 }

@@ -21,9 +21,15 @@ trait PageParts
     private array $alerts = [];
     private ?string $token = null;
 
+    /** WHMCS's CSRF token for the forms' hidden "token" field, made once per page. */
+    private function token(): string
+    {
+        return $this->token ??= Csrf::token();
+    }
+
     private function tokenField(): string
     {
-        $this->token ??= Csrf::token();
+        $this->token();
 
         return '<input type="hidden" name="token" value="' . Format::e($this->token) . '">';
     }
@@ -115,17 +121,11 @@ trait PageParts
         return (string) (parse_url($this->link, PHP_URL_PATH) ?? 'addonmodules.php');
     }
 
-    /** The module link's query as hidden fields: a GET form replaces the action's query. */
-    private function linkHiddenFields(): string
+    /** The module link's query, for a GET form's hidden fields: a GET form replaces the action's query. */
+    private function linkQuery(): array
     {
         parse_str((string) (parse_url($this->link, PHP_URL_QUERY) ?? ''), $query);
-        $html = '';
-        foreach ($query as $name => $value) {
-            if (is_string($value)) {
-                $html .= '<input type="hidden" name="' . Format::e($name) . '" value="' . Format::e($value) . '">';
-            }
-        }
 
-        return $html;
+        return array_filter($query, 'is_string');
     }
 }

@@ -9,6 +9,7 @@ use ProrataAlign\EventNotKept;
 use ProrataAlign\Page\Format;
 use ProrataAlign\Page\Input;
 use ProrataAlign\Page\InputError;
+use ProrataAlign\Page\Templates;
 use ProrataAlign\Page\Text;
 use ProrataAlign\PreviewError;
 use ProrataAlign\SentEvent;
@@ -69,42 +70,28 @@ final class SingleClientController
     public function search(): string
     {
         $term = is_string($_GET['q'] ?? null) ? trim($_GET['q']) : '';
-        $html = '<div class="panel panel-default" id="prorata-search">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $this->t->html('search_title') . '</h3></div>'
-            . '<div class="panel-body">'
-            . '<form method="get" action="' . Format::e($this->linkPath()) . '" class="form-inline">'
-            . $this->linkHiddenFields()
-            . '<div class="form-group"><label class="sr-only" for="prorata-q">' . $this->t->html('search_label') . '</label>'
-            . '<input type="text" class="form-control" id="prorata-q" name="q" size="40" value="' . Format::e($term)
-            . '" placeholder="' . $this->t->html('search_placeholder') . '"></div> '
-            . '<button type="submit" class="btn btn-default">' . $this->t->html('search_button') . '</button>'
-            . '</form>';
-        if ($term !== '') {
-            $clients = Records::searchClients($term);
-            if ($clients === []) {
-                $html .= '<p class="text-muted prorata-no-match">' . $this->t->html('search_none', $term) . '</p>';
-            } else {
-                $html .= '<table class="table table-condensed table-hover prorata-clients"><thead><tr>'
-                    . $this->th('col_id') . $this->th('col_name') . $this->th('col_company') . $this->th('col_email')
-                    . $this->th('col_status') . '<th></th></tr></thead><tbody>';
-                foreach ($clients as $client) {
-                    $href = $this->url(['client_id' => (int) $client->id]);
-                    $html .= '<tr><td>' . (int) $client->id . '</td>'
-                        . '<td><a href="' . Format::e($href) . '">' . Format::e(Records::clientName($client)) . '</a></td>'
-                        . '<td>' . Format::e($client->companyname) . '</td>'
-                        . '<td>' . Format::e($client->email) . '</td>'
-                        . '<td>' . Format::e($client->status) . '</td>'
-                        . '<td class="text-right"><a class="btn btn-default btn-xs" href="' . Format::e($href) . '">'
-                        . $this->t->html('search_preview') . '</a></td></tr>';
-                }
-                $html .= '</tbody></table>';
-                if (count($clients) >= Records::SEARCH_LIMIT) {
-                    $html .= '<p class="help-block">' . $this->t->html('search_more', Records::SEARCH_LIMIT) . '</p>';
-                }
-            }
+        $clients = $term === '' ? [] : Records::searchClients($term);
+        $rows = [];
+        foreach ($clients as $client) {
+            $rows[] = [
+                'id' => (int) $client->id,
+                'href' => $this->url(['client_id' => (int) $client->id]),
+                'name' => Records::clientName($client),
+                'company' => (string) $client->companyname,
+                'email' => (string) $client->email,
+                'status' => (string) $client->status,
+            ];
         }
 
-        return $html . '</div></div>';
+        return Templates::render('admin/search', [
+            'lang' => $this->t->all(),
+            'form_path' => $this->linkPath(),
+            'form_query' => $this->linkQuery(),
+            'term' => $term,
+            'clients' => $rows,
+            'none_text' => $this->t->get('search_none', $term),
+            'more_text' => count($clients) >= Records::SEARCH_LIMIT ? $this->t->get('search_more', Records::SEARCH_LIMIT) : '',
+        ]);
     }
 
     // -- preview --------------------------------------------------------------------------
