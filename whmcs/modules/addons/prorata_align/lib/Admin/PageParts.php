@@ -5,6 +5,7 @@ namespace ProrataAlign\Admin;
 use ProrataAlign\Page\Csrf;
 use ProrataAlign\Page\Format;
 use ProrataAlign\Page\Input;
+use ProrataAlign\Page\Templates;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -84,27 +85,24 @@ trait PageParts
      */
     private function dayAndCycles(string $prefix, int $chosenDay, array $chosen, array $enabled, string $button): string
     {
-        $html = '<div class="well well-sm form-inline prorata-options">'
-            . '<div class="form-group"><label for="' . $prefix . '-day">' . $this->t->html('label_day') . '</label> '
-            . '<select name="day" id="' . $prefix . '-day" class="form-control input-sm">';
-        for ($day = 1; $day <= 31; $day++) {
-            $html .= '<option value="' . $day . '"' . ($day === $chosenDay ? ' selected' : '') . '>' . $day . '</option>';
-        }
-        $html .= '</select></div> <span class="prorata-cycles"><strong>' . $this->t->html('label_cycles') . '</strong> ';
+        $cycles = [];
         foreach (Input::CYCLES as $cycle) {
-            $on = in_array($cycle, $enabled, true);
-            $html .= '<label class="checkbox-inline' . ($on ? '' : ' text-muted') . '"'
-                . ($on ? '' : ' title="' . $this->t->html('cycle_off_in_settings') . '"') . '>'
-                . '<input type="checkbox" name="cycles[]" value="' . Format::e($cycle) . '"'
-                . (in_array($cycle, $chosen, true) ? ' checked' : '') . ($on ? '' : ' disabled') . '> '
-                . $this->t->html('cycle_' . Input::cycleKey($cycle)) . '</label> ';
-        }
-        $html .= '</span> ' . $button . '</div>';
-        if ($chosenDay >= 29) {
-            $html .= $this->inlineAlert('warning', $this->t->html('warning_short_months', $chosenDay), $prefix . '-day-warning');
+            $cycles[] = [
+                'value' => $cycle,
+                'label' => $this->t->get('cycle_' . Input::cycleKey($cycle)),
+                'enabled' => in_array($cycle, $enabled, true),
+                'chosen' => in_array($cycle, $chosen, true),
+            ];
         }
 
-        return $html;
+        return Templates::render('admin/day_and_cycles', [
+            'lang' => $this->t->all(),
+            'prefix' => $prefix,
+            'chosen_day' => $chosenDay,
+            'cycles' => $cycles,
+            'button_html' => $button,
+            'warning' => $chosenDay >= 29 ? $this->t->get('warning_short_months', $chosenDay) : '',
+        ]);
     }
 
     /** The module link with more query parameters. */

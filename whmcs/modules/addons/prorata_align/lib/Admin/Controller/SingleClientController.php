@@ -161,19 +161,36 @@ final class SingleClientController
     {
         $client = Records::client($clientId);
         $name = Records::clientName($client);
-        $title = $this->t->html('preview_title', $name, $clientId);
-        $html = '<div class="panel panel-default" id="prorata-preview">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $title . '</h3></div><div class="panel-body">';
-        $details = array_filter([(string) $client->companyname, (string) $client->email]);
-        if ($details !== []) {
-            $html .= '<p class="text-muted">' . Format::e(implode(' · ', $details)) . '</p>';
-        }
+        $vars = [
+            'lang' => $this->t->all(),
+            'title' => $this->t->get('preview_title', $name, $clientId),
+            'details' => implode(' · ', array_filter([(string) $client->companyname, (string) $client->email])),
+            'error' => '',
+            'withdraw_html' => '',
+            'form' => false,
+        ];
         try {
             $options ??= $this->options($clientId);
         } catch (InputError $e) {
-            return $html . $this->inlineAlert('danger', $this->t->html($e->key, ...$e->args)) . '</div></div>';
+            return Templates::render('admin/preview', ['error' => $this->t->get($e->key, ...$e->args)] + $vars);
         }
         $format = $this->format->withCurrency(...Format::currencyOf($clientId));
+        $vars = [
+            'form' => true,
+            'link' => $this->link,
+            'token' => $this->token(),
+            'client_id' => $clientId,
+            'signature' => self::signature($options),
+            'options_html' => $this->dayAndCycles(
+                'prorata',
+                $options['day'],
+                $options['cycles'],
+                $this->enabledCycles(),
+                '<button type="submit" name="action" value="preview" class="btn btn-default btn-sm" id="prorata-refresh">'
+                . $this->t->html('button_refresh') . '</button>'
+            ),
+            'plan' => null,
+        ] + $vars;
         try {
             $plan = $this->worker->preview($clientId, [
                 'day' => $options['day'],
@@ -181,137 +198,90 @@ final class SingleClientController
                 'services' => $options['services'],
             ]);
         } catch (PreviewError $e) {
-            return $html . $this->inlineAlert('danger', $this->t->html('error_preview_' . $e->reason, $e->getMessage()))
-                . $this->optionsForm($clientId, $name, $options, null, $format) . '</div></div>';
+            return Templates::render('admin/preview', ['error' => $this->t->get('error_preview_' . $e->reason, $e->getMessage())] + $vars);
         }
 
-        return $html . Withdrawals::notice($this->t, $plan, $format)
-            . $this->optionsForm($clientId, $name, $options, $plan, $format) . '</div></div>';
+        return Templates::render('admin/preview', [
+            'withdraw_html' => Withdrawals::notice($this->t, $plan, $format),
+            'plan' => $this->planView($plan, $name, $format),
+        ] + $vars);
     }
 
-    /** The preview form: options, the lines with their boxes, totals, and the buttons. */
-    private function optionsForm(int $clientId, string $name, array $options, ?array $plan, Format $format): string
+    /** The worker's plan as the preview shows it: its facts, lines, invoices, and the Align button's confirmation. */
+    private function planView(array $plan, string $name, Format $format): array
     {
-        $enabled = $this->enabledCycles();
-        $html = '<form method="post" action="' . Format::e($this->link) . '" class="prorata-preview-form">'
-            . $this->tokenField()
-            . '<input type="hidden" name="client_id" value="' . $clientId . '">'
-            . '<input type="hidden" name="selection" value="1">'
-            . '<input type="hidden" name="previewed" value="' . Format::e(self::signature($options)) . '">'
-            . $this->dayAndCycles('prorata', $options['day'], $options['cycles'], $enabled,
-                '<button type="submit" name="action" value="preview" class="btn btn-default btn-sm" id="prorata-refresh">'
-                . $this->t->html('button_refresh') . '</button>');
-        if ($plan === null) {
-            return $html . '</form>';
-        }
-
-        $html .= '<p class="prorata-plan-facts">'
-            . $this->t->html('preview_facts', $format->date((string) ($plan['today'] ?? '')), (int) ($plan['day'] ?? 0))
-            . ' ' . $this->t->html(($plan['mode'] ?? '') === 'fixed' ? 'mode_fixed' : 'mode_calendar') . '</p>';
-        $html .= $this->linesTable($plan, $format);
-        $html .= $this->totalsTable($plan, $format);
-
+        $lines = [];
         $aligned = 0;
-        foreach ($plan['lines'] ?? [] as $line) {
-            $aligned += ($line['reason'] ?? null) === null ? 1 : 0;
-        }
-        $confirm = $this->t->get('confirm_align', $aligned, $name, (int) $plan['day']);
-        $html .= '<p><button type="submit" name="action" value="align" class="btn btn-primary" id="prorata-align"'
-            . ($aligned === 0 ? ' disabled' : '')
-            . ' onclick="return confirm(' . Format::e(json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG)) . ');">'
-            . $this->t->html('button_align') . '</button> '
-            . '<span class="help-block" style="display:inline">' . $this->t->html('align_help') . '</span></p>';
-
-        return $html . '</form>';
-    }
-
-    private function linesTable(array $plan, Format $format): string
-    {
-        $lines = is_array($plan['lines'] ?? null) ? $plan['lines'] : [];
-        if ($lines === []) {
-            return '<p class="text-muted">' . $this->t->html('preview_no_services') . '</p>';
-        }
-        $html = '<table class="table table-striped table-condensed prorata-lines"><thead><tr><th></th>'
-            . $this->th('col_item') . $this->th('col_domain') . $this->th('col_cycle') . $this->th('col_status')
-            . $this->th('col_current_due') . $this->th('col_new_due') . $this->th('col_days', 'text-right')
-            . $this->th('col_amount', 'text-right') . $this->th('col_payment_method') . $this->th('col_note')
-            . '</tr></thead><tbody>';
-        foreach ($lines as $line) {
+        foreach (is_array($plan['lines'] ?? null) ? $plan['lines'] : [] as $line) {
             $key = ($line['type'] === 'addon' ? 'addon' : 'service') . ':' . (int) $line['id'];
             $reason = $line['reason'] ?? null;
-            $box = '';
-            if ($reason === null || $reason === 'not-selected') {
-                $box = '<input type="hidden" name="offered[]" value="' . Format::e($key) . '">'
-                    . '<input type="checkbox" name="services[]" value="' . Format::e($key) . '"'
-                    . ' aria-label="' . $this->t->html('select_item', (string) $line['name']) . '"'
-                    . ($reason === null ? ' checked' : '') . '>';
-            }
-            $kind = $line['type'] === 'addon' ? $this->t->html('kind_addon') : $this->t->html('kind_service');
-            $html .= '<tr class="' . ($reason === null ? 'prorata-aligned' : 'prorata-skipped text-muted') . '"'
-                . ' data-item="' . Format::e($key) . '">'
-                . '<td>' . $box . '</td>'
-                . '<td>' . Format::e($line['name'] ?? '') . ' <small class="text-muted">' . $kind . ' #' . (int) $line['id'] . '</small></td>'
-                . '<td>' . Format::e($line['domain'] ?? '') . '</td>'
-                . '<td>' . Format::e($line['billingcycle'] ?? '') . '</td>'
-                . '<td>' . Format::e($line['status'] ?? '') . '</td>'
-                . '<td class="text-nowrap">' . Format::e($format->date($line['old_due'] ?? null)) . '</td>'
-                . '<td class="text-nowrap">' . ($reason === null ? '<strong>' . Format::e($format->date($line['new_due'] ?? null)) . '</strong>' : '') . '</td>'
-                . '<td class="text-right">' . ($line['days'] === null ? '' : (int) $line['days']) . '</td>'
-                . '<td class="text-right text-nowrap">' . Format::e($format->money($line['amount'] ?? null)) . '</td>'
-                . '<td>' . Format::e($this->gatewayName((string) ($line['paymentmethod'] ?? ''))) . '</td>'
-                . '<td>' . $this->noteHtml($line) . '</td></tr>';
+            $aligned += $reason === null ? 1 : 0;
+            $lines[] = [
+                'key' => $key,
+                'aligned' => $reason === null,
+                'box' => $reason === null || $reason === 'not-selected',
+                'box_label' => $this->t->get('select_item', (string) $line['name']),
+                'name' => (string) ($line['name'] ?? ''),
+                'kind_text' => $this->t->get($line['type'] === 'addon' ? 'kind_addon' : 'kind_service'),
+                'id' => (int) $line['id'],
+                'domain' => (string) ($line['domain'] ?? ''),
+                'cycle' => (string) ($line['billingcycle'] ?? ''),
+                'status' => (string) ($line['status'] ?? ''),
+                'old_due' => $format->date($line['old_due'] ?? null),
+                'new_due' => $format->date($line['new_due'] ?? null),
+                'days' => $line['days'] === null ? '' : (int) $line['days'],
+                'amount' => $format->money($line['amount'] ?? null),
+                'gateway' => $this->gatewayName((string) ($line['paymentmethod'] ?? '')),
+            ] + $this->note($line);
         }
+        $invoices = [];
+        foreach (is_array($plan['invoices'] ?? null) ? $plan['invoices'] : [] as $invoice) {
+            $discount = (string) ($invoice['discount'] ?? '0.00');
+            $invoices[] = [
+                'paymentmethod' => (string) ($invoice['paymentmethod'] ?? ''),
+                'gateway' => $this->gatewayName((string) ($invoice['paymentmethod'] ?? '')),
+                'lines' => count($invoice['lines'] ?? []),
+                'duedate' => $format->date($invoice['duedate'] ?? null),
+                'subtotal' => $format->money($invoice['subtotal'] ?? null),
+                'tax' => $format->money($invoice['tax'] ?? null),
+                'tax2' => $format->money($invoice['tax2'] ?? null),
+                'total' => $format->money($invoice['total'] ?? null),
+                'discount' => $discount !== '0.00' && $discount !== '' ? $format->money($discount) : '',
+            ];
+        }
+        $confirm = $this->t->get('confirm_align', $aligned, $name, (int) $plan['day']);
 
-        return $html . '</tbody></table>';
+        return [
+            'facts' => $this->t->get('preview_facts', $format->date((string) ($plan['today'] ?? '')), (int) ($plan['day'] ?? 0)),
+            'mode' => $this->t->get(($plan['mode'] ?? '') === 'fixed' ? 'mode_fixed' : 'mode_calendar'),
+            'lines' => $lines,
+            'invoices' => $invoices,
+            'aligned' => $aligned,
+            // JSON for the confirm() call, escaped for the attribute by the template
+            'confirm' => json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG),
+        ];
     }
 
-    /** Why a line is left out, with a link to the invoice that blocks it. */
-    private function noteHtml(array $line): string
+    /**
+     * Why a line is left out (note), or the invoice that blocks it (blocked_by, blocked_text).
+     *
+     * @return array{note: string, blocked_by: ?int, blocked_text: string}
+     */
+    private function note(array $line): array
     {
         $reason = $line['reason'] ?? null;
-        if ($reason === null) {
-            return ($line['immediate'] ?? false) ? $this->t->html('note_immediate') : '';
-        }
         if ($reason === 'blocked' && !empty($line['blocked_by_invoice'])) {
             $id = (int) $line['blocked_by_invoice'];
 
-            return '<span class="label label-danger">' . $this->t->html('reason_blocked_short') . '</span> '
-                . $this->t->html('reason_blocked_before') . ' '
-                . '<a href="invoices.php?action=edit&amp;id=' . $id . '" class="prorata-blocking-invoice">'
-                . $this->t->html('invoice_number', $id) . '</a>, ' . $this->t->html('reason_blocked_after');
+            return ['note' => '', 'blocked_by' => $id, 'blocked_text' => $this->t->get('invoice_number', $id)];
+        }
+        if ($reason === null) {
+            $note = ($line['immediate'] ?? false) ? $this->t->get('note_immediate') : '';
+        } else {
+            $note = $this->t->get('reason_' . str_replace('-', '_', (string) $reason), (string) ($line['status'] ?? ''));
         }
 
-        return $this->t->html('reason_' . str_replace('-', '_', (string) $reason), (string) ($line['status'] ?? ''));
-    }
-
-    private function totalsTable(array $plan, Format $format): string
-    {
-        $invoices = is_array($plan['invoices'] ?? null) ? $plan['invoices'] : [];
-        $html = '<h4>' . $this->t->html('totals_title') . '</h4>';
-        if ($invoices === []) {
-            return $html . '<p class="text-muted prorata-no-invoice">' . $this->t->html('totals_none') . '</p>';
-        }
-        $html .= '<table class="table table-condensed prorata-totals"><thead><tr>'
-            . $this->th('col_payment_method') . $this->th('col_lines', 'text-right') . $this->th('col_invoice_due')
-            . $this->th('col_subtotal', 'text-right') . $this->th('col_tax', 'text-right') . $this->th('col_tax2', 'text-right')
-            . $this->th('col_total', 'text-right') . '</tr></thead><tbody>';
-        foreach ($invoices as $invoice) {
-            $html .= '<tr data-gateway="' . Format::e($invoice['paymentmethod'] ?? '') . '">'
-                . '<td>' . Format::e($this->gatewayName((string) ($invoice['paymentmethod'] ?? ''))) . '</td>'
-                . '<td class="text-right">' . count($invoice['lines'] ?? []) . '</td>'
-                . '<td>' . Format::e($format->date($invoice['duedate'] ?? null)) . '</td>'
-                . '<td class="text-right">' . Format::e($format->money($invoice['subtotal'] ?? null)) . '</td>'
-                . '<td class="text-right">' . Format::e($format->money($invoice['tax'] ?? null)) . '</td>'
-                . '<td class="text-right">' . Format::e($format->money($invoice['tax2'] ?? null)) . '</td>'
-                . '<td class="text-right"><strong>' . Format::e($format->money($invoice['total'] ?? null)) . '</strong></td></tr>';
-            // the client group's discount lines, already in the subtotal: the lines plus this row make it
-            if (($invoice['discount'] ?? '0.00') !== '0.00' && ($invoice['discount'] ?? '') !== '') {
-                $html .= '<tr class="prorata-discount"><td colspan="3" class="text-right">' . $this->t->html('client_discount') . '</td>'
-                    . '<td class="text-right">' . Format::e($format->money($invoice['discount'])) . '</td><td colspan="3"></td></tr>';
-            }
-        }
-
-        return $html . '</tbody></table>';
+        return ['note' => $note, 'blocked_by' => null, 'blocked_text' => ''];
     }
 
     // -- align ----------------------------------------------------------------------------
