@@ -21,8 +21,9 @@ if (!defined("WHMCS")) {
 }
 
 /**
- * "Align one client": find a client, preview and align, and the created invoices. Bootstrap 3
- * markup, as WHMCS's admin area. Everything printed goes through Format::e() or Text::html().
+ * "Align one client": find a client, preview and align, and the created invoices. The markup
+ * (Bootstrap 3, as WHMCS's admin area) is in templates/admin/: search.tpl, preview.tpl,
+ * result.tpl; this class hands them the data.
  *
  * Actions: search() (GET q), preview() (GET client_id, POST action=preview), align()
  * (POST action=align, CSRF-checked by the dispatcher).
@@ -324,58 +325,52 @@ final class SingleClientController
     private function resultPanel(int $clientId, SentEvent $sent): string
     {
         $client = Records::client($clientId);
-        $html = '<div class="panel panel-default" id="prorata-result">'
-            . '<div class="panel-heading"><h3 class="panel-title">'
-            . $this->t->html('result_title', Records::clientName($client), $clientId) . '</h3></div><div class="panel-body">';
         if (!$sent->wasSent()) {
-            $html .= $this->inlineAlert('warning', $this->t->html('align_outbox', $sent->eventId));
+            $outcome = ['type' => 'warning', 'message' => $this->t->get('align_outbox', $sent->eventId)];
         } else {
-            $meta = $this->worker->awaitResult($sent->eventId);
-            $html .= $this->outcomeHtml($clientId, $sent, $meta);
+            $outcome = $this->outcome($clientId, $sent, $this->worker->awaitResult($sent->eventId));
         }
-        $html .= '<p><a class="btn btn-default" href="' . Format::e($this->url(['client_id' => $clientId])) . '">'
-            . $this->t->html('button_back_to_preview') . '</a></p>';
 
-        return $html . '</div></div>';
+        return Templates::render('admin/result', [
+            'lang' => $this->t->all(),
+            'title' => $this->t->get('result_title', Records::clientName($client), $clientId),
+            'outcome' => $outcome,
+            'back_href' => $this->url(['client_id' => $clientId]),
+        ]);
     }
 
-    private function outcomeHtml(int $clientId, SentEvent $sent, ?array $meta): string
+    /**
+     * What the worker answered: an alert (type, message), or for a success also the created
+     * invoices and the notes (changed and deleted invoices, lines moved at once, a repeat).
+     */
+    private function outcome(int $clientId, SentEvent $sent, ?array $meta): array
     {
         if ($meta === null) {
-            return $this->inlineAlert('info', $this->t->html('align_queued', $sent->eventId));
+            return ['type' => 'info', 'message' => $this->t->get('align_queued', $sent->eventId)];
         }
         if (($meta['status'] ?? '') !== 'SUCCESS' || !is_array($meta['result'] ?? null)) {
-            return $this->inlineAlert('danger', $this->t->html('align_failed', WorkerClient::failure($meta)));
+            return ['type' => 'danger', 'message' => $this->t->get('align_failed', WorkerClient::failure($meta))];
         }
         $result = $meta['result'];
         $status = (string) ($result['status'] ?? '');
         if ($status === 'rejected') {
-            return $this->inlineAlert('danger', $this->t->html('align_rejected', (string) ($result['message'] ?? '')));
+            return ['type' => 'danger', 'message' => $this->t->get('align_rejected', (string) ($result['message'] ?? ''))];
         }
         if ($status === 'nothing-to-align') {
-            return $this->inlineAlert('info', $this->t->html('align_nothing'));
+            return ['type' => 'info', 'message' => $this->t->get('align_nothing')];
         }
         $format = $this->format->withCurrency(...Format::currencyOf($clientId));
-        $invoices = is_array($result['invoices'] ?? null) ? $result['invoices'] : [];
-        $html = $this->inlineAlert(
-            'success',
-            $this->t->html('align_done', count($result['aligned'] ?? []), count($invoices)),
-            'prorata-aligned-message'
-        );
-        if ($invoices !== []) {
-            $html .= '<table class="table table-condensed prorata-created-invoices"><thead><tr>'
-                . $this->th('col_invoice') . $this->th('col_payment_method') . $this->th('col_invoice_due')
-                . $this->th('col_lines', 'text-right') . $this->th('col_total', 'text-right') . '</tr></thead><tbody>';
-            foreach ($invoices as $invoice) {
-                $id = (int) ($invoice['id'] ?? 0);
-                $html .= '<tr><td><a href="invoices.php?action=edit&amp;id=' . $id . '" class="prorata-invoice-link">'
-                    . $this->t->html('invoice_number', $id) . '</a></td>'
-                    . '<td>' . Format::e($this->gatewayName((string) ($invoice['paymentmethod'] ?? ''))) . '</td>'
-                    . '<td>' . Format::e($format->date($invoice['duedate'] ?? null)) . '</td>'
-                    . '<td class="text-right">' . (int) ($invoice['lines'] ?? 0) . '</td>'
-                    . '<td class="text-right">' . Format::e($format->money($invoice['total'] ?? null)) . '</td></tr>';
-            }
-            $html .= '</tbody></table>';
+        $invoices = [];
+        foreach (is_array($result['invoices'] ?? null) ? $result['invoices'] : [] as $invoice) {
+            $id = (int) ($invoice['id'] ?? 0);
+            $invoices[] = [
+                'id' => $id,
+                'text' => $this->t->get('invoice_number', $id),
+                'gateway' => $this->gatewayName((string) ($invoice['paymentmethod'] ?? '')),
+                'duedate' => $format->date($invoice['duedate'] ?? null),
+                'lines' => (int) ($invoice['lines'] ?? 0),
+                'total' => $format->money($invoice['total'] ?? null),
+            ];
         }
         $immediate = 0;
         foreach ($result['aligned'] ?? [] as $line) {
@@ -383,22 +378,24 @@ final class SingleClientController
         }
         $notes = [];
         if ($immediate > 0) {
-            $notes[] = $this->t->html('align_immediate', $immediate);
+            $notes[] = $this->t->get('align_immediate', $immediate);
         }
         foreach ($result['changed_invoices'] ?? [] as $id) {
-            $notes[] = $this->t->html('align_changed_invoice', (int) $id);
+            $notes[] = $this->t->get('align_changed_invoice', (int) $id);
         }
         foreach ($result['deleted_invoices'] ?? [] as $id) {
-            $notes[] = $this->t->html('align_deleted_invoice', (int) $id);
+            $notes[] = $this->t->get('align_deleted_invoice', (int) $id);
         }
         if ($status === 'repeat') {
-            $notes[] = $this->t->html('align_repeat');
-        }
-        if ($notes !== []) {
-            $html .= '<ul class="prorata-result-notes"><li>' . implode('</li><li>', $notes) . '</li></ul>';
+            $notes[] = $this->t->get('align_repeat');
         }
 
-        return $html . '<p class="help-block">' . $this->t->html('align_pay_note') . '</p>';
+        return [
+            'type' => 'success',
+            'message' => $this->t->get('align_done', count($result['aligned'] ?? []), count($invoices)),
+            'invoices' => $invoices,
+            'notes' => $notes,
+        ];
     }
 
     // -- small pieces ---------------------------------------------------------------------
