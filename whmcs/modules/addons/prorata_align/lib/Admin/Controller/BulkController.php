@@ -11,6 +11,7 @@ use ProrataAlign\Page\Csrf;
 use ProrataAlign\Page\Format;
 use ProrataAlign\Page\Input;
 use ProrataAlign\Page\InputError;
+use ProrataAlign\Page\Templates;
 use ProrataAlign\Page\Text;
 use ProrataAlign\PreviewError;
 use ProrataAlign\Worker\WorkerClient;
@@ -72,7 +73,11 @@ final class BulkController
             $main = $this->formPanel($this->defaults(), null);
         }
 
-        return '<div class="prorata-bulk">' . $this->alertsHtml() . $main . $this->runsPanel() . '</div>';
+        return Templates::render('admin/bulk', [
+            'alerts' => array_map(fn ($alert) => ['type' => $alert[0], 'html' => $alert[1]], $this->takeAlerts()),
+            'main_html' => $main,
+            'runs_html' => $this->runsPanel(),
+        ]);
     }
 
     /** The run's progress and failed clients, for the page's script: {"run": null} while unknown. */
@@ -346,101 +351,95 @@ final class BulkController
         }
         $choices = $this->choices();
         $filters = $values['filters'];
-        $html = '<div class="panel panel-default" id="prorata-bulk">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $this->t->html('bulk_title') . '</h3></div>'
-            . '<div class="panel-body"><p class="text-muted">' . $this->t->html('bulk_intro') . '</p>'
-            . '<form method="post" action="' . Format::e($this->url([])) . '" class="prorata-bulk-form">'
-            . $this->tokenField() . '<input type="hidden" name="bulk_form" value="1">'
-            . '<div class="row">'
-            . $this->select('client_group', 'bulk_client_group', 'bulk_any_client_group', $choices['client_groups'], $filters['client_group'])
-            . $this->select('product_group', 'bulk_product_group', 'bulk_any_product_group', $choices['product_groups'], $filters['product_group'])
-            . $this->select('payment_method', 'bulk_payment_method', 'bulk_any_payment_method', $choices['gateways'], $filters['payment_method'])
-            . '<div class="col-sm-3"><div class="checkbox"><label><input type="checkbox" name="several_due_days" value="1"'
-            . ' id="prorata-bulk-several_due_days"' . ($filters['several_due_days'] ? ' checked' : '') . '> '
-            . $this->t->html('bulk_several_due_days') . '</label></div></div></div>'
-            . $this->dayAndCycles('prorata-bulk', $values['day'], $values['cycles'], Input::enabledCycles($this->worker->settings()),
+        $selects = [];
+        foreach ([
+            ['client_group', 'client_groups'],
+            ['product_group', 'product_groups'],
+            ['payment_method', 'gateways'],
+        ] as [$name, $list]) {
+            $options = [];
+            foreach ($choices[$list] as $value => $text) {
+                $options[] = [
+                    'value' => (string) $value,
+                    'text' => (string) $text,
+                    'selected' => (string) $value === (string) $filters[$name],
+                ];
+            }
+            $selects[] = ['name' => $name, 'label' => 'bulk_' . $name, 'any' => 'bulk_any_' . $name, 'options' => $options];
+        }
+
+        return Templates::render('admin/bulk_form', [
+            'lang' => $this->t->all(),
+            'action' => $this->url([]),
+            'token' => $this->token(),
+            'selects' => $selects,
+            'several_due_days' => (bool) $filters['several_due_days'],
+            'options_html' => $this->dayAndCycles(
+                'prorata-bulk',
+                $values['day'],
+                $values['cycles'],
+                Input::enabledCycles($this->worker->settings()),
                 '<button type="submit" name="action" value="bulk_dry_run" class="btn btn-default btn-sm" id="prorata-bulk-dry-run-button">'
-                . $this->t->html('bulk_button_dry_run') . '</button>');
-        if ($result !== null) {
-            $html .= $this->dryRunResult($values, $result);
-        }
-
-        return $html . '</form></div></div>';
+                . $this->t->html('bulk_button_dry_run') . '</button>'
+            ),
+            'dry_run' => $result === null ? null : $this->dryRunView($values, $result),
+        ]);
     }
 
-    private function select(string $name, string $label, string $any, array $options, $chosen): string
-    {
-        $html = '<div class="col-sm-3 form-group"><label for="prorata-bulk-' . $name . '">' . $this->t->html($label) . '</label>'
-            . '<select name="' . $name . '" id="prorata-bulk-' . $name . '" class="form-control input-sm">'
-            . '<option value="">' . $this->t->html($any) . '</option>';
-        foreach ($options as $value => $text) {
-            $html .= '<option value="' . Format::e($value) . '"' . ((string) $value === (string) $chosen ? ' selected' : '') . '>'
-                . Format::e($text) . '</option>';
-        }
-
-        return $html . '</select></div>';
-    }
-
-    private function dryRunResult(array $values, array $result): string
+    /** The dry run's figures, the clients it could not plan, and Start (or why there is nothing to start). */
+    private function dryRunView(array $values, array $result): array
     {
         $figure = fn (string $key) => (int) ($result[$key] ?? 0);
-        $html = '<div id="prorata-bulk-dry-run"><h4>' . $this->t->html('bulk_dry_run_title', $values['day']) . '</h4>'
-            . '<table class="table table-condensed prorata-bulk-figures" style="width:auto"><tbody>';
+        $figures = [];
         foreach (['clients_matched', 'clients', 'services', 'skipped_services', 'invoices'] as $key) {
-            $html .= '<tr data-figure="' . $key . '"><th>' . $this->t->html('bulk_fig_' . $key) . '</th>'
-                . '<td class="text-right">' . $figure($key) . '</td></tr>';
+            $figures[$key] = $figure($key);
         }
+        $amounts = [];
         foreach (is_array($result['currencies'] ?? null) ? $result['currencies'] : [] as $currency) {
             $code = (string) ($currency['code'] ?? '');
             $shown = Money::currencyById((int) ($currency['currency_id'] ?? 0))
                 ?? new Currency((string) ($currency['prefix'] ?? ''), (string) ($currency['suffix'] ?? ''));
-            $html .= '<tr data-figure="amount" data-currency="' . Format::e($code) . '"><th>' . $this->t->html('bulk_fig_amount', $code) . '</th>'
-                . '<td class="text-right text-nowrap"><strong>' . Format::e(Money::show((string) ($currency['amount'] ?? ''), $shown)) . '</strong></td></tr>';
+            $amounts[] = [
+                'code' => $code,
+                'label' => $this->t->get('bulk_fig_amount', $code),
+                'amount' => Money::show((string) ($currency['amount'] ?? ''), $shown),
+            ];
         }
-        $html .= '</tbody></table>' . $this->unplannedHtml(is_array($result['errors'] ?? null) ? $result['errors'] : []);
-        if ($figure('clients_matched') === 0) {
-            return $html . $this->inlineAlert('warning', $this->t->html('bulk_nothing_matched'), 'prorata-bulk-nothing') . '</div>';
-        }
-        if ($figure('services') === 0) {
-            return $html . $this->inlineAlert('info', $this->t->html('bulk_nothing_to_align', $figure('clients_matched'), $values['day']), 'prorata-bulk-nothing') . '</div>';
-        }
-        $confirm = $this->t->get('bulk_confirm_start', $figure('clients'), $figure('services'), $values['day']);
-
-        return $html . '<input type="hidden" name="dry_run" value="' . Format::e(self::signature($values)) . '">'
-            // made here, so the same form sent twice is one run (the worker starts an event once)
-            . '<input type="hidden" name="event_id" value="' . Format::e(\ProrataAlign\Uuid::v4()) . '">'
-            . '<p><button type="submit" name="action" value="bulk_start" class="btn btn-primary" id="prorata-bulk-start"'
-            . ' onclick="return confirm(' . Format::e(json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG)) . ');">'
-            . $this->t->html('bulk_button_start') . '</button> '
-            . '<span class="help-block" style="display:inline">' . $this->t->html('bulk_start_help') . '</span></p></div>';
-    }
-
-    /** The clients the dry run could not plan (gone meanwhile, or data WHMCS mangled), and why. */
-    private function unplannedHtml(array $errors): string
-    {
-        if ($errors === []) {
-            return '';
-        }
-        $html = $this->inlineAlert('warning', $this->t->html('bulk_unplanned', count($errors)), 'prorata-bulk-unplanned')
-            . '<table class="table table-condensed prorata-bulk-unplanned"><thead><tr>'
-            . $this->th('col_client') . $this->th('col_reason') . '</tr></thead><tbody>';
+        // the clients the dry run could not plan (gone meanwhile, or data WHMCS mangled), and why
+        $errors = is_array($result['errors'] ?? null) ? $result['errors'] : [];
+        $unplanned = [];
         foreach (array_slice($errors, 0, BulkRuns::FAILURES_SHOWN) as $error) {
-            $html .= $this->clientReasonRow((object) [
+            $unplanned[] = $this->clientReason((object) [
                 'client_id' => (int) ($error['client_id'] ?? 0),
                 'reason' => (string) ($error['reason'] ?? ''),
             ]);
         }
+        $nothing = null;
+        if ($figure('clients_matched') === 0) {
+            $nothing = ['type' => 'warning', 'text' => $this->t->get('bulk_nothing_matched')];
+        } elseif ($figure('services') === 0) {
+            $nothing = ['type' => 'info', 'text' => $this->t->get('bulk_nothing_to_align', $figure('clients_matched'), $values['day'])];
+        }
+        $confirm = $this->t->get('bulk_confirm_start', $figure('clients'), $figure('services'), $values['day']);
 
-        return $html . '</tbody></table>';
+        return [
+            'title' => $this->t->get('bulk_dry_run_title', $values['day']),
+            'figures' => $figures,
+            'amounts' => $amounts,
+            'unplanned' => $unplanned,
+            'unplanned_text' => $this->t->get('bulk_unplanned', count($errors)),
+            'nothing' => $nothing,
+            'signature' => self::signature($values),
+            // made here, so the same form sent twice is one run (the worker starts an event once)
+            'event_id' => $nothing === null ? \ProrataAlign\Uuid::v4() : '',
+            'confirm' => json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG),
+        ];
     }
 
-    /** A client (linked to its summary page) and why it was not aligned. */
-    private function clientReasonRow(object $row): string
+    /** A client (linked to its summary page by the template) and why it was not aligned. */
+    private function clientReason(object $row): array
     {
-        $id = (int) $row->client_id;
-
-        return '<tr data-client="' . $id . '"><td><a href="clientssummary.php?userid=' . $id . '">'
-            . Format::e($this->clientName($row)) . '</a></td><td>' . Format::e($row->reason) . '</td></tr>';
+        return ['id' => (int) $row->client_id, 'name' => $this->clientName($row), 'reason' => (string) $row->reason];
     }
 
     // -- a run ----------------------------------------------------------------------------
@@ -448,189 +447,91 @@ final class BulkController
     /** The run's panel; $waitingEvent: a run the worker has not written yet, followed by its event id. */
     private function runPanel(?object $run, ?string $waitingEvent): string
     {
+        $vars = [
+            'lang' => $this->t->all(),
+            'run_id' => $run === null ? null : (int) $run->id,
+            'facts' => '',
+            'stopped' => '',
+            'cancel_confirm' => null,
+            'action' => $this->url([]),
+            'token' => '',
+            'bars' => ['aligned' => 'success', 'skipped' => 'info', 'failed' => 'danger', 'cancelled' => 'warning'],
+            'order' => ['aligned', 'failed', 'skipped', 'queued', 'cancelled'],
+            'script_html' => Templates::render('admin/bulk_run_script', ['poll_ms' => self::POLL_MS]),
+        ];
         if ($run === null) {
             $progress = ['total' => 0, 'handled' => 0, 'percent' => 0, 'final' => false,
                 'counts' => array_fill_keys(BulkRuns::CLIENT_STATES, 0), 'widths' => array_fill_keys(BulkRuns::CLIENT_STATES, 0)];
             $poll = $this->url(['event' => (string) $waitingEvent, 'format' => 'json']);
-            $title = $this->t->html('bulk_run_waiting_title');
+            $title = $this->t->get('bulk_run_waiting_title');
             $state = 'queued';
-            $facts = '';
             $here = $this->url(['event' => (string) $waitingEvent]);
         } else {
             $progress = BulkRuns::progress($run);
             $poll = $this->url(['run' => (int) $run->id, 'format' => 'json']);
-            $title = $this->t->html('bulk_run_title', (int) $run->id);
+            $title = $this->t->get('bulk_run_title', (int) $run->id);
             $state = (string) $run->state;
-            $facts = '<p class="text-muted prorata-bulk-facts">' . Format::e($this->facts($run)) . '</p>';
+            $vars['facts'] = $this->facts($run);
             if ($state === 'stopped') {  // the watch stopped it: its chunks could not be sent again
-                $facts .= '<p class="text-danger prorata-bulk-stopped">'
-                    . $this->t->html('bulk_stopped_reason', (string) ($run->reason ?? '')) . '</p>';
+                $vars['stopped'] = $this->t->get('bulk_stopped_reason', (string) ($run->reason ?? ''));
             }
             $here = $this->url(['run' => (int) $run->id]);
+            if (in_array($state, BulkRuns::CANCELLABLE_STATES, true)) {
+                $vars['cancel_confirm'] = json_encode($this->t->get('bulk_confirm_cancel', (int) $run->id), JSON_UNESCAPED_UNICODE | JSON_HEX_TAG);
+                $vars['token'] = $this->token();
+            }
         }
-        $html = '<div class="panel panel-default" id="prorata-bulk-run" data-state="' . Format::e($state) . '"'
-            . ($run !== null ? ' data-run="' . (int) $run->id . '"' : '')
-            . ($progress['final'] ? '' : ' data-poll="' . Format::e($poll) . '"')
-            . ' data-here="' . Format::e($here) . '">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $title
-            . ' <span class="label label-' . self::stateClass($state) . ' prorata-bulk-state">'
-            . Format::e($this->stateLabel($state)) . '</span></h3></div><div class="panel-body">' . $facts
-            . '<div class="progress prorata-bulk-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"'
-            . ' aria-valuenow="' . $progress['percent'] . '">';
-        foreach (['aligned' => 'success', 'skipped' => 'info', 'failed' => 'danger', 'cancelled' => 'warning'] as $key => $class) {
-            $html .= '<div class="progress-bar progress-bar-' . $class . ' prorata-bar-' . $key . '"'
-                . ' style="width: ' . $progress['widths'][$key] . '%"></div>';
-        }
+        // the two counts stand in the sentence where the language puts them
         $handled = Format::e($this->t->get('bulk_handled', "\x01", "\x02"));
-        $html .= '</div><p><strong class="prorata-bulk-percent">' . $progress['percent'] . ' %</strong> '
-            . strtr($handled, [
-                "\x01" => '<span data-count="handled">' . $progress['handled'] . '</span>',
-                "\x02" => '<span data-count="total">' . $progress['total'] . '</span>',
-            ]) . '</p>'
-            . '<table class="table table-condensed prorata-bulk-counts" style="width:auto"><thead><tr>';
-        $order = ['aligned', 'failed', 'skipped', 'queued', 'cancelled'];
-        foreach ($order as $key) {
-            $html .= '<th class="text-right">' . $this->t->html('bulk_count_' . $key) . '</th>';
-        }
-        $html .= '</tr></thead><tbody><tr>';
-        foreach ($order as $key) {
-            $html .= '<td class="text-right" data-count="' . $key . '">' . $progress['counts'][$key] . '</td>';
-        }
-        $html .= '</tr></tbody></table>';
-        if ($run !== null && in_array($state, BulkRuns::CANCELLABLE_STATES, true)) {
-            $confirm = $this->t->get('bulk_confirm_cancel', (int) $run->id);
-            $html .= '<form method="post" action="' . Format::e($this->url([])) . '" class="prorata-bulk-cancel">'
-                . $this->tokenField()
-                . '<input type="hidden" name="action" value="bulk_cancel">'
-                . '<input type="hidden" name="run_id" value="' . (int) $run->id . '">'
-                . '<button type="submit" class="btn btn-danger btn-sm" id="prorata-bulk-cancel"'
-                . ' onclick="return confirm(' . Format::e(json_encode($confirm, JSON_UNESCAPED_UNICODE | JSON_HEX_TAG)) . ');">'
-                . $this->t->html('bulk_button_cancel') . '</button></form>';
-        }
-        $html .= $this->failuresHtml($run);
-        $html .= '<script>' . self::script() . '</script>';
-
-        return $html . '</div></div>';
-    }
-
-    private function failuresHtml(?object $run): string
-    {
         $rows = $run === null ? [] : BulkRuns::failures((int) $run->id);
-        $html = '<h4>' . $this->t->html('bulk_failures_title') . '</h4>'
-            . '<p class="text-muted prorata-bulk-no-failures"' . ($rows === [] ? '' : ' style="display:none"') . '>'
-            . $this->t->html('bulk_failures_none') . '</p>'
-            . '<table class="table table-condensed table-striped" id="prorata-bulk-failures"' . ($rows === [] ? ' style="display:none"' : '') . '>'
-            . '<thead><tr>' . $this->th('col_client') . $this->th('col_reason') . '</tr></thead><tbody>';
-        foreach ($rows as $row) {
-            $html .= $this->clientReasonRow($row);
-        }
-        $html .= '</tbody></table>';
-        if (count($rows) >= BulkRuns::FAILURES_SHOWN) {
-            $html .= '<p class="text-muted">' . $this->t->html('bulk_failures_more', BulkRuns::FAILURES_SHOWN) . '</p>';
-        }
 
-        return $html;
-    }
-
-    /**
-     * The page is put at the run's own address first, so reloading it sends no form again.
-     * Then, while the run goes on, the progress poller: updates the bar, the counts and the
-     * failed clients from the JSON endpoint, and shows the run's final page once it is done
-     * or cancelled.
-     */
-    private static function script(): string
-    {
-        $script = <<<'JS'
-(function () {
-  var panel = document.getElementById('prorata-bulk-run');
-  if (!panel) { return; }
-  if (window.history && history.replaceState) { history.replaceState(null, '', panel.getAttribute('data-here')); }
-  if (!panel.getAttribute('data-poll')) { return; }
-  var poll = panel.getAttribute('data-poll');
-  function set(selector, text) {
-    var node = panel.querySelector(selector);
-    if (node) { node.textContent = String(text); }
-  }
-  function show(run, failures) {
-    panel.setAttribute('data-state', run.state);
-    set('.prorata-bulk-state', run.state_label);
-    set('.prorata-bulk-percent', run.percent + ' %');
-    set('[data-count="handled"]', run.handled);
-    set('[data-count="total"]', run.total);
-    panel.querySelector('.prorata-bulk-progress').setAttribute('aria-valuenow', run.percent);
-    Object.keys(run.counts).forEach(function (key) {
-      set('td[data-count="' + key + '"]', run.counts[key]);
-      var bar = panel.querySelector('.prorata-bar-' + key);
-      if (bar) { bar.style.width = run.widths[key] + '%'; }
-    });
-    var table = panel.querySelector('#prorata-bulk-failures');
-    var body = table.querySelector('tbody');
-    body.textContent = '';
-    failures.forEach(function (failure) {
-      var row = body.insertRow(-1);
-      row.setAttribute('data-client', failure.client_id);
-      var link = document.createElement('a');
-      link.href = failure.url;
-      link.textContent = failure.name;
-      row.insertCell(-1).appendChild(link);
-      row.insertCell(-1).textContent = failure.reason;
-    });
-    table.style.display = failures.length ? '' : 'none';
-    panel.querySelector('.prorata-bulk-no-failures').style.display = failures.length ? 'none' : '';
-  }
-  function tick() {
-    fetch(poll, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
-      .then(function (answer) { return answer.json(); })
-      .then(function (data) {
-        if (data.run) {
-          show(data.run, data.failures || []);
-          if (data.run.final) { window.location.replace(data.run.url); return; }
-        }
-        window.setTimeout(tick, POLL_MS);
-      })
-      .catch(function () { window.setTimeout(tick, 3 * POLL_MS); });
-  }
-  window.setTimeout(tick, POLL_MS);
-})();
-JS;
-
-        return str_replace('POLL_MS', (string) self::POLL_MS, $script);
+        return Templates::render('admin/bulk_run', [
+            'state' => $state,
+            'state_class' => self::stateClass($state),
+            'state_label' => $this->stateLabel($state),
+            'final' => (bool) $progress['final'],
+            'poll' => $poll,
+            'here' => $here,
+            'title' => $title,
+            'progress' => $progress,
+            'handled_html' => strtr($handled, [
+                "\x01" => '<span data-count="handled">' . (int) $progress['handled'] . '</span>',
+                "\x02" => '<span data-count="total">' . (int) $progress['total'] . '</span>',
+            ]),
+            'failures' => array_map(fn ($row) => $this->clientReason($row), $rows),
+            'failures_more' => count($rows) >= BulkRuns::FAILURES_SHOWN ? $this->t->get('bulk_failures_more', BulkRuns::FAILURES_SHOWN) : '',
+        ] + $vars);
     }
 
     // -- recent runs ----------------------------------------------------------------------
 
     private function runsPanel(): string
     {
-        $html = '<div class="panel panel-default" id="prorata-bulk-runs">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $this->t->html('bulk_runs_title') . '</h3></div>'
-            . '<div class="panel-body">';
         try {
-            $runs = BulkRuns::recent();
+            $recent = BulkRuns::recent();
         } catch (\Throwable $e) {
             // the worker's tables are missing until `prorata db upgrade` has run
-            return $html . $this->inlineAlert('warning', $this->t->html('error_no_tables')) . '</div></div>';
+            return Templates::render('admin/bulk_runs', ['lang' => $this->t->all(), 'no_tables' => true, 'runs' => []]);
         }
-        if ($runs === []) {
-            return $html . '<p class="text-muted prorata-bulk-no-runs">' . $this->t->html('bulk_runs_none') . '</p></div></div>';
-        }
-        $html .= '<table class="table table-striped table-condensed prorata-bulk-runs"><thead><tr>'
-            . $this->th('col_run') . $this->th('col_started') . $this->th('col_requested_by') . $this->th('col_day')
-            . $this->th('col_filters') . $this->th('col_progress') . $this->th('col_state') . '</tr></thead><tbody>';
-        foreach ($runs as ['run' => $run, 'progress' => $progress]) {
+        $runs = [];
+        foreach ($recent as ['run' => $run, 'progress' => $progress]) {
             $counts = $progress['counts'];
-            $html .= '<tr data-run="' . (int) $run->id . '" data-state="' . Format::e($run->state) . '">'
-                . '<td><a href="' . Format::e($this->url(['run' => (int) $run->id])) . '">'
-                . $this->t->html('bulk_run_title', (int) $run->id) . '</a></td>'
-                . '<td class="text-nowrap">' . Format::e($this->when((string) $run->created_at)) . '</td>'
-                . '<td>' . Format::e($this->t->requester((string) $run->requested_by)) . '</td>'
-                . '<td>' . (int) $run->day . '</td>'
-                . '<td>' . Format::e($this->filtersText((string) $run->filters)) . '</td>'
-                . '<td>' . $this->t->html('bulk_progress_short', $counts['aligned'], $counts['failed'], $counts['skipped'], $counts['cancelled'], $progress['total']) . '</td>'
-                . '<td><span class="label label-' . self::stateClass((string) $run->state) . '">'
-                . Format::e($this->stateLabel((string) $run->state)) . '</span></td></tr>';
+            $runs[] = [
+                'id' => (int) $run->id,
+                'state' => (string) $run->state,
+                'href' => $this->url(['run' => (int) $run->id]),
+                'title' => $this->t->get('bulk_run_title', (int) $run->id),
+                'when' => $this->when((string) $run->created_at),
+                'requester' => $this->t->requester((string) $run->requested_by),
+                'day' => (int) $run->day,
+                'filters' => $this->filtersText((string) $run->filters),
+                'progress' => $this->t->get('bulk_progress_short', $counts['aligned'], $counts['failed'], $counts['skipped'], $counts['cancelled'], $progress['total']),
+                'state_class' => self::stateClass((string) $run->state),
+                'state_label' => $this->stateLabel((string) $run->state),
+            ];
         }
 
-        return $html . '</tbody></table></div></div>';
+        return Templates::render('admin/bulk_runs', ['lang' => $this->t->all(), 'no_tables' => false, 'runs' => $runs]);
     }
 
     // -- words ----------------------------------------------------------------------------
