@@ -2,6 +2,7 @@
 
 namespace ProrataAlign\Admin\Controller;
 
+use ProrataAlign\Admin\GatewayNames;
 use ProrataAlign\Admin\PageParts;
 use ProrataAlign\Records;
 use ProrataAlign\Admin\Withdrawals;
@@ -14,7 +15,6 @@ use ProrataAlign\Page\Text;
 use ProrataAlign\PreviewError;
 use ProrataAlign\SentEvent;
 use ProrataAlign\Worker\WorkerClient;
-use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -37,8 +37,7 @@ final class SingleClientController
     private WorkerClient $worker;
     private Format $format;
     private int $adminId;
-    /** @var array<string, string> gateway system name => display name */
-    private array $gatewayNames = [];
+    private GatewayNames $gateways;
 
     public function __construct(Text $t, string $link, WorkerClient $worker, Format $format, int $adminId)
     {
@@ -47,6 +46,7 @@ final class SingleClientController
         $this->worker = $worker;
         $this->format = $format;
         $this->adminId = $adminId;
+        $this->gateways = new GatewayNames();
     }
 
     /** The client the request names (GET or POST client_id), or null; bad input is an alert. */
@@ -125,25 +125,10 @@ final class SingleClientController
         }
         $services = null;
         if ($excluded !== []) {
-            $services = array_values(array_diff(self::everyServiceOf($clientId), $excluded));
+            $services = array_values(array_diff(Records::everyServiceOf($clientId), $excluded));
         }
 
         return ['day' => $day, 'cycles' => $runCycles, 'excluded' => $excluded, 'services' => $services];
-    }
-
-    /** @return string[] every service and addon of the client, as "service:12", "addon:3" */
-    private static function everyServiceOf(int $clientId): array
-    {
-        $all = [];
-        foreach (Capsule::table('tblhosting')->where('userid', $clientId)->pluck('id') as $id) {
-            $all[] = 'service:' . (int) $id;
-        }
-        foreach (Capsule::table('tblhostingaddons')->where('userid', $clientId)->pluck('id') as $id) {
-            $all[] = 'addon:' . (int) $id;
-        }
-        sort($all);
-
-        return $all;
     }
 
     /** @return string[] the cycles the "Prorate ..." settings enable */
@@ -232,7 +217,7 @@ final class SingleClientController
                 'new_due' => $format->date($line['new_due'] ?? null),
                 'days' => $line['days'] === null ? '' : (int) $line['days'],
                 'amount' => $format->money($line['amount'] ?? null),
-                'gateway' => $this->gatewayName((string) ($line['paymentmethod'] ?? '')),
+                'gateway' => $this->gateways->of((string) ($line['paymentmethod'] ?? '')),
             ] + $this->note($line);
         }
         $invoices = [];
@@ -240,7 +225,7 @@ final class SingleClientController
             $discount = (string) ($invoice['discount'] ?? '0.00');
             $invoices[] = [
                 'paymentmethod' => (string) ($invoice['paymentmethod'] ?? ''),
-                'gateway' => $this->gatewayName((string) ($invoice['paymentmethod'] ?? '')),
+                'gateway' => $this->gateways->of((string) ($invoice['paymentmethod'] ?? '')),
                 'lines' => count($invoice['lines'] ?? []),
                 'duedate' => $format->date($invoice['duedate'] ?? null),
                 'subtotal' => $format->money($invoice['subtotal'] ?? null),
@@ -366,7 +351,7 @@ final class SingleClientController
             $invoices[] = [
                 'id' => $id,
                 'text' => $this->t->get('invoice_number', $id),
-                'gateway' => $this->gatewayName((string) ($invoice['paymentmethod'] ?? '')),
+                'gateway' => $this->gateways->of((string) ($invoice['paymentmethod'] ?? '')),
                 'duedate' => $format->date($invoice['duedate'] ?? null),
                 'lines' => (int) ($invoice['lines'] ?? 0),
                 'total' => $format->money($invoice['total'] ?? null),
@@ -396,28 +381,5 @@ final class SingleClientController
             'invoices' => $invoices,
             'notes' => $notes,
         ];
-    }
-
-    // -- small pieces ---------------------------------------------------------------------
-
-    private function gatewayName(string $gateway): string
-    {
-        if ($gateway === '') {
-            return '';
-        }
-        if (!isset($this->gatewayNames[$gateway])) {
-            $name = null;
-            try {
-                $name = Capsule::table('tblpaymentgateways')
-                    ->where('gateway', $gateway)
-                    ->where('setting', 'name')
-                    ->value('value');
-            } catch (\Throwable $e) {
-                $name = null; // no gateway table: show the system name
-            }
-            $this->gatewayNames[$gateway] = is_string($name) && $name !== '' ? $name : $gateway;
-        }
-
-        return $this->gatewayNames[$gateway];
     }
 }
