@@ -73,8 +73,7 @@ final class BulkView
                 $values['day'],
                 $values['cycles'],
                 Input::enabledCycles($this->worker->settings()),
-                '<button type="submit" name="action" value="bulk_dry_run" class="btn btn-default btn-sm" id="prorata-bulk-dry-run-button">'
-                . $this->t->html('bulk_button_dry_run') . '</button>'
+                ['value' => 'bulk_dry_run', 'id' => 'prorata-bulk-dry-run-button', 'key' => 'bulk_button_dry_run']
             ),
             'dry_run' => $result === null ? null : $this->dryRunView($values, $result),
         ]);

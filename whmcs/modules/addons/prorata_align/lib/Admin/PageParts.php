@@ -3,7 +3,6 @@
 namespace ProrataAlign\Admin;
 
 use ProrataAlign\Page\Csrf;
-use ProrataAlign\Page\Format;
 use ProrataAlign\Page\Input;
 use ProrataAlign\Page\Templates;
 
@@ -12,9 +11,9 @@ if (!defined("WHMCS")) {
 }
 
 /**
- * What the admin pages' controllers share: their alerts, the CSRF token field, table
- * headings and the module link. The class using it has the page's strings in $this->t and
- * the module link in $this->link.
+ * What the admin pages' controllers share: their alerts (escaped HTML, printed by the page's
+ * template), the CSRF token, the day-and-cycles well and the module link. The class using
+ * it has the page's strings in $this->t and the module link in $this->link.
  */
 trait PageParts
 {
@@ -26,18 +25,6 @@ trait PageParts
     private function token(): string
     {
         return $this->token ??= Csrf::token();
-    }
-
-    private function tokenField(): string
-    {
-        $this->token();
-
-        return '<input type="hidden" name="token" value="' . Format::e($this->token) . '">';
-    }
-
-    private function th(string $key, string $class = ''): string
-    {
-        return '<th' . ($class !== '' ? ' class="' . $class . '"' : '') . '>' . $this->t->html($key) . '</th>';
     }
 
     private function alert(string $type, string $html): void
@@ -59,31 +46,18 @@ trait PageParts
         return $alerts;
     }
 
-    private function alertsHtml(): string
-    {
-        $html = '';
-        foreach ($this->alerts as [$type, $message]) {
-            $html .= $this->inlineAlert($type, $message);
-        }
-
-        return $html;
-    }
-
-    private function inlineAlert(string $type, string $html, string $id = ''): string
-    {
-        return '<div class="alert alert-' . $type . ' prorata-alert-' . $type . '"' . ($id !== '' ? ' id="' . $id . '"' : '')
-            . ' role="alert">' . $html . '</div>';
-    }
-
     /**
-     * The day and cycles of a run, and its button, in a well: the day 1-31 ($prefix-day), a
-     * box per cycle (those the settings turn off shown but disabled), then the short months'
-     * warning for days 29 to 31 ($prefix-day-warning).
+     * The day and cycles of a run, and its button, in a well (templates/admin/
+     * day_and_cycles.tpl): the day 1-31 ($prefix-day), a box per cycle (those the settings
+     * turn off shown but disabled), then the short months' warning for days 29 to 31
+     * ($prefix-day-warning).
      *
+     * @param array{value: string, id: string, key: string} $button the submit button: its
+     *        action value, its id and its label's language key
      * @param string[] $chosen the ticked cycles
      * @param string[] $enabled the cycles the settings allow
      */
-    private function dayAndCycles(string $prefix, int $chosenDay, array $chosen, array $enabled, string $button): string
+    private function dayAndCycles(string $prefix, int $chosenDay, array $chosen, array $enabled, array $button): string
     {
         $cycles = [];
         foreach (Input::CYCLES as $cycle) {
@@ -100,7 +74,7 @@ trait PageParts
             'prefix' => $prefix,
             'chosen_day' => $chosenDay,
             'cycles' => $cycles,
-            'button_html' => $button,
+            'button' => $button,
             'warning' => $chosenDay >= 29 ? $this->t->get('warning_short_months', $chosenDay) : '',
         ]);
     }

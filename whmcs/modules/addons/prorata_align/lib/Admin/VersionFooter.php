@@ -2,6 +2,7 @@
 
 namespace ProrataAlign\Admin;
 
+use ProrataAlign\Page\Templates;
 use ProrataAlign\Page\Text;
 use ProrataAlign\Worker\WorkerClient;
 
@@ -39,16 +40,20 @@ final class VersionFooter
             return '';
         }
 
-        return '<div class="alert alert-warning prorata-alert-warning" id="prorata-version-warning" role="alert">'
-            . $this->t->html('versions_differ', $this->addon, $this->worker) . '</div>';
+        return Templates::render('admin/versions', [
+            'warning' => true,
+            'text' => $this->t->get('versions_differ', $this->addon, $this->worker),
+        ]);
     }
 
     public function html(): string
     {
         $worker = $this->worker === null ? $this->t->get('versions_worker_unknown') : $this->worker;
 
-        return '<p class="text-muted small text-right" id="prorata-versions">'
-            . $this->t->html('versions_footer', $this->addon, $worker) . '</p>';
+        return Templates::render('admin/versions', [
+            'warning' => false,
+            'text' => $this->t->get('versions_footer', $this->addon, $worker),
+        ]);
     }
 
     /** "1.2" of "1.2.3" (anything else is compared whole). */

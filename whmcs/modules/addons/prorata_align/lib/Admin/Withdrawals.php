@@ -3,6 +3,7 @@
 namespace ProrataAlign\Admin;
 
 use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Templates;
 use ProrataAlign\Page\Text;
 
 if (!defined("WHMCS")) {
@@ -22,15 +23,17 @@ final class Withdrawals
         if ($items === []) {
             return '';
         }
-        $html = '<div class="alert alert-info prorata-withdraw"><p>' . $t->html('withdraw_intro') . '</p><ul>';
+        $view = [];
         foreach ($items as $item) {
-            $kind = ($item['type'] ?? '') === 'addon' ? $t->html('kind_addon') : $t->html('kind_service');
-            $html .= '<li data-record="' . (int) ($item['record'] ?? 0) . '">'
-                . $kind . ' #' . (int) ($item['id'] ?? 0) . ': '
-                . $t->html('invoice_number', (int) ($item['invoice_id'] ?? 0)) . ', '
-                . Format::e($format->money((string) ($item['amount'] ?? '0'))) . '</li>';
+            $view[] = [
+                'record' => (int) ($item['record'] ?? 0),
+                'kind_text' => $t->get(($item['type'] ?? '') === 'addon' ? 'kind_addon' : 'kind_service'),
+                'id' => (int) ($item['id'] ?? 0),
+                'invoice_text' => $t->get('invoice_number', (int) ($item['invoice_id'] ?? 0)),
+                'amount' => $format->money((string) ($item['amount'] ?? '0')),
+            ];
         }
 
-        return $html . '</ul></div>';
+        return Templates::render('admin/withdrawals', ['lang' => $t->all(), 'items' => $view]);
     }
 }

@@ -7,7 +7,7 @@
 <option value="{$day}"{if $day === $chosen_day} selected{/if}>{$day}</option>
 {/for}
 </select>
-</div> <span class="prorata-cycles"><strong>{$lang.label_cycles|escape}</strong> {foreach $cycles as $cycle}<label class="checkbox-inline{if !$cycle.enabled} text-muted{/if}"{if !$cycle.enabled} title="{$lang.cycle_off_in_settings|escape}"{/if}><input type="checkbox" name="cycles[]" value="{$cycle.value|escape}"{if $cycle.chosen} checked{/if}{if !$cycle.enabled} disabled{/if}> {$cycle.label|escape}</label> {/foreach}</span> {$button_html nofilter}
+</div> <span class="prorata-cycles"><strong>{$lang.label_cycles|escape}</strong> {foreach $cycles as $cycle}<label class="checkbox-inline{if !$cycle.enabled} text-muted{/if}"{if !$cycle.enabled} title="{$lang.cycle_off_in_settings|escape}"{/if}><input type="checkbox" name="cycles[]" value="{$cycle.value|escape}"{if $cycle.chosen} checked{/if}{if !$cycle.enabled} disabled{/if}> {$cycle.label|escape}</label> {/foreach}</span> <button type="submit" name="action" value="{$button.value}" class="btn btn-default btn-sm" id="{$button.id}">{$lang[$button.key]|escape}</button>
 </div>
 {if $chosen_day >= 29}
 <div class="alert alert-warning prorata-alert-warning" id="{$prefix}-day-warning" role="alert">{$warning|escape}</div>

@@ -172,8 +172,7 @@ final class SingleClientController
                 $options['day'],
                 $options['cycles'],
                 $this->enabledCycles(),
-                '<button type="submit" name="action" value="preview" class="btn btn-default btn-sm" id="prorata-refresh">'
-                . $this->t->html('button_refresh') . '</button>'
+                ['value' => 'preview', 'id' => 'prorata-refresh', 'key' => 'button_refresh']
             ),
             'plan' => null,
         ] + $vars;
