@@ -181,7 +181,10 @@ def admin_html(
 
 
 def overpayments_panel(php: str, url: str, language: str, post: object = None) -> str:
-    call = "Controller\\OverpaymentsController::panel($t, $format, 'addonmodules.php?module=prorata_align')"
+    call = (
+        "Controller\\OverpaymentsController::panel("
+        "$t, $format, 'addonmodules.php?module=prorata_align')"
+    )
     return admin_html(php, url, call, language, post=post)
 
 
