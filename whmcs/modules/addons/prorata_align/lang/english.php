@@ -1,6 +1,7 @@
 <?php
 /**
- * Prorated Next Due Date: English language strings.
+ * Prorated Next Due Date: English language strings (one file per language, as WHMCS loads
+ * it: over 400 lines because every string of the module is here).
  *
  * WHMCS loads this file for the module's admin and client area pages and passes the strings
  * to them as $vars['_lang']. The configuration page and the activate / deactivate messages get
