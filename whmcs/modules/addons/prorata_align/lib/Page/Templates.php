@@ -46,6 +46,9 @@ final class Templates
         // WHMCS's compile folder (configuration.php's $templates_compiledir) when it can be
         // written, else one of the addon's own in the system's temporary folder
         $compiled = $GLOBALS['templates_compiledir'] ?? '';
+        if (is_string($compiled) && $compiled !== '' && $compiled[0] !== '/' && defined('ROOTDIR')) {
+            $compiled = ROOTDIR . '/' . $compiled; // WHMCS's default, "templates_c", is relative to its folder
+        }
         if (!is_string($compiled) || $compiled === '' || !is_dir($compiled) || !is_writable($compiled)) {
             $compiled = sys_get_temp_dir() . '/prorata_align_templates_c';
             if (!is_dir($compiled)) {
