@@ -102,6 +102,16 @@ def _rule_for(rules: Sequence[TaxRule], level: int, country: str, state: str) ->
     return None
 
 
+def tax_names(rules: Sequence[TaxRule], country: str, state: str) -> dict[int, str]:
+    """The name of the rule each level applies to this client ("VAT" in "19.00% VAT").
+
+    The addon shows the same names from PHP (InvoiceSummary::namesFor); a test runs both on
+    the same cases.
+    """
+    found = {level: _rule_for(rules, level, country, state) for level in (1, 2)}
+    return {level: rule.name.strip() for level, rule in found.items() if rule is not None}
+
+
 def rates_for(setup: TaxSetup, country: str, state: str, tax_exempt: bool) -> TaxRates:
     """The level 1 and level 2 rates a new invoice for this client records (frozen on it)."""
     if not setup.enabled or tax_exempt:

@@ -166,7 +166,7 @@ def test_the_test_without_a_worker_fails_clearly_and_a_forged_one_sends_nothing(
 
 def test_the_panel_knows_the_beat_schedule() -> None:
     """The PHP panel's periods are the beat schedule's (a stale job is judged the same way)."""
-    source = (ADDON_DIR / "admin" / "HealthPanel.php").read_text()
+    source = (ADDON_DIR / "lib" / "Admin" / "Controller" / "HealthController.php").read_text()
     block = re.search(r"JOB_PERIODS = \[(.*?)\];", source, re.S)
     assert block
     periods = {job: int(seconds) for job, seconds in re.findall(r"'(\w+)' => (\d+)", block[1])}

@@ -140,11 +140,10 @@ def test_cancellation_request_waits_in_the_outbox_while_redis_is_down(
 ADMIN_SNIPPET = r"""
 require $argv[1] . '/tests/php/harness/bootstrap.php';
 require_once $argv[1] . '/whmcs/modules/addons/prorata_align/prorata_align.php';
-prorata_align_pages_boot();
 $_ADDONLANG = [];
 include $argv[1] . '/whmcs/modules/addons/prorata_align/lang/' . $argv[2] . '.php';
-$t = new \ProrataAlign\Pages\Text($_ADDONLANG);
-$format = \ProrataAlign\Pages\Format::forClient(null);
+$t = new \ProrataAlign\Page\Text($_ADDONLANG);
+$format = \ProrataAlign\Page\Format::forClient(null);
 $input = json_decode($argv[3], true);
 $post = json_decode($argv[4], true);
 if (is_array($post)) {  // a form sent by the admin whose session token is "tok-1"
@@ -152,14 +151,14 @@ if (is_array($post)) {  // a form sent by the admin whose session token is "tok-
     $_POST = $post;
     $_SESSION['tkval'] = 'tok-1';
 }
-echo \ProrataAlign\Pages\%s;
+echo \ProrataAlign\Admin\%s;
 """
 
 
 def admin_html(
     php: str, url: str, call: str, language: str, data: object = None, post: object = None
 ) -> str:
-    r"""What a part of the admin page prints: `call` on a class of ProrataAlign\Pages, with
+    r"""What a part of the admin page prints: `call` on a class of ProrataAlign\Admin, with
     $t (the language's strings), $format and $input (`data`) at hand; `post`: the form."""
     done = subprocess.run(
         [
@@ -182,7 +181,10 @@ def admin_html(
 
 
 def overpayments_panel(php: str, url: str, language: str, post: object = None) -> str:
-    call = "Overpayments::panel($t, $format, 'addonmodules.php?module=prorata_align')"
+    call = (
+        "Controller\\OverpaymentsController::panel("
+        "$t, $format, 'addonmodules.php?module=prorata_align')"
+    )
     return admin_html(php, url, call, language, post=post)
 
 

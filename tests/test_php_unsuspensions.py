@@ -40,7 +40,7 @@ ADMIN_PAGE = (
     "require PRORATA_HARNESS_ADDON . '/prorata_align.php';"
     "$_SERVER['REQUEST_METHOD'] = 'GET';"
     "prorata_align_output(['modulelink' => 'addonmodules.php?module=prorata_align',"
-    " '_lang' => prorata_align_pages_strings('english')]);"
+    " '_lang' => \\ProrataAlign\\Lang::strings('english')]);"
 )
 
 

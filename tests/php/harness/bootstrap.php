@@ -211,6 +211,14 @@ namespace {
     }
     require_once 'Illuminate/Database/autoload.php';
 
+    // WHMCS ships Smarty, and the addon renders its admin templates with it: Debian's smarty3
+    // (WHMCS 8 ships Smarty 3.1), or smarty4
+    foreach (['/usr/share/php/smarty3/Smarty.class.php', '/usr/share/php/smarty4/Smarty.class.php'] as $smartyFile) {
+        if (!class_exists('Smarty', false) && is_file($smartyFile)) {
+            require_once $smartyFile;
+        }
+    }
+
     $harnessClient = getenv('PRORATA_HARNESS_REDIS_CLIENT');
     if ($harnessClient !== false && $harnessClient !== '') {
         define('PRORATA_ALIGN_REDIS_CLIENT', $harnessClient);

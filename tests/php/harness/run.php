@@ -143,7 +143,7 @@ function harness_action(array $request)
             ob_start();
             prorata_align_output([
                 'modulelink' => 'addonmodules.php?module=prorata_align',
-                '_lang' => prorata_align_pages_strings('english'),
+                '_lang' => \ProrataAlign\Lang::strings('english'),
             ]);
 
             return ['html' => ob_get_clean()];

@@ -89,7 +89,7 @@ switch ($path) {
         $vars = pages_module_settings() + [
             'modulelink' => 'addonmodules.php?module=prorata_align',
             'version' => prorata_align_config()['version'],
-            '_lang' => prorata_align_pages_strings($language),
+            '_lang' => \ProrataAlign\Lang::strings($language),
         ];
         ob_start();
         prorata_align_output($vars);
@@ -124,7 +124,7 @@ switch ($path) {
         $vars = pages_module_settings() + [
             'modulelink' => 'index.php?m=prorata_align',
             'version' => prorata_align_config()['version'],
-            '_lang' => prorata_align_pages_strings($language),
+            '_lang' => \ProrataAlign\Lang::strings($language),
         ];
         $page = prorata_align_clientarea($vars);
         if (!empty($page['requirelogin']) && empty($_SESSION['uid'])) {

@@ -14,43 +14,13 @@ if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
 }
 
+// the addon's one class loader (namespace ProrataAlign, lib/)
+require_once __DIR__ . '/lib/autoload.php';
+
 // The functions are declared inside this block rather than at the top level: PHP binds
 // top-level functions while it compiles a file, before the guard above runs, so opening the
 // file directly would still define them. Inside a block they exist only once WHMCS includes it.
 if (!function_exists('prorata_align_config')) {
-    /**
-     * A string from the module's language file.
-     *
-     * WHMCS passes the language strings only to _output, _sidebar and _clientarea
-     * ($vars['_lang']); _config, _activate and _deactivate get none, so those read
-     * lang/<language>.php themselves, falling back to English.
-     */
-    function prorata_align_lang_string($key, $language = 'english')
-    {
-        static $loaded = [];
-
-        $language = strtolower((string) $language);
-        if (!preg_match('/^[a-z][a-z_-]*$/', $language)
-            || !is_file(__DIR__ . '/lang/' . $language . '.php')
-        ) {
-            $language = 'english';
-        }
-        if (!isset($loaded[$language])) {
-            $_ADDONLANG = [];
-            include __DIR__ . '/lang/' . $language . '.php';
-            $loaded[$language] = $_ADDONLANG;
-        }
-        if (isset($loaded[$language][$key])) {
-            return $loaded[$language][$key];
-        }
-        if ($language !== 'english') {
-            return prorata_align_lang_string($key, 'english');
-        }
-        trigger_error('prorata_align: missing language string ' . $key, E_USER_WARNING);
-
-        return $key;
-    }
-
     /**
      * Module name, version and settings, as WHMCS shows them under
      * System Settings > Addon Modules. WHMCS saves each setting as a string in tbladdonmodules.
@@ -121,12 +91,12 @@ if (!function_exists('prorata_align_config')) {
             'preview_timeout' => $text('Preview wait (seconds)', '3', '5'),
         ];
         foreach (array_keys($fields) as $key) {
-            $fields[$key]['Description'] = prorata_align_lang_string('setting_' . $key . '_desc');
+            $fields[$key]['Description'] = \ProrataAlign\Lang::get('setting_' . $key . '_desc');
         }
 
         return [
             'name' => 'Prorated Next Due Date',
-            'description' => prorata_align_lang_string('module_description'),
+            'description' => \ProrataAlign\Lang::get('module_description'),
             'author' => 'Prorata Align',
             'language' => 'english',
             'version' => '1.1.0.dev0',
@@ -142,7 +112,7 @@ if (!function_exists('prorata_align_config')) {
     {
         return [
             'status' => 'success',
-            'description' => prorata_align_lang_string('activate_success'),
+            'description' => \ProrataAlign\Lang::get('activate_success'),
         ];
     }
 
@@ -154,24 +124,16 @@ if (!function_exists('prorata_align_config')) {
     {
         return [
             'status' => 'success',
-            'description' => prorata_align_lang_string('deactivate_success'),
+            'description' => \ProrataAlign\Lang::get('deactivate_success'),
         ];
     }
 }
 
-// The admin page and the client area page (their code lives in admin/, the client area's
-// Smarty template in templates/). Declared inside a block for the same reason as above.
+// The admin page and the client area page, as WHMCS's sample addon module lays them out:
+// each hands the request to its area's controller (lib/Admin/Dispatcher.php picks the admin
+// page's; lib/Client/ClientAreaController.php is the client area's), whose markup is in
+// templates/. Declared inside a block for the same reason as above.
 if (!function_exists('prorata_align_output')) {
-    /** Loads the module's classes: lib/ (autoloaded) and the pages' own in admin/. */
-    function prorata_align_pages_boot()
-    {
-        require_once __DIR__ . '/lib/autoload.php';
-        foreach (['Text', 'Format', 'Input', 'Csrf', 'Worker', 'Records', 'AdminPage', 'ClientPage'] as $file) {
-            require_once __DIR__ . '/admin/' . $file . '.php';
-        }
-        require_once __DIR__ . '/admin/Unsuspensions.php';
-    }
-
     /**
      * The admin page, Addons > Prorated Next Due Date: find a client, preview, align, and the
      * list of alignments; with &view=bulk, align many clients. WHMCS prints what this echoes
@@ -179,16 +141,12 @@ if (!function_exists('prorata_align_output')) {
      */
     function prorata_align_output($vars)
     {
-        prorata_align_pages_boot();
-        $worker = new \ProrataAlign\Pages\Worker(\ProrataAlign\Settings::load());
+        $worker = new \ProrataAlign\Worker\WorkerClient(\ProrataAlign\Settings::load());
         $adminId = (int) ($_SESSION['adminid'] ?? 0);
-        $page = new \ProrataAlign\Pages\AdminPage(is_array($vars) ? $vars : [], $worker, $adminId);
-        if (\ProrataAlign\Pages\BulkAlign::jsonRequested()) {
-            // the bulk run's progress for the page's script: JSON alone, then the request ends
-            $page->bulk()->answerJson();
-        }
+        $dispatcher = new \ProrataAlign\Admin\Dispatcher(is_array($vars) ? $vars : [], $worker, $adminId);
+        $dispatcher->answerJsonIfAsked();
 
-        echo $page->render();
+        echo $dispatcher->render();
     }
 
     /**
@@ -197,27 +155,14 @@ if (!function_exists('prorata_align_output')) {
      */
     function prorata_align_clientarea($vars)
     {
-        prorata_align_pages_boot();
         $client = \ProrataAlign\ClientContext::current();
-        $worker = new \ProrataAlign\Pages\Worker(\ProrataAlign\Settings::load());
+        $worker = new \ProrataAlign\Worker\WorkerClient(\ProrataAlign\Settings::load());
         $vars = is_array($vars) ? $vars : [];
         if ($client !== null && $client->language !== '' && empty($vars['_lang'])) {
-            $vars['_lang'] = prorata_align_pages_strings($client->language);
+            $vars['_lang'] = \ProrataAlign\Lang::strings($client->language);
         }
+        $controller = new \ProrataAlign\Client\ClientAreaController($vars, $worker, $client === null ? 0 : $client->id);
 
-        return (new \ProrataAlign\Pages\ClientPage($vars, $worker, $client === null ? 0 : $client->id))->build();
-    }
-
-    /** A language file's strings (WHMCS normally passes them as $vars['_lang']). */
-    function prorata_align_pages_strings($language)
-    {
-        $language = strtolower((string) $language);
-        if (!preg_match('/^[a-z][a-z_-]*$/', $language) || !is_file(__DIR__ . '/lang/' . $language . '.php')) {
-            return [];
-        }
-        $_ADDONLANG = [];
-        include __DIR__ . '/lang/' . $language . '.php';
-
-        return is_array($_ADDONLANG) ? $_ADDONLANG : [];
+        return $controller->build();
     }
 }

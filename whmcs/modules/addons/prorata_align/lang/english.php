@@ -1,10 +1,11 @@
 <?php
 /**
- * Prorated Next Due Date: English language strings.
+ * Prorated Next Due Date: English language strings (one file per language, as WHMCS loads
+ * it: over 400 lines because every string of the module is here).
  *
  * WHMCS loads this file for the module's admin and client area pages and passes the strings
  * to them as $vars['_lang']. The configuration page and the activate / deactivate messages get
- * no $vars, so prorata_align_lang_string() reads this file for them.
+ * no $vars, so lib/Lang.php reads this file for them.
  *
  * Setting labels (FriendlyName) are not here: they must stay identical to the labels the worker
  * uses in its messages (domain/settings.py), so they live next to the setting keys.

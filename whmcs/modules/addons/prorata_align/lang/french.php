@@ -1,6 +1,7 @@
 <?php
 /**
- * Prorated Next Due Date: French language strings.
+ * Prorated Next Due Date: French language strings (one file per language, as WHMCS loads
+ * it: over 400 lines because every string of the module is here).
  *
  * The same keys as english.php, in the same order; the placeholders (%1$s, %2$d, ...) mean
  * the same values. Setting labels stay English there, as WHMCS shows them.

@@ -20,9 +20,7 @@ final class InvoiceSummary
     public const WAITING = InvoiceStatuses::AWAITING_PAYMENT;
 
     /**
-     * The tax names of a client by level (1, 2), chosen among tbltax's rules as WHMCS chooses
-     * the rate: state and country, then country, then the rule for everyone (an empty state or
-     * country matches any; on a tie the oldest rule).
+     * The tax names of a client by level (1, 2), read from tbltax and tblclients.
      *
      * @return array<int, string>
      */
@@ -34,30 +32,64 @@ final class InvoiceSummary
         } catch (\Throwable $e) {
             return []; // no tax table: the default name
         }
-        $country = strtoupper(trim((string) ($client->country ?? '')));
-        $state = mb_strtolower(trim((string) ($client->state ?? '')));
-        $best = [];
-        foreach ($rules as $rule) {
-            $score = 0;
-            if (trim((string) $rule->country) !== '') {
-                if (strtoupper(trim((string) $rule->country)) !== $country) {
-                    continue;
+
+        return self::namesFor(
+            array_map(fn ($rule) => (array) $rule, $rules),
+            (string) ($client->country ?? ''),
+            (string) ($client->state ?? '')
+        );
+    }
+
+    /**
+     * The name of the rule each level applies, chosen as WHMCS's getTaxRate chooses the rate
+     * (and as the worker does, domain/tax.py's tax_names; a test runs both on the same cases):
+     * the rule of the client's state and country, else the country's with no state, else the
+     * one with neither. Plain equality at each step, so a rule with a state but no country
+     * never applies to a client who has a country. The oldest rule wins a tie.
+     *
+     * @param list<array{level: int|string, name: string, country: string, state: string}> $rules by id
+     *
+     * @return array<int, string>
+     */
+    public static function namesFor(array $rules, string $country, string $state): array
+    {
+        $wanted = [
+            [self::collationKey($state), self::collationKey($country)],
+            ['', self::collationKey($country)],
+            ['', ''],
+        ];
+        $names = [];
+        foreach ([1, 2] as $level) {
+            foreach ($wanted as $keys) {
+                foreach ($rules as $rule) {
+                    if ((int) $rule['level'] === $level
+                        && [self::collationKey((string) $rule['state']), self::collationKey((string) $rule['country'])] === $keys
+                    ) {
+                        $names[$level] = trim((string) $rule['name']);
+                        break 2;
+                    }
                 }
-                $score += 2;
-            }
-            if (trim((string) $rule->state) !== '') {
-                if (mb_strtolower(trim((string) $rule->state)) !== $state) {
-                    continue;
-                }
-                $score += 1;
-            }
-            $level = (int) $rule->level;
-            if (!isset($best[$level]) || $score > $best[$level][0]) {
-                $best[$level] = [$score, trim((string) $rule->name)];
             }
         }
 
-        return array_map(fn ($found) => $found[1], $best);
+        return $names;
+    }
+
+    /**
+     * Equality as MySQL's utf8_unicode_ci sees it (case, accents and trailing spaces ignored);
+     * without PHP's intl extension, accents count.
+     */
+    private static function collationKey(string $text): string
+    {
+        $text = rtrim($text, ' ');
+        if (class_exists(\Normalizer::class)) {
+            $decomposed = \Normalizer::normalize($text, \Normalizer::FORM_KD);
+            if (is_string($decomposed)) {
+                $text = (string) preg_replace('/\p{Mn}/u', '', $decomposed);
+            }
+        }
+
+        return mb_convert_case($text, MB_CASE_FOLD, 'UTF-8');
     }
 
     /**

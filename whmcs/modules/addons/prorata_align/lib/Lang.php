@@ -7,8 +7,10 @@ if (!defined("WHMCS")) {
 }
 
 /**
- * The module's strings (lang/<language>.php) for code that WHMCS gives no $vars['_lang']:
- * hooks, and the classes they call. A string missing from a language falls back to English.
+ * The module's one language loader: the strings of lang/<language>.php. WHMCS passes them to
+ * _output and _clientarea ($vars['_lang']) but not to _config, _activate, the hooks or the
+ * classes they call; all of those read them here. A string missing from a language falls
+ * back to English; an unknown language is English.
  */
 final class Lang
 {
@@ -54,9 +56,15 @@ final class Lang
         return dirname(__DIR__) . '/lang/' . $language . '.php';
     }
 
-    /** @return array<string, string> */
-    private static function strings(string $language): array
+    /**
+     * Every string of a language file as it is (no English filling): what WHMCS would pass
+     * as $vars['_lang']; an unknown language gives English's.
+     *
+     * @return array<string, string>
+     */
+    public static function strings(?string $language): array
     {
+        $language = self::language($language);
         if (!isset(self::$loaded[$language])) {
             $_ADDONLANG = [];
             include self::file($language);

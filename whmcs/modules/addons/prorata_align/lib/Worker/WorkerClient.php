@@ -1,6 +1,6 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Worker;
 
 use ProrataAlign\EventSender;
 use ProrataAlign\PreviewClient;
@@ -19,7 +19,7 @@ if (!defined("WHMCS")) {
  * What the pages ask of the worker: a preview (PreviewClient), an alignment (EventSender,
  * with its outbox fallback), and a short wait for that alignment's result.
  */
-final class Worker
+final class WorkerClient
 {
     /** A bulk dry run plans every selected client: it waits this many "Preview wait (seconds)". */
     public const DRY_RUN_WAITS = 6;

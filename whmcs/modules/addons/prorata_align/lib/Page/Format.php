@@ -1,6 +1,6 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Page;
 
 use ProrataAlign\Currency;
 use ProrataAlign\Money;

@@ -1,13 +1,20 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Client;
 
+use ProrataAlign\Records;
 use ProrataAlign\ClientContext;
 use ProrataAlign\EventNotKept;
 use ProrataAlign\InvoiceSummary;
+use ProrataAlign\Page\Csrf;
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Input;
+use ProrataAlign\Page\InputError;
+use ProrataAlign\Page\Text;
 use ProrataAlign\PreviewClient;
 use ProrataAlign\PreviewError;
 use ProrataAlign\SettingsError;
+use ProrataAlign\Worker\WorkerClient;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -25,12 +32,12 @@ if (!defined("WHMCS")) {
  * pay its invoices (ClientContext::mayAlign) see the page without the confirm button
  * ("can_align" false) and cannot confirm.
  */
-final class ClientPage
+final class ClientAreaController
 {
     public const LINK = 'index.php?m=prorata_align';
 
     private Text $t;
-    private Worker $worker;
+    private WorkerClient $worker;
     private int $clientId;
     private Format $format;
     private ?bool $mayAlign;
@@ -40,7 +47,7 @@ final class ClientPage
     private array $errors = [];
 
     /** @param bool|null $mayAlign whether the user may align; null: ask ClientContext */
-    public function __construct(array $vars, Worker $worker, int $clientId, ?bool $mayAlign = null)
+    public function __construct(array $vars, WorkerClient $worker, int $clientId, ?bool $mayAlign = null)
     {
         $this->t = new Text(is_array($vars['_lang'] ?? null) ? $vars['_lang'] : []);
         $this->worker = $worker;
@@ -318,6 +325,6 @@ final class ClientPage
 
     private function cycleName(string $cycle): string
     {
-        return in_array($cycle, Input::CYCLES, true) ? $this->t->get('cycle_' . AdminPage::cycleKey($cycle)) : $cycle;
+        return in_array($cycle, Input::CYCLES, true) ? $this->t->get('cycle_' . Input::cycleKey($cycle)) : $cycle;
     }
 }

@@ -1,7 +1,10 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin\Controller;
 
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Templates;
+use ProrataAlign\Page\Text;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
@@ -14,7 +17,7 @@ if (!defined("WHMCS")) {
  * them through WHMCS's API (no API credentials, or the call failed). Staff unsuspend these by
  * hand; a row leaves the list once its service is no longer Suspended.
  */
-final class Unsuspensions
+final class UnsuspensionsController
 {
     public const LIMIT = 100;
 
@@ -63,37 +66,25 @@ final class Unsuspensions
         if ($rows === []) {
             return '';
         }
-        $html = '<div class="panel panel-warning" id="prorata-unsuspensions">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $this->t->html('unsuspend_title') . '</h3></div>'
-            . '<div class="panel-body"><p>' . $this->t->html('unsuspend_intro') . '</p>'
-            . '<table class="table table-condensed prorata-unsuspensions"><thead><tr>'
-            . $this->th('unsuspend_col_service') . $this->th('col_client') . $this->th('col_invoice')
-            . $this->th('unsuspend_col_since') . $this->th('col_state') . '</tr></thead><tbody>';
+        $view = [];
         foreach ($rows as $row) {
-            $serviceId = (int) $row->service_id;
             $clientId = (int) $row->client_id;
             $client = trim($row->firstname . ' ' . $row->lastname);
-            $item = trim((string) $row->product . ' ' . (string) $row->domain);
             $failed = $row->state === 'failed';
-            $html .= '<tr data-service="' . $serviceId . '">'
-                . '<td><a href="clientsservices.php?userid=' . $clientId . '&amp;id=' . $serviceId . '">'
-                . $this->t->html('unsuspend_service_number', $serviceId) . '</a>'
-                . ($item !== '' ? ' <small class="text-muted">' . Format::e($item) . '</small>' : '') . '</td>'
-                . '<td><a href="clientssummary.php?userid=' . $clientId . '">'
-                . Format::e($client !== '' ? $client : '#' . $clientId) . '</a></td>'
-                . '<td><a href="invoices.php?action=edit&amp;id=' . (int) $row->invoice_id . '">'
-                . $this->t->html('invoice_number', (int) $row->invoice_id) . '</a></td>'
-                . '<td class="text-nowrap">' . Format::e($this->format->date((string) $row->created_at)) . '</td>'
-                . '<td><span class="label label-' . ($failed ? 'danger' : 'warning') . '"'
-                . ($failed && $row->last_error !== null ? ' title="' . Format::e($row->last_error) . '"' : '') . '>'
-                . $this->t->html($failed ? 'unsuspend_state_failed' : 'unsuspend_state_waiting') . '</span></td></tr>';
+            $view[] = [
+                'service_id' => (int) $row->service_id,
+                'client_id' => $clientId,
+                'service_text' => $this->t->get('unsuspend_service_number', (int) $row->service_id),
+                'item' => trim((string) $row->product . ' ' . (string) $row->domain),
+                'client' => $client !== '' ? $client : '#' . $clientId,
+                'invoice_id' => (int) $row->invoice_id,
+                'invoice_text' => $this->t->get('invoice_number', (int) $row->invoice_id),
+                'since' => $this->format->date((string) $row->created_at),
+                'failed' => $failed,
+                'error' => $failed && $row->last_error !== null ? (string) $row->last_error : null,
+            ];
         }
 
-        return $html . '</tbody></table></div></div>';
-    }
-
-    private function th(string $key): string
-    {
-        return '<th>' . $this->t->html($key) . '</th>';
+        return Templates::render('admin/unsuspensions', ['lang' => $this->t->all(), 'rows' => $view]);
     }
 }

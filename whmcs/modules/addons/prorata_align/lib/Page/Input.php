@@ -1,20 +1,11 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Page;
 
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
-}
-
-/** Bad input: the language key of the message to show, and its arguments. */
-final class InputError extends \RuntimeException
-{
-    public function __construct(public readonly string $key, public readonly array $args = [])
-    {
-        parent::__construct($key);
-    }
 }
 
 /**
@@ -43,6 +34,12 @@ final class Input
             self::CYCLES,
             fn ($cycle) => $settings->flag(self::CYCLE_SETTINGS[$cycle])
         ));
+    }
+
+    /** The language key's part for a cycle: "Semi-Annually" -> "semiannually" (cycle_semiannually). */
+    public static function cycleKey(string $cycle): string
+    {
+        return strtolower(str_replace('-', '', $cycle));
     }
 
     public const STATES = ['pending', 'paid', 'cancelled', 'expired', 'superseded', 'withdrawn'];

@@ -1,6 +1,6 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin;
 
 use WHMCS\Database\Capsule;
 

@@ -1,6 +1,10 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin;
+
+use ProrataAlign\Page\Templates;
+use ProrataAlign\Page\Text;
+use ProrataAlign\Worker\WorkerClient;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -26,7 +30,7 @@ final class VersionFooter
         $this->worker = $workerVersion;
     }
 
-    public static function of(Text $t, Worker $worker): self
+    public static function of(Text $t, WorkerClient $worker): self
     {
         return new self($t, (string) (\prorata_align_config()['version'] ?? ''), $worker->lastWorkerVersion());
     }
@@ -38,15 +42,19 @@ final class VersionFooter
             return '';
         }
 
-        return '<div class="alert alert-warning prorata-alert-warning" id="prorata-version-warning" role="alert">'
-            . $this->t->html('versions_differ', $this->addon, $this->worker) . '</div>';
+        return Templates::render('admin/versions', [
+            'warning' => true,
+            'text' => $this->t->get('versions_differ', $this->addon, $this->worker),
+        ]);
     }
 
     public function html(): string
     {
         $worker = $this->worker === null ? $this->t->get('versions_worker_unknown') : $this->worker;
 
-        return '<p class="text-muted small text-right" id="prorata-versions">'
-            . $this->t->html('versions_footer', $this->addon, $worker) . '</p>';
+        return Templates::render('admin/versions', [
+            'warning' => false,
+            'text' => $this->t->get('versions_footer', $this->addon, $worker),
+        ]);
     }
 }

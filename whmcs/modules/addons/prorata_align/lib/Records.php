@@ -1,6 +1,6 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign;
 
 use Illuminate\Database\QueryException;
 use ProrataAlign\InvoiceStatuses;
@@ -231,5 +231,20 @@ final class Records
             $kind = $row->kind === 'addon' ? 'addon' : 'service';
             [$row->name, $row->domain] = $names[$kind][(int) $row->relid] ?? ['', ''];
         }
+    }
+
+    /** @return string[] every service and addon of the client, as "service:12", "addon:3" */
+    public static function everyServiceOf(int $clientId): array
+    {
+        $all = [];
+        foreach (Capsule::table('tblhosting')->where('userid', $clientId)->pluck('id') as $id) {
+            $all[] = 'service:' . (int) $id;
+        }
+        foreach (Capsule::table('tblhostingaddons')->where('userid', $clientId)->pluck('id') as $id) {
+            $all[] = 'addon:' . (int) $id;
+        }
+        sort($all);
+
+        return $all;
     }
 }

@@ -1,8 +1,12 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin\Controller;
 
 use ProrataAlign\CeleryMessage;
+use ProrataAlign\Page\Csrf;
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Templates;
+use ProrataAlign\Page\Text;
 use ProrataAlign\PreviewClient;
 use ProrataAlign\Redis\RedisClient;
 use ProrataAlign\Redis\RedisClientFactory;
@@ -27,7 +31,7 @@ if (!defined("WHMCS")) {
  * "Test connection" (POST action=test_connection with the admin CSRF token) sends the
  * worker a prorata.ping task and waits at most PING_WAIT seconds for its answer.
  */
-final class HealthPanel
+final class HealthController
 {
     public const PING_TASK = 'prorata.ping';
 
@@ -94,55 +98,58 @@ final class HealthPanel
             $client?->close();
         }
         $attention = in_array('attention', array_column($rows, 0), true);
-        $html = '<div class="panel panel-' . ($attention ? 'warning' : 'default') . '" id="prorata-health">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $this->t->html('health_title') . '</h3></div>'
-            . '<div class="panel-body">' . $notice
-            . '<table class="table table-condensed prorata-health"><tbody>';
+        $view = [];
         foreach ($rows as [$state, $check, $name, $figure]) {
             $label = ['ok' => 'success', 'attention' => 'danger', 'unknown' => 'default'][$state];
-            $html .= '<tr data-check="' . Format::e($check) . '" data-state="' . $state . '">'
-                . '<th>' . Format::e($name) . '</th>'
-                . '<td><span class="label label-' . $label . '">' . $this->t->html('health_' . $state) . '</span></td>'
-                . '<td>' . Format::e($figure) . '</td></tr>';
+            $view[] = ['state' => $state, 'check' => $check, 'name' => $name, 'figure' => $figure, 'label' => $label];
         }
 
-        return $html . '</tbody></table>'
-            . '<form method="post" action="' . Format::e($this->link) . '" class="prorata-health-test">'
-            . '<input type="hidden" name="token" value="' . Format::e(Csrf::token()) . '">'
-            . '<input type="hidden" name="action" value="test_connection">'
-            . '<button type="submit" class="btn btn-default btn-sm" id="prorata-test-connection">'
-            . $this->t->html('health_test_button') . '</button></form></div></div>';
+        return Templates::render('admin/health', [
+            'lang' => $this->t->all(),
+            'attention' => $attention,
+            'notice' => $notice,
+            'rows' => $view,
+            'link' => $this->link,
+            'token' => Csrf::token(),
+        ]);
     }
 
     // -- the test -------------------------------------------------------------------------
 
-    /** Handles "Test connection": the alert saying how it went, or '' for other requests. */
-    private function testConnection(): string
+    /**
+     * Handles "Test connection": the alert saying how it went, or null for other requests.
+     *
+     * @return array{type: string, text: string}|null
+     */
+    private function testConnection(): ?array
     {
         $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
         if (!$post || ($_POST['action'] ?? '') !== 'test_connection') {
-            return '';
+            return null;
         }
         if (!Csrf::validPost(Csrf::ADMIN)) {
-            return $this->alert('danger', $this->t->html('error_token'));
+            return $this->alert('danger', $this->t->get('error_token'));
         }
         try {
             $queue = $this->settings->queue();
             $client = $this->connect();
         } catch (RedisError|SettingsError|\InvalidArgumentException $e) {
-            return $this->alert('danger', $this->t->html('health_test_unreachable', $e->getMessage()));
+            return $this->alert('danger', $this->t->get('health_test_unreachable', $e->getMessage()));
         }
         try {
             return $this->ping($client, $queue);
         } catch (RedisError $e) {
-            return $this->alert('danger', $this->t->html('health_test_unreachable', $e->getMessage()));
+            return $this->alert('danger', $this->t->get('health_test_unreachable', $e->getMessage()));
         } finally {
             $client->close();
         }
     }
 
-    /** @throws RedisError */
-    private function ping(RedisClient $client, string $queue): string
+    /**
+     * @return array{type: string, text: string}
+     * @throws RedisError
+     */
+    private function ping(RedisClient $client, string $queue): array
     {
         $taskId = Uuid::v4();
         // a worker that comes back later need not answer a test nobody waits for any more
@@ -155,19 +162,19 @@ final class HealthPanel
         if ($meta === null) {
             $client->setex($this->downKey($queue), PreviewClient::WORKER_DOWN_TTL, (string) $this->now);
 
-            return $this->alert('danger', $this->t->html('health_test_timeout', self::PING_WAIT, $queue));
+            return $this->alert('danger', $this->t->get('health_test_timeout', self::PING_WAIT, $queue));
         }
         $elapsed = (int) round((microtime(true) - $started) * 1000);
         $client->del(CeleryMessage::resultKey($taskId));
         $result = $meta['result'] ?? null;
         if (($meta['status'] ?? '') !== 'SUCCESS' || !is_array($result)) {
-            return $this->alert('danger', $this->t->html('health_test_failed', TaskResults::failure($meta)));
+            return $this->alert('danger', $this->t->get('health_test_failed', TaskResults::failure($meta)));
         }
         $answer = ['hostname' => (string) ($result['hostname'] ?? ''), 'version' => (string) ($result['version'] ?? ''), 'at' => $this->now];
         $client->setex($this->answerKey($queue), self::ANSWER_TTL, (string) json_encode($answer));
         $client->del($this->downKey($queue)); // it answers again
 
-        return $this->alert('success', $this->t->html('health_test_ok', $elapsed, $answer['hostname'], $answer['version']));
+        return $this->alert('success', $this->t->get('health_test_ok', $elapsed, $answer['hostname'], $answer['version']));
     }
 
     // -- the rows: [state, check, name, figure] -------------------------------------------
@@ -367,9 +374,9 @@ final class HealthPanel
         return $this->t->get('health_age_h', intdiv($seconds, 3600));
     }
 
-    private function alert(string $type, string $html): string
+    /** @return array{type: string, text: string} the test's alert (#prorata-test-result) */
+    private function alert(string $type, string $text): array
     {
-        return '<div class="alert alert-' . $type . ' prorata-alert-' . $type . '" id="prorata-test-result" role="alert">'
-            . $html . '</div>';
+        return ['type' => $type, 'text' => $text];
     }
 }

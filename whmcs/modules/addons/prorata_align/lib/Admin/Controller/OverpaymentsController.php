@@ -1,9 +1,13 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Admin\Controller;
 
 use ProrataAlign\ActivityLog;
 use ProrataAlign\Money;
+use ProrataAlign\Page\Csrf;
+use ProrataAlign\Page\Format;
+use ProrataAlign\Page\Templates;
+use ProrataAlign\Page\Text;
 use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
@@ -20,7 +24,7 @@ if (!defined("WHMCS")) {
  * the invoice's currency. The worker kept the due dates; staff refund, credit or bill, then
  * mark the row settled (POST action=resolve_overpayment, invoice_id, admin CSRF token).
  */
-final class Overpayments
+final class OverpaymentsController
 {
     public const LIMIT = 50;
 
@@ -55,20 +59,7 @@ final class Overpayments
         } catch (\Throwable $e) {
             return ''; // the table arrives with the worker's migration 4
         }
-        if ($rows === []) {
-            return $notice;
-        }
-        $token = Csrf::token();
-        $html = '<div class="panel panel-warning" id="prorata-overpayments">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $t->html('overpayments_title') . '</h3></div>'
-            . '<div class="panel-body"><p class="text-muted">' . $t->html('overpayments_intro') . '</p>'
-            . '<table class="table table-condensed prorata-overpayments"><thead><tr>'
-            . '<th>' . $t->html('col_date') . '</th><th>' . $t->html('col_client') . '</th>'
-            . '<th>' . $t->html('col_invoice') . '</th><th>' . $t->html('overpayments_reason') . '</th>'
-            . '<th class="text-right">' . $t->html('overpayments_received') . '</th>'
-            . '<th class="text-right">' . $t->html('overpayments_charged') . '</th>'
-            . '<th class="text-right">' . $t->html('overpayments_credited') . '</th>'
-            . '<th>' . $t->html('overpayments_records') . '</th><th></th></tr></thead><tbody>';
+        $view = [];
         foreach ($rows as $row) {
             $money = self::money($format, $row);
             $records = json_decode((string) $row->records, true);
@@ -77,37 +68,41 @@ final class Overpayments
             // before the worker's migration 11 the amount was all there was
             $received = isset($row->received) ? (string) $row->received : (string) $row->amount;
             $charged = isset($row->charged) ? (string) $row->charged : (string) $row->amount;
-            $html .= '<tr data-invoice="' . (int) $row->invoice_id . '" data-reason="' . Format::e($reason) . '">'
-                . '<td class="text-nowrap">' . Format::e($format->date((string) $row->detected_at)) . '</td>'
-                . '<td>' . Format::e($name !== '' ? $name : '#' . (int) $row->client_id) . '</td>'
-                . '<td><a href="invoices.php?action=edit&amp;id=' . (int) $row->invoice_id . '">'
-                . $t->html('invoice_number', (int) $row->invoice_id) . '</a></td>'
-                . '<td>' . $t->html('overpayments_reason_' . $reason) . '</td>'
-                . '<td class="text-right text-nowrap">' . Format::e($money->money($received)) . '</td>'
-                . '<td class="text-right text-nowrap">' . Format::e($money->money($charged)) . '</td>'
-                . '<td class="text-right text-nowrap">' . ((float) ($row->credited ?? 0) > 0
-                    ? Format::e($money->money((string) $row->credited)) : '&mdash;') . '</td>'
-                . '<td>' . Format::e(implode(', ', array_map(static fn ($id) => '#' . (int) $id, is_array($records) ? $records : []))) . '</td>'
-                . '<td class="text-right"><form method="post" action="' . Format::e($link) . '" style="display:inline">'
-                . '<input type="hidden" name="token" value="' . Format::e($token) . '">'
-                . '<input type="hidden" name="action" value="resolve_overpayment">'
-                . '<input type="hidden" name="invoice_id" value="' . (int) $row->invoice_id . '">'
-                . '<button type="submit" class="btn btn-default btn-xs">' . $t->html('overpayments_resolve') . '</button>'
-                . '</form></td></tr>';
+            $view[] = [
+                'invoice_id' => (int) $row->invoice_id,
+                'reason' => $reason,
+                'date' => $format->date((string) $row->detected_at),
+                'client' => $name !== '' ? $name : '#' . (int) $row->client_id,
+                'invoice_text' => $t->get('invoice_number', (int) $row->invoice_id),
+                'received' => $money->money($received),
+                'charged' => $money->money($charged),
+                'credited' => (float) ($row->credited ?? 0) > 0 ? $money->money((string) $row->credited) : null,
+                'records' => implode(', ', array_map(static fn ($id) => '#' . (int) $id, is_array($records) ? $records : [])),
+            ];
         }
 
-        return $notice . $html . '</tbody></table></div></div>';
+        return Templates::render('admin/overpayments', [
+            'lang' => $t->all(),
+            'notice' => $notice,
+            'rows' => $view,
+            'link' => $link,
+            'token' => $view === [] ? '' : Csrf::token(),
+        ]);
     }
 
-    /** Handles "mark settled": the row leaves the list; the activity log says who and when. */
-    private static function resolve(Text $t): string
+    /**
+     * Handles "mark settled": the row leaves the list; the activity log says who and when.
+     *
+     * @return array{type: string, text: string}|null the notice to show
+     */
+    private static function resolve(Text $t): ?array
     {
         $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
         if (!$post || ($_POST['action'] ?? '') !== 'resolve_overpayment') {
-            return '';
+            return null;
         }
         if (!Csrf::validPost(Csrf::ADMIN)) {
-            return '<div class="alert alert-danger">' . $t->html('error_token') . '</div>';
+            return ['type' => 'danger', 'text' => $t->get('error_token')];
         }
         $invoiceId = (int) ($_POST['invoice_id'] ?? 0);
         $done = $invoiceId > 0 && Capsule::table('mod_prorata_overpayments')
@@ -115,11 +110,11 @@ final class Overpayments
             ->whereNull('resolved_at')
             ->update(['resolved_at' => date('Y-m-d H:i:s')]) > 0;
         if (!$done) {
-            return '';
+            return null;
         }
         $clientId = (int) Capsule::table('mod_prorata_overpayments')->where('invoice_id', $invoiceId)->value('client_id');
         ActivityLog::write($clientId, 'log_overpayment_resolved', $invoiceId);
 
-        return '<div class="alert alert-success">' . $t->html('overpayments_resolved', $invoiceId) . '</div>';
+        return ['type' => 'success', 'text' => $t->get('overpayments_resolved', $invoiceId)];
     }
 }

@@ -1,6 +1,8 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Page;
+
+use ProrataAlign\Lang;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -24,7 +26,7 @@ final class Text
     /** A string with sprintf() arguments filled in (positional: %1$s, %2$s). */
     public function get(string $key, ...$args): string
     {
-        $text = $this->strings[$key] ?? \prorata_align_lang_string($key, 'english');
+        $text = $this->strings[$key] ?? Lang::get($key, 'english');
 
         return $args === [] ? $text : vsprintf($text, $args);
     }
@@ -38,6 +40,25 @@ final class Text
     /** Every string the page may use, English filling the gaps (for Smarty templates). */
     public function all(): array
     {
-        return $this->strings + \prorata_align_pages_strings('english');
+        return $this->strings + Lang::strings('english');
+    }
+
+    /** "admin:3" -> "Admin #3", "client:7" -> "Client", "bulk" -> "Bulk run", "cli" -> "Command line". */
+    public function requester(string $requestedBy): string
+    {
+        if (preg_match('/^admin:(\d+)$/', $requestedBy, $m)) {
+            return $this->get('requested_by_admin', (int) $m[1]);
+        }
+        if (str_starts_with($requestedBy, 'client')) {
+            return $this->get('requested_by_client');
+        }
+        if ($requestedBy === 'bulk') {
+            return $this->get('requested_by_bulk');
+        }
+        if ($requestedBy === 'cli') {
+            return $this->get('requested_by_cli');
+        }
+
+        return $requestedBy;
     }
 }

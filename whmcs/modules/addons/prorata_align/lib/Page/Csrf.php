@@ -1,6 +1,6 @@
 <?php
 
-namespace ProrataAlign\Pages;
+namespace ProrataAlign\Page;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
