@@ -12,9 +12,10 @@ from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, add_setup_fee, clock, row, rows, seed
 
 from domain.model import AlignRequest
+from worker.commands import AlignCommand
+from worker.handlers.align import align_client
+from worker.handlers.planning import plan_client
 from worker.sandbox import build as sandbox
-from worker.steps.align import AlignCommand, align_client
-from worker.steps.planning import plan_client
 from worker.whmcs.invoices import recomputed_totals, remove_items
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices
 

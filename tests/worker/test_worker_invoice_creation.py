@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, clock, d, dump, dump_diff, row, rows, seed
 
+from worker.commands import AlignCommand, AlignResult
+from worker.handlers.align import align_client
+from worker.handlers.reconcile import reconcile
 from worker.own_schema import applied_credit, records
 from worker.sandbox import build as sandbox
-from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.reconcile import reconcile
 from worker.whmcs.invoices import delete_invoice
 from worker.whmcs.schema import (
     tblaccounts,

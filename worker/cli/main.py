@@ -34,12 +34,16 @@ from worker.cli.render import (
     render_bulk_progress,
     render_plan,
 )
+from worker.commands import AlignCommand, calendar_days_of
 from worker.config import ConfigError, WorkerConfig, load_config
 from worker.db import DatabaseUrlError, describe, make_engine
+from worker.handlers.align import align_client
+from worker.handlers.invoice import EventOutcome, invoice_cancelled, invoice_paid
+from worker.handlers.planning import PlannedClient, plan_client
+from worker.handlers.reconcile import reconcile_as_configured
 from worker.own_schema import LATEST, bulk_runs, current_version, upgrade
 from worker.sandbox.build import SandboxRefused, init_sandbox, require_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
-from worker.steps.align import AlignCommand, align_client, calendar_days_of
 from worker.steps.bulk import (
     ENDED,
     RUN_EVENT_ID_MAX,
@@ -61,9 +65,6 @@ from worker.steps.jobs import (
     relay_outbox_report,
     reoffer_failed,
 )
-from worker.steps.payment import EventOutcome, invoice_cancelled, invoice_paid
-from worker.steps.planning import PlannedClient, plan_client
-from worker.steps.reconcile import reconcile_as_configured
 from worker.version import VERSION
 from worker.whmcs.loader import ClientNotFound
 from worker.whmcs.types import ValueRefused

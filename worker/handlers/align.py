@@ -3,7 +3,7 @@
 Inside a single transaction, holding the client's lock:
   1. a request already done under this event id returns its first result, changing nothing;
   2. every pending alignment of the client is withdrawn (paid ones applied as paid first:
-     see worker.steps.withdraw), then the plan is made from what the database holds now;
+     see worker.handlers.withdrawal), then the plan is made from what the database holds now;
   3. old unpaid renewal lines leave their invoices, which are recomputed or deleted;
   4. one proforma invoice per payment method is written with its lines and totals, with what
      WHMCS does on creation (worker.whmcs.invoices), the client's credit applied;
@@ -17,28 +17,24 @@ Any error rolls all of it back.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from functools import cache
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.cycles import Cycle
-from domain.model import AlignRequest, LineKind
+from domain.model import LineKind
 from domain.money import ZERO, format_money
-from domain.planner import PlanLine
-from worker.own_schema import failed_jobs, records, requests
-from worker.steps.credit import remember_applied_credit
-from worker.steps.planning import PlannedClient, plan_client
-from worker.steps.records import apply_payment
-from worker.steps.withdraw import Withdrawn, withdraw_client
+from worker.clock import Clock
+from worker.commands import AlignCommand, AlignResult
+from worker.handlers.planning import PlannedClient, plan_client
+from worker.handlers.settle import apply_payment
+from worker.handlers.withdrawal import Withdrawn, withdraw_client
+from worker.store import credit as credit_store
+from worker.store import records as record_store
+from worker.store import requests as request_store
 from worker.transactions import unit_of_work
+from worker.whmcs import service_dates
 from worker.whmcs.activity import ActivityLines
-from worker.whmcs.batch import insert_rows, insert_statement, update_rows
 from worker.whmcs.invoices import (
     InvoiceChangedMeanwhile,
     InvoiceOwner,
@@ -47,216 +43,9 @@ from worker.whmcs.invoices import (
     Rewrite,
     write_invoices,
 )
-from worker.whmcs.loader import client_query, read_services
-from worker.whmcs.schema import service_table
+from worker.whmcs.loader import lock_client_row, read_services
 
-Clock = Callable[[], datetime]
 ATTEMPTS = 3  # in-process runs of an alignment whose invoices are paid as it writes
-REQUESTED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"  # as WHMCS writes its datetimes: local, no zone
-
-
-def parse_requested_at(value: str) -> datetime:
-    """When an event was asked for, as its producer wrote it ("YYYY-MM-DD HH:MM:SS");
-    ValueError when it is not that."""
-    return datetime.strptime(value, REQUESTED_AT_FORMAT)  # noqa: DTZ007 (WHMCS's local time)
-
-
-@dataclass(frozen=True)
-class AlignCommand:
-    """What an "align client" event asks for."""
-
-    event_id: str
-    client_id: int
-    requested_by: str
-    today: date
-    day: int | None = None
-    cycles: frozenset[Cycle] | None = None
-    services: frozenset[tuple[LineKind, int]] | None = None
-    calendar_days: bool | None = None
-    # when the page asked for it: how a failed request is told apart from a later one
-    requested_at: datetime | None = None
-
-    def request(self) -> AlignRequest:
-        return AlignRequest(
-            today=self.today,
-            day=self.day,
-            cycles=self.cycles,
-            selected=self.services,
-            calendar_days=self.calendar_days,
-        )
-
-    def params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "today": self.today.isoformat(),
-            "day": self.day,
-            "cycles": sorted(c.value for c in self.cycles) if self.cycles is not None else None,
-            "services": (
-                sorted(f"{kind.value}:{relid}" for kind, relid in self.services)
-                if self.services is not None
-                else None
-            ),
-            "mode": mode_name(self.calendar_days),
-        }
-        if self.requested_at is not None:
-            params["requested_at"] = self.requested_at.strftime(REQUESTED_AT_FORMAT)
-        return params
-
-
-def mode_name(calendar_days: bool | None) -> str | None:
-    """How a request spells its mode: calendar, fixed, or None for the setting."""
-    if calendar_days is None:
-        return None
-    return "calendar" if calendar_days else "fixed"
-
-
-def calendar_days_of(mode: str | None) -> bool | None:
-    """The mode read back (a name mode_name gave, or None)."""
-    return None if mode is None else mode == "calendar"
-
-
-@dataclass
-class AlignResult:
-    event_id: str
-    client_id: int
-    status: str  # aligned | nothing-to-align | repeat | rejected
-    invoices: list[dict[str, Any]] = field(default_factory=list)
-    removed_items: list[int] = field(default_factory=list)
-    changed_invoices: list[int] = field(default_factory=list)
-    deleted_invoices: list[int] = field(default_factory=list)
-    aligned: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    superseded: list[int] = field(default_factory=list)
-    withdrawn: list[dict[str, Any]] = field(default_factory=list)  # earlier pending alignments
-    paid_first: list[int] = field(default_factory=list)  # their invoice was already paid
-    # emptied by the withdrawal, left with only late fees, or mass-pay invoices paying an
-    # invoice that changed
-    cancelled_invoices: list[int] = field(default_factory=list)
-    message: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AlignResult:
-        return cls(**data)
-
-
-def _lock(conn: Connection, client_id: int) -> Any:
-    """The client's row, locked until the transaction ends; None when there is no such
-    client. Every alignment of a client takes this lock first, so two of them never
-    interleave."""
-    query = client_query(lock=conn.dialect.name != "sqlite")
-    return conn.execute(query, {"client_id": client_id}).first()
-
-
-@cache
-def _checks() -> tuple[Any, ...]:
-    """What an alignment must know before it plans: its own earlier request (:event_id),
-    the client's pending records (to withdraw) and a failed job of the event (to resolve).
-    Read in a statement after the lock, so they see what an alignment that held it
-    committed."""
-    event_id: Any = sa.bindparam("event_id")
-    client_id: Any = sa.bindparam("client_id")
-
-    def request(column: Any) -> Any:
-        return sa.select(column).where(requests.c.event_id == event_id).scalar_subquery()
-
-    def count(table: sa.Table, *where: Any) -> Any:
-        return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
-
-    return (
-        request(requests.c.id).label("request_id"),
-        request(requests.c.attempts).label("request_attempts"),
-        request(requests.c.state).label("request_state"),
-        request(requests.c.result).label("request_result"),
-        count(records, records.c.client_id == client_id, records.c.state == "pending").label(
-            "pending_records"
-        ),
-        count(
-            failed_jobs, failed_jobs.c.event_id == event_id, failed_jobs.c.resolved_at.is_(None)
-        ).label("failed_jobs"),
-    )
-
-
-@cache
-def _checks_alone() -> Any:
-    return sa.select(*_checks())
-
-
-def _repeat(state: str | None, result: str | None) -> AlignResult | None:
-    if state not in ("done", "rejected") or not result:
-        return None
-    repeat = AlignResult.from_dict(json.loads(result))
-    repeat.status = "repeat"
-    return repeat
-
-
-def _existing_result(conn: Connection, event_id: str) -> AlignResult | None:
-    row = conn.execute(
-        sa.select(requests.c.state, requests.c.result).where(requests.c.event_id == event_id)
-    ).first()
-    return None if row is None else _repeat(row.state, row.result)
-
-
-def _store_request(
-    conn: Connection,
-    command: AlignCommand,
-    state: str,
-    result: AlignResult,
-    now: datetime,
-    existing: tuple[int, int] | None = None,
-) -> int:
-    """The request with its result; `existing` is (id, attempts) of an earlier failed try
-    of the same event."""
-    values = {
-        "client_id": command.client_id,
-        "requested_by": command.requested_by,
-        "params": json.dumps(command.params()),
-        "state": state,
-        "result": json.dumps(result.to_dict()),
-        "error": result.message if state == "rejected" else None,
-        "updated_at": now,
-    }
-    if existing is not None:
-        request_id, attempts = existing
-        conn.execute(
-            sa.update(requests)
-            .where(requests.c.id == request_id)
-            .values(attempts=attempts + 1, **values)
-        )
-        return request_id
-    inserted = conn.execute(
-        insert_statement(requests),
-        {"event_id": command.event_id, "attempts": 1, "created_at": now, **values},
-    )
-    assert inserted.inserted_primary_key is not None
-    return int(inserted.inserted_primary_key[0])
-
-
-def _earlier_request(conn: Connection, event_id: str) -> tuple[int, int] | None:
-    row = conn.execute(
-        sa.select(requests.c.id, requests.c.attempts).where(requests.c.event_id == event_id)
-    ).first()
-    return None if row is None else (int(row.id), int(row.attempts))
-
-
-def _pending_records(
-    conn: Connection, client_id: int, keys: set[tuple[LineKind, int]]
-) -> dict[tuple[LineKind, int], list[Any]]:
-    """The client's pending records of these services, oldest first."""
-    if not keys:
-        return {}
-    rows = conn.execute(
-        sa.select(records)
-        .where(records.c.client_id == client_id, records.c.state == "pending")
-        .order_by(records.c.id)
-    )
-    found: dict[tuple[LineKind, int], list[Any]] = {}
-    for row in rows:
-        key = (LineKind(row.kind), row.relid)
-        if key in keys:
-            found.setdefault(key, []).append(row)
-    return found
 
 
 def _write_invoices(
@@ -322,7 +111,7 @@ def _write_invoices(
         for line, item_id in zip(planned_invoice.lines, created.item_ids, strict=True):
             placed[line.service.key] = (created.id, item_id)
         if created.credit > ZERO:
-            remember_applied_credit(conn, created.id, plan.client_id, created.credit, now)
+            credit_store.remember_applied(conn, created.id, plan.client_id, created.credit, now)
         if created.paid:
             paid.append(created.id)
         result.invoices.append(
@@ -339,21 +128,6 @@ def _write_invoices(
     return placed, paid
 
 
-def _move_dates(conn: Connection, lines: Sequence[PlanLine]) -> None:
-    """`nextinvoicedate` to P; a line of 0.00 (not invoiced) moves `nextduedate` too. One
-    UPDATE per table and batch."""
-    for kind in LineKind:
-        moves: dict[int, dict[str, Any]] = {}
-        for line in lines:
-            if line.service.kind is not kind:
-                continue
-            values: dict[str, date | None] = {"nextinvoicedate": line.new_due}
-            if not line.invoiced:
-                values["nextduedate"] = line.new_due
-            moves[line.service.id] = values
-        update_rows(conn, service_table(kind), moves)
-
-
 def _apply(
     conn: Connection,
     planned: PlannedClient,
@@ -365,7 +139,9 @@ def _apply(
     result = AlignResult(event_id=command.event_id, client_id=command.client_id, status="aligned")
     aligned_lines = plan.aligned
     pending = (
-        _pending_records(conn, command.client_id, {ln.service.key for ln in aligned_lines})
+        record_store.pending_of_services(
+            conn, command.client_id, {ln.service.key for ln in aligned_lines}
+        )
         if pending_records
         else {}
     )
@@ -411,12 +187,8 @@ def _apply(
                 "immediate": not line.invoiced,
             }
         )
-    update_rows(
-        conn,
-        records,
-        {record_id: {"state": "superseded", "updated_at": now} for record_id in superseded},
-    )
-    _move_dates(conn, aligned_lines)
+    record_store.supersede(conn, superseded, now)
+    service_dates.move_aligned(conn, aligned_lines)
     result.skipped = [
         {
             "type": line.service.kind.value,
@@ -454,10 +226,10 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
     services and addons with what comes before planning, their open invoices, then grouped
     writes (worker.whmcs.batch). Withdrawing and the client's credit cost nothing when
     there is none."""
-    locked = _lock(conn, command.client_id)
+    locked = lock_client_row(conn, command.client_id)
     if locked is None:
         # nothing to retry: say so once, and answer a repeat the same way
-        repeat = _existing_result(conn, command.event_id)
+        repeat = request_store.existing_result(conn, command.event_id)
         if repeat is not None:
             return repeat
         result = AlignResult(
@@ -466,18 +238,23 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
             status="rejected",
             message=f"client {command.client_id} does not exist",
         )
-        _store_request(
-            conn, command, "rejected", result, now(), _earlier_request(conn, command.event_id)
+        request_store.store_request(
+            conn,
+            command,
+            "rejected",
+            result,
+            now(),
+            request_store.earlier_request(conn, command.event_id),
         )
         return result
     # the checks ride on the services' query (a client without services asks apart)
     asked = {"event_id": command.event_id, "client_id": command.client_id}
     services, checks = read_services(
-        conn, command.client_id, lock=True, extra=_checks(), params=asked
+        conn, command.client_id, lock=True, extra=request_store.checks(), params=asked
     )
     if checks is None:
-        checks = conn.execute(_checks_alone(), asked).one()
-    repeat = _repeat(checks.request_state, checks.request_result)
+        checks = conn.execute(request_store.checks_alone(), asked).one()
+    repeat = request_store.repeat_of(checks.request_state, checks.request_result)
     if repeat is not None:
         return repeat
     stamp = now()
@@ -505,17 +282,10 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
         if checks.request_id is not None
         else None
     )
-    request_id = _store_request(conn, command, "done", result, stamp, earlier)
-    insert_rows(conn, records, [dict(values, request_id=request_id) for values in new_records])
+    request_id = request_store.store_request(conn, command, "done", result, stamp, earlier)
+    record_store.insert(conn, [dict(values, request_id=request_id) for values in new_records])
     for invoice_id in paid:  # the client's credit paid it: dates move now, as on payment
         apply_payment(conn, invoice_id, stamp)
     if checks.failed_jobs:
-        conn.execute(
-            sa.update(failed_jobs)
-            .where(
-                failed_jobs.c.event_id == command.event_id,
-                failed_jobs.c.resolved_at.is_(None),
-            )
-            .values(resolved_at=stamp, resolution="succeeded")
-        )
+        request_store.resolve_failed_jobs(conn, command.event_id, stamp)
     return result

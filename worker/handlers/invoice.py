@@ -1,4 +1,4 @@
-"""What happens when an alignment invoice is paid or cancelled: the idempotent consumers.
+"""The "invoice paid" and "invoice cancelled" events: the idempotent consumers.
 
 Each handler runs in one transaction and is idempotent: a payment sets dates (it never adds
 a cycle), so applying it twice moves nothing further; a repeated event id is recognised and
@@ -12,19 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
-from worker.own_schema import events
+from domain.settlement import LATE, PENDING
+from worker.clock import Clock
+from worker.handlers.settle import apply_payment, put_back
 from worker.steps.credit import return_own_credit
-from worker.steps.records import LATE, apply_payment, put_back, records_of
-from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
+from worker.store import records as record_store
+from worker.store.events import handle_once
+from worker.transactions import lock_invoice, lock_invoice_owner
 
-Clock = Callable[[], datetime]
-R = TypeVar("R")
 # what the invoice's state may still change: not remembered, so that a retry is handled
 UNSETTLED = frozenset({"not-paid", "not-cancelled", "unknown-invoice"})
 
@@ -38,55 +37,6 @@ class EventOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def seen_event(conn: Connection, event_id: str) -> bool:
-    return (
-        conn.execute(sa.select(events.c.id).where(events.c.event_id == event_id)).first()
-        is not None
-    )
-
-
-def remember_event(
-    conn: Connection, event_id: str, kind: str, invoice_id: int | None, outcome: str, now: datetime
-) -> None:
-    conn.execute(
-        sa.insert(events).values(
-            event_id=event_id, kind=kind, invoice_id=invoice_id, outcome=outcome, processed_at=now
-        )
-    )
-
-
-def handle_once(
-    engine: Engine,
-    event_id: str,
-    kind: str,
-    invoice_id: int | None,
-    now: Clock,
-    lock: Callable[[Connection], Any],
-    handle: Callable[[Connection, Any, datetime], tuple[str, R]],
-    unsettled: frozenset[str] = frozenset(),
-) -> tuple[str, R | None]:
-    """An event handled once: in one transaction, after `lock` (whose result `handle`
-    gets), unless its id was seen, then remembered with `handle`'s outcome unless that is
-    one of `unsettled`. Returns the outcome and what `handle` gave, or ("repeat", None)."""
-    try:
-        with unit_of_work(engine) as conn:
-            locked = lock(conn)
-            if seen_event(conn, event_id):
-                return "repeat", None
-            stamp = now()
-            outcome, value = handle(conn, locked, stamp)
-            if outcome not in unsettled:
-                remember_event(conn, event_id, kind, invoice_id, outcome, stamp)
-            return outcome, value
-    except IntegrityError:
-        # the same event handled at the same moment by another worker: it won; any other
-        # integrity error is a real failure and must not pass for a repeat
-        with engine.connect() as conn:
-            if seen_event(conn, event_id):
-                return "repeat", None
-        raise
 
 
 def _invoice_event(
@@ -113,13 +63,15 @@ def _invoice_event(
 
 def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
     def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
-        if not records_of(conn, invoice_id, ("pending", "paid", *LATE), on_invoice=True):
+        # read once: every record whose line is on the invoice, passed down
+        on_invoice = record_store.with_line_there(conn, invoice_id)
+        if not on_invoice:
             # not (or no longer) an alignment invoice
             return ("unknown-invoice" if invoice is None else "ignored"), []
         if invoice is None or invoice.status != "Paid":
             return "not-paid", []
-        paid = apply_payment(conn, invoice_id, stamp)
-        if not paid and records_of(conn, invoice_id, LATE, on_invoice=True):
+        paid = apply_payment(conn, invoice_id, stamp, on_invoice)
+        if not paid and any(row.state in LATE for row in on_invoice):
             return "late", []  # flagged as an overpayment, dates kept
         return "applied", paid
 
@@ -128,7 +80,7 @@ def invoice_paid(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> 
 
 def invoice_cancelled(engine: Engine, event_id: str, invoice_id: int, now: Clock) -> EventOutcome:
     def handle(conn: Connection, invoice: Any, stamp: datetime) -> tuple[str, list[int]]:
-        if not records_of(conn, invoice_id, ("pending",)):
+        if not record_store.records_of(conn, invoice_id, (PENDING,)):
             return ("unknown-invoice" if invoice is None else "ignored"), []
         # a deleted alignment invoice is put back as a cancelled one
         if invoice is not None and invoice.status not in ("Cancelled",):

@@ -1,16 +1,18 @@
-"""Plan one client's alignment from what the database holds."""
+"""Plan one client's alignment from what the database holds: what a preview shows, and
+what an alignment applies."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from domain.model import AlignRequest, Service
-from domain.money import ZERO
-from domain.planner import Plan, plan_alignment
-from worker.steps.withdraw import planned_withdrawals
+from domain.planner import Plan
+from worker.handlers.withdrawal import planned_withdrawals
+from worker.plans import plan_state
+from worker.store.credit import own_credit_column
 from worker.whmcs.loader import ClientState, load_client_state
 
 
@@ -38,20 +40,13 @@ def plan_client(
 ) -> PlannedClient:
     """The plan; `withdrawals` False leaves out what a preview lists as withdrawn first (an
     alignment withdraws them itself before planning)."""
-    state = load_client_state(conn, client_id, lock=lock, client_row=client_row, services=services)
+    state = load_client_state(
+        conn,
+        client_id,
+        lock=lock,
+        client_row=client_row,
+        services=services,
+        invoice_extra=(own_credit_column(),),
+    )
     withdraw = planned_withdrawals(conn, client_id) if withdrawals else []
     return PlannedClient(state=state, plan=plan_state(state, request), withdraw=withdraw)
-
-
-def plan_state(state: ClientState, request: AlignRequest) -> Plan:
-    """The plan of a client's state as read."""
-    # the credit the product applied to its own alignment invoices is no payment: aligning
-    # again withdraws those lines and gives it back (worker.steps.withdraw)
-    own = state.own_credit
-    invoices = [
-        replace(invoice, credit=max(ZERO, invoice.credit - own.get(invoice.id, ZERO)))
-        for invoice in state.invoices
-    ]
-    return plan_alignment(
-        state.client, state.services, invoices, state.settings, request, state.config
-    )

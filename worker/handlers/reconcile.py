@@ -1,31 +1,31 @@
-"""The daily check of every pending alignment invoice (beat and `prorata cron`)."""
+"""The reconcile job (hourly beat and `prorata cron`): the check of every pending alignment
+invoice, with the withdrawals, late payments, stray payments and renewal lines around it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from domain.money import ZERO
-from worker.own_schema import records
+from worker.clock import Clock
+from worker.handlers.late_payments import flag_late_payments, flag_reversed_payments
+from worker.handlers.settle import apply_payment, put_back, remember_moved_dates
+from worker.handlers.withdrawal import has_money, withdraw_leaving_services
+from worker.reports import one_line
 from worker.steps import stray_payments
 from worker.steps.credit import return_own_credit
-from worker.steps.jobs import one_line
-from worker.steps.late_payments import flag_late_payments, flag_reversed_payments
-from worker.steps.records import apply_payment, put_back, remember_moved_dates
 from worker.steps.renewal_guard import guard_renewals
-from worker.steps.withdraw import has_money, withdraw_leaving_services
+from worker.store import records as record_store
 from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
 from worker.whmcs.invoices import cancel_invoice
 from worker.whmcs.schema import tblinvoices
 from worker.whmcs.settings_store import read_settings
-
-Clock = Callable[[], datetime]
 
 
 @dataclass
@@ -66,18 +66,6 @@ def _isolated(done: Reconciled, invoice_id: int) -> Iterator[None]:
         done.failed[invoice_id] = one_line(exc)
 
 
-def _pending_invoice_ids(conn: Connection) -> list[int]:
-    return [
-        int(invoice_id)
-        for (invoice_id,) in conn.execute(
-            sa.select(records.c.invoice_id)
-            .where(records.c.state == "pending", records.c.invoice_id.is_not(None))
-            .distinct()
-            .order_by(records.c.invoice_id)
-        )
-    ]
-
-
 def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -> Reconciled:
     """The daily check of every pending alignment invoice, one transaction per invoice.
 
@@ -95,7 +83,7 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
     with unit_of_work(engine) as conn:
         done.moved_meanwhile = remember_moved_dates(conn)
     with unit_of_work(engine) as conn:
-        invoice_ids = _pending_invoice_ids(conn)
+        invoice_ids = record_store.pending_invoice_ids(conn)
     for invoice_id in invoice_ids:
         with _isolated(done, invoice_id), unit_of_work(engine) as conn:
             # the client first, as an alignment locks: returning credit writes tblclients

@@ -16,7 +16,7 @@ settle it, and the planner reports the service as blocked meanwhile.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,15 +25,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.money import format_money
-from worker.own_schema import records
+from domain.settlement import PENDING, can_lose_lines
+from worker.clock import Clock
+from worker.handlers.settle import apply_payment, put_back, restore_next_invoice
 from worker.steps.credit import only_own_credit, return_own_credit
-from worker.steps.payment import handle_once
-from worker.steps.records import (
-    apply_payment,
-    put_back,
-    records_of,
-    restore_next_invoice,
-)
+from worker.store import records as record_store
+from worker.store.events import handle_once
+from worker.store.records import records_of
 from worker.transactions import lock_client, lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
 from worker.whmcs.invoices import (
@@ -45,17 +43,9 @@ from worker.whmcs.invoices import (
     remove_items,
 )
 from worker.whmcs.schema import (
-    tblcancelrequests,
     tblhosting,
-    tblhostingaddons,
     tblinvoices,
 )
-
-Clock = Callable[[], datetime]
-
-# an alignment invoice in these states can lose lines
-OPEN = ("Unpaid", "Draft")
-TAKING_PART = ("Active", "Suspended")
 
 
 @dataclass
@@ -92,7 +82,10 @@ def has_money(conn: Connection, invoice_id: int) -> bool:
 
 
 def _can_lose_lines(conn: Connection, invoice: Any) -> bool:
-    return invoice is not None and invoice.status in OPEN and not has_money(conn, invoice.id)
+    # money is looked for only on an open invoice, as domain.settlement.can_lose_lines asks
+    if invoice is None or not can_lose_lines(invoice.status, has_money=False):
+        return False
+    return can_lose_lines(invoice.status, has_money(conn, invoice.id))
 
 
 def withdraw_lines(
@@ -117,10 +110,7 @@ def withdraw_lines(
     out.cancelled_invoices += cancel_mass_pay(conn, int(rows[0].client_id), [invoice_id], now)
     for row in rows:
         restore_next_invoice(conn, row)
-    ids = [int(row.id) for row in rows]
-    conn.execute(
-        sa.update(records).where(records.c.id.in_(ids)).values(state="withdrawn", updated_at=now)
-    )
+    record_store.mark(conn, rows, "withdrawn", now)
     out.withdrawn.extend(describe(row) for row in rows)
     log_activity(
         conn,
@@ -132,20 +122,6 @@ def withdraw_lines(
     )
 
 
-def _pending_invoice_ids(conn: Connection, client_id: int) -> list[int]:
-    query = (
-        sa.select(records.c.invoice_id)
-        .where(
-            records.c.client_id == client_id,
-            records.c.state == "pending",
-            records.c.invoice_id.is_not(None),
-        )
-        .distinct()
-        .order_by(records.c.invoice_id)
-    )
-    return [int(invoice_id) for (invoice_id,) in conn.execute(query)]
-
-
 def withdraw_client(conn: Connection, client_id: int, now: datetime) -> Withdrawn:
     """Before a client is aligned again, inside that alignment's transaction: every pending
     alignment of the client is settled. Paid ones (the event not yet handled) are applied
@@ -153,7 +129,7 @@ def withdraw_client(conn: Connection, client_id: int, now: datetime) -> Withdraw
     others leave their open invoices. Pending ones on an invoice with money stay: the
     planner reports their services as blocked."""
     out = Withdrawn()
-    for invoice_id in _pending_invoice_ids(conn, client_id):
+    for invoice_id in record_store.pending_invoice_ids(conn, client_id):
         invoice = lock_invoice(conn, invoice_id)
         if invoice is None:
             out.cancelled += put_back(conn, invoice_id, "cancelled", "was deleted", now)
@@ -166,7 +142,7 @@ def withdraw_client(conn: Connection, client_id: int, now: datetime) -> Withdraw
         elif invoice.status == "Cancelled":
             out.cancelled += put_back(conn, invoice_id, "cancelled", "was cancelled", now)
         elif _can_lose_lines(conn, invoice):
-            rows = records_of(conn, invoice_id, ("pending",), on_invoice=True)
+            rows = records_of(conn, invoice_id, (PENDING,), on_invoice=True)
             withdraw_lines(conn, invoice_id, rows, "aligned again", now, out)
     return out
 
@@ -174,73 +150,17 @@ def withdraw_client(conn: Connection, client_id: int, now: datetime) -> Withdraw
 def planned_withdrawals(conn: Connection, client_id: int) -> list[dict[str, Any]]:
     """For a preview, changing nothing: the pending alignments aligning again withdraws."""
     planned: list[dict[str, Any]] = []
-    for invoice_id in _pending_invoice_ids(conn, client_id):
+    for invoice_id in record_store.pending_invoice_ids(conn, client_id):
         invoice = conn.execute(
             sa.select(tblinvoices.c.id, tblinvoices.c.status).where(tblinvoices.c.id == invoice_id)
         ).first()
         if _can_lose_lines(conn, invoice):
-            rows = records_of(conn, invoice_id, ("pending",), on_invoice=True)
+            rows = records_of(conn, invoice_id, (PENDING,), on_invoice=True)
             planned.extend(describe(row) for row in rows)
     return planned
 
 
 # ---- services cancelled, or with a cancellation request ---------------------------------
-
-
-def _leaving(service_id: Any) -> Any:
-    """The service (tblhosting id) no longer takes part: its status, or a cancellation
-    request for it."""
-    # correlated to the outermost query (records), whatever it is nested in: left to
-    # itself SQLAlchemy would add `records` to a nested subquery's FROM and read every row
-    status = (
-        sa.select(tblhosting.c.domainstatus)
-        .where(tblhosting.c.id == service_id)
-        .correlate_except(tblhosting)
-        .scalar_subquery()
-    )
-    requested = (
-        sa.select(tblcancelrequests.c.id)
-        .where(tblcancelrequests.c.relid == service_id)
-        .correlate_except(tblcancelrequests)
-    )
-    return sa.or_(status.is_(None), status.not_in(TAKING_PART), requested.exists())
-
-
-def _parent_of_addon() -> Any:
-    return (
-        sa.select(tblhostingaddons.c.hostingid)
-        .where(tblhostingaddons.c.id == records.c.relid)
-        .correlate_except(tblhostingaddons)
-        .scalar_subquery()
-    )
-
-
-def _addon_status() -> Any:
-    return (
-        sa.select(tblhostingaddons.c.status)
-        .where(tblhostingaddons.c.id == records.c.relid)
-        .correlate_except(tblhostingaddons)
-        .scalar_subquery()
-    )
-
-
-def _leaving_records() -> Any:
-    """Pending records whose service (or addon, or the addon's service) is leaving."""
-    return sa.select(records).where(
-        records.c.state == "pending",
-        records.c.invoice_id.is_not(None),
-        sa.or_(
-            sa.and_(records.c.kind == "service", _leaving(records.c.relid)),
-            sa.and_(
-                records.c.kind == "addon",
-                sa.or_(
-                    _addon_status().is_(None),
-                    _addon_status().not_in(TAKING_PART),
-                    _leaving(_parent_of_addon()),
-                ),
-            ),
-        ),
-    )
 
 
 def _withdraw_grouped(
@@ -257,7 +177,7 @@ def _withdraw_grouped(
             continue
         mine = [
             row
-            for row in records_of(conn, invoice_id, ("pending",), on_invoice=True)
+            for row in records_of(conn, invoice_id, (PENDING,), on_invoice=True)
             if int(row.id) in ids
         ]
         withdraw_lines(conn, invoice_id, mine, reason, now, out)
@@ -268,7 +188,7 @@ def withdraw_leaving_services(engine: Engine, now: Clock) -> list[int]:
     """Reconcile's step: the lines of services that left Active/Suspended or have a
     cancellation request are withdrawn, one transaction per invoice; returns the invoices."""
     with engine.connect() as conn:
-        found = list(conn.execute(_leaving_records().order_by(records.c.id)))
+        found = record_store.leaving(conn)
     done: list[int] = []
     for invoice_id in sorted({int(row.invoice_id) for row in found}):
         with unit_of_work(engine) as conn:
@@ -277,7 +197,7 @@ def withdraw_leaving_services(engine: Engine, now: Clock) -> list[int]:
             ).scalar()
             if client_id is not None:
                 lock_client(conn, int(client_id))  # as an alignment does, first
-            rows = conn.execute(_leaving_records().where(records.c.invoice_id == invoice_id))
+            rows = record_store.leaving(conn, invoice_id)
             out = _withdraw_grouped(conn, list(rows), "service cancelled", now())
             done += out.changed_invoices + out.cancelled_invoices
     return done
@@ -312,17 +232,7 @@ def service_cancellation_requested(
     def handle(conn: Connection, client_id: Any, stamp: datetime) -> tuple[str, Withdrawn]:
         if client_id is None:
             return "unknown-service", Withdrawn()
-        addons = sa.select(tblhostingaddons.c.id).where(tblhostingaddons.c.hostingid == service_id)
-        rows = conn.execute(
-            sa.select(records).where(
-                records.c.state == "pending",
-                records.c.invoice_id.is_not(None),
-                sa.or_(
-                    sa.and_(records.c.kind == "service", records.c.relid == service_id),
-                    sa.and_(records.c.kind == "addon", records.c.relid.in_(addons)),
-                ),
-            )
-        )
+        rows = record_store.pending_of_service_and_addons(conn, service_id)
         out = _withdraw_grouped(conn, list(rows), "cancellation requested", stamp)
         return ("applied" if out.withdrawn else "nothing-pending"), out
 

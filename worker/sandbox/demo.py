@@ -13,7 +13,7 @@ alignment invoices and puts their dates back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -28,14 +28,16 @@ from domain.model import AlignRequest
 from domain.money import ZERO, format_money
 from domain.tax import TotalsLine, invoice_totals, rates_for
 from worker.cli.render import render_plan
+from worker.clock import Clock
+from worker.commands import AlignCommand, AlignResult
 from worker.db import make_engine
+from worker.handlers.align import align_client
+from worker.handlers.invoice import invoice_paid
+from worker.handlers.planning import plan_client
+from worker.handlers.reconcile import Reconciled, reconcile
 from worker.own_schema import events, own_metadata, records, requests, upgrade
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
-from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.payment import invoice_paid
-from worker.steps.planning import plan_client
-from worker.steps.reconcile import Reconciled, reconcile
 from worker.whmcs.schema import (
     tblaccounts,
     tblactivitylog,
@@ -49,8 +51,6 @@ from worker.whmcs.schema import (
     whmcs_metadata,
 )
 from worker.whmcs.settings_store import read_billing_config, read_settings
-
-Clock = Callable[[], datetime]
 
 # days after "today" at which the reconcile job runs in the story
 CRON_AFTER_DAYS = 40

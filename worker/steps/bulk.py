@@ -28,15 +28,16 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from domain.cycles import Cycle, parse_cycle_list
-from domain.eligibility import ELIGIBLE_STATUSES
-from domain.model import AlignRequest, Client
+from domain.model import ELIGIBLE_STATUSES, AlignRequest, Client
 from domain.money import ZERO, format_money
 from worker import logs
+from worker.clock import Clock
+from worker.commands import AlignCommand, AlignResult, calendar_days_of, mode_name
 from worker.inputs import BadTaskArguments, whole_number
 from worker.own_schema import bulk_clients, bulk_runs
-from worker.steps.align import AlignCommand, AlignResult, calendar_days_of, mode_name
-from worker.steps.jobs import JobReport, one_line
-from worker.steps.planning import plan_state
+from worker.plans import plan_state
+from worker.reports import JobReport, one_line
+from worker.store.credit import own_credit_column
 from worker.transactions import RETRYABLE, unit_of_work
 from worker.whmcs.batch import chunks
 from worker.whmcs.loader import (
@@ -53,13 +54,11 @@ from worker.whmcs.schema import (
 )
 from worker.whmcs.types import ValueRefused
 
-Clock = Callable[[], datetime]
-
 
 @dataclass(frozen=True)
 class Alignment:
     """How a run aligns one client: `inside` the transaction that holds the client's row
-    (worker.steps.align.align_in), then `after` its commit (log line, e-mails,
+    (worker.handlers.align.align_in), then `after` its commit (log line, e-mails,
     unsuspensions: tasks.align.follow_up)."""
 
     inside: Callable[[Connection, AlignCommand], AlignResult]
@@ -235,13 +234,13 @@ def _states(conn: Connection, client_ids: Sequence[int]) -> Iterator[ClientState
     only it: a batch holding such a row is read again client by client."""
     for batch in chunks(client_ids, DRY_RUN_BATCH):
         try:
-            states = load_client_states(conn, batch)
+            states = load_client_states(conn, batch, (own_credit_column(),))
         except ValueRefused:
             states = None
         for client_id in batch:
             try:
                 if states is None:
-                    yield load_client_state(conn, client_id)
+                    yield load_client_state(conn, client_id, invoice_extra=(own_credit_column(),))
                 elif client_id in states:
                     yield states[client_id]
                 else:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from worker import logs
+from worker.clock import Clock
 from worker.config import rejected_list_for
 from worker.own_schema import (
     LATEST,
@@ -30,11 +31,10 @@ from worker.own_schema import (
     records,
     unsuspensions,
 )
+from worker.reports import JobReport, one_line
 from worker.steps.bulk import WATCHED, stalled_runs
-from worker.steps.jobs import JobReport, one_line
 from worker.transactions import unit_of_work
 
-Clock = Callable[[], datetime]
 # an outbox row waits at most one relay (30 s) while Redis is up: older means it is stuck
 OUTBOX_LATE = timedelta(minutes=5)
 STALE_FACTOR = 2  # a beat job is stale when its last run is older than twice its schedule

@@ -9,17 +9,16 @@ task), sent, or failed (the API refused it; the task's retry claims it again).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from worker.clock import Clock
 from worker.own_schema import events
 from worker.transactions import unit_of_work
 
-Clock = Callable[[], datetime]
 KIND = "invoice-email"
 # a claim older than this was left by a worker that died during the API call: well past the
 # call's 20 s timeout, so a slow call is never doubled by a redelivered task

@@ -11,7 +11,6 @@ Payment Pending or Collections, is never changed: it is reported for staff to se
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,8 +20,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.model import BLOCKING_STATUSES, OPEN_STATUSES, REMOVABLE_STATUSES
 from worker import logs
+from worker.clock import Clock
 from worker.own_schema import records
-from worker.steps.jobs import one_line
+from worker.reports import one_line
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
 from worker.whmcs.invoices import (
@@ -34,8 +34,6 @@ from worker.whmcs.invoices import (
     remove_items,
 )
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices
-
-Clock = Callable[[], datetime]
 
 # Renewal line types of each record kind, as WHMCS's invoice run writes them.
 RENEWAL_TYPES = {"service": ("Hosting", "PromoHosting"), "addon": ("Addon",)}

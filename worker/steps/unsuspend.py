@@ -25,12 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.model import LineKind
+from worker.clock import Clock
 from worker.own_schema import unsuspensions
+from worker.store import unsuspensions as unsuspension_store
 from worker.transactions import unit_of_work
+from worker.whmcs import service_dates
 from worker.whmcs.activity import log_activity
-from worker.whmcs.schema import tblconfiguration, tblhosting, tblhostingaddons, tblproducts
+from worker.whmcs.schema import tblconfiguration, tblhosting, tblproducts
+from worker.whmcs.settings_store import whmcs_truthy
 
-WAITING, SENDING, DONE, FAILED = "waiting", "sending", "done", "failed"
+WAITING, SENDING, DONE, FAILED = unsuspension_store.WAITING, "sending", "done", "failed"
 API_ACTION = "ModuleUnsuspend"
 MAX_ATTEMPTS = 8
 RETRY_FIRST = 10  # seconds before the second attempt; doubles each time
@@ -51,11 +55,6 @@ class UnsuspendSettings:
     suspension_days: int
 
 
-def _truthy(value: str | None) -> bool:
-    # WHMCS tests these settings for truthiness: "" and "0" are off (section 9.1)
-    return (value or "").strip() not in ("", "0")
-
-
 def read_unsuspend_settings(conn: Connection) -> UnsuspendSettings:
     values = dict(
         conn.execute(
@@ -66,7 +65,7 @@ def read_unsuspend_settings(conn: Connection) -> UnsuspendSettings:
     )
     days = (values.get("AutoSuspensionDays") or "").strip()
     return UnsuspendSettings(
-        auto_unsuspend=_truthy(values.get("AutoUnsuspend")),
+        auto_unsuspend=whmcs_truthy(values.get("AutoUnsuspend")),
         # WHMCS reads the number as an integer: empty or not a number counts as 0
         suspension_days=int(days) if days.isdigit() else 0,
     )
@@ -100,8 +99,16 @@ def after_payment(conn: Connection, invoice_id: int, paid: Iterable[Any], now: d
     addons = [row for row in rows if LineKind(row.kind) is LineKind.ADDON]
     if services:
         _queue_services(conn, invoice_id, services, now)
+    activated = set(service_dates.activate_addons(conn, [int(row.relid) for row in addons]))
     for row in addons:
-        _activate_addon(conn, invoice_id, row, now)
+        if int(row.relid) in activated:
+            log_activity(
+                conn,
+                row.client_id,
+                f"Prorated Next Due Date: invoice #{invoice_id} paid, addon #{row.relid} "
+                "unsuspended (status Active)",
+                now,
+            )
 
 
 def _queue_services(conn: Connection, invoice_id: int, rows: list[Any], now: datetime) -> None:
@@ -131,41 +138,8 @@ def _queue_services(conn: Connection, invoice_id: int, rows: list[Any], now: dat
             today=now.date(),
             settings=settings,
         )
-        if eligible and not _queued(conn, int(service.id), invoice_id):
-            conn.execute(
-                sa.insert(unsuspensions).values(
-                    service_id=int(service.id),
-                    client_id=int(service.userid),
-                    invoice_id=invoice_id,
-                    state=WAITING,
-                    attempts=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-
-
-def _queued(conn: Connection, service_id: int, invoice_id: int) -> bool:
-    query = sa.select(unsuspensions.c.id).where(
-        unsuspensions.c.service_id == service_id, unsuspensions.c.invoice_id == invoice_id
-    )
-    return conn.execute(query).first() is not None
-
-
-def _activate_addon(conn: Connection, invoice_id: int, row: Any, now: datetime) -> None:
-    changed = conn.execute(
-        sa.update(tblhostingaddons)
-        .where(tblhostingaddons.c.id == row.relid, tblhostingaddons.c.status == "Suspended")
-        .values(status="Active")
-    ).rowcount
-    if changed:
-        log_activity(
-            conn,
-            row.client_id,
-            f"Prorated Next Due Date: invoice #{invoice_id} paid, addon #{row.relid} "
-            "unsuspended (status Active)",
-            now,
-        )
+        if eligible:
+            unsuspension_store.queue(conn, int(service.id), int(service.userid), invoice_id, now)
 
 
 # ---- after commit: the API call ---------------------------------------------------------
@@ -266,7 +240,7 @@ def send_unsuspension(
     engine: Engine,
     unsuspension_id: int,
     call: ApiCall,
-    now: Callable[[], datetime],
+    now: Clock,
     retryable: tuple[type[BaseException], ...],
 ) -> SendOutcome:
     """Claim the row, call ModuleUnsuspend once, record the result.

@@ -57,7 +57,7 @@ from worker.whmcs.schema import (
     tblinvoiceitems,
     tblinvoices,
 )
-from worker.whmcs.settings_store import INVOICE_CONFIG_KEYS, read_billing_config
+from worker.whmcs.settings_store import INVOICE_CONFIG_KEYS, read_billing_config, whmcs_truthy
 
 
 class InvoiceChangedMeanwhile(RuntimeError):
@@ -346,7 +346,7 @@ def write_invoices(
         item_ids, ids = ids[: len(invoice.lines)], ids[len(invoice.lines) + len(discounts) :]
         activity.add(client_id, f"Created Invoice - Invoice ID: {invoice_id}")
         total, credit, paid = invoice.totals.total, ZERO, False
-        if available > ZERO and not _truthy(config.get("NoAutoApplyCredit")):
+        if available > ZERO and not whmcs_truthy(config.get("NoAutoApplyCredit")):
             activity.flush()  # the credit's own lines are logged directly
             credit = apply_client_credit(
                 conn, invoice_id, client_id, invoice.totals.total, invoice.invoice_date, now
@@ -410,11 +410,6 @@ def read_configuration(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
     }
 
 
-def _truthy(value: str | None) -> bool:
-    """A WHMCS setting tested as PHP tests it: "" and "0" are off, anything else on."""
-    return value not in (None, "", "0")
-
-
 def _locked_setting(conn: Connection, setting: str) -> str | None:
     query = sa.select(tblconfiguration.c.value).where(tblconfiguration.c.setting == setting)
     if conn.dialect.name != "sqlite":
@@ -455,7 +450,7 @@ def next_number(conn: Connection, template: str, value_setting: str, when: date)
 
 def custom_invoice_number(conn: Connection, config: Mapping[str, str], when: date) -> str:
     """An Unpaid invoice's number when TaxCustomInvoiceNumbering is on, else empty."""
-    if not _truthy(config.get("TaxCustomInvoiceNumbering")):
+    if not whmcs_truthy(config.get("TaxCustomInvoiceNumbering")):
         return ""
     template = config.get("TaxCustomInvoiceNumberFormat", "")
     return next_number(conn, template, "TaxNextCustomInvoiceNumber", when)
@@ -572,8 +567,8 @@ def mark_paid(
     """Status Paid as processPaidInvoice sets it (section 5.2): datepaid, the sequential
     number when that is on, the activity log line. Returns the invoice number."""
     values: dict[str, object] = {"status": "Paid", "datepaid": now, "updated_at": now}
-    if _truthy(config.get("SequentialInvoiceNumbering")) and (
-        not invoicenum or _truthy(config.get("TaxNextCustomInvoiceNumber"))
+    if whmcs_truthy(config.get("SequentialInvoiceNumbering")) and (
+        not invoicenum or whmcs_truthy(config.get("TaxNextCustomInvoiceNumber"))
     ):
         invoicenum = next_number(
             conn,
@@ -582,7 +577,7 @@ def mark_paid(
             now.date(),
         )
         values["invoicenum"] = invoicenum
-    if _truthy(config.get("TaxSetInvoiceDateOnPayment")):
+    if whmcs_truthy(config.get("TaxSetInvoiceDateOnPayment")):
         values["date"] = now.date()
     conn.execute(sa.update(tblinvoices).where(tblinvoices.c.id == invoice_id).values(**values))
     log_activity(conn, client_id, f"Invoice Marked Paid - Invoice ID: {invoice_id}", now)
