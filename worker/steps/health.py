@@ -32,7 +32,7 @@ from worker.own_schema import (
     unsuspensions,
 )
 from worker.reports import JobReport, one_line
-from worker.steps.bulk import WATCHED, stalled_runs
+from worker.store.bulk_runs import WATCHED, stalled_runs
 from worker.transactions import unit_of_work
 
 # an outbox row waits at most one relay (30 s) while Redis is up: older means it is stuck
@@ -416,7 +416,7 @@ def run_status(engine: Engine, config: Any, now: datetime) -> list[Check]:
     from celery import Celery
 
     from worker.celery_app import app, broker_options
-    from worker.steps.jobs import open_redis
+    from worker.redis_client import open_redis
 
     stall = timedelta(seconds=config.bulk_stall_seconds)
     checks = database_checks(engine, beat_periods(app.conf.beat_schedule), now, stall)

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Connection, Engine
 from worker import logs
 from worker.clock import Clock
 from worker.commands import parse_requested_at
-from worker.config import redis_timeouts
 from worker.inputs import id_or_none
 from worker.own_schema import events, failed_jobs, outbox, requests
+from worker.redis_client import open_redis as open_redis  # tasks/ import it from here
 from worker.reports import JobReport as JobReport  # tasks/ import it from here
 from worker.reports import one_line as one_line  # tasks/ import it from here
 from worker.transactions import unit_of_work
@@ -327,16 +327,6 @@ class RedisList(Protocol):
     def rpush(self, name: str, *values: str) -> Any: ...
     def lrange(self, name: str, start: int, end: int) -> Any: ...
     def lrem(self, name: str, count: int, value: Any) -> Any: ...
-
-
-def open_redis(url: str) -> Any:
-    """A Redis client that gives up within seconds (the caller has a fallback or a report)."""
-    import redis
-
-    timeouts = redis_timeouts()
-    return redis.Redis.from_url(
-        url, socket_timeout=timeouts.reply, socket_connect_timeout=timeouts.connect
-    )
 
 
 def push_dead_letter(

@@ -26,7 +26,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.model import LineKind
 from worker.clock import Clock
-from worker.own_schema import unsuspensions
 from worker.store import unsuspensions as unsuspension_store
 from worker.transactions import unit_of_work
 from worker.whmcs import service_dates
@@ -149,36 +148,18 @@ def waiting_ids(
     engine: Engine, *, invoice_id: int | None = None, idle_since: datetime | None = None
 ) -> list[int]:
     """Rows still waiting: of one invoice, or untouched since a moment (for the re-offer)."""
-    query = sa.select(unsuspensions.c.id).where(unsuspensions.c.state == WAITING)
-    if invoice_id is not None:
-        query = query.where(unsuspensions.c.invoice_id == invoice_id)
-    if idle_since is not None:
-        query = query.where(unsuspensions.c.updated_at <= idle_since)
     with engine.connect() as conn:
-        return [int(key) for (key,) in conn.execute(query.order_by(unsuspensions.c.id))]
+        return unsuspension_store.waiting(conn, invoice_id=invoice_id, idle_since=idle_since)
 
 
 def release_abandoned(engine: Engine, now: datetime) -> int:
     """Rows claimed and never finished go back to waiting (or done, when the service is no
     longer suspended: the call got through before the worker died)."""
     with unit_of_work(engine) as conn:
-        stale = list(
-            conn.execute(
-                sa.select(unsuspensions.c.id, tblhosting.c.domainstatus)
-                .outerjoin(tblhosting, tblhosting.c.id == unsuspensions.c.service_id)
-                .where(
-                    unsuspensions.c.state == SENDING,
-                    unsuspensions.c.updated_at <= now - STALE_AFTER,
-                )
-            )
-        )
+        stale = unsuspension_store.stale_claims(conn, SENDING, now - STALE_AFTER)
         for key, status in stale:
             state = WAITING if status == "Suspended" else DONE
-            conn.execute(
-                sa.update(unsuspensions)
-                .where(unsuspensions.c.id == key, unsuspensions.c.state == SENDING)
-                .values(state=state, updated_at=now)
-            )
+            unsuspension_store.release(conn, key, SENDING, state, now)
     return len(stale)
 
 
@@ -191,19 +172,13 @@ class Claimed:
     attempt: int
 
 
-def _set(conn: Connection, key: int, now: datetime, **values: Any) -> None:
-    conn.execute(
-        sa.update(unsuspensions).where(unsuspensions.c.id == key).values(updated_at=now, **values)
-    )
+_set = unsuspension_store.set_state
 
 
 def claim(engine: Engine, unsuspension_id: int, now: datetime) -> Claimed | None:
     """Take a waiting row for one API call; None when there is nothing to send."""
     with unit_of_work(engine) as conn:
-        query = sa.select(unsuspensions).where(unsuspensions.c.id == unsuspension_id)
-        if conn.dialect.name != "sqlite":
-            query = query.with_for_update()
-        row = conn.execute(query).first()
+        row = unsuspension_store.locked(conn, unsuspension_id)
         if row is None or row.state != WAITING:
             return None
         status = conn.execute(

@@ -65,3 +65,37 @@ def handle_once(
             if seen_event(conn, event_id):
                 return "repeat", None
         raise
+
+
+def claim_row(conn: Connection, key: str) -> Any:
+    """The claim row under `key` (id, outcome, processed_at), locked until the transaction
+    ends (MySQL/MariaDB); None when there is none."""
+    query = sa.select(events.c.id, events.c.outcome, events.c.processed_at).where(
+        events.c.event_id == key
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def insert_claim(
+    conn: Connection, key: str, kind: str, invoice_id: int, outcome: str, now: datetime
+) -> None:
+    conn.execute(
+        sa.insert(events).values(
+            event_id=key, kind=kind, invoice_id=invoice_id, outcome=outcome, processed_at=now
+        )
+    )
+
+
+def set_outcome(
+    conn: Connection,
+    now: datetime,
+    outcome: str,
+    *,
+    row_id: int | None = None,
+    key: str | None = None,
+) -> None:
+    """A claim's outcome, by its row id or by its key."""
+    where = events.c.id == row_id if row_id is not None else events.c.event_id == key
+    conn.execute(sa.update(events).where(where).values(outcome=outcome, processed_at=now))
