@@ -29,6 +29,7 @@ from worker.commands import AlignCommand, AlignResult
 from worker.handlers.planning import PlannedClient, plan_client
 from worker.handlers.settle import apply_payment
 from worker.handlers.withdrawal import Withdrawn, withdraw_client
+from worker.store import changed
 from worker.store import credit as credit_store
 from worker.store import records as record_store
 from worker.store import requests as request_store
@@ -103,7 +104,7 @@ def _write_invoices(
         config=state.whmcs,
     )
     activity = ActivityLines(conn, now)
-    made = write_invoices(conn, owner, rewrites, new, now, activity)
+    made = write_invoices(conn, owner, rewrites, new, now, activity, journal=changed.remember)
     activity.flush()
     placed: dict[tuple[LineKind, int], tuple[int, int]] = {}
     paid: list[int] = []

@@ -21,6 +21,7 @@ from worker.reports import one_line
 from worker.steps import stray_payments
 from worker.steps.credit import return_own_credit
 from worker.steps.renewal_guard import guard_renewals
+from worker.store import changed
 from worker.store import records as record_store
 from worker.transactions import lock_invoice, lock_invoice_owner, unit_of_work
 from worker.whmcs.invoices import cancel_invoice
@@ -119,7 +120,7 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                     and today > due + timedelta(days=expire_after_days)
                 ):
                     return_own_credit(conn, invoice_id, stamp)
-                    cancel_invoice(conn, invoice_id, stamp)
+                    cancel_invoice(conn, invoice_id, stamp, journal=changed.remember)
                     put_back(
                         conn,
                         invoice_id,

@@ -29,6 +29,7 @@ from domain.settlement import PENDING, can_lose_lines
 from worker.clock import Clock
 from worker.handlers.settle import apply_payment, put_back, restore_next_invoice
 from worker.steps.credit import only_own_credit, return_own_credit
+from worker.store import changed
 from worker.store import records as record_store
 from worker.store.events import handle_once
 from worker.store.records import records_of
@@ -99,15 +100,17 @@ def withdraw_lines(
     # for lines that are no longer there; the client's next alignment applies it again
     return_own_credit(conn, invoice_id, now)
     if keeps_other_lines(conn, invoice_id, item_ids):
-        remove_items(conn, invoice_id, item_ids, now)
+        remove_items(conn, invoice_id, item_ids, now, journal=changed.remember)
         out.changed_invoices.append(invoice_id)
         what = "lines removed, invoice recomputed"
     else:
         # emptied, or only late fees and discounts left: cancelled, its lines kept
-        cancel_invoice(conn, invoice_id, now)
+        cancel_invoice(conn, invoice_id, now, journal=changed.remember)
         out.cancelled_invoices.append(invoice_id)
         what = "invoice cancelled"
-    out.cancelled_invoices += cancel_mass_pay(conn, int(rows[0].client_id), [invoice_id], now)
+    out.cancelled_invoices += cancel_mass_pay(
+        conn, int(rows[0].client_id), [invoice_id], now, journal=changed.remember
+    )
     for row in rows:
         restore_next_invoice(conn, row)
     record_store.mark(conn, rows, "withdrawn", now)

@@ -23,6 +23,7 @@ from worker import logs
 from worker.clock import Clock
 from worker.own_schema import records
 from worker.reports import one_line
+from worker.store import changed
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
 from worker.whmcs.invoices import (
@@ -124,16 +125,18 @@ def _guard_invoice(conn: Connection, invoice_id: int, now: datetime, done: Guard
     item_ids = [int(line.id) for line in lines]
     _, staying = lines_leaving(conn, invoice_id, item_ids)
     if not staying:
-        delete_invoice(conn, invoice_id, item_ids, now)
+        delete_invoice(conn, invoice_id, item_ids, now, journal=changed.remember)
         done.deleted.append(invoice_id)
         outcome = "it had no other line, so it was deleted"
-    elif remove_items(conn, invoice_id, item_ids, now) == "cancelled":
+    elif remove_items(conn, invoice_id, item_ids, now, journal=changed.remember) == "cancelled":
         done.cancelled.append(invoice_id)
         outcome = "only late fee or discount lines were left, so it was cancelled"
     else:
         done.recomputed.append(invoice_id)
         outcome = "its totals recomputed"
-    done.cancelled += cancel_mass_pay(conn, int(invoice.userid), [invoice_id], now)
+    done.cancelled += cancel_mass_pay(
+        conn, int(invoice.userid), [invoice_id], now, journal=changed.remember
+    )
     log_activity(
         conn,
         int(invoice.userid),

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.money import ZERO, format_money
-from worker.own_schema import changed_invoices
+from worker.store import changed
 from worker.store import overpayments as overpayment_store
 from worker.transactions import lock_client, lock_invoice
 from worker.whmcs.invoices import give_credit, overpayment_note
@@ -71,7 +71,7 @@ def _asked(invoice_id: Any) -> Any:
 def candidates(engine: Engine) -> list[int]:
     """Changed invoices that received more than they ask (before any credit given for it):
     one query over the product's list, so the hourly run stays cheap however long it is."""
-    invoice_id = changed_invoices.c.invoice_id
+    invoice_id = changed.invoice_column()
     query = (
         sa.select(invoice_id)
         .where(_received(invoice_id) > _asked(invoice_id))
@@ -153,12 +153,7 @@ def settle(conn: Connection, invoice_id: int, now: datetime) -> Decimal:
     )
     if rest <= ZERO:
         return ZERO
-    action = conn.execute(
-        sa.select(changed_invoices.c.action)
-        .where(changed_invoices.c.invoice_id == invoice_id)
-        .order_by(changed_invoices.c.id.desc())
-        .limit(1)
-    ).scalar()
+    action = changed.last_action(conn, invoice_id)
     give_credit(
         conn,
         payer,
