@@ -1,5 +1,6 @@
-"""What an "align client" event asks for and what it answers: shared by the alignment, the
-bulk runs, the tasks and the command line, so none of them imports another for it."""
+"""What an "align client" event asks for and what it answers, and what a bulk run asks for:
+shared by the alignment, the bulk runs, the tasks and the command line, so none of them
+imports another for it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from domain.cycles import Cycle
 from domain.model import AlignRequest, LineKind
+from worker.inputs import BadTaskArguments, whole_number
 
 REQUESTED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"  # as WHMCS writes its datetimes: local, no zone
 
@@ -97,3 +99,89 @@ class AlignResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlignResult:
         return cls(**data)
+
+
+# ---- a bulk run ------------------------------------------------------------------------
+
+RUN_EVENT_ID_MAX = 48
+
+
+def client_event_id(run_event_id: str, client_id: int) -> str:
+    """The event id of one client's alignment in a run."""
+    return f"{run_event_id}:{client_id}"
+
+
+class BulkInputError(ValueError):
+    """Filters or options a bulk run cannot take; the message is for the person who asked."""
+
+
+@dataclass(frozen=True)
+class BulkFilters:
+    client_group: int | None = None
+    product_group: int | None = None
+    payment_method: str | None = None
+    several_due_days: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client_group": self.client_group,
+            "product_group": self.product_group,
+            "payment_method": self.payment_method,
+            "several_due_days": self.several_due_days,
+        }
+
+    @classmethod
+    def parse(cls, value: Any) -> BulkFilters:
+        """From JSON (a page, the command line): null or {} means every client."""
+        if value in (None, ""):
+            return cls()
+        if not isinstance(value, dict):
+            raise BulkInputError(f"filters must be an object, not {value!r}")
+        unknown = set(value) - set(cls().to_dict())
+        if unknown:
+            raise BulkInputError(f"unknown filters: {', '.join(sorted(unknown))}")
+        method = value.get("payment_method")
+        if method in (None, ""):
+            method = None
+        elif not isinstance(method, str) or len(method) > 255:
+            raise BulkInputError(f"payment_method must be a gateway name, not {method!r}")
+        several = value.get("several_due_days", False)
+        if several in (None, ""):
+            several = False
+        if not isinstance(several, bool):
+            raise BulkInputError(f"several_due_days must be true or false, not {several!r}")
+        return cls(
+            client_group=_optional_id("client_group", value.get("client_group")),
+            product_group=_optional_id("product_group", value.get("product_group")),
+            payment_method=method,
+            several_due_days=several,
+        )
+
+
+def _optional_id(name: str, value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return whole_number(name, value)
+    except BadTaskArguments as exc:
+        raise BulkInputError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class BulkParams:
+    """What every client of a run is aligned with."""
+
+    day: int
+    filters: BulkFilters
+    today: date
+    cycles: frozenset[Cycle] | None = None
+    calendar_days: bool | None = None
+
+    @property
+    def mode(self) -> str | None:
+        return mode_name(self.calendar_days)
+
+    def request(self) -> AlignRequest:
+        return AlignRequest(
+            today=self.today, day=self.day, cycles=self.cycles, calendar_days=self.calendar_days
+        )

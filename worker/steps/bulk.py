@@ -1,5 +1,10 @@
 """Bulk alignment: many clients chosen by filters, each aligned as a single alignment is.
 
+(Near 500 lines: a run's life is one state machine, its start, its clients' turns, its
+cancelling and the watch over its lost chunks share the same states and are read
+together; its tables are written in worker.store.bulk_runs, its parameters are in
+worker.commands.)
+
 A run is one row of mod_prorata_bulk_runs (one event id) and one row per client in
 mod_prorata_bulk_clients; progress is counted from those rows, so a page needs no Redis.
 Each client keeps its own transaction and its own event id "<run event id>:<client id>":
@@ -14,13 +19,11 @@ cannot be sent or nothing moves after a few resends.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,21 +34,22 @@ from domain.model import ELIGIBLE_STATUSES, Client
 from domain.money import ZERO, format_money
 from worker import logs
 from worker.clock import Clock
-from worker.commands import AlignCommand, AlignResult
-from worker.own_schema import bulk_clients, bulk_runs
-from worker.plans import plan_state
-from worker.reports import JobReport, one_line
-from worker.store.bulk_runs import (
-    ENDED,
-    FINISHED,
+from worker.commands import (
     RUN_EVENT_ID_MAX,
-    WATCHED,
+    AlignCommand,
+    AlignResult,
     BulkFilters,
     BulkInputError,
     BulkParams,
+)
+from worker.plans import plan_state
+from worker.reports import JobReport, one_line
+from worker.store import bulk_runs as bulk_store
+from worker.store.bulk_runs import (
+    ENDED,
+    FINISHED,
     Run,
     Stall,
-    client_event_id,
     load_run,
     others_moving,
     progress,
@@ -93,7 +97,6 @@ __all__ = [
     "watch_runs",
 ]
 
-_IN_LIST = 1000  # ids per IN (...) list or multi-row insert
 DRY_RUN_BATCH = 500  # clients read together by a dry run
 
 
@@ -250,15 +253,6 @@ class StartedRun:
     to_send: list[int]
 
 
-def _queued_clients(conn: Connection, run_id: int) -> list[int]:
-    query = (
-        sa.select(bulk_clients.c.client_id)
-        .where(bulk_clients.c.run_id == run_id, bulk_clients.c.state == "queued")
-        .order_by(bulk_clients.c.client_id)
-    )
-    return [int(client_id) for (client_id,) in conn.execute(query)]
-
-
 def start_run(
     engine: Engine, event_id: str, params: BulkParams, requested_by: str, now: Clock
 ) -> StartedRun:
@@ -266,19 +260,17 @@ def start_run(
     event id again returns the run it made (with the clients still to send, when its
     sending never finished or the run stopped: a stopped run is resumed)."""
     with engine.connect() as conn:
-        existing = conn.execute(
-            sa.select(bulk_runs.c.id).where(bulk_runs.c.event_id == event_id)
-        ).first()
+        existing = bulk_store.run_id_of(conn, event_id)
     if existing is None:
         try:
             return _new_run(engine, event_id, params, requested_by, now)
         except IntegrityError:  # the same event, delivered twice at once: the other one won
             pass
     else:
-        _resume(engine, int(existing.id), now)
+        _resume(engine, existing, now)
     with engine.connect() as conn:
         run = load_run(conn, event_id=event_id)
-        to_send = _queued_clients(conn, run.id) if run.state == "queued" else []
+        to_send = bulk_store.queued_clients(conn, run.id) if run.state == "queued" else []
     return StartedRun(run, to_send)
 
 
@@ -288,39 +280,7 @@ def _new_run(
     with unit_of_work(engine) as conn:
         client_ids = select_clients(conn, params.filters)
         stamp = now()
-        inserted = conn.execute(
-            sa.insert(bulk_runs).values(
-                event_id=event_id,
-                day=params.day,
-                filters=json.dumps(params.filters.to_dict()),
-                cycles=json.dumps(sorted(c.value for c in params.cycles))
-                if params.cycles
-                else None,
-                mode=params.mode,
-                today=params.today,
-                state="queued",
-                requested_by=requested_by[:64],
-                total=len(client_ids),
-                created_at=stamp,
-                updated_at=stamp,
-            )
-        )
-        assert inserted.inserted_primary_key is not None
-        run_id = int(inserted.inserted_primary_key[0])
-        for part in chunks(client_ids, _IN_LIST):
-            conn.execute(
-                sa.insert(bulk_clients),
-                [
-                    {
-                        "run_id": run_id,
-                        "client_id": client_id,
-                        "state": "queued",
-                        "event_id": client_event_id(event_id, client_id),
-                        "updated_at": stamp,
-                    }
-                    for client_id in part
-                ],
-            )
+        run_id = bulk_store.insert_run(conn, event_id, params, requested_by, client_ids, stamp)
         run = load_run(conn, run_id=run_id)
     return StartedRun(run, client_ids)
 
@@ -328,22 +288,14 @@ def _new_run(
 def _resume(engine: Engine, run_id: int, now: Clock) -> None:
     """A stopped run is being sent again: queued, as a new run is until its chunks are out."""
     with unit_of_work(engine) as conn:
-        conn.execute(
-            sa.update(bulk_runs)
-            .where(bulk_runs.c.id == run_id, bulk_runs.c.state == "stopped")
-            .values(state="queued", reason=None, resends=0, resent_at=None, updated_at=now())
-        )
+        bulk_store.resume(conn, run_id, now())
 
 
 def mark_sent(engine: Engine, run_id: int, now: Clock) -> str:
     """Every chunk is on the queue: the run is running (unless cancelled meanwhile), and done
     at once when its chunks already finished or it has no client. Returns its state."""
     with unit_of_work(engine) as conn:
-        conn.execute(
-            sa.update(bulk_runs)
-            .where(bulk_runs.c.id == run_id, bulk_runs.c.state == "queued")
-            .values(state="running", updated_at=now())
-        )
+        bulk_store.mark_running(conn, run_id, now())
     return finish_if_done(engine, run_id, now)
 
 
@@ -351,23 +303,7 @@ def finish_if_done(engine: Engine, run_id: int, now: Clock) -> str:
     """A running or cancelling run with no queued client left becomes done or cancelled;
     returns the run's state."""
     with unit_of_work(engine) as conn:
-        left = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(bulk_clients)
-            .where(bulk_clients.c.run_id == run_id, bulk_clients.c.state == "queued")
-        ).scalar_one()
-        if not left:
-            stamp = now()
-            conn.execute(
-                sa.update(bulk_runs)
-                .where(bulk_runs.c.id == run_id, bulk_runs.c.state.in_(("running", "cancelling")))
-                .values(
-                    state=sa.case((bulk_runs.c.state == "cancelling", "cancelled"), else_="done"),
-                    updated_at=stamp,
-                    finished_at=stamp,
-                )
-            )
-        state = conn.execute(sa.select(bulk_runs.c.state).where(bulk_runs.c.id == run_id)).scalar()
+        state = bulk_store.finish_if_done(conn, run_id, now)
     return str(state)
 
 
@@ -377,12 +313,8 @@ def cancel_run(engine: Engine, event_id: str, now: Clock) -> Run:
     with unit_of_work(engine) as conn:
         run = load_run(conn, event_id=event_id)
         stamp = now()
-        conn.execute(
-            sa.update(bulk_runs)
-            .where(bulk_runs.c.id == run.id, bulk_runs.c.state.in_((*WATCHED, "stopped")))
-            .values(state="cancelling", updated_at=stamp)
-        )
-        _cancel_queued(conn, run.id, sa.true(), stamp)
+        bulk_store.mark_cancelling(conn, run.id, stamp)
+        bulk_store.cancel_queued(conn, run.id, sa.true(), stamp)
     finish_if_done(engine, run.id, now)
     with engine.connect() as conn:
         return load_run(conn, run_id=run.id)
@@ -406,60 +338,6 @@ def outcome_of(result: AlignResult) -> tuple[str, str | None]:
     return "skipped", f"nothing to align: {detail}"[:1000]
 
 
-@cache
-def _row_query(lock: bool) -> Any:
-    query = sa.select(bulk_clients.c.state).where(
-        bulk_clients.c.run_id == sa.bindparam("run_id"),
-        bulk_clients.c.client_id == sa.bindparam("client_id"),
-    )
-    return query.with_for_update() if lock else query
-
-
-@cache
-def _outcome_update() -> Any:
-    return (
-        sa.update(bulk_clients)
-        .where(
-            bulk_clients.c.run_id == sa.bindparam("b_run_id"),
-            bulk_clients.c.client_id == sa.bindparam("b_client_id"),
-            bulk_clients.c.state == sa.bindparam("b_was"),
-        )
-        .values(
-            state=sa.bindparam("new_state"),
-            reason=sa.bindparam("new_reason"),
-            updated_at=sa.bindparam("new_updated_at"),
-        )
-    )
-
-
-def _row_state(conn: Connection, run_id: int, client_id: int, *, lock: bool) -> str | None:
-    state = conn.execute(_row_query(lock), {"run_id": run_id, "client_id": client_id}).scalar()
-    return None if state is None else str(state)
-
-
-def _write_outcome(
-    conn: Connection,
-    run_id: int,
-    client_id: int,
-    state: str,
-    reason: str | None,
-    now: datetime,
-    *,
-    was: str = "queued",
-) -> None:
-    conn.execute(
-        _outcome_update(),
-        {
-            "b_run_id": run_id,
-            "b_client_id": client_id,
-            "b_was": was,
-            "new_state": state,
-            "new_reason": reason,
-            "new_updated_at": now,
-        },
-    )
-
-
 def _turn(
     engine: Engine,
     run: Run,
@@ -478,11 +356,14 @@ def _turn(
     """
     command = run.command(client_id)
     with unit_of_work(engine) as conn:
-        if _row_state(conn, run.id, client_id, lock=conn.dialect.name != "sqlite") != "queued":
+        if (
+            bulk_store.row_state(conn, run.id, client_id, lock=conn.dialect.name != "sqlite")
+            != "queued"
+        ):
             return None
         result = alignment.inside(conn, command)
         state, reason = outcome_of(result)
-        _write_outcome(conn, run.id, client_id, state, reason, now())
+        bulk_store.write_outcome(conn, run.id, client_id, state, reason, now())
     try:
         alignment.after(command, result)
     except passthrough:
@@ -490,7 +371,7 @@ def _turn(
     except Exception as exc:
         reason = _after_commit(reason, exc)
         with unit_of_work(engine) as conn:
-            _write_outcome(conn, run.id, client_id, state, reason, now(), was=state)
+            bulk_store.write_outcome(conn, run.id, client_id, state, reason, now(), was=state)
     return state, reason
 
 
@@ -534,24 +415,15 @@ def step_client(
     # gone through unseen, holds the outcome and is left alone)
     reason = one_line(error, limit=1000)
     with unit_of_work(engine) as conn:
-        _write_outcome(conn, run.id, client_id, "failed", reason, now())
+        bulk_store.write_outcome(conn, run.id, client_id, "failed", reason, now())
     return "failed", reason
 
 
 def cancel_clients(engine: Engine, run_id: int, client_ids: list[int], now: Clock) -> None:
     """The queued clients of a chunk of a cancelled run."""
     with unit_of_work(engine) as conn:
-        for part in chunks(client_ids, _IN_LIST):
-            _cancel_queued(conn, run_id, bulk_clients.c.client_id.in_(part), now())
-
-
-def _cancel_queued(conn: Connection, run_id: int, which: Any, stamp: datetime) -> None:
-    """The run's clients that `which` selects and that are still queued become cancelled."""
-    conn.execute(
-        sa.update(bulk_clients)
-        .where(bulk_clients.c.run_id == run_id, which, bulk_clients.c.state == "queued")
-        .values(state="cancelled", reason="cancelled before its turn", updated_at=stamp)
-    )
+        for part in chunks(client_ids, bulk_store.IN_LIST):
+            bulk_store.cancel_queued(conn, run_id, bulk_store.client_in(part), now())
 
 
 # ---- lost chunks ------------------------------------------------------------------------
@@ -608,16 +480,8 @@ def _recover(
         return _stop(engine, run.id, found.updated_at, reason, now), reason
     with unit_of_work(engine) as conn:
         # claimed on the row as it was read: a watch running at the same time sends nothing
-        claimed = conn.execute(
-            sa.update(bulk_runs)
-            .where(
-                bulk_runs.c.id == run.id,
-                bulk_runs.c.state.in_(WATCHED),
-                bulk_runs.c.updated_at == found.updated_at,
-            )
-            .values(resends=resends + 1, resent_at=now(), updated_at=now())
-        ).rowcount
-        queued = _queued_clients(conn, run.id) if claimed else []
+        claimed = bulk_store.claim_resend(conn, run.id, found.updated_at, resends + 1, now())
+        queued = bulk_store.queued_clients(conn, run.id) if claimed else []
     if not queued:
         return None, "handled meanwhile"
     try:
@@ -634,12 +498,5 @@ def _stop(
 ) -> str | None:
     """The run stopped with its reason, its queued clients left queued for a resume."""
     with unit_of_work(engine) as conn:
-        where = [bulk_runs.c.id == run_id, bulk_runs.c.state.in_(WATCHED)]
-        if updated_at is not None:
-            where.append(bulk_runs.c.updated_at == updated_at)
-        done = conn.execute(
-            sa.update(bulk_runs)
-            .where(*where)
-            .values(state="stopped", reason=reason, updated_at=now())
-        ).rowcount
+        done = bulk_store.stop(conn, run_id, updated_at, reason, now())
     return "stopped" if done else None

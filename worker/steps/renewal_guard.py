@@ -21,9 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 from domain.model import BLOCKING_STATUSES, OPEN_STATUSES, REMOVABLE_STATUSES
 from worker import logs
 from worker.clock import Clock
-from worker.own_schema import records
 from worker.reports import one_line
 from worker.store import changed
+from worker.store import records as record_store
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
 from worker.whmcs.invoices import (
@@ -55,12 +55,6 @@ class GuardedRenewals:
 def _stale_renewals(conn: Connection, invoice_id: int | None = None) -> list[Any]:
     """Lines on invoices (not staged ones) of type Hosting / PromoHosting (Addon) for a
     service (addon) with a pending alignment, due on that alignment's old next due date."""
-    kind_matches = sa.or_(
-        *(
-            sa.and_(records.c.kind == kind, tblinvoiceitems.c.type.in_(types))
-            for kind, types in RENEWAL_TYPES.items()
-        )
-    )
     query = (
         sa.select(
             tblinvoiceitems.c.id,
@@ -75,13 +69,7 @@ def _stale_renewals(conn: Connection, invoice_id: int | None = None) -> list[Any
             tblinvoiceitems.c.invoiceid > 0,
             tblinvoices.c.status.in_([*REMOVABLE_STATUSES, *BLOCKING_STATUSES]),
             tblinvoices.c.userid == tblinvoiceitems.c.userid,
-            sa.exists().where(
-                records.c.state == "pending",
-                records.c.client_id == tblinvoiceitems.c.userid,
-                records.c.relid == tblinvoiceitems.c.relid,
-                records.c.old_due == tblinvoiceitems.c.duedate,
-                kind_matches,
-            ),
+            record_store.pending_for_renewal_line(RENEWAL_TYPES),
         )
         .order_by(tblinvoiceitems.c.invoiceid, tblinvoiceitems.c.id)
     )

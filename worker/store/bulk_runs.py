@@ -1,24 +1,32 @@
 """The bulk runs' tables (`mod_prorata_bulk_runs`, `mod_prorata_bulk_clients`): what a run
 asked for, its state, its clients' outcomes, the runs whose chunks stopped moving, and its
-progress as pages show it. The runs themselves go on in worker.steps.bulk."""
+progress as pages show it. The runs themselves go on in worker.steps.bulk. (Over 400
+lines: every statement on those two tables is here, the one writer of that family.)"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.cycles import Cycle, parse_cycle_list
-from domain.model import AlignRequest
-from worker.commands import AlignCommand, calendar_days_of, mode_name
-from worker.inputs import BadTaskArguments, whole_number
+from domain.cycles import parse_cycle_list
+from worker.clock import Clock
+from worker.commands import (
+    AlignCommand,
+    BulkFilters,
+    BulkParams,
+    calendar_days_of,
+    client_event_id,
+)
 from worker.own_schema import bulk_clients, bulk_runs
+from worker.whmcs.batch import chunks
 
-RUN_EVENT_ID_MAX = 48
 REQUESTED_BY = "bulk"  # the alignments' own requested_by, as the admin page labels them
 FINISHED = ("done", "cancelled")
 # a stopped run ends a wait too, but the same event id resumes it
@@ -27,87 +35,6 @@ WATCHED = ("queued", "running")  # runs whose chunks should be on their way
 DONE_STATES = ("aligned", "failed", "skipped")
 REMAINING_STATES = ("queued", "cancelled")
 CLIENT_STATES = ("queued", *DONE_STATES, "cancelled")
-
-
-def client_event_id(run_event_id: str, client_id: int) -> str:
-    """The event id of one client's alignment in a run."""
-    return f"{run_event_id}:{client_id}"
-
-
-class BulkInputError(ValueError):
-    """Filters or options a bulk run cannot take; the message is for the person who asked."""
-
-
-@dataclass(frozen=True)
-class BulkFilters:
-    client_group: int | None = None
-    product_group: int | None = None
-    payment_method: str | None = None
-    several_due_days: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "client_group": self.client_group,
-            "product_group": self.product_group,
-            "payment_method": self.payment_method,
-            "several_due_days": self.several_due_days,
-        }
-
-    @classmethod
-    def parse(cls, value: Any) -> BulkFilters:
-        """From JSON (a page, the command line): null or {} means every client."""
-        if value in (None, ""):
-            return cls()
-        if not isinstance(value, dict):
-            raise BulkInputError(f"filters must be an object, not {value!r}")
-        unknown = set(value) - set(cls().to_dict())
-        if unknown:
-            raise BulkInputError(f"unknown filters: {', '.join(sorted(unknown))}")
-        method = value.get("payment_method")
-        if method in (None, ""):
-            method = None
-        elif not isinstance(method, str) or len(method) > 255:
-            raise BulkInputError(f"payment_method must be a gateway name, not {method!r}")
-        several = value.get("several_due_days", False)
-        if several in (None, ""):
-            several = False
-        if not isinstance(several, bool):
-            raise BulkInputError(f"several_due_days must be true or false, not {several!r}")
-        return cls(
-            client_group=_optional_id("client_group", value.get("client_group")),
-            product_group=_optional_id("product_group", value.get("product_group")),
-            payment_method=method,
-            several_due_days=several,
-        )
-
-
-def _optional_id(name: str, value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return whole_number(name, value)
-    except BadTaskArguments as exc:
-        raise BulkInputError(str(exc)) from exc
-
-
-@dataclass(frozen=True)
-class BulkParams:
-    """What every client of a run is aligned with."""
-
-    day: int
-    filters: BulkFilters
-    today: date
-    cycles: frozenset[Cycle] | None = None
-    calendar_days: bool | None = None
-
-    @property
-    def mode(self) -> str | None:
-        return mode_name(self.calendar_days)
-
-    def request(self) -> AlignRequest:
-        return AlignRequest(
-            today=self.today, day=self.day, cycles=self.cycles, calendar_days=self.calendar_days
-        )
 
 
 @dataclass(frozen=True)
@@ -285,3 +212,215 @@ def progress(conn: Connection, run_id: int, *, failures: int = 200) -> dict[str,
 
 def _stamp(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(sep=" ")
+
+
+IN_LIST = 1000  # ids per IN (...) list or multi-row insert
+
+
+# ---- writing a run ----------------------------------------------------------------------
+
+
+def queued_clients(conn: Connection, run_id: int) -> list[int]:
+    query = (
+        sa.select(bulk_clients.c.client_id)
+        .where(bulk_clients.c.run_id == run_id, bulk_clients.c.state == "queued")
+        .order_by(bulk_clients.c.client_id)
+    )
+    return [int(client_id) for (client_id,) in conn.execute(query)]
+
+
+@cache
+def _row_query(lock: bool) -> Any:
+    query = sa.select(bulk_clients.c.state).where(
+        bulk_clients.c.run_id == sa.bindparam("run_id"),
+        bulk_clients.c.client_id == sa.bindparam("client_id"),
+    )
+    return query.with_for_update() if lock else query
+
+
+@cache
+def _outcome_update() -> Any:
+    return (
+        sa.update(bulk_clients)
+        .where(
+            bulk_clients.c.run_id == sa.bindparam("b_run_id"),
+            bulk_clients.c.client_id == sa.bindparam("b_client_id"),
+            bulk_clients.c.state == sa.bindparam("b_was"),
+        )
+        .values(
+            state=sa.bindparam("new_state"),
+            reason=sa.bindparam("new_reason"),
+            updated_at=sa.bindparam("new_updated_at"),
+        )
+    )
+
+
+def row_state(conn: Connection, run_id: int, client_id: int, *, lock: bool) -> str | None:
+    state = conn.execute(_row_query(lock), {"run_id": run_id, "client_id": client_id}).scalar()
+    return None if state is None else str(state)
+
+
+def write_outcome(
+    conn: Connection,
+    run_id: int,
+    client_id: int,
+    state: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    was: str = "queued",
+) -> None:
+    conn.execute(
+        _outcome_update(),
+        {
+            "b_run_id": run_id,
+            "b_client_id": client_id,
+            "b_was": was,
+            "new_state": state,
+            "new_reason": reason,
+            "new_updated_at": now,
+        },
+    )
+
+
+def cancel_queued(conn: Connection, run_id: int, which: Any, stamp: datetime) -> None:
+    """The run's clients that `which` selects and that are still queued become cancelled."""
+    conn.execute(
+        sa.update(bulk_clients)
+        .where(bulk_clients.c.run_id == run_id, which, bulk_clients.c.state == "queued")
+        .values(state="cancelled", reason="cancelled before its turn", updated_at=stamp)
+    )
+
+
+def run_id_of(conn: Connection, event_id: str) -> int | None:
+    found = conn.execute(sa.select(bulk_runs.c.id).where(bulk_runs.c.event_id == event_id)).first()
+    return None if found is None else int(found.id)
+
+
+def insert_run(
+    conn: Connection,
+    event_id: str,
+    params: BulkParams,
+    requested_by: str,
+    client_ids: Sequence[int],
+    stamp: datetime,
+) -> int:
+    """The run and one queued row per client (multi-row inserts); returns the run's id."""
+    inserted = conn.execute(
+        sa.insert(bulk_runs).values(
+            event_id=event_id,
+            day=params.day,
+            filters=json.dumps(params.filters.to_dict()),
+            cycles=json.dumps(sorted(c.value for c in params.cycles)) if params.cycles else None,
+            mode=params.mode,
+            today=params.today,
+            state="queued",
+            requested_by=requested_by[:64],
+            total=len(client_ids),
+            created_at=stamp,
+            updated_at=stamp,
+        )
+    )
+    assert inserted.inserted_primary_key is not None
+    run_id = int(inserted.inserted_primary_key[0])
+    for part in chunks(client_ids, IN_LIST):
+        conn.execute(
+            sa.insert(bulk_clients),
+            [
+                {
+                    "run_id": run_id,
+                    "client_id": client_id,
+                    "state": "queued",
+                    "event_id": client_event_id(event_id, client_id),
+                    "updated_at": stamp,
+                }
+                for client_id in part
+            ],
+        )
+    return run_id
+
+
+def resume(conn: Connection, run_id: int, now: datetime) -> None:
+    """A stopped run is being sent again: queued, as a new run is until its chunks are out."""
+    conn.execute(
+        sa.update(bulk_runs)
+        .where(bulk_runs.c.id == run_id, bulk_runs.c.state == "stopped")
+        .values(state="queued", reason=None, resends=0, resent_at=None, updated_at=now)
+    )
+
+
+def mark_running(conn: Connection, run_id: int, now: datetime) -> None:
+    conn.execute(
+        sa.update(bulk_runs)
+        .where(bulk_runs.c.id == run_id, bulk_runs.c.state == "queued")
+        .values(state="running", updated_at=now)
+    )
+
+
+def finish_if_done(conn: Connection, run_id: int, now: Clock) -> Any:
+    """A running or cancelling run with no queued client left becomes done or cancelled;
+    returns the run's state."""
+    left = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(bulk_clients)
+        .where(bulk_clients.c.run_id == run_id, bulk_clients.c.state == "queued")
+    ).scalar_one()
+    if not left:
+        stamp = now()
+        conn.execute(
+            sa.update(bulk_runs)
+            .where(bulk_runs.c.id == run_id, bulk_runs.c.state.in_(("running", "cancelling")))
+            .values(
+                state=sa.case((bulk_runs.c.state == "cancelling", "cancelled"), else_="done"),
+                updated_at=stamp,
+                finished_at=stamp,
+            )
+        )
+    return conn.execute(sa.select(bulk_runs.c.state).where(bulk_runs.c.id == run_id)).scalar()
+
+
+def mark_cancelling(conn: Connection, run_id: int, now: datetime) -> None:
+    conn.execute(
+        sa.update(bulk_runs)
+        .where(bulk_runs.c.id == run_id, bulk_runs.c.state.in_((*WATCHED, "stopped")))
+        .values(state="cancelling", updated_at=now)
+    )
+
+
+def client_in(client_ids: Sequence[int]) -> Any:
+    """Which of a run's clients: these."""
+    return bulk_clients.c.client_id.in_(list(client_ids))
+
+
+def claim_resend(
+    conn: Connection, run_id: int, updated_at: datetime, resends: int, now: datetime
+) -> int:
+    """Claimed on the row as it was read: a watch running at the same time sends nothing.
+    Returns 1 when claimed."""
+    return int(
+        conn.execute(
+            sa.update(bulk_runs)
+            .where(
+                bulk_runs.c.id == run_id,
+                bulk_runs.c.state.in_(WATCHED),
+                bulk_runs.c.updated_at == updated_at,
+            )
+            .values(resends=resends, resent_at=now, updated_at=now)
+        ).rowcount
+    )
+
+
+def stop(
+    conn: Connection, run_id: int, updated_at: datetime | None, reason: str, now: datetime
+) -> int:
+    """The run stopped with its reason (only as it was read, when `updated_at` is given)."""
+    where = [bulk_runs.c.id == run_id, bulk_runs.c.state.in_(WATCHED)]
+    if updated_at is not None:
+        where.append(bulk_runs.c.updated_at == updated_at)
+    return int(
+        conn.execute(
+            sa.update(bulk_runs)
+            .where(*where)
+            .values(state="stopped", reason=reason, updated_at=now)
+        ).rowcount
+    )

@@ -3,7 +3,7 @@ had and the state of its alignment (pending, paid, or one of domain.settlement.L
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -235,3 +235,21 @@ def leaving(conn: Connection, invoice_id: int | None = None) -> list[Any]:
     if invoice_id is not None:
         return list(conn.execute(query.where(records.c.invoice_id == invoice_id)))
     return list(conn.execute(query.order_by(records.c.id)))
+
+
+def pending_for_renewal_line(renewal_types: Mapping[str, Sequence[str]]) -> Any:
+    """A condition on a `tblinvoiceitems` line: a pending alignment of its service (by kind,
+    the line types of `renewal_types`) whose old next due date is the line's due date."""
+    kind_matches = sa.or_(
+        *(
+            sa.and_(records.c.kind == kind, tblinvoiceitems.c.type.in_(types))
+            for kind, types in renewal_types.items()
+        )
+    )
+    return sa.exists().where(
+        records.c.state == PENDING,
+        records.c.client_id == tblinvoiceitems.c.userid,
+        records.c.relid == tblinvoiceitems.c.relid,
+        records.c.old_due == tblinvoiceitems.c.duedate,
+        kind_matches,
+    )

@@ -1,5 +1,8 @@
 """Read one client's state from a WHMCS database, in a fixed number of queries.
 
+(Over 400 lines: the client, services and invoices queries, for one client and for many,
+are built together so an alignment keeps its fixed statement count.)
+
 One query for the client (or its row as the caller's lock read it), one for their services
 with their addons, one for their open invoices with their lines, the payments on them and
 the credit the product applied itself; settings, tax rules, currencies and client groups
