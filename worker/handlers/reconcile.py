@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from domain.money import ZERO
+from domain.settlement import LATE, PENDING
 from worker.clock import Clock
 from worker.handlers.late_payments import flag_late_payments, flag_reversed_payments
 from worker.handlers.settle import apply_payment, put_back, remember_moved_dates
@@ -91,22 +92,28 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
             lock_invoice_owner(conn, invoice_id)
             invoice = lock_invoice(conn, invoice_id)
             stamp = now()
+            # read once: the invoice's pending and late records, each with its line there
+            read = record_store.with_line_flag(conn, invoice_id, (PENDING, *LATE))
+            pending = [row for row in read if row.state == PENDING]
             if invoice is None:
-                if put_back(conn, invoice_id, "cancelled", "was deleted", stamp):
+                if put_back(conn, invoice_id, "cancelled", "was deleted", stamp, rows=pending):
                     done.deleted.append(invoice_id)
                 continue
             # its alignment lines are gone (deleted by hand, or the invoice was deleted and
             # its id given to a new one): those services will not be paid for by it
+            gone = [row for row in pending if not row.line_there]
             if put_back(
-                conn, invoice_id, "cancelled", "lost its alignment lines", stamp, on_invoice=False
+                conn, invoice_id, "cancelled", "lost its alignment lines", stamp, rows=gone
             ):
                 done.deleted.append(invoice_id)
+            still = [row for row in pending if row.line_there]
             if invoice.status == "Paid":
-                if apply_payment(conn, invoice_id, stamp):
+                there = [row for row in read if row.line_there]
+                if apply_payment(conn, invoice_id, stamp, there):
                     done.paid.append(invoice_id)
             elif invoice.status == "Cancelled":
                 return_own_credit(conn, invoice_id, stamp)  # WHMCS leaves it on the invoice
-                if put_back(conn, invoice_id, "cancelled", "was cancelled", stamp):
+                if put_back(conn, invoice_id, "cancelled", "was cancelled", stamp, rows=still):
                     done.cancelled.append(invoice_id)
             elif invoice.status == "Unpaid" and expire_after_days > 0:
                 due = conn.execute(
@@ -127,6 +134,7 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
                         "expired",
                         f"unpaid {expire_after_days} days past its due date, cancelled",
                         stamp,
+                        rows=still,
                     )
                     done.expired.append(invoice_id)
     # last: only alignments still pending after the checks above guard their old period

@@ -105,11 +105,14 @@ def put_back(
     now: datetime,
     *,
     on_invoice: bool | None = None,
+    rows: Sequence[Any] | None = None,
 ) -> list[int]:
     """Undo the pending alignment of an invoice that will not be paid: the next invoice
     dates come back; where WHMCS already invoiced from P on, the days it did not bill are
-    listed for staff instead."""
-    rows = record_store.records_of(conn, invoice_id, (PENDING,), on_invoice=on_invoice)
+    listed for staff instead. `rows` are its pending records when the caller has read them
+    (worker.store.records.with_line_flag); otherwise they are read here."""
+    if rows is None:
+        rows = record_store.records_of(conn, invoice_id, (PENDING,), on_invoice=on_invoice)
     unbilled = [
         row for row in rows if not restore_next_invoice(conn, row) and _billed_by_nobody(conn, row)
     ]

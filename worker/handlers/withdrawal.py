@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.money import format_money
-from domain.settlement import PENDING, can_lose_lines
+from domain.settlement import LATE, PENDING, can_lose_lines
 from worker.clock import Clock
 from worker.handlers.settle import apply_payment, put_back, restore_next_invoice
 from worker.steps.credit import only_own_credit, return_own_credit
@@ -134,19 +134,28 @@ def withdraw_client(conn: Connection, client_id: int, now: datetime) -> Withdraw
     out = Withdrawn()
     for invoice_id in record_store.pending_invoice_ids(conn, client_id):
         invoice = lock_invoice(conn, invoice_id)
+        # read once: the invoice's pending and late records, each with its line there or not
+        read = record_store.with_line_flag(conn, invoice_id, (PENDING, *LATE))
+        pending = [row for row in read if row.state == PENDING]
         if invoice is None:
-            out.cancelled += put_back(conn, invoice_id, "cancelled", "was deleted", now)
+            out.cancelled += put_back(
+                conn, invoice_id, "cancelled", "was deleted", now, rows=pending
+            )
             continue
+        gone = [row for row in pending if not row.line_there]
         out.cancelled += put_back(
-            conn, invoice_id, "cancelled", "lost its alignment lines", now, on_invoice=False
+            conn, invoice_id, "cancelled", "lost its alignment lines", now, rows=gone
         )
+        still = [row for row in pending if row.line_there]
         if invoice.status == "Paid":
-            out.paid += apply_payment(conn, invoice_id, now)
+            there = [row for row in read if row.line_there]
+            out.paid += apply_payment(conn, invoice_id, now, there)
         elif invoice.status == "Cancelled":
-            out.cancelled += put_back(conn, invoice_id, "cancelled", "was cancelled", now)
+            out.cancelled += put_back(
+                conn, invoice_id, "cancelled", "was cancelled", now, rows=still
+            )
         elif _can_lose_lines(conn, invoice):
-            rows = records_of(conn, invoice_id, (PENDING,), on_invoice=True)
-            withdraw_lines(conn, invoice_id, rows, "aligned again", now, out)
+            withdraw_lines(conn, invoice_id, still, "aligned again", now, out)
     return out
 
 

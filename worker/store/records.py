@@ -54,6 +54,15 @@ def records_of(
     return list(conn.execute(query.order_by(records.c.id)))
 
 
+def with_line_flag(conn: Connection, invoice_id: int, states: Iterable[str]) -> list[Any]:
+    """Records of an invoice in these states, each with `line_there` (its line is still on
+    the invoice): what an invoice's end settles, read once."""
+    query = sa.select(records, LINE_STILL_THERE.label("line_there")).where(
+        records.c.invoice_id == invoice_id, records.c.state.in_(list(states))
+    )
+    return list(conn.execute(query.order_by(records.c.id)))
+
+
 def with_line_there(conn: Connection, invoice_id: int) -> list[Any]:
     """Every record (pending, paid or late) whose line is still on the invoice: what an
     invoice's payment settles, read once."""
