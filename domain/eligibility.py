@@ -11,10 +11,8 @@ from functools import lru_cache
 
 from domain.cycles import Cycle
 from domain.dates import is_on_day
-from domain.model import ADDON, Exclusions, LineKind, OpenInvoice, Service
+from domain.model import ADDON, ELIGIBLE_STATUSES, Exclusions, LineKind, OpenInvoice, Service
 from domain.money import ZERO
-
-ELIGIBLE_STATUSES = frozenset({"Active", "Suspended"})
 
 
 class Reason(Enum):

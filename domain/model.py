@@ -36,6 +36,10 @@ REMOVABLE_STATUSES: tuple[str, ...] = ("Unpaid", "Draft")
 BLOCKING_STATUSES: tuple[str, ...] = ("Payment Pending", "Collections")
 # Paid, Cancelled, Refunded: left alone; they neither lose lines nor block.
 
+# The statuses of a service (and of an addon) that take part in an alignment; one that
+# leaves them while its alignment waits has its line withdrawn.
+ELIGIBLE_STATUSES = frozenset({"Active", "Suspended"})
+
 # Invoice statuses whose lines alignment removes (and so whose invoices it rewrites).
 OPEN_STATUSES = frozenset(REMOVABLE_STATUSES)
 # The invoices the planner reads: those it may rewrite and those that block.

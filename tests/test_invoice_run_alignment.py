@@ -20,11 +20,12 @@ from sqlalchemy.engine import Engine
 
 from tests.php.harness import pyharness as harness
 from tests.support import whmcs_invoice_run as whmcs
+from worker.commands import AlignCommand
 from worker.db import make_engine
+from worker.handlers.align import align_client
+from worker.handlers.reconcile import reconcile
 from worker.own_schema import records, upgrade
 from worker.sandbox import build as sandbox
-from worker.steps.align import AlignCommand, align_client
-from worker.steps.reconcile import reconcile
 from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
 
 pytestmark = pytest.mark.php

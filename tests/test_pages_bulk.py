@@ -37,10 +37,10 @@ from tests.test_pages_whmcs import (
     replaced,
 )
 from worker import clock
+from worker.handlers.planning import plan_client
 from worker.own_schema import bulk_clients, bulk_runs, outbox
 from worker.sandbox import build as sandbox
 from worker.steps.jobs import relay_outbox
-from worker.steps.planning import plan_client
 from worker.whmcs.schema import tblclients, tblcurrencies, tblinvoices
 
 pytestmark = [pytest.mark.php, pytest.mark.mariadb, pytest.mark.clock]

@@ -54,10 +54,11 @@ from tests.support.processes import (  # noqa: E402
     worker_env,
 )
 from worker import clock  # noqa: E402
+from worker.commands import AlignCommand  # noqa: E402
 from worker.db import make_engine  # noqa: E402
+from worker.handlers.align import align_client  # noqa: E402
 from worker.own_schema import outbox, records, requests  # noqa: E402
 from worker.sandbox import build as sandbox  # noqa: E402
-from worker.steps.align import AlignCommand, align_client  # noqa: E402
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices  # noqa: E402
 
 pytestmark = [pytest.mark.php, pytest.mark.mariadb, pytest.mark.clock]
@@ -1128,7 +1129,7 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
     live: Site, browser: Browser
 ) -> None:
     from domain.model import AlignRequest
-    from worker.steps.planning import plan_client
+    from worker.handlers.planning import plan_client
 
     ids = add_taxed_client(live)
     try:

@@ -54,11 +54,12 @@ from tests.support.processes import (  # noqa: E402
     worker_env,
 )
 from worker import clock  # noqa: E402
+from worker.commands import AlignCommand  # noqa: E402
 from worker.db import make_engine  # noqa: E402
+from worker.handlers.align import align_client  # noqa: E402
 from worker.own_schema import events, outbox, records, requests  # noqa: E402
 from worker.sandbox import build as sandbox  # noqa: E402
 from worker.sandbox import whmcs_sim  # noqa: E402
-from worker.steps.align import AlignCommand, align_client  # noqa: E402
 from worker.version import VERSION  # noqa: E402
 from worker.whmcs.schema import (  # noqa: E402
     tblactivitylog,
@@ -812,7 +813,7 @@ def not_on_day_one(day: date) -> date:
 @needs_worker
 def test_client_panel_shows_day_services_and_cost(php: str, whmcs: Worker) -> None:
     from domain.model import AlignRequest
-    from worker.steps.planning import plan_client
+    from worker.handlers.planning import plan_client
 
     due = not_on_day_one(clock.today() + timedelta(days=10))
     ids = seed_client(whmcs.engine, next_due=due, services=2)

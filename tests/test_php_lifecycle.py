@@ -27,10 +27,10 @@ from tests.php.harness import pyharness as harness
 from tests.php.harness.pyharness import ROOT
 from tests.support.processes import free_port, wait_until
 from tests.test_php_events import TRANSPORTS, align, configure, seed_client, table_rows
+from worker.commands import AlignCommand
+from worker.handlers.planning import plan_client
+from worker.handlers.withdrawal import service_cancellation_requested
 from worker.own_schema import outbox, overpayments, records
-from worker.steps.align import AlignCommand
-from worker.steps.planning import plan_client
-from worker.steps.withdraw import service_cancellation_requested
 from worker.whmcs.schema import tblactivitylog, tblcurrencies, tblinvoices
 
 pytestmark = [pytest.mark.php, pytest.mark.clock]

@@ -26,10 +26,11 @@ from tests.php.harness import pyharness as harness  # noqa: E402
 from tests.support.suspended import suspended_client  # noqa: E402
 from tests.support.whmcs_api import fake_whmcs_api  # noqa: E402
 from worker import clock, logs, runtime  # noqa: E402
+from worker.commands import AlignCommand  # noqa: E402
 from worker.db import make_engine  # noqa: E402
+from worker.handlers.align import align_client  # noqa: E402
 from worker.own_schema import unsuspensions  # noqa: E402
 from worker.sandbox.whmcs_sim import pay_invoice  # noqa: E402
-from worker.steps.align import AlignCommand, align_client  # noqa: E402
 from worker.whmcs.schema import tblhosting  # noqa: E402
 
 pytestmark = [pytest.mark.php, pytest.mark.clock]

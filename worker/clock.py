@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 # For tests and the sandbox only, never in production: this process's clock moved by that many
@@ -33,3 +34,8 @@ def today() -> date:
 def now() -> datetime:
     """Local wall-clock time without a zone, as WHMCS stores datetimes."""
     return _local().replace(microsecond=0, tzinfo=None)
+
+
+# What steps and tasks take instead of reading the clock themselves: clock.now, or a pinned
+# one in tests and the sandbox.
+Clock = Callable[[], datetime]

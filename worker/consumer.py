@@ -32,7 +32,7 @@ from kombu.utils import encoding, json
 
 from worker import logs
 from worker.config import rejected_list_for
-from worker.steps.jobs import one_line
+from worker.reports import one_line
 
 # kombu's own reading and writing of messages (its JSON keeps dates, decimals and bytes)
 loads: Callable[[str], Any] = json.loads

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from worker import logs
+from worker.clock import Clock
 from worker.own_schema import outbox
 from worker.transactions import unit_of_work
 
@@ -46,7 +47,7 @@ def publish(
     send: Callable[[str, dict[str, Any], str], None],
     task: str,
     kwargs: dict[str, Any],
-    now: Callable[[], datetime],
+    now: Clock,
 ) -> str:
     """Send one event; never drops it. Returns "sent" or "outbox"."""
     event_id = str(kwargs["event_id"])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.planner import Plan, PlanLine
-from worker.steps.align import AlignResult
+from worker.commands import AlignResult
 from worker.steps.bulk import BulkParams
 
 

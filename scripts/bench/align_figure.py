@@ -26,9 +26,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from worker import own_schema
+from worker.commands import AlignCommand
 from worker.db import make_engine
+from worker.handlers.align import align_client
 from worker.sandbox import build as sandbox
-from worker.steps.align import AlignCommand, align_client
 
 TODAY = date(2024, 6, 1)
 NOW = datetime(2024, 6, 1, 10, 0, 0)  # noqa: DTZ001 (WHMCS stores local, naive times)

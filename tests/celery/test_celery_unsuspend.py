@@ -17,10 +17,11 @@ from tests.support.processes import wait_until
 from tests.support.suspended import suspended_client
 from tests.support.whmcs_api import fake_whmcs_api
 from worker import clock
+from worker.commands import AlignCommand
+from worker.handlers.align import align_client
 from worker.own_schema import unsuspensions
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
-from worker.steps.align import AlignCommand, align_client
 from worker.whmcs.schema import tblactivitylog, tblhosting
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]

@@ -32,12 +32,13 @@ from worker_helpers import (
 )
 
 from domain.model import LineKind
+from worker.commands import AlignCommand, AlignResult
+from worker.handlers.align import align_client
+from worker.handlers.invoice import invoice_cancelled, invoice_paid
+from worker.handlers.reconcile import reconcile
 from worker.own_schema import events, records, requests
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import cancel_invoice, pay_invoice
-from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.payment import invoice_cancelled, invoice_paid
-from worker.steps.reconcile import reconcile
 from worker.whmcs.schema import (
     tblaccounts,
     tblactivitylog,

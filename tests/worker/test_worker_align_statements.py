@@ -17,10 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, clock, dump, dump_diff, sent_statements
 
+from worker.commands import AlignCommand
 from worker.db import make_engine
+from worker.handlers.align import align_client
 from worker.own_schema import LATEST, records, upgrade
 from worker.sandbox.build import add_large_client, init_sandbox
-from worker.steps.align import AlignCommand, align_client
 from worker.whmcs.batch import update_rows
 from worker.whmcs.schema import tblhosting
 from worker.whmcs.settings_store import clear_configuration_cache, configuration

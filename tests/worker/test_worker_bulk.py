@@ -21,13 +21,14 @@ from worker_helpers import NOW, T, clock, d, dump, dump_diff, execute, rows, run
 from domain.cycles import Cycle
 from tests.support.processes import wait_until
 from worker import runtime
+from worker.commands import AlignCommand, AlignResult
 from worker.db import make_engine
+from worker.handlers.align import align_in
+from worker.handlers.planning import plan_client
 from worker.own_schema import bulk_clients, bulk_runs, requests, upgrade
 from worker.sandbox import build as sandbox
 from worker.sandbox.build import init_sandbox
 from worker.steps import bulk
-from worker.steps.align import AlignCommand, AlignResult, align_in
-from worker.steps.planning import plan_client
 from worker.whmcs.schema import tblclients, tblcurrencies, tblhosting, tblinvoices, tblproducts
 
 EVERYONE = bulk.BulkFilters()

@@ -12,9 +12,11 @@ from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, add_setup_fee, clock, row, rows, seed
 
 from domain.model import AlignRequest
+from worker.commands import AlignCommand
+from worker.handlers.align import align_client
+from worker.handlers.planning import plan_client
 from worker.sandbox import build as sandbox
-from worker.steps.align import AlignCommand, align_client
-from worker.steps.planning import plan_client
+from worker.store import changed
 from worker.whmcs.invoices import recomputed_totals, remove_items
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices
 
@@ -167,7 +169,10 @@ def test_removing_a_line_takes_its_own_discount_with_it(engine: Engine) -> None:
     ids = seed(engine, with_renewal_invoice)
     [hosting] = [i["id"] for i in lines_of(engine, ids["invoice"]) if i["type"] == "Hosting"]
     with engine.begin() as conn:
-        assert remove_items(conn, ids["invoice"], [hosting], NOW) == "reduced"
+        assert (
+            remove_items(conn, ids["invoice"], [hosting], NOW, journal=changed.remember)
+            == "reduced"
+        )
     assert_one_discount_per_line_left(engine, ids["invoice"])
 
 

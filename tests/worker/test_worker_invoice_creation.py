@@ -18,10 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, clock, d, dump, dump_diff, row, rows, seed
 
+from worker.commands import AlignCommand, AlignResult
+from worker.handlers.align import align_client
+from worker.handlers.reconcile import reconcile
 from worker.own_schema import applied_credit, records
 from worker.sandbox import build as sandbox
-from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.reconcile import reconcile
+from worker.store import changed
 from worker.whmcs.invoices import delete_invoice
 from worker.whmcs.schema import (
     tblaccounts,
@@ -303,7 +305,7 @@ def test_deleting_an_emptied_invoice_returns_its_credit_and_data_row(engine: Eng
     n = ids["invoice"]
     [item] = rows(engine, tblinvoiceitems)
     with engine.begin() as conn:
-        delete_invoice(conn, n, [item["id"]], NOW)
+        delete_invoice(conn, n, [item["id"]], NOW, journal=changed.remember)
     assert rows(engine, tblinvoices) == []
     assert rows(engine, tblinvoiceitems) == []
     assert rows(engine, tblinvoicedata) == []

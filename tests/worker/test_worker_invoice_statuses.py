@@ -12,8 +12,9 @@ from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, clock, row, rows, seed
 
 from domain.model import BLOCKING_STATUSES, REMOVABLE_STATUSES
+from worker.commands import AlignCommand
+from worker.handlers.align import align_client
 from worker.sandbox import build as sandbox
-from worker.steps.align import AlignCommand, align_client
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices
 
 UNTOUCHED = ("Paid", "Cancelled", "Refunded")

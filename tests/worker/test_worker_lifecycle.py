@@ -30,14 +30,15 @@ from worker_helpers import (
 )
 
 from worker.cli.main import main
+from worker.commands import AlignCommand, AlignResult
+from worker.handlers.align import align_client
+from worker.handlers.invoice import invoice_paid
+from worker.handlers.planning import plan_client
+from worker.handlers.reconcile import reconcile
+from worker.handlers.withdrawal import service_cancellation_requested
 from worker.own_schema import events, overpayments, records
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
-from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.payment import invoice_paid
-from worker.steps.planning import plan_client
-from worker.steps.reconcile import reconcile
-from worker.steps.withdraw import service_cancellation_requested
 from worker.whmcs.schema import (
     tblactivitylog,
     tblcancelrequests,

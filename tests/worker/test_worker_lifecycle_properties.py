@@ -61,15 +61,16 @@ from sqlalchemy.engine import Engine
 
 from domain.cycles import Cycle
 from domain.whmcs_format import parse_prorata_item_type
+from worker.commands import AlignCommand
 from worker.db import make_engine
+from worker.handlers.align import align_client
+from worker.handlers.invoice import invoice_cancelled, invoice_paid
+from worker.handlers.reconcile import reconcile
+from worker.handlers.withdrawal import service_cancellation_requested
 from worker.own_schema import changed_invoices, overpayments, records, upgrade
 from worker.sandbox import build as sandbox
 from worker.sandbox import whmcs_sim
 from worker.sandbox.build import init_sandbox
-from worker.steps.align import AlignCommand, align_client
-from worker.steps.payment import invoice_cancelled, invoice_paid
-from worker.steps.reconcile import reconcile
-from worker.steps.withdraw import service_cancellation_requested
 from worker.whmcs.invoices import overpayment_note
 from worker.whmcs.schema import (
     tblaccounts,

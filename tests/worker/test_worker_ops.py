@@ -284,7 +284,7 @@ def test_cron_reports_each_failure_and_goes_on(
     for invoice in invoices:
         cancel_invoice(engine, invoice, NOW)  # no event reached the worker
     # one invoice's put-back breaks; the other's must still be done
-    from worker.steps import reconcile as reconcile_module
+    from worker.handlers import reconcile as reconcile_module
 
     real_put_back = reconcile_module.put_back
 

@@ -25,15 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, clock
 
+from worker.commands import AlignCommand
 from worker.db import make_engine
+from worker.handlers.align import align_client, align_in
+from worker.handlers.reconcile import reconcile
+from worker.handlers.withdrawal import service_cancellation_requested
 from worker.own_schema import overpayments, upgrade
 from worker.sandbox import build as sandbox
 from worker.sandbox import whmcs_sim
 from worker.sandbox.build import init_sandbox
 from worker.steps import bulk
-from worker.steps.align import AlignCommand, align_client, align_in
-from worker.steps.reconcile import reconcile
-from worker.steps.withdraw import service_cancellation_requested
 from worker.transactions import RETRYABLE
 from worker.whmcs.invoices import InvoiceChangedMeanwhile, overpayment_note
 from worker.whmcs.schema import tblaccounts, tblcancelrequests, tblclients, tblcredit, tblinvoices

@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy.engine import Connection, Engine
 from worker_helpers import LATER, NOW, T, clock, row, rows, seed
 
+from worker.commands import AlignCommand
+from worker.handlers.align import align_client
+from worker.handlers.reconcile import reconcile
 from worker.own_schema import records
 from worker.sandbox import build as sandbox
-from worker.steps.align import AlignCommand, align_client
-from worker.steps.reconcile import reconcile
 from worker.whmcs.schema import tblactivitylog, tblinvoiceitems, tblinvoices
 
 N = date(2024, 6, 15)  # old next due date of the aligned service and addon

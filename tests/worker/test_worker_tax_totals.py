@@ -14,8 +14,9 @@ from sqlalchemy.engine import Connection, Engine
 from worker_helpers import NOW, T, clock, row, seed
 
 from domain.tax import TaxRateError, TaxRates, TotalsLine, invoice_totals, rates_for
+from worker.commands import AlignCommand
+from worker.handlers.align import align_client
 from worker.sandbox import build as sandbox
-from worker.steps.align import AlignCommand, align_client
 from worker.whmcs.invoices import recomputed_totals
 from worker.whmcs.schema import tblconfiguration, tblinvoices
 from worker.whmcs.settings_store import billing_config_from, read_billing_config

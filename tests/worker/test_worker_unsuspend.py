@@ -13,12 +13,13 @@ from sqlalchemy.engine import Connection, Engine
 from worker_helpers import LATER, NOW, T, clock, execute, row, rows, seed
 
 from tests.support.suspended import suspended_client as suspended
+from worker.commands import AlignCommand
+from worker.handlers.align import align_client
+from worker.handlers.invoice import invoice_paid
 from worker.own_schema import records, unsuspensions
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
 from worker.steps import unsuspend
-from worker.steps.align import AlignCommand, align_client
-from worker.steps.payment import invoice_paid
 from worker.whmcs.schema import (
     tblactivitylog,
     tblconfiguration,

@@ -19,14 +19,15 @@ from worker_helpers import LATER, NOW, T, clock, seed
 from worker import clock as worker_clock
 from worker import migrations
 from worker.cli.main import main
+from worker.commands import AlignCommand, AlignResult
 from worker.db import make_engine
+from worker.handlers.align import align_client
+from worker.handlers.invoice import invoice_cancelled
+from worker.handlers.reconcile import reconcile
 from worker.own_schema import LATEST, own_metadata, requests, upgrade
 from worker.sandbox import build as sandbox
 from worker.sandbox.build import WHMCS_CONFIGURATION
 from worker.sandbox.whmcs_sim import cancel_invoice
-from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.payment import invoice_cancelled
-from worker.steps.reconcile import reconcile
 from worker.whmcs.schema import (
     tblconfiguration,
     tblhosting,

@@ -16,10 +16,11 @@ from sqlalchemy.engine import Connection, Engine
 from worker import clock
 from worker.cli.common import EXIT_BROKER, EXIT_INTERRUPTED, EXIT_JOB_FAILED, CliError
 from worker.cli.database import guarded, ready_engine
+from worker.commands import calendar_days_of
 from worker.config import load_config
 from worker.own_schema import bulk_runs
 from worker.render import render_bulk_dry_run, render_bulk_progress
-from worker.steps.align import calendar_days_of
+from worker.reports import one_line
 from worker.steps.bulk import (
     ENDED,
     BulkFilters,
@@ -29,7 +30,6 @@ from worker.steps.bulk import (
     load_run,
     progress,
 )
-from worker.steps.jobs import one_line
 from worker.whmcs.schema import (
     tblclientgroups,
     tblhosting,

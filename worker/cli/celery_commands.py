@@ -24,7 +24,8 @@ HELP = {
 def preflight(config: WorkerConfig) -> None:
     """What a worker or beat needs before it starts: its database at the own-schema version
     this code needs, and its broker."""
-    from worker.steps.jobs import one_line, open_redis
+    from worker.redis_client import open_redis
+    from worker.reports import one_line
 
     if not config.database_url:
         raise CliError(f"no database configured: set {DB_ENV}", EXIT_DATABASE)

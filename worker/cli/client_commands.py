@@ -10,11 +10,12 @@ from domain.model import AlignRequest
 from worker import clock
 from worker.cli.common import CliError
 from worker.cli.database import guarded, ready_engine
+from worker.commands import AlignCommand, calendar_days_of
 from worker.db import describe
+from worker.handlers.align import align_client
+from worker.handlers.invoice import EventOutcome, invoice_cancelled, invoice_paid
+from worker.handlers.planning import PlannedClient, plan_client
 from worker.render import render_align_result, render_plan
-from worker.steps.align import AlignCommand, align_client, calendar_days_of
-from worker.steps.payment import EventOutcome, invoice_cancelled, invoice_paid
-from worker.steps.planning import PlannedClient, plan_client
 
 
 def _plan_request(args: argparse.Namespace) -> AlignRequest:

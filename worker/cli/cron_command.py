@@ -16,6 +16,7 @@ from worker import clock, runtime
 from worker.cli.common import EXIT_DATABASE, EXIT_JOB_FAILED, CliError
 from worker.cli.database import engine_of, guarded, ready_engine, schema_hint, schema_version_of
 from worker.config import WorkerConfig, load_config
+from worker.handlers.reconcile import reconcile_as_configured
 from worker.steps.bulk import Run, watch_runs
 from worker.steps.health import record_cron_reports
 from worker.steps.jobs import (
@@ -27,7 +28,6 @@ from worker.steps.jobs import (
     relay_outbox_report,
     reoffer_failed,
 )
-from worker.steps.reconcile import reconcile_as_configured
 
 
 def run_in_process(task: str, kwargs: dict[str, Any], task_id: str | None) -> None:

@@ -15,10 +15,10 @@ from worker import clock
 from worker.cli.common import CliError
 from worker.cli.database import check_schema, database_error, engine_of, guarded
 from worker.db import describe
+from worker.handlers.invoice import invoice_cancelled, invoice_paid
 from worker.own_schema import upgrade
 from worker.sandbox.build import SandboxRefused, init_sandbox, require_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
-from worker.steps.payment import invoice_cancelled, invoice_paid
 
 
 def cmd_sandbox_init(args: argparse.Namespace) -> int:

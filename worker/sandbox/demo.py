@@ -13,7 +13,7 @@ alignment invoices and puts their dates back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -25,6 +25,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.model import AlignRequest
 from domain.money import ZERO, format_money
+from worker.clock import Clock
+from worker.commands import AlignCommand, AlignResult
+from worker.handlers.align import align_client
+from worker.handlers.invoice import invoice_paid
+from worker.handlers.planning import plan_client
+from worker.handlers.reconcile import Reconciled, reconcile
 from worker.own_schema import events, records, requests
 from worker.render import render_plan
 from worker.sandbox.seed import DemoClients, build_demo_database, seed_demo
@@ -37,14 +43,8 @@ from worker.sandbox.views import (
     snapshot,
 )
 from worker.sandbox.whmcs_sim import pay_invoice
-from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.payment import invoice_paid
-from worker.steps.planning import plan_client
-from worker.steps.reconcile import Reconciled, reconcile
 from worker.whmcs.schema import tblaccounts, tblhosting, tblhostingaddons, tblinvoices
 from worker.whmcs.settings_store import read_settings
-
-Clock = Callable[[], datetime]
 
 # days after "today" at which the reconcile job runs in the story
 CRON_AFTER_DAYS = 40

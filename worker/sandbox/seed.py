@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,13 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.engine import Connection, Engine
 
 from domain.tax import TotalsLine, invoice_totals, rates_for
+from worker.clock import Clock
 from worker.db import make_engine
 from worker.own_schema import upgrade
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblclients, tblinvoiceitems, tblinvoices
 from worker.whmcs.settings_store import read_billing_config, read_settings
 
-Clock = Callable[[], datetime]
 Day = Callable[[int], date]
 
 

@@ -1,9 +1,10 @@
 """The client's credit the product itself applied to its alignment invoices.
 
 WHMCS applies a client's credit to a new invoice automatically; the product does the same
-(worker.whmcs.invoices). That credit is the client's own money the product moved, not a
-payment: when the daily run cancels such an invoice unpaid, the credit goes back first, so
-it never keeps an alignment from expiring. Credit anyone else put on the invoice still does.
+(worker.whmcs.invoices) and remembers it (worker.store.credit). That credit is the
+client's own money the product moved, not a payment: when the daily run cancels such an
+invoice unpaid, the credit goes back first, so it never keeps an alignment from expiring.
+Credit anyone else put on the invoice still does.
 """
 
 from __future__ import annotations
@@ -15,19 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.money import ZERO
-from worker.own_schema import applied_credit
+from worker.store import credit as credit_store
 from worker.whmcs.invoices import return_credit
 from worker.whmcs.schema import tblinvoices
-
-
-def remember_applied_credit(
-    conn: Connection, invoice_id: int, client_id: int, amount: Decimal, now: datetime
-) -> None:
-    conn.execute(
-        sa.insert(applied_credit).values(
-            invoice_id=invoice_id, client_id=client_id, amount=amount, applied_at=now
-        )
-    )
 
 
 def _own_credit(conn: Connection, invoice_id: int) -> tuple[Decimal, Decimal, int | None]:
@@ -37,15 +28,7 @@ def _own_credit(conn: Connection, invoice_id: int) -> tuple[Decimal, Decimal, in
     ).first()
     if invoice is None:
         return ZERO, ZERO, None
-    own = conn.execute(
-        sa.select(applied_credit.c.id, applied_credit.c.amount)
-        .where(
-            applied_credit.c.invoice_id == invoice_id,
-            applied_credit.c.client_id == invoice.userid,
-            applied_credit.c.returned_at.is_(None),
-        )
-        .order_by(applied_credit.c.id.desc())
-    ).first()
+    own = credit_store.not_returned(conn, invoice_id, int(invoice.userid))
     on_invoice: Decimal = invoice.credit if invoice.credit is not None else ZERO
     if own is None:
         return on_invoice, ZERO, None
@@ -72,7 +55,5 @@ def return_own_credit(conn: Connection, invoice_id: int, now: datetime) -> Decim
         f"{invoice_id}",
         now=now,
     )
-    conn.execute(
-        sa.update(applied_credit).where(applied_credit.c.id == row_id).values(returned_at=now)
-    )
+    credit_store.mark_returned(conn, row_id, now)
     return returned

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from worker import logs
+from worker.clock import Clock
 from worker.config import rejected_list_for
 from worker.own_schema import (
     LATEST,
@@ -35,11 +36,10 @@ from worker.own_schema import (
     records,
     unsuspensions,
 )
-from worker.steps.bulk import WATCHED, stalled_runs
-from worker.steps.jobs import JobReport, one_line
+from worker.reports import JobReport, one_line
+from worker.store.bulk_runs import WATCHED, stalled_runs
 from worker.transactions import unit_of_work
 
-Clock = Callable[[], datetime]
 # an outbox row waits at most one relay (30 s) while Redis is up: older means it is stuck
 OUTBOX_LATE = timedelta(minutes=5)
 STALE_FACTOR = 2  # a beat job is stale when its last run is older than twice its schedule
@@ -469,7 +469,7 @@ def run_status(engine: Engine, config: Any, now: datetime) -> list[Check]:
     from celery import Celery
 
     from worker.celery_app import app, broker_options
-    from worker.steps.jobs import open_redis
+    from worker.redis_client import open_redis
 
     stall = timedelta(seconds=config.bulk_stall_seconds)
     checks = database_checks(engine, beat_periods(app.conf.beat_schedule), now, stall)

@@ -9,17 +9,15 @@ task), sent, or failed (the API refused it; the task's retry claims it again).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from worker.own_schema import events
+from worker.clock import Clock
+from worker.store import events as event_store
 from worker.transactions import unit_of_work
 
-Clock = Callable[[], datetime]
 KIND = "invoice-email"
 # a claim older than this was left by a worker that died during the API call: well past the
 # call's 20 s timeout, so a slow call is never doubled by a redelivered task
@@ -37,31 +35,14 @@ def claim_email(engine: Engine, invoice_id: int, now: Clock) -> bool:
     stamp = now()
     try:
         with unit_of_work(engine) as conn:
-            query = sa.select(events.c.id, events.c.outcome, events.c.processed_at).where(
-                events.c.event_id == key
-            )
-            if conn.dialect.name != "sqlite":
-                query = query.with_for_update()
-            row = conn.execute(query).first()
+            row = event_store.claim_row(conn, key)
             if row is None:
-                conn.execute(
-                    sa.insert(events).values(
-                        event_id=key,
-                        kind=KIND,
-                        invoice_id=invoice_id,
-                        outcome="sending",
-                        processed_at=stamp,
-                    )
-                )
+                event_store.insert_claim(conn, key, KIND, invoice_id, "sending", stamp)
                 return True
             stale = row.outcome == "sending" and row.processed_at <= stamp - STALE_CLAIM
             if row.outcome != "failed" and not stale:
                 return False  # sent, or being sent by another task
-            conn.execute(
-                sa.update(events)
-                .where(events.c.id == row.id)
-                .values(outcome="sending", processed_at=stamp)
-            )
+            event_store.set_outcome(conn, stamp, "sending", row_id=int(row.id))
             return True
     except IntegrityError:
         return False  # another task inserted the claim at the same moment: it sends
@@ -70,8 +51,4 @@ def claim_email(engine: Engine, invoice_id: int, now: Clock) -> bool:
 def email_done(engine: Engine, invoice_id: int, outcome: str, now: Clock) -> None:
     """The claim's end: sent, or failed (claimable again by the retry)."""
     with unit_of_work(engine) as conn:
-        conn.execute(
-            sa.update(events)
-            .where(events.c.event_id == marker(invoice_id))
-            .values(outcome=outcome, processed_at=now())
-        )
+        event_store.set_outcome(conn, now(), outcome, key=marker(invoice_id))

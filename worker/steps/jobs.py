@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -18,49 +17,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from worker import logs
-from worker.config import redis_timeouts
+from worker.clock import Clock
+from worker.commands import parse_requested_at
 from worker.inputs import id_or_none
 from worker.own_schema import events, failed_jobs, outbox, requests
-from worker.steps.align import parse_requested_at
+from worker.redis_client import open_redis as open_redis  # tasks/ import it from here
+from worker.reports import JobReport as JobReport  # tasks/ import it from here
+from worker.reports import one_line as one_line  # tasks/ import it from here
 from worker.transactions import unit_of_work
 
 Send = Callable[[str, dict[str, Any], str | None], None]
-Clock = Callable[[], datetime]
+
 RELAY_BATCH = 500
 ALIGN_TASK = "prorata.align_client"
 INVOICE_TASKS = ("prorata.invoice_paid", "prorata.invoice_cancelled")
-
-
-def one_line(exc: BaseException, limit: int = 300) -> str:
-    """An error as one short line: its type and the first line of its message."""
-    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return f"{type(exc).__name__}: {detail[0] if detail else ''}"[:limit]
-
-
-@dataclass
-class JobReport:
-    """What one job of a run did: ids by outcome, and the ids that failed with a reason."""
-
-    job: str
-    done: dict[str, list[str]] = field(default_factory=dict)
-    failures: dict[str, str] = field(default_factory=dict)
-
-    def add(self, outcome: str, key: object) -> None:
-        self.done.setdefault(outcome, []).append(str(key))
-
-    def count(self, outcome: str) -> int:
-        return len(self.done.get(outcome, []))
-
-    def line(self) -> str:
-        parts = [f"{outcome} {len(ids)}" for outcome, ids in self.done.items()]
-        parts.append(f"failed {len(self.failures)}")
-        text = f"{self.job}: {', '.join(parts)}"
-        if self.failures:
-            text += " (" + "; ".join(f"{k}: {v}" for k, v in self.failures.items()) + ")"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"job": self.job, **self.done, "failed": dict(self.failures)}
 
 
 def relay_outbox(engine: Engine, send: Send, now: Clock) -> dict[str, int]:
@@ -357,16 +327,6 @@ class RedisList(Protocol):
     def rpush(self, name: str, *values: str) -> Any: ...
     def lrange(self, name: str, start: int, end: int) -> Any: ...
     def lrem(self, name: str, count: int, value: Any) -> Any: ...
-
-
-def open_redis(url: str) -> Any:
-    """A Redis client that gives up within seconds (the caller has a fallback or a report)."""
-    import redis
-
-    timeouts = redis_timeouts()
-    return redis.Redis.from_url(
-        url, socket_timeout=timeouts.reply, socket_connect_timeout=timeouts.connect
-    )
 
 
 def push_dead_letter(

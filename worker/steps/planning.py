@@ -1,57 +1,8 @@
-"""Plan one client's alignment from what the database holds."""
+"""Where tasks/ imports this event's entry points from today; the handler lives in
+worker.handlers. To be removed once tasks/ imports worker.handlers itself."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from worker.handlers.planning import PlannedClient, plan_client
 
-from sqlalchemy.engine import Connection
-
-from domain.model import AlignRequest, Service
-from domain.money import ZERO
-from domain.planner import Plan, plan_alignment
-from worker.steps.withdraw import planned_withdrawals
-from worker.whmcs.loader import ClientState, load_client_state
-
-
-@dataclass(frozen=True)
-class PlannedClient:
-    state: ClientState
-    plan: Plan
-    # the pending alignments that aligning now withdraws first (record, service, invoice)
-    withdraw: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The plan as previews show it, with what aligning withdraws first."""
-        return {**self.plan.to_dict(), "withdraw": self.withdraw}
-
-
-def plan_client(
-    conn: Connection,
-    client_id: int,
-    request: AlignRequest,
-    *,
-    lock: bool = False,
-    client_row: Any = None,
-    services: tuple[Service, ...] | None = None,
-    withdrawals: bool = True,
-) -> PlannedClient:
-    """The plan; `withdrawals` False leaves out what a preview lists as withdrawn first (an
-    alignment withdraws them itself before planning)."""
-    state = load_client_state(conn, client_id, lock=lock, client_row=client_row, services=services)
-    withdraw = planned_withdrawals(conn, client_id) if withdrawals else []
-    return PlannedClient(state=state, plan=plan_state(state, request), withdraw=withdraw)
-
-
-def plan_state(state: ClientState, request: AlignRequest) -> Plan:
-    """The plan of a client's state as read."""
-    # the credit the product applied to its own alignment invoices is no payment: aligning
-    # again withdraws those lines and gives it back (worker.steps.withdraw)
-    own = state.own_credit
-    invoices = [
-        replace(invoice, credit=max(ZERO, invoice.credit - own.get(invoice.id, ZERO)))
-        for invoice in state.invoices
-    ]
-    return plan_alignment(
-        state.client, state.services, invoices, state.settings, request, state.config
-    )
+__all__ = ["PlannedClient", "plan_client"]

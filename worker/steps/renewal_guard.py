@@ -11,7 +11,6 @@ Payment Pending or Collections, is never changed: it is reported for staff to se
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,8 +20,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.model import BLOCKING_STATUSES, OPEN_STATUSES, REMOVABLE_STATUSES
 from worker import logs
-from worker.own_schema import records
-from worker.steps.jobs import one_line
+from worker.clock import Clock
+from worker.reports import one_line
+from worker.store import changed
+from worker.store import records as record_store
 from worker.transactions import lock_invoice, unit_of_work
 from worker.whmcs.activity import log_activity
 from worker.whmcs.invoices import (
@@ -34,8 +35,6 @@ from worker.whmcs.invoices import (
     remove_items,
 )
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices
-
-Clock = Callable[[], datetime]
 
 # Renewal line types of each record kind, as WHMCS's invoice run writes them.
 RENEWAL_TYPES = {"service": ("Hosting", "PromoHosting"), "addon": ("Addon",)}
@@ -56,12 +55,6 @@ class GuardedRenewals:
 def _stale_renewals(conn: Connection, invoice_id: int | None = None) -> list[Any]:
     """Lines on invoices (not staged ones) of type Hosting / PromoHosting (Addon) for a
     service (addon) with a pending alignment, due on that alignment's old next due date."""
-    kind_matches = sa.or_(
-        *(
-            sa.and_(records.c.kind == kind, tblinvoiceitems.c.type.in_(types))
-            for kind, types in RENEWAL_TYPES.items()
-        )
-    )
     query = (
         sa.select(
             tblinvoiceitems.c.id,
@@ -76,13 +69,7 @@ def _stale_renewals(conn: Connection, invoice_id: int | None = None) -> list[Any
             tblinvoiceitems.c.invoiceid > 0,
             tblinvoices.c.status.in_([*REMOVABLE_STATUSES, *BLOCKING_STATUSES]),
             tblinvoices.c.userid == tblinvoiceitems.c.userid,
-            sa.exists().where(
-                records.c.state == "pending",
-                records.c.client_id == tblinvoiceitems.c.userid,
-                records.c.relid == tblinvoiceitems.c.relid,
-                records.c.old_due == tblinvoiceitems.c.duedate,
-                kind_matches,
-            ),
+            record_store.pending_for_renewal_line(RENEWAL_TYPES),
         )
         .order_by(tblinvoiceitems.c.invoiceid, tblinvoiceitems.c.id)
     )
@@ -126,16 +113,18 @@ def _guard_invoice(conn: Connection, invoice_id: int, now: datetime, done: Guard
     item_ids = [int(line.id) for line in lines]
     _, staying = lines_leaving(conn, invoice_id, item_ids)
     if not staying:
-        delete_invoice(conn, invoice_id, item_ids, now)
+        delete_invoice(conn, invoice_id, item_ids, now, journal=changed.remember)
         done.deleted.append(invoice_id)
         outcome = "it had no other line, so it was deleted"
-    elif remove_items(conn, invoice_id, item_ids, now) == "cancelled":
+    elif remove_items(conn, invoice_id, item_ids, now, journal=changed.remember) == "cancelled":
         done.cancelled.append(invoice_id)
         outcome = "only late fee or discount lines were left, so it was cancelled"
     else:
         done.recomputed.append(invoice_id)
         outcome = "its totals recomputed"
-    done.cancelled += cancel_mass_pay(conn, int(invoice.userid), [invoice_id], now)
+    done.cancelled += cancel_mass_pay(
+        conn, int(invoice.userid), [invoice_id], now, journal=changed.remember
+    )
     log_activity(
         conn,
         int(invoice.userid),

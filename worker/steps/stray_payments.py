@@ -30,10 +30,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.money import ZERO, format_money
-from worker.own_schema import changed_invoices, overpayments, records
-from worker.steps import overpayment
+from worker.store import changed
+from worker.store import overpayments as overpayment_store
 from worker.transactions import lock_client, lock_invoice
-from worker.whmcs.invoices import give_credit, overpayment_note, received_on
+from worker.whmcs.invoices import give_credit, overpayment_note
+from worker.whmcs.invoices import received_on as payments_received
+from worker.whmcs.received import currency_of, received_on
 from worker.whmcs.schema import tblaccounts, tblcredit, tblinvoices
 
 # SQLite keeps money as text: the prefilter compares numbers, not strings (its sums are
@@ -69,7 +71,7 @@ def _asked(invoice_id: Any) -> Any:
 def candidates(engine: Engine) -> list[int]:
     """Changed invoices that received more than they ask (before any credit given for it):
     one query over the product's list, so the hourly run stays cheap however long it is."""
-    invoice_id = changed_invoices.c.invoice_id
+    invoice_id = changed.invoice_column()
     query = (
         sa.select(invoice_id)
         .where(_received(invoice_id) > _asked(invoice_id))
@@ -116,43 +118,24 @@ def _list_for_staff(
 ) -> None:
     """The invoice on the staff's list of overpayments, with what was credited; a row already
     there (a late payment flagged) gets the credit added and is shown again."""
-    existing = conn.execute(
-        sa.select(overpayments.c.id, overpayments.c.amount, overpayments.c.credited).where(
-            overpayments.c.invoice_id == invoice_id
-        )
-    ).first()
+    existing = overpayment_store.listed(conn, invoice_id)
+    values: dict[str, object]
     if existing is None:
-        record_ids = [
-            int(record_id)
-            for (record_id,) in conn.execute(
-                sa.select(records.c.id)
-                .where(records.c.invoice_id == invoice_id)
-                .order_by(records.c.id)
-            )
-        ]
-        conn.execute(
-            sa.insert(overpayments).values(
-                invoice_id=invoice_id,
-                client_id=client_id,
-                amount=credited,
-                credited=credited,
-                received=overpayment.received_on(conn, invoice_id),
-                currency=overpayment.currency_of(conn, client_id),
-                records=json.dumps(record_ids),
-                detected_at=now,
-            )
-        )
-        return
-    conn.execute(
-        sa.update(overpayments)
-        .where(overpayments.c.id == existing.id)
-        .values(
-            amount=max(existing.amount, existing.credited + credited),
-            credited=existing.credited + credited,
-            received=overpayment.received_on(conn, invoice_id),
-            resolved_at=None,
-        )
-    )
+        record_ids = overpayment_store.ids_of_invoice(conn, invoice_id)
+        values = {
+            "amount": credited,
+            "credited": credited,
+            "received": received_on(conn, invoice_id),
+            "currency": currency_of(conn, client_id),
+            "records": json.dumps(record_ids),
+        }
+    else:
+        values = {
+            "amount": max(existing.amount, existing.credited + credited),
+            "credited": existing.credited + credited,
+            "received": received_on(conn, invoice_id),
+        }
+    overpayment_store.write(conn, existing, invoice_id, client_id, now, values, reopen=True)
 
 
 def settle(conn: Connection, invoice_id: int, now: datetime) -> Decimal:
@@ -164,18 +147,13 @@ def settle(conn: Connection, invoice_id: int, now: datetime) -> Decimal:
     lock_client(conn, payer)  # the client first, as an alignment locks
     lock_invoice(conn, invoice_id)
     rest = (
-        received_on(conn, invoice_id)
+        payments_received(conn, invoice_id)
         - _asked_now(conn, invoice_id)
         - _already_credited(conn, invoice_id)
     )
     if rest <= ZERO:
         return ZERO
-    action = conn.execute(
-        sa.select(changed_invoices.c.action)
-        .where(changed_invoices.c.invoice_id == invoice_id)
-        .order_by(changed_invoices.c.id.desc())
-        .limit(1)
-    ).scalar()
+    action = changed.last_action(conn, invoice_id)
     give_credit(
         conn,
         payer,

@@ -25,12 +25,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.model import LineKind
-from worker.own_schema import unsuspensions
+from worker.clock import Clock
+from worker.store import unsuspensions as unsuspension_store
 from worker.transactions import unit_of_work
+from worker.whmcs import service_dates
 from worker.whmcs.activity import log_activity
-from worker.whmcs.schema import tblconfiguration, tblhosting, tblhostingaddons, tblproducts
+from worker.whmcs.schema import tblconfiguration, tblhosting, tblproducts
+from worker.whmcs.settings_store import whmcs_truthy
 
-WAITING, SENDING, DONE, FAILED = "waiting", "sending", "done", "failed"
+WAITING, SENDING, DONE, FAILED = unsuspension_store.WAITING, "sending", "done", "failed"
 API_ACTION = "ModuleUnsuspend"
 MAX_ATTEMPTS = 8
 RETRY_FIRST = 10  # seconds before the second attempt; doubles each time
@@ -51,11 +54,6 @@ class UnsuspendSettings:
     suspension_days: int
 
 
-def _truthy(value: str | None) -> bool:
-    # WHMCS tests these settings for truthiness: "" and "0" are off (section 9.1)
-    return (value or "").strip() not in ("", "0")
-
-
 def read_unsuspend_settings(conn: Connection) -> UnsuspendSettings:
     values = dict(
         conn.execute(
@@ -66,7 +64,7 @@ def read_unsuspend_settings(conn: Connection) -> UnsuspendSettings:
     )
     days = (values.get("AutoSuspensionDays") or "").strip()
     return UnsuspendSettings(
-        auto_unsuspend=_truthy(values.get("AutoUnsuspend")),
+        auto_unsuspend=whmcs_truthy(values.get("AutoUnsuspend")),
         # WHMCS reads the number as an integer: empty or not a number counts as 0
         suspension_days=int(days) if days.isdigit() else 0,
     )
@@ -100,8 +98,16 @@ def after_payment(conn: Connection, invoice_id: int, paid: Iterable[Any], now: d
     addons = [row for row in rows if LineKind(row.kind) is LineKind.ADDON]
     if services:
         _queue_services(conn, invoice_id, services, now)
+    activated = set(service_dates.activate_addons(conn, [int(row.relid) for row in addons]))
     for row in addons:
-        _activate_addon(conn, invoice_id, row, now)
+        if int(row.relid) in activated:
+            log_activity(
+                conn,
+                row.client_id,
+                f"Prorated Next Due Date: invoice #{invoice_id} paid, addon #{row.relid} "
+                "unsuspended (status Active)",
+                now,
+            )
 
 
 def _queue_services(conn: Connection, invoice_id: int, rows: list[Any], now: datetime) -> None:
@@ -131,41 +137,8 @@ def _queue_services(conn: Connection, invoice_id: int, rows: list[Any], now: dat
             today=now.date(),
             settings=settings,
         )
-        if eligible and not _queued(conn, int(service.id), invoice_id):
-            conn.execute(
-                sa.insert(unsuspensions).values(
-                    service_id=int(service.id),
-                    client_id=int(service.userid),
-                    invoice_id=invoice_id,
-                    state=WAITING,
-                    attempts=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-
-
-def _queued(conn: Connection, service_id: int, invoice_id: int) -> bool:
-    query = sa.select(unsuspensions.c.id).where(
-        unsuspensions.c.service_id == service_id, unsuspensions.c.invoice_id == invoice_id
-    )
-    return conn.execute(query).first() is not None
-
-
-def _activate_addon(conn: Connection, invoice_id: int, row: Any, now: datetime) -> None:
-    changed = conn.execute(
-        sa.update(tblhostingaddons)
-        .where(tblhostingaddons.c.id == row.relid, tblhostingaddons.c.status == "Suspended")
-        .values(status="Active")
-    ).rowcount
-    if changed:
-        log_activity(
-            conn,
-            row.client_id,
-            f"Prorated Next Due Date: invoice #{invoice_id} paid, addon #{row.relid} "
-            "unsuspended (status Active)",
-            now,
-        )
+        if eligible:
+            unsuspension_store.queue(conn, int(service.id), int(service.userid), invoice_id, now)
 
 
 # ---- after commit: the API call ---------------------------------------------------------
@@ -175,36 +148,18 @@ def waiting_ids(
     engine: Engine, *, invoice_id: int | None = None, idle_since: datetime | None = None
 ) -> list[int]:
     """Rows still waiting: of one invoice, or untouched since a moment (for the re-offer)."""
-    query = sa.select(unsuspensions.c.id).where(unsuspensions.c.state == WAITING)
-    if invoice_id is not None:
-        query = query.where(unsuspensions.c.invoice_id == invoice_id)
-    if idle_since is not None:
-        query = query.where(unsuspensions.c.updated_at <= idle_since)
     with engine.connect() as conn:
-        return [int(key) for (key,) in conn.execute(query.order_by(unsuspensions.c.id))]
+        return unsuspension_store.waiting(conn, invoice_id=invoice_id, idle_since=idle_since)
 
 
 def release_abandoned(engine: Engine, now: datetime) -> int:
     """Rows claimed and never finished go back to waiting (or done, when the service is no
     longer suspended: the call got through before the worker died)."""
     with unit_of_work(engine) as conn:
-        stale = list(
-            conn.execute(
-                sa.select(unsuspensions.c.id, tblhosting.c.domainstatus)
-                .outerjoin(tblhosting, tblhosting.c.id == unsuspensions.c.service_id)
-                .where(
-                    unsuspensions.c.state == SENDING,
-                    unsuspensions.c.updated_at <= now - STALE_AFTER,
-                )
-            )
-        )
+        stale = unsuspension_store.stale_claims(conn, SENDING, now - STALE_AFTER)
         for key, status in stale:
             state = WAITING if status == "Suspended" else DONE
-            conn.execute(
-                sa.update(unsuspensions)
-                .where(unsuspensions.c.id == key, unsuspensions.c.state == SENDING)
-                .values(state=state, updated_at=now)
-            )
+            unsuspension_store.release(conn, key, SENDING, state, now)
     return len(stale)
 
 
@@ -217,19 +172,13 @@ class Claimed:
     attempt: int
 
 
-def _set(conn: Connection, key: int, now: datetime, **values: Any) -> None:
-    conn.execute(
-        sa.update(unsuspensions).where(unsuspensions.c.id == key).values(updated_at=now, **values)
-    )
+_set = unsuspension_store.set_state
 
 
 def claim(engine: Engine, unsuspension_id: int, now: datetime) -> Claimed | None:
     """Take a waiting row for one API call; None when there is nothing to send."""
     with unit_of_work(engine) as conn:
-        query = sa.select(unsuspensions).where(unsuspensions.c.id == unsuspension_id)
-        if conn.dialect.name != "sqlite":
-            query = query.with_for_update()
-        row = conn.execute(query).first()
+        row = unsuspension_store.locked(conn, unsuspension_id)
         if row is None or row.state != WAITING:
             return None
         status = conn.execute(
@@ -266,7 +215,7 @@ def send_unsuspension(
     engine: Engine,
     unsuspension_id: int,
     call: ApiCall,
-    now: Callable[[], datetime],
+    now: Clock,
     retryable: tuple[type[BaseException], ...],
 ) -> SendOutcome:
     """Claim the row, call ModuleUnsuspend once, record the result.

@@ -1,5 +1,8 @@
 """Read one client's state from a WHMCS database, in a fixed number of queries.
 
+(Over 400 lines: the client, services and invoices queries, for one client and for many,
+are built together so an alignment keeps its fixed statement count.)
+
 One query for the client (or its row as the caller's lock read it), one for their services
 with their addons, one for their open invoices with their lines, the payments on them and
 the credit the product applied itself; settings, tax rules, currencies and client groups
@@ -30,7 +33,6 @@ from domain.model import (
 )
 from domain.money import ZERO
 from domain.settings import Settings
-from worker.own_schema import applied_credit
 from worker.whmcs.batch import ids_in
 from worker.whmcs.schema import (
     tblaccounts,
@@ -133,6 +135,14 @@ def client_query(lock: bool, many: bool = False) -> Any:
     return query.with_for_update() if lock else query
 
 
+def lock_client_row(conn: Connection, client_id: int) -> Any:
+    """The client lock of worker.transactions.lock_client, taken by reading the client's
+    whole row (which the planner needs): held until the transaction ends; None when there
+    is no such client."""
+    query = client_query(lock=conn.dialect.name != "sqlite")
+    return conn.execute(query, {"client_id": client_id}).first()
+
+
 def read_client_row(conn: Connection, client_id: int) -> Any:
     return conn.execute(client_query(False), {"client_id": client_id}).one_or_none()
 
@@ -207,23 +217,14 @@ def services_query(lock: bool, extra: tuple[Any, ...] = (), many: bool = False) 
 
 
 @cache
-def invoices_query(lock: bool, many: bool = False) -> Any:
-    """Open invoices of :client_id (many: of :ids) with their lines, their payment
-    count and the product's own credit; with lock=True the invoices are locked FOR
-    UPDATE."""
+def invoices_query(lock: bool, many: bool = False, extra: tuple[Any, ...] = ()) -> Any:
+    """Open invoices of :client_id (many: of :ids) with their lines, their payment count
+    and the `extra` columns (the product's own credit, `own_credit`, which the caller's
+    store gives: worker.store.credit); with lock=True the invoices are locked FOR UPDATE."""
     payments = (
         sa.select(sa.func.count())
         .select_from(tblaccounts)
         .where(tblaccounts.c.invoiceid == tblinvoices.c.id)
-        .correlate(tblinvoices)
-        .scalar_subquery()
-    )
-    own = (
-        sa.select(sa.func.sum(applied_credit.c.amount))
-        .where(
-            applied_credit.c.invoice_id == tblinvoices.c.id,
-            applied_credit.c.returned_at.is_(None),
-        )
         .correlate(tblinvoices)
         .scalar_subquery()
     )
@@ -237,13 +238,13 @@ def invoices_query(lock: bool, many: bool = False) -> Any:
             tblinvoices.c.taxrate2,
             tblinvoices.c.paymentmethod,
             payments.label("payments"),
-            own.label("own_credit"),
             tblinvoiceitems.c.id.label("item_id"),
             tblinvoiceitems.c.type,
             tblinvoiceitems.c.relid,
             tblinvoiceitems.c.amount,
             tblinvoiceitems.c.taxed,
             tblinvoiceitems.c.description,
+            *extra,
         )
         .select_from(
             tblinvoices.outerjoin(tblinvoiceitems, tblinvoiceitems.c.invoiceid == tblinvoices.c.id)
@@ -343,6 +344,7 @@ def load_client_state(
     lock: bool = False,
     client_row: Any = None,
     services: tuple[Service, ...] | None = None,
+    invoice_extra: tuple[Any, ...] = (),
 ) -> ClientState:
     """Everything the planner needs for one client.
 
@@ -356,12 +358,14 @@ def load_client_state(
         raise ClientNotFound(client_id)
     if services is None:
         services, _ = read_services(conn, client_id, lock=lock)
-    query = invoices_query(lock and conn.dialect.name != "sqlite")
+    query = invoices_query(lock and conn.dialect.name != "sqlite", extra=invoice_extra)
     lines = conn.execute(query, {"client_id": client_id})
     return _state_from(row, configuration(conn), services, lines)
 
 
-def load_client_states(conn: Connection, client_ids: Sequence[int]) -> dict[int, ClientState]:
+def load_client_states(
+    conn: Connection, client_ids: Sequence[int], invoice_extra: tuple[Any, ...] = ()
+) -> dict[int, ClientState]:
     """What `load_client_state` gives, for many clients in three queries and without
     locks: for what only reads (a dry run). A client without a tblclients row is left
     out."""
@@ -373,7 +377,7 @@ def load_client_states(conn: Connection, client_ids: Sequence[int]) -> dict[int,
     for line in conn.execute(services_query(False, many=True), asked):
         services[int(line.userid)].append(line)
     invoices: dict[int, list[Any]] = defaultdict(list)
-    for line in conn.execute(invoices_query(False, many=True), asked):
+    for line in conn.execute(invoices_query(False, many=True, extra=invoice_extra), asked):
         invoices[int(line.userid)].append(line)
     config = configuration(conn)
     return {
@@ -430,7 +434,7 @@ def _state_from(
         own_credit={
             invoice_id: Decimal(str(header.own_credit))
             for invoice_id, header in headers.items()
-            if header.own_credit is not None
+            if getattr(header, "own_credit", None) is not None
         },
         payment_methods={
             invoice_id: _text(header.paymentmethod) for invoice_id, header in headers.items()

@@ -1,5 +1,7 @@
 """The WHMCS tables the product reads and writes, as WHMCS 8.13 defines them.
 
+(Over 400 lines: the table definitions, one per WHMCS table, kept together.)
+
 Types, NOT NULL and defaults are WHMCS 8.13's (int(10) unsigned, text against varchar, enum,
 '0000-00-00' defaults), so that a sandbox on MariaDB behaves as a real WHMCS database does,
 in its charset (utf8, utf8_unicode_ci). A few columns the product uses beside the billing
