@@ -29,7 +29,7 @@ from tests.support.processes import (
     stop_process,
 )
 from worker.db import make_engine
-from worker.own_schema import LATEST, upgrade
+from worker.own_schema import LATEST, bulk_runs, upgrade
 from worker.sandbox import build as sandbox
 from worker.steps import bulk
 from worker.steps.bulk import BulkFilters, BulkParams
@@ -250,7 +250,7 @@ def test_bulk_refuses_filters_naming_what_does_not_exist(
         assert err.startswith("prorata: error: ") and message in err
         assert len(err.splitlines()) == 1
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(bulk.bulk_runs)).scalar() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(bulk_runs)).scalar() == 0
 
 
 def test_bulk_takes_filters_that_exist(
