@@ -17,8 +17,8 @@ from tasks.args import (
     parse_services,
     parse_today,
 )
-from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
+from worker.after_commit import follow_up
 from worker.celery_app import app
 from worker.inputs import EVENT_ID_MAX, fits_text
 from worker.steps.align import AlignCommand, AlignResult, align_client
@@ -30,18 +30,8 @@ from worker.steps.jobs import (
     reject_failed_job,
 )
 from worker.steps.planning import plan_client
-from worker.transactions import RETRYABLE, unit_of_work
+from worker.transactions import unit_of_work
 from worker.version import VERSION
-
-# how a task that writes tries again after such an error: backing off, up to five minutes
-RETRIED: dict[str, Any] = {
-    "autoretry_for": RETRYABLE,
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": runtime.config().align_max_retries,
-}
-
 
 # the events whose failure after the last try is kept for operators and offered again
 EVENT_TASKS = frozenset(
@@ -117,7 +107,7 @@ def record_failed_event(task: str, kwargs: dict[str, Any], exc: BaseException) -
         redis.close()
 
 
-@app.task(name="prorata.align_client", bind=True, **RETRIED)
+@app.task(name="prorata.align_client", bind=True)
 def align_client_task(
     self: Task,
     *,
@@ -154,33 +144,6 @@ def align_and_follow_up(command: AlignCommand) -> AlignResult:
     result = align_client(runtime.engine(), command, clock.now)
     follow_up(command, result)
     return result
-
-
-def follow_up(command: AlignCommand, result: AlignResult) -> None:
-    """What every alignment does once committed (a single one, each client of a bulk run):
-    its log line, the unsuspensions and the invoice e-mails."""
-    log = logs.get_logger()
-    logs.bind(invoice_ids=[invoice["id"] for invoice in result.invoices])
-    log.info(
-        "alignment " + result.status,
-        aligned=len(result.aligned),
-        skipped=len(result.skipped),
-        removed_items=result.removed_items,
-        deleted_invoices=result.deleted_invoices,
-        cancelled_invoices=result.cancelled_invoices,
-    )
-    paid_now = [invoice["id"] for invoice in result.invoices if invoice.get("status") == "Paid"]
-    if paid_now or result.paid_first:
-        # after commit: invoices the client's credit paid, or paid alignments applied first,
-        # may have left services to unsuspend (a task claims each row once)
-        offer_unsuspensions()
-    # a repeat too: the first try may have committed and lost its connection before it
-    # could queue them; each invoice's email is sent once whoever queues it
-    if result.status in ("aligned", "repeat") and runtime.config().email_enabled:
-        from tasks.email import send_invoice_email
-
-        for invoice in result.invoices:
-            send_invoice_email.delay(invoice_id=invoice["id"], event_id=command.event_id)
 
 
 @app.task(name="prorata.preview_client", acks_late=False)
