@@ -14,24 +14,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import (
-    LATER,
-    NOW,
-    T,
-    build_rich,
-    clock,
-    d,
-    dump,
-    dump_diff,
-    execute,
-    one_invoice,
-    row,
-    rows,
-    seed,
-    two_services,
-)
 
 from domain.model import LineKind
+from tests.support.clients import build_rich, one_invoice, two_services
+from tests.support.db_rows import dump, dump_diff, execute, row, rows, seed
+from tests.support.pinned_time import LATER, NOW, T, clock, d
 from worker.own_schema import events, records, requests
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import cancel_invoice, pay_invoice

@@ -12,9 +12,10 @@ import pytest
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import seed, two_services
 
 from tasks.email import send_invoice_email
+from tests.support.clients import two_services
+from tests.support.db_rows import seed
 from tests.support.whmcs_api import FakeWhmcsApi, fake_whmcs_api
 from worker import logs, runtime
 from worker.own_schema import events

@@ -17,20 +17,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from worker_helpers import (
-    LATER,
-    NOW,
-    d,
-    dump,
-    dump_diff,
-    execute,
-    fix_clock_and_logs,
-    row,
-    rows,
-    seed,
-    two_services,
-)
 
+from tests.support.clients import two_services
+from tests.support.db_rows import dump, dump_diff, execute, row, rows, seed
+from tests.support.pinned_time import LATER, NOW, d, fix_clock_and_logs
 from tests.support.processes import free_port, run_prorata, start_prorata
 from worker import clock, runtime
 from worker.cli.main import main

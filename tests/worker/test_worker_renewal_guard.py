@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import LATER, NOW, T, clock, row, rows, seed
 
+from tests.support.db_rows import row, rows, seed
+from tests.support.pinned_time import LATER, NOW, T, clock
 from worker.own_schema import records
 from worker.sandbox import build as sandbox
 from worker.steps.align import AlignCommand, align_client

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, fix_clock_and_logs, rows, seed, two_services
 
+from tests.support.clients import two_services
+from tests.support.db_rows import rows, seed
+from tests.support.pinned_time import NOW, fix_clock_and_logs
 from worker import runtime
 from worker.db import make_engine
 from worker.own_schema import failed_jobs, records, requests

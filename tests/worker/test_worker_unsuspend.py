@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import LATER, NOW, T, clock, execute, row, rows, seed
 
-from tests.support.suspended import suspended_client as suspended
+from tests.support.clients import suspended_client as suspended
+from tests.support.db_rows import execute, row, rows, seed
+from tests.support.pinned_time import LATER, NOW, T, clock
 from worker.own_schema import records, unsuspensions
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
