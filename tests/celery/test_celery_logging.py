@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
-from celery_support import align_kwargs, seed_client
 
+from tests.support.clients import align_kwargs, seed_client
 from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]

@@ -3,6 +3,7 @@ seed's transaction (tests.support.db_rows.seed) and returns the ids it made."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tests.support.db_rows import execute
+from tests.support.db_rows import execute, query_rows
 from tests.support.pinned_time import NOW, T, clock
 from worker.sandbox import build as sandbox
 from worker.steps.align import AlignCommand, align_client
@@ -299,3 +300,158 @@ def grouped_client(conn: Connection, percent: str = "10.00") -> dict[str, int]:
             conn, client, product, amount=amount, cycle="Monthly", next_due="2024-06-15"
         )
     return ids
+
+
+# ---- a client with services on two payment methods and an unpaid renewal invoice -----------
+
+
+@dataclass
+class SeededClient:
+    client_id: int
+    services: dict[str, int]  # label -> tblhosting.id
+    renewal_invoice: int | None
+
+
+def seed_client(conn: Connection, name: str = "Ada", *, renewal: bool = True) -> SeededClient:
+    """A client with three services taking part (today 2024-06-01, day 1, calendar mode):
+
+    - web: Monthly, N 2024-06-15, 30.00, bank transfer -> P 2024-07-01, 16.00
+    - vps: Quarterly, N 2024-06-15, 90.00, bank transfer -> P 2024-07-01, 15.65
+    - mail: Monthly, N 2024-06-15, 30.00, PayPal -> P 2024-07-01, 16.00
+
+    and, with `renewal`, an unpaid WHMCS renewal invoice holding the old line of "web".
+    """
+    client_id = sandbox.add_client(conn, name, "Lovelace")
+    product = sandbox.add_product(conn, f"Hosting {name}")
+    services = {
+        "web": sandbox.add_service(
+            conn,
+            client_id,
+            product,
+            amount="30.00",
+            cycle="Monthly",
+            next_due="2024-06-15",
+            domain=f"{name.lower()}.example",
+        ),
+        "vps": sandbox.add_service(
+            conn, client_id, product, amount="90.00", cycle="Quarterly", next_due="2024-06-15"
+        ),
+        "mail": sandbox.add_service(
+            conn,
+            client_id,
+            product,
+            amount="30.00",
+            cycle="Monthly",
+            next_due="2024-06-15",
+            gateway="paypal",
+        ),
+    }
+    renewal_invoice = None
+    if renewal:
+        renewal_invoice = sandbox.add_invoice(
+            conn,
+            client_id,
+            [
+                {
+                    "type": "Hosting",
+                    "relid": services["web"],
+                    "description": "Hosting renewal",
+                    "amount": "30.00",
+                    "taxed": True,
+                    "duedate": "2024-06-15",
+                }
+            ],
+            when="2024-06-01",
+            due="2024-06-15",
+        )
+    return SeededClient(client_id, services, renewal_invoice)
+
+
+EXPECTED_LINES = {  # label -> (payment method, amount, P)
+    "web": ("banktransfer", "16.00", date(2024, 7, 1)),
+    "vps": ("banktransfer", "15.65", date(2024, 7, 1)),
+    "mail": ("paypal", "16.00", date(2024, 7, 1)),
+}
+TODAY = "2024-06-01"
+
+
+def align_kwargs(event_id: str, client_id: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "client_id": client_id,
+        "day": 1,
+        "today": TODAY,
+        "requested_by": "admin",
+        **extra,
+    }
+
+
+def check_one_alignment(
+    conn: Connection, seeded: SeededClient, event_id: str, *, requested_by: str = "admin"
+) -> dict[str, int]:
+    """The database holds exactly one alignment of the seeded client, done under `event_id`:
+    one Unpaid invoice per payment method with one line per service, one pending record per
+    service, one request row, the old renewal line gone. Returns payment method -> invoice id.
+    """
+    from worker.own_schema import records, requests
+    from worker.whmcs.schema import tblhosting, tblinvoiceitems, tblinvoices
+
+    client_id = seeded.client_id
+    request_rows = query_rows(conn, sa.select(requests).where(requests.c.client_id == client_id))
+    assert [(r.event_id, r.state, r.attempts) for r in request_rows] == [(event_id, "done", 1)]
+    request_id = request_rows[0].id
+
+    invoices = query_rows(
+        conn,
+        sa.select(tblinvoices).where(tblinvoices.c.userid == client_id).order_by(tblinvoices.c.id),
+    )
+    by_method = {inv.paymentmethod: inv for inv in invoices}
+    assert len(by_method) == len(invoices) == 2, [tuple(i) for i in invoices]
+    assert seeded.renewal_invoice not in {inv.id for inv in invoices}  # emptied, so deleted
+    for inv in invoices:
+        assert inv.status == "Unpaid"
+        assert inv.invoicenum == ""
+        assert inv.date == date(2024, 6, 1)
+        assert inv.duedate == date(2024, 6, 15)
+    assert str(by_method["banktransfer"].total) == "31.65"
+    assert str(by_method["paypal"].total) == "16.00"
+
+    items = query_rows(
+        conn,
+        sa.select(tblinvoiceitems)
+        .where(tblinvoiceitems.c.userid == client_id)
+        .order_by(tblinvoiceitems.c.id),
+    )
+    assert len(items) == 3, [tuple(i) for i in items]
+    item_by_relid = {item.relid: item for item in items}
+    for label, service_id in seeded.services.items():
+        method, amount, new_due = EXPECTED_LINES[label]
+        item = item_by_relid[service_id]
+        assert item.type == f"ProrataProduct{new_due.isoformat()}"
+        assert item.invoiceid == by_method[method].id
+        assert str(item.amount) == amount
+        assert item.duedate == new_due
+
+    record_rows = query_rows(
+        conn,
+        sa.select(records).where(records.c.client_id == client_id).order_by(records.c.id),
+    )
+    assert len(record_rows) == 3
+    for record in record_rows:
+        label = next(k for k, v in seeded.services.items() if v == record.relid)
+        method, amount, new_due = EXPECTED_LINES[label]
+        assert record.kind == "service"
+        assert record.request_id == request_id
+        assert record.state == "pending"
+        assert record.old_due == date(2024, 6, 15)
+        assert record.old_next_invoice == date(2024, 6, 15)
+        assert record.new_due == new_due
+        assert str(record.amount) == amount
+        assert record.invoice_id == by_method[method].id
+        assert record.invoice_item_id == item_by_relid[record.relid].id
+        assert record.requested_by == requested_by
+
+    for service in query_rows(conn, sa.select(tblhosting).where(tblhosting.c.userid == client_id)):
+        assert service.nextduedate == date(2024, 6, 15)  # moves only when paid
+        assert service.nextinvoicedate == date(2024, 7, 1)
+    return {method: int(inv.id) for method, inv in by_method.items()}

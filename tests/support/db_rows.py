@@ -10,7 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from worker import clock, own_schema
+from worker.db import make_engine
 from worker.own_schema import own_metadata
+from worker.sandbox import build as sandbox
 from worker.whmcs.schema import whmcs_metadata
 
 ALL_TABLES: tuple[sa.Table, ...] = (
@@ -110,3 +113,30 @@ def fail_on_write(engine: Engine, k: int) -> Iterator[list[str]]:
         yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def new_sandbox(url: str) -> Engine:
+    engine = make_engine(url)
+    sandbox.init_sandbox(engine)
+    own_schema.upgrade(engine, clock.now)
+    return engine
+
+
+def query_rows(conn: Connection, query: Any) -> list[Any]:
+    return list(conn.execute(query))
+
+
+def snapshot(engine: Engine, *, skip: tuple[str, ...] = ()) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every WHMCS and product table, in primary key order."""
+    tables = [*whmcs_metadata.sorted_tables, *own_metadata.sorted_tables]
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        existing = set(sa.inspect(conn).get_table_names())
+        for table in tables:
+            if table.name in skip or table.name not in existing:
+                continue
+            order = list(table.primary_key.columns) or list(table.columns)
+            found[table.name] = [
+                tuple(row) for row in conn.execute(sa.select(table).order_by(*order))
+            ]
+    return found
