@@ -24,7 +24,7 @@ bench: $(VENV)/.installed
 	$(PY) -m scripts.bench $(if $(SMALL),--small)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy domain worker tasks
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy domain worker tasks && $(VENV)/bin/lint-imports
 
 # the WHMCS addon zip, the worker's wheel and sdist, the operator's release archive, into
 # dist/, named by the version of worker/version.py (docs/releasing.md)

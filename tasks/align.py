@@ -8,7 +8,6 @@ from celery import Task, signals
 
 from domain.model import AlignRequest
 from tasks.args import (
-    BadTaskArguments,
     align_command,
     client_id_arg,
     parse_cycles,
@@ -17,107 +16,24 @@ from tasks.args import (
     parse_services,
     parse_today,
 )
-from tasks.unsuspend import offer_unsuspensions
-from worker import clock, logs, runtime
+from worker import clock, failed_events, runtime
+from worker.after_commit import follow_up
 from worker.celery_app import app
-from worker.inputs import EVENT_ID_MAX, fits_text
-from worker.steps.align import AlignCommand, AlignResult, align_client
-from worker.steps.jobs import (
-    one_line,
-    open_redis,
-    push_dead_letter,
-    record_failed_job,
-    reject_failed_job,
-)
-from worker.steps.planning import plan_client
-from worker.transactions import RETRYABLE, unit_of_work
+from worker.commands import AlignCommand, AlignResult
+from worker.handlers.align import align_client
+from worker.handlers.planning import plan_client
+from worker.inputs import fits_text
 from worker.version import VERSION
-
-# how a task that writes tries again after such an error: backing off, up to five minutes
-RETRIED: dict[str, Any] = {
-    "autoretry_for": RETRYABLE,
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": runtime.config().align_max_retries,
-}
-
-
-# the events whose failure after the last try is kept for operators and offered again
-EVENT_TASKS = frozenset(
-    {"prorata.align_client", "prorata.invoice_paid", "prorata.invoice_cancelled"}
-)
 
 
 @signals.task_failure.connect
 def _event_failed(
     sender: Any = None, exception: BaseException | None = None, kwargs: Any = None, **_: Any
 ) -> None:
-    name = getattr(sender, "name", None)
-    if name not in EVENT_TASKS or exception is None:
-        return
-    if isinstance(exception, BadTaskArguments):
-        # bad input is not worth another try: refused once (the task's FAILURE says why),
-        # and a failed job kept for it before such input was refused is closed
-        reject_event(str(name), dict(kwargs or {}), exception)
-        return
-    record_failed_event(str(name), dict(kwargs or {}), exception)
+    failed_events.event_failed(getattr(sender, "name", None), dict(kwargs or {}), exception)
 
 
-def reject_event(task: str, kwargs: dict[str, Any], exc: BadTaskArguments) -> None:
-    log = logs.get_logger()
-    log.warning("event rejected: bad input", error=str(exc))
-    event_id = kwargs.get("event_id")
-    if not isinstance(event_id, str) or not 1 <= len(event_id) <= EVENT_ID_MAX:
-        return
-    try:
-        with unit_of_work(runtime.engine()) as conn:
-            if reject_failed_job(conn, event_id, str(exc), clock.now()):
-                log.info("failed job closed as rejected", task=task)
-    except Exception as error:  # its next offer is refused the same way
-        log.warning("failed job not closed", error=one_line(error))
-
-
-def record_failed_event(task: str, kwargs: dict[str, Any], exc: BaseException) -> None:
-    """Record a failed event as a failed job; when the database itself cannot take it, keep
-    it in the dead-letter list in Redis (recorded by beat once the database is back)."""
-    log = logs.get_logger()
-    event_id = kwargs.get("event_id")
-    if not isinstance(event_id, str) or not event_id:
-        log.error("event failed after its last try, without an event id", task=task)
-        return
-    error = f"{type(exc).__name__}: {exc}"
-    stamp = clock.now()
-    try:
-        with unit_of_work(runtime.engine()) as conn:
-            record_failed_job(conn, task, kwargs, event_id[:64], error, stamp)
-        log.error("event failed after its last try", error=str(exc))
-        return
-    except Exception as record_error:  # the database itself may be what failed
-        database_error = one_line(record_error)
-    config = runtime.config()
-    redis = open_redis(config.broker_url)
-    try:
-        push_dead_letter(redis, config.dead_letter_list, task, kwargs, error, stamp)
-        log.error(
-            "event failed and the database cannot record it: kept in the dead-letter list",
-            error=str(exc),
-            record_error=database_error,
-            dead_letter_list=config.dead_letter_list,
-        )
-    except Exception as push_error:  # nothing left to keep it in: say so loudly
-        log.critical(
-            "event failed and could not be kept anywhere",
-            error=str(exc),
-            record_error=database_error,
-            push_error=one_line(push_error),
-            kwargs=kwargs,
-        )
-    finally:
-        redis.close()
-
-
-@app.task(name="prorata.align_client", bind=True, **RETRIED)
+@app.task(name="prorata.align_client", bind=True)
 def align_client_task(
     self: Task,
     *,
@@ -154,33 +70,6 @@ def align_and_follow_up(command: AlignCommand) -> AlignResult:
     result = align_client(runtime.engine(), command, clock.now)
     follow_up(command, result)
     return result
-
-
-def follow_up(command: AlignCommand, result: AlignResult) -> None:
-    """What every alignment does once committed (a single one, each client of a bulk run):
-    its log line, the unsuspensions and the invoice e-mails."""
-    log = logs.get_logger()
-    logs.bind(invoice_ids=[invoice["id"] for invoice in result.invoices])
-    log.info(
-        "alignment " + result.status,
-        aligned=len(result.aligned),
-        skipped=len(result.skipped),
-        removed_items=result.removed_items,
-        deleted_invoices=result.deleted_invoices,
-        cancelled_invoices=result.cancelled_invoices,
-    )
-    paid_now = [invoice["id"] for invoice in result.invoices if invoice.get("status") == "Paid"]
-    if paid_now or result.paid_first:
-        # after commit: invoices the client's credit paid, or paid alignments applied first,
-        # may have left services to unsuspend (a task claims each row once)
-        offer_unsuspensions()
-    # a repeat too: the first try may have committed and lost its connection before it
-    # could queue them; each invoice's email is sent once whoever queues it
-    if result.status in ("aligned", "repeat") and runtime.config().email_enabled:
-        from tasks.email import send_invoice_email
-
-        for invoice in result.invoices:
-            send_invoice_email.delay(invoice_id=invoice["id"], event_id=command.event_id)
 
 
 @app.task(name="prorata.preview_client", acks_late=False)

@@ -9,8 +9,8 @@ from domain.cycles import Cycle, parse_cycle_list
 from domain.model import LineKind
 from domain.settings import parse_day
 from worker import clock, inputs
+from worker.commands import AlignCommand, parse_requested_at
 from worker.inputs import BadTaskArguments, fits_text, whole_number
-from worker.steps.align import AlignCommand, parse_requested_at
 
 __all__ = ["BadTaskArguments", "whole_number"]  # the tasks import them from here
 

@@ -2,8 +2,9 @@
 
 Progress lives in mod_prorata_bulk_runs / mod_prorata_bulk_clients (worker.steps.bulk):
 chunk tasks keep no result in Redis, and each client is aligned by the same code as
-prorata.align_client (worker.steps.align.align_in, then tasks.align.follow_up), the client's
-row in mod_prorata_bulk_clients taking its outcome in the alignment's own transaction.
+prorata.align_client (worker.handlers.align.align_in, then worker.after_commit.follow_up),
+the client's row in mod_prorata_bulk_clients taking its outcome in the alignment's own
+transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from tasks.align import RETRIED, follow_up
 from tasks.args import (
     BadTaskArguments,
     client_id_arg,
@@ -26,8 +26,9 @@ from tasks.args import (
     whole_number,
 )
 from worker import clock, inputs, logs, runtime
+from worker.after_commit import follow_up
 from worker.celery_app import app
-from worker.steps.align import align_in
+from worker.handlers.align import align_in
 from worker.steps.bulk import (
     RUN_EVENT_ID_MAX,
     Alignment,
@@ -46,7 +47,6 @@ from worker.steps.bulk import (
     step_client,
     watch_runs,
 )
-from worker.transactions import RETRYABLE
 
 
 def bulk_params(
@@ -99,11 +99,7 @@ def start_bulk(
     return {"run_id": run.id, "event_id": run.event_id, "clients": run.total, "state": state}
 
 
-@app.task(
-    name="prorata.bulk_start",
-    bind=True,
-    **RETRIED,
-)
+@app.task(name="prorata.bulk_start", bind=True)
 def bulk_start_task(
     self: Task,
     *,
@@ -128,11 +124,7 @@ def bulk_start_task(
     )
 
 
-@app.task(
-    name="prorata.align_all_clients",
-    bind=True,
-    **RETRIED,
-)
+@app.task(name="prorata.align_all_clients", bind=True)
 def align_all_clients_task(
     self: Task,
     *,
@@ -181,13 +173,7 @@ ALIGNMENT = Alignment(
 )
 
 
-@app.task(
-    name="prorata.bulk_align_chunk",
-    bind=True,
-    ignore_result=True,
-    acks_late=True,
-    **RETRIED,
-)
+@app.task(name="prorata.bulk_align_chunk", bind=True, ignore_result=True, acks_late=True)
 def bulk_align_chunk_task(self: Task, *, run_id: Any, client_ids: Any) -> None:
     """Align each queued client of the chunk in its own transaction; safe to deliver again
     (a client whose row left "queued" is not touched)."""
@@ -262,7 +248,7 @@ def watch_bulk_runs_task() -> dict[str, Any]:
     return {**report.done, "failed": report.failures}
 
 
-@app.task(name="prorata.bulk_cancel", bind=True, autoretry_for=RETRYABLE, max_retries=5)
+@app.task(name="prorata.bulk_cancel", bind=True)
 def bulk_cancel_task(self: Task, *, event_id: Any) -> dict[str, Any]:
     """Stop a run: its clients not yet aligned become cancelled; the run is cancelled once
     no client is left in the middle of its alignment."""

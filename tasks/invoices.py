@@ -6,23 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from tasks.args import dates_before_payment_arg, event_id_arg, invoice_id_arg, service_id_arg
-from tasks.unsuspend import offer_unsuspensions
 from worker import clock, logs, runtime
+from worker.after_commit import offer_unsuspensions
 from worker.celery_app import app
-from worker.steps.payment import invoice_cancelled, invoice_paid
-from worker.steps.withdraw import service_cancellation_requested
-from worker.transactions import RETRYABLE
-
-RETRY = {
-    "autoretry_for": RETRYABLE,
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 12,
-}
+from worker.handlers.invoice import invoice_cancelled, invoice_paid
+from worker.handlers.withdrawal import service_cancellation_requested
 
 
-@app.task(name="prorata.invoice_paid", **RETRY)
+@app.task(name="prorata.invoice_paid")
 def invoice_paid_task(
     *, event_id: Any, invoice_id: Any, dates_before_payment: Any = None
 ) -> dict[str, Any]:
@@ -42,7 +33,7 @@ def invoice_paid_task(
     return outcome.to_dict()
 
 
-@app.task(name="prorata.invoice_cancelled", **RETRY)
+@app.task(name="prorata.invoice_cancelled")
 def invoice_cancelled_task(*, event_id: Any, invoice_id: Any) -> dict[str, Any]:
     """An invoice was cancelled: put back the next invoice dates of its alignment."""
     outcome = invoice_cancelled(
@@ -52,7 +43,7 @@ def invoice_cancelled_task(*, event_id: Any, invoice_id: Any) -> dict[str, Any]:
     return outcome.to_dict()
 
 
-@app.task(name="prorata.service_cancellation_requested", **RETRY)
+@app.task(name="prorata.service_cancellation_requested")
 def service_cancellation_requested_task(*, event_id: Any, service_id: Any) -> dict[str, Any]:
     """A cancellation request for a service: withdraw its pending alignment line."""
     outcome = service_cancellation_requested(

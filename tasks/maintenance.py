@@ -8,13 +8,13 @@ from typing import Any
 from tasks.args import parse_today
 from worker import clock, logs, runtime
 from worker.celery_app import app, send_to_broker
+from worker.handlers.reconcile import reconcile_as_configured
 from worker.steps.jobs import (
     open_redis,
     record_dead_letters,
     relay_outbox,
     reoffer_failed,
 )
-from worker.steps.reconcile import reconcile_as_configured
 
 
 @app.task(name="prorata.reconcile_invoices")

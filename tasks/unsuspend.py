@@ -5,36 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tasks.args import whole_number
-from tasks.email import WhmcsApiError, whmcs_api
 from worker import clock, logs, runtime
 from worker.celery_app import app
-from worker.steps.jobs import JobReport
 from worker.steps.unsuspend import STALE_AFTER, release_abandoned, send_unsuspension, waiting_ids
-
-# what a failed API call raises: no connection, an HTTP error, an answer that is not JSON,
-# WHMCS's "result": "error"
-API_ERRORS: tuple[type[BaseException], ...] = (OSError, WhmcsApiError, ValueError)
+from worker.whmcs_api import API_ERRORS, api_configured, whmcs_api
 
 
-def api_configured() -> bool:
-    """The WHMCS API credentials are set (the same ones as for the invoice email). Without
-    them rows stay waiting and the admin page lists them for staff."""
-    return runtime.config().email_enabled
-
-
-@app.task(
-    name="prorata.unsuspend_service",
-    bind=True,
-    autoretry_for=(OperationalError, DBAPIError),  # the database, not the API: try again
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=12,
-)
+# a failed API call is the step's to pace (the row waits again); the task's own retries are
+# the database's
+@app.task(name="prorata.unsuspend_service", bind=True)
 def unsuspend_service_task(self: Task, *, unsuspension_id: Any) -> dict[str, Any]:
     """Call ModuleUnsuspend for one waiting row, once; safe to run any number of times."""
     key = whole_number("unsuspension_id", unsuspension_id)
@@ -46,19 +27,11 @@ def unsuspend_service_task(self: Task, *, unsuspension_id: Any) -> dict[str, Any
     log.info("unsuspension " + done.outcome, unsuspension_id=key, error=done.error or None)
     if done.outcome == "retry":
         # a new message after the back-off; the row is waiting again meanwhile, so a
-        # re-offer or a duplicate finds it claimable and only one of them calls
-        raise self.retry(countdown=done.retry_in, max_retries=None)
+        # re-offer or a duplicate finds it claimable and only one of them calls. The row
+        # counts the API's attempts and ends them; Celery's count (shared with the
+        # database's retries) must not end them first
+        raise self.retry(countdown=done.retry_in, max_retries=self.request.retries + 1)
     return done.to_dict()
-
-
-def offer_unsuspensions(invoice_id: int | None = None) -> int:
-    """Queue a task for each waiting row (of one invoice, after its payment committed)."""
-    if not api_configured():
-        return 0
-    keys = waiting_ids(runtime.engine(), invoice_id=invoice_id)
-    for key in keys:
-        unsuspend_service_task.delay(unsuspension_id=key)
-    return len(keys)
 
 
 @app.task(name="prorata.reoffer_unsuspensions")
@@ -75,22 +48,3 @@ def reoffer_unsuspensions_task() -> dict[str, Any]:
             unsuspend_service_task.delay(unsuspension_id=key)
         offered = len(keys)
     return {"released": released, "offered": offered}
-
-
-def unsuspensions_now(engine: Engine) -> JobReport:
-    """`prorata cron`: every waiting unsuspension sent in this process, once each (without
-    API credentials they stay waiting, listed on the admin page)."""
-    report = JobReport("unsuspensions", {"released": [], "sent": [], "waiting": []})
-    report.done["released"] = [str(n) for n in range(release_abandoned(engine, clock.now()))]
-    for key in waiting_ids(engine):
-        if not api_configured():
-            report.add("waiting", key)
-            continue
-        done = send_unsuspension(engine, key, whmcs_api, clock.now, API_ERRORS)
-        if done.outcome == "sent":
-            report.add("sent", key)
-        elif done.outcome == "retry":  # waiting again: the next run or beat tries again
-            report.add("waiting", key)
-        elif done.outcome == "failed":
-            report.failures[f"unsuspension {key}"] = done.error or "failed"
-    return report

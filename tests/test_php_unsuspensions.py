@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.php.harness import pyharness as harness  # noqa: E402
-from tests.support.suspended import suspended_client  # noqa: E402
+from tests.support.clients import suspended_client  # noqa: E402
 from tests.support.whmcs_api import fake_whmcs_api  # noqa: E402
 from worker import clock, logs, runtime  # noqa: E402
 from worker.commands import AlignCommand  # noqa: E402

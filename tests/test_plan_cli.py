@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tests.support.command_line import run_cli
+from tests.support.db_rows import seed
+from tests.support.pinned_time import NOW
 from worker import clock
-from worker.cli.main import main
 from worker.sandbox import build as sandbox
 from worker.whmcs.loader import load_client_state
 from worker.whmcs.schema import tblhosting
@@ -100,21 +101,12 @@ WORKED_EXAMPLES = [
 ]
 
 
-NOW = datetime(2024, 6, 1, 10, 30)  # noqa: DTZ001 (WHMCS stores local, naive times)
-
-
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """The command line reads the clock (`plan` without --today, the migrations' stamps):
     pinned, so that no test here depends on the day it runs."""
     monkeypatch.setattr(clock, "now", lambda: NOW)
     monkeypatch.setattr(clock, "today", lambda: NOW.date())
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def plan_json(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> dict[str, Any]:
@@ -129,11 +121,6 @@ def sandbox_db(db_url: str, db_engine: Engine, capsys: pytest.CaptureFixture[str
     assert code == 0, err
     assert "sandbox created" in out
     return db_url
-
-
-def seed(engine: Engine, build: Callable[[Connection], Any]) -> Any:
-    with engine.begin() as conn:
-        return build(conn)
 
 
 def one_service(

@@ -7,11 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, Task, signals
+from celery.exceptions import Ignore, Retry
 from celery.schedules import crontab
+from celery.utils.time import get_exponential_backoff_interval
 
 from worker import logs, runtime
 from worker.config import WorkerConfig, load_config
 from worker.inputs import BadTaskArguments
+from worker.transactions import transient
 
 TASK_MODULES = ["tasks.align", "tasks.invoices", "tasks.maintenance", "tasks.email"]
 TASK_MODULES += ["tasks.unsuspend"]  # unsuspension after an alignment invoice is paid
@@ -31,6 +34,54 @@ class CheckedTask(Task):  # type: ignore[misc]  # Celery's Task is untyped
         return super().__call__(*args, **kwargs)
 
 
+class ProrataTask(CheckedTask):
+    """Every task's retry policy, declared here once.
+
+    A transient database or broker error (worker.transactions.transient: a deadlock, a lock
+    wait timeout, the connection lost or refused, Redis away, an invoice paid meanwhile) is
+    tried again: the n-th retry waits a random time up to 2 * 2**n seconds, at most 5
+    minutes (full jitter: tries of many tasks do not meet again), up to
+    PRORATA_ALIGN_MAX_RETRIES retries; then the task fails with that error. Any other error
+    (an integrity, programming or data error, bad input) fails it at once. Celery's
+    `autoretry_for` can only name classes, and an integrity error is a DBAPIError like a
+    deadlock, hence the check here. A task adds its own transient errors with
+    `retry_also_for` (the WHMCS API's, with their own pace: see WHMCS_API_RETRIES).
+    """
+
+    max_retries = load_config().align_max_retries
+    retry_backoff = 2
+    retry_backoff_max = 300
+    retry_jitter = True
+    retry_also_for: tuple[type[BaseException], ...] = ()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except (Ignore, Retry, BadTaskArguments):
+            raise
+        except Exception as exc:
+            if not (transient(exc) or isinstance(exc, self.retry_also_for)):
+                raise
+            countdown = get_exponential_backoff_interval(
+                factor=self.retry_backoff,
+                retries=self.request.retries,
+                maximum=self.retry_backoff_max,
+                full_jitter=self.retry_jitter,
+            )
+            # past max_retries, retry() raises `exc` itself: the task fails with it
+            raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+# a call to WHMCS's API: slower, for longer (WHMCS down for an hour), and well under the
+# broker's visibility timeout (default 3600 s): a retry held longer would be handed out a
+# second time
+WHMCS_API_RETRIES: dict[str, Any] = {
+    "retry_backoff": 30,
+    "retry_backoff_max": 1200,
+    "max_retries": 8,
+}
+
+
 def broker_options(config: WorkerConfig) -> dict[str, Any]:
     """kombu's Redis transport options: without socket timeouts a broker that accepts the
     connection and never answers hangs a publish (and its caller) for good."""
@@ -43,7 +94,7 @@ def broker_options(config: WorkerConfig) -> dict[str, Any]:
 
 def make_app() -> Celery:
     config = load_config()
-    app = Celery("prorata", include=TASK_MODULES, task_cls=CheckedTask)
+    app = Celery("prorata", include=TASK_MODULES, task_cls=ProrataTask)
     app.conf.update(
         broker_url=config.broker_url,
         result_backend=config.result_backend,

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import kombu.exceptions
+import redis.exceptions
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -13,9 +15,43 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from worker.whmcs.invoices import InvoiceChangedMeanwhile
 from worker.whmcs.schema import tblclients, tblinvoices
 
-# errors worth another try: the database went away, a deadlock, a lock wait timeout; an
-# invoice that received a payment between the read and the write (run again, it is blocked)
+# the classes a transient error comes in; `transient(error)` says whether this one is (an
+# integrity or programming error is a DBAPIError too, and never worth another try)
 RETRYABLE = (OperationalError, DBAPIError, InvoiceChangedMeanwhile)
+
+# MariaDB/MySQL errors another try can get past: deadlock (1213), lock wait timeout (1205),
+# too many connections (1040); the client's can't connect (2003), server gone away (2006),
+# lost connection (2013, also a read timeout)
+TRANSIENT_DB_CODES = frozenset({1213, 1205, 1040, 2003, 2006, 2013})
+# SQLite's lock wait: the file is held by another writer (SQLITE_BUSY, SQLITE_LOCKED)
+_SQLITE_BUSY = frozenset({5, 6})
+# the broker away: a publish that failed after kombu's own retries, a Redis client's
+_BROKER_ERRORS = (
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def transient(error: BaseException) -> bool:
+    """Worth another try: a database or broker error that passes (a deadlock, a lock wait,
+    the connection lost or refused), or an invoice that received a payment between the
+    read and the write (run again, it is blocked). Integrity, programming and data errors
+    are not: a new try would fail the same way."""
+    if isinstance(error, (InvoiceChangedMeanwhile, *_BROKER_ERRORS)):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:  # SQLAlchemy saw the connection break
+        return True
+    driver_error = error.orig
+    if isinstance(driver_error, ConnectionError | TimeoutError):  # the socket under the driver
+        return True
+    args = getattr(driver_error, "args", ())
+    if args and isinstance(args[0], int):  # PyMySQL's (code, message)
+        return args[0] in TRANSIENT_DB_CODES
+    sqlite_code = getattr(driver_error, "sqlite_errorcode", None)
+    return isinstance(sqlite_code, int) and sqlite_code & 0xFF in _SQLITE_BUSY
 
 
 @contextmanager

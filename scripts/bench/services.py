@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from tests.celery.celery_support import RedisServer
 from tests.support.processes import WorkerProcess, wait_until, worker_env
+from tests.support.redis_broker import RedisServer
 
 MIB = 1024 * 1024
 

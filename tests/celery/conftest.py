@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,14 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-# The tests import their helpers as `celery_support`, whatever the import mode.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.append(_HERE)
-
-from celery_support import VISIBILITY_TIMEOUT, RedisServer, new_sandbox, producer_app  # noqa: E402
-
-from tests.support.processes import WorkerProcess, worker_env  # noqa: E402
+from tests.support.db_rows import new_sandbox
+from tests.support.processes import WorkerProcess, worker_env
+from tests.support.redis_broker import VISIBILITY_TIMEOUT, RedisServer, producer_app
 
 _FAILED = pytest.StashKey[bool]()
 

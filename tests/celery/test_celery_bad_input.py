@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import align_kwargs, seed_client, snapshot
 
+from tests.support.clients import align_kwargs, seed_client
+from tests.support.db_rows import snapshot
 from tests.support.processes import wait_until
 from worker.inputs import BadTaskArguments
 from worker.own_schema import failed_jobs

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import new_sandbox
 
+from tests.support.db_rows import new_sandbox
 from tests.support.processes import (
     kill_process,
     run_prorata,

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import TODAY, RedisServer, check_one_alignment, producer_app, seed_client
 
+from tests.support.clients import TODAY, check_one_alignment, seed_client
 from tests.support.processes import ROOT, wait_until, worker_env
+from tests.support.redis_broker import RedisServer, producer_app
 from worker.own_schema import bulk_clients, bulk_runs, requests
 from worker.sandbox import build as sandbox
 from worker.steps import bulk

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import EXPECTED_LINES, TODAY, rows, seed_client
 
+from tests.support.clients import EXPECTED_LINES, TODAY, seed_client
+from tests.support.db_rows import query_rows
 from tests.support.processes import ROOT
 from worker.own_schema import records, requests
 from worker.whmcs.schema import tblhosting, tblinvoiceitems, tblinvoices
@@ -93,10 +94,10 @@ class Racer:
 
 def check_round(conn: sa.Connection, seeded: Any, event_ids: set[str]) -> None:
     client_id = seeded.client_id
-    done = rows(conn, sa.select(requests).where(requests.c.client_id == client_id))
+    done = query_rows(conn, sa.select(requests).where(requests.c.client_id == client_id))
     assert {(r.event_id, r.state) for r in done} == {(e, "done") for e in event_ids}
 
-    live = rows(
+    live = query_rows(
         conn,
         sa.select(tblinvoices).where(
             tblinvoices.c.userid == client_id, tblinvoices.c.status == "Unpaid"
@@ -106,25 +107,27 @@ def check_round(conn: sa.Connection, seeded: Any, event_ids: set[str]) -> None:
     # to the second's withdrawal and were cancelled (lines kept, as WHMCS cancels); WHMCS's
     # old renewal invoice was emptied by the first and deleted
     assert sorted(inv.paymentmethod for inv in live) == ["banktransfer", "paypal"]
-    every = rows(conn, sa.select(tblinvoices).where(tblinvoices.c.userid == client_id))
+    every = query_rows(conn, sa.select(tblinvoices).where(tblinvoices.c.userid == client_id))
     assert sorted(inv.status for inv in every) == ["Cancelled", "Cancelled", "Unpaid", "Unpaid"]
     by_method = {inv.paymentmethod: inv for inv in live}
     assert str(by_method["banktransfer"].total) == "31.65"
     assert str(by_method["paypal"].total) == "16.00"
 
-    items = rows(
+    items = query_rows(
         conn,
         sa.select(tblinvoiceitems).where(tblinvoiceitems.c.invoiceid.in_([inv.id for inv in live])),
     )
     charged = Counter(item.relid for item in items)
     assert charged == Counter(seeded.services.values()), "a service charged twice or not at all"
-    all_items = rows(conn, sa.select(tblinvoiceitems).where(tblinvoiceitems.c.userid == client_id))
+    all_items = query_rows(
+        conn, sa.select(tblinvoiceitems).where(tblinvoiceitems.c.userid == client_id)
+    )
     assert len(all_items) == 6
 
     line_of = {item.relid: item for item in items}
     for label, service_id in seeded.services.items():
         method, amount, new_due = EXPECTED_LINES[label]
-        service_records = rows(
+        service_records = query_rows(
             conn,
             sa.select(records)
             .where(records.c.kind == "service", records.c.relid == service_id)

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import align_kwargs, check_one_alignment, rows, seed_client
 
+from tests.support.clients import align_kwargs, check_one_alignment, seed_client
+from tests.support.db_rows import query_rows
 from tests.support.processes import TcpProxy, wait_until
 from worker.own_schema import failed_jobs
 
@@ -62,7 +63,7 @@ def test_event_kept_in_redis_while_the_database_is_away_is_recorded_and_applied(
         )
         assert entry["error"].startswith("OperationalError")
         with engine.connect() as conn:
-            assert rows(conn, sa.select(failed_jobs)) == []
+            assert query_rows(conn, sa.select(failed_jobs)) == []
 
         # beat runs while the database is still away: the entry stays in Redis
         report = producer.send_task("prorata.record_dead_letters", task_id=str(uuid.uuid4())).get(
@@ -80,7 +81,7 @@ def test_event_kept_in_redis_while_the_database_is_away_is_recorded_and_applied(
         assert _no_failure(report)["recorded"] == [event_id]
         assert redis_client.llen(dead_list) == 0
         with engine.connect() as conn:
-            [job] = rows(conn, sa.select(failed_jobs))
+            [job] = query_rows(conn, sa.select(failed_jobs))
         assert (job.event_id, job.task, job.offers, job.resolution) == (
             event_id,
             "prorata.align_client",
@@ -126,7 +127,7 @@ def test_beat_resolves_a_stale_failed_alignment_as_superseded(
 
     def recorded() -> list[Any]:
         with engine.connect() as conn:
-            return rows(conn, sa.select(failed_jobs))
+            return query_rows(conn, sa.select(failed_jobs))
 
     wait_until(recorded, timeout=30, what="the failed alignment to be recorded")
 
@@ -147,5 +148,5 @@ def test_beat_resolves_a_stale_failed_alignment_as_superseded(
     }
     with engine.connect() as conn:
         check_one_alignment(conn, ada, newer)
-        [job] = rows(conn, sa.select(failed_jobs))
+        [job] = query_rows(conn, sa.select(failed_jobs))
     assert (job.event_id, job.resolution, job.offers) == (stale, "superseded", 0)

@@ -10,17 +10,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import (
-    TODAY,
-    align_kwargs,
-    check_one_alignment,
-    php_style_message,
-    rows,
-    seed_client,
-    snapshot,
-    wait_task_meta,
-)
 
+from tests.support.clients import TODAY, align_kwargs, check_one_alignment, seed_client
+from tests.support.db_rows import query_rows, snapshot
+from tests.support.redis_broker import php_style_message, wait_task_meta
 from worker.own_schema import events, records, requests
 from worker.sandbox.whmcs_sim import pay_invoice
 from worker.whmcs.schema import tblactivitylog, tblhosting, tblinvoices
@@ -96,7 +89,9 @@ def test_align_and_paid_events_delivered_twice_change_nothing(
     with engine.connect() as conn:
         services = {
             row.id: row
-            for row in rows(conn, sa.select(tblhosting).where(tblhosting.c.userid == ada.client_id))
+            for row in query_rows(
+                conn, sa.select(tblhosting).where(tblhosting.c.userid == ada.client_id)
+            )
         }
         p = date(2024, 7, 1)
         for label in ("web", "vps"):  # paid: both dates are P, once (never P + a cycle)
@@ -107,7 +102,9 @@ def test_align_and_paid_events_delivered_twice_change_nothing(
 
         states = {
             row.relid: row.state
-            for row in rows(conn, sa.select(records).where(records.c.client_id == ada.client_id))
+            for row in query_rows(
+                conn, sa.select(records).where(records.c.client_id == ada.client_id)
+            )
         }
         assert states == {
             ada.services["web"]: "paid",
@@ -115,7 +112,7 @@ def test_align_and_paid_events_delivered_twice_change_nothing(
             ada.services["mail"]: "pending",
         }
         sorted_ids = sorted(applied["records"])
-        paid_ids = rows(
+        paid_ids = query_rows(
             conn,
             sa.select(records.c.id)
             .where(records.c.invoice_id == invoice_id, records.c.state == "paid")
@@ -124,7 +121,7 @@ def test_align_and_paid_events_delivered_twice_change_nothing(
         assert [row.id for row in paid_ids] == sorted_ids
 
         # one payment line, however often the event came (the others: creating invoices)
-        log_lines = rows(
+        log_lines = query_rows(
             conn,
             sa.select(tblactivitylog).where(
                 tblactivitylog.c.userid == ada.client_id,
@@ -135,7 +132,7 @@ def test_align_and_paid_events_delivered_twice_change_nothing(
         assert f"invoice #{invoice_id} paid" in log_lines[0].description
         assert "2024-07-01" in log_lines[0].description
 
-        handled = rows(conn, sa.select(events).order_by(events.c.id))
+        handled = query_rows(conn, sa.select(events).order_by(events.c.id))
         assert [(row.event_id, row.invoice_id) for row in handled] == [
             (paid_event, invoice_id),
             (late_event, invoice_id),

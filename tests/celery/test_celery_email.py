@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from celery_support import align_kwargs, check_one_alignment, seed_client
 
+from tests.support.clients import align_kwargs, check_one_alignment, seed_client
 from tests.support.processes import wait_until
 from tests.support.whmcs_api import FakeWhmcsApi, fake_whmcs_api
 

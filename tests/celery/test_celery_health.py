@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import seed_client
 from sqlalchemy.engine import Engine
 
+from tests.support.clients import seed_client
 from tests.support.processes import WorkerProcess, free_port, wait_until
 from worker import clock, migrations
 from worker.celery_app import app as product_app

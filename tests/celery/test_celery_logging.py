@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from celery_support import TODAY, RedisServer, align_kwargs, producer_app, seed_client
 
+from tests.support.clients import TODAY, align_kwargs, seed_client
 from tests.support.processes import wait_until
+from tests.support.redis_broker import RedisServer, producer_app
 from worker.version import VERSION
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]

@@ -18,16 +18,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery_support import (
-    align_kwargs,
-    new_sandbox,
-    php_style_message,
-    rows,
-    seed_client,
-    wait_task_meta,
-)
 
+from tests.support.clients import align_kwargs, seed_client
+from tests.support.db_rows import new_sandbox, query_rows
 from tests.support.processes import ROOT, WorkerProcess, stop_process, wait_until, worker_env
+from tests.support.redis_broker import php_style_message, wait_task_meta
 from worker.cli.main import main
 from worker.sandbox.whmcs_sim import pay_invoice
 from worker.steps.health import queue_length
@@ -156,7 +151,9 @@ def test_bad_messages_are_kept_aside_and_the_next_payment_is_applied(
     assert meta["status"] == "SUCCESS", meta.get("traceback")
     assert meta["result"]["outcome"] == "applied"
     with engine.connect() as conn:
-        mail = rows(conn, sa.select(tblhosting).where(tblhosting.c.id == ada.services["mail"]))[0]
+        mail = query_rows(
+            conn, sa.select(tblhosting).where(tblhosting.c.id == ada.services["mail"])
+        )[0]
     assert (mail.nextduedate, mail.nextinvoicedate) == (date(2024, 7, 1), date(2024, 7, 1))
     assert worker.alive(), worker.log_text()
 

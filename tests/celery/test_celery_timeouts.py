@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
-from celery_support import align_kwargs, producer_app, seed_client, snapshot
 
+from tests.support.clients import align_kwargs, seed_client
+from tests.support.db_rows import snapshot
 from tests.support.processes import TcpProxy, start_prorata, stop_process, wait_until
+from tests.support.redis_broker import producer_app
 from worker.db import make_engine
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]

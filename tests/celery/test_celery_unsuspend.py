@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.support.clients import suspended_client
 from tests.support.processes import wait_until
-from tests.support.suspended import suspended_client
 from tests.support.whmcs_api import fake_whmcs_api
 from worker import clock
 from worker.commands import AlignCommand

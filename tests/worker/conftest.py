@@ -1,22 +1,13 @@
-"""Set-up shared by the worker tests: the helpers' import path and a ready sandbox."""
+"""Set-up shared by the worker tests: a ready sandbox, a pinned clock."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-# The tests import their helpers as `worker_helpers`, whatever the import mode.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.append(_HERE)
-
-from worker_helpers import NOW, clock  # noqa: E402
-
-from worker.own_schema import LATEST, upgrade  # noqa: E402
-from worker.sandbox.build import init_sandbox  # noqa: E402
+from tests.support.pinned_time import NOW, clock
+from worker.own_schema import LATEST, upgrade
+from worker.sandbox.build import init_sandbox
 
 
 @pytest.fixture

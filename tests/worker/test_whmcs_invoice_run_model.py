@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import row, rows, seed
 
 from tests.support import whmcs_invoice_run as whmcs
+from tests.support.db_rows import row, rows, seed
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblhosting, tblinvoiceitems, tblinvoices
 

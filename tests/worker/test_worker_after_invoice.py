@@ -25,9 +25,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import clock, d, execute, pin_clock_and_runtime, row, rows, run_cli, seed
 
 from tests.support import whmcs_invoice_run as whmcs
+from tests.support.command_line import run_cli
+from tests.support.db_rows import execute, row, rows, seed
+from tests.support.pinned_time import clock, d, pin_clock_and_runtime
 from worker import migrations
 from worker.db import make_engine
 from worker.own_schema import overpayments, records, upgrade

@@ -14,24 +14,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import (
-    LATER,
-    NOW,
-    T,
-    build_rich,
-    clock,
-    d,
-    dump,
-    dump_diff,
-    execute,
-    one_invoice,
-    row,
-    rows,
-    seed,
-    two_services,
-)
 
 from domain.model import LineKind
+from tests.support.clients import build_rich, one_invoice, two_services
+from tests.support.db_rows import dump, dump_diff, execute, row, rows, seed
+from tests.support.pinned_time import LATER, NOW, T, clock, d
 from worker.commands import AlignCommand, AlignResult
 from worker.handlers.align import align_client
 from worker.handlers.invoice import invoice_cancelled, invoice_paid

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, T, clock, dump, dump_diff, sent_statements
 
+from tests.support.db_rows import dump, dump_diff, sent_statements
+from tests.support.pinned_time import NOW, T, clock
 from worker.commands import AlignCommand
 from worker.db import make_engine
 from worker.handlers.align import align_client

@@ -12,17 +12,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from worker_helpers import (
-    NOW,
-    dump,
-    dump_diff,
-    execute,
-    fix_clock_and_logs,
-    rows,
-    seed,
-    two_services,
-)
 
+from tests.support.clients import two_services
+from tests.support.db_rows import dump, dump_diff, execute, rows, seed
+from tests.support.pinned_time import NOW, fix_clock_and_logs
 from worker import runtime
 from worker.inputs import BadTaskArguments
 from worker.own_schema import failed_jobs, requests

@@ -16,9 +16,11 @@ import sqlalchemy as sa
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
-from worker_helpers import NOW, T, clock, d, dump, dump_diff, execute, rows, run_cli, seed
 
 from domain.cycles import Cycle
+from tests.support.command_line import run_cli
+from tests.support.db_rows import dump, dump_diff, execute, rows, seed
+from tests.support.pinned_time import NOW, T, clock, d
 from tests.support.processes import wait_until
 from worker import runtime
 from worker.commands import AlignCommand, AlignResult

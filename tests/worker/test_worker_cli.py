@@ -11,21 +11,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from worker_helpers import (
-    NOW,
-    build_rich,
-    d,
-    dump,
-    dump_diff,
-    one_invoice,
-    pin_clock_and_runtime,
-    row,
-    rows,
-    run_cli,
-    seed,
-    two_services,
-)
 
+from tests.support.clients import build_rich, one_invoice, two_services
+from tests.support.command_line import run_cli
+from tests.support.db_rows import dump, dump_diff, row, rows, seed
+from tests.support.pinned_time import NOW, d, pin_clock_and_runtime
 from worker import migrations
 from worker.own_schema import LATEST, records, requests
 from worker.sandbox import build as sandbox

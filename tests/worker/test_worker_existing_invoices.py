@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, pin_clock_and_runtime, rows, run_cli, seed
 
+from tests.support.command_line import run_cli
+from tests.support.db_rows import rows, seed
+from tests.support.pinned_time import NOW, pin_clock_and_runtime
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblhostingaddons, tblinvoiceitems, tblinvoices
 

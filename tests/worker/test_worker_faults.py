@@ -15,23 +15,18 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import (
-    LATER,
-    NOW,
+
+from tests.support.clients import build_rich, one_invoice
+from tests.support.db_rows import (
     InjectedFault,
-    T,
-    build_rich,
-    clock,
     count_writes,
-    d,
     dump,
     dump_diff,
     fail_on_write,
-    one_invoice,
     rows,
     seed,
 )
-
+from tests.support.pinned_time import LATER, NOW, T, clock, d
 from worker.commands import AlignCommand, AlignResult
 from worker.handlers.align import align_client
 from worker.handlers.invoice import invoice_paid

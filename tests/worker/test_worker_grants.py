@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from worker_helpers import NOW, run_cli, seed, two_services
 
+from tests.support.clients import two_services
+from tests.support.command_line import run_cli
+from tests.support.db_rows import seed
+from tests.support.pinned_time import NOW
 from tests.support.processes import free_port
 from worker import clock, runtime
 from worker.db import make_engine

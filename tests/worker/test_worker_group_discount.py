@@ -9,9 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, T, add_setup_fee, clock, row, rows, seed
 
 from domain.model import AlignRequest
+from tests.support.clients import add_setup_fee, grouped_client
+from tests.support.db_rows import row, rows, seed
+from tests.support.pinned_time import NOW, T, clock
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.handlers.planning import plan_client
@@ -19,13 +21,6 @@ from worker.sandbox import build as sandbox
 from worker.store import changed
 from worker.whmcs.invoices import recomputed_totals, remove_items
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices
-
-PER_LINE_20 = {
-    "TaxEnabled": "on",
-    "TaxType": "Exclusive",
-    "TaxL2Compound": "",
-    "TaxPerLineItem": "1",
-}
 
 
 def align(engine: Engine, client: int) -> Any:
@@ -46,25 +41,6 @@ def lines_of(engine: Engine, invoice_id: int) -> list[dict[str, Any]]:
 
 def figures(invoice: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(invoice[key]) for key in ("subtotal", "tax", "tax2", "total"))
-
-
-def grouped_client(conn: Connection, percent: str = "10.00") -> dict[str, int]:
-    sandbox.set_configuration(conn, PER_LINE_20)
-    sandbox.add_tax_rule(conn, 1, "20")
-    group = sandbox.add_client_group(conn, "Resellers", percent)
-    client = sandbox.add_client(conn, "Greta", "Group", group_id=group)
-    taxed = sandbox.add_product(conn, "Web Hosting", taxed=True)
-    untaxed = sandbox.add_product(conn, "Support", taxed=False)
-    ids = {"client": client}
-    for name, product, amount in (
-        ("a", taxed, "30.00"),
-        ("b", taxed, "30.09"),
-        ("c", untaxed, "7.50"),
-    ):
-        ids[name] = sandbox.add_service(
-            conn, client, product, amount=amount, cycle="Monthly", next_due="2024-06-15"
-        )
-    return ids
 
 
 def test_an_alignment_invoice_of_a_ten_percent_group_has_its_discount_lines(

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from celery.schedules import crontab, schedule
 from sqlalchemy.engine import Engine
-from worker_helpers import NOW
 
+from tests.support.pinned_time import NOW
 from tests.support.processes import free_port
 from worker import clock, runtime
 from worker.celery_app import app

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, T, clock, d, dump, dump_diff, row, rows, seed
 
+from tests.support.db_rows import dump, dump_diff, row, rows, seed
+from tests.support.pinned_time import NOW, T, clock, d
 from worker.commands import AlignCommand, AlignResult
 from worker.handlers.align import align_client
 from worker.handlers.reconcile import reconcile

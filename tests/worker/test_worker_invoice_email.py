@@ -12,9 +12,10 @@ import pytest
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import seed, two_services
 
 from tasks.email import send_invoice_email
+from tests.support.clients import two_services
+from tests.support.db_rows import seed
 from tests.support.whmcs_api import FakeWhmcsApi, fake_whmcs_api
 from worker import logs, runtime
 from worker.own_schema import events
@@ -103,7 +104,8 @@ def test_an_alignment_whose_commit_lost_its_connection_still_sends_its_email_onc
         commit(dbapi_connection)
         if not cut:
             cut.append(True)
-            raise live.dialect.loaded_dbapi.OperationalError("Lost connection during commit")
+            # CR_SERVER_LOST, as PyMySQL reports it: a transient error, tried again
+            raise live.dialect.loaded_dbapi.OperationalError(2013, "Lost connection in commit")
 
     monkeypatch.setattr(live.dialect, "do_commit", commit_then_cut)
     kwargs = {"event_id": "cut-commit", "client_id": ids["client"], "today": "2024-06-01"}

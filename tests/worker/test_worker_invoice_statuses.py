@@ -9,9 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, T, clock, row, rows, seed
 
 from domain.model import BLOCKING_STATUSES, REMOVABLE_STATUSES
+from tests.support.db_rows import row, rows, seed
+from tests.support.pinned_time import NOW, T, clock
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.sandbox import build as sandbox

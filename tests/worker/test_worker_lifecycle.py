@@ -14,21 +14,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import (
-    LATER,
-    NOW,
-    T,
-    add_setup_fee,
-    clock,
-    d,
-    dump,
-    dump_diff,
-    execute,
-    row,
-    rows,
-    seed,
-)
 
+from tests.support.clients import add_setup_fee
+from tests.support.db_rows import dump, dump_diff, execute, row, rows, seed
+from tests.support.pinned_time import LATER, NOW, T, clock, d
 from worker.cli.main import main
 from worker.commands import AlignCommand, AlignResult
 from worker.handlers.align import align_client

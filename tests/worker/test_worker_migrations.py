@@ -12,11 +12,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from worker_helpers import NOW, T, build_rich, run_cli, seed
 
+from tests.support.clients import build_rich
+from tests.support.command_line import run_cli
+from tests.support.db_rows import seed
 from tests.support.legacy_schema import upgrade_as_1_0
-from tests.support.processes import free_port
+from tests.support.pinned_time import NOW
+from tests.support.processes import T, free_port
 from worker import migrations
+from worker.commands import AlignCommand
+from worker.handlers.align import align_client
 from worker.own_schema import (
     LATEST,
     bulk_runs,
@@ -29,7 +34,6 @@ from worker.own_schema import (
     upgrade,
 )
 from worker.sandbox.build import init_sandbox
-from worker.steps.align import AlignCommand, align_client
 from worker.whmcs.schema import whmcs_metadata
 
 DDL = re.compile(r"^\s*(CREATE|ALTER|DROP|RENAME)\b", re.IGNORECASE)

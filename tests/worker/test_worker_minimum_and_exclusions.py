@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, d, dump, pin_clock_and_runtime, row, rows, run_cli, seed
 
+from tests.support.command_line import run_cli
+from tests.support.db_rows import dump, row, rows, seed
+from tests.support.pinned_time import NOW, d, pin_clock_and_runtime
 from worker.own_schema import records
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices

@@ -17,23 +17,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from worker_helpers import (
-    LATER,
-    NOW,
-    d,
-    dump,
-    dump_diff,
-    execute,
-    fix_clock_and_logs,
-    row,
-    rows,
-    seed,
-    two_services,
-)
 
+from tests.support.clients import two_services
+from tests.support.command_line import run_cli
+from tests.support.db_rows import dump, dump_diff, execute, row, rows, seed
+from tests.support.pinned_time import LATER, NOW, d, fix_clock_and_logs
 from tests.support.processes import free_port, run_prorata, start_prorata
 from worker import clock, migrations, runtime
-from worker.cli.main import main
 from worker.config import load_config
 from worker.db import make_engine
 from worker.own_schema import (
@@ -59,12 +49,6 @@ P = d("2024-07-01")
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     fix_clock_and_logs(monkeypatch, NOW)
     yield
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def only_log_lines(err: str) -> bool:

@@ -22,16 +22,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, T, clock
+from sqlalchemy.engine import Engine
 
+from tests.support.clients import aligned_client, client_with_renewals
+from tests.support.pinned_time import NOW, T, clock
 from worker.commands import AlignCommand
 from worker.db import make_engine
 from worker.handlers.align import align_client, align_in
 from worker.handlers.reconcile import reconcile
 from worker.handlers.withdrawal import service_cancellation_requested
 from worker.own_schema import overpayments, upgrade
-from worker.sandbox import build as sandbox
 from worker.sandbox import whmcs_sim
 from worker.sandbox.build import init_sandbox
 from worker.steps import bulk
@@ -57,52 +57,10 @@ def engines(mariadb_url: str) -> Iterator[tuple[Engine, Engine]]:
     whmcs.dispose()
 
 
-def client_with_renewals(conn: Connection, name: str = "Ada") -> dict[str, int]:
-    """A client whose alignment deletes one renewal invoice and reduces another."""
-    c = sandbox.add_client(conn, name, "Lovelace")
-    web = sandbox.add_product(conn, "Web Hosting", taxed=False)
-    ids = {"client": c}
-    for service, amount in (("web", "30.00"), ("mail", "20.00")):
-        ids[service] = sandbox.add_service(
-            conn, c, web, amount=amount, cycle="Monthly", next_due="2024-06-15"
-        )
-
-    def line(kind: str, relid: int, amount: str) -> dict[str, object]:
-        return {"type": kind, "relid": relid, "amount": amount, "description": kind}
-
-    ids["deleted"] = sandbox.add_invoice(
-        conn, c, [line("Hosting", ids["web"], "30.00")], when="2024-05-25", due="2024-06-15"
-    )
-    ids["reduced"] = sandbox.add_invoice(
-        conn,
-        c,
-        [line("Hosting", ids["mail"], "20.00"), line("DomainRenew", 0, "11.90")],
-        when="2024-05-25",
-        due="2024-06-15",
-    )
-    return ids
-
-
 def command(client_id: int, event_id: str, day: int = 1) -> AlignCommand:
     return AlignCommand(
         event_id=event_id, client_id=client_id, requested_by="admin", today=T, day=day
     )
-
-
-def aligned_client(worker: Engine, *amounts: str) -> tuple[int, list[int], dict[str, Any]]:
-    """A client with one monthly service per amount, due 2024-06-15, aligned to the 1st:
-    the client, its services and its one alignment invoice."""
-    with worker.begin() as conn:
-        c = sandbox.add_client(conn, "Grace", "Hopper")
-        product = sandbox.add_product(conn, "Web Hosting", taxed=False)
-        services = [
-            sandbox.add_service(
-                conn, c, product, amount=amount, cycle="Monthly", next_due="2024-06-15"
-            )
-            for amount in amounts
-        ]
-    [invoice] = align_client(worker, command(c, "align-1"), clock(NOW)).invoices
-    return c, services, invoice
 
 
 # ---- actors that stop at named points ---------------------------------------------------------

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import LATER, NOW, T, clock, row, rows, seed
 
+from tests.support.db_rows import row, rows, seed
+from tests.support.pinned_time import LATER, NOW, T, clock
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.handlers.reconcile import reconcile

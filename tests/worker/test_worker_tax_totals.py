@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import NOW, T, clock, row, seed
 
 from domain.tax import TaxRateError, TaxRates, TotalsLine, invoice_totals, rates_for
+from tests.support.db_rows import row, seed
+from tests.support.pinned_time import NOW, T, clock
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.sandbox import build as sandbox

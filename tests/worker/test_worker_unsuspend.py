@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import LATER, NOW, T, clock, execute, row, rows, seed
 
-from tests.support.suspended import suspended_client as suspended
+from tests.support.clients import suspended_client as suspended
+from tests.support.db_rows import execute, row, rows, seed
+from tests.support.pinned_time import LATER, NOW, T, clock
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.handlers.invoice import invoice_paid

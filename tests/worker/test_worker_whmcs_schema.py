@@ -14,8 +14,9 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from worker_helpers import LATER, NOW, T, clock, seed
 
+from tests.support.db_rows import seed
+from tests.support.pinned_time import LATER, NOW, T, clock
 from worker import clock as worker_clock
 from worker import migrations
 from worker.cli.main import main

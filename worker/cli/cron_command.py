@@ -59,8 +59,7 @@ def _reconcile_job(engine: Engine, today: date) -> JobReport:
 
 
 def _unsuspension_job(engine: Engine) -> JobReport:
-    # the one task module the command line still imports: the WHMCS API client lives there
-    from tasks.unsuspend import unsuspensions_now
+    from worker.handlers.unsuspensions import unsuspensions_now
 
     return unsuspensions_now(engine)
 

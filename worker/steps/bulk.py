@@ -56,7 +56,7 @@ from worker.store.bulk_runs import (
     stalled_runs,
 )
 from worker.store.credit import own_credit_column
-from worker.transactions import RETRYABLE, unit_of_work
+from worker.transactions import transient, unit_of_work
 from worker.whmcs.batch import chunks
 from worker.whmcs.loader import (
     ClientNotFound,
@@ -405,11 +405,10 @@ def step_client(
             return _turn(engine, run, client_id, alignment, now, passthrough)
         except passthrough:
             raise
-        except RETRYABLE as exc:
-            error = exc
         except Exception as exc:
             error = exc
-            break
+            if not transient(exc):  # an integrity or programming error fails the same again
+                break
     assert error is not None
     # the alignment rolled back with its row, which is still queued (or, had its commit
     # gone through unseen, holds the outcome and is left alone)

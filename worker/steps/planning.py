@@ -1,8 +1,0 @@
-"""Where tasks/ imports this event's entry points from today; the handler lives in
-worker.handlers. To be removed once tasks/ imports worker.handlers itself."""
-
-from __future__ import annotations
-
-from worker.handlers.planning import PlannedClient, plan_client
-
-__all__ = ["PlannedClient", "plan_client"]
