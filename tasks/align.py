@@ -22,6 +22,7 @@ from worker import clock, logs, runtime
 from worker.celery_app import app
 from worker.inputs import EVENT_ID_MAX, fits_text
 from worker.steps.align import AlignCommand, AlignResult, align_client
+from worker.steps.billing_day import show_day
 from worker.steps.jobs import (
     one_line,
     open_redis,
@@ -203,7 +204,9 @@ def preview_client_task(
     )
     with runtime.engine().connect() as conn:
         planned = plan_client(conn, client_id_arg(client_id), request)
+        client_day = show_day(conn, planned.plan.client_id).to_dict()
     document = planned.to_dict()
+    document["client_day"] = client_day  # the client's billing day and its history
     profile = planned.state.profile
     document["client"] = {
         "id": profile.id,

@@ -230,6 +230,51 @@ bulk_clients = sa.Table(
     sa.Index("mod_prorata_bulk_clients_state", "run_id", "state"),
 )
 
+_day_type = sa.SmallInteger().with_variant(mysql.TINYINT(), "mysql", "mariadb")
+
+# Each client's billing day (migration 12): one row while the client has one.
+client_days = sa.Table(
+    "mod_prorata_client_days",
+    own_metadata,
+    sa.Column("client_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("day", _day_type, nullable=False),  # 1 to 31
+    sa.Column("set_by", sa.String(8), nullable=False),  # admin | client | bulk | cli
+    sa.Column("set_at", WhmcsDateTime, nullable=False),
+    # the alignment (mod_prorata_requests.id) whose payment made it; NULL when set by hand
+    sa.Column("request_id", sa.Integer, nullable=True),
+)
+
+# Every set and clear of a client's day, kept for good (migration 12).
+client_day_history = sa.Table(
+    "mod_prorata_client_day_history",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.Integer, nullable=False, index=True),
+    sa.Column("action", sa.String(8), nullable=False),  # set | clear
+    sa.Column("day", _day_type, nullable=False),  # the day set, or the day cleared
+    sa.Column("set_by", sa.String(8), nullable=False),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.Integer, nullable=True),
+    sa.Column("at", WhmcsDateTime, nullable=False),
+)
+
+# The services and addons the last daily check found off their client's day (migration
+# 12): replaced whole by each run, read by `prorata status` and the admin page.
+off_day = sa.Table(
+    "mod_prorata_off_day",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.Integer, nullable=False, index=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # service | addon
+    sa.Column("relid", sa.Integer, nullable=False),
+    sa.Column("next_due", WhmcsDate, nullable=True),
+    sa.Column("day", _day_type, nullable=False),
+    # new-order | addon | upgrade | cycle-change | moved-by-staff | unknown
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),  # report | wait
+    sa.Column("found_at", WhmcsDateTime, nullable=False),
+)
+
 schema_version = sa.Table(
     "mod_prorata_schema",
     own_metadata,
@@ -337,6 +382,12 @@ def _v11(conn: Connection) -> None:
             )
 
 
+def _v12(conn: Connection) -> None:
+    """The client's billing day, its history, and the daily list of services off it."""
+    for table in (client_days, client_day_history, off_day):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _v1),
     (2, _v2),
@@ -349,6 +400,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (9, _v9),
     (10, _v10),
     (11, _v11),
+    (12, _v12),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -28,6 +28,7 @@ from domain.model import AlignRequest
 from domain.settings import SettingsError, parse_day
 from domain.tax import TaxRateError
 from worker import clock, inputs, runtime
+from worker.cli import days
 from worker.cli.render import (
     render_align_result,
     render_bulk_dry_run,
@@ -40,6 +41,7 @@ from worker.own_schema import LATEST, bulk_runs, current_version, upgrade
 from worker.sandbox.build import SandboxRefused, init_sandbox, require_sandbox
 from worker.sandbox.whmcs_sim import InvoiceStateError, cancel_invoice, pay_invoice
 from worker.steps.align import AlignCommand, align_client, calendar_days_of
+from worker.steps.billing_day import show_day
 from worker.steps.bulk import (
     ENDED,
     RUN_EVENT_ID_MAX,
@@ -308,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--path", type=Path, default=Path("var/demo.db"), help="SQLite file")
     demo.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
+    days.register(commands)  # `day show|set|clear`, `drift`
     return parser
 
 
@@ -516,6 +519,7 @@ def cmd_cron(args: argparse.Namespace) -> int:
         ),
         _job("unsuspensions", lambda: _unsuspension_job(engine)),
         _job("bulk runs", lambda: _bulk_watch_job(engine, config)),
+        _job("off the day", lambda: days.off_day_job(engine, today)),
     ]
     try:
         still_open = open_failed_jobs(engine)
@@ -658,13 +662,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     engine = _engine(args.db)
     request = _plan_request(args)
 
-    def plan() -> PlannedClient:
+    def plan() -> tuple[PlannedClient, dict[str, Any]]:
         with engine.connect() as conn:
-            return plan_client(conn, args.client, request)
+            planned = plan_client(conn, args.client, request)
+            return planned, show_day(conn, args.client).to_dict()
 
-    planned = _guarded(engine, plan)
+    planned, client_day = _guarded(engine, plan)
     if args.json:
-        print(json.dumps(planned.to_dict(), indent=2))
+        print(json.dumps({**planned.to_dict(), "client_day": client_day}, indent=2))
     else:
         print(render_plan(planned.plan, planned.state.profile.name, planned.withdraw))
     return 0
@@ -868,6 +873,8 @@ def _run(argv: Sequence[str] | None) -> int:
         if words[:1] in (["worker"], ["beat"]) and not {"-h", "--help"} & set(words[1:2]):
             return run_celery(words[0], words[1:])
         args = build_parser().parse_args(words)
+        if getattr(args, "handler", None) is not None:  # commands that carry their own
+            return int(args.handler(args))
         sub = (
             getattr(args, "sandbox_command", None)
             or getattr(args, "db_command", None)

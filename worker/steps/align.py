@@ -32,6 +32,7 @@ from domain.model import AlignRequest, LineKind
 from domain.money import ZERO, format_money
 from domain.planner import PlanLine
 from worker.own_schema import failed_jobs, records, requests
+from worker.steps import billing_day
 from worker.steps.credit import remember_applied_credit
 from worker.steps.planning import PlannedClient, plan_client
 from worker.steps.records import apply_payment
@@ -132,6 +133,7 @@ class AlignResult:
     # invoice that changed
     cancelled_invoices: list[int] = field(default_factory=list)
     message: str = ""
+    day: int | None = None  # the day aligned to: the client's day once paid
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -497,6 +499,7 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
     )
     result, new_records, paid = _apply(conn, planned, command, stamp, bool(checks.pending_records))
     result.withdrawn = withdrawn.withdrawn
+    result.day = planned.plan.day
     result.paid_first = withdrawn.paid
     result.changed_invoices[:0] = withdrawn.changed_invoices
     result.cancelled_invoices[:0] = withdrawn.cancelled_invoices
@@ -509,6 +512,7 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
     insert_rows(conn, records, [dict(values, request_id=request_id) for values in new_records])
     for invoice_id in paid:  # the client's credit paid it: dates move now, as on payment
         apply_payment(conn, invoice_id, stamp)
+    billing_day.after_alignment(conn, request_id, command.requested_by, planned.plan, stamp)
     if checks.failed_jobs:
         conn.execute(
             sa.update(failed_jobs)

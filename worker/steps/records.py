@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from domain.model import LineKind
 from worker.own_schema import records
-from worker.steps import overpayment
+from worker.steps import billing_day, overpayment
 from worker.steps.unsuspend import after_payment
 from worker.whmcs.activity import log_activity
 from worker.whmcs.schema import service_table, tblinvoiceitems, tblinvoices
@@ -172,6 +172,7 @@ def apply_payment(conn: Connection, invoice_id: int, now: datetime) -> list[int]
     flagged.extend(late)
     if flagged:
         overpayment.flag(conn, invoice_id, flagged[0].client_id, flagged, now)
+    billing_day.after_payment(conn, rows, now)  # an alignment paid: its day is the client's
     return _mark(conn, rows, "paid", now)
 
 
