@@ -42,6 +42,7 @@ final class HealthPanel
         'reoffer_failed' => 600,
         'reoffer_unsuspensions' => 300,
         'watch_bulk_runs' => 60,
+        'find_off_day' => 86400,
     ];
 
     /**
