@@ -123,12 +123,21 @@ def build_drift(conn: Connection) -> dict[str, int]:
         newvalue=str(big),
         new_cycle="Monthly",
     )
-    # a cycle change through the upgrade screens: the same product, a new cycle
+    # a cycle change through the cart's upgrade: the same product, a new cycle, paid on the
+    # 21st: next due date = that day + the new cycle
     ids["cycle_upgrade"] = service("2025-06-21", cycle="Annually")
     _upgrade(
-        conn, c, ids["cycle_upgrade"], "package", originalvalue=str(web), newvalue=f"{web},annually"
+        conn,
+        c,
+        ids["cycle_upgrade"],
+        "service",
+        date=date(2024, 6, 21),
+        originalvalue=str(web),
+        newvalue=str(web),
+        new_cycle="Annually",
     )
-    # a cycle changed by staff in the admin area
+    # a cycle changed by staff in the admin area (the line as WHMCS logs the save; the date
+    # it is off on came from elsewhere, and only a logged date change makes it staff's)
     ids["cycle_staff"] = service("2025-06-22", cycle="Annually")
     _log(
         conn,
