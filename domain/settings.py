@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from domain.billing_day import KEEP_ON_DAY_VALUES, KeepOnDay
 from domain.cycles import Cycle
 from domain.model import NO_EXCLUSIONS, Exclusions
 
@@ -27,6 +28,7 @@ class Kind(Enum):
     SECRET = "secret"
     MINIMUM_DAYS = "minimum-days"
     ID_LIST = "id-list"
+    KEEP_ON_DAY = "keep-on-day"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("exclude_products", "Excluded products", Kind.ID_LIST, ""),
     SettingSpec("exclude_product_groups", "Excluded product groups", Kind.ID_LIST, ""),
     SettingSpec("exclude_addons", "Excluded addons", Kind.ID_LIST, ""),
+    SettingSpec("keep_on_day", "Keep services on the client's day", Kind.KEEP_ON_DAY, "off"),
     SettingSpec("redis_host", "Redis host", Kind.NAME, "127.0.0.1"),
     SettingSpec("redis_port", "Redis port", Kind.PORT, "6379"),
     SettingSpec("redis_password", "Redis password", Kind.SECRET, ""),
@@ -128,6 +131,7 @@ class Settings:
     # the shortest stub N..P invoiced: a shorter one moves P on to a later day D
     minimum_days: int = 0
     exclusions: Exclusions = NO_EXCLUSIONS
+    keep_on_day: KeepOnDay = KeepOnDay.OFF
 
     def days_in(self, cycle: Cycle) -> int:
         """F, the fixed number of days of a cycle, used when calendar_days is off."""
@@ -172,6 +176,10 @@ def _parse_value(spec: SettingSpec, raw: str) -> bool | int | str | frozenset[in
         if text.lower() in _NO:
             return False
         raise SettingsError(spec, raw, '"on" or empty')
+    if spec.kind is Kind.KEEP_ON_DAY:
+        if text.lower() not in KEEP_ON_DAY_VALUES:
+            raise SettingsError(spec, raw, " or ".join(f'"{v}"' for v in KEEP_ON_DAY_VALUES))
+        return text.lower()
     if spec.kind is Kind.SECRET:
         return raw  # a password may begin or end with a space
     if spec.kind is Kind.NAME:
@@ -253,6 +261,7 @@ def parse_settings(rows: Mapping[str, str | None]) -> Settings:
             product_groups=ids("exclude_product_groups"),
             addons=ids("exclude_addons"),
         ),
+        keep_on_day=KeepOnDay(text("keep_on_day")),
     )
 
 

@@ -23,6 +23,7 @@ from worker.commands import AlignCommand, AlignResult
 from worker.handlers.align import align_client
 from worker.handlers.planning import plan_client
 from worker.inputs import fits_text
+from worker.steps.billing_day import show_day
 from worker.version import VERSION
 
 
@@ -92,7 +93,9 @@ def preview_client_task(
     )
     with runtime.engine().connect() as conn:
         planned = plan_client(conn, client_id_arg(client_id), request)
+        client_day = show_day(conn, planned.plan.client_id).to_dict()
     document = planned.to_dict()
+    document["client_day"] = client_day  # the client's billing day and its history
     profile = planned.state.profile
     document["client"] = {
         "id": profile.id,

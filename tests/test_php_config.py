@@ -48,6 +48,7 @@ EXPECTED_TYPE = {
     Kind.NAME: "text",
     Kind.MINIMUM_DAYS: "text",
     Kind.ID_LIST: "text",
+    Kind.KEEP_ON_DAY: "dropdown",
 }
 
 
@@ -119,6 +120,14 @@ def test_prorata_day_offers_every_day_of_the_month(fields: dict[str, dict[str, A
     day = fields["prorata_day"]
     assert day["Options"] == ",".join(str(n) for n in range(1, 32))
     assert day["Default"] in day["Options"].split(",")
+
+
+def test_keep_on_day_offers_the_three_values(fields: dict[str, dict[str, Any]]) -> None:
+    keep = fields["keep_on_day"]
+    assert keep["Options"] == "off,invoice,report"
+    assert parse_settings({"keep_on_day": "report"}).keep_on_day.value == "report"
+    with pytest.raises(ValueError, match="keep_on_day"):
+        parse_settings({"keep_on_day": "sometimes"})
 
 
 def test_every_field_has_a_description(fields: dict[str, dict[str, Any]]) -> None:

@@ -20,6 +20,7 @@ TASK_MODULES = ["tasks.align", "tasks.invoices", "tasks.maintenance", "tasks.ema
 TASK_MODULES += ["tasks.unsuspend"]  # unsuspension after an alignment invoice is paid
 TASK_MODULES += ["tasks.health"]  # the ping task; the record of each beat job's run
 TASK_MODULES += ["tasks.bulk"]  # bulk alignment: dry run, start, chunks, cancel
+TASK_MODULES += ["tasks.days"]  # the daily list of services off their client's day
 
 
 class CheckedTask(Task):  # type: ignore[misc]  # Celery's Task is untyped
@@ -134,6 +135,11 @@ def make_app() -> Celery:
             "record-dead-letters": {"task": "prorata.record_dead_letters", "schedule": 60.0},
             # bulk runs whose chunks were lost (Redis's data gone): sent again or stopped
             "watch-bulk-runs": {"task": "prorata.watch_bulk_runs", "schedule": 60.0},
+            # daily: services and addons off their client's billing day, listed
+            "find-off-day": {
+                "task": "prorata.find_off_day",
+                "schedule": crontab(hour=4, minute=17),
+            },
             "reconcile-alignment-invoices": {
                 "task": "prorata.reconcile_invoices",
                 "schedule": crontab(minute=7),

@@ -92,6 +92,7 @@ class AlignResult:
     # invoice that changed
     cancelled_invoices: list[int] = field(default_factory=list)
     message: str = ""
+    day: int | None = None  # the day aligned to: the client's day once paid
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -234,6 +234,51 @@ bulk_clients = sa.Table(
     sa.Index("mod_prorata_bulk_clients_state", "run_id", "state"),
 )
 
+_day_type = sa.SmallInteger().with_variant(mysql.TINYINT(), "mysql", "mariadb")
+
+# Each client's billing day (revision 0012): one row while the client has one.
+client_days = sa.Table(
+    "mod_prorata_client_days",
+    own_metadata,
+    sa.Column("client_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("day", _day_type, nullable=False),  # 1 to 31
+    sa.Column("set_by", sa.String(8), nullable=False),  # admin | client | bulk | cli
+    sa.Column("set_at", WhmcsDateTime, nullable=False),
+    # the alignment (mod_prorata_requests.id) whose payment made it; NULL when set by hand
+    sa.Column("request_id", sa.Integer, nullable=True),
+)
+
+# Every set and clear of a client's day, kept for good (revision 0012).
+client_day_history = sa.Table(
+    "mod_prorata_client_day_history",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.Integer, nullable=False, index=True),
+    sa.Column("action", sa.String(8), nullable=False),  # set | clear
+    sa.Column("day", _day_type, nullable=False),  # the day set, or the day cleared
+    sa.Column("set_by", sa.String(8), nullable=False),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.Integer, nullable=True),
+    sa.Column("at", WhmcsDateTime, nullable=False),
+)
+
+# The services and addons the last daily check found off their client's day (migration
+# 12): replaced whole by each run, read by `prorata status` and the admin page.
+off_day = sa.Table(
+    "mod_prorata_off_day",
+    own_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.Integer, nullable=False, index=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # service | addon
+    sa.Column("relid", sa.Integer, nullable=False),
+    sa.Column("next_due", WhmcsDate, nullable=True),
+    sa.Column("day", _day_type, nullable=False),
+    # new-order | addon | upgrade | cycle-change | moved-by-staff | unknown
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),  # report | wait
+    sa.Column("found_at", WhmcsDateTime, nullable=False),
+)
+
 # Where 1.0's numbered migrations recorded the schema version; Alembic keeps it in
 # mod_prorata_alembic_version since. Read once, when `upgrade` takes over such an install,
 # and left as it is. Not in own_metadata: no revision manages it.
@@ -247,7 +292,7 @@ schema_version = sa.Table(
 
 # The number of the newest revision in worker/migrations/versions (a test holds them equal):
 # what this code needs, without loading Alembic to know it.
-LATEST = 11
+LATEST = 12
 
 
 def current_version(conn: Connection) -> int:

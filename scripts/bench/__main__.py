@@ -275,6 +275,29 @@ def _scaling_bulk(run: RunFigure) -> Figure:
     )
 
 
+def off_day_figures(url: str, clients: int, small: bool) -> list[Figure]:
+    """The daily "off the day" check over every client, nothing off and 1 % off."""
+    from scripts.bench.off_day_figure import off_day_runs
+
+    try:
+        runs = off_day_runs(url, clients)
+    finally:
+        drop_database(url)
+    figures = []
+    for what, run in zip(("nothing off the day", "1 % off the day"), runs, strict=True):
+        _say(run.line(what))
+        figures.append(
+            Figure(
+                f"off the day: {clients:,} clients, {what}",
+                f"{run.seconds:.1f} s, {run.statements} statements "
+                f"({run.statements / run.batches:.1f} per batch)",
+                "< 10 s" if not small else "-",
+                run.seconds < 10 if not small else None,
+            )
+        )
+    return figures
+
+
 def _measure(what: str, measure: Callable[[], list[Figure]]) -> list[Figure]:
     """A figure whose code is not there yet is reported as not measured."""
     try:
@@ -327,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         services.close()
     figures += _measure("scaling: align", lambda: scaling_figures(align_url))
     drop_database(align_url)
+    offday_url = _sibling(args.db, "_offday")
+    figures += _measure("off the day", lambda: off_day_figures(offday_url, clients, args.small))
 
     _say()
     _say(table(figures))

@@ -20,6 +20,7 @@ from tests.support.pinned_time import NOW
 from tests.support.processes import free_port
 from worker import clock, runtime
 from worker.db import make_engine
+from worker.sandbox import build as sandbox
 from worker.sandbox.build import init_sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
 
@@ -96,6 +97,18 @@ def test_every_command_runs_with_the_documented_grants(
     pay_invoice(root, invoice["id"], NOW)
     paid = json.loads(ok("events", "paid", "--invoice", str(invoice["id"]), "--json"))
     assert paid["outcome"] == "applied"
+    # the paid alignment made the 1st the client's day; a service ordered since is off it
+    client = str(ids["client"])
+    assert json.loads(ok("day", "show", "--client", client, "--json"))["day"] == 1
+    with root.begin() as conn:
+        product = sandbox.add_product(conn, "Mail", taxed=False)
+        sandbox.add_service(
+            conn, ids["client"], product, amount="5.00", cycle="Monthly",
+            next_due="2024-07-10", regdate="2024-06-10",
+        )  # fmt: skip
+    [off] = json.loads(ok("drift", "--today", "2024-06-02", "--json"))
+    assert (off["reason"], off["action"]) == ("new-order", "report")
+    ok("day", "set", "--client", client, "--day", "1")
     ok("bulk", "--day", "1", "--today", "2024-06-01", "--dry-run", "--json")
 
     code, out, err = run_cli(capsys, "cron", "--db", granted_url, "--today", "2024-06-02", "--json")

@@ -48,6 +48,7 @@ def test_cron_records_each_job_it_runs(
     found = runs(engine)
     # apart from beat's rows: a manual run never stands for beat's
     assert sorted(found) == [
+        "cron:find_off_day",
         "cron:reconcile_invoices",
         "cron:record_dead_letters",
         "cron:relay_outbox",
@@ -56,6 +57,7 @@ def test_cron_records_each_job_it_runs(
         "cron:watch_bulk_runs",
     ]
     assert {job: row.last_outcome for job, row in found.items()} == {
+        "cron:find_off_day": "ok",
         "cron:reconcile_invoices": "ok",
         "cron:record_dead_letters": "failed",
         "cron:relay_outbox": "ok",
@@ -131,6 +133,7 @@ def test_the_periods_come_from_the_beat_schedule() -> None:
         "record_dead_letters": 60,
         "reconcile_invoices": 3600,
         "watch_bulk_runs": 60,
+        "find_off_day": 86400,
     }
 
 

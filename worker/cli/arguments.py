@@ -268,6 +268,36 @@ def _add_db_commands(db_commands: Any) -> None:
     add_db(status)
 
 
+def _add_days(commands: Any) -> None:
+    """`day show|set|clear` and `drift` (worker/cli/days.py runs them)."""
+    day = commands.add_parser("day", help="a client's billing day: show, set or clear it")
+    day_commands = day.add_subparsers(dest="day_command", required=True, parser_class=Parser)
+    show = day_commands.add_parser("show", help="the client's day and its history")
+    set_ = day_commands.add_parser("set", help="set the client's day by hand (no alignment)")
+    clear = day_commands.add_parser("clear", help="the client has no day any more")
+    for sub in (show, set_, clear):
+        add_db(sub)
+        sub.add_argument("--client", type=_positive_id, required=True, metavar="ID")
+    set_.add_argument("--day", type=_day, required=True, help="day of the month, 1-31")
+    for sub in (set_, clear):
+        sub.add_argument(
+            "--requested-by",
+            type=_requested_by,
+            default="cli",
+            help="who asked, kept in the history (default: cli; admin:<id> for an admin)",
+        )
+    for sub in (show, set_, clear):
+        sub.add_argument("--json", action="store_true", help="print the day as JSON")
+
+    drift = commands.add_parser(
+        "drift", help="services and addons off their client's day (changes nothing)"
+    )
+    add_db(drift)
+    drift.add_argument("--client", type=_positive_id, metavar="ID", help="only this client")
+    drift.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="default: today")
+    drift.add_argument("--json", action="store_true", help="print the list as JSON")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="prorata", description="Prorated Next Due Date for WHMCS.")
     parser.add_argument("--version", action=_Version)
@@ -308,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_events(commands)
     _add_bulk(commands)
+    _add_days(commands)
 
     # their options go to Celery untouched; `prorata worker --help` shows Celery's
     commands.add_parser("worker", help="run the Celery worker; other options go to celery worker")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
+from typing import Any
 
 from domain.model import AlignRequest
 from worker import clock
@@ -16,6 +17,7 @@ from worker.handlers.align import align_client
 from worker.handlers.invoice import EventOutcome, invoice_cancelled, invoice_paid
 from worker.handlers.planning import PlannedClient, plan_client
 from worker.render import render_align_result, render_plan
+from worker.steps.billing_day import show_day
 
 
 def _plan_request(args: argparse.Namespace) -> AlignRequest:
@@ -31,13 +33,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     engine = ready_engine(args.db)
     request = _plan_request(args)
 
-    def plan() -> PlannedClient:
+    def plan() -> tuple[PlannedClient, dict[str, Any]]:
         with engine.connect() as conn:
-            return plan_client(conn, args.client, request)
+            planned = plan_client(conn, args.client, request)
+            return planned, show_day(conn, args.client).to_dict()
 
-    planned = guarded(engine, plan)
+    planned, client_day = guarded(engine, plan)
     if args.json:
-        print(json.dumps(planned.to_dict(), indent=2))
+        # the client's billing day and its history beside the plan
+        print(json.dumps({**planned.to_dict(), "client_day": client_day}, indent=2))
     else:
         print(render_plan(planned.plan, planned.state.profile.name, planned.withdraw))
     return 0

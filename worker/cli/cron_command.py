@@ -64,6 +64,12 @@ def _unsuspension_job(engine: Engine) -> JobReport:
     return unsuspensions_now(engine)
 
 
+def _off_day_job(engine: Engine, today: date) -> JobReport:
+    from worker.cli.days import off_day_job
+
+    return off_day_job(engine, today)
+
+
 def _dead_letter_job(engine: Engine, config: WorkerConfig) -> JobReport:
     redis = open_redis(config.broker_url)
     try:
@@ -105,6 +111,7 @@ def cmd_cron(args: argparse.Namespace) -> int:
         ),
         _job("unsuspensions", lambda: _unsuspension_job(engine)),
         _job("bulk runs", lambda: _bulk_watch_job(engine, config)),
+        _job("off the day", lambda: _off_day_job(engine, today)),
     ]
     try:
         still_open = open_failed_jobs(engine)

@@ -44,6 +44,10 @@ COMMANDS = {
     ("bulk", None): "bulk_commands:cmd_bulk",
     ("bulk", "show"): "bulk_commands:cmd_bulk_show",
     ("bulk-cancel", None): "bulk_commands:cmd_bulk_cancel",
+    ("day", "show"): "days:cmd_day_show",
+    ("day", "set"): "days:cmd_day_set",
+    ("day", "clear"): "days:cmd_day_clear",
+    ("drift", None): "days:cmd_drift",
 }
 
 
@@ -80,6 +84,7 @@ def _run(argv: Sequence[str] | None) -> int:
                 getattr(args, "sandbox_command", None)
                 or getattr(args, "db_command", None)
                 or getattr(args, "events_command", None)
+                or getattr(args, "day_command", None)
             )
             key = (args.command, sub)
         module, _, function = COMMANDS[key].partition(":")

@@ -29,6 +29,7 @@ from worker.commands import AlignCommand, AlignResult
 from worker.handlers.planning import PlannedClient, plan_client
 from worker.handlers.settle import apply_payment
 from worker.handlers.withdrawal import Withdrawn, withdraw_client
+from worker.steps import billing_day
 from worker.store import changed
 from worker.store import credit as credit_store
 from worker.store import records as record_store
@@ -275,6 +276,7 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
     )
     result, new_records, paid = _apply(conn, planned, command, stamp, bool(checks.pending_records))
     result.withdrawn = withdrawn.withdrawn
+    result.day = planned.plan.day
     result.paid_first = withdrawn.paid
     result.changed_invoices[:0] = withdrawn.changed_invoices
     result.cancelled_invoices[:0] = withdrawn.cancelled_invoices
@@ -287,6 +289,7 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
     record_store.insert(conn, [dict(values, request_id=request_id) for values in new_records])
     for invoice_id in paid:  # the client's credit paid it: dates move now, as on payment
         apply_payment(conn, invoice_id, stamp)
+    billing_day.after_alignment(conn, request_id, command.requested_by, planned.plan, stamp)
     if checks.failed_jobs:
         request_store.resolve_failed_jobs(conn, command.event_id, stamp)
     return result

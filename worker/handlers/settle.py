@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from domain import settlement
 from domain.model import LineKind
 from domain.settlement import LATE, PENDING
-from worker.steps import overpayment
+from worker.steps import billing_day, overpayment
 from worker.steps.unsuspend import after_payment
 from worker.store import records as record_store
 from worker.whmcs import service_dates
@@ -64,6 +64,7 @@ def apply_payment(
     flagged.extend(late)
     if flagged:
         overpayment.flag(conn, invoice_id, flagged[0].client_id, flagged, now)
+    billing_day.after_payment(conn, rows, now)  # an alignment paid: its day is the client's
     return record_store.mark(conn, rows, "paid", now)
 
 

@@ -32,6 +32,7 @@ from worker.own_schema import (
     current_version,
     failed_jobs,
     job_runs,
+    off_day,
     outbox,
     records,
     unsuspensions,
@@ -54,6 +55,7 @@ CRON_JOBS = {
     "failed jobs": "reoffer_failed",
     "unsuspensions": "reoffer_unsuspensions",
     "bulk runs": "watch_bulk_runs",
+    "off the day": "find_off_day",
 }
 BULK_STALL = timedelta(minutes=10)  # PRORATA_BULK_STALL_SECONDS's default
 
@@ -280,6 +282,18 @@ def pending_check(engine: Engine) -> Check:
     return Check("pending alignments", True, f"{count} records pending", count)
 
 
+def off_day_check(engine: Engine, now: datetime) -> Check:
+    """What the last daily check listed off their client's day: shown, never a verdict
+    (staff decide; the list is on the admin page and in `prorata drift`)."""
+    with engine.connect() as conn:
+        count, found_at = conn.execute(
+            sa.select(sa.func.count(off_day.c.id), sa.func.max(off_day.c.found_at))
+        ).one()
+    figure = f"{count} services and addons off their client's day"
+    figure += f" (found {_ago(found_at, now)})" if found_at is not None else ""
+    return Check("off the day", True, figure, count)
+
+
 def unsuspensions_check(engine: Engine) -> Check:
     count = _count(
         engine,
@@ -382,6 +396,7 @@ def database_checks(
 ) -> list[Check]:
     database, reachable = database_check(engine)
     names = ["outbox", "failed jobs", "pending alignments", "unsuspensions", "bulk runs"]
+    names += ["off the day"]
     names += [f"beat {job}" for job in sorted(periods)] + ["cron"]
     if not reachable:
         return [database, *(Check(name, False, "unknown: database unreachable") for name in names)]
@@ -392,6 +407,7 @@ def database_checks(
         _guarded("pending alignments", lambda: pending_check(engine)),
         _guarded("unsuspensions", lambda: unsuspensions_check(engine)),
         _guarded("bulk runs", lambda: bulk_runs_check(engine, now, bulk_stall)),
+        _guarded("off the day", lambda: off_day_check(engine, now)),
         *_beat_or_unknown(engine, periods, now),
         _guarded("cron", lambda: cron_check(engine, now)),
     ]
@@ -511,6 +527,10 @@ _GAUGES = {
     "queue": ("prorata_queue_messages", "Task messages waiting in the queue."),
     "workers": ("prorata_workers", "Workers that answered on the queue."),
     "bulk runs": ("prorata_bulk_runs_running", "Bulk runs under way."),
+    "off the day": (
+        "prorata_off_day_services",
+        "Services and addons the last daily check found off their client's billing day.",
+    ),
 }
 
 

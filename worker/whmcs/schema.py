@@ -408,6 +408,34 @@ tblcancelrequests = _table(
 )
 
 
+# An upgrade or downgrade (read by the daily "off the day" check, never written): `type`
+# service / addon (cart upgrades; `new_cycle` the cycle chosen) or package / configoptions
+# (classic ones; a package's `newvalue` is "<product id>,<cycle>"); `relid` the service, or
+# the addon for type addon. The columns of WHMCS 8's install schema.
+tblupgrades = _table(
+    "tblupgrades",
+    _id(),
+    _int("userid", fill=None),
+    _int("orderid"),
+    _required("type", status_enum("service", "addon", "package", "configoptions")),
+    _required("date", ZeroDate(), ZERO_DATE),
+    _int("relid", fill=None),
+    _text("originalvalue"),
+    _text("newvalue"),
+    _required("new_cycle", Varchar(30), ""),
+    _required("amount", Money(), 0),
+    _required("credit_amount", Money(), 0),
+    _int("days_remaining", 4),
+    _int("total_days_in_cycle", 4),
+    _required("new_recurring_amount", Money(), 0),
+    _required("recurringchange", Money(), 0),
+    _defaulted("status", status_enum("Pending", "Completed"), "Pending"),
+    _defaulted("paid", status_enum("Y", "N"), "N"),
+    sa.Index("tblupgrades_orderid", "orderid"),
+    sa.Index("tblupgrades_serviceid", "relid"),
+)
+
+
 def _nullable_stamps(*names: str) -> list[sa.Column[Any]]:
     return [_nullable(name, Timestamp()) for name in names]
 

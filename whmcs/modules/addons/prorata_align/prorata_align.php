@@ -78,6 +78,12 @@ if (!function_exists('prorata_align_config')) {
             'exclude_products' => $text('Excluded products', '40', ''),
             'exclude_product_groups' => $text('Excluded product groups', '40', ''),
             'exclude_addons' => $text('Excluded addons', '40', ''),
+            'keep_on_day' => [
+                'FriendlyName' => "Keep services on the client's day",
+                'Type' => 'dropdown',
+                'Options' => 'off,invoice,report',
+                'Default' => 'off',
+            ],
             'redis_host' => $text('Redis host', '30', '127.0.0.1'),
             'redis_port' => $text('Redis port', '6', '6379'),
             'redis_password' => [

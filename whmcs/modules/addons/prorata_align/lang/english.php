@@ -44,6 +44,7 @@ $_ADDONLANG['setting_minimum_days_desc'] = 'Shortest period an alignment invoice
 $_ADDONLANG['setting_exclude_products_desc'] = 'Ids of products that are never aligned, separated by commas (e.g. 3,7,12). Empty = none.';
 $_ADDONLANG['setting_exclude_product_groups_desc'] = 'Ids of product groups whose products are never aligned, separated by commas. Empty = none.';
 $_ADDONLANG['setting_exclude_addons_desc'] = 'Ids of addons (Addon Modules > Product Addons) that are never aligned, separated by commas; an addon is left out by its own id only, not by its product\'s. Empty = none.';
+$_ADDONLANG['setting_keep_on_day_desc'] = 'What happens to a service or addon that falls due off its client\'s billing day (a new order, an addon, an upgrade, a billing cycle change): off = nothing; report = it is listed by the daily check ("off the day"), nothing changes; invoice = it is to be aligned to the day with a stub invoice. Aligning is not built yet: invoice lists them as report does.';
 $_ADDONLANG['setting_redis_host_desc'] = 'Host name or IP address of the Redis server the worker takes its tasks from.';
 $_ADDONLANG['setting_redis_port_desc'] = 'Port of that Redis server (usually 6379).';
 $_ADDONLANG['setting_redis_password_desc'] = 'Password of that Redis server. Leave empty if it needs none.';

@@ -40,6 +40,7 @@ $_ADDONLANG['setting_minimum_days_desc'] = 'Période la plus courte facturée pa
 $_ADDONLANG['setting_exclude_products_desc'] = 'Identifiants des produits jamais alignés, séparés par des virgules (par ex. 3,7,12). Vide = aucun.';
 $_ADDONLANG['setting_exclude_product_groups_desc'] = 'Identifiants des groupes de produits dont les produits ne sont jamais alignés, séparés par des virgules. Vide = aucun.';
 $_ADDONLANG['setting_exclude_addons_desc'] = 'Identifiants des addons (Product Addons) jamais alignés, séparés par des virgules ; un addon n\'est exclu que par son propre identifiant, pas par celui de son produit. Vide = aucun.';
+$_ADDONLANG['setting_keep_on_day_desc'] = 'Ce qui arrive à un service ou addon dont l\'échéance n\'est pas sur le jour de facturation de son client (nouvelle commande, addon, changement d\'offre, de cycle) : off = rien ; report = il est listé par la vérification quotidienne (« hors du jour »), rien ne change ; invoice = il doit être aligné sur le jour avec une facture de prorata. L\'alignement n\'est pas encore réalisé : invoice les liste comme report.';
 $_ADDONLANG['setting_redis_host_desc'] = 'Nom d\'hôte ou adresse IP du serveur Redis où le worker prend ses tâches.';
 $_ADDONLANG['setting_redis_port_desc'] = 'Port de ce serveur Redis (en général 6379).';
 $_ADDONLANG['setting_redis_password_desc'] = 'Mot de passe de ce serveur Redis. Laissez vide s\'il n\'en faut pas.';

@@ -40,6 +40,7 @@ $_ADDONLANG['setting_minimum_days_desc'] = 'Kürzester Zeitraum, den eine Ausric
 $_ADDONLANG['setting_exclude_products_desc'] = 'IDs der Produkte, die nie ausgerichtet werden, durch Kommas getrennt (z. B. 3,7,12). Leer = keine.';
 $_ADDONLANG['setting_exclude_product_groups_desc'] = 'IDs der Produktgruppen, deren Produkte nie ausgerichtet werden, durch Kommas getrennt. Leer = keine.';
 $_ADDONLANG['setting_exclude_addons_desc'] = 'IDs der Addons (Product Addons), die nie ausgerichtet werden, durch Kommas getrennt; ein Addon wird nur über seine eigene ID ausgeschlossen, nicht über die seines Produkts. Leer = keine.';
+$_ADDONLANG['setting_keep_on_day_desc'] = 'Was mit einem Dienst oder Addon geschieht, der nicht am Abrechnungstag seines Kunden fällig wird (neue Bestellung, Addon, Upgrade, Wechsel des Abrechnungszeitraums): off = nichts; report = er wird von der täglichen Prüfung gelistet („nicht am Tag“), nichts ändert sich; invoice = er soll mit einer Teilrechnung auf den Tag ausgerichtet werden. Das Ausrichten ist noch nicht gebaut: invoice listet wie report.';
 $_ADDONLANG['setting_redis_host_desc'] = 'Hostname oder IP-Adresse des Redis-Servers, von dem der Worker seine Aufgaben holt.';
 $_ADDONLANG['setting_redis_port_desc'] = 'Port dieses Redis-Servers (meist 6379).';
 $_ADDONLANG['setting_redis_password_desc'] = 'Passwort dieses Redis-Servers. Leer lassen, wenn keines nötig ist.';

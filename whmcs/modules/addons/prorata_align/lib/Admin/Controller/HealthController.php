@@ -46,6 +46,7 @@ final class HealthController
         'reoffer_failed' => 600,
         'reoffer_unsuspensions' => 300,
         'watch_bulk_runs' => 60,
+        'find_off_day' => 86400,
     ];
 
     /**

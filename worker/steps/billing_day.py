@@ -1,0 +1,231 @@
+"""The client's billing day in the product's own tables: set, cleared, shown, and set by
+an alignment once it is paid (or at once when it needed no invoice).
+
+`mod_prorata_client_days` holds the day of each client that has one; every set and clear
+is kept in `mod_prorata_client_day_history`. WHMCS's own tables are only read here (does
+the client exist). Imports no other step: the alignment and the payment call in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from domain.billing_day import CLEAR, SET, is_repeat, ordinal, sets_day_at_once, setter_kind
+from domain.planner import Plan
+from worker.own_schema import client_day_history, client_days, requests
+from worker.transactions import lock_client
+
+
+class UnknownClient(LookupError):
+    def __init__(self, client_id: int) -> None:
+        self.client_id = client_id
+        super().__init__(f"client {client_id} does not exist")
+
+
+@dataclass(frozen=True)
+class DayChange:
+    action: str  # set | clear
+    day: int
+    set_by: str
+    requested_by: str
+    request_id: int | None
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "day": self.day,
+            "set_by": self.set_by,
+            "requested_by": self.requested_by,
+            "request_id": self.request_id,
+            "at": self.at.isoformat(sep=" "),
+        }
+
+
+@dataclass(frozen=True)
+class ClientDay:
+    """A client's day (None when it has none) and its history, oldest first."""
+
+    client_id: int
+    day: int | None
+    set_by: str | None = None
+    set_at: datetime | None = None
+    request_id: int | None = None
+    history: tuple[DayChange, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "day": self.day,
+            "day_text": ordinal(self.day) if self.day is not None else None,
+            "set_by": self.set_by,
+            "set_at": self.set_at.isoformat(sep=" ") if self.set_at else None,
+            "request_id": self.request_id,
+            "history": [change.to_dict() for change in self.history],
+        }
+
+
+def show_day(conn: Connection, client_id: int) -> ClientDay:
+    row = conn.execute(sa.select(client_days).where(client_days.c.client_id == client_id)).first()
+    history = tuple(
+        DayChange(
+            action=str(change.action),
+            day=int(change.day),
+            set_by=str(change.set_by),
+            requested_by=str(change.requested_by),
+            request_id=change.request_id,
+            at=change.at,
+        )
+        for change in conn.execute(
+            sa.select(client_day_history)
+            .where(client_day_history.c.client_id == client_id)
+            .order_by(client_day_history.c.id)
+        )
+    )
+    if row is None:
+        return ClientDay(client_id, None, history=history)
+    return ClientDay(
+        client_id,
+        int(row.day),
+        str(row.set_by),
+        row.set_at,
+        row.request_id,
+        history,
+    )
+
+
+def _history(
+    conn: Connection,
+    client_id: int,
+    action: str,
+    day: int,
+    requested_by: str,
+    request_id: int | None,
+    at: datetime,
+) -> None:
+    conn.execute(
+        sa.insert(client_day_history).values(
+            client_id=client_id,
+            action=action,
+            day=day,
+            set_by=setter_kind(requested_by),
+            requested_by=requested_by[:64],
+            request_id=request_id,
+            at=at,
+        )
+    )
+
+
+def set_day(
+    conn: Connection,
+    client_id: int,
+    day: int,
+    requested_by: str,
+    at: datetime,
+    request_id: int | None = None,
+) -> bool:
+    """The client's day becomes `day`, inside the caller's transaction; False when it
+    already was, from the same alignment (a repeat writes nothing)."""
+    if not 1 <= day <= 31:
+        raise ValueError(f"a billing day is 1 to 31, not {day}")
+    current = conn.execute(
+        sa.select(client_days.c.day, client_days.c.request_id).where(
+            client_days.c.client_id == client_id
+        )
+    ).first()
+    if current is not None and is_repeat(current.day, current.request_id, day, request_id):
+        return False
+    values = {
+        "day": day,
+        "set_by": setter_kind(requested_by),
+        "set_at": at,
+        "request_id": request_id,
+    }
+    if current is None:
+        conn.execute(sa.insert(client_days).values(client_id=client_id, **values))
+    else:
+        conn.execute(
+            sa.update(client_days).where(client_days.c.client_id == client_id).values(values)
+        )
+    _history(conn, client_id, SET, day, requested_by, request_id, at)
+    return True
+
+
+def clear_day(conn: Connection, client_id: int, requested_by: str, at: datetime) -> int | None:
+    """The client has no day any more; returns the day cleared (None: it had none, and
+    nothing is written)."""
+    current = conn.execute(
+        sa.select(client_days.c.day).where(client_days.c.client_id == client_id)
+    ).scalar()
+    if current is None:
+        return None
+    conn.execute(sa.delete(client_days).where(client_days.c.client_id == client_id))
+    _history(conn, client_id, CLEAR, int(current), requested_by, None, at)
+    return int(current)
+
+
+def set_by_hand(
+    conn: Connection, client_id: int, day: int | None, requested_by: str, at: datetime
+) -> ClientDay:
+    """A day set (or, with None, cleared) by staff, under the client's lock as an
+    alignment takes it; UnknownClient when WHMCS has no such client."""
+    if not lock_client(conn, client_id):
+        raise UnknownClient(client_id)
+    if day is None:
+        clear_day(conn, client_id, requested_by, at)
+    else:
+        set_day(conn, client_id, day, requested_by, at)
+    return show_day(conn, client_id)
+
+
+def alignment_day(conn: Connection, request_id: int) -> int | None:
+    """The day an alignment aligned to: kept in its result (`day`); a request stored
+    before results carried it gives the day it asked for, when it named one."""
+    row = conn.execute(
+        sa.select(requests.c.result, requests.c.params).where(requests.c.id == request_id)
+    ).first()
+    if row is None:
+        return None
+    for text in (row.result, row.params):
+        try:
+            day = json.loads(text or "{}").get("day")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(day, int) and 1 <= day <= 31:
+            return day
+    return None
+
+
+def after_alignment(
+    conn: Connection, request_id: int, requested_by: str, plan: Plan, at: datetime
+) -> bool:
+    """An alignment just stored: one that needed no invoice makes its day the client's at
+    once. One with an invoice waits for `after_payment`."""
+    if not sets_day_at_once(plan):
+        return False
+    return set_day(conn, plan.client_id, plan.day, requested_by, at, request_id)
+
+
+def after_payment(conn: Connection, paid_records: Iterable[Any], at: datetime) -> list[int]:
+    """Records of alignment lines that were pending and are paid now: each one's
+    alignment makes its day the client's. Only pending records get here, so a payment
+    for an expired, withdrawn or cancelled alignment sets no day. Returns the clients
+    whose day was set."""
+    requests_paid: dict[int, tuple[int, str]] = {}
+    for record in paid_records:
+        requests_paid.setdefault(
+            int(record.request_id), (int(record.client_id), str(record.requested_by))
+        )
+    changed = []
+    for request_id, (client_id, requested_by) in sorted(requests_paid.items()):
+        day = alignment_day(conn, request_id)
+        if day is not None and set_day(conn, client_id, day, requested_by, at, request_id):
+            changed.append(client_id)
+    return changed
