@@ -1,5 +1,6 @@
 """The systemd units of docs/systemd (running without Docker) are valid, supervised and
-hardened, and their example environment file is one the worker accepts.
+hardened, refuse to start while the example environment file's passwords are left in it,
+and that file is otherwise one the worker accepts.
 
 `systemd-analyze verify` checks each unit where systemd is installed; the key checks below
 run everywhere, on the units parsed with systemd's own rules (repeated keys, continuation
@@ -9,6 +10,7 @@ lines, # and ; comments).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,7 +81,11 @@ def test_unit_is_supervised_and_hardened(unit_file: Path) -> None:
     assert one(unit, "Service", "User") == one(unit, "Service", "Group") == "prorata"
     state = one(unit, "Service", "StateDirectory")
     assert one(unit, "Service", "WorkingDirectory") == f"/var/lib/{state}"
-    assert one(unit, "Service", "ExecStart").startswith(VENV_BIN)
+    assert program(unit)[0].startswith(VENV_BIN)
+    # a check in ExecStartPre= that fails is restarted every RestartSec whatever its exit
+    # code (RestartPreventExitStatus= reads the main process's only): checks run in ExecStart
+    assert "ExecStartPre" not in unit["Service"]
+    assert one(unit, "Service", "RestartPreventExitStatus") == "2"
     assert one(unit, "Service", "NoNewPrivileges") == "yes"
     assert one(unit, "Service", "ProtectSystem") == "strict"
     for key in ("ProtectHome", "PrivateTmp", "PrivateDevices", "RestrictSUIDSGID"):
@@ -88,10 +94,23 @@ def test_unit_is_supervised_and_hardened(unit_file: Path) -> None:
     assert one(unit, "Install", "WantedBy") == "multi-user.target"
 
 
+def script(unit: Unit) -> str:
+    """The shell script of the unit's ExecStart, as the shell reads it ($$ is a literal $)."""
+    command = one(unit, "Service", "ExecStart")
+    assert command.startswith("/bin/sh -c '") and command.endswith("'"), command
+    return command[len("/bin/sh -c '") : -1].replace("$$", "$")
+
+
+def program(unit: Unit) -> list[str]:
+    """What the ExecStart's script runs once its checks passed (`exec` in its place)."""
+    checks, _, started = re.split(r";\s+(exec)\s+", script(unit))[-3:]
+    assert checks, "the checks, then exec the program"
+    return started.split()
+
+
 def test_each_unit_runs_its_role() -> None:
     def start(name: str) -> list[str]:
-        unit = parse_unit((UNITS_DIR / name).read_text(encoding="utf-8"))
-        return one(unit, "Service", "ExecStart").split()
+        return program(parse_unit((UNITS_DIR / name).read_text(encoding="utf-8")))
 
     assert start("prorata-worker.service") == [VENV_BIN + "prorata", "worker"]
     beat = start("prorata-beat.service")
@@ -103,36 +122,80 @@ def test_each_unit_runs_its_role() -> None:
     assert "--address=127.0.0.1" in flower
 
 
-def flower_login_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """prorata-flower's ExecStartPre, run as systemd runs it ($$ is a literal $)."""
-    unit = parse_unit((UNITS_DIR / "prorata-flower.service").read_text(encoding="utf-8"))
-    command = one(unit, "Service", "ExecStartPre")
-    assert command.startswith("/bin/sh -c '") and command.endswith("'")
-    script = command[len("/bin/sh -c '") : -1].replace("$$", "$")
+def start_unit(name: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The unit's ExecStart run as systemd runs it, with `env` as the environment file's
+    values; the venv's programs are stand-ins saying they started."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for stand_in in ("prorata", "celery"):
+        path = bin_dir / stand_in
+        path.write_text(f'#!/bin/sh\necho "{stand_in} started $*"\n', encoding="utf-8")
+        path.chmod(0o755)
+    unit = parse_unit((UNITS_DIR / name).read_text(encoding="utf-8"))
     return subprocess.run(
-        ["/bin/sh", "-c", script], env=env, capture_output=True, text=True, check=False
+        ["/bin/sh", "-c", script(unit).replace(VENV_BIN, f"{bin_dir}/")],
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
 
 
-def test_flower_refuses_to_start_without_a_login() -> None:
-    refused = flower_login_check({"PATH": os.environ.get("PATH", "")})
-    assert refused.returncode == 2
-    assert "FLOWER_BASIC_AUTH is not set" in refused.stderr
-    allowed = flower_login_check({"FLOWER_BASIC_AUTH": "admin:secret"})
+def with_passwords(values: dict[str, str]) -> dict[str, str]:
+    return {name: value.replace("CHANGE-ME", "s3cret") for name, value in values.items()}
+
+
+def test_flower_refuses_to_start_without_a_login(tmp_path: Path) -> None:
+    env = with_passwords(example_env())
+    del env["FLOWER_BASIC_AUTH"]
+    refused = start_unit("prorata-flower.service", env, tmp_path)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == "FLOWER_BASIC_AUTH is not set in /etc/prorata/prorata.env\n"
+    allowed = start_unit(
+        "prorata-flower.service", {**env, "FLOWER_BASIC_AUTH": "admin:secret"}, tmp_path
+    )
     assert (allowed.returncode, allowed.stderr) == (0, "")
+    assert allowed.stdout.startswith("celery started -A worker.celery_app flower ")
 
 
-def test_flower_refuses_the_example_password() -> None:
-    """The example environment file's login, copied as it is, does not open Flower."""
-    example = example_env()["FLOWER_BASIC_AUTH"]
-    assert example.endswith(":CHANGE-ME")
-    for login in (example, "ops:CHANGE-ME-later"):
-        refused = flower_login_check({"FLOWER_BASIC_AUTH": login})
-        assert refused.returncode == 2
-        assert refused.stderr == (
-            "FLOWER_BASIC_AUTH still has the example password CHANGE-ME: set a password of "
-            "your own in /etc/prorata/prorata.env\n"
+# the passwords of the example environment file each unit refuses to start with
+PLACEHOLDERS = {
+    "prorata-worker.service": ["PRORATA_DATABASE_URL", "PRORATA_BROKER_URL"],
+    "prorata-beat.service": ["PRORATA_DATABASE_URL", "PRORATA_BROKER_URL"],
+    "prorata-flower.service": ["PRORATA_DATABASE_URL", "PRORATA_BROKER_URL", "FLOWER_BASIC_AUTH"],
+}
+
+
+def test_each_unit_refuses_the_example_passwords(unit_file: Path, tmp_path: Path) -> None:
+    """The example environment file copied as it is starts nothing: one line names every
+    value still holding its password CHANGE-ME; exit 2, which systemd does not restart."""
+    example = example_env()
+    expected = PLACEHOLDERS[unit_file.name]
+    assert all("CHANGE-ME" in example[name] for name in expected)
+
+    def refusal(names: list[str]) -> str:
+        return (
+            f"the example password CHANGE-ME is still in {', '.join(names)}: set your own "
+            "in /etc/prorata/prorata.env\n"
         )
+
+    refused = start_unit(unit_file.name, example, tmp_path)
+    assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", refusal(expected))
+
+    # one set, the others still named; a result backend of its own is checked too
+    done = with_passwords(example)
+    partly = {**done, "PRORATA_DATABASE_URL": example["PRORATA_DATABASE_URL"]}
+    refused = start_unit(unit_file.name, partly, tmp_path)
+    assert (refused.returncode, refused.stderr) == (2, refusal(["PRORATA_DATABASE_URL"]))
+    backend = {**done, "PRORATA_RESULT_BACKEND": "redis://:CHANGE-ME@127.0.0.1:6379/1"}
+    refused = start_unit(unit_file.name, backend, tmp_path)
+    assert (refused.returncode, refused.stderr) == (2, refusal(["PRORATA_RESULT_BACKEND"]))
+
+    started = start_unit(unit_file.name, done, tmp_path)
+    assert (started.returncode, started.stderr) == (0, "")
+    role = program(parse_unit(unit_file.read_text(encoding="utf-8")))
+    assert started.stdout == f"{role[0].removeprefix(VENV_BIN)} started {' '.join(role[1:])}\n"
 
 
 def example_env() -> dict[str, str]:

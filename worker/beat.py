@@ -130,6 +130,17 @@ class Scheduler(PersistentScheduler):  # type: ignore[misc]
             last_error=None,
         )
         super().__init__(app, *args, **kwargs)
+        # in place of Celery's banner (plain text, printed before the lock is taken)
+        logs.get_logger().info(
+            "beat starting",
+            queue=app.conf.task_default_queue,
+            lock=self._lock.key,
+            lock_seconds=self._lock.ttl_ms // 1000,
+            schedule=self.schedule_filename,
+            jobs=len(app.conf.beat_schedule or {}),
+            max_interval=self.max_interval,
+            broker=app.connection_for_write().as_uri(),  # password masked
+        )
 
     def _take_lock(self, app: Any) -> BeatLock:
         global _held

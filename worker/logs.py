@@ -124,6 +124,17 @@ def _celery_task_fields(_: Any, __: str, event: MutableMapping[str, Any]) -> Map
     return event
 
 
+class _Replaced(logging.Filter):
+    """Drops Celery's lines that a line of ours replaces: beat logs "beat: Starting..."
+    before its scheduler takes the one-beat lock; the scheduler's own "beat starting" comes
+    once it holds it (a refused beat says only why)."""
+
+    _LINES = frozenset({("celery.beat", "beat: Starting...")})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return (record.name, record.msg) not in self._LINES
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Our own lines and Celery's (worker ready, task received, retries) as JSON on stderr."""
     global _configured
@@ -152,6 +163,7 @@ def configure_logging(level: int = logging.INFO) -> None:
             ],
         )
     )
+    handler.addFilter(_Replaced())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -142,3 +142,37 @@ def test_a_beat_whose_lock_another_took_stops(beats: Beats, redis_client: Any, q
     assert code == BEAT_LOCKED
     assert redis_client.get(lock_key(queue)).decode() == other  # the other's key is kept
     redis_client.delete(lock_key(queue))
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Every line of a beat's output as JSON (a plain-text line fails the test, named)."""
+    found = []
+    for line in text.splitlines():
+        try:
+            found.append(dict(json.loads(line)))
+        except ValueError:
+            raise AssertionError(f"not a JSON line: {line!r}\n{text}") from None
+    return found
+
+
+def test_a_beat_speaks_json_from_its_first_line_and_a_refused_one_says_one_line(
+    beats: Beats, redis_client: Any, queue: str
+) -> None:
+    first, first_log = beats.start()
+    wait_until(lambda: held_by(redis_client, queue, first.pid), timeout=30, what="its lock")
+
+    code, out, err = beats.run()
+    assert code == BEAT_LOCKED, err
+    assert out == ""
+    (refusal,) = json_lines(err)
+    assert refusal["level"] == "error" and refusal["event"].startswith("beat refused")
+
+    stop_process(first, grace=20, group=True)
+    assert first.returncode == 0
+    lines = json_lines(first_log.read_text())
+    assert all(line["host"] and line["version"] for line in lines)
+    (started,) = [line for line in lines if line["event"] == "beat starting"]
+    assert started["queue"] == queue and started["lock"] == lock_key(queue)
+    assert started["schedule"] == beats.schedule and started["jobs"] >= 5
+    assert started["broker"].startswith("redis://") and "127.0.0.1" in started["broker"]
+    assert [line["event"] for line in lines].count("beat: Starting...") == 0  # ours instead

@@ -5,6 +5,7 @@ are never touched."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -289,6 +290,31 @@ def test_status_shows_the_revision_and_the_head(
     )
     code, out, _ = run_cli(capsys, "db", "status", "--db", url)
     assert (code, out) == (0, f"schema at revision {head}, head {head}: up to date\n")
+
+
+def status_json(capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, Any]:
+    code, out, err = run_cli(capsys, "db", "status", "--db", url, "--json")
+    assert err == ""
+    return code, json.loads(out)  # one document and nothing else
+
+
+def test_status_json_is_one_document_with_the_same_exit_code(
+    capsys: pytest.CaptureFixture[str], db_engine: Engine
+) -> None:
+    url = db_engine.url.render_as_string(hide_password=False)
+    head = migrations.head()
+    fresh = {"current": None, "head": head, "legacy_version": None, "up_to_date": False}
+    assert status_json(capsys, url) == (1, fresh)
+    upgrade_as_1_0(db_engine, lambda: NOW)
+    assert status_json(capsys, url) == (1, {**fresh, "legacy_version": 11})
+    assert run_cli(capsys, "db", "upgrade", "--db", url)[0] == 0
+    assert status_json(capsys, url) == (0, {**fresh, "current": head, "up_to_date": True})
+
+    # an error is still one line on stderr, stdout empty
+    nobody = f"mysql+pymysql://prorata:secret@127.0.0.1:{free_port()}/whmcs"
+    code, out, err = run_cli(capsys, "db", "status", "--db", nobody, "--json")
+    assert (code, out) == (3, "")
+    assert len(err.splitlines()) == 1 and "secret" not in err
 
 
 def test_a_revision_is_four_digits(capsys: pytest.CaptureFixture[str]) -> None:

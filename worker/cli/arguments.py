@@ -264,8 +264,11 @@ def _add_db_commands(db_commands: Any) -> None:
     )
     add_db(downgrade)
     downgrade.add_argument("revision", type=_revision, metavar="REV")
-    status = db_commands.add_parser("status", help="the revision of the tables and the newest")
+    status = db_commands.add_parser(
+        "status", help="the revision of the tables and the newest; exit 1 when not up to date"
+    )
     add_db(status)
+    _add_json(status, "current, head, legacy_version and up_to_date")
 
 
 def _add_days(commands: Any) -> None:

@@ -104,5 +104,7 @@ def run_celery(command: str, extra: Sequence[str]) -> int:
 
     # Celery's exit code (1 after an "Unrecoverable error") so that a supervisor restarts
     # it: app.start() and app.worker_main() drop the code click returns, and exit 0
-    code = celery_command.main(args=["--app", CELERY_APP, *argv], standalone_mode=False)
+    # beat's banner is plain text on stdout: quiet, and its scheduler logs a JSON line
+    quiet = ["--quiet"] if command == "beat" else []
+    code = celery_command.main(args=["--app", CELERY_APP, *quiet, *argv], standalone_mode=False)
     return code if isinstance(code, int) else 0

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -73,6 +74,20 @@ def cmd_db_status(args: argparse.Namespace) -> int:
     except SQLAlchemyError as exc:
         raise database_error(engine, exc) from exc
     head = migrations.head()
+    up_to_date = now_at == head
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "current": now_at,
+                    "head": head,
+                    "legacy_version": legacy,
+                    "up_to_date": up_to_date,
+                },
+                sort_keys=True,
+            )
+        )
+        return 0 if up_to_date else 1
     if legacy:
         print(
             f"schema at version {legacy} of 1.0 (mod_prorata_schema), head {head}: "
@@ -80,5 +95,5 @@ def cmd_db_status(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"schema at revision {now_at or 'none'}, head {head}", end="")
-    print(": up to date" if now_at == head else ": run prorata db upgrade")
-    return 0 if now_at == head else 1
+    print(": up to date" if up_to_date else ": run prorata db upgrade")
+    return 0 if up_to_date else 1
