@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from celery import Task, signals
 
 from domain.model import AlignRequest
+from domain.money import format_money
 from tasks.args import (
     BadTaskArguments,
     align_command,
@@ -29,7 +31,7 @@ from worker.steps.jobs import (
     record_failed_job,
     reject_failed_job,
 )
-from worker.steps.planning import plan_client
+from worker.steps.planning import credit_to_apply, plan_client
 from worker.transactions import RETRYABLE, unit_of_work
 from worker.version import VERSION
 
@@ -204,6 +206,10 @@ def preview_client_task(
     with runtime.engine().connect() as conn:
         planned = plan_client(conn, client_id_arg(client_id), request)
     document = planned.to_dict()
+    # what the client's credit pays of each new invoice, and what is then left to pay
+    for invoice, credit in zip(document["invoices"], credit_to_apply(planned), strict=True):
+        invoice["credit"] = format_money(credit)
+        invoice["balance"] = format_money(Decimal(invoice["total"]) - credit)
     profile = planned.state.profile
     document["client"] = {
         "id": profile.id,

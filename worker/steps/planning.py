@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -41,6 +42,21 @@ def plan_client(
     state = load_client_state(conn, client_id, lock=lock, client_row=client_row, services=services)
     withdraw = planned_withdrawals(conn, client_id) if withdrawals else []
     return PlannedClient(state=state, plan=plan_state(state, request), withdraw=withdraw)
+
+
+def credit_to_apply(planned: PlannedClient) -> list[Decimal]:
+    """The client's credit each new invoice of the plan gets, as the alignment applies it
+    (worker.whmcs.invoices.write_invoices): in order, up to each invoice's total, none
+    when WHMCS's NoAutoApplyCredit is on ("" and "0" are off, as PHP reads it)."""
+    available = planned.state.credit
+    if planned.state.whmcs.get("NoAutoApplyCredit") not in (None, "", "0"):
+        available = ZERO
+    applied = []
+    for invoice in planned.plan.invoices:
+        credit = max(ZERO, min(available, invoice.totals.total))
+        available -= credit
+        applied.append(credit)
+    return applied
 
 
 def plan_state(state: ClientState, request: AlignRequest) -> Plan:
