@@ -30,9 +30,11 @@ from tests.test_pages_whmcs import (  # noqa: F401 (fixtures)
     _strings,
     add_user,
     align_now,
+    aligned_to,
     browser,
     chromium,
     due_in,
+    due_on,
     live,
     php,
     post_from_page,
@@ -458,3 +460,37 @@ def test_whmcs_own_words_for_cycles_and_statuses_win(php: str) -> None:  # noqa:
         "Jährlich",
         "Zahlung ausstehend (WHMCS)",
     ]
+
+
+def test_the_client_page_says_why_a_date_moved_on_and_what_is_excluded(
+    live: Site,  # noqa: F811
+    browser: Browser,  # noqa: F811
+) -> None:
+    with live.engine.begin() as conn:
+        short = sandbox.add_product(conn, "Stub Hosting", taxed=False)
+        never = sandbox.add_product(conn, "Never Aligned", taxed=False)
+        mia = sandbox.add_client(conn, "Mia", "Minimum", email="mia@example.com")
+        # due a few days before the 1st: a stub shorter than the minimum of 20 days
+        next_due = due_on(10, 27)
+        stub = sandbox.add_service(
+            conn, mia, short, amount="30.00", cycle="Monthly", next_due=next_due
+        )
+        excluded = sandbox.add_service(
+            conn, mia, never, amount="30.00", cycle="Monthly", next_due=due_in(10)
+        )
+        add_user(conn, mia, owner=True)
+    live.configure(minimum_days="20", exclude_products=str(never))
+    browser.goto(live.url + f"/login.php?uid={mia}")
+    browser.wait_for_text("One renewal day for all your services")
+    row = browser.text(f"tr[data-item='service:{stub}']")
+    before = aligned_to(next_due, 1)
+    moved = (before.replace(day=28) + timedelta(days=4)).replace(day=1)
+    assert shown(moved) in row
+    note = browser.text(f"tr[data-item='service:{stub}'] .prorata-new-due-note")
+    assert f"renews on {shown(moved)} rather than {shown(before)}" in note
+    skipped = browser.text(f".prorata-skipped li[data-item='service:{excluded}']")
+    assert "Never Aligned" in skipped and "not aligned for this product" in skipped
+    browser.goto(live.url + CLIENT + "&language=german")
+    note = browser.text(f"tr[data-item='service:{stub}'] .prorata-new-due-note")
+    assert f"verlängert sich am {shown(moved)} statt am {shown(before)}" in note
+    browser.goto(live.url + CLIENT + "&language=english")
