@@ -8,6 +8,7 @@ scrolling, with Bootstrap's own rules; every word in the client's language."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,8 +60,23 @@ def usd(text: str) -> Decimal:
     return Decimal(found.group(1)) * (-1 if found.group(0).startswith("-") else 1)
 
 
+BOOTSTRAP_FILES = (
+    os.environ.get("PRORATA_BOOTSTRAP_CSS", ""),
+    "/usr/share/javascript/bootstrap4/css/bootstrap.css",  # Debian's libjs-bootstrap4
+    "/usr/share/nodejs/bootstrap/dist/css/bootstrap.css",
+)
+
+
 @pytest.fixture
 def phone(chromium: str) -> Iterator[Browser]:  # noqa: F811
+    """A 375 px wide browser; the chrome serves Bootstrap 4's own table rules (read from its
+    distribution by tests/php/pages/bootstrap.php)."""
+    if not any(path and Path(path).is_file() for path in BOOTSTRAP_FILES):
+        pytest.fail(
+            "Bootstrap 4 is not installed: install the Debian package libjs-bootstrap4"
+            " (or set PRORATA_BOOTSTRAP_CSS to npm's bootstrap/dist/css/bootstrap.css)",
+            pytrace=False,
+        )
     opened = Browser(chromium, width=375, height=800)
     try:
         yield opened
