@@ -82,7 +82,7 @@
         <tbody>
             {foreach $rows as $line}
                 <tr data-item="{$line.key|escape:'html'}">
-                    <td>
+                    <td class="prorata-include">
                         <input type="checkbox" name="services[]" value="{$line.key|escape:'html'}" checked
                             aria-label="{$line.name|escape:'html'}"{if !$can_align} disabled{/if}>
                     </td>
@@ -112,6 +112,7 @@
   .prorata-stack tbody tr {ldelim} border-top: 1px solid #dee2e6; padding: .4rem 0; {rdelim}
   .prorata-stack tbody td {ldelim} border: 0; padding: .1rem 0; text-align: right; {rdelim}
   .prorata-stack tbody td.prorata-name {ldelim} text-align: left; font-weight: 600; {rdelim}
+  .prorata-stack tbody td.prorata-include {ldelim} float: left; width: auto; padding-right: .5rem; {rdelim}
   .prorata-stack tbody td[data-label]::before {ldelim} content: attr(data-label); float: left; padding-right: .5rem; font-weight: normal; color: #6c757d; {rdelim}
   .prorata-stack tfoot tr {ldelim} display: flex; justify-content: space-between; border-top: 1px solid #dee2e6; {rdelim}
   .prorata-stack tfoot td, .prorata-stack tfoot th {ldelim} width: auto; border: 0; padding: .2rem 0; {rdelim}
