@@ -1178,7 +1178,9 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
         assert f"Subtotal: {subtotal.strip()}" in panel
         assert f"19.00% VAT: {taxes[0][1]}" in panel
         assert f"5.50% Solidarity: {taxes[1][1]}" in panel
-        assert f"To pay now: {total}" in panel
+        # the invoice would be due on the earliest current due date: to pay by then, not now
+        assert re.search(rf"To pay by \d\d/\d\d/\d{{4}}: {re.escape(total)}", panel), panel
+        assert "To pay now" not in panel
 
         # and the admin page, in the client's currency format
         browser.goto(live.url + ADMIN + f"&client_id={ids['tess']}")
@@ -1270,7 +1272,8 @@ def test_home_page_panel_links_to_each_waiting_invoice_instead_of_a_new_offer(
     assert "Align due dates" not in panel  # no new offer
     for invoice_id, total in totals.items():
         block = browser.text(f'#panel-prorata_align [data-invoice="{invoice_id}"]')
-        assert f"To pay now: €{total:,.2f} EUR" in block, block
+        # due on the earliest current due date, days from now: to pay by then
+        assert re.search(rf"To pay by \d\d/\d\d/\d{{4}}: €{total:,.2f} EUR", block), block
         assert (
             browser.attribute(f'[data-invoice="{invoice_id}"] a.prorata-panel-pay', "href")
             == f"viewinvoice.php?id={invoice_id}"
@@ -1299,22 +1302,35 @@ def timed_get(browser: Browser, path: str) -> tuple[float, str]:
 def test_home_page_does_not_wait_for_a_stopped_worker(live: Site, browser: Browser) -> None:
     browser.goto(live.url + f"/login.php?uid={live.ids['dana']}")
     # the worker's queue is one nobody reads: as far as WHMCS can tell, the worker is stopped
-    live.configure(queue=live.dead_queue, preview_timeout="20")
+    live.configure(queue=live.dead_queue, preview_timeout="2")
+    down = f"prorata:worker-down:{live.dead_queue}"
 
     seconds, html = timed_get(browser, "/clientarea.php")
     assert seconds < 1.0, seconds
     assert "Welcome back" in html and "panel-prorata_align" not in html
     assert live.redis.llen(live.dead_queue) == 1  # asked once, within the panel's budget
+    # the panel's short budget says only "busy": nobody is told the worker is down
+    assert live.redis.get(down) is None
+
+    # the panel waits for the answer to the question already asked: no second call
+    seconds, html = timed_get(browser, "/clientarea.php")
+    assert seconds < 1.0, seconds
+    assert "panel-prorata_align" not in html
+    assert live.redis.llen(live.dead_queue) == 1
+
+    # the module's page waits the whole preview wait; only then is the worker down
+    seconds, html = timed_get(browser, CLIENT)
+    assert 2.0 <= seconds < 5.0, seconds
+    assert "We cannot show your new due dates right now" in html
+    assert live.redis.get(down) is not None
+    asked = live.redis.llen(live.dead_queue)
 
     # known down now: no call at all, for the home page or the module's page
-    for _ in range(2):
-        seconds, html = timed_get(browser, "/clientarea.php")
+    for path in ("/clientarea.php", CLIENT):
+        seconds, html = timed_get(browser, path)
         assert seconds < 1.0, seconds
-        assert "panel-prorata_align" not in html
-    seconds, html = timed_get(browser, CLIENT)
-    assert seconds < 1.0, seconds
     assert "We cannot show your new due dates right now" in html
-    assert live.redis.llen(live.dead_queue) == 1
+    assert live.redis.llen(live.dead_queue) == asked
 
 
 def test_only_the_owner_and_users_who_may_pay_invoices_can_align(

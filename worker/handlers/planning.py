@@ -4,11 +4,13 @@ what an alignment applies."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from domain.model import AlignRequest, Service
+from domain.money import ZERO
 from domain.planner import Plan
 from worker.handlers.withdrawal import planned_withdrawals
 from worker.plans import plan_state
@@ -50,3 +52,18 @@ def plan_client(
     )
     withdraw = planned_withdrawals(conn, client_id) if withdrawals else []
     return PlannedClient(state=state, plan=plan_state(state, request), withdraw=withdraw)
+
+
+def credit_to_apply(planned: PlannedClient) -> list[Decimal]:
+    """The client's credit each new invoice of the plan gets, as the alignment applies it
+    (worker.whmcs.invoices.write_invoices): in order, up to each invoice's total, none
+    when WHMCS's NoAutoApplyCredit is on ("" and "0" are off, as PHP reads it)."""
+    available = planned.state.credit
+    if planned.state.whmcs.get("NoAutoApplyCredit") not in (None, "", "0"):
+        available = ZERO
+    applied = []
+    for invoice in planned.plan.invoices:
+        credit = max(ZERO, min(available, invoice.totals.total))
+        available -= credit
+        applied.append(credit)
+    return applied

@@ -59,7 +59,7 @@ function pages_client_chrome(string $title, array $breadcrumb, string $content):
     }
     $user = empty($_SESSION['uid']) ? '' : 'Client #' . (int) $_SESSION['uid'];
     echo '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>', pages_e($title), ' - Client Area</title>',
-        '<style>', pages_stylesheet(), '</style></head><body class="client primary-bg-color">',
+        '<style>', pages_stylesheet(), "\n", pages_bootstrap_rules(), '</style></head><body class="client primary-bg-color">',
         '<header class="header"><div class="container"><span class="brand">Example Hosting</span>',
         '<nav><a href="/clientarea.php">Home</a><a href="#">Services</a><a href="#">Billing</a><a href="#">Support</a></nav>',
         '<span class="client-user">', pages_e($user), '</span></div></header>',

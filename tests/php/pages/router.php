@@ -43,6 +43,7 @@ if ($path === '/favicon.ico') {
 require dirname(__DIR__) . '/harness/bootstrap.php';
 require PRORATA_HARNESS_ADDON . '/prorata_align.php';
 require __DIR__ . '/chrome.php';
+require __DIR__ . '/bootstrap.php';
 require __DIR__ . '/users.php';
 
 use WHMCS\Database\Capsule;

@@ -226,8 +226,13 @@ final class Hooks
         ), ENT_QUOTES) . '</p>';
         foreach ($invoices as $n => $invoice) {
             $title = count($invoices) > 1 ? Lang::format('panel_invoice_of', $language, $n + 1, count($invoices)) : '';
+            if (isset($invoice['balance'], $invoice['credit'])) {
+                $invoice['total'] = (string) $invoice['balance']; // as WHMCS keeps it: after the credit
+            } else {
+                unset($invoice['credit']); // a worker that does not say the credit yet
+            }
             $totals = InvoiceSummary::totals($invoice, $currency, $taxNames, Lang::get('tax_default_name', $language));
-            $body .= self::invoiceBlock(htmlspecialchars($title, ENT_QUOTES), $totals, $language);
+            $body .= self::invoiceBlock(htmlspecialchars($title, ENT_QUOTES), $totals, $language, 0, self::dueNote($invoice, $totals, $language));
         }
 
         return self::panel('panel_title', $body, 'panel_button', $language);
@@ -241,19 +246,46 @@ final class Hooks
      */
     private static function waitingPanel(array $waiting, Currency $currency, array $taxNames, ?string $language): array
     {
-        $body = '<p>' . htmlspecialchars(Lang::get('panel_waiting_body', $language), ENT_QUOTES) . '</p>';
+        $body = '<p>' . htmlspecialchars(Lang::get(count($waiting) === 1 ? 'panel_waiting_body_one' : 'panel_waiting_body', $language), ENT_QUOTES) . '</p>';
         foreach ($waiting as $id => $invoice) {
-            $title = '<a href="viewinvoice.php?id=' . (int) $id . '" class="prorata-panel-pay">'
-                . htmlspecialchars(Lang::format('panel_waiting_invoice', $language, (int) $id), ENT_QUOTES) . '</a>';
+            $label = htmlspecialchars(Lang::format('panel_waiting_invoice', $language, (int) $id), ENT_QUOTES);
             $totals = InvoiceSummary::totals($invoice, $currency, $taxNames, Lang::get('tax_default_name', $language));
-            $body .= self::invoiceBlock($title, $totals, $language, (int) $id);
+            // Payment Pending: its payment is on its way, so no link inviting to pay it again
+            $title = ($invoice['status'] ?? '') === 'Payment Pending' || $totals['balance_cents'] <= 0
+                ? $label
+                : '<a href="viewinvoice.php?id=' . (int) $id . '" class="prorata-panel-pay">' . $label . '</a>';
+            $body .= self::invoiceBlock($title, $totals, $language, (int) $id, self::dueNote($invoice, $totals, $language));
         }
 
         return self::panel('panel_waiting_title', $body, 'panel_waiting_button', $language);
     }
 
-    /** One invoice's lines: subtotal, each tax, credit, then its total in bold. */
-    private static function invoiceBlock(string $titleHtml, array $totals, ?string $language, int $invoiceId = 0): string
+    /**
+     * What the client has to do about an invoice, in bold: "To pay now" only once it is due,
+     * "To pay by <date>" before, "Payment in progress" while WHMCS waits for a payment.
+     */
+    private static function dueNote(array $invoice, array $totals, ?string $language): string
+    {
+        if (($invoice['status'] ?? '') === 'Payment Pending') {
+            return Lang::format('panel_in_progress', $language, $totals['balance']);
+        }
+        $due = substr((string) ($invoice['duedate'] ?? ''), 0, 10);
+        if ($due !== '' && $due > date('Y-m-d')) {
+            $shown = $due;
+            try {
+                $shown = \ProrataAlign\Page\Format::forClient(null)->date($due);
+            } catch (\Throwable $e) {
+                $shown = $due;
+            }
+
+            return Lang::format('panel_due_later', $language, $shown, $totals['balance']);
+        }
+
+        return Lang::format('panel_cost', $language, $totals['balance']);
+    }
+
+    /** One invoice's lines: subtotal, each tax, credit, payments, then what to pay in bold. */
+    private static function invoiceBlock(string $titleHtml, array $totals, ?string $language, int $invoiceId = 0, string $due = ''): string
     {
         $e = fn (string $text) => htmlspecialchars($text, ENT_QUOTES, 'UTF-8', false);
         $lines = ($totals['discount'] ?? '') !== ''
@@ -266,11 +298,15 @@ final class Hooks
         if ($totals['credit'] !== '') {
             $lines .= '<li>' . $e(Lang::format('panel_credit', $language, $totals['credit'])) . '</li>';
         }
+        if (($totals['paid'] ?? '') !== '') {
+            $lines .= '<li class="prorata-panel-paid">' . $e(Lang::format('panel_paid', $language, $totals['paid'])) . '</li>';
+        }
+        $due = $due !== '' ? $due : Lang::format('panel_cost', $language, $totals['balance'] ?? $totals['total']);
 
         return '<div class="prorata-panel-invoice"' . ($invoiceId > 0 ? ' data-invoice="' . $invoiceId . '"' : '') . '>'
             . ($titleHtml !== '' ? '<p class="mb-1">' . $titleHtml . '</p>' : '')
             . '<ul class="list-unstyled small mb-1">' . $lines . '</ul>'
-            . '<p><strong class="prorata-panel-total">' . $e(Lang::format('panel_cost', $language, $totals['total'])) . '</strong></p></div>';
+            . '<p><strong class="prorata-panel-total">' . $e($due) . '</strong></p></div>';
     }
 
     private static function panel(string $titleKey, string $body, string $buttonKey, ?string $language): array

@@ -93,11 +93,13 @@ final class InvoiceSummary
     }
 
     /**
-     * @param array<string, mixed> $invoice  subtotal, tax, tax2, taxrate, taxrate2, total, credit, discount
+     * @param array<string, mixed> $invoice  subtotal, tax, tax2, taxrate, taxrate2, total (as
+     *                                      WHMCS keeps it: after credit), credit, discount,
+     *                                      paid (payments less refunds, tblaccounts)
      * @param array<int, string>   $taxNames from taxNames()
      * @param string               $defaultName the name of a tax level without one ("Tax")
      *
-     * @return array{discount: string, subtotal: string, taxes: list<array{label: string, amount: string}>, credit: string, total: string}
+     * @return array{discount: string, subtotal: string, taxes: list<array{label: string, amount: string}>, credit: string, total: string, paid: string, balance: string, balance_cents: int}
      */
     public static function totals(array $invoice, Currency $currency, array $taxNames, string $defaultName): array
     {
@@ -113,37 +115,60 @@ final class InvoiceSummary
                 'amount' => Money::show((string) ($invoice[$amountKey] ?? '0.00'), $currency),
             ];
         }
-        $credit = '';
-        try {
-            if (Money::toCents((string) ($invoice['credit'] ?? '0')) > 0) {
-                $credit = Money::show((string) $invoice['credit'], $currency);
+        $cents = static function ($value): int {
+            try {
+                return Money::toCents((string) ($value ?? '0'));
+            } catch (\InvalidArgumentException $e) {
+                return 0;
             }
-        } catch (\InvalidArgumentException $e) {
-            $credit = '';
-        }
-
-        // the client group's GroupDiscount lines together (negative), shown above the subtotal
-        $discount = '';
-        try {
-            if (Money::toCents((string) ($invoice['discount'] ?? '0')) !== 0) {
-                $discount = Money::show((string) $invoice['discount'], $currency);
-            }
-        } catch (\InvalidArgumentException $e) {
-            $discount = '';
-        }
+        };
+        $credit = $cents($invoice['credit'] ?? '0');
+        $discount = $cents($invoice['discount'] ?? '0'); // the GroupDiscount lines (negative)
+        $paid = $cents($invoice['paid'] ?? '0');
+        $total = $cents($invoice['total'] ?? '0');
+        $balance = max(0, $total - $paid);
 
         return [
-            'discount' => $discount,
+            'discount' => $discount !== 0 ? Money::show(Money::format($discount), $currency) : '',
             'subtotal' => Money::show((string) ($invoice['subtotal'] ?? ''), $currency),
             'taxes' => $taxes,
-            'credit' => $credit,
+            'credit' => $credit > 0 ? Money::show(Money::format($credit), $currency) : '',
             'total' => Money::show((string) ($invoice['total'] ?? ''), $currency),
+            'paid' => $paid > 0 ? Money::show(Money::format($paid), $currency) : '',
+            'balance' => Money::show(Money::format($balance), $currency),
+            'balance_cents' => $balance,
         ];
     }
 
     /**
-     * The client's invoices holding a pending alignment that still wait for payment, oldest
-     * first, with their totals. None while the module's tables are not there yet.
+     * Money received on each invoice, as WHMCS counts it in the balance: the payments less
+     * the refunds of its tblaccounts rows (whmcs8-billing 1.5), in cents, by invoice id.
+     *
+     * @param int[] $invoiceIds
+     *
+     * @return array<int, int>
+     */
+    public static function payments(array $invoiceIds): array
+    {
+        if ($invoiceIds === []) {
+            return [];
+        }
+        $rows = Capsule::table('tblaccounts')
+            ->whereIn('invoiceid', $invoiceIds)
+            ->get(['invoiceid', 'amountin', 'amountout'])
+            ->all();
+        $paid = [];
+        foreach ($rows as $row) {
+            $id = (int) $row->invoiceid;
+            $paid[$id] = ($paid[$id] ?? 0) + Money::toCents((string) $row->amountin) - Money::toCents((string) $row->amountout);
+        }
+
+        return $paid;
+    }
+
+    /**
+     * The client's invoices holding a pending alignment that still wait for payment, by due
+     * date, with their status, totals and the money already paid on them. None while the module's tables are not there yet.
      *
      * @return array<int, array<string, string>> by invoice id
      */
@@ -158,15 +183,18 @@ final class InvoiceSummary
                         ->where('state', 'pending');
                 })
                 ->whereIn('i.status', self::WAITING)
+                ->orderBy('i.duedate')
                 ->orderBy('i.id')
-                ->get(['i.id', 'i.duedate', 'i.subtotal', 'i.tax', 'i.tax2', 'i.taxrate', 'i.taxrate2', 'i.credit', 'i.total'])
+                ->get(['i.id', 'i.status', 'i.duedate', 'i.subtotal', 'i.tax', 'i.tax2', 'i.taxrate', 'i.taxrate2', 'i.credit', 'i.total'])
                 ->all();
+            $paid = self::payments(array_map(fn ($row) => (int) $row->id, $rows));
         } catch (\Throwable $e) {
             return [];
         }
         $invoices = [];
         foreach ($rows as $row) {
-            $invoices[(int) $row->id] = array_map('strval', (array) $row);
+            $invoices[(int) $row->id] = array_map('strval', (array) $row)
+                + ['paid' => Money::format($paid[(int) $row->id] ?? 0)];
         }
 
         return $invoices;

@@ -18,8 +18,10 @@ if (!defined("WHMCS")) {
  *
  * It waits at most the "Preview wait (seconds)" setting (or a shorter wait given by the
  * caller). The task expires shortly after that, so a worker that comes back late does not
- * compute previews nobody waits for any more. A preview that times out marks the worker as
- * down for a short while (a Redis key with a TTL), so pages that must stay fast skip it.
+ * compute previews nobody waits for any more. A preview that gets no answer within the whole
+ * "Preview wait (seconds)" marks the worker as down for a short while (a Redis key with a
+ * TTL), so pages that must stay fast skip it; a shorter wait (the home page panel's) says
+ * only that the worker is busy, and marks nothing.
  */
 final class PreviewClient
 {
@@ -103,7 +105,9 @@ final class PreviewClient
      * The plan for a page that must not wait (the client area's home page): the one kept for
      * this client a short while (PLAN_CACHE_TTL), else the worker's answer within $budget
      * seconds, then kept. While the worker is known to be down (a preview timed out less than
-     * WORKER_DOWN_TTL seconds ago) the worker is not asked at all.
+     * WORKER_DOWN_TTL seconds ago) the worker is not asked at all. A busy worker that misses
+     * the budget is not called down: its answer, when it comes, is picked up by the next
+     * page (the task's id is kept for PLAN_CACHE_TTL), and no second task is sent meanwhile.
      *
      * @throws PreviewError
      */
@@ -119,7 +123,28 @@ final class PreviewClient
             if ($client->get($this->downKey()) !== null) {
                 throw new PreviewError(PreviewError::TIMEOUT, 'the worker did not answer a preview a moment ago');
             }
-            $plan = $this->ask($client, $clientId, [], max(0.1, $budget));
+            $asked = $client->get($this->askedKey($clientId));
+            if (is_string($asked) && $asked !== '') {
+                $meta = json_decode((string) $client->get(CeleryMessage::resultKey($asked)), true);
+                if (!is_array($meta) || !in_array($meta['status'] ?? '', ['SUCCESS', 'FAILURE', 'REVOKED'], true)) {
+                    throw new PreviewError(PreviewError::TIMEOUT, 'the worker has not answered the last preview yet');
+                }
+                $client->del($this->askedKey($clientId));
+                $client->del(CeleryMessage::resultKey($asked));
+                $plan = $this->outcome($meta, 'plan');
+                $this->rememberWorkerVersion($client, $plan);
+            } else {
+                $limit = max(0.1, $budget);
+                $full = $limit >= (float) $this->settings->previewTimeout();
+                try {
+                    $plan = $this->ask($client, $clientId, [], $limit, $full);
+                } catch (PreviewError $e) {
+                    if ($e->reason === PreviewError::TIMEOUT && !$full && $this->lastTaskId !== null) {
+                        $client->setex($this->askedKey($clientId), self::PLAN_CACHE_TTL, $this->lastTaskId);
+                    }
+                    throw $e;
+                }
+            }
             $client->setex($key, self::PLAN_CACHE_TTL, (string) json_encode($plan));
 
             return $plan;
@@ -167,8 +192,16 @@ final class PreviewClient
         }
     }
 
-    /** Sends the preview task and waits up to $limit seconds for its answer. @throws PreviewError */
-    private function ask(RedisClient $client, int $clientId, array $options, float $limit): array
+    /** The id of the last task sent (a preview the caller may pick up later). */
+    private ?string $lastTaskId = null;
+
+    /**
+     * Sends the preview task and waits up to $limit seconds for its answer; $markDown: a
+     * timeout marks the worker as down (the whole preview wait went by).
+     *
+     * @throws PreviewError
+     */
+    private function ask(RedisClient $client, int $clientId, array $options, float $limit, bool $markDown = true): array
     {
         $kwargs = ['client_id' => $clientId];
         foreach (['day', 'cycles', 'services', 'mode', 'today'] as $key) {
@@ -176,7 +209,7 @@ final class PreviewClient
                 $kwargs[$key] = $options[$key];
             }
         }
-        $plan = $this->outcome($this->await($client, self::TASK, $kwargs, $limit), 'plan');
+        $plan = $this->outcome($this->await($client, self::TASK, $kwargs, $limit, $markDown), 'plan');
         $this->rememberWorkerVersion($client, $plan);
 
         return $plan;
@@ -187,14 +220,14 @@ final class PreviewClient
      *
      * @throws PreviewError
      */
-    private function await(RedisClient $client, string $task, array $kwargs, float $limit): array
+    private function await(RedisClient $client, string $task, array $kwargs, float $limit, bool $markDown = true): array
     {
         try {
             $queue = $this->settings->queue();
         } catch (SettingsError $e) {
             throw new PreviewError(PreviewError::UNREACHABLE, $e->getMessage(), $e);
         }
-        $taskId = Uuid::v4();
+        $taskId = $this->lastTaskId = Uuid::v4();
         $expires = (new \DateTimeImmutable('now', new \DateTimeZone('UTC')))
             ->modify('+' . ((int) ceil($limit) + self::EXPIRES_AFTER_WAIT) . ' seconds');
         $message = CeleryMessage::build($task, $kwargs, $taskId, $queue, ['expires' => $expires]);
@@ -204,7 +237,9 @@ final class PreviewClient
             $client->lpush(CeleryMessage::redisListKey($queue), CeleryMessage::encode($message));
             $meta = TaskResults::poll($client, $taskId, $deadline);
             if ($meta === null) {
-                $client->setex($this->downKey(), self::WORKER_DOWN_TTL, (string) time());
+                if ($markDown) {
+                    $client->setex($this->downKey(), self::WORKER_DOWN_TTL, (string) time());
+                }
                 throw new PreviewError(
                     PreviewError::TIMEOUT,
                     sprintf('the worker did not answer %s %s within %.1f seconds', $kind, $taskId, $limit)
@@ -265,6 +300,12 @@ final class PreviewClient
     private function downKey(): string
     {
         return 'prorata:worker-down:' . $this->settings->queue();
+    }
+
+    /** Redis key of the preview task the home page panel sent and did not get in time. */
+    private function askedKey(int $clientId): string
+    {
+        return 'prorata:plan-asked:' . $this->settings->queue() . ':' . $clientId;
     }
 
     private function planKey(int $clientId): string

@@ -116,21 +116,25 @@ final class Records
     }
 
     /**
-     * The client's pending alignments whose invoice still waits for payment, by invoice.
+     * The client's pending alignments whose invoice still waits for payment, by invoice, the
+     * invoice due first first; each invoice with its status, money paid on it (paid) and who
+     * asked for the alignment (requested_by: "client:7", "admin:1", "bulk", "cli").
      *
-     * @return array<int, array{invoice: object, records: object[]}>
+     * @return array<int, array{invoice: object, requested_by: string, records: object[]}>
      */
     public static function pendingInvoices(int $clientId): array
     {
         $rows = Capsule::table('mod_prorata_records as r')
             ->join('tblinvoices as i', 'i.id', '=', 'r.invoice_id')
+            ->leftJoin('mod_prorata_requests as q', 'q.id', '=', 'r.request_id')
             ->where('r.client_id', $clientId)
             ->where('r.state', 'pending')
             ->whereIn('i.status', InvoiceStatuses::AWAITING_PAYMENT)
+            ->orderBy('i.duedate')
             ->orderBy('r.invoice_id')
             ->orderBy('r.id')
             ->get([
-                'r.id', 'r.kind', 'r.relid', 'r.old_due', 'r.new_due', 'r.amount', 'r.invoice_id',
+                'r.id', 'r.kind', 'r.relid', 'r.old_due', 'r.new_due', 'r.amount', 'r.invoice_id', 'q.requested_by',
                 'i.status as invoice_status', 'i.total as invoice_total', 'i.duedate as invoice_duedate',
                 'i.subtotal as invoice_subtotal', 'i.tax as invoice_tax', 'i.tax2 as invoice_tax2',
                 'i.taxrate as invoice_taxrate', 'i.taxrate2 as invoice_taxrate2', 'i.credit as invoice_credit',
@@ -154,12 +158,16 @@ final class Records
                         'taxrate2' => (string) $row->invoice_taxrate2,
                         'credit' => (string) $row->invoice_credit,
                     ],
+                    'requested_by' => (string) ($row->requested_by ?? ''),
                     'records' => [],
                 ];
             }
             $invoices[$id]['records'][] = $row;
         }
         self::addDiscounts($invoices);
+        foreach (InvoiceSummary::payments(array_keys($invoices)) as $id => $cents) {
+            $invoices[$id]['invoice']->paid = Money::format($cents);
+        }
 
         return $invoices;
     }

@@ -11,9 +11,12 @@
     $errors, $lang (the module's strings), $modulelink, $day, $intro, $day_warning, $token,
     $can_align (false: the user may not pay this account's invoices, so no confirm button),
     $read_only (the message saying so), $invoices (each: title, duedate, rows, subtotal, taxes
-    [label, amount], credit, total), $free (lines aligned at no charge), $skipped, $pending
-    (each: label, duedate, url, items, subtotal, taxes, credit, total), $created,
-    $confirmed_message; $lines and $total (every line, every invoice's total added up) are
+    [label, amount], credit, total, paid, balance), $free (lines aligned at no charge),
+    $skipped, $changes (the open invoices the alignment deletes, reduces or cancels: id,
+    action, summary, before, after, lines [description, amount]), $confirm_label, $pending
+    (each: label, status, duedate, due_now, in_progress, payable, url, items, and the totals),
+    $pending_intro, $created (each: label, total, credit, duedate, payable, url),
+    $confirmed_message, $queued_message; $lines and $total (every line, every invoice's total added up) are
     still there for theme copies of an earlier version of this file. Every value is plain
     text: print it with |escape.
 *}
@@ -47,12 +50,24 @@
         <th colspan="{$span}" class="text-right">{$lang.client_total|escape:'html'}</th>
         <th class="text-right prorata-total">{$totals.total|escape:'html'}</th>
     </tr>
+    {if $totals.paid}
+        <tr class="prorata-paid">
+            <td colspan="{$span}" class="text-right">{$lang.client_paid|escape:'html'}</td>
+            <td class="text-right">-{$totals.paid|escape:'html'}</td>
+        </tr>
+    {/if}
+    {if $totals.balance}
+        <tr class="prorata-left">
+            <th colspan="{$span}" class="text-right">{$lang.client_left_to_pay|escape:'html'}</th>
+            <th class="text-right prorata-balance">{$totals.balance|escape:'html'}</th>
+        </tr>
+    {/if}
 </tfoot>
 {/function}
 {* The lines of one invoice, each with a box to leave it out, and its totals when $totals is set. *}
 {function name=prorata_lines}
 <div class="table-responsive">
-    <table class="table table-sm table-hover prorata-lines">
+    <table class="table table-sm table-hover prorata-lines prorata-stack">
         <thead>
             <tr>
                 <th><span class="sr-only">{$lang.client_col_include|escape:'html'}</span></th>
@@ -67,16 +82,16 @@
         <tbody>
             {foreach $rows as $line}
                 <tr data-item="{$line.key|escape:'html'}">
-                    <td>
+                    <td class="prorata-include">
                         <input type="checkbox" name="services[]" value="{$line.key|escape:'html'}" checked
                             aria-label="{$line.name|escape:'html'}"{if !$can_align} disabled{/if}>
                     </td>
-                    <td>{$line.name|escape:'html'}{if $line.domain}<br><small class="text-muted">{$line.domain|escape:'html'}</small>{/if}</td>
-                    <td>{$line.cycle|escape:'html'}</td>
-                    <td>{$line.old_due|escape:'html'}</td>
-                    <td><strong>{$line.new_due|escape:'html'}</strong></td>
-                    <td class="text-right">{$line.days|escape:'html'}</td>
-                    <td class="text-right prorata-amount">{$line.amount|escape:'html'}</td>
+                    <td class="prorata-name">{$line.name|escape:'html'}{if $line.domain}<br><small class="text-muted">{$line.domain|escape:'html'}</small>{/if}</td>
+                    <td data-label="{$lang.client_col_cycle|escape:'html'}">{$line.cycle|escape:'html'}</td>
+                    <td data-label="{$lang.client_col_current_due|escape:'html'}">{$line.old_due|escape:'html'}</td>
+                    <td data-label="{$lang.client_col_new_due|escape:'html'}"><strong>{$line.new_due|escape:'html'}</strong>{if $line.new_due_note}<br><small class="text-muted prorata-new-due-note">{$line.new_due_note|escape:'html'}</small>{/if}</td>
+                    <td data-label="{$lang.client_col_days|escape:'html'}" class="text-right">{$line.days|escape:'html'}</td>
+                    <td data-label="{$lang.client_col_amount|escape:'html'}" class="text-right prorata-amount">{$line.amount|escape:'html'}</td>
                 </tr>
             {/foreach}
         </tbody>
@@ -86,6 +101,24 @@
     </table>
 </div>
 {/function}
+<style>
+{* Phones: the tables stack, one card-like block per line, each value under its column's name,
+   so nothing needs sideways scrolling at 375 px (Bootstrap 4's "xs", below 576 px). *}
+.prorata-align-client {ldelim} overflow-wrap: anywhere; {rdelim}
+@media (max-width: 575.98px) {ldelim}
+  .prorata-align-client .card-body {ldelim} padding: .75rem; {rdelim}
+  .prorata-stack thead {ldelim} display: none; {rdelim}
+  .prorata-stack, .prorata-stack tbody, .prorata-stack tfoot, .prorata-stack tr, .prorata-stack td, .prorata-stack th {ldelim} display: block; width: 100%; {rdelim}
+  .prorata-stack tbody tr {ldelim} border-top: 1px solid #dee2e6; padding: .4rem 0; {rdelim}
+  .prorata-stack tbody td {ldelim} border: 0; padding: .1rem 0; text-align: right; {rdelim}
+  .prorata-stack tbody td.prorata-name {ldelim} text-align: left; font-weight: 600; {rdelim}
+  .prorata-stack tbody td.prorata-include {ldelim} float: left; width: auto; padding-right: .5rem; {rdelim}
+  .prorata-stack tbody td[data-label]::before {ldelim} content: attr(data-label); float: left; padding-right: .5rem; font-weight: normal; color: #6c757d; {rdelim}
+  .prorata-stack tfoot tr {ldelim} display: flex; justify-content: space-between; border-top: 1px solid #dee2e6; {rdelim}
+  .prorata-stack tfoot td, .prorata-stack tfoot th {ldelim} width: auto; border: 0; padding: .2rem 0; {rdelim}
+  .prorata-align-client .btn {ldelim} display: block; width: 100%; margin: 0 0 .5rem; white-space: normal; {rdelim}
+{rdelim}
+</style>
 <div class="prorata-align-client">
 
 {foreach $errors as $error}
@@ -105,17 +138,17 @@
     <div class="card prorata-pending">
         <div class="card-body">
             <h3 class="card-title">{$lang.client_pending_title|escape:'html'}</h3>
-            <p>{$lang.client_pending_intro|escape:'html'}</p>
+            <p class="prorata-pending-intro">{$pending_intro|escape:'html'}</p>
             {if $read_only}
                 <div class="alert alert-info prorata-read-only" role="alert">{$read_only|escape:'html'}</div>
             {/if}
             {foreach $pending as $invoice}
                 <div class="prorata-pending-invoice mb-4" data-invoice="{$invoice.id|escape:'html'}">
                     <h4 class="h5">{$invoice.label|escape:'html'}
-                        <small class="text-muted">&middot; {$lang.client_due|escape:'html'} {$invoice.duedate|escape:'html'}</small>
+                        <small class="text-muted">&middot; {$invoice.status|escape:'html'} &middot; {$lang.client_due|escape:'html'} {$invoice.duedate|escape:'html'}</small>
                     </h4>
                     <div class="table-responsive">
-                        <table class="table table-sm">
+                        <table class="table table-sm prorata-stack">
                             <thead>
                                 <tr>
                                     <th>{$lang.client_col_service|escape:'html'}</th>
@@ -127,18 +160,20 @@
                             <tbody>
                                 {foreach $invoice.items as $item}
                                     <tr>
-                                        <td>{$item.name|escape:'html'}{if $item.domain} <small class="text-muted">{$item.domain|escape:'html'}</small>{/if}</td>
-                                        <td>{$item.old_due|escape:'html'}</td>
-                                        <td>{$item.new_due|escape:'html'}</td>
-                                        <td class="text-right">{$item.amount|escape:'html'}</td>
+                                        <td class="prorata-name">{$item.name|escape:'html'}{if $item.domain} <small class="text-muted">{$item.domain|escape:'html'}</small>{/if}</td>
+                                        <td data-label="{$lang.client_col_current_due|escape:'html'}">{$item.old_due|escape:'html'}</td>
+                                        <td data-label="{$lang.client_col_new_due|escape:'html'}">{$item.new_due|escape:'html'}</td>
+                                        <td data-label="{$lang.client_col_amount|escape:'html'}" class="text-right">{$item.amount|escape:'html'}</td>
                                     </tr>
                                 {/foreach}
                             </tbody>
                             {call name=prorata_totals totals=$invoice span=3 lang=$lang}
                         </table>
                     </div>
-                    {if $can_align}
-                        <a href="{$invoice.url|escape:'html'}" class="btn btn-primary prorata-pay">{$lang.client_pay_now|escape:'html'}</a>
+                    {if $invoice.in_progress}
+                        <div class="alert alert-info prorata-in-progress" role="status">{$lang.client_payment_in_progress|escape:'html'}</div>
+                    {elseif $can_align && $invoice.payable}
+                        <a href="{$invoice.url|escape:'html'}" class="btn btn-primary prorata-pay">{if $invoice.due_now}{$lang.client_pay_now|escape:'html'}{else}{$lang.client_pay|escape:'html'}{/if}</a>
                     {/if}
                 </div>
             {/foreach}
@@ -183,8 +218,45 @@
                             {call name=prorata_lines rows=$free totals=null lang=$lang can_align=$can_align}
                         </div>
                     {/if}
+                    {if $changes}
+                        <div class="prorata-changes mb-3">
+                            <h4 class="h6">{$lang.client_changes_title|escape:'html'}</h4>
+                            <p class="small">{$lang.client_changes_intro|escape:'html'}</p>
+                            {foreach $changes as $change}
+                                <div class="prorata-change mb-3" data-invoice="{$change.id|escape:'html'}" data-action="{$change.action|escape:'html'}">
+                                    <p class="mb-1"><strong>{$change.summary|escape:'html'}</strong></p>
+                                    {if $change.lines}
+                                        <div class="table-responsive">
+                                            <table class="table table-sm prorata-stack prorata-change-lines">
+                                                <thead>
+                                                    <tr>
+                                                        <th>{$lang.client_change_line|escape:'html'}</th>
+                                                        <th class="text-right">{$lang.client_change_amount|escape:'html'}</th>
+                                                    </tr>
+                                                </thead>
+                                                <tbody>
+                                                    {foreach $change.lines as $line}
+                                                        <tr>
+                                                            <td class="prorata-name">{$line.description|escape:'html'}</td>
+                                                            <td data-label="{$lang.client_change_amount|escape:'html'}" class="text-right">{$line.amount|escape:'html'}</td>
+                                                        </tr>
+                                                    {/foreach}
+                                                </tbody>
+                                            </table>
+                                        </div>
+                                    {/if}
+                                    {if $change.kept}
+                                        <p class="small mb-1 prorata-change-kept">{$lang.client_change_kept|escape:'html'}:
+                                            {foreach $change.kept as $line}{if !$line@first}; {/if}{$line.description|escape:'html'} {$line.amount|escape:'html'}{/foreach}</p>
+                                    {/if}
+                                    <p class="small mb-0">{$lang.client_change_before|escape:'html'}: <span class="prorata-change-before">{$change.before|escape:'html'}</span>
+                                        &middot; {$lang.client_change_after|escape:'html'}: <span class="prorata-change-after">{$change.after|escape:'html'}</span></p>
+                                </div>
+                            {/foreach}
+                        </div>
+                    {/if}
                     {if $can_align}
-                        <button type="submit" class="btn btn-primary prorata-confirm">{$lang.client_confirm|escape:'html'}</button>
+                        <button type="submit" class="btn btn-primary prorata-confirm">{if $confirm_label}{$confirm_label|escape:'html'}{else}{$lang.client_confirm|escape:'html'}{/if}</button>
                         <a href="clientarea.php" class="btn btn-default btn-outline-secondary">{$lang.client_not_now|escape:'html'}</a>
                     {/if}
                 </form>
@@ -210,8 +282,10 @@
             {foreach $created as $invoice}
                 <p class="prorata-created-invoice" data-invoice="{$invoice.id|escape:'html'}">
                     <strong>{$invoice.label|escape:'html'}</strong>:
-                    {$invoice.total|escape:'html'}, {$lang.client_due|escape:'html'} {$invoice.duedate|escape:'html'}
-                    <a href="{$invoice.url|escape:'html'}" class="btn btn-primary btn-sm ml-2 prorata-pay">{$lang.client_pay_now|escape:'html'}</a>
+                    {if $invoice.credit}{$lang.client_credit_applied|escape:'html'} -{$invoice.credit|escape:'html'}, {/if}{$lang.client_left_to_pay|escape:'html'} <span class="prorata-balance">{$invoice.total|escape:'html'}</span>, {$lang.client_due|escape:'html'} {$invoice.duedate|escape:'html'}
+                    {if $invoice.payable}
+                        <a href="{$invoice.url|escape:'html'}" class="btn btn-primary btn-sm ml-2 prorata-pay">{$lang.client_pay_now|escape:'html'}</a>
+                    {/if}
                 </p>
             {/foreach}
             <p class="text-muted small">{$lang.client_explain_dates|escape:'html'}</p>
@@ -220,7 +294,7 @@
 
 {elseif $view == 'queued'}
     <div class="alert alert-info prorata-queued" role="alert">
-        {$lang.client_queued|escape:'html'}
+        {if $queued_message}{$queued_message|escape:'html'}{else}{$lang.client_queued|escape:'html'}{/if}
         <a href="{$modulelink|escape:'html'}" class="alert-link">{$lang.client_reload|escape:'html'}</a>
     </div>
 {/if}

@@ -6,15 +6,18 @@ use ProrataAlign\Records;
 use ProrataAlign\ClientContext;
 use ProrataAlign\EventNotKept;
 use ProrataAlign\InvoiceSummary;
+use ProrataAlign\Money;
 use ProrataAlign\Page\Csrf;
 use ProrataAlign\Page\Format;
 use ProrataAlign\Page\Input;
 use ProrataAlign\Page\InputError;
 use ProrataAlign\Page\Text;
+use ProrataAlign\Page\WhmcsWords;
 use ProrataAlign\PreviewClient;
 use ProrataAlign\PreviewError;
 use ProrataAlign\SettingsError;
 use ProrataAlign\Worker\WorkerClient;
+use WHMCS\Database\Capsule;
 
 if (!defined("WHMCS")) {
     die("This file cannot be accessed directly");
@@ -35,6 +38,12 @@ if (!defined("WHMCS")) {
 final class ClientAreaController
 {
     public const LINK = 'index.php?m=prorata_align';
+
+    /** Session key of the alignments sent but not handled yet, by client id: event id, time. */
+    public const QUEUED_SESSION_KEY = 'prorata_align_queued';
+
+    /** Seconds a sent alignment is shown as queued at most (the outbox relays within a minute). */
+    private const QUEUED_FOR = 86400;
 
     private Text $t;
     private WorkerClient $worker;
@@ -115,9 +124,13 @@ final class ClientAreaController
             return $base + ($this->confirm() ?? ['view' => 'refused']);
         }
 
+        if ($this->queuedEvent() !== null) {
+            // sent, not handled yet: say so at once, no preview to wait for
+            return $base + ['view' => 'queued', 'queued_message' => $this->t->get('client_queued_waiting')];
+        }
         $pending = $this->pending();
         if ($pending !== []) {
-            return $base + ['view' => 'pending', 'pending' => $pending];
+            return $base + ['view' => 'pending', 'pending' => $pending, 'pending_intro' => $this->pendingIntro()];
         }
 
         return $base + $this->offer();
@@ -140,11 +153,20 @@ final class ClientAreaController
         return InvoiceSummary::totals($invoice, $this->format->currency(), $this->taxNames, $this->t->get('tax_default_name'));
     }
 
-    /** The pending alignment invoices, for the template. */
+    /** Who asked for the pending alignments, by invoice id ("client:7", "admin:1", "bulk"). */
+    private array $requestedBy = [];
+
+    /**
+     * The pending alignment invoices, for the template, the one due first first: each with its
+     * credit, the money already paid and what is left; one in Payment Pending gets no pay
+     * button (its payment is on its way), and "to pay now" only once it is due.
+     */
     private function pending(): array
     {
         $list = [];
+        $today = date('Y-m-d');
         foreach (Records::pendingInvoices($this->clientId) as $id => $entry) {
+            $this->requestedBy[(int) $id] = (string) ($entry['requested_by'] ?? '');
             $items = [];
             foreach ($entry['records'] as $record) {
                 $items[] = [
@@ -155,16 +177,64 @@ final class ClientAreaController
                     'amount' => $this->format->money((string) $record->amount),
                 ];
             }
+            $invoice = $entry['invoice'];
+            $totals = $this->totals((array) $invoice);
+            $inProgress = (string) $invoice->status === 'Payment Pending';
             $list[] = [
                 'id' => (int) $id,
                 'label' => $this->t->get('invoice_number', (int) $id),
-                'duedate' => $this->format->date($entry['invoice']->duedate),
+                'status' => WhmcsWords::invoiceStatus((string) $invoice->status, $this->t),
+                'duedate' => $this->format->date($invoice->duedate),
+                'due_now' => substr((string) $invoice->duedate, 0, 10) <= $today,
+                'in_progress' => $inProgress,
+                'payable' => !$inProgress && $totals['balance_cents'] > 0,
                 'url' => 'viewinvoice.php?id=' . (int) $id,
                 'items' => $items,
-            ] + $this->totals((array) $entry['invoice']);
+            ] + $totals;
         }
 
         return $list;
+    }
+
+    /** Who made the alignment (the client, staff, a bulk run), then what to do, in plural. */
+    private function pendingIntro(): string
+    {
+        $by = array_values(array_filter($this->requestedBy));
+        $client = array_filter($by, fn ($who) => str_starts_with($who, 'client'));
+        if ($client !== [] || $by === []) {
+            $who = $this->t->get('client_pending_by_client');
+        } elseif (in_array('bulk', $by, true)) {
+            $who = $this->t->get('client_pending_by_bulk');
+        } else {
+            $who = $this->t->get('client_pending_by_staff');
+        }
+
+        return $who . ' ' . $this->t->get(count($this->requestedBy) > 1 ? 'client_pending_pay_many' : 'client_pending_pay_one');
+    }
+
+    /**
+     * The alignment this client's session sent without an answer yet, while the worker has
+     * not handled it (no mod_prorata_requests row with its event id): its event id, or null.
+     */
+    private function queuedEvent(): ?string
+    {
+        $queued = $_SESSION[self::QUEUED_SESSION_KEY][$this->clientId] ?? null;
+        if (!is_array($queued) || !is_string($queued['event'] ?? null)) {
+            return null;
+        }
+        $handled = true;
+        try {
+            $handled = Capsule::table('mod_prorata_requests')->where('event_id', $queued['event'])->exists();
+        } catch (\Throwable $e) {
+            $handled = true; // the worker's tables cannot be read: show the page as it is
+        }
+        if ($handled || time() - (int) ($queued['at'] ?? 0) > self::QUEUED_FOR) {
+            unset($_SESSION[self::QUEUED_SESSION_KEY][$this->clientId]);
+
+            return null;
+        }
+
+        return $queued['event'];
     }
 
     /**
@@ -198,6 +268,7 @@ final class ClientAreaController
                 'days' => $line['days'] === null ? '' : (string) (int) $line['days'],
                 'amount' => $this->format->money($line['amount'] ?? null),
                 'immediate' => (bool) ($line['immediate'] ?? false),
+                'new_due_note' => $this->newDueNote($line),
             ];
             if (($line['reason'] ?? null) === null) {
                 $lines[$key] = $entry;
@@ -223,13 +294,13 @@ final class ClientAreaController
                 'title' => count($planned) > 1 ? $this->t->get('client_invoice_of', $n + 1, count($planned)) : '',
                 'duedate' => $this->format->date($invoice['duedate'] ?? null),
                 'rows' => $rows,
-            ] + $this->totals($invoice);
+            ] + $this->totals(self::afterCredit($invoice));
         }
 
         $rows = array_merge(array_merge(...array_column($invoices, 'rows')), array_values($lines));
         $cents = 0;
-        foreach ($planned as $invoice) {
-            $cents += \ProrataAlign\Money::toCents((string) ($invoice['total'] ?? '0'));
+        foreach ($invoices as $invoice) {
+            $cents += $invoice['balance_cents'];
         }
 
         return [
@@ -238,10 +309,132 @@ final class ClientAreaController
             'free' => array_values($lines), // aligned at no charge: no invoice line
             'skipped' => $skipped,
             'token' => $this->mayAlign() ? Csrf::token() : '',
+            'changes' => $this->changes($plan['changes'] ?? []),
+            'confirm_label' => $this->t->get(count($invoices) > 1 ? 'client_confirm_many' : 'client_confirm'),
             // for copies of the template made before invoices were shown one by one
             'lines' => $rows,
             'total' => $this->format->money(sprintf('%d.%02d', intdiv($cents, 100), $cents % 100)),
         ];
+    }
+
+    /**
+     * A planned invoice as WHMCS will keep it once the client's credit is applied: "total"
+     * after the credit, as on any WHMCS invoice. A worker that does not say the credit yet
+     * (an earlier version) leaves it as it is.
+     */
+    private static function afterCredit(array $invoice): array
+    {
+        if (isset($invoice['balance'], $invoice['credit'])) {
+            $invoice['total'] = (string) $invoice['balance'];
+        } else {
+            unset($invoice['credit']);
+        }
+
+        return $invoice;
+    }
+
+    /** Why P is not the next chosen day: "Minimum days to charge" moved it on. */
+    private function newDueNote(array $line): string
+    {
+        if (($line['new_due_reason'] ?? null) !== 'minimum-days' || ($line['reason'] ?? null) !== null) {
+            return '';
+        }
+
+        return $this->t->get(
+            'client_new_due_reason_minimum_days',
+            $this->format->date($line['new_due'] ?? null),
+            $this->format->date($line['new_due_before_minimum'] ?? null),
+            (int) ($line['days'] ?? 0)
+        );
+    }
+
+    /**
+     * What the alignment does to the client's open invoices (the plan's "changes"), in the
+     * client's words: each invoice deleted, reduced or cancelled, its total now and after,
+     * and the lines that leave it (a renewal with its promotion and discount lines). Read
+     * from the client's own invoices only.
+     */
+    private function changes(array $changes): array
+    {
+        $changes = array_values(array_filter($changes, 'is_array'));
+        if ($changes === []) {
+            return [];
+        }
+        $ids = array_map(fn ($change) => (int) ($change['invoice_id'] ?? 0), $changes);
+        $items = [];
+        foreach ($changes as $change) {
+            foreach ($change['removed_item_ids'] ?? [] as $item) {
+                $items[] = (int) $item;
+            }
+        }
+        $invoices = Capsule::table('tblinvoices')
+            ->whereIn('id', $ids)
+            ->where('userid', $this->clientId)
+            ->get(['id', 'total', 'credit'])
+            ->keyBy('id')
+            ->all();
+        // the lines that leave, and those left on an invoice that is cancelled (its late fees)
+        $cancelled = array_map(
+            fn ($change) => (int) ($change['invoice_id'] ?? 0),
+            array_filter($changes, fn ($change) => ($change['action'] ?? '') === 'cancel' && ($change['mass_pay_for'] ?? []) === [])
+        );
+        $lines = Capsule::table('tblinvoiceitems')
+            ->where('userid', $this->clientId)
+            ->where(function ($query) use ($items, $cancelled) {
+                $query->whereIn('id', $items === [] ? [0] : $items)->orWhereIn('invoiceid', $cancelled === [] ? [0] : $cancelled);
+            })
+            ->orderBy('id')
+            ->get(['id', 'invoiceid', 'description', 'amount'])
+            ->all();
+        $leaving = array_flip($items);
+        $list = [];
+        foreach ($changes as $change) {
+            $id = (int) ($change['invoice_id'] ?? 0);
+            $invoice = $invoices[$id] ?? null;
+            if ($invoice === null) {
+                continue;
+            }
+            $action = (string) ($change['action'] ?? 'reduce');
+            $massPay = array_map('intval', $change['mass_pay_for'] ?? []);
+            $removed = [];
+            $kept = [];
+            foreach ($lines as $line) {
+                if ((int) $line->invoiceid === $id) {
+                    $entry = [
+                        // WHMCS's descriptions hold line breaks (the period on a second line)
+                        'description' => trim(preg_replace('/\s+/u', ' ', (string) $line->description)),
+                        'amount' => $this->format->money((string) $line->amount),
+                    ];
+                    if (isset($leaving[(int) $line->id])) {
+                        $removed[] = $entry;
+                    } else {
+                        $kept[] = $entry;
+                    }
+                }
+            }
+            if ($massPay !== []) {
+                $summary = $this->t->get('client_change_mass_pay', $id, implode(', ', array_map(fn ($n) => '#' . $n, $massPay)));
+            } else {
+                $summary = $this->t->get($action === 'delete' ? 'client_change_delete' : ($action === 'cancel' ? 'client_change_cancel' : 'client_change_reduce'), $id);
+            }
+            $after = match ($action) {
+                'delete' => $this->t->get('client_change_gone'),
+                'cancel' => $this->t->get('client_change_cancelled'),
+                default => $this->format->money((string) ($change['total'] ?? '')),
+            };
+            $list[] = [
+                'id' => $id,
+                'action' => $action,
+                'summary' => $summary,
+                'before' => $this->format->money((string) $invoice->total),
+                'after' => $after,
+                'lines' => $removed,
+                // left on a cancelled invoice, no longer due
+                'kept' => $action === 'cancel' ? $kept : [],
+            ];
+        }
+
+        return $list;
     }
 
     /**
@@ -280,9 +473,13 @@ final class ClientAreaController
 
             return null;
         }
-        $meta = $sent->wasSent() ? $this->worker->awaitResult($sent->eventId) : null;
+        // a worker known not to answer is not waited for: the request is queued, and said so
+        $down = $sent->wasSent() && (new PreviewClient($this->worker->settings()))->workerKnownDown();
+        $meta = $sent->wasSent() && !$down ? $this->worker->awaitResult($sent->eventId) : null;
         if ($meta === null) {
-            return ['view' => 'queued'];
+            $_SESSION[self::QUEUED_SESSION_KEY][$this->clientId] = ['event' => $sent->eventId, 'at' => time()];
+
+            return ['view' => 'queued', 'queued_message' => $this->t->get('client_queued')];
         }
         $result = ($meta['status'] ?? '') === 'SUCCESS' && is_array($meta['result'] ?? null) ? $meta['result'] : null;
         if ($result === null || ($result['status'] ?? '') === 'rejected') {
@@ -293,22 +490,30 @@ final class ClientAreaController
         $invoices = [];
         foreach ($result['invoices'] ?? [] as $invoice) {
             $id = (int) ($invoice['id'] ?? 0);
+            $paid = ($invoice['status'] ?? '') === 'Paid';
             $invoices[] = [
                 'id' => $id,
                 'label' => $this->t->get('invoice_number', $id),
+                // what is left to pay: WHMCS's total, after the credit applied
                 'total' => $this->format->money((string) ($invoice['total'] ?? '')),
+                'credit' => Money::toCents((string) ($invoice['credit'] ?? '0')) > 0
+                    ? $this->format->money((string) $invoice['credit']) : '',
                 'duedate' => $this->format->date($invoice['duedate'] ?? null),
+                'payable' => !$paid,
                 'url' => 'viewinvoice.php?id=' . $id,
             ];
+        }
+        $services = count($result['aligned'] ?? []);
+        $done = $invoices === [] ? 'client_done_free_' : 'client_done_';
+        $message = $this->t->get($done . ($services === 1 ? 'one' : 'many'), $services);
+        if ($invoices !== []) {
+            $message .= ' ' . $this->t->get(count($invoices) === 1 ? 'client_ready_one' : 'client_ready_many');
         }
 
         return [
             'view' => 'confirmed',
             'created' => $invoices,
-            'confirmed_message' => $this->t->get(
-                $invoices === [] ? 'client_confirmed_free' : 'client_confirmed',
-                count($result['aligned'] ?? [])
-            ),
+            'confirmed_message' => $message,
         ];
     }
 
@@ -325,6 +530,6 @@ final class ClientAreaController
 
     private function cycleName(string $cycle): string
     {
-        return in_array($cycle, Input::CYCLES, true) ? $this->t->get('cycle_' . Input::cycleKey($cycle)) : $cycle;
+        return in_array($cycle, Input::CYCLES, true) ? WhmcsWords::cycle($cycle, $this->t) : $cycle;
     }
 }
