@@ -25,7 +25,7 @@ from worker.handlers.reconcile import reconcile
 from worker.own_schema import client_day_history, client_days, requests
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import cancel_invoice, pay_invoice
-from worker.steps.bulk import REQUESTED_BY as BULK_REQUESTER
+from worker.store.bulk_runs import REQUESTED_BY as BULK_REQUESTER
 
 
 def align(
