@@ -38,7 +38,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(planned.to_dict(), indent=2))
     else:
-        print(render_plan(planned.plan, planned.state.profile.name, planned.withdraw))
+        print(
+            render_plan(
+                planned.plan, planned.state.profile.name, planned.withdraw, planned.credits()
+            )
+        )
     return 0
 
 
