@@ -354,7 +354,7 @@ final class SingleClientController
         if ($reason === null) {
             $note = ($line['immediate'] ?? false) ? $this->t->get('note_immediate') : '';
         } else {
-            $note = $this->t->get('reason_' . str_replace('-', '_', (string) $reason), (string) ($line['status'] ?? ''));
+            $note = $this->t->get('reason_' . str_replace('-', '_', (string) $reason), $this->words->status((string) ($line['status'] ?? '')));
         }
 
         return ['note' => $note, 'blocked_by' => null, 'blocked_text' => ''];
