@@ -1187,9 +1187,11 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
             "[...document.querySelectorAll('table.prorata-totals td.text-right')]"
             ".map(c => c.innerText.trim()).filter(t => t.includes('€'))"
         )
-        assert len(cells) == 5 and all(FORMAT_3.match(cell.lstrip("-")) for cell in cells), cells
+        # subtotal, taxes, total, the credit applied, what is left to pay; the discount
+        assert len(cells) == 7 and all(FORMAT_3.match(cell.lstrip("-")) for cell in cells), cells
         assert amount_of(cells[3]) == totals.total
-        assert cells[4].startswith("-") and -amount_of(cells[4]) == invoice.discount
+        assert amount_of(cells[4]) == 0 and amount_of(cells[5]) == totals.total  # no credit
+        assert cells[6].startswith("-") and -amount_of(cells[6]) == invoice.discount
 
         # aligned, the invoice waiting for payment reads the same: records, discount, subtotal
         [waiting] = align_now(live, ids["tess"])
