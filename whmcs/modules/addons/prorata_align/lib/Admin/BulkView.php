@@ -148,7 +148,7 @@ final class BulkView
 
         return [
             'skipped' => array_map(fn ($row) => $this->clientReason($row, 'skipped'), $list['rows']),
-            'skipped_count' => $this->t->get($list['total'] === 1 ? 'bulk_skipped_count_one' : 'bulk_skipped_count', $list['total']),
+            'skipped_count' => $list['total'] === 0 ? '' : $this->t->get($list['total'] === 1 ? 'bulk_skipped_count_one' : 'bulk_skipped_count', $list['total']),
             'skipped_pages_html' => Templates::render('admin/pages', [
                 'pages' => PageWindow::links($this->t, $list['page'], $list['pages'], $href),
                 'label' => $this->t->get('bulk_skipped_title'),

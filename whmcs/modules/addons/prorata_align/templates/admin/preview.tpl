@@ -99,7 +99,7 @@
 <tbody>
 {foreach $plan.changes as $change}
 <tr data-invoice="{$change.id}" data-action="{$change.action|escape}">
-<td><a href="invoices.php?action=edit&amp;id={$change.id}">{$change.text|escape}</a></td>
+<td class="text-nowrap"><a href="invoices.php?action=edit&amp;id={$change.id}">{$change.text|escape}</a></td>
 <td><strong>{$change.action_text|escape}</strong><br><small class="text-muted">{$change.why|escape}</small></td>
 <td>{if $change.removed}<ul class="list-unstyled prorata-removed">{foreach $change.removed as $item}<li>{$item.kind|escape}: {$item.description|escape} <span class="text-nowrap">{$item.amount|escape}</span></li>{/foreach}</ul>{/if}</td>
 <td class="text-right text-nowrap prorata-before">{$change.before|escape}</td>

@@ -83,7 +83,7 @@ final class SingleClientController
                 'name' => Records::clientName($client),
                 'company' => (string) $client->companyname,
                 'email' => (string) $client->email,
-                'status' => (string) $client->status,
+                'status' => $this->words->status((string) $client->status),
             ];
         }
 
