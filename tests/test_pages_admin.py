@@ -473,3 +473,63 @@ def test_beat_jobs_wait_for_their_first_run_after_beat_starts(live: Site, browse
     finally:
         with live.engine.begin() as conn:
             conn.execute(sa.delete(job_runs))
+
+
+# ---- why P moved, excluded products ----------------------------------------------------------
+
+
+def test_the_preview_says_why_a_due_date_moved_past_the_day_and_which_are_excluded(
+    live: Site, browser: Browser
+) -> None:
+    with live.engine.begin() as conn:
+        client = sandbox.add_client(conn, "Mina", "Minimum")
+        product = sandbox.add_product(conn, "Mina Hosting", taxed=False)
+        other = sandbox.add_product(conn, "Mina Excluded", taxed=False)
+        service = sandbox.add_service(
+            conn, client, product, amount="30.00", cycle="Monthly", next_due=due_in(3)
+        )
+        excluded = sandbox.add_service(
+            conn, client, other, amount="30.00", cycle="Monthly", next_due=due_in(3)
+        )
+    live.configure(minimum_days="60", exclude_products=str(other))
+    for language, words in (
+        ("english", ("rather than", "fewer than the minimum of 60", "Skipped: its product")),
+        ("german", ("statt", "weniger als das Minimum von 60", "Übersprungen: sein Produkt")),
+        ("french", ("plutôt que", "moins que le minimum de 60", "Ignoré : son produit")),
+    ):
+        browser.goto(live.url + ADMIN + f"&client_id={client}&language={language}")
+        browser.wait_for_text(words[0], f'tr[data-item="service:{service}"]')
+        moved = browser.text(f'tr[data-item="service:{service}"] .prorata-moved')
+        assert words[1] in moved, moved
+        assert words[2] in browser.text(f'tr[data-item="service:{excluded}"]')
+    browser.goto(live.url + ADMIN + "&language=english")
+
+
+# ---- Mark settled -----------------------------------------------------------------------------
+
+
+def test_mark_settled_asks_first_and_is_kept_in_a_history(live: Site, browser: Browser) -> None:
+    from worker.own_schema import overpayments
+
+    invoice = 990000 + uuid.uuid4().int % 9999
+    with live.engine.begin() as conn:
+        conn.execute(
+            sa.insert(overpayments).values(
+                invoice_id=invoice, client_id=live.ids["bob"], amount="8.00", received="8.00",
+                charged="8.00", records="[]", detected_at=clock.now(),
+            )
+        )  # fmt: skip
+    try:
+        browser.goto(live.url + ADMIN + "&language=german")
+        row = f'#prorata-overpayments tr[data-invoice="{invoice}"]'
+        browser.fill(f"{row} input[name=note]", "Per Bank erstattet")
+        browser.click(f"{row} button")
+        assert browser.dialogs and f"#{invoice}" in browser.dialogs[-1]
+        assert "als erledigt markieren" in browser.dialogs[-1]
+        browser.wait_for_text("als erledigt markiert")
+        assert not browser.exists(row)
+        settled = browser.text(f'#prorata-overpayments tr[data-settled-invoice="{invoice}"]')
+        assert "Admin #1" in settled and "Per Bank erstattet" in settled
+        assert clock.today().strftime("%d/%m/%Y") in settled
+    finally:
+        browser.goto(live.url + ADMIN + "&language=english")
