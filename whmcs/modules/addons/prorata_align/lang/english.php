@@ -186,7 +186,6 @@ $_ADDONLANG['overpayments_reason_collections'] = 'Collections after payment';
 $_ADDONLANG['overpayments_reason_unbilled'] = 'Billed by nobody';
 $_ADDONLANG['overpayments_resolve'] = 'Mark settled';
 $_ADDONLANG['overpayments_resolved'] = 'The overpayment on invoice #%1$s is marked settled.';
-$_ADDONLANG['log_overpayment_resolved'] = 'Prorated Next Due Date: overpayment on invoice #%1$s marked settled';
 $_ADDONLANG['withdraw_intro'] = 'Aligning withdraws these pending alignments first: their lines leave their unpaid invoices (an emptied invoice is cancelled).';
 $_ADDONLANG['button_filter'] = 'Filter';
 $_ADDONLANG['button_cancel_invoice'] = 'Cancel invoice';

@@ -182,7 +182,6 @@ $_ADDONLANG['overpayments_reason_collections'] = 'En recouvrement après paiemen
 $_ADDONLANG['overpayments_reason_unbilled'] = 'Facturé par personne';
 $_ADDONLANG['overpayments_resolve'] = 'Marquer comme réglé';
 $_ADDONLANG['overpayments_resolved'] = 'Le trop-perçu de la facture #%1$s est marqué comme réglé.';
-$_ADDONLANG['log_overpayment_resolved'] = 'Prorated Next Due Date : trop-perçu de la facture #%1$s marqué comme réglé';
 $_ADDONLANG['withdraw_intro'] = 'L\'alignement retire d\'abord ces alignements en attente : leurs lignes quittent les factures impayées (une facture vidée est annulée).';
 $_ADDONLANG['button_filter'] = 'Filtrer';
 $_ADDONLANG['button_cancel_invoice'] = 'Annuler la facture';

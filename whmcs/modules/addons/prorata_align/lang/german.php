@@ -182,7 +182,6 @@ $_ADDONLANG['overpayments_reason_collections'] = 'Nach Zahlung im Inkasso';
 $_ADDONLANG['overpayments_reason_unbilled'] = 'Von niemandem berechnet';
 $_ADDONLANG['overpayments_resolve'] = 'Als erledigt markieren';
 $_ADDONLANG['overpayments_resolved'] = 'Die Überzahlung auf Rechnung #%1$s ist als erledigt markiert.';
-$_ADDONLANG['log_overpayment_resolved'] = 'Prorated Next Due Date: Überzahlung auf Rechnung #%1$s als erledigt markiert';
 $_ADDONLANG['withdraw_intro'] = 'Die Ausrichtung zieht zuerst diese offenen Ausrichtungen zurück: ihre Positionen verlassen die unbezahlten Rechnungen (eine leere Rechnung wird storniert).';
 $_ADDONLANG['button_filter'] = 'Filtern';
 $_ADDONLANG['button_cancel_invoice'] = 'Rechnung stornieren';
