@@ -292,6 +292,8 @@ final class SingleClientController
             $id = (int) ($change['invoice_id'] ?? 0);
             $action = (string) ($change['action'] ?? '');
             $reason = str_replace('-', '_', (string) ($change['reason'] ?? ''));
+            // a reason this page does not know (a newer worker's) reads as the plain one
+            $reason = in_array($reason, ['emptied', 'only_fees_left', 'lines_removed', 'mass_pay'], true) ? $reason : 'lines_removed';
             $removed = [];
             foreach (is_array($change['removed_lines'] ?? null) ? $change['removed_lines'] : [] as $item) {
                 $removed[] = [
@@ -309,7 +311,7 @@ final class SingleClientController
                 'text' => $this->t->get('invoice_number', $id),
                 'action' => $action,
                 'action_text' => $this->t->get('change_' . ($action === 'delete' ? 'delete' : ($action === 'cancel' ? 'cancel' : 'reduce'))),
-                'why' => $this->t->get('change_reason_' . ($reason !== '' ? $reason : 'lines_removed'), implode(', ', $paidFor)),
+                'why' => $this->t->get('change_reason_' . $reason, implode(', ', $paidFor)),
                 'before' => $format->money($change['before']['total'] ?? null),
                 'after' => $action === 'reduce' ? $format->money($change['total'] ?? null) : $this->t->get('change_nothing_to_pay'),
                 'removed' => $removed,
