@@ -533,3 +533,34 @@ def test_mark_settled_asks_first_and_is_kept_in_a_history(live: Site, browser: B
         assert clock.today().strftime("%d/%m/%Y") in settled
     finally:
         browser.goto(live.url + ADMIN + "&language=english")
+
+
+def test_whmcs_admin_translations_come_first_then_the_modules(php: str) -> None:
+    """WHMCS's AdminLang answers the words it has (its key itself for the others): those
+    win; the module's strings fill the rest; an unknown word stays as stored."""
+    code = r"""
+        define('WHMCS', true);
+        require $argv[1] . '/lib/autoload.php';
+        class AdminLang {
+            public static function trans($key) {
+                return $key === 'billingcycles.monthly' ? 'Mensalmente' : $key;
+            }
+        }
+        $text = new ProrataAlign\Page\Text(ProrataAlign\Lang::strings('german'));
+        $words = new ProrataAlign\Admin\Words($text);
+        echo json_encode([
+            $words->cycle('Monthly'), $words->cycle('Quarterly'),
+            $words->status('Payment Pending'), $words->status('Custom Hold'), $words->cycle(''),
+        ], JSON_UNESCAPED_UNICODE);
+    """
+    done = subprocess.run(
+        [php, "-r", code, str(ADDON_DIR)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert json.loads(done.stdout) == [
+        "Mensalmente",
+        "Vierteljährlich",
+        "Zahlung ausstehend",
+        "Custom Hold",
+        "",
+    ]
