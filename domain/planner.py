@@ -34,6 +34,7 @@ from domain.model import (
     AlignRequest,
     BillingConfig,
     Client,
+    InvoiceItem,
     LineKind,
     OpenInvoice,
     Service,
@@ -123,6 +124,17 @@ class InvoiceChange:
     totals: Totals | None
     cancel: bool = False
     mass_pay_for: tuple[int, ...] = ()
+    # what the invoice holds before (its totals as WHMCS computes them) and the lines that
+    # go (renewals, promotions, their discounts), so a preview shows every change
+    before: Totals | None = None
+    removed: tuple[InvoiceItem, ...] = ()
+
+    @property
+    def left_to_pay(self) -> Decimal:
+        """What the invoice still asks once changed: nothing when deleted or cancelled."""
+        if self.delete or self.cancel or self.totals is None:
+            return ZERO
+        return self.totals.total
 
     @property
     def action(self) -> str:
@@ -357,25 +369,16 @@ def _invoice_changes(
         # an aligned service is never blocked, so no invoice with money on it gets here
         assert not invoice.settled_in_part
         removed, staying = leaving(invoice.items, owned, client.group_discount)
-        # as WHMCS recomputes: the invoice's own frozen rates, today's settings and exemption
-        totals = (
-            invoice_totals(
-                [TotalsLine(item.amount, item.taxed) for item in staying],
-                TaxRates(invoice.taxrate, invoice.taxrate2),
-                config.tax,
-                invoice.credit,
-                tax_exempt=client.tax_exempt,
-            )
-            if staying
-            else None
-        )
+        gone = set(removed)
         changes.append(
             InvoiceChange(
                 invoice_id=invoice.id,
                 removed_item_ids=removed,
                 delete=not staying,
-                totals=totals,
+                totals=_recomputed(invoice, staying, client, config) if staying else None,
                 cancel=bool(staying) and only_fees_left(staying),
+                before=_recomputed(invoice, invoice.items, client, config),
+                removed=tuple(item for item in invoice.items if item.id in gone),
             )
         )
     changed = {change.invoice_id for change in changes}
@@ -391,9 +394,23 @@ def _invoice_changes(
                     totals=None,
                     cancel=True,
                     mass_pay_for=tuple(sorted(paid_for)),
+                    before=_recomputed(invoice, invoice.items, client, config),
                 )
             )
     return tuple(sorted(changes, key=lambda change: change.invoice_id))
+
+
+def _recomputed(
+    invoice: OpenInvoice, items: Sequence[InvoiceItem], client: Client, config: BillingConfig
+) -> Totals:
+    """As WHMCS recomputes: the invoice's own frozen rates, today's settings and exemption."""
+    return invoice_totals(
+        [TotalsLine(item.amount, item.taxed) for item in items],
+        TaxRates(invoice.taxrate, invoice.taxrate2),
+        config.tax,
+        invoice.credit,
+        tax_exempt=client.tax_exempt,
+    )
 
 
 def _iso(value: date | None) -> str | None:
@@ -495,6 +512,17 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "reason": change.reason,
                 "mass_pay_for": list(change.mass_pay_for),
                 **(_totals_dict(change.totals) if change.totals else {}),
+                "before": _totals_dict(change.before) if change.before else None,
+                "removed_lines": [
+                    {
+                        "id": item.id,
+                        "type": item.type,
+                        "description": item.description,
+                        "amount": format_money(item.amount),
+                    }
+                    for item in change.removed
+                ],
+                "left_to_pay": format_money(change.left_to_pay),
             }
             for change in plan.changes
         ],

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from celery import Task, signals
 
 from domain.model import AlignRequest
-from domain.money import format_money
 from tasks.args import (
     align_command,
     client_id_arg,
@@ -23,7 +21,7 @@ from worker.after_commit import follow_up
 from worker.celery_app import app
 from worker.commands import AlignCommand, AlignResult
 from worker.handlers.align import align_client
-from worker.handlers.planning import credit_to_apply, plan_client
+from worker.handlers.planning import plan_client
 from worker.inputs import fits_text
 from worker.steps.billing_day import show_day
 from worker.version import VERSION
@@ -98,10 +96,6 @@ def preview_client_task(
         client_day = show_day(conn, planned.plan.client_id).to_dict()
     document = planned.to_dict()
     document["client_day"] = client_day  # the client's billing day and its history
-    # what the client's credit pays of each new invoice, and what is then left to pay
-    for invoice, credit in zip(document["invoices"], credit_to_apply(planned), strict=True):
-        invoice["credit"] = format_money(credit)
-        invoice["balance"] = format_money(Decimal(invoice["total"]) - credit)
     profile = planned.state.profile
     document["client"] = {
         "id": profile.id,

@@ -94,7 +94,7 @@ def test_the_panel_shows_what_needs_attention_and_the_worker_answers_a_test(
     assert re.search(r"Last run \d s ago \(nothing to do\)", rows["beat-reconcile_invoices"][1])
     assert rows["failed-jobs"][0] == "attention" and "1 open" in rows["failed-jobs"][1]
     assert rows["outbox"][0] == "attention"
-    assert "1 events waiting, the oldest since 10 min ago" in rows["outbox"][1]
+    assert "1 event waiting, since 10 min ago" in rows["outbox"][1]
     assert rows["dead-letters"] == (
         "attention",
         f"Dead letters\tAttention\t1 in the Redis list {health.queue}.dead.",

@@ -262,13 +262,24 @@ def test_admin_page_lists_unresolved_overpayments(
     form = {"action": "resolve_overpayment", "invoice_id": "41", "token": "forged"}
     refused = overpayments_panel(php, url, language, form)
     assert "alert-danger" in refused and refused.count("<tr data-invoice=") == 1
+    # "Mark settled" asks first, and takes a note
+    assert 'name="note"' in html and 'onclick="return confirm(' in html
     form["token"] = "tok-1"
+    form["note"] = "Refunded <by bank>"
     settled = overpayments_panel(php, url, language, form)
     assert "alert-success" in settled and "41" in settled and "<tr data-invoice=" not in settled
     [row] = table_rows(engine, overpayments, overpayments.c.invoice_id == 41)
     assert row.resolved_at is not None
-    assert any("#41" in line.description for line in table_rows(engine, tblactivitylog))
-    assert overpayments_panel(php, url, language, form) == ""  # a second time: nothing
+    assert any(
+        "#41 marked settled" in line.description and "Note: Refunded <by bank>" in line.description
+        for line in table_rows(engine, tblactivitylog)
+    )
+    # kept in the history on the page: when, the invoice, the note (escaped)
+    assert settled.count('data-settled-invoice="41"') == 1
+    assert "Refunded &lt;by bank&gt;" in settled
+    again = overpayments_panel(php, url, language, form)  # a second time: nothing more
+    assert "alert-" not in again and "<tr data-invoice=" not in again
+    assert again.count('data-settled-invoice="41"') == 1
 
 
 def test_admin_page_shows_what_was_credited_of_an_overpayment(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
-from domain.planner import Plan, PlanLine
+from domain.money import ZERO
+from domain.planner import InvoiceChange, Plan, PlanLine
 from worker.commands import AlignResult
 from worker.steps.bulk import BulkParams
 
@@ -64,7 +66,46 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def render_plan(plan: Plan, client_name: str = "", withdraw: Sequence[dict[str, Any]] = ()) -> str:
+def _change_lines(change: InvoiceChange) -> list[str]:
+    """One existing invoice the alignment changes: what happens, its total before and
+    after, and each line that goes (renewals, promotions, late fees, discounts)."""
+    removed = ", ".join(f"#{item}" for item in change.removed_item_ids)
+    before = f"total {change.before.total}" if change.before else "total -"
+    if change.mass_pay_for:
+        paid_for = ", ".join(f"#{invoice}" for invoice in change.mass_pay_for)
+        head = (
+            f"Invoice #{change.invoice_id}: mass-pay invoice for {paid_for}, cancelled "
+            f"(nothing payable twice); {before} -> nothing to pay"
+        )
+    elif change.delete:
+        head = (
+            f"Invoice #{change.invoice_id}: lines {removed} removed, invoice deleted; "
+            f"{before} -> nothing to pay"
+        )
+    elif change.cancel:
+        head = (
+            f"Invoice #{change.invoice_id}: lines {removed} removed, only late fees or "
+            f"discounts left, invoice cancelled; {before} -> nothing to pay"
+        )
+    else:
+        assert change.totals is not None
+        head = (
+            f"Invoice #{change.invoice_id}: lines {removed} removed, "
+            f"{before} -> new total {change.totals.total}"
+        )
+    lines = [head]
+    for item in change.removed:
+        lines.append(f"  goes: #{item.id} {item.type or '-'} {item.description!r} {item.amount}")
+    return lines
+
+
+def render_plan(
+    plan: Plan,
+    client_name: str = "",
+    withdraw: Sequence[dict[str, Any]] = (),
+    credits: Sequence[Decimal] = (),
+) -> str:
+    """`credits`: the client's credit each new invoice gets, in order (none when empty)."""
     mode = "calendar days" if plan.calendar_days else "fixed days"
     who = f" ({client_name})" if client_name else ""
     out = [
@@ -97,34 +138,17 @@ def render_plan(plan: Plan, client_name: str = "", withdraw: Sequence[dict[str, 
     out.append("")
     if not plan.invoices:
         out.append("No invoice to create.")
-    for invoice in plan.invoices:
+    applied = list(credits) or [ZERO] * len(plan.invoices)
+    for invoice, credit in zip(plan.invoices, applied, strict=True):
         totals = invoice.totals
         out.append(
             f"New invoice ({invoice.payment_method}): {len(invoice.lines)} line(s), "
             f"due {invoice.due_date.isoformat()}, subtotal {totals.subtotal}, "
-            f"tax {totals.tax}, tax2 {totals.tax2}, total {totals.total}"
+            f"tax {totals.tax}, tax2 {totals.tax2}, total {totals.total}, "
+            f"credit applied {credit}, left to pay {totals.total - credit}"
         )
     for change in plan.changes:
-        removed = ", ".join(f"#{item}" for item in change.removed_item_ids)
-        if change.mass_pay_for:
-            paid_for = ", ".join(f"#{invoice}" for invoice in change.mass_pay_for)
-            out.append(
-                f"Invoice #{change.invoice_id}: mass-pay invoice for {paid_for}, cancelled "
-                "(nothing payable twice)"
-            )
-        elif change.delete:
-            out.append(f"Invoice #{change.invoice_id}: lines {removed} removed, invoice deleted")
-        elif change.cancel:
-            out.append(
-                f"Invoice #{change.invoice_id}: lines {removed} removed, only late fees or "
-                "discounts left, invoice cancelled"
-            )
-        else:
-            assert change.totals is not None
-            out.append(
-                f"Invoice #{change.invoice_id}: lines {removed} removed, "
-                f"new total {change.totals.total}"
-            )
+        out.extend(_change_lines(change))
     for item in withdraw:
         out.append(
             f"Withdrawn first: alignment #{item['record']} ({item['type']} {item['id']}, "

@@ -43,7 +43,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         # the client's billing day and its history beside the plan
         print(json.dumps({**planned.to_dict(), "client_day": client_day}, indent=2))
     else:
-        print(render_plan(planned.plan, planned.state.profile.name, planned.withdraw))
+        print(
+            render_plan(
+                planned.plan, planned.state.profile.name, planned.withdraw, planned.credits()
+            )
+        )
     return 0
 
 

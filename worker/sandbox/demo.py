@@ -146,7 +146,7 @@ def _preview(story: Story) -> None:
         f"{len(plan.aligned)} of {len(plan.lines)} lines take part, "
         f"{len(plan.invoices)} invoice(s) would be made:",
     )
-    preview = render_plan(plan, planned.state.profile.name)
+    preview = render_plan(plan, planned.state.profile.name, credits=planned.credits())
     story.out += ["", *(f"   {line}".rstrip() for line in preview.splitlines()), ""]
 
 

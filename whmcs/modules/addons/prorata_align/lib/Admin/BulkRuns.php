@@ -29,6 +29,8 @@ final class BulkRuns
 
     public const RECENT = 15;
     public const FAILURES_SHOWN = 200;
+    /** Skipped clients shown per page of the run's list. */
+    public const SKIPPED_PER_PAGE = 25;
 
     public static function run(int $id): ?object
     {
@@ -115,6 +117,30 @@ final class BulkRuns
     }
 
     /**
+     * One page of the run's skipped clients with why, the client's name when it still exists.
+     *
+     * @return array{rows: object[], total: int, page: int, pages: int}
+     */
+    public static function skipped(int $runId, int $page, int $perPage = self::SKIPPED_PER_PAGE): array
+    {
+        $query = fn () => Capsule::table(self::CLIENTS . ' AS b')
+            ->where('b.run_id', $runId)
+            ->where('b.state', 'skipped');
+        $total = (int) $query()->count();
+        $pages = max(1, (int) ceil($total / $perPage));
+        $page = max(1, min($page, $pages));
+        $rows = $query()
+            ->leftJoin('tblclients AS c', 'c.id', '=', 'b.client_id')
+            ->orderBy('b.client_id')
+            ->offset(($page - 1) * $perPage)
+            ->limit($perPage)
+            ->get(['b.client_id', 'b.reason', 'c.firstname', 'c.lastname', 'c.companyname'])
+            ->all();
+
+        return ['rows' => $rows, 'total' => $total, 'page' => $page, 'pages' => $pages];
+    }
+
+    /**
      * Marks a queued or running run "cancelling" at once: its chunks still waiting on the
      * queue then cancel their clients instead of aligning them (each chunk reads the run's
      * state when it starts), rather than waiting for prorata.bulk_cancel, which is queued
@@ -188,12 +214,13 @@ final class BulkRuns
         // the run's rows are written with it; before that only its total is known
         $total = max($rows, (int) ($run->total ?? 0));
         $final = in_array((string) $run->state, self::FINAL_STATES, true);
-        $handled = $rows - $counts['queued'];
+        // a cancelled client was not handled: a cancelled run's bar shows how far it got
+        $handled = $rows - $counts['queued'] - $counts['cancelled'];
         $widths = [];
         foreach ($counts as $state => $n) {
             $widths[$state] = $total > 0 ? round($n * 100 / $total, 2) : 0.0;
         }
-        $percent = $total > 0 ? intdiv($handled * 100, $total) : ($final ? 100 : 0);
+        $percent = $total > 0 ? intdiv($handled * 100, $total) : ((string) $run->state === 'done' ? 100 : 0);
 
         return [
             'total' => $total,

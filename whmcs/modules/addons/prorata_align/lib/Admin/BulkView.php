@@ -105,7 +105,7 @@ final class BulkView
             $unplanned[] = $this->clientReason((object) [
                 'client_id' => (int) ($error['client_id'] ?? 0),
                 'reason' => (string) ($error['reason'] ?? ''),
-            ]);
+            ], 'unplanned');
         }
         $nothing = null;
         if ($figure('clients_matched') === 0) {
@@ -129,10 +129,32 @@ final class BulkView
         ];
     }
 
-    /** A client (linked to its summary page by the template) and why it was not aligned. */
-    private function clientReason(object $row): array
+    /** A client (linked to its summary page by the template) and why it was not aligned, in the admin's language. */
+    public function clientReason(object $row, string $state = 'failed'): array
     {
-        return ['id' => (int) $row->client_id, 'name' => $this->clientName($row), 'reason' => (string) $row->reason];
+        return [
+            'id' => (int) $row->client_id,
+            'name' => $this->clientName($row),
+            'reason' => (new BulkReasons($this->t))->of($state, (string) $row->reason),
+        ];
+    }
+
+    /** The run's skipped clients with why, one page of them, and the page links. */
+    private function skippedView(int $runId): array
+    {
+        $page = Input::page($_GET['skipped_page'] ?? 1);
+        $list = BulkRuns::skipped($runId, $page);
+        $href = fn (int $number) => $this->url(['run' => $runId, 'skipped_page' => $number]) . '#prorata-bulk-skipped';
+
+        return [
+            'skipped' => array_map(fn ($row) => $this->clientReason($row, 'skipped'), $list['rows']),
+            'skipped_count' => $list['total'] === 0 ? '' : $this->t->get($list['total'] === 1 ? 'bulk_skipped_count_one' : 'bulk_skipped_count', $list['total']),
+            'skipped_pages_html' => Templates::render('admin/pages', [
+                'pages' => PageWindow::links($this->t, $list['page'], $list['pages'], $href),
+                'label' => $this->t->get('bulk_skipped_title'),
+                'class' => 'prorata-skipped-pages',
+            ]),
+        ];
     }
 
     // -- a run ----------------------------------------------------------------------------
@@ -193,7 +215,7 @@ final class BulkView
             ]),
             'failures' => array_map(fn ($row) => $this->clientReason($row), $rows),
             'failures_more' => count($rows) >= BulkRuns::FAILURES_SHOWN ? $this->t->get('bulk_failures_more', BulkRuns::FAILURES_SHOWN) : '',
-        ] + $vars);
+        ] + ($run === null ? ['skipped' => [], 'skipped_count' => '', 'skipped_pages_html' => ''] : $this->skippedView((int) $run->id)) + $vars);
     }
 
     // -- recent runs ----------------------------------------------------------------------

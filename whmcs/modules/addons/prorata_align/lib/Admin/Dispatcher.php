@@ -89,8 +89,9 @@ final class Dispatcher
             $main = $single->search() . (new UnsuspensionsController($this->t, $this->format))->html() . $main;
         }
         $this->alerts = array_merge($alerts, $this->takeAlerts());
-        $versions = VersionFooter::of($this->t, $this->worker); // after the controllers: their preview counts
+        // health first: its "Test connection" keeps the answering worker's version
         $health = (new HealthController($this->t, $this->worker->settings(), $this->link))->html();
+        $versions = VersionFooter::of($this->t, $this->worker); // after the controllers: their preview counts
 
         return Templates::render('admin/page', [
             'lang' => $this->t->all(),

@@ -36,6 +36,21 @@
 {/foreach}
 </tbody></table>
 {if $failures_more !== ""}<p class="text-muted">{$failures_more|escape}</p>{/if}
+{if $run_id !== null}
+<h4 id="prorata-bulk-skipped">{$lang.bulk_skipped_title|escape} <small class="prorata-bulk-skipped-count">{$skipped_count|escape}</small></h4>
+{if !$skipped}
+<p class="text-muted prorata-bulk-no-skipped">{$lang.bulk_skipped_none|escape}</p>
+{else}
+<table class="table table-condensed table-striped prorata-bulk-skipped">
+<thead><tr><th>{$lang.col_client|escape}</th><th>{$lang.col_reason|escape}</th></tr></thead>
+<tbody>
+{foreach $skipped as $row}
+<tr data-client="{$row.id}"><td><a href="clientssummary.php?userid={$row.id}">{$row.name|escape}</a></td><td>{$row.reason|escape}</td></tr>
+{/foreach}
+</tbody></table>
+{$skipped_pages_html nofilter}
+{/if}
+{/if}
 <script>{$script_html nofilter}</script>
 </div></div>
 {/strip}

@@ -41,6 +41,9 @@
       .then(function (data) {
         if (data.run) {
           show(data.run, data.failures || []);
+          // the recent runs follow the run too (same answer, same tick)
+          var runs = document.getElementById('prorata-bulk-runs');
+          if (runs && typeof data.runs_html === 'string') { runs.outerHTML = data.runs_html; }
           if (data.run.final) { window.location.replace(data.run.url); return; }
         }
         window.setTimeout(tick, {/literal}{$poll_ms}{literal});

@@ -48,6 +48,7 @@
 {else}
 {$line.note|escape}
 {/if}
+{if $line.moved !== ""}<span class="prorata-moved">{$line.moved|escape}</span>{/if}
 </td>
 </tr>
 {/foreach}
@@ -62,6 +63,7 @@
 <th>{$lang.col_payment_method|escape}</th><th class="text-right">{$lang.col_lines|escape}</th><th>{$lang.col_invoice_due|escape}</th>
 <th class="text-right">{$lang.col_subtotal|escape}</th><th class="text-right">{$lang.col_tax|escape}</th>
 <th class="text-right">{$lang.col_tax2|escape}</th><th class="text-right">{$lang.col_total|escape}</th>
+<th class="text-right">{$lang.col_credit|escape}</th><th class="text-right">{$lang.col_balance|escape}</th>
 </tr></thead>
 <tbody>
 {foreach $plan.invoices as $invoice}
@@ -72,16 +74,41 @@
 <td class="text-right">{$invoice.subtotal|escape}</td>
 <td class="text-right">{$invoice.tax|escape}</td>
 <td class="text-right">{$invoice.tax2|escape}</td>
-<td class="text-right"><strong>{$invoice.total|escape}</strong></td>
+<td class="text-right">{$invoice.total|escape}</td>
+<td class="text-right prorata-credit">{$invoice.credit|escape}</td>
+<td class="text-right prorata-balance"><strong>{$invoice.balance|escape}</strong></td>
 </tr>
 {* the client group's discount lines, already in the subtotal: the lines plus this row make it *}
 {if $invoice.discount !== ""}
-<tr class="prorata-discount"><td colspan="3" class="text-right">{$lang.client_discount|escape}</td><td class="text-right">{$invoice.discount|escape}</td><td colspan="3"></td></tr>
+<tr class="prorata-discount"><td colspan="3" class="text-right">{$lang.client_discount|escape}</td><td class="text-right">{$invoice.discount|escape}</td><td colspan="5"></td></tr>
 {/if}
 {/foreach}
 </tbody></table>
+<p class="prorata-to-pay"><strong>{$lang.preview_to_pay|escape} {$plan.to_pay|escape}</strong>{if $plan.has_credit} <span class="text-muted">({$lang.preview_credit_applied|escape} {$plan.credit_applied|escape})</span>{/if}</p>
 {/if}
-<p><button type="submit" name="action" value="align" class="btn btn-primary" id="prorata-align"{if $plan.aligned === 0} disabled{/if} onclick="return confirm({$plan.confirm|escape});">{$lang.button_align|escape}</button> <span class="help-block" style="display:inline">{$lang.align_help|escape}</span></p>
+<h4>{$lang.changes_title|escape}</h4>
+{if !$plan.changes}
+<p class="text-muted prorata-no-changes">{$lang.changes_none|escape}</p>
+{else}
+<p class="help-block">{$lang.changes_intro|escape}</p>
+<table class="table table-condensed prorata-changes">
+<thead><tr>
+<th>{$lang.col_invoice|escape}</th><th>{$lang.col_change|escape}</th><th>{$lang.col_lines_going|escape}</th>
+<th class="text-right">{$lang.col_total_before|escape}</th><th class="text-right">{$lang.col_total_after|escape}</th>
+</tr></thead>
+<tbody>
+{foreach $plan.changes as $change}
+<tr data-invoice="{$change.id}" data-action="{$change.action|escape}">
+<td class="text-nowrap"><a href="invoices.php?action=edit&amp;id={$change.id}">{$change.text|escape}</a></td>
+<td><strong>{$change.action_text|escape}</strong><br><small class="text-muted">{$change.why|escape}</small></td>
+<td>{if $change.removed}<ul class="list-unstyled prorata-removed">{foreach $change.removed as $item}<li>{$item.kind|escape}: {$item.description|escape} <span class="text-nowrap">{$item.amount|escape}</span></li>{/foreach}</ul>{/if}</td>
+<td class="text-right text-nowrap prorata-before">{$change.before|escape}</td>
+<td class="text-right text-nowrap prorata-after">{$change.after|escape}</td>
+</tr>
+{/foreach}
+</tbody></table>
+{/if}
+<p><button type="submit" name="action" value="align" class="btn btn-primary" id="prorata-align"{if !$plan.can_align} disabled{/if} onclick="return confirm({$plan.confirm|escape});">{$lang.button_align|escape}</button> <span class="help-block" style="display:inline">{$lang.align_help|escape}</span></p>
 {/if}
 </form>
 {/if}

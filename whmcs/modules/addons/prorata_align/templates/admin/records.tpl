@@ -62,13 +62,7 @@
 </tr>
 {/foreach}
 </tbody></table>
-{if $pages}
-<nav><ul class="pagination pagination-sm prorata-pages">
-{foreach $pages as $page}
-<li{if $page.active} class="active"{/if}><a href="{$page.href|escape}">{$page.number}</a></li>
-{/foreach}
-</ul></nav>
-{/if}
+{$pages_html nofilter}
 <p class="text-muted">{$count_text|escape}</p>
 {/if}
 </div>

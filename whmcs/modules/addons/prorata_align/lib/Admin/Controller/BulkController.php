@@ -92,7 +92,7 @@ final class BulkController
             $failures[] = [
                 'client_id' => (int) $row->client_id,
                 'name' => $this->view->clientName($row),
-                'reason' => (string) $row->reason,
+                'reason' => $this->view->clientReason($row)['reason'],
                 'url' => 'clientssummary.php?userid=' . (int) $row->client_id,
             ];
         }
@@ -112,6 +112,8 @@ final class BulkController
                 'url' => $this->view->url(['run' => (int) $run->id]),
             ],
             'failures' => $failures,
+            // "Recent bulk runs" as it stands now: the page's script puts it in place
+            'runs_html' => $this->view->runs(),
         ];
     }
 

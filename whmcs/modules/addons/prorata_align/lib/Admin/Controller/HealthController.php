@@ -174,6 +174,10 @@ final class HealthController
         $answer = ['hostname' => (string) ($result['hostname'] ?? ''), 'version' => (string) ($result['version'] ?? ''), 'at' => $this->now];
         $client->setex($this->answerKey($queue), self::ANSWER_TTL, (string) json_encode($answer));
         $client->del($this->downKey($queue)); // it answers again
+        if ($answer['version'] !== '') {
+            // the footer's version warning follows the worker that answered, not the last preview
+            $client->setex('prorata:worker-version:' . $queue, PreviewClient::WORKER_VERSION_TTL, $answer['version']);
+        }
 
         return $this->alert('success', $this->t->get('health_test_ok', $elapsed, $answer['hostname'], $answer['version']));
     }
@@ -222,11 +226,20 @@ final class HealthController
             return [['attention', 'beat', $this->t->get('health_beat_jobs'), $this->t->get('health_no_tables')]];
         }
         $rows = [];
+        // beat's own row: when the running beat started (worker/steps/health.py, "beat")
+        $beat = $runs['beat'] ?? null;
+        $started = $beat === null || $beat->last_started_at === null ? false : strtotime((string) $beat->last_started_at);
         foreach (self::JOB_PERIODS as $job => $period) {
             $name = $this->t->get('health_beat', $job);
             $run = $runs[$job] ?? null;
             $last = $run === null ? null : ($run->last_finished_at ?? $run->last_started_at);
             $when = $last === null ? false : strtotime((string) $last);
+            // a job that has not run since beat started waits for its first run, as
+            // `prorata status` says, until twice its schedule after that start
+            if ($started !== false && ($when === false || $when < $started) && $this->now - $started <= 2 * $period) {
+                $rows[] = ['ok', 'beat-' . $job, $name, $this->t->get('health_beat_waiting', $this->ago($started), $period)];
+                continue;
+            }
             if ($when === false) {
                 $rows[] = ['attention', 'beat-' . $job, $name, $this->t->get('health_beat_never')];
                 continue;
@@ -274,7 +287,7 @@ final class HealthController
             return ['ok', 'outbox', $name, $this->t->get('health_outbox_empty')];
         }
         $late = $oldest !== false && $this->now - $oldest > self::OUTBOX_LATE;
-        $figure = $this->t->get('health_outbox_count', $count, $oldest === false ? '?' : $this->ago($oldest));
+        $figure = $this->t->get($count === 1 ? 'health_outbox_count_one' : 'health_outbox_count', $count, $oldest === false ? '?' : $this->ago($oldest));
 
         return [$late ? 'attention' : 'ok', 'outbox', $name, $figure];
     }

@@ -30,6 +30,15 @@ final class OverpaymentsController
 
     /** Why a row is listed (mod_prorata_overpayments.reason, the worker's migration 11). */
     public const REASONS = ['overpaid', 'refunded', 'collections', 'unbilled'];
+    /** Settled rows shown in the history. */
+    public const HISTORY = 20;
+    /** The longest note kept with "Mark settled". */
+    public const NOTE_MAX = 500;
+    /**
+     * The history lives in WHMCS's activity log (no table or column of the module's own:
+     * the line says which invoice, which admin and the note); this finds those lines.
+     */
+    private const LOG_PREFIX = 'Prorated Next Due Date: overpayment on invoice #';
 
     /** The invoice's currency the worker kept, else its client's. */
     private static function money(Format $format, object $row): Format
@@ -59,6 +68,7 @@ final class OverpaymentsController
         } catch (\Throwable $e) {
             return ''; // the table arrives with the worker's migration 4
         }
+        $history = self::history($t, $format);
         $view = [];
         foreach ($rows as $row) {
             $money = self::money($format, $row);
@@ -78,13 +88,20 @@ final class OverpaymentsController
                 'charged' => $money->money($charged),
                 'credited' => (float) ($row->credited ?? 0) > 0 ? $money->money((string) $row->credited) : null,
                 'records' => implode(', ', array_map(static fn ($id) => '#' . (int) $id, is_array($records) ? $records : [])),
+                // JSON for the confirm() call, escaped for the attribute by the template
+                'confirm' => json_encode($t->get('overpayments_confirm', (int) $row->invoice_id), JSON_UNESCAPED_UNICODE | JSON_HEX_TAG),
             ];
+        }
+        if ($view === [] && $history === [] && $notice === null) {
+            return '';
         }
 
         return Templates::render('admin/overpayments', [
             'lang' => $t->all(),
             'notice' => $notice,
             'rows' => $view,
+            'history' => $history,
+            'note_max' => self::NOTE_MAX,
             'link' => $link,
             'token' => $view === [] ? '' : Csrf::token(),
         ]);
@@ -113,8 +130,47 @@ final class OverpaymentsController
             return null;
         }
         $clientId = (int) Capsule::table('mod_prorata_overpayments')->where('invoice_id', $invoiceId)->value('client_id');
-        ActivityLog::write($clientId, 'log_overpayment_resolved', $invoiceId);
+        $note = is_string($_POST['note'] ?? null) ? trim(preg_replace('/\s+/u', ' ', $_POST['note']) ?? '') : '';
+        $note = mb_substr($note, 0, self::NOTE_MAX);
+        ActivityLog::write($clientId, 'log_overpayment_settled', $invoiceId, (int) ($_SESSION['adminid'] ?? 0), $note);
 
         return ['type' => 'success', 'text' => $t->get('overpayments_resolved', $invoiceId)];
+    }
+
+    /**
+     * The rows marked settled, newest first, from the activity log lines "Mark settled" wrote:
+     * when, who, which invoice, the note.
+     *
+     * @return list<array{date: string, who: string, invoice_id: int, invoice_text: string, note: string}>
+     */
+    private static function history(Text $t, Format $format): array
+    {
+        try {
+            $lines = Capsule::table('tblactivitylog')
+                ->where('description', 'like', self::LOG_PREFIX . '%')
+                ->orderBy('id', 'desc')
+                ->limit(self::HISTORY)
+                ->get(['date', 'description', 'admin_id'])
+                ->all();
+        } catch (\Throwable $e) {
+            return [];
+        }
+        $history = [];
+        foreach ($lines as $line) {
+            $text = (string) $line->description;
+            if (!preg_match('/#(\d+) marked settled(?: by admin #(\d+)(?:\. Note: (.*))?)?$/su', $text, $m)) {
+                continue;
+            }
+            $admin = (int) ($m[2] ?? 0) ?: (int) ($line->admin_id ?? 0);
+            $history[] = [
+                'date' => trim($format->date((string) $line->date) . ' ' . substr((string) $line->date, 11, 5)),
+                'who' => $admin > 0 ? $t->requester('admin:' . $admin) : '',
+                'invoice_id' => (int) $m[1],
+                'invoice_text' => $t->get('invoice_number', (int) $m[1]),
+                'note' => (string) ($m[3] ?? ''),
+            ];
+        }
+
+        return $history;
     }
 }

@@ -3,6 +3,8 @@
 namespace ProrataAlign\Admin\Controller;
 
 use ProrataAlign\Admin\PageParts;
+use ProrataAlign\Admin\PageWindow;
+use ProrataAlign\Admin\Words;
 use ProrataAlign\Records;
 use ProrataAlign\EventNotKept;
 use ProrataAlign\InvoiceStatuses;
@@ -33,10 +35,12 @@ final class RecordsController
     private string $link;
     private WorkerClient $worker;
     private Format $format;
+    private Words $words;
 
     public function __construct(Text $t, string $link, WorkerClient $worker, Format $format)
     {
         $this->t = $t;
+        $this->words = new Words($t);
         $this->link = $link;
         $this->worker = $worker;
         $this->format = $format;
@@ -113,7 +117,7 @@ final class RecordsController
             'link' => $this->link,
             'token' => $list['rows'] === [] ? '' : $this->token(),
             'rows' => $this->rows($list['rows']),
-            'pages' => $list['pages'] <= 1 ? [] : $this->pages($list, $state, $clientId),
+            'pages_html' => $this->pages($list, $state, $clientId),
             'count_text' => $this->t->get('alignments_count', $list['total']),
         ]);
     }
@@ -144,7 +148,7 @@ final class RecordsController
                 'amount' => $format->money((string) $row->amount),
                 'invoice_id' => $row->invoice_id === null ? null : (int) $row->invoice_id,
                 'invoice_text' => $row->invoice_id === null ? '' : $this->t->get('invoice_number', (int) $row->invoice_id),
-                'invoice_status' => $row->invoice_status === null ? null : (string) $row->invoice_status,
+                'invoice_status' => $row->invoice_status === null ? null : $this->words->status((string) $row->invoice_status),
                 'requester' => $this->t->requester((string) $row->requested_by),
                 'state_class' => self::stateClass((string) $row->state),
                 'state_text' => $this->t->get('state_' . (in_array($row->state, Input::STATES, true) ? $row->state : 'pending')),
@@ -158,19 +162,23 @@ final class RecordsController
         return $rows;
     }
 
-    /** @return list<array{number: int, href: string, active: bool}> */
-    private function pages(array $list, string $state, ?int $clientId): array
+    /** The page links: a window around the current page, never one link per page. */
+    private function pages(array $list, string $state, ?int $clientId): string
     {
-        $pages = [];
-        for ($page = 1; $page <= $list['pages']; $page++) {
+        $href = function (int $page) use ($state, $clientId): string {
             $params = ['state' => $state, 'page' => $page];
             if ($clientId !== null) {
                 $params['client_id'] = $clientId;
             }
-            $pages[] = ['number' => $page, 'href' => $this->url($params), 'active' => $page === $list['page']];
-        }
 
-        return $pages;
+            return $this->url($params);
+        };
+
+        return Templates::render('admin/pages', [
+            'pages' => PageWindow::links($this->t, (int) $list['page'], (int) $list['pages'], $href),
+            'label' => $this->t->get('alignments_title'),
+            'class' => 'prorata-pages',
+        ]);
     }
 
     private static function stateClass(string $state): string
