@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 import tests.test_pages_whmcs as pages
+from tests.support.processes import event_sender, free_port, wait_until
 from tests.test_pages_whmcs import (
     ADMIN,
     CLIENT,
@@ -36,10 +37,11 @@ from worker import clock
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.handlers.invoice import invoice_paid
-from worker.own_schema import client_day_history, client_days, off_day, records, requests
+from worker.own_schema import client_day_history, client_days, off_day, outbox, records, requests
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import pay_invoice
 from worker.steps.billing_day import set_day
+from worker.steps.jobs import relay_outbox
 
 pytestmark = [pytest.mark.php, pytest.mark.mariadb, pytest.mark.clock]
 
@@ -206,6 +208,49 @@ def test_the_day_after_a_paid_alignment_then_set_and_cleared_through_the_page(
     assert day_row(live, client) is None
     assert history(live, client)[-1] == ("clear", 20, "admin:1", None)
     assert browser.count("table.prorata-day-history tbody tr") == 3
+
+
+def test_a_day_set_while_redis_is_away_is_kept_and_made_once_relayed(
+    live: Site, browser: Browser
+) -> None:
+    ids = add_client(live, "Rhea", next_due=due_in(10))
+    client = ids["client"]
+    browser.goto(live.url + ADMIN + f"&client_id={client}&language=english")
+    live.configure(redis_port=str(free_port()))
+    browser.fill("#prorata-client-day-input", "9")
+    browser.click("#prorata-set-day")
+    warning = browser.text(".prorata-alert-warning")
+    assert warning.startswith("Redis could not be reached: the change (") and warning.endswith(
+        ") was saved and the worker will make it as soon as it can."
+    ), warning
+    with live.engine.connect() as conn:
+        kept = conn.execute(
+            sa.select(outbox).where(outbox.c.task == "prorata.set_client_day")
+        ).one()
+    payload = json.loads(kept.payload)
+    assert payload == {
+        "event_id": kept.event_id,
+        "client_id": client,
+        "day": 9,
+        "requested_by": "admin:1",
+    }
+    assert day_row(live, client) is None
+
+    # the worker's relay sends it on, twice even: the day is set once
+    live.configure()
+    sender = event_sender(pages.BROKER_URL, live.queue)
+    assert relay_outbox(live.engine, sender, clock.now)["relayed"] >= 1
+    sender("prorata.set_client_day", payload, kept.event_id + "-again")
+    wait_until(lambda: day_row(live, client) is not None, timeout=30, what="the day set")
+    again = f"celery-task-meta-{kept.event_id}-again"
+    wait_until(lambda: bool(live.redis.exists(again)), timeout=30, what="the second delivery")
+    assert json.loads(live.redis.get(again))["result"]["status"] == "repeat"
+    browser.goto(live.url + ADMIN + f"&client_id={client}")
+    assert browser.text(".prorata-client-day-current") == "The 9th of each month"
+    assert history(live, client) == [("set", 9, "admin:1", None)]
+    with live.engine.begin() as conn:
+        conn.execute(sa.delete(outbox).where(outbox.c.event_id == kept.event_id))
+    live.redis.delete(again, f"celery-task-meta-{kept.event_id}")
 
 
 @pytest.mark.parametrize("language", ["german", "french"])
