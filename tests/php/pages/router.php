@@ -8,6 +8,8 @@
  * Pages, as WHMCS lays them out:
  *   /admin/addonmodules.php?module=prorata_align  prorata_align_output() in admin chrome
  *   /admin/invoices.php?action=edit&id=N          an invoice, as the admin's link shows it
+ *   /admin/clientssummary.php?userid=N             a client's summary page: what the addon's
+ *                                                 summary hooks return
  *   /index.php?m=prorata_align                    prorata_align_clientarea(), rendered with
  *                                                 Smarty, in client area chrome
  *   /viewinvoice.php?id=N                         the logged-in client's own invoice
@@ -95,6 +97,27 @@ switch ($path) {
         ob_start();
         prorata_align_output($vars);
         pages_admin_chrome('Prorated Next Due Date', ob_get_clean());
+        break;
+
+    case '/admin/clientssummary.php':
+        // the client summary page's parts the addon fills: its action links and the
+        // AdminAreaClientSummaryPage output (HTML strings, printed one after another)
+        $_SESSION['adminid'] = 1;
+        $userId = (int) ($_GET['userid'] ?? 0);
+        $client = Capsule::table('tblclients')->where('id', $userId)->first();
+        if ($client === null) {
+            pages_not_found();
+            break;
+        }
+        $links = array_merge(...array_map(
+            fn ($answer) => is_array($answer) ? $answer : [],
+            run_hook('AdminAreaClientSummaryActionLinks', ['userid' => $userId]) ?: [[]]
+        ));
+        $summary = implode('', array_map('strval', run_hook('AdminAreaClientSummaryPage', ['userid' => $userId])));
+        pages_admin_chrome(
+            'Client Profile: ' . $client->firstname . ' ' . $client->lastname,
+            $summary . '<ul class="client-summary-links">' . implode('', array_map(fn ($link) => '<li>' . $link . '</li>', $links)) . '</ul>'
+        );
         break;
 
     case '/admin/invoices.php':

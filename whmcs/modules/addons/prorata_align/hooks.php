@@ -16,6 +16,7 @@
  *   (prorata.service_cancellation_requested).
  * - ClientAreaHomepagePanels: the client's "align your due dates" panel.
  * - AdminAreaClientSummaryActionLinks: "Align due dates" on the client summary page.
+ * - AdminAreaClientSummaryPage: the client's billing day on the client summary page.
  */
 
 if (!defined("WHMCS")) {
@@ -50,4 +51,8 @@ add_hook('ClientAreaHomepagePanels', 1, function ($homePagePanels) {
 
 add_hook('AdminAreaClientSummaryActionLinks', 1, function ($vars) {
     return \ProrataAlign\Hooks::adminSummaryLinks(is_array($vars) ? $vars : []);
+});
+
+add_hook('AdminAreaClientSummaryPage', 1, function ($vars) {
+    return \ProrataAlign\Hooks::adminSummaryPage(is_array($vars) ? $vars : []);
 });

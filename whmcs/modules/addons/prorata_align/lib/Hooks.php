@@ -17,7 +17,8 @@ if (!defined("WHMCS")) {
  * gets a WHMCS\View\Menu\Item whose addChild($name, $options) takes label, icon, order,
  * extras (color, btn-link, btn-text, btn-icon), bodyHtml and footerHtml, and the page's
  * client is Menu::context('client'); AdminAreaClientSummaryActionLinks gets "userid" and
- * returns an array of HTML links.
+ * returns an array of HTML links; AdminAreaClientSummaryPage gets "userid" and returns the
+ * HTML to show on the client summary page.
  */
 final class Hooks
 {
@@ -152,6 +153,69 @@ final class Hooks
     }
 
     /**
+     * AdminAreaClientSummaryPage: the client's billing day (or that it has none), who set it
+     * and when, and a link to the module's page for the client, in the admin's language
+     * (tbladmins.language, as WHMCS picks the addon's language file for its pages).
+     */
+    public static function adminSummaryPage(array $vars): string
+    {
+        return self::guard('AdminAreaClientSummaryPage', function () use ($vars) {
+            $clientId = (int) ($vars['userid'] ?? 0);
+            if ($clientId <= 0) {
+                return '';
+            }
+            $language = self::adminLanguage();
+            $e = fn (string $text) => htmlspecialchars($text, ENT_QUOTES, 'UTF-8');
+            $day = ClientDays::of($clientId);
+            if ($day === null) {
+                $text = '<span class="prorata-summary-none">' . $e(Lang::get('summary_no_day', $language)) . '</span>';
+            } else {
+                $setAt = (string) $day->set_at;
+                $when = \ProrataAlign\Page\Format::forClient(null)->date($setAt);
+                $text = '<strong class="prorata-summary-current" data-day="' . (int) $day->day . '">'
+                    . $e(Lang::format('summary_day', $language, ClientDays::ordinal((int) $day->day, Lang::get('day_ordinals', $language))))
+                    . '</strong> <small class="text-muted">'
+                    . $e(Lang::format('summary_set', $language, Lang::get('summary_by_' . (in_array($day->set_by, ['client', 'bulk', 'cli'], true) ? $day->set_by : 'admin'), $language), $when))
+                    . '</small>';
+            }
+            $href = self::MODULE_LINK . '&client_id=' . $clientId;
+
+            return '<div class="panel panel-default prorata-summary" id="prorata-summary-day"><div class="panel-body">'
+                . '<i class="fas fa-calendar-alt fa-fw"></i> ' . $e(Lang::get('summary_title', $language)) . ': ' . $text
+                . ' <a href="' . $e($href) . '" class="prorata-summary-link">' . $e(Lang::get('summary_link', $language)) . '</a>'
+                . '</div></div>';
+        }, '');
+    }
+
+    /** The language of the admin logged in (tbladmins.language); '' (English) when unknown. */
+    private static function adminLanguage(): string
+    {
+        $adminId = (int) ($_SESSION['adminid'] ?? 0);
+        if ($adminId <= 0) {
+            return '';
+        }
+        try {
+            return (string) Capsule::table('tbladmins')->where('id', $adminId)->value('language');
+        } catch (\Throwable $e) {
+            return '';
+        }
+    }
+
+    /**
+     * The client's billing day as the client area says it ("Your services renew on the
+     * 1st."), in their language; '' when the client has none.
+     */
+    public static function clientDayLine(int $clientId, ?string $language): string
+    {
+        $day = ClientDays::of($clientId);
+        if ($day === null) {
+            return '';
+        }
+
+        return Lang::format('client_day_line', $language, ClientDays::ordinal((int) $day->day, Lang::get('day_ordinals', $language)));
+    }
+
+    /**
      * ClientAreaHomepagePanels: when "Button on client area" is on and the person logged in
      * may align the account (ClientContext::mayAlign), a panel: the invoices of an alignment
      * that wait for payment, each with its total and a link to pay it; else, when there is
@@ -176,24 +240,29 @@ final class Hooks
                 return;
             }
             $currency = Money::currencyOf($client->id);
+            $dayLine = self::clientDayLine($client->id, $client->language);
             $waiting = InvoiceSummary::waiting($client->id);
             if ($waiting !== []) {
                 $taxNames = InvoiceSummary::taxNames($client->id);
-                $panels->addChild('prorata_align', self::waitingPanel($waiting, $currency, $taxNames, $client->language));
+                $panels->addChild('prorata_align', self::withDayLine(self::waitingPanel($waiting, $currency, $taxNames, $client->language), $dayLine));
 
                 return;
             }
-            if (!self::hasCandidates($client->id, $settings)) {
-                return;
+            $panel = null;
+            if (self::hasCandidates($client->id, $settings)) {
+                try {
+                    $plan = (new PreviewClient($settings))->cachedPreview($client->id, self::PANEL_WAIT);
+                    $panel = self::panelFor($plan, $client->language, $currency, InvoiceSummary::taxNames($client->id));
+                } catch (PreviewError $e) {
+                    $panel = null; // the worker is away or busy: no offer this time
+                }
             }
-            try {
-                $plan = (new PreviewClient($settings))->cachedPreview($client->id, self::PANEL_WAIT);
-            } catch (PreviewError $e) {
-                return; // the worker is away or busy: no panel this time
+            if ($panel === null && $dayLine !== '') {
+                // nothing to align or pay: the day alone
+                $panel = self::panel('panel_day_title', '', 'panel_day_button', $client->language);
             }
-            $panel = self::panelFor($plan, $client->language, $currency, InvoiceSummary::taxNames($client->id));
             if ($panel !== null) {
-                $panels->addChild('prorata_align', $panel);
+                $panels->addChild('prorata_align', self::withDayLine($panel, $dayLine));
             }
         });
     }
@@ -307,6 +376,19 @@ final class Hooks
             . ($titleHtml !== '' ? '<p class="mb-1">' . $titleHtml . '</p>' : '')
             . '<ul class="list-unstyled small mb-1">' . $lines . '</ul>'
             . '<p><strong class="prorata-panel-total">' . $e($due) . '</strong></p></div>';
+    }
+
+    /** A panel with the client's day as its first line (none: the panel as it is). */
+    private static function withDayLine(array $panel, string $dayLine): array
+    {
+        if ($dayLine === '') {
+            return $panel;
+        }
+        $line = '<p class="prorata-panel-day">' . htmlspecialchars($dayLine, ENT_QUOTES, 'UTF-8') . '</p>';
+        $panel['bodyHtml'] = '<div class="panel-body card-body">' . $line
+            . substr((string) $panel['bodyHtml'], strlen('<div class="panel-body card-body">'));
+
+        return $panel;
     }
 
     private static function panel(string $titleKey, string $body, string $buttonKey, ?string $language): array

@@ -16,7 +16,8 @@
     action, summary, before, after, lines [description, amount]), $confirm_label, $pending
     (each: label, status, duedate, due_now, in_progress, payable, url, items, and the totals),
     $pending_intro, $created (each: label, total, credit, duedate, payable, url),
-    $confirmed_message, $queued_message; $lines and $total (every line, every invoice's total added up) are
+    $confirmed_message, $queued_message, $client_day_line (the client's billing day, "Your
+    services renew on the 1st.", empty when the client has none); $lines and $total (every line, every invoice's total added up) are
     still there for theme copies of an earlier version of this file. Every value is plain
     text: print it with |escape.
 *}
@@ -124,6 +125,10 @@
 {foreach $errors as $error}
     <div class="alert alert-danger prorata-error" role="alert">{$error|escape:'html'}</div>
 {/foreach}
+
+{if $client_day_line|default:''}
+    <p class="alert alert-light border prorata-client-day" role="status">{$client_day_line|escape:'html'}</p>
+{/if}
 
 {if $view == 'login'}
     <div class="alert alert-info" role="alert">{$lang.client_login|escape:'html'}</div>

@@ -3,7 +3,9 @@
 namespace ProrataAlign\Admin;
 
 use ProrataAlign\Admin\Controller\BulkController;
+use ProrataAlign\Admin\Controller\DayController;
 use ProrataAlign\Admin\Controller\HealthController;
+use ProrataAlign\Admin\Controller\OffDayController;
 use ProrataAlign\Admin\Controller\OverpaymentsController;
 use ProrataAlign\Admin\Controller\RecordsController;
 use ProrataAlign\Admin\Controller\SingleClientController;
@@ -25,8 +27,10 @@ if (!defined("WHMCS")) {
  * health, the versions) is the dispatcher's.
  *
  * - view=bulk: BulkController ("Align many clients"; with format=json its progress alone).
+ * - view=offday: OffDayController ("Off the day": the daily list, "Align these").
  * - otherwise "Align one client": SingleClientController (search, preview, align), with the
- *   unsuspensions and overpayments to settle, and RecordsController (the alignments, cancel).
+ *   unsuspensions and overpayments to settle, and RecordsController (the alignments, cancel);
+ *   with a client, DayController (its billing day, set, clear).
  * - always: HealthController (the worker's health, its test connection).
  *
  * A POST that changes something (align, cancel) is CSRF-checked here, before any controller
@@ -66,12 +70,15 @@ final class Dispatcher
     public function render(): string
     {
         $bulk = self::bulkRequested();
+        $offDay = !$bulk && OffDayController::requested();
         $alerts = [];
         $single = null;
         try {
             $this->format = Format::forClient(null);
             if ($bulk) {
                 $main = $this->bulk()->html();
+            } elseif ($offDay) {
+                $main = $this->offDay();
             } else {
                 $single = new SingleClientController($this->t, $this->link, $this->worker, $this->format, $this->adminId);
                 $records = new RecordsController($this->t, $this->link, $this->worker, $this->format);
@@ -96,13 +103,14 @@ final class Dispatcher
         return Templates::render('admin/page', [
             'lang' => $this->t->all(),
             'tabs' => [
-                ['key' => 'tab_single', 'href' => $this->link, 'active' => !$bulk, 'id' => 'prorata-tab-single'],
+                ['key' => 'tab_single', 'href' => $this->link, 'active' => !$bulk && !$offDay, 'id' => 'prorata-tab-single'],
                 ['key' => 'tab_bulk', 'href' => $this->link . '&view=bulk', 'active' => $bulk, 'id' => 'prorata-tab-bulk'],
+                ['key' => 'tab_offday', 'href' => $this->link . '&view=offday', 'active' => $offDay, 'id' => 'prorata-tab-offday'],
             ],
             'alerts' => array_map(fn ($alert) => ['type' => $alert[0], 'html' => $alert[1]], $this->takeAlerts()),
             'version_warning_html' => $versions->warning(),
             // the bulk page's own panels first, the worker's health below them
-            'panels_html' => $bulk
+            'panels_html' => $bulk || $offDay
                 ? $main . $health
                 : $health . OverpaymentsController::panel($this->t, $this->format ?? Format::forClient(null), $this->link) . $main,
             'versions_html' => $versions->html(),
@@ -114,7 +122,7 @@ final class Dispatcher
     {
         $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
         $action = $post && is_string($_POST['action'] ?? null) ? $_POST['action'] : '';
-        if (in_array($action, ['align', 'cancel'], true) && !Csrf::validPost(Csrf::ADMIN)) {
+        if (in_array($action, ['align', 'cancel', ...DayController::ACTIONS], true) && !Csrf::validPost(Csrf::ADMIN)) {
             // refused: say why, and send nothing (not even a preview)
             $this->alert('danger', $this->t->html('error_token'));
 
@@ -126,10 +134,36 @@ final class Dispatcher
         $clientId = $single->requestedClient();
         $main = '';
         if ($clientId !== null) {
+            $day = new DayController($this->t, $this->link, $this->worker, $this->format ?? Format::forClient(null), $this->adminId);
+            if ($action === 'set_day') {
+                $day->set($clientId);
+            } elseif ($action === 'clear_day') {
+                $day->clear($clientId);
+            }
             $main = $action === 'align' ? $single->align($clientId) : $single->preview($clientId);
+            $main = $day->panel($clientId) . $main;
+            $this->alerts = array_merge($this->alerts, $day->takeAlerts());
         }
 
         return $main . $records->index($clientId);
+    }
+
+    /** "Off the day": "Align these" when asked (CSRF-checked), then the list. */
+    private function offDay(): string
+    {
+        $controller = new OffDayController($this->t, $this->link, $this->worker, $this->format ?? Format::forClient(null), $this->adminId);
+        $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
+        if ($post && ($_POST['action'] ?? '') === OffDayController::ACTION) {
+            if (Csrf::validPost(Csrf::ADMIN)) {
+                $controller->align();
+            } else {
+                $this->alert('danger', $this->t->html('error_token'));
+            }
+        }
+        $html = $controller->html();
+        $this->alerts = array_merge($this->alerts, $controller->takeAlerts());
+
+        return $html;
     }
 
     private function bulk(): BulkController

@@ -4,6 +4,7 @@ namespace ProrataAlign\Client;
 
 use ProrataAlign\Records;
 use ProrataAlign\ClientContext;
+use ProrataAlign\ClientDays;
 use ProrataAlign\EventNotKept;
 use ProrataAlign\InvoiceSummary;
 use ProrataAlign\Money;
@@ -110,6 +111,7 @@ final class ClientAreaController
             'day_warning' => $day >= 29 ? $this->t->get('client_day_warning', $day) : '',
             'can_align' => $canAlign,
             'read_only' => $canAlign ? '' : $this->t->get('client_read_only'),
+            'client_day_line' => $this->dayLine(),
         ];
 
         $post = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
@@ -134,6 +136,14 @@ final class ClientAreaController
         }
 
         return $base + $this->offer();
+    }
+
+    /** "Your services renew on the 1st.": the client's billing day; '' when it has none. */
+    private function dayLine(): string
+    {
+        $day = ClientDays::of($this->clientId);
+
+        return $day === null ? '' : $this->t->get('client_day_line', ClientDays::ordinal((int) $day->day, $this->t->get('day_ordinals')));
     }
 
     /** Whether the person logged in may align this account (and so create its invoice). */
