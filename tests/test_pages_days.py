@@ -253,6 +253,20 @@ def test_a_day_set_while_redis_is_away_is_kept_and_made_once_relayed(
     live.redis.delete(again, f"celery-task-meta-{kept.event_id}")
 
 
+def test_the_preview_offers_the_client_day_rather_than_the_module_day(
+    live: Site, browser: Browser
+) -> None:
+    """A client with a day of its own is previewed on it: aligning from the page does not
+    move the client off its day unless staff choose another day."""
+    ids = add_client(live, "Dora", next_due=due_in(10))
+    with live.engine.begin() as conn:
+        set_day(conn, ids["client"], 22, "admin:1", clock.now())
+    browser.goto(live.url + ADMIN + f"&client_id={ids['client']}&language=english")
+    assert browser.evaluate("document.querySelector('#prorata-day').value") == "22"
+    browser.goto(live.url + ADMIN + f"&client_id={ids['client']}&day=5&language=english")
+    assert browser.evaluate("document.querySelector('#prorata-day').value") == "5"
+
+
 @pytest.mark.parametrize("language", ["german", "french"])
 def test_the_day_panel_speaks_the_admin_language(
     live: Site, browser: Browser, php: str, language: str

@@ -3,6 +3,7 @@
 namespace ProrataAlign\Admin\Controller;
 
 use ProrataAlign\Admin\GatewayNames;
+use ProrataAlign\ClientDays;
 use ProrataAlign\Admin\PageParts;
 use ProrataAlign\Admin\Words;
 use ProrataAlign\Records;
@@ -110,7 +111,10 @@ final class SingleClientController
     {
         $source = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST' ? $_POST : $_GET;
         $settings = $this->worker->settings();
-        $day = isset($source['day']) ? Input::day($source['day']) : $settings->prorataDay();
+        // a client with a billing day keeps it unless staff choose another for this alignment
+        $clientDay = ClientDays::of($clientId);
+        $default = $clientDay !== null ? (int) $clientDay->day : $settings->prorataDay();
+        $day = isset($source['day']) ? Input::day($source['day']) : $default;
         $enabled = $this->enabledCycles();
         if (isset($source['selection'])) {
             $cycles = Input::cycles($source['cycles'] ?? []);
