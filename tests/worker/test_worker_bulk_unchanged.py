@@ -15,13 +15,19 @@ from sqlalchemy.engine import Connection, Engine
 
 from tests.support.clients import SeededClient, seed_client
 from tests.support.command_line import run_cli
-from tests.support.db_rows import dump, dump_diff, execute, rows, seed
+from tests.support.db_rows import dump, dump_diff, execute, rows, seed, sent_statements
 from tests.support.pinned_time import NOW, T, clock
 from worker.handlers.align import align_in
 from worker.own_schema import bulk_clients, records
 from worker.sandbox import build as sandbox
 from worker.steps import bulk
 from worker.whmcs.schema import tblclients, tblhosting, tblinvoices
+from worker.whmcs.settings_store import clear_configuration_cache
+
+
+def _not_transaction_control(statement: str) -> bool:
+    return statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK")
+
 
 BULK_TABLES = {"mod_prorata_bulk_runs", "mod_prorata_bulk_clients"}
 UNCHANGED_REASON = "already pending to this day"
@@ -207,3 +213,28 @@ def test_a_run_with_unchanged_clients_shows_them(engine: Engine) -> None:
         "0 not aligned (of 3)"
     )
     assert {row["state"] for row in rows(engine, bulk_clients)} == {"aligned", "unchanged"}
+
+
+def test_an_unchanged_client_costs_a_few_reads_and_its_chunk_one_more(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunk reads its clients' pending lines in one statement; an unchanged client
+    then takes its row, its lock, its services, its invoices and its outcome, and writes
+    nothing of WHMCS."""
+    monkeypatch.setenv("PRORATA_SETTINGS_CACHE_SECONDS", "600")
+    clear_configuration_cache()
+    seed(engine, population)
+    run(engine, "bulk-1")  # the settings read once, before the clients counted
+    started = bulk.start_run(engine, "bulk-2", params(), "cli", clock(NOW))
+    with sent_statements(engine, _not_transaction_control) as chunk_read:
+        pending = bulk.pending_of(engine, started.to_send)
+    assert len(chunk_read) == 1 and len(pending) == 3
+    for client_id in started.to_send:
+        with sent_statements(engine, _not_transaction_control) as seen:
+            outcome = bulk.step_client(
+                engine, started.run, client_id, ALIGN, clock(NOW), pending=pending[client_id]
+            )
+        assert outcome == ("unchanged", UNCHANGED_REASON)
+        writes = [s for s in seen if s.split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+        assert len(writes) == 1 and "mod_prorata_bulk_clients" in writes[0], writes
+        assert len(seen) == 5, seen

@@ -458,3 +458,9 @@ $_ADDONLANG['panel_in_progress'] = 'Payment in progress: %s';
 $_ADDONLANG['panel_waiting_body_one'] = 'Your services move to their new due date as soon as this invoice is paid.';
 $_ADDONLANG['client_change_kept'] = 'Stays on the cancelled invoice, no longer due';
 $_ADDONLANG['client_change_amount'] = 'Amount';
+
+// A bulk run leaves a client alone whose pending alignment already goes to the run's day
+$_ADDONLANG['bulk_count_unchanged'] = 'Unchanged';
+$_ADDONLANG['bulk_unchanged_reason'] = 'Already pending to this day';
+$_ADDONLANG['bulk_fig_unchanged'] = 'Clients left as they are: their alignment to this day waits for payment';
+$_ADDONLANG['bulk_fig_withdrawals'] = 'Client %1$s: invoices %2$s withdrawn before aligning again';

@@ -454,3 +454,9 @@ $_ADDONLANG['panel_in_progress'] = 'Paiement en cours : %s';
 $_ADDONLANG['panel_waiting_body_one'] = 'Vos services passent à leur nouvelle échéance dès que cette facture est réglée.';
 $_ADDONLANG['client_change_kept'] = 'Reste sur la facture annulée, n\'est plus dû';
 $_ADDONLANG['client_change_amount'] = 'Montant';
+
+// A bulk run leaves a client alone whose pending alignment already goes to the run's day
+$_ADDONLANG['bulk_count_unchanged'] = 'Inchangés';
+$_ADDONLANG['bulk_unchanged_reason'] = 'Alignement sur ce jour déjà en attente';
+$_ADDONLANG['bulk_fig_unchanged'] = 'Clients laissés tels quels : leur alignement sur ce jour attend le paiement';
+$_ADDONLANG['bulk_fig_withdrawals'] = 'Client %1$s : factures %2$s retirées avant le nouvel alignement';

@@ -454,3 +454,9 @@ $_ADDONLANG['panel_in_progress'] = 'Zahlung in Bearbeitung: %s';
 $_ADDONLANG['panel_waiting_body_one'] = 'Ihre Dienste erhalten ihr neues Fälligkeitsdatum, sobald diese Rechnung bezahlt ist.';
 $_ADDONLANG['client_change_kept'] = 'Bleibt auf der stornierten Rechnung, nicht mehr fällig';
 $_ADDONLANG['client_change_amount'] = 'Betrag';
+
+// A bulk run leaves a client alone whose pending alignment already goes to the run's day
+$_ADDONLANG['bulk_count_unchanged'] = 'Unverändert';
+$_ADDONLANG['bulk_unchanged_reason'] = 'Ausrichtung auf diesen Tag wartet bereits';
+$_ADDONLANG['bulk_fig_unchanged'] = 'Unverändert gelassene Kunden: ihre Ausrichtung auf diesen Tag wartet auf Zahlung';
+$_ADDONLANG['bulk_fig_withdrawals'] = 'Kunde %1$s: Rechnungen %2$s werden vor der erneuten Ausrichtung zurückgezogen';
