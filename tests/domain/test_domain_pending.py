@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 
 from domain.discount import GROUP_DISCOUNT
-from domain.model import InvoiceItem, OpenInvoice
+from domain.model import Client, InvoiceItem, OpenInvoice, Service
 from domain.pending import PendingLine, same_as_pending, withdrawn_by_aligning
 from domain.planner import Plan
 from tests.domain.domain_factories import CLIENT, item, plan, service
@@ -25,7 +26,7 @@ def written(planned: Plan, invoice_id: int = 90) -> tuple[list[PendingLine], Ope
             invoice_id=invoice_id,
             type=line.item_type or "",
             relid=line.service.id,
-            amount=line.amount or 0,
+            amount=line.amount or Decimal(0),
             taxed=line.taxed,
             description=line.description,
         )
@@ -62,9 +63,14 @@ def written(planned: Plan, invoice_id: int = 90) -> tuple[list[PendingLine], Ope
     return pending, open_invoice
 
 
-def again(*invoices: OpenInvoice, services: tuple = SERVICES, day: int = 1, **kw: object) -> Plan:
+def again(
+    *invoices: OpenInvoice,
+    services: tuple[Service, ...] = SERVICES,
+    day: int = 1,
+    client: Client = CLIENT,
+) -> Plan:
     """The plan of a second run, reading the waiting invoice as the planner reads it."""
-    return plan(services, today=TODAY, day=day, invoices=invoices, **kw)  # type: ignore[arg-type]
+    return plan(services, today=TODAY, day=day, invoices=invoices, client=client)
 
 
 def test_the_same_lines_waiting_leave_the_client_alone() -> None:
@@ -74,12 +80,12 @@ def test_the_same_lines_waiting_leave_the_client_alone() -> None:
 
 
 def test_with_a_group_discount_too() -> None:
-    client = replace(CLIENT, group_discount=10)
+    client = replace(CLIENT, group_discount=Decimal(10))
     pending, waiting = written(plan(SERVICES, today=TODAY, day=1, client=client))
     assert any(i.type == GROUP_DISCOUNT for i in waiting.items)
     assert same_as_pending(again(waiting, client=client), pending, [waiting], {90: "banktransfer"})
     # the group's discount changed since: the totals differ
-    other = replace(CLIENT, group_discount=20)
+    other = replace(CLIENT, group_discount=Decimal(20))
     assert not same_as_pending(
         again(waiting, client=other), pending, [waiting], {90: "banktransfer"}
     )

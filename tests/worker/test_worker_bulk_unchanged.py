@@ -238,3 +238,29 @@ def test_an_unchanged_client_costs_a_few_reads_and_its_chunk_one_more(
         writes = [s for s in seen if s.split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")]
         assert len(writes) == 1 and "mod_prorata_bulk_clients" in writes[0], writes
         assert len(seen) == 5, seen
+
+
+def test_what_the_chunk_read_is_checked_again_under_the_lock(engine: Engine) -> None:
+    """An invoice cancelled by staff between the chunk's read and the client's turn: the
+    records the chunk read are no longer what waits, so the client is aligned again."""
+    clients = seed(engine, population)
+    run(engine, "bulk-1")
+    ada = clients["Ada"].client_id
+    started = bulk.start_run(engine, "bulk-2", params(), "cli", clock(NOW))
+    pending = bulk.pending_of(engine, started.to_send)
+    cancelled = pending_invoices(engine, ada)[0]
+    execute(
+        engine,
+        sa.update(tblinvoices).where(tblinvoices.c.id == cancelled).values(status="Cancelled"),
+    )
+    outcomes = {
+        client_id: bulk.step_client(
+            engine, started.run, client_id, ALIGN, clock(NOW), pending=pending[client_id]
+        )
+        for client_id in started.to_send
+    }
+    assert outcomes[ada] == ("aligned", None)
+    assert [outcome for client, outcome in outcomes.items() if client != ada] == [
+        ("unchanged", UNCHANGED_REASON)
+    ] * 2
+    assert cancelled not in pending_invoices(engine, ada)

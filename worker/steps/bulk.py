@@ -103,6 +103,9 @@ __all__ = [
 DRY_RUN_BATCH = 500  # clients read together by a dry run
 
 
+UnlessSame = Callable[[Connection, AlignCommand, Sequence[PendingLine]], AlignResult]
+
+
 @dataclass(frozen=True)
 class Alignment:
     """How a run aligns one client: `inside` the transaction that holds the client's row
@@ -113,9 +116,7 @@ class Alignment:
     after: Callable[[AlignCommand, AlignResult], None]
     # `inside` given the client's pending lines as its chunk read them: a client whose plan
     # would write them again is left alone, "unchanged" (None: always aligned anew)
-    unless_same: Callable[[Connection, AlignCommand, Sequence[PendingLine]], AlignResult] | None = (
-        None
-    )
+    unless_same: UnlessSame | None = None
 
 
 # a run's event id leaves room for ":<client id>" in a 64-character event id
