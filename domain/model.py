@@ -148,6 +148,8 @@ class OpenInvoice:
     payments: int = 0  # `tblaccounts` rows recorded against it
     taxrate: Decimal = ZERO
     taxrate2: Decimal = ZERO
+    # subtotal, tax, tax2 and total before credit, as stored (None when not read)
+    totals: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
 
     def owners(self) -> frozenset[tuple[LineKind, int]]:
         """The services and addons this invoice holds renewal or prorata lines for."""

@@ -42,6 +42,7 @@ from worker.steps.bulk import (
     finish_if_done,
     load_run,
     mark_sent,
+    pending_of,
     progress,
     start_run,
     step_client,
@@ -169,7 +170,9 @@ def _client_ids(value: Any) -> list[int]:
 
 # each client as prorata.align_client aligns it, inside the transaction holding its row
 ALIGNMENT = Alignment(
-    inside=lambda conn, command: align_in(conn, command, clock.now), after=follow_up
+    inside=lambda conn, command: align_in(conn, command, clock.now),
+    after=follow_up,
+    unless_same=lambda conn, command, pending: align_in(conn, command, clock.now, pending),
 )
 
 
@@ -206,6 +209,7 @@ def _align_chunk(run: Run, ids: list[int]) -> dict[str, int]:
     """Each client in turn; returns how many took each state."""
     log = logs.get_logger()
     tally: dict[str, int] = {}
+    pending = pending_of(runtime.engine(), ids)  # one statement for the chunk
     for index, client_id in enumerate(ids):
         logs.bind(client_id=client_id, request_id=run.client_event(client_id), invoice_ids=None)
         try:
@@ -216,6 +220,7 @@ def _align_chunk(run: Run, ids: list[int]) -> dict[str, int]:
                 ALIGNMENT,
                 clock.now,
                 passthrough=(SoftTimeLimitExceeded,),
+                pending=pending.get(client_id, ()),
             )
         except SoftTimeLimitExceeded:
             # the rest of the chunk goes on in a new task rather than be lost with this one

@@ -78,7 +78,7 @@ def calendar_days_of(mode: str | None) -> bool | None:
 class AlignResult:
     event_id: str
     client_id: int
-    status: str  # aligned | nothing-to-align | repeat | rejected
+    status: str  # aligned | nothing-to-align | repeat | rejected | unchanged (bulk only)
     invoices: list[dict[str, Any]] = field(default_factory=list)
     removed_items: list[int] = field(default_factory=list)
     changed_invoices: list[int] = field(default_factory=list)

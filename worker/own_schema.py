@@ -226,7 +226,7 @@ bulk_clients = sa.Table(
     own_metadata,
     sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("client_id", sa.Integer, primary_key=True, autoincrement=False),
-    # queued | aligned | skipped | failed | cancelled
+    # queued | aligned | unchanged (already pending to the day) | skipped | failed | cancelled
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text, nullable=True),  # why skipped or failed, for staff
     sa.Column("event_id", sa.String(64), nullable=False),  # "<run event id>:<client id>"

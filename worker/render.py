@@ -231,6 +231,13 @@ def render_bulk_dry_run(figures: dict[str, Any], params: BulkParams) -> str:
     for currency in figures["currencies"]:
         amount = f"{currency['prefix']}{currency['amount']}{currency['suffix']}"
         out.append(f"  {currency['code'] or currency['currency_id']}: {amount}")
+    out.append(f"Unchanged (already pending to this day): {figures.get('unchanged', 0)}")
+    for withdrawal in figures.get("withdrawals", []):
+        invoices = ", ".join(f"#{invoice_id}" for invoice_id in withdrawal["invoices"])
+        out.append(
+            f"Client {withdrawal['client_id']}: withdraws invoice(s) {invoices} "
+            f"({len(withdrawal['lines'])} line(s)) before aligning again"
+        )
     for error in figures.get("errors", []):
         out.append(f"Client {error['client_id']} cannot be planned: {error['reason']}")
     return "\n".join(out)
@@ -240,7 +247,7 @@ def render_bulk_progress(shown: dict[str, Any]) -> str:
     counts = shown["counts"]
     out = [
         f"Bulk run {shown['run_id']} {shown['state']}: {counts['aligned']} aligned, "
-        f"{counts['skipped']} skipped, {counts['failed']} failed, "
+        f"{counts['unchanged']} unchanged, {counts['skipped']} skipped, {counts['failed']} failed, "
         f"{shown['remaining']} not aligned (of {shown['total']})"
     ]
     if shown["state"] == "stopped":

@@ -85,7 +85,9 @@ class RunFigure:
         return (
             self.states.get("failed", 0) == 0
             and self.states.get("aligned", 0) == self.expected.clients
-            and self.states.get("aligned", 0) + self.states.get("skipped", 0)
+            and self.states.get("aligned", 0)
+            + self.states.get("skipped", 0)
+            + self.states.get("unchanged", 0)
             == self.expected.clients_matched
             and self.new_invoices == self.expected.invoices
         )

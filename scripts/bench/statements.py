@@ -3,7 +3,8 @@
     python -m scripts.bench.statements [--clients 300]
 
 Seeds the benchmark's clients, writes a bulk run of all of them, then takes each client's
-turn as a chunk task does (worker.steps.bulk.step_client with the alignment), timing every
+turn as a chunk task does (its clients' pending lines read once per chunk, then
+worker.steps.bulk.step_client with the alignment), timing every
 SQL statement and every COMMIT. Prints, per client, the statements by kind with their time,
 the commits, and the time spent outside the database (Python: loading rows, planning,
 building statements).
@@ -26,7 +27,7 @@ from scripts.bench.bulk_figure import ALL_CLIENTS
 from scripts.bench.seed import DAY, TODAY, seed
 from tasks.bulk import ALIGNMENT
 from worker import clock, runtime
-from worker.steps.bulk import BulkFilters, BulkParams, start_run, step_client
+from worker.steps.bulk import BulkFilters, BulkParams, pending_of, start_run, step_client
 
 
 class StatementTimer:
@@ -81,15 +82,20 @@ def main() -> int:
     timer = StatementTimer(engine)
     started = time.perf_counter()
     states: Counter[str] = Counter()
-    for client_id in started_run.to_send:
-        outcome = step_client(
-            engine,
-            started_run.run,
-            client_id,
-            ALIGNMENT,
-            clock.now,
-        )
-        states[outcome[0] if outcome else "untouched"] += 1
+    size = runtime.config().bulk_chunk_size
+    for start in range(0, len(started_run.to_send), size):
+        chunk = started_run.to_send[start : start + size]
+        pending = pending_of(engine, chunk)  # as a chunk task reads them, once
+        for client_id in chunk:
+            outcome = step_client(
+                engine,
+                started_run.run,
+                client_id,
+                ALIGNMENT,
+                clock.now,
+                pending=pending.get(client_id, ()),
+            )
+            states[outcome[0] if outcome else "untouched"] += 1
     total = time.perf_counter() - started
     clients = len(started_run.to_send)
     in_database = sum(timer.seconds.values())

@@ -95,6 +95,7 @@ def test_bulk_run_through_a_real_worker_and_a_repeat_aligns_nobody_twice(
     assert shown["counts"] == {
         "queued": 0,
         "aligned": 3,
+        "unchanged": 0,
         "skipped": 0,
         "failed": 0,
         "cancelled": 0,
@@ -170,10 +171,13 @@ def test_cli_bulk_wait_follows_the_run_to_its_end(
         [run] = conn.execute(sa.select(bulk_runs)).all()
     assert (run.state, run.requested_by, run.total) == ("done", "cli", 3)
     assert f"bulk run {run.id} (event {run.event_id}): 3 client(s)" in done.stdout
-    assert f"Bulk run {run.id} done: 3 aligned, 0 skipped, 0 failed, 0 not aligned" in done.stdout
+    assert (
+        f"Bulk run {run.id} done: 3 aligned, 0 unchanged, 0 skipped, 0 failed, 0 not aligned"
+        in done.stdout
+    )
     # the progress bar (on stderr) reached every client
     assert "3/3" in done.stderr and "100%" in done.stderr
-    assert "aligned=3, skipped=0, failed=0, remaining=0" in done.stderr
+    assert "aligned=3, unchanged=0, skipped=0, failed=0, remaining=0" in done.stderr
     with engine.connect() as conn:
         for seeded in clients:
             check_one_alignment(
@@ -190,11 +194,12 @@ def test_cli_bulk_wait_follows_the_run_to_its_end(
                 "SET MESSAGE_TEXT = 'invoice lines refused for this client'; END IF"
             )
         )
+    # to another day (to the same one, nothing would change: every client unchanged)
     failed = run_bulk_cli(
-        url, broker_url, queue, "--day", "1", "--today", TODAY, "--wait", "--event-id", "cli-2"
+        url, broker_url, queue, "--day", "2", "--today", TODAY, "--wait", "--event-id", "cli-2"
     )
     assert failed.returncode == 1, failed.stderr
-    assert "2 aligned, 0 skipped, 1 failed" in failed.stdout
+    assert "2 aligned, 0 unchanged, 0 skipped, 1 failed" in failed.stdout
     assert f"client {refused} failed: " in failed.stdout
     assert "invoice lines refused for this client" in failed.stdout
     with engine.connect() as conn:

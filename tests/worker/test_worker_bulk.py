@@ -327,6 +327,7 @@ def test_start_is_idempotent_and_a_run_aligns_each_client_once(engine: Engine) -
     assert shown["counts"] == {
         "queued": 0,
         "aligned": 4,
+        "unchanged": 0,
         "skipped": 0,
         "failed": 0,
         "cancelled": 0,
@@ -587,7 +588,10 @@ def test_cli_cancel_leaves_the_clients_not_yet_aligned(
 
     code, out, err = run_cli(capsys, "bulk-cancel", "--db", db_url, "bulk-cli-cancel", "--wait")
     assert (code, err.count("error")) == (0, 0)
-    assert f"Bulk run {run.id} cancelled: 1 aligned, 0 skipped, 0 failed, 3 not aligned" in out
+    assert (
+        f"Bulk run {run.id} cancelled: 1 aligned, 0 unchanged, 0 skipped, 0 failed, "
+        "3 not aligned" in out
+    )
     assert run_rows(engine, run.id) == {
         first: ("aligned", None),
         **{cid: ("cancelled", "cancelled before its turn") for cid in rest},

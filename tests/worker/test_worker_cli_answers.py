@@ -132,7 +132,9 @@ def test_bulk_show_reads_a_run_by_number_or_event_id(
         assert _document(out) == expected
     code, out, err = run_cli(capsys, "bulk", "show", "--db", url, "show-me")
     assert (code, err) == (0, "")
-    assert out.startswith(f"Bulk run {run.id} queued: 0 aligned, 0 skipped, 0 failed, 1 not")
+    assert out.startswith(
+        f"Bulk run {run.id} queued: 0 aligned, 0 unchanged, 0 skipped, 0 failed, 1 not"
+    )
 
     # followed once it ended: answers at once
     bulk.cancel_run(engine, "show-me", clock(NOW))

@@ -263,7 +263,7 @@ def follow(engine: Engine, run_id: int, stall: float) -> dict[str, Any]:
             if now_seen != seen:
                 seen, moved = now_seen, time.monotonic()
             counts = shown["counts"]
-            figures = ("aligned", "skipped", "failed")
+            figures = ("aligned", "unchanged", "skipped", "failed")
             bar.set_postfix(
                 {**{name: counts[name] for name in figures}, "remaining": shown["remaining"]},
                 refresh=False,

@@ -17,6 +17,7 @@ Any error rolls all of it back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +25,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.model import LineKind
 from domain.money import ZERO, format_money
+from domain.pending import UNCHANGED, UNCHANGED_REASON, PendingLine
 from worker.clock import Clock
 from worker.commands import AlignCommand, AlignResult
 from worker.handlers.planning import PlannedClient, plan_client
 from worker.handlers.settle import apply_payment
 from worker.handlers.withdrawal import Withdrawn, withdraw_client
+from worker.plans import same_as_pending
 from worker.steps import billing_day
 from worker.store import changed
 from worker.store import credit as credit_store
@@ -220,14 +223,23 @@ def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResu
     raise AssertionError("unreachable")
 
 
-def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult:
+def align_in(
+    conn: Connection,
+    command: AlignCommand,
+    now: Clock,
+    pending: Sequence[PendingLine] | None = None,
+) -> AlignResult:
     """One alignment inside the caller's transaction (a bulk run's client takes its row's
     lock in the same one); nothing of it stays if that transaction rolls back.
 
     A fixed number of statements whatever the client's size: the lock, the client's
     services and addons with what comes before planning, their open invoices, then grouped
     writes (worker.whmcs.batch). Withdrawing and the client's credit cost nothing when
-    there is none."""
+    there is none.
+
+    `pending`, a bulk run's: the client's pending records as its chunk read them. When the
+    plan would write exactly those lines again, the client is left alone ("unchanged",
+    nothing written), instead of withdrawn and invoiced anew."""
     locked = lock_client_row(conn, command.client_id)
     if locked is None:
         # nothing to retry: say so once, and answer a repeat the same way
@@ -259,6 +271,26 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
     repeat = request_store.repeat_of(checks.request_state, checks.request_result)
     if repeat is not None:
         return repeat
+    if pending and checks.pending_records == len(pending):
+        # read under the lock: what the chunk read is compared with the invoices as they
+        # are now, so a record paid or withdrawn meanwhile makes the plan differ
+        before = plan_client(
+            conn,
+            command.client_id,
+            command.request(),
+            lock=True,
+            client_row=locked,
+            services=services,
+            withdrawals=False,
+        )
+        if same_as_pending(before.state, before.plan, pending):
+            return AlignResult(
+                event_id=command.event_id,
+                client_id=command.client_id,
+                status=UNCHANGED,
+                message=UNCHANGED_REASON,
+                day=before.plan.day,
+            )
     stamp = now()
     withdrawn = Withdrawn()
     if checks.pending_records:

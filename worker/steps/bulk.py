@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.model import ELIGIBLE_STATUSES, Client
 from domain.money import ZERO, format_money
+from domain.pending import UNCHANGED, UNCHANGED_REASON, PendingLine
 from worker import logs
 from worker.clock import Clock
 from worker.commands import (
@@ -42,9 +43,10 @@ from worker.commands import (
     BulkInputError,
     BulkParams,
 )
-from worker.plans import plan_state
+from worker.plans import plan_state, same_as_pending, withdrawn_by_aligning
 from worker.reports import JobReport, one_line
 from worker.store import bulk_runs as bulk_store
+from worker.store import records as record_store
 from worker.store.bulk_runs import (
     ENDED,
     FINISHED,
@@ -90,6 +92,7 @@ __all__ = [
     "finish_if_done",
     "load_run",
     "mark_sent",
+    "pending_of",
     "progress",
     "select_clients",
     "start_run",
@@ -100,6 +103,9 @@ __all__ = [
 DRY_RUN_BATCH = 500  # clients read together by a dry run
 
 
+UnlessSame = Callable[[Connection, AlignCommand, Sequence[PendingLine]], AlignResult]
+
+
 @dataclass(frozen=True)
 class Alignment:
     """How a run aligns one client: `inside` the transaction that holds the client's row
@@ -108,6 +114,9 @@ class Alignment:
 
     inside: Callable[[Connection, AlignCommand], AlignResult]
     after: Callable[[AlignCommand, AlignResult], None]
+    # `inside` given the client's pending lines as its chunk read them: a client whose plan
+    # would write them again is left alone, "unchanged" (None: always aligned anew)
+    unless_same: UnlessSame | None = None
 
 
 # a run's event id leaves room for ":<client id>" in a 64-character event id
@@ -179,41 +188,75 @@ def select_clients(conn: Connection, filters: BulkFilters) -> list[int]:
 # ---- dry run ---------------------------------------------------------------------------
 
 
-def _states(conn: Connection, client_ids: Sequence[int]) -> Iterator[ClientState | Exception]:
-    """Each client's state in turn, read DRY_RUN_BATCH clients at a time; a client that
-    cannot be read (gone meanwhile, or a row WHMCS mangled) gives its error instead, and
-    only it: a batch holding such a row is read again client by client."""
+def _states(
+    conn: Connection, client_ids: Sequence[int]
+) -> Iterator[tuple[ClientState | Exception, list[PendingLine]]]:
+    """Each client's state in turn, with its pending lines, read DRY_RUN_BATCH clients at a
+    time; a client that cannot be read (gone meanwhile, or a row WHMCS mangled) gives its
+    error instead, and only it: a batch holding such a row is read again client by
+    client."""
     for batch in chunks(client_ids, DRY_RUN_BATCH):
         try:
             states = load_client_states(conn, batch, (own_credit_column(),))
         except ValueRefused:
             states = None
+        pending = record_store.pending_lines(conn, batch)
         for client_id in batch:
+            state: ClientState | Exception
             try:
                 if states is None:
-                    yield load_client_state(conn, client_id, invoice_extra=(own_credit_column(),))
+                    state = load_client_state(conn, client_id, invoice_extra=(own_credit_column(),))
                 elif client_id in states:
-                    yield states[client_id]
+                    state = states[client_id]
                 else:
                     raise ClientNotFound(client_id)
             except (ClientNotFound, ValueRefused) as exc:
-                yield exc
+                state = exc
+            yield state, pending.get(client_id, [])
+
+
+def _withdrawal(client_id: int, lines: Sequence[PendingLine]) -> dict[str, Any]:
+    """A client's pending alignment lines a run would withdraw, as the dry run lists them."""
+    return {
+        "client_id": client_id,
+        "invoices": sorted({line.invoice_id for line in lines}),
+        "lines": [
+            {
+                "type": line.kind.value,
+                "id": line.service_id,
+                "invoice_id": line.invoice_id,
+                "new_due": line.new_due.isoformat(),
+                "amount": format_money(line.amount),
+            }
+            for line in lines
+        ],
+    }
 
 
 def dry_run(conn: Connection, params: BulkParams) -> dict[str, Any]:
     """What the run would do, each matching client planned as its preview plans it; reads
-    only, many clients per query. Amounts are summed per currency, exactly."""
+    only, many clients per query. Amounts are summed per currency, exactly. A client whose
+    pending alignment is already what the plan would write is counted `unchanged` (the run
+    leaves it alone); for the others with pending alignments, the lines the run would
+    withdraw first are listed."""
     client_ids = select_clients(conn, params.filters)
     request = params.request()
-    figures = {"clients": 0, "services": 0, "invoices": 0, "skipped_services": 0}
+    figures = {"clients": 0, "services": 0, "invoices": 0, "skipped_services": 0, UNCHANGED: 0}
     amounts: dict[int, Decimal] = {}
     named: dict[int, Client] = {}  # a client of each currency, for its code and signs
     errors: list[dict[str, Any]] = []
-    for client_id, state in zip(client_ids, _states(conn, client_ids), strict=True):
+    withdrawals: list[dict[str, Any]] = []
+    for client_id, (state, pending) in zip(client_ids, _states(conn, client_ids), strict=True):
         if isinstance(state, Exception):
             errors.append({"client_id": client_id, "reason": str(state)})
             continue
         plan = plan_state(state, request)
+        if pending and same_as_pending(state, plan, pending):
+            figures[UNCHANGED] += 1
+            continue
+        withdrawn = withdrawn_by_aligning(state, pending) if pending else []
+        if withdrawn:
+            withdrawals.append(_withdrawal(client_id, withdrawn))
         aligned = plan.aligned
         figures["services"] += len(aligned)
         figures["skipped_services"] += len(plan.lines) - len(aligned)
@@ -238,6 +281,7 @@ def dry_run(conn: Connection, params: BulkParams) -> dict[str, Any]:
         **figures,
         "clients_matched": len(client_ids),
         "currencies": currencies,
+        "withdrawals": withdrawals,
         "errors": errors,
     }
 
@@ -325,6 +369,8 @@ def cancel_run(engine: Engine, event_id: str, now: Clock) -> Run:
 
 def outcome_of(result: AlignResult) -> tuple[str, str | None]:
     """The client's row state and, unless aligned, why, from its alignment's result."""
+    if result.status == UNCHANGED:
+        return UNCHANGED, UNCHANGED_REASON
     if result.message:  # rejected (no such client), now or on the first try
         return "skipped", result.message
     if result.status == "aligned" or (result.status == "repeat" and result.aligned):
@@ -345,9 +391,10 @@ def _turn(
     alignment: Alignment,
     now: Clock,
     passthrough: tuple[type[BaseException], ...],
+    pending: Sequence[PendingLine] = (),
 ) -> tuple[str, str | None] | None:
-    """The client aligned and its row's outcome written in one transaction, if its row is
-    still queued; then what follows the commit.
+    """The client aligned (or left alone: `pending`, see Alignment) and its row's outcome
+    written in one transaction, if its row is still queued; then what follows the commit.
 
     The row is locked first (SQLite: the whole database), so a redelivered chunk or a
     cancel waits for the outcome instead of seeing "queued", and the outcome commits with
@@ -361,7 +408,10 @@ def _turn(
             != "queued"
         ):
             return None
-        result = alignment.inside(conn, command)
+        if pending and alignment.unless_same is not None:
+            result = alignment.unless_same(conn, command, pending)
+        else:
+            result = alignment.inside(conn, command)
         state, reason = outcome_of(result)
         bulk_store.write_outcome(conn, run.id, client_id, state, reason, now())
     try:
@@ -391,9 +441,12 @@ def step_client(
     tries: int = 3,
     pause: float = 0.5,
     passthrough: tuple[type[BaseException], ...] = (),
+    pending: Sequence[PendingLine] = (),
 ) -> tuple[str, str | None] | None:
     """Align one client of the run unless its row has left "queued"; returns the state its
-    row took and why (None when it was not touched). A transient database error is tried
+    row took and why (None when it was not touched). `pending`: the client's pending lines
+    as its chunk read them (pending_of), which leave an unchanged client alone. A transient
+    database error is tried
     again (`tries` in all, pausing `pause`, then twice as long); any other error, or the
     last transient one, leaves the client failed with its reason while the run goes on.
     `passthrough` errors (the task running out of time) leave the row queued and go up."""
@@ -402,7 +455,7 @@ def step_client(
         if attempt:
             time.sleep(pause * 2 ** (attempt - 1))
         try:
-            return _turn(engine, run, client_id, alignment, now, passthrough)
+            return _turn(engine, run, client_id, alignment, now, passthrough, pending)
         except passthrough:
             raise
         except Exception as exc:
@@ -416,6 +469,13 @@ def step_client(
     with unit_of_work(engine) as conn:
         bulk_store.write_outcome(conn, run.id, client_id, "failed", reason, now())
     return "failed", reason
+
+
+def pending_of(engine: Engine, client_ids: Sequence[int]) -> dict[int, list[PendingLine]]:
+    """The pending lines of a chunk's clients, read once for the chunk (one statement, not
+    one per client); each client's turn checks them again under its lock."""
+    with engine.connect() as conn:
+        return record_store.pending_lines(conn, client_ids)
 
 
 def cancel_clients(engine: Engine, run_id: int, client_ids: list[int], now: Clock) -> None:

@@ -32,7 +32,7 @@ FINISHED = ("done", "cancelled")
 # a stopped run ends a wait too, but the same event id resumes it
 ENDED = (*FINISHED, "stopped")
 WATCHED = ("queued", "running")  # runs whose chunks should be on their way
-DONE_STATES = ("aligned", "failed", "skipped")
+DONE_STATES = ("aligned", "unchanged", "skipped", "failed")
 REMAINING_STATES = ("queued", "cancelled")
 CLIENT_STATES = ("queued", *DONE_STATES, "cancelled")
 

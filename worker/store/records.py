@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.model import ELIGIBLE_STATUSES, LineKind
+from domain.pending import PendingLine
 from domain.settlement import LATE, PENDING
 from worker.own_schema import records
 from worker.whmcs.batch import insert_rows, update_rows
@@ -98,6 +99,44 @@ def pending_of_services(
         key = (LineKind(row.kind), row.relid)
         if key in keys:
             found.setdefault(key, []).append(row)
+    return found
+
+
+def pending_lines(conn: Connection, client_ids: Sequence[int]) -> dict[int, list[PendingLine]]:
+    """The pending records of many clients (a bulk chunk, a dry run's batch) in one query,
+    each client's oldest first: what domain.pending compares a new plan with."""
+    found: dict[int, list[PendingLine]] = {}
+    if not client_ids:
+        return found
+    query = (
+        sa.select(
+            records.c.client_id,
+            records.c.kind,
+            records.c.relid,
+            records.c.new_due,
+            records.c.amount,
+            records.c.invoice_id,
+            records.c.invoice_item_id,
+        )
+        .where(
+            records.c.client_id.in_(list(client_ids)),
+            records.c.state == PENDING,
+            records.c.invoice_id.is_not(None),
+            records.c.invoice_item_id.is_not(None),
+        )
+        .order_by(records.c.id)
+    )
+    for row in conn.execute(query):
+        found.setdefault(int(row.client_id), []).append(
+            PendingLine(
+                kind=LineKind(row.kind),
+                service_id=int(row.relid),
+                new_due=row.new_due,
+                amount=row.amount,
+                invoice_id=int(row.invoice_id),
+                item_id=int(row.invoice_item_id),
+            )
+        )
     return found
 
 

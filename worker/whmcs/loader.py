@@ -236,6 +236,10 @@ def invoices_query(lock: bool, many: bool = False, extra: tuple[Any, ...] = ()) 
             tblinvoices.c.credit,
             tblinvoices.c.taxrate,
             tblinvoices.c.taxrate2,
+            tblinvoices.c.subtotal,
+            tblinvoices.c.tax.label("invoice_tax"),
+            tblinvoices.c.tax2,
+            tblinvoices.c.total,
             tblinvoices.c.paymentmethod,
             payments.label("payments"),
             tblinvoiceitems.c.id.label("item_id"),
@@ -419,6 +423,12 @@ def _state_from(
             payments=int(header.payments or 0),
             taxrate=header.taxrate if header.taxrate is not None else ZERO,
             taxrate2=header.taxrate2 if header.taxrate2 is not None else ZERO,
+            totals=(
+                _money(header.subtotal),
+                _money(header.invoice_tax),
+                _money(header.tax2),
+                _money(header.total) + _money(header.credit),
+            ),
         )
         for invoice_id, header in headers.items()
     )

@@ -589,3 +589,9 @@ $_ADDONLANG['summary_link'] = 'Billing day and due dates';
 $_ADDONLANG['client_day_line'] = 'Your services renew on the %1$s of each month.';
 $_ADDONLANG['panel_day_title'] = 'Your billing day';
 $_ADDONLANG['panel_day_button'] = 'Details';
+
+// A bulk run leaves a client alone whose pending alignment already goes to the run's day
+$_ADDONLANG['bulk_count_unchanged'] = 'Unchanged';
+$_ADDONLANG['bulk_unchanged_reason'] = 'Already pending to this day';
+$_ADDONLANG['bulk_fig_unchanged'] = 'Clients left as they are: their alignment to this day waits for payment';
+$_ADDONLANG['bulk_fig_withdrawals'] = 'Client %1$s: invoices %2$s withdrawn before aligning again';

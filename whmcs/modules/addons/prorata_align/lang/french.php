@@ -585,3 +585,9 @@ $_ADDONLANG['summary_link'] = 'Jour de facturation et échéances';
 $_ADDONLANG['client_day_line'] = 'Vos services se renouvellent le %1$s de chaque mois.';
 $_ADDONLANG['panel_day_title'] = 'Votre jour de facturation';
 $_ADDONLANG['panel_day_button'] = 'Détails';
+
+// A bulk run leaves a client alone whose pending alignment already goes to the run's day
+$_ADDONLANG['bulk_count_unchanged'] = 'Inchangés';
+$_ADDONLANG['bulk_unchanged_reason'] = 'Alignement sur ce jour déjà en attente';
+$_ADDONLANG['bulk_fig_unchanged'] = 'Clients laissés tels quels : leur alignement sur ce jour attend le paiement';
+$_ADDONLANG['bulk_fig_withdrawals'] = 'Client %1$s : factures %2$s retirées avant le nouvel alignement';

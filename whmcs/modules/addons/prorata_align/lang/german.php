@@ -585,3 +585,9 @@ $_ADDONLANG['summary_link'] = 'Abrechnungstag und Fälligkeiten';
 $_ADDONLANG['client_day_line'] = 'Ihre Dienste verlängern sich jeweils am %1$s des Monats.';
 $_ADDONLANG['panel_day_title'] = 'Ihr Abrechnungstag';
 $_ADDONLANG['panel_day_button'] = 'Details';
+
+// A bulk run leaves a client alone whose pending alignment already goes to the run's day
+$_ADDONLANG['bulk_count_unchanged'] = 'Unverändert';
+$_ADDONLANG['bulk_unchanged_reason'] = 'Ausrichtung auf diesen Tag wartet bereits';
+$_ADDONLANG['bulk_fig_unchanged'] = 'Unverändert gelassene Kunden: ihre Ausrichtung auf diesen Tag wartet auf Zahlung';
+$_ADDONLANG['bulk_fig_withdrawals'] = 'Kunde %1$s: Rechnungen %2$s werden vor der erneuten Ausrichtung zurückgezogen';
