@@ -19,7 +19,7 @@ final class BulkRuns
     public const CLIENTS = 'mod_prorata_bulk_clients';
 
     /** A client's row states, in the order the progress bar shows them. */
-    public const CLIENT_STATES = ['aligned', 'skipped', 'failed', 'cancelled', 'queued'];
+    public const CLIENT_STATES = ['aligned', 'unchanged', 'skipped', 'failed', 'cancelled', 'queued'];
 
     /** Run states after which nothing changes any more. */
     public const FINAL_STATES = ['done', 'cancelled'];

@@ -170,8 +170,8 @@ final class BulkView
             'cancel_confirm' => null,
             'action' => $this->url([]),
             'token' => '',
-            'bars' => ['aligned' => 'success', 'skipped' => 'info', 'failed' => 'danger', 'cancelled' => 'warning'],
-            'order' => ['aligned', 'failed', 'skipped', 'queued', 'cancelled'],
+            'bars' => ['aligned' => 'success', 'unchanged' => 'primary', 'skipped' => 'info', 'failed' => 'danger', 'cancelled' => 'warning'],
+            'order' => ['aligned', 'unchanged', 'failed', 'skipped', 'queued', 'cancelled'],
             'script_html' => Templates::render('admin/bulk_run_script', ['poll_ms' => BulkController::POLL_MS]),
         ];
         if ($run === null) {
