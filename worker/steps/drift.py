@@ -228,6 +228,8 @@ def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list
             upgrades=upgrades.get(key, ()),
             staff_edits=edits.get(key, ()),
         )
+        reason = drift_reason(evidence)
+        blocked = f.line.blocked_by_invoice is not None
         out.append(
             OffDay(
                 client_id=f.client_id,
@@ -237,12 +239,28 @@ def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list
                 name=service.name,
                 next_due=service.next_due,
                 day=f.day,
-                reason=drift_reason(evidence),
-                action=drift_action(keep, f.client_id in waiting),
+                reason=reason,
+                action=drift_action(keep, f.client_id in waiting, reason, blocked),
                 blocked_by_invoice=f.line.blocked_by_invoice,
             )
         )
     return out
+
+
+def _off_day_rows(listed: Sequence[OffDay], stamp: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "client_id": item.client_id,
+            "kind": item.kind.value,
+            "relid": item.id,
+            "next_due": item.next_due,
+            "day": item.day,
+            "reason": item.reason.value,
+            "action": item.action.value,
+            "found_at": stamp,
+        }
+        for item in listed
+    ]
 
 
 def record_off_day(engine: Engine, today: date, now: Clock) -> list[OffDay]:
@@ -252,23 +270,18 @@ def record_off_day(engine: Engine, today: date, now: Clock) -> list[OffDay]:
     stamp = now()
     with unit_of_work(engine) as conn:
         conn.execute(sa.delete(off_day))
-        insert_rows(
-            conn,
-            off_day,
-            [
-                {
-                    "client_id": item.client_id,
-                    "kind": item.kind.value,
-                    "relid": item.id,
-                    "next_due": item.next_due,
-                    "day": item.day,
-                    "reason": item.reason.value,
-                    "action": item.action.value,
-                    "found_at": stamp,
-                }
-                for item in listed
-            ],
-        )
+        insert_rows(conn, off_day, _off_day_rows(listed, stamp))
+    return listed
+
+
+def record_client_off_day(
+    conn: Connection, client_id: int, today: date, stamp: datetime
+) -> list[OffDay]:
+    """One client's part of the list found again and written over its last one, inside the
+    caller's transaction (after a "keep client on its day" event)."""
+    listed = find_off_day(conn, today, client_id=client_id)
+    conn.execute(sa.delete(off_day).where(off_day.c.client_id == client_id))
+    insert_rows(conn, off_day, _off_day_rows(listed, stamp))
     return listed
 
 
