@@ -55,6 +55,8 @@ def test_the_daily_job_lists_and_changes_no_whmcs_row(
         "clients": 1,
         "waiting": 0,
         "reasons": {"new-order": 1},
+        "aligned": 0,
+        "failed": {},
     }
     with engine.connect() as conn:
         listed = [
