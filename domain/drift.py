@@ -97,16 +97,27 @@ def drift_reason(evidence: Evidence) -> DriftReason:
 
 
 def drift_action(
-    keep: KeepOnDay, waiting: bool, reason: DriftReason, blocked: bool = False
+    keep: KeepOnDay,
+    waiting: bool,
+    reason: DriftReason,
+    blocked: bool = False,
+    declined: bool = False,
 ) -> DriftAction:
     """What the product does with a line off the day: nothing while the client has an
     alignment waiting for payment (its payment may put the line on the day; its expiry
     brings the old dates back); with `invoice` it aligns it, unless staff moved its date
-    (never undone: listed until staff align it again) or an invoice with money on it
-    blocks it (the planner would skip it); otherwise it lists it."""
+    (never undone: listed until staff align it again), an invoice with money on it blocks
+    it (the planner would skip it), or the product's own alignment of it to keep the day
+    ended unpaid since the day was set (`declined`: expired or cancelled; invoicing it
+    again every day would only repeat that); otherwise it lists it."""
     if waiting:
         return DriftAction.WAIT
-    if keep is KeepOnDay.INVOICE and reason is not DriftReason.MOVED_BY_STAFF and not blocked:
+    if (
+        keep is KeepOnDay.INVOICE
+        and reason is not DriftReason.MOVED_BY_STAFF
+        and not blocked
+        and not declined
+    ):
         return DriftAction.ALIGN
     return DriftAction.REPORT
 

@@ -264,14 +264,20 @@ def test_reasons_by_example() -> None:
     st.sampled_from(list(KeepOnDay)),
     st.sampled_from(list(DriftReason)),
     st.booleans(),
+    st.booleans(),
 )
 def test_wait_while_an_alignment_waits_align_with_invoice_else_report(
-    waiting: bool, keep: KeepOnDay, reason: DriftReason, blocked: bool
+    waiting: bool, keep: KeepOnDay, reason: DriftReason, blocked: bool, declined: bool
 ) -> None:
-    action = drift_action(keep, waiting, reason, blocked)
+    action = drift_action(keep, waiting, reason, blocked, declined)
     if waiting:
         assert action is DriftAction.WAIT
-    elif keep is KeepOnDay.INVOICE and reason is not DriftReason.MOVED_BY_STAFF and not blocked:
+    elif (
+        keep is KeepOnDay.INVOICE
+        and reason is not DriftReason.MOVED_BY_STAFF
+        and not blocked
+        and not declined
+    ):
         assert action is DriftAction.ALIGN
     else:
         assert action is DriftAction.REPORT
@@ -284,6 +290,10 @@ def test_staff_moved_is_never_aligned_and_only_invoice_aligns() -> None:
     assert drift_action(KeepOnDay.INVOICE, False, DriftReason.UNKNOWN, True) is (DriftAction.REPORT)
     assert drift_action(KeepOnDay.REPORT, False, DriftReason.NEW_ORDER) is DriftAction.REPORT
     assert drift_action(KeepOnDay.OFF, False, DriftReason.UPGRADE) is DriftAction.REPORT
+    # its keeping alignment expired or was cancelled: not invoiced again by the product
+    assert drift_action(KeepOnDay.INVOICE, False, DriftReason.NEW_ORDER, False, True) is (
+        DriftAction.REPORT
+    )
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from tests.support.pinned_time import NOW, T, clock
 from tests.worker.test_worker_off_day import EXPECTED, _whmcs_checksum, build_drift
 from worker.commands import AlignCommand, KeepCommand
 from worker.handlers.align import align_client
-from worker.handlers.invoice import invoice_paid
+from worker.handlers.invoice import invoice_cancelled, invoice_paid
 from worker.handlers.keep_day import KeepOutcome, keep_on_day
 from worker.own_schema import client_day_history, client_days, off_day, records, requests
 from worker.reports import JobReport
@@ -191,6 +191,31 @@ def test_a_cart_upgrade_or_cycle_change_joins_the_day(
     assert (
         aligned["new_due"] == date(due.year + (due.month == 12), due.month % 12 + 1, 1).isoformat()
     )
+
+
+def test_a_keeping_alignment_cancelled_is_not_made_again(engine: Engine) -> None:
+    """Staff cancel the stub invoice in WHMCS: the dates come back and the product does not
+    invoice the service again every day (listed, `report`) until staff align it."""
+    ids = _ordered(engine)
+    _settings(engine, keep_on_day="invoice")
+    outcome = _keep(engine, ids["client"], KeepTrigger.NEW_ORDER)
+    assert outcome.alignment is not None
+    [invoice] = outcome.alignment.invoices
+    whmcs_sim.cancel_invoice(engine, invoice["id"], PAID_AT)
+    assert invoice_cancelled(engine, "cancel-1", invoice["id"], AT).outcome == "applied"
+    assert [r["state"] for r in rows(engine, records)] == ["cancelled"]
+    assert dates(engine, tblhosting, ids["service"]) == (date(2024, 7, 10), date(2024, 7, 10))
+    with engine.connect() as conn:
+        [listed] = find_off_day(conn, date(2024, 6, 25))
+    assert (listed.id, listed.reason.value, listed.action.value) == (
+        ids["service"],
+        "new-order",
+        "report",
+    )
+    assert _daily(engine).count("aligned") == 0
+    again = _keep(engine, ids["client"], KeepTrigger.NEW_ORDER, event_id="keep-2")
+    assert again.status == "nothing-off"
+    assert len(rows(engine, records)) == 1
 
 
 def test_only_the_lines_the_event_names_are_aligned(engine: Engine) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.billing_day import KeepOnDay
+from domain.billing_day import KEEP, KeepOnDay
 from domain.drift import (
     STAFF_EDIT_PREFIX,
     DriftAction,
@@ -47,6 +47,8 @@ from worker.whmcs.settings_store import configuration
 
 Clock = Callable[[], datetime]
 BATCH_CLIENTS = 500  # clients read and planned together
+# a keeping alignment that ended so is not made again by the product (staff may align it)
+DECLINED_STATES = ("expired", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,40 @@ def _days(conn: Connection, after: int, only: int | None, size: int) -> list[Any
     return list(conn.execute(query.order_by(client_days.c.client_id).limit(size)))
 
 
-def _waiting(conn: Connection, client_ids: Sequence[int]) -> set[int]:
-    """The clients with an alignment waiting for payment."""
+def _own_records(
+    conn: Connection, client_ids: Sequence[int], since: datetime
+) -> tuple[set[int], dict[tuple[LineKind, int], datetime]]:
+    """The clients with an alignment waiting for payment; and the lines whose alignment to
+    keep the day ended unpaid (expired, cancelled), with when the latest was made. One
+    statement."""
     rows = conn.execute(
-        sa.select(records.c.client_id)
-        .where(records.c.state == "pending", records.c.client_id.in_(list(client_ids)))
-        .distinct()
+        sa.select(
+            records.c.client_id,
+            records.c.kind,
+            records.c.relid,
+            records.c.state,
+            records.c.created_at,
+        ).where(
+            records.c.client_id.in_(list(client_ids)),
+            sa.or_(
+                records.c.state == "pending",
+                sa.and_(
+                    records.c.state.in_(DECLINED_STATES),
+                    records.c.requested_by.like(KEEP + ":%"),
+                    records.c.created_at >= since,
+                ),
+            ),
+        )
     )
-    return {int(row.client_id) for row in rows}
+    waiting: set[int] = set()
+    declined: dict[tuple[LineKind, int], datetime] = {}
+    for row in rows:
+        if row.state == "pending":
+            waiting.add(int(row.client_id))
+            continue
+        key = (LineKind(str(row.kind)), int(row.relid))
+        declined[key] = max(row.created_at, declined.get(key, row.created_at))
+    return waiting, declined
 
 
 def _registered(conn: Connection, found: Sequence[_Found]) -> dict[tuple[LineKind, int], Any]:
@@ -213,7 +241,7 @@ def find_off_day(
 def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list[OffDay]:
     client_ids = sorted({f.client_id for f in found})
     earliest = min(f.set_at for f in found)
-    waiting = _waiting(conn, client_ids)
+    waiting, declined = _own_records(conn, client_ids, earliest)
     registered = _registered(conn, found)
     upgrades = _upgrades(conn, client_ids, earliest.date())
     edits = _staff_edits(conn, client_ids, earliest)
@@ -230,6 +258,8 @@ def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list
         )
         reason = drift_reason(evidence)
         blocked = f.line.blocked_by_invoice is not None
+        ended = declined.get(key)
+        refused = ended is not None and ended >= f.set_at
         out.append(
             OffDay(
                 client_id=f.client_id,
@@ -240,7 +270,7 @@ def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list
                 next_due=service.next_due,
                 day=f.day,
                 reason=reason,
-                action=drift_action(keep, f.client_id in waiting, reason, blocked),
+                action=drift_action(keep, f.client_id in waiting, reason, blocked, refused),
                 blocked_by_invoice=f.line.blocked_by_invoice,
             )
         )
