@@ -57,7 +57,7 @@ class KeepTrigger(Enum):
     NEW_ORDER = "new-order"  # the first invoice of an order paid (WHMCS set the dates)
     ADDON = "addon"  # an addon activated
     UPGRADE = "upgrade"  # a product, addon or configurable-option upgrade paid
-    CYCLE_CHANGE = "cycle-change"  # staff changed a billing cycle in the admin area
+    CYCLE_CHANGE = "cycle-change"  # a cycle changed (a cart upgrade, or staff's save)
     DAILY = "daily"  # the daily off-the-day job
 
 
