@@ -23,6 +23,18 @@ BULK = "bulk"
 CLI = "cli"
 SET_BY_KINDS: tuple[str, ...] = (ADMIN, CLIENT, BULK, CLI)
 
+# The requester of an alignment that keeps a client on the day it has ("keep:<trigger>"):
+# such an alignment never sets the day (it is the client's already), so paying it neither
+# writes history nor moves the moment the day was set, from which drift is explained.
+KEEP = "keep"
+
+
+def keeps_day(requested_by: str) -> bool:
+    """An alignment asked for by the "keep client on its day" event."""
+    text = requested_by.strip().lower()
+    return text == KEEP or text.startswith(KEEP + ":")
+
+
 # What a history row says happened to the day.
 SET = "set"
 CLEAR = "clear"
@@ -32,11 +44,24 @@ class KeepOnDay(Enum):
     """The setting "Keep services on the client's day" (`keep_on_day`)."""
 
     OFF = "off"  # nothing joins the day by itself
-    INVOICE = "invoice"  # a service off the day is aligned (not built yet: listed only)
+    INVOICE = "invoice"  # a service off the day is aligned to it (a stub invoice)
     REPORT = "report"  # services off the day are listed, nothing changes
 
 
 KEEP_ON_DAY_VALUES: tuple[str, ...] = tuple(member.value for member in KeepOnDay)
+
+
+class KeepTrigger(Enum):
+    """What sent a "keep client on its day" event."""
+
+    NEW_ORDER = "new-order"  # the first invoice of an order paid (WHMCS set the dates)
+    ADDON = "addon"  # an addon activated
+    UPGRADE = "upgrade"  # a product, addon or configurable-option upgrade paid
+    CYCLE_CHANGE = "cycle-change"  # a cycle changed (a cart upgrade, or staff's save)
+    DAILY = "daily"  # the daily off-the-day job
+
+
+KEEP_TRIGGERS: tuple[str, ...] = tuple(member.value for member in KeepTrigger)
 
 
 def setter_kind(requested_by: str) -> str:

@@ -45,6 +45,7 @@ class DriftReason(Enum):
 class DriftAction(Enum):
     REPORT = "report"  # listed, nothing changes
     WAIT = "wait"  # the client has an alignment waiting for payment: its outcome first
+    ALIGN = "align"  # setting `invoice`: aligned to the client's day (a stub invoice)
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,30 @@ def drift_reason(evidence: Evidence) -> DriftReason:
     return DriftReason.UNKNOWN
 
 
-def drift_action(keep: KeepOnDay, waiting: bool) -> DriftAction:
+def drift_action(
+    keep: KeepOnDay,
+    waiting: bool,
+    reason: DriftReason,
+    blocked: bool = False,
+    declined: bool = False,
+) -> DriftAction:
     """What the product does with a line off the day: nothing while the client has an
     alignment waiting for payment (its payment may put the line on the day; its expiry
-    brings the old dates back), else it lists it. With `invoice` the product is to align
-    it; until that is built it lists it as `report` does."""
-    del keep  # every setting lists for now; `invoice` will align here
-    return DriftAction.WAIT if waiting else DriftAction.REPORT
+    brings the old dates back); with `invoice` it aligns it, unless staff moved its date
+    (never undone: listed until staff align it again), an invoice with money on it blocks
+    it (the planner would skip it), or the product's own alignment of it to keep the day
+    ended unpaid since the day was set (`declined`: expired or cancelled; invoicing it
+    again every day would only repeat that); otherwise it lists it."""
+    if waiting:
+        return DriftAction.WAIT
+    if (
+        keep is KeepOnDay.INVOICE
+        and reason is not DriftReason.MOVED_BY_STAFF
+        and not blocked
+        and not declined
+    ):
+        return DriftAction.ALIGN
+    return DriftAction.REPORT
 
 
 def off_day_lines(plan: Plan) -> tuple[PlanLine, ...]:

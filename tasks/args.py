@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from domain.billing_day import KEEP_TRIGGERS, KeepTrigger
 from domain.cycles import Cycle, parse_cycle_list
 from domain.model import LineKind
 from domain.settings import parse_day
 from worker import clock, inputs
-from worker.commands import AlignCommand, parse_requested_at
+from worker.commands import AlignCommand, KeepCommand, parse_requested_at
 from worker.inputs import BadTaskArguments, fits_text, whole_number
 
 __all__ = ["BadTaskArguments", "whole_number"]  # the tasks import them from here
@@ -165,3 +166,22 @@ def client_id_arg(value: Any) -> int:
 
 def event_id_arg(value: Any, max_length: int = inputs.EVENT_ID_MAX) -> str:
     return inputs.event_id(value, max_length)
+
+
+def keep_command(
+    *, event_id: Any, client_id: Any, trigger: Any, services: Any = None, today: Any = None
+) -> KeepCommand:
+    """A "keep client on its day" event's arguments, checked."""
+    if trigger not in KEEP_TRIGGERS:
+        raise BadTaskArguments(
+            f"trigger must be one of {', '.join(KEEP_TRIGGERS)}, not {trigger!r:.80}"
+        )
+    command = KeepCommand(
+        event_id=event_id_arg(event_id),
+        client_id=client_id_arg(client_id),
+        trigger=KeepTrigger(trigger),
+        today=parse_today(today),
+        services=parse_services(services),
+    )
+    fits_text("the event's services", sorted(f"{k.value}:{i}" for k, i in command.services or ()))
+    return command

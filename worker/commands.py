@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from domain.billing_day import KEEP, KeepTrigger
 from domain.cycles import Cycle
 from domain.model import AlignRequest, LineKind
 from worker.inputs import BadTaskArguments, whole_number
@@ -60,6 +61,23 @@ class AlignCommand:
         if self.requested_at is not None:
             params["requested_at"] = self.requested_at.strftime(REQUESTED_AT_FORMAT)
         return params
+
+
+@dataclass(frozen=True)
+class KeepCommand:
+    """What a "keep client on its day" event asks for: the client's services and addons
+    off its day aligned to it (only `services` when given)."""
+
+    event_id: str
+    client_id: int
+    trigger: KeepTrigger
+    today: date
+    services: frozenset[tuple[LineKind, int]] | None = None
+
+    @property
+    def requested_by(self) -> str:
+        """How its alignment records who asked (domain.billing_day.keeps_day)."""
+        return f"{KEEP}:{self.trigger.value}"
 
 
 def mode_name(calendar_days: bool | None) -> str | None:

@@ -14,6 +14,7 @@ from domain.billing_day import (
     SET_BY_KINDS,
     KeepOnDay,
     is_repeat,
+    keeps_day,
     ordinal,
     sets_day_at_once,
     setter_kind,
@@ -258,10 +259,56 @@ def test_reasons_by_example() -> None:
     ) is (DriftReason.CYCLE_CHANGE)
 
 
-@given(st.booleans(), st.sampled_from(list(KeepOnDay)))
-def test_wait_while_an_alignment_waits_else_report(waiting: bool, keep: KeepOnDay) -> None:
-    expected = DriftAction.WAIT if waiting else DriftAction.REPORT
-    assert drift_action(keep, waiting) is expected
+@given(
+    st.booleans(),
+    st.sampled_from(list(KeepOnDay)),
+    st.sampled_from(list(DriftReason)),
+    st.booleans(),
+    st.booleans(),
+)
+def test_wait_while_an_alignment_waits_align_with_invoice_else_report(
+    waiting: bool, keep: KeepOnDay, reason: DriftReason, blocked: bool, declined: bool
+) -> None:
+    action = drift_action(keep, waiting, reason, blocked, declined)
+    if waiting:
+        assert action is DriftAction.WAIT
+    elif (
+        keep is KeepOnDay.INVOICE
+        and reason is not DriftReason.MOVED_BY_STAFF
+        and not blocked
+        and not declined
+    ):
+        assert action is DriftAction.ALIGN
+    else:
+        assert action is DriftAction.REPORT
+
+
+def test_staff_moved_is_never_aligned_and_only_invoice_aligns() -> None:
+    staff = DriftReason.MOVED_BY_STAFF
+    assert drift_action(KeepOnDay.INVOICE, False, staff) is DriftAction.REPORT
+    assert drift_action(KeepOnDay.INVOICE, False, DriftReason.NEW_ORDER) is DriftAction.ALIGN
+    assert drift_action(KeepOnDay.INVOICE, False, DriftReason.UNKNOWN, True) is (DriftAction.REPORT)
+    assert drift_action(KeepOnDay.REPORT, False, DriftReason.NEW_ORDER) is DriftAction.REPORT
+    assert drift_action(KeepOnDay.OFF, False, DriftReason.UPGRADE) is DriftAction.REPORT
+    # its keeping alignment expired or was cancelled: not invoiced again by the product
+    assert drift_action(KeepOnDay.INVOICE, False, DriftReason.NEW_ORDER, False, True) is (
+        DriftAction.REPORT
+    )
+
+
+@pytest.mark.parametrize(
+    ("requested_by", "keeps"),
+    [
+        ("keep", True),
+        ("keep:new-order", True),
+        ("KEEP:daily", True),
+        ("keeper", False),
+        ("admin:1", False),
+        ("cli", False),
+    ],
+)
+def test_keep_alignments_are_told_apart(requested_by: str, keeps: bool) -> None:
+    assert keeps_day(requested_by) is keeps
 
 
 # ---- what WHMCS wrote ----------------------------------------------------------------------

@@ -19,8 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from tests.support.clients import two_services
 from tests.support.command_line import run_cli
 from tests.support.db_rows import rows, seed, sent_statements
-from tests.support.pinned_time import NOW, clock
-from tests.support.processes import T
+from tests.support.pinned_time import NOW, T, clock
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.own_schema import off_day
@@ -303,15 +302,19 @@ def test_report_changes_no_row_of_whmcs(engine: Engine, capsys: Any) -> None:
     assert len(rows(engine, off_day)) == len(EXPECTED)
 
 
-def test_invoice_lists_as_report_does_for_now(engine: Engine) -> None:
+def test_invoice_lists_what_it_will_align_and_listing_changes_nothing(engine: Engine) -> None:
     ids = seed(engine, build_drift)
     with engine.begin() as conn:
         sandbox.set_module_settings(conn, {"keep_on_day": "invoice"})
     before = _whmcs_checksum(engine)
     listed = record_off_day(engine, TODAY, clock(NOW))
+    staff = {("service", ids["staff"]), ("addon", ids["staff_addon"])}
     assert sorted(
         (i.client_id, i.kind.value, i.id, i.day, i.reason.value, i.action.value) for i in listed
-    ) == _expected(ids)
+    ) == sorted(
+        (c, kind, relid, day, reason, "report" if (kind, relid) in staff else "align")
+        for c, kind, relid, day, reason, _ in _expected(ids)
+    )
     assert _whmcs_checksum(engine) == before
 
 
@@ -330,7 +333,7 @@ def test_status_counts_them(engine: Engine) -> None:
 def test_cron_runs_the_daily_job(engine: Engine, capsys: Any) -> None:
     ids = seed(engine, build_drift)
     _, out, err = run_cli(capsys, "cron", "--db", _url(engine), "--today", TODAY.isoformat())
-    assert "off the day: listed 8, waiting 0, failed 0" in out.splitlines(), (out, err)
+    assert "off the day: listed 8, waiting 0, aligned 0, failed 0" in out.splitlines(), (out, err)
     assert len(rows(engine, off_day, off_day.c.client_id == ids["client"])) == 8
 
 

@@ -309,7 +309,7 @@ def test_cron_reports_each_failure_and_goes_on(
         "failed jobs: offered 0, succeeded 0, superseded 0, failed 0",
         "unsuspensions: released 0, sent 0, waiting 0, failed 0",
         "bulk runs: resent 0, stopped 0, failed 0",
-        "off the day: listed 0, waiting 0, failed 0",
+        "off the day: listed 0, waiting 0, aligned 0, failed 0",
         "open failed jobs: 0",
     ]
     states = {r["invoice_id"]: r["state"] for r in rows(engine, records)}

@@ -16,17 +16,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.billing_day import ordinal
+from domain.billing_day import KeepOnDay, ordinal
 from domain.drift import count_by_reason
 from worker import clock
 from worker.cli.common import CliError
 from worker.cli.database import guarded, ready_engine
 from worker.db import describe
+from worker.handlers.keep_day import keep_listed_clients
 from worker.reports import JobReport
 from worker.steps.billing_day import UnknownClient, set_by_hand, show_day
 from worker.steps.drift import OffDay, find_off_day, record_off_day
 from worker.transactions import unit_of_work
 from worker.whmcs.schema import tblclients
+from worker.whmcs.settings_store import configuration
 
 
 def _client_exists(conn: Connection, client_id: int) -> bool:
@@ -141,9 +143,16 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def off_day_job(engine: Engine, today: date) -> JobReport:
-    """The daily job for `prorata cron`: the list written, one line of counts."""
-    report = JobReport("off the day", {"listed": [], "waiting": []})
-    for item in record_off_day(engine, today, clock.now):
+    """The daily job for `prorata cron`: the list written and, with the setting `invoice`,
+    what it lists aligned (as the command line aligns: no e-mail queued), one line of
+    counts."""
+    report = JobReport("off the day", {"listed": [], "waiting": [], "aligned": []})
+    listed = record_off_day(engine, today, clock.now)
+    for item in listed:
         outcome = "waiting" if item.action.value == "wait" else "listed"
         report.add(outcome, f"{item.kind.value} {item.id}")
+    with engine.connect() as conn:
+        keep = configuration(conn).settings.keep_on_day
+    if keep is KeepOnDay.INVOICE:
+        keep_listed_clients(engine, listed, today, clock.now, lambda *_: None, report)
     return report

@@ -17,7 +17,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.billing_day import CLEAR, SET, is_repeat, ordinal, sets_day_at_once, setter_kind
+from domain.billing_day import (
+    CLEAR,
+    SET,
+    is_repeat,
+    keeps_day,
+    ordinal,
+    sets_day_at_once,
+    setter_kind,
+)
 from domain.planner import Plan
 from worker.own_schema import client_day_history, client_days, requests
 from worker.transactions import lock_client
@@ -70,6 +78,14 @@ class ClientDay:
             "request_id": self.request_id,
             "history": [change.to_dict() for change in self.history],
         }
+
+
+def day_of(conn: Connection, client_id: int) -> int | None:
+    """The client's day, None when it has none."""
+    day = conn.execute(
+        sa.select(client_days.c.day).where(client_days.c.client_id == client_id)
+    ).scalar()
+    return None if day is None else int(day)
 
 
 def show_day(conn: Connection, client_id: int) -> ClientDay:
@@ -207,8 +223,9 @@ def after_alignment(
     conn: Connection, request_id: int, requested_by: str, plan: Plan, at: datetime
 ) -> bool:
     """An alignment just stored: one that needed no invoice makes its day the client's at
-    once. One with an invoice waits for `after_payment`."""
-    if not sets_day_at_once(plan):
+    once. One with an invoice waits for `after_payment`. One that keeps the client on
+    its day sets nothing (the day is the client's already)."""
+    if keeps_day(requested_by) or not sets_day_at_once(plan):
         return False
     return set_day(conn, plan.client_id, plan.day, requested_by, at, request_id)
 
@@ -220,6 +237,8 @@ def after_payment(conn: Connection, paid_records: Iterable[Any], at: datetime) -
     whose day was set."""
     requests_paid: dict[int, tuple[int, str]] = {}
     for record in paid_records:
+        if keeps_day(str(record.requested_by)):
+            continue  # keeping the day: it is the client's already
         requests_paid.setdefault(
             int(record.request_id), (int(record.client_id), str(record.requested_by))
         )

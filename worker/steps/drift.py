@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.billing_day import KeepOnDay
+from domain.billing_day import KEEP, KeepOnDay
 from domain.drift import (
     STAFF_EDIT_PREFIX,
     DriftAction,
@@ -47,6 +47,8 @@ from worker.whmcs.settings_store import configuration
 
 Clock = Callable[[], datetime]
 BATCH_CLIENTS = 500  # clients read and planned together
+# a keeping alignment that ended so is not made again by the product (staff may align it)
+DECLINED_STATES = ("expired", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,40 @@ def _days(conn: Connection, after: int, only: int | None, size: int) -> list[Any
     return list(conn.execute(query.order_by(client_days.c.client_id).limit(size)))
 
 
-def _waiting(conn: Connection, client_ids: Sequence[int]) -> set[int]:
-    """The clients with an alignment waiting for payment."""
+def _own_records(
+    conn: Connection, client_ids: Sequence[int], since: datetime
+) -> tuple[set[int], dict[tuple[LineKind, int], datetime]]:
+    """The clients with an alignment waiting for payment; and the lines whose alignment to
+    keep the day ended unpaid (expired, cancelled), with when the latest was made. One
+    statement."""
     rows = conn.execute(
-        sa.select(records.c.client_id)
-        .where(records.c.state == "pending", records.c.client_id.in_(list(client_ids)))
-        .distinct()
+        sa.select(
+            records.c.client_id,
+            records.c.kind,
+            records.c.relid,
+            records.c.state,
+            records.c.created_at,
+        ).where(
+            records.c.client_id.in_(list(client_ids)),
+            sa.or_(
+                records.c.state == "pending",
+                sa.and_(
+                    records.c.state.in_(DECLINED_STATES),
+                    records.c.requested_by.like(KEEP + ":%"),
+                    records.c.created_at >= since,
+                ),
+            ),
+        )
     )
-    return {int(row.client_id) for row in rows}
+    waiting: set[int] = set()
+    declined: dict[tuple[LineKind, int], datetime] = {}
+    for row in rows:
+        if row.state == "pending":
+            waiting.add(int(row.client_id))
+            continue
+        key = (LineKind(str(row.kind)), int(row.relid))
+        declined[key] = max(row.created_at, declined.get(key, row.created_at))
+    return waiting, declined
 
 
 def _registered(conn: Connection, found: Sequence[_Found]) -> dict[tuple[LineKind, int], Any]:
@@ -213,7 +241,7 @@ def find_off_day(
 def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list[OffDay]:
     client_ids = sorted({f.client_id for f in found})
     earliest = min(f.set_at for f in found)
-    waiting = _waiting(conn, client_ids)
+    waiting, declined = _own_records(conn, client_ids, earliest)
     registered = _registered(conn, found)
     upgrades = _upgrades(conn, client_ids, earliest.date())
     edits = _staff_edits(conn, client_ids, earliest)
@@ -228,6 +256,10 @@ def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list
             upgrades=upgrades.get(key, ()),
             staff_edits=edits.get(key, ()),
         )
+        reason = drift_reason(evidence)
+        blocked = f.line.blocked_by_invoice is not None
+        ended = declined.get(key)
+        refused = ended is not None and ended >= f.set_at
         out.append(
             OffDay(
                 client_id=f.client_id,
@@ -237,12 +269,28 @@ def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list
                 name=service.name,
                 next_due=service.next_due,
                 day=f.day,
-                reason=drift_reason(evidence),
-                action=drift_action(keep, f.client_id in waiting),
+                reason=reason,
+                action=drift_action(keep, f.client_id in waiting, reason, blocked, refused),
                 blocked_by_invoice=f.line.blocked_by_invoice,
             )
         )
     return out
+
+
+def _off_day_rows(listed: Sequence[OffDay], stamp: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "client_id": item.client_id,
+            "kind": item.kind.value,
+            "relid": item.id,
+            "next_due": item.next_due,
+            "day": item.day,
+            "reason": item.reason.value,
+            "action": item.action.value,
+            "found_at": stamp,
+        }
+        for item in listed
+    ]
 
 
 def record_off_day(engine: Engine, today: date, now: Clock) -> list[OffDay]:
@@ -252,23 +300,18 @@ def record_off_day(engine: Engine, today: date, now: Clock) -> list[OffDay]:
     stamp = now()
     with unit_of_work(engine) as conn:
         conn.execute(sa.delete(off_day))
-        insert_rows(
-            conn,
-            off_day,
-            [
-                {
-                    "client_id": item.client_id,
-                    "kind": item.kind.value,
-                    "relid": item.id,
-                    "next_due": item.next_due,
-                    "day": item.day,
-                    "reason": item.reason.value,
-                    "action": item.action.value,
-                    "found_at": stamp,
-                }
-                for item in listed
-            ],
-        )
+        insert_rows(conn, off_day, _off_day_rows(listed, stamp))
+    return listed
+
+
+def record_client_off_day(
+    conn: Connection, client_id: int, today: date, stamp: datetime
+) -> list[OffDay]:
+    """One client's part of the list found again and written over its last one, inside the
+    caller's transaction (after a "keep client on its day" event)."""
+    listed = find_off_day(conn, today, client_id=client_id)
+    conn.execute(sa.delete(off_day).where(off_day.c.client_id == client_id))
+    insert_rows(conn, off_day, _off_day_rows(listed, stamp))
     return listed
 
 

@@ -20,6 +20,11 @@
  *   {"action": "pay_invoice", "invoice_id": 5, "date": "2024-06-02 09:00:00"}
  *        -> {"paid": "16.00", "hooks": {...}}: the invoice's balance paid as WHMCS 8 pays it
  *           (harness_pay_invoice), its hooks run in this one request
+ *   {"action": "service_edit", "service_id": 5, "values": {"billingcycle": "Monthly"},
+ *    "log": "Modified Product/Service - ...", "date": "2024-06-10 09:00:00"}
+ *        -> {"PreServiceEdit": [...], "ServiceEdit": [...]}: staff saving a service in the
+ *           admin area (admin/clientsservices.php): PreServiceEdit, the row saved and its
+ *           activity log line, ServiceEdit, in this one request
  *   {"action": "admin_page"} -> {"html": ...}: prorata_align_output() as WHMCS calls it (GET)
  *   {"action": "redis", "commands": [["lpush", key, value], ["get", key], ["del", key]]}
  *        -> the replies, through the client PRORATA_HARNESS_REDIS_CLIENT selects
@@ -137,6 +142,14 @@ function harness_action(array $request)
         case 'pay_invoice':
             return harness_pay_invoice((int) $request['invoice_id'], (string) ($request['date'] ?? date('Y-m-d H:i:s')));
 
+        case 'service_edit':
+            return harness_service_edit(
+                (int) $request['service_id'],
+                (array) ($request['values'] ?? []),
+                (string) ($request['log'] ?? ''),
+                (string) ($request['date'] ?? date('Y-m-d H:i:s'))
+            );
+
         case 'admin_page':
             require_once PRORATA_HARNESS_ADDON . '/prorata_align.php';
             $_SERVER['REQUEST_METHOD'] = 'GET';
@@ -218,6 +231,25 @@ function harness_pay_invoice(int $invoiceId, string $when): array
     }
 
     return ['paid' => $amount, 'hooks' => $hooks];
+}
+
+function harness_service_edit(int $serviceId, array $values, string $log, string $when): array
+{
+    $db = WHMCS\Database\Capsule::class;
+    $hooks = ['PreServiceEdit' => run_hook('PreServiceEdit', ['serviceid' => $serviceId])];
+    $userId = (int) $db::table('tblhosting')->where('id', $serviceId)->value('userid');
+    if ($values !== []) {
+        $db::table('tblhosting')->where('id', $serviceId)->update($values);
+    }
+    if ($log !== '') {
+        $db::table('tblactivitylog')->insert([
+            'date' => $when, 'description' => $log, 'user' => 'Admin', 'userid' => $userId,
+            'admin_id' => 1, 'ipaddr' => '',
+        ]);
+    }
+    $hooks['ServiceEdit'] = run_hook('ServiceEdit', ['userid' => $userId, 'serviceid' => $serviceId]);
+
+    return $hooks;
 }
 
 $answer = ['ok' => true];

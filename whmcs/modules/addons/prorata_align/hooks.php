@@ -14,6 +14,11 @@
  *   not yet put them on invoices; those of a period an alignment already bills are deleted.
  * - CancellationRequest: a service's pending alignment line is withdrawn by the worker
  *   (prorata.service_cancellation_requested).
+ * - InvoicePaid of an order's first invoice, AddonActivation, AfterProductUpgrade /
+ *   AfterAddonUpgrade / AfterConfigOptionsUpgrade, and a ServiceEdit that changed the billing
+ *   cycle (PreServiceEdit keeps the values before the save): for a client with a billing day
+ *   while "Keep services on the client's day" is not off, the new or changed services and
+ *   addons are sent to join the day (prorata.keep_on_day), or kept in the outbox.
  * - ClientAreaHomepagePanels: the client's "align your due dates" panel.
  * - AdminAreaClientSummaryActionLinks: "Align due dates" on the client summary page.
  * - AdminAreaClientSummaryPage: the client's billing day on the client summary page.
@@ -43,6 +48,24 @@ add_hook('AfterInvoicingGenerateInvoiceItems', 1, function ($vars) {
 
 add_hook('CancellationRequest', 1, function ($vars) {
     \ProrataAlign\Hooks::cancellationRequest(is_array($vars) ? $vars : []);
+});
+
+add_hook('AddonActivation', 1, function ($vars) {
+    \ProrataAlign\Hooks::addonActivation(is_array($vars) ? $vars : []);
+});
+
+foreach (['AfterProductUpgrade', 'AfterAddonUpgrade', 'AfterConfigOptionsUpgrade'] as $prorataUpgradeHook) {
+    add_hook($prorataUpgradeHook, 1, function ($vars) use ($prorataUpgradeHook) {
+        \ProrataAlign\Hooks::upgradePaid($prorataUpgradeHook, is_array($vars) ? $vars : []);
+    });
+}
+
+add_hook('PreServiceEdit', 1, function ($vars) {
+    \ProrataAlign\Hooks::preServiceEdit(is_array($vars) ? $vars : []);
+});
+
+add_hook('ServiceEdit', 1, function ($vars) {
+    \ProrataAlign\Hooks::serviceEdit(is_array($vars) ? $vars : []);
 });
 
 add_hook('ClientAreaHomepagePanels', 1, function ($homePagePanels) {

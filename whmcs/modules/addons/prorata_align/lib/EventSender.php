@@ -28,6 +28,7 @@ final class EventSender
         'prorata.invoice_paid',
         'prorata.invoice_cancelled',
         'prorata.service_cancellation_requested',
+        'prorata.keep_on_day',
     ];
 
     public const OUTBOX_TABLE = 'mod_prorata_outbox';
