@@ -18,8 +18,8 @@ from tests.support.clients import build_rich
 from tests.support.command_line import run_cli
 from tests.support.db_rows import seed
 from tests.support.legacy_schema import upgrade_as_1_0
-from tests.support.pinned_time import NOW
-from tests.support.processes import T, free_port
+from tests.support.pinned_time import NOW, T
+from tests.support.processes import free_port
 from worker import migrations
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
