@@ -75,6 +75,12 @@ def _write_invoices(
                 credit=loaded[change.invoice_id].credit,
                 cancel=change.cancel,
                 mass_pay_for=change.mass_pay_for,
+                whole=change.whole,
+                reissue=change.reissue,
+                kept=change.kept_item_ids,
+                invoice_date=plan.today,
+                due_date=change.due_date,
+                payment_method=change.payment_method,
             )
         )
     new = [
@@ -105,8 +111,14 @@ def _write_invoices(
         config=state.whmcs,
     )
     activity = ActivityLines(conn, now)
-    made = write_invoices(conn, owner, rewrites, new, now, activity, journal=changed.remember)
+    reissued: dict[int, int] = {}
+    made = write_invoices(
+        conn, owner, rewrites, new, now, activity, journal=changed.remember, reissued=reissued
+    )
     activity.flush()
+    result.reissued_invoices = [
+        {"invoice_id": old, "new_invoice_id": new_id} for old, new_id in sorted(reissued.items())
+    ]
     placed: dict[tuple[LineKind, int], tuple[int, int]] = {}
     paid: list[int] = []
     for planned_invoice, created in zip(plan.invoices, made, strict=True):

@@ -237,6 +237,7 @@ def invoices_query(lock: bool, many: bool = False, extra: tuple[Any, ...] = ()) 
             tblinvoices.c.taxrate,
             tblinvoices.c.taxrate2,
             tblinvoices.c.paymentmethod,
+            tblinvoices.c.duedate,
             payments.label("payments"),
             tblinvoiceitems.c.id.label("item_id"),
             tblinvoiceitems.c.type,
@@ -419,6 +420,8 @@ def _state_from(
             payments=int(header.payments or 0),
             taxrate=header.taxrate if header.taxrate is not None else ZERO,
             taxrate2=header.taxrate2 if header.taxrate2 is not None else ZERO,
+            due_date=header.duedate,
+            payment_method=_text(header.paymentmethod),
         )
         for invoice_id, header in headers.items()
     )
