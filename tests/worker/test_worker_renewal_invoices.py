@@ -400,3 +400,108 @@ def test_an_invoice_with_money_blocks_in_every_mode(
     assert result["status"] == "nothing-to-align"
     assert result["invoices"] == [] and result["reissued_invoices"] == []
     assert (invoice_row(engine, ids["invoice"]), items_of(engine, ids["invoice"])) == before
+
+
+# ---- an alignment made in reissue mode that ends unpaid --------------------------------
+
+
+def cron(capsys: pytest.CaptureFixture[str], url: str, today: str) -> dict[str, Any]:
+    reconciled = cli_json(capsys, "cron", "--db", url, "--today", today)["reconcile"]
+    assert reconciled["failed"] == {}
+    return dict(reconciled)
+
+
+def client_invoices(engine: Engine, client: int) -> dict[int, dict[str, Any]]:
+    return {inv["id"]: inv for inv in rows(engine, tblinvoices, tblinvoices.c.userid == client)}
+
+
+def test_an_expired_alignment_made_in_reissue_mode_issues_its_renewal_again(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """WHMCS never bills a period again while its Hosting line sits on an invoice, even a
+    cancelled one (billing facts 4.3): the renewal the alignment replaced comes back on a
+    new invoice when the alignment expires unpaid, with its discount line, due on its old
+    date; once only."""
+    ids = seed(engine, issued_renewal)
+    set_mode(engine, "reissue")
+    web_line, _, _, web_discount, _, _ = items_of(engine, ids["invoice"])
+    result = align(capsys, db_url, ids["client"])
+    [alignment] = result["invoices"]
+    known = set(client_invoices(engine, ids["client"]))
+
+    cron(capsys, db_url, "2024-07-20")  # 30 days past its due date 2024-06-15: expired
+    assert invoice_row(engine, alignment["id"])["status"] == "Cancelled"
+    [back] = set(client_invoices(engine, ids["client"])) - known
+    again = invoice_row(engine, back)
+    assert again["status"] == "Unpaid"
+    assert str(again["duedate"]) == "2024-06-15"
+    assert again["paymentmethod"] == "banktransfer"
+    assert again["invoicenum"] == "0102"
+    # 30.00 incl. 19 %: net 25.21, VAT 4.79; -3.00: net -2.52, VAT -0.48
+    assert (Decimal(again["subtotal"]), Decimal(again["tax"]), Decimal(again["total"])) == (
+        Decimal("22.69"),
+        Decimal("4.31"),
+        Decimal("27.00"),
+    )
+    assert [line_content(i) for i in items_of(engine, back)] == [
+        line_content(web_line),
+        line_content(web_discount),
+    ]
+    assert any(
+        entry.startswith(f"Prorated Next Due Date: renewal lines issued again on invoice #{back}")
+        for entry in activity(engine)
+    )
+
+    cron(capsys, db_url, "2024-07-21")  # again: billed already, nothing new
+    assert set(client_invoices(engine, ids["client"])) - known == {back}
+
+
+def test_an_expired_alignment_made_in_edit_mode_leaves_the_renewal_to_whmcs(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The renewal line was deleted: WHMCS's run bills the period again by itself."""
+    ids = seed(engine, issued_renewal)
+    align(capsys, db_url, ids["client"])
+    known = set(client_invoices(engine, ids["client"]))
+    cron(capsys, db_url, "2024-07-20")
+    assert set(client_invoices(engine, ids["client"])) == known
+
+
+def test_aligning_again_without_the_service_gives_its_renewal_back(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Aligned again with its cycle left out, the withdrawn service's renewal comes back;
+    aligned again as before, nothing comes back (the new alignment bills it)."""
+    ids = seed(engine, issued_renewal)
+    set_mode(engine, "reissue")
+    web_line, _, _, web_discount, _, _ = items_of(engine, ids["invoice"])
+    align(capsys, db_url, ids["client"])
+    known = set(client_invoices(engine, ids["client"]))
+
+    again = align(capsys, db_url, ids["client"])  # the same alignment: withdrawn, made anew
+    assert [entry["id"] for entry in again["withdrawn"]] == [ids["web"]]
+    made = set(client_invoices(engine, ids["client"])) - known
+    assert {invoice["id"] for invoice in again["invoices"]} == made
+    known |= made
+
+    code, out, err = run_cli(
+        capsys,
+        "align",
+        "--db",
+        db_url,
+        "--client",
+        str(ids["client"]),
+        "--today",
+        TODAY,
+        "--cycles",
+        "Quarterly",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["status"] == "nothing-to-align"
+    [back] = set(client_invoices(engine, ids["client"])) - known
+    assert str(invoice_row(engine, back)["duedate"]) == "2024-06-15"
+    assert [line_content(i) for i in items_of(engine, back)] == [
+        line_content(web_line),
+        line_content(web_discount),
+    ]

@@ -17,7 +17,8 @@ Any error rolls all of it back.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -27,7 +28,7 @@ from domain.money import ZERO, format_money
 from worker.clock import Clock
 from worker.commands import AlignCommand, AlignResult
 from worker.handlers.planning import PlannedClient, plan_client
-from worker.handlers.settle import apply_payment
+from worker.handlers.settle import apply_payment, renewals_back
 from worker.handlers.withdrawal import Withdrawn, withdraw_client
 from worker.steps import billing_day
 from worker.store import changed
@@ -218,6 +219,25 @@ def _apply(
     return result, new_records, paid
 
 
+def _renewals_back(
+    conn: Connection, client_id: int, withdrawn: Withdrawn, planned: PlannedClient, now: datetime
+) -> None:
+    """A withdrawn alignment whose service is not aligned again gives its renewal back
+    where the product had cancelled it with an invoice it issued again (reissue mode)."""
+    aligned = {(line.service.kind.value, line.service.id) for line in planned.plan.aligned}
+    back = [
+        SimpleNamespace(
+            client_id=client_id,
+            kind=entry["type"],
+            relid=entry["id"],
+            old_due=date.fromisoformat(entry["old_due"]) if entry.get("old_due") else None,
+        )
+        for entry in withdrawn.withdrawn
+        if (entry["type"], entry["id"]) not in aligned
+    ]
+    renewals_back(conn, back, now)
+
+
 def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResult:
     """Apply one alignment in its own transaction; the same event id a second time
     returns the first result. An invoice paid between the read and the write rolls it back
@@ -287,6 +307,8 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
         withdrawals=False,
     )
     result, new_records, paid = _apply(conn, planned, command, stamp, bool(checks.pending_records))
+    if withdrawn.withdrawn:
+        _renewals_back(conn, command.client_id, withdrawn, planned, stamp)
     result.withdrawn = withdrawn.withdrawn
     result.day = planned.plan.day
     result.paid_first = withdrawn.paid

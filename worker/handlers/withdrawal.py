@@ -67,6 +67,7 @@ def describe(row: Any) -> dict[str, Any]:
         "id": int(row.relid),
         "invoice_id": int(row.invoice_id),
         "amount": format_money(row.amount),
+        "old_due": row.old_due.isoformat() if row.old_due else None,
     }
 
 

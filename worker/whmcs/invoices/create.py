@@ -379,6 +379,8 @@ def _reissue(
         old_num = _add_note(conn, change.invoice_id, "", now)
         invoice = _reissued(change, kept, _name(change.invoice_id, old_num))
         [(new_id, invoicenum, _, _)] = _insert_invoices(conn, owner, [invoice], now)
+        # written down apart: an alignment that ends unpaid issues its renewal again
+        journal(conn, {change.invoice_id: "reissued"}, now)
         _add_note(
             conn,
             change.invoice_id,
@@ -400,6 +402,23 @@ def _reissue(
         )
         again[change.invoice_id] = new_id
     return again
+
+
+def insert_invoice_with_lines(
+    conn: Connection,
+    owner: InvoiceOwner,
+    invoice: NewInvoice,
+    now: datetime,
+    activity: ActivityLines,
+) -> int:
+    """An invoice of lines that were billed before (`reissue_of` set: no discount added, no
+    credit, never paid at once), made as every new invoice is: its number, the
+    InvoiceIncrement gap, its tblinvoicedata row, the activity line. Returns its id."""
+    assert invoice.reissue_of is not None
+    [(new_id, invoicenum, _, _)] = _insert_invoices(conn, owner, [invoice], now)
+    _insert_rows(conn, owner, [(new_id, invoicenum, invoice, ())], [], now)
+    activity.add(owner.client_id, f"Created Invoice - Invoice ID: {new_id}")
+    return new_id
 
 
 def _reissued(change: Rewrite, kept: tuple[NewLine, ...], old_name: str) -> NewInvoice:
