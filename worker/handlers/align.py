@@ -17,8 +17,7 @@ Any error rolls all of it back.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from types import SimpleNamespace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -220,22 +219,16 @@ def _apply(
 
 
 def _renewals_back(
-    conn: Connection, client_id: int, withdrawn: Withdrawn, planned: PlannedClient, now: datetime
+    conn: Connection, withdrawn: Withdrawn, planned: PlannedClient, now: datetime
 ) -> None:
     """A withdrawn alignment whose service is not aligned again gives its renewal back
     where the product had cancelled it with an invoice it issued again (reissue mode)."""
     aligned = {(line.service.kind.value, line.service.id) for line in planned.plan.aligned}
-    back = [
-        SimpleNamespace(
-            client_id=client_id,
-            kind=entry["type"],
-            relid=entry["id"],
-            old_due=date.fromisoformat(entry["old_due"]) if entry.get("old_due") else None,
-        )
-        for entry in withdrawn.withdrawn
-        if (entry["type"], entry["id"]) not in aligned
-    ]
-    renewals_back(conn, back, now)
+    renewals_back(
+        conn,
+        [row for row in withdrawn.rows if (str(row.kind), int(row.relid)) not in aligned],
+        now,
+    )
 
 
 def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResult:
@@ -308,7 +301,7 @@ def align_in(conn: Connection, command: AlignCommand, now: Clock) -> AlignResult
     )
     result, new_records, paid = _apply(conn, planned, command, stamp, bool(checks.pending_records))
     if withdrawn.withdrawn:
-        _renewals_back(conn, command.client_id, withdrawn, planned, stamp)
+        _renewals_back(conn, withdrawn, planned, stamp)
     result.withdrawn = withdrawn.withdrawn
     result.day = planned.plan.day
     result.paid_first = withdrawn.paid
