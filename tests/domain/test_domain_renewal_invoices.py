@@ -14,6 +14,7 @@ from domain_factories import invoice, item, line_of, plan, service
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.drift import off_day_lines
 from domain.eligibility import Reason
 from domain.model import BillingConfig, RenewalInvoices
 from domain.tax import TaxRule, TaxSetup
@@ -186,3 +187,16 @@ def test_reissue_loses_no_line(lines: list[tuple[str, int, int]]) -> None:
             assert change.totals is not None
             kept = sum((i.amount for i in items_ if i.id in change.kept_item_ids), Decimal(0))
             assert change.totals.total == kept
+
+
+def test_a_service_left_on_its_issued_invoice_is_listed_off_the_day() -> None:
+    """It joins the day through the daily off-the-day job once that invoice is paid."""
+    result = plan(
+        [service(1), service(5, next_due=date(2024, 7, 1))],
+        today=TODAY,
+        invoices=[issued(*RENEWAL)],
+        rows={"renewal_invoices": "leave"},
+    )
+    assert [(line.service.id, line.reason) for line in off_day_lines(result)] == [
+        (1, Reason.INVOICED)
+    ]
