@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from domain.eligibility import Reason
 from domain.planner import Plan, PlanLine
 from worker.commands import AlignResult
 from worker.steps.bulk import BulkParams
@@ -18,6 +19,8 @@ def _line_row(line: PlanLine) -> list[str]:
     service = line.service
     if line.reason is None:
         note = "aligned" if line.invoiced else "aligned now (nothing to pay)"
+    elif line.reason is Reason.INVOICED:
+        note = f"invoiced: its renewal is on invoice #{line.blocked_by_invoice}, left as it is"
     elif line.blocked_by_invoice is not None:
         note = f"blocked by invoice #{line.blocked_by_invoice}"
     else:
@@ -112,6 +115,19 @@ def render_plan(plan: Plan, client_name: str = "", withdraw: Sequence[dict[str, 
                 f"Invoice #{change.invoice_id}: mass-pay invoice for {paid_for}, cancelled "
                 "(nothing payable twice)"
             )
+        elif change.reissue:
+            assert change.totals is not None
+            kept = ", ".join(f"#{item}" for item in change.kept_item_ids)
+            out.append(
+                f"Invoice #{change.invoice_id}: cancelled and issued again as a new invoice "
+                f"with lines {kept} (due {_cell(change.due_date)}, total {change.totals.total}); "
+                f"lines {removed} are billed by the alignment"
+            )
+        elif change.whole:
+            out.append(
+                f"Invoice #{change.invoice_id}: cancelled (lines {removed} are billed by the "
+                "alignment, nothing else to bill)"
+            )
         elif change.delete:
             out.append(f"Invoice #{change.invoice_id}: lines {removed} removed, invoice deleted")
         elif change.cancel:
@@ -170,6 +186,11 @@ def render_align_result(result: AlignResult) -> str:
     if result.cancelled_invoices:
         cancelled = ", ".join(f"#{i}" for i in result.cancelled_invoices)
         out.append(f"Cancelled emptied invoices: {cancelled}")
+    for pair in result.reissued_invoices:
+        out.append(
+            f"Invoice #{pair['invoice_id']} cancelled and issued again as invoice "
+            f"#{pair['new_invoice_id']}"
+        )
     if result.paid_first:
         out.append(f"Applied as paid first: alignments {', '.join(map(str, result.paid_first))}")
     for line in result.skipped:

@@ -505,3 +505,27 @@ def test_aligning_again_without_the_service_gives_its_renewal_back(
         line_content(web_line),
         line_content(web_discount),
     ]
+
+
+def test_the_command_line_says_what_each_mode_does_in_words(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = seed(engine, issued_renewal)
+    args = ("--db", db_url, "--client", str(ids["client"]), "--today", TODAY)
+    old = ids["invoice"]
+
+    set_mode(engine, "leave")
+    code, out, err = run_cli(capsys, "plan", *args)
+    assert code == 0, err
+    assert f"invoiced: its renewal is on invoice #{old}, left as it is" in out
+
+    set_mode(engine, "reissue")
+    code, out, err = run_cli(capsys, "plan", *args)
+    assert code == 0, err
+    assert f"Invoice #{old}: cancelled and issued again as a new invoice with lines" in out
+    code, out, err = run_cli(capsys, "align", *args)
+    assert code == 0, err
+    # issued again first, then the alignment invoice
+    new = min(i for i in client_invoices(engine, ids["client"]) if i > old)
+    assert f"Invoice #{old} cancelled and issued again as invoice #{new}" in out
+    assert "Removed unpaid lines" not in out  # nothing was taken off an issued invoice

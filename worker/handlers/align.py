@@ -59,7 +59,8 @@ def _write_invoices(
     loaded = {invoice.id: invoice for invoice in state.invoices}
     rewrites = []
     for change in plan.changes:
-        result.removed_items.extend(change.removed_item_ids)
+        if not change.whole:  # cancelled whole (reissue mode): its lines stay on it
+            result.removed_items.extend(change.removed_item_ids)
         if change.delete:
             result.deleted_invoices.append(change.invoice_id)
         elif change.cancel:
