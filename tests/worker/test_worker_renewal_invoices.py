@@ -529,3 +529,48 @@ def test_the_command_line_says_what_each_mode_does_in_words(
     new = min(i for i in client_invoices(engine, ids["client"]) if i > old)
     assert f"Invoice #{old} cancelled and issued again as invoice #{new}" in out
     assert "Removed unpaid lines" not in out  # nothing was taken off an issued invoice
+
+
+# the worked examples of the billing facts (1.6) as the lines that stay on a reissued invoice
+TAX_EXAMPLES = {
+    # a3 / a4: exclusive 10 %, three lines of 0.05: per line 3 x 0.01, on the sum 0.02
+    "a3-per-line": ("Exclusive", "1", "10", ["0.05", "0.05", "0.05"], ("0.15", "0.03", "0.18")),
+    "a4-on-the-sum": ("Exclusive", "", "10", ["0.05", "0.05", "0.05"], ("0.15", "0.02", "0.17")),
+    # f1 / f2: inclusive 19 %, two lines of 10.00: the split moves, the total does not
+    "f1-per-line": ("Inclusive", "1", "19", ["10.00", "10.00"], ("16.80", "3.20", "20.00")),
+    "f2-on-the-sum": ("Inclusive", "", "19", ["10.00", "10.00"], ("16.81", "3.19", "20.00")),
+}
+
+
+@pytest.mark.parametrize("example", sorted(TAX_EXAMPLES))
+def test_the_invoice_issued_again_has_the_totals_whmcs_computes(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], example: str
+) -> None:
+    tax_type, per_line, rate, staying, expected = TAX_EXAMPLES[example]
+
+    def build(conn: Connection) -> dict[str, int]:
+        sandbox.set_configuration(
+            conn, {"TaxEnabled": "on", "TaxType": tax_type, "TaxPerLineItem": per_line}
+        )
+        sandbox.add_tax_rule(conn, 1, rate)
+        client = sandbox.add_client(conn, "Tara", "Tax")
+        product = sandbox.add_product(conn, "Web Hosting", taxed=True)
+        web = sandbox.add_service(
+            conn, client, product, amount="30.00", cycle="Monthly", next_due="2024-06-15"
+        )
+        lines = [{"type": "Hosting", "relid": web, "amount": "30.00", "taxed": True}]
+        lines += [
+            {"type": "Item", "relid": 0, "amount": amount, "taxed": True} for amount in staying
+        ]
+        invoice = sandbox.add_invoice(conn, client, lines, when="2024-05-25", due="2024-06-15")
+        return {"client": client, "invoice": invoice}
+
+    ids = seed(engine, build)
+    set_mode(engine, "reissue")
+    [change] = plan(capsys, db_url, ids["client"])["changes"]
+    assert (change["subtotal"], change["tax"], change["total"]) == expected
+    [pair] = align(capsys, db_url, ids["client"])["reissued_invoices"]
+    issued = invoice_row(engine, pair["new_invoice_id"])
+    written = (issued["subtotal"], issued["tax"], issued["total"])
+    assert tuple(Decimal(value) for value in written) == tuple(Decimal(v) for v in expected)
+    assert Decimal(issued["taxrate"]) == Decimal(rate)
