@@ -15,9 +15,11 @@ from domain.discount import (
     GROUP_DISCOUNT,
     GROUP_DISCOUNT_DESCRIPTION,
     discount_lines,
+    leaving,
+    only_fees_left,
 )
 from domain.money import ZERO
-from domain.tax import Totals, TotalsLine
+from domain.tax import Totals, TotalsLine, invoice_totals, rates_for
 from worker.whmcs.activity import ActivityLines
 from worker.whmcs.batch import (
     delete_ids,
@@ -39,6 +41,7 @@ from worker.whmcs.invoices.credit import (
 from worker.whmcs.invoices.lines import (
     InvoiceChangedMeanwhile,
     group_discount_percent,
+    invoice_items,
     recomputed_totals,
     take_lines_off,
     write_totals,
@@ -54,7 +57,11 @@ from worker.whmcs.schema import (
     tblinvoiceitems,
     tblinvoices,
 )
-from worker.whmcs.settings_store import INVOICE_CONFIG_KEYS, whmcs_truthy
+from worker.whmcs.settings_store import (
+    INVOICE_CONFIG_KEYS,
+    read_billing_config,
+    whmcs_truthy,
+)
 
 
 @dataclass(frozen=True)
@@ -402,6 +409,67 @@ def _reissue(
         )
         again[change.invoice_id] = new_id
     return again
+
+
+def reissue_without(
+    conn: Connection,
+    invoice_id: int,
+    leaving_ids: Sequence[int],
+    today: date,
+    now: datetime,
+    *,
+    journal: Journal,
+) -> int | None:
+    """An issued invoice that must lose these lines (and their discounts) without being
+    edited: cancelled whole, and what stays issued again as `write_invoices` does for an
+    alignment in reissue mode (domain.planner._reissued). Returns the new invoice's id, or
+    None when nothing but fees was left to issue."""
+    head = conn.execute(
+        sa.select(tblinvoices.c.userid, tblinvoices.c.duedate, tblinvoices.c.paymentmethod).where(
+            tblinvoices.c.id == invoice_id
+        )
+    ).one()
+    client_id = int(head.userid)
+    client = conn.execute(
+        sa.select(
+            tblclients.c.country, tblclients.c.state, tblclients.c.taxexempt, tblclients.c.credit
+        ).where(tblclients.c.id == client_id)
+    ).one()
+    percent = group_discount_percent(conn, client_id)
+    _, staying = leaving(invoice_items(conn, invoice_id), leaving_ids, percent)
+    issue = bool(staying) and not only_fees_left(staying)
+    tax = read_billing_config(conn).tax
+    exempt = bool(client.taxexempt)
+    totals = invoice_totals(
+        [TotalsLine(item.amount, item.taxed) for item in staying],
+        rates_for(tax, str(client.country or ""), str(client.state or ""), exempt),
+        tax,
+        tax_exempt=exempt,
+    )
+    owner = InvoiceOwner(
+        client_id=client_id,
+        country=str(client.country or ""),
+        credit=client.credit if client.credit is not None else ZERO,
+        group_discount=percent,
+        config=read_configuration(conn, INVOICE_CONFIG_KEYS),
+    )
+    rewrite = Rewrite(
+        invoice_id=invoice_id,
+        removed=tuple(leaving_ids),
+        delete=False,
+        totals=totals if issue else None,
+        cancel=True,
+        whole=True,
+        reissue=issue,
+        kept=tuple(item.id for item in staying) if issue else (),
+        invoice_date=today,
+        due_date=head.duedate,
+        payment_method=str(head.paymentmethod or ""),
+    )
+    activity = ActivityLines(conn, now)
+    again = _reissue(conn, owner, [rewrite], now, activity, journal)
+    activity.flush()
+    return again.get(invoice_id)
 
 
 def insert_invoice_with_lines(
