@@ -19,7 +19,7 @@ from domain.discount import (
     only_fees_left,
 )
 from domain.money import ZERO
-from domain.tax import Totals, TotalsLine, invoice_totals, rates_for
+from domain.tax import TaxRates, TaxSetup, Totals, TotalsLine, invoice_totals, rates_for
 from worker.whmcs.activity import ActivityLines
 from worker.whmcs.batch import (
     delete_ids,
@@ -339,23 +339,59 @@ def _name(invoice_id: int, invoicenum: str) -> str:
     return f"#{invoice_id} (number {invoicenum})" if invoicenum else f"#{invoice_id}"
 
 
-def _add_note(conn: Connection, invoice_id: int, note: str, now: datetime) -> str:
-    """The note after the invoice's own notes (none: only read); returns the invoice's
-    number."""
+def _notes_and_number(conn: Connection, invoice_id: int) -> tuple[str, str]:
     row = conn.execute(
         sa.select(tblinvoices.c.notes, tblinvoices.c.invoicenum).where(
             tblinvoices.c.id == invoice_id
         )
     ).one()
-    notes = str(row.notes or "")
-    if not note:
-        return str(row.invoicenum or "")
+    return str(row.notes or ""), str(row.invoicenum or "")
+
+
+def _add_note(conn: Connection, invoice_id: int, notes: str, note: str, now: datetime) -> None:
+    """The note after the invoice's own `notes`, on a line of its own."""
     conn.execute(
         sa.update(tblinvoices)
         .where(tblinvoices.c.id == invoice_id)
         .values(notes=f"{notes}\n{note}" if notes.strip() else note, updated_at=now)
     )
-    return str(row.invoicenum or "")
+
+
+@dataclass(frozen=True)
+class NewInvoiceClient:
+    """What a new invoice of a client needs that the caller has not read: the owner, and
+    the tax WHMCS records on a new invoice for it (billing facts 2.1)."""
+
+    owner: InvoiceOwner
+    rates: TaxRates
+    tax: TaxSetup
+    exempt: bool
+
+    def totals(self, lines: Sequence[TotalsLine]) -> Totals:
+        return invoice_totals(lines, self.rates, self.tax, tax_exempt=self.exempt)
+
+
+def new_invoice_client(conn: Connection, client_id: int) -> NewInvoiceClient:
+    client = conn.execute(
+        sa.select(
+            tblclients.c.country, tblclients.c.state, tblclients.c.taxexempt, tblclients.c.credit
+        ).where(tblclients.c.id == client_id)
+    ).one()
+    tax = read_billing_config(conn).tax
+    exempt = bool(client.taxexempt)
+    country = str(client.country or "")
+    return NewInvoiceClient(
+        owner=InvoiceOwner(
+            client_id=client_id,
+            country=country,
+            credit=client.credit if client.credit is not None else ZERO,
+            group_discount=group_discount_percent(conn, client_id),
+            config=read_configuration(conn, INVOICE_CONFIG_KEYS),
+        ),
+        rates=rates_for(tax, country, str(client.state or ""), exempt),
+        tax=tax,
+        exempt=exempt,
+    )
 
 
 def _reissue(
@@ -383,7 +419,7 @@ def _reissue(
                 f"Invoice ID: {change.invoice_id}",
             )
             continue
-        old_num = _add_note(conn, change.invoice_id, "", now)
+        old_notes, old_num = _notes_and_number(conn, change.invoice_id)
         invoice = _reissued(change, kept, _name(change.invoice_id, old_num))
         [(new_id, invoicenum, _, _)] = _insert_invoices(conn, owner, [invoice], now)
         # written down apart: an alignment that ends unpaid issues its renewal again
@@ -391,6 +427,7 @@ def _reissue(
         _add_note(
             conn,
             change.invoice_id,
+            old_notes,
             f"Cancelled by Prorated Next Due Date and issued again as invoice "
             f"{_name(new_id, invoicenum)}, without the lines of the services aligned.",
             now,
@@ -429,30 +466,11 @@ def reissue_without(
             tblinvoices.c.id == invoice_id
         )
     ).one()
-    client_id = int(head.userid)
-    client = conn.execute(
-        sa.select(
-            tblclients.c.country, tblclients.c.state, tblclients.c.taxexempt, tblclients.c.credit
-        ).where(tblclients.c.id == client_id)
-    ).one()
-    percent = group_discount_percent(conn, client_id)
-    _, staying = leaving(invoice_items(conn, invoice_id), leaving_ids, percent)
+    client = new_invoice_client(conn, int(head.userid))
+    items = invoice_items(conn, invoice_id)
+    _, staying = leaving(items, leaving_ids, client.owner.group_discount)
     issue = bool(staying) and not only_fees_left(staying)
-    tax = read_billing_config(conn).tax
-    exempt = bool(client.taxexempt)
-    totals = invoice_totals(
-        [TotalsLine(item.amount, item.taxed) for item in staying],
-        rates_for(tax, str(client.country or ""), str(client.state or ""), exempt),
-        tax,
-        tax_exempt=exempt,
-    )
-    owner = InvoiceOwner(
-        client_id=client_id,
-        country=str(client.country or ""),
-        credit=client.credit if client.credit is not None else ZERO,
-        group_discount=percent,
-        config=read_configuration(conn, INVOICE_CONFIG_KEYS),
-    )
+    totals = client.totals([TotalsLine(item.amount, item.taxed) for item in staying])
     rewrite = Rewrite(
         invoice_id=invoice_id,
         removed=tuple(leaving_ids),
@@ -467,7 +485,7 @@ def reissue_without(
         payment_method=str(head.paymentmethod or ""),
     )
     activity = ActivityLines(conn, now)
-    again = _reissue(conn, owner, [rewrite], now, activity, journal)
+    again = _reissue(conn, client.owner, [rewrite], now, activity, journal)
     activity.flush()
     return again.get(invoice_id)
 

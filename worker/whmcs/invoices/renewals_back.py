@@ -24,24 +24,21 @@ from sqlalchemy.engine import Connection
 
 from domain.discount import leaving
 from domain.model import ELIGIBLE_STATUSES, RENEWAL_ITEM_TYPES, LineKind, item_owner
-from domain.tax import TotalsLine, invoice_totals, rates_for
+from domain.tax import TotalsLine
 from worker.whmcs.activity import ActivityLines
 from worker.whmcs.invoices.create import (
-    InvoiceOwner,
     NewInvoice,
     NewLine,
     insert_invoice_with_lines,
+    new_invoice_client,
 )
 from worker.whmcs.invoices.lines import group_discount_percent, invoice_items
-from worker.whmcs.invoices.numbering import read_configuration
 from worker.whmcs.schema import (
     service_table,
-    tblclients,
     tblhosting,
     tblinvoiceitems,
     tblinvoices,
 )
-from worker.whmcs.settings_store import INVOICE_CONFIG_KEYS, read_billing_config
 
 # a service (addon) whose renewal for that due date is wanted back: (kind, id, due date)
 Wanted = tuple[LineKind, int, date]
@@ -208,33 +205,14 @@ def _issue(
     today: date,
     now: datetime,
 ) -> list[int]:
-    client = conn.execute(
-        sa.select(
-            tblclients.c.country, tblclients.c.state, tblclients.c.taxexempt, tblclients.c.credit
-        ).where(tblclients.c.id == client_id)
-    ).one()
-    config = read_billing_config(conn)
-    exempt = bool(client.taxexempt)
-    rates = rates_for(config.tax, str(client.country or ""), str(client.state or ""), exempt)
-    owner = InvoiceOwner(
-        client_id=client_id,
-        country=str(client.country or ""),
-        credit=client.credit,
-        group_discount=group_discount_percent(conn, client_id),
-        config=read_configuration(conn, INVOICE_CONFIG_KEYS),
-    )
+    client = new_invoice_client(conn, client_id)
     activity = ActivityLines(conn, now)
     made: list[int] = []
     for (due, method), lines in sorted(groups.items()):
-        totals = invoice_totals(
-            [TotalsLine(line.amount, line.taxed) for line in lines],
-            rates,
-            config.tax,
-            tax_exempt=exempt,
-        )
+        totals = client.totals([TotalsLine(line.amount, line.taxed) for line in lines])
         invoice_id = insert_invoice_with_lines(
             conn,
-            owner,
+            client.owner,
             NewInvoice(
                 invoice_date=today,
                 due_date=due,
