@@ -143,9 +143,10 @@ class NewInvoice:
     payment_method: str
     totals: Totals
     lines: tuple[NewLine, ...]
-    # issued again in place of this (cancelled) invoice: its lines come as they were, their
-    # discount lines among them, so none is added; no credit is applied and it is never
-    # paid at once (what it bills is the old invoice's, not the product's)
+    # issued again in place of this (cancelled) invoice (0: lines of several): its lines
+    # come as they were, their discount lines among them, so none is added; no credit is
+    # applied and it is never paid at once (what it bills is the old invoice's, not the
+    # product's)
     reissue_of: int | None = None
     notes: str = ""
 

@@ -219,7 +219,7 @@ def _issue(
                 payment_method=method,
                 totals=totals,
                 lines=tuple(lines),
-                reissue_of=0,
+                reissue_of=0,  # lines billed before, maybe from several invoices
                 notes="Renewal issued again by Prorated Next Due Date: the alignment that "
                 "billed it instead ended unpaid.",
             ),
