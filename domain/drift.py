@@ -123,8 +123,14 @@ def drift_action(
 
 
 def off_day_lines(plan: Plan) -> tuple[PlanLine, ...]:
-    """The lines of a plan to the client's day that are off it and may take part."""
-    return tuple(line for line in plan.lines if line.reason in (None, Reason.BLOCKED))
+    """The lines of a plan to the client's day that are off it and may take part: also
+    those waiting for an invoice with money on it (`blocked`) or for their issued renewal
+    invoice ("Unpaid renewal invoices" = leave: `invoiced`), which join the day once it is
+    paid."""
+    return tuple(line for line in plan.lines if line.reason in _OFF_REASONS)
+
+
+_OFF_REASONS = (None, Reason.BLOCKED, Reason.INVOICED)
 
 
 # WHMCS 8's admin area, saving a service or an addon (admin/clientsservices.php): one line

@@ -11,7 +11,15 @@ from functools import lru_cache
 
 from domain.cycles import Cycle
 from domain.dates import is_on_day
-from domain.model import ADDON, ELIGIBLE_STATUSES, Exclusions, LineKind, OpenInvoice, Service
+from domain.model import (
+    ADDON,
+    ELIGIBLE_STATUSES,
+    ISSUED_STATUS,
+    Exclusions,
+    LineKind,
+    OpenInvoice,
+    Service,
+)
 from domain.money import ZERO
 
 
@@ -29,6 +37,9 @@ class Reason(Enum):
     NEGATIVE_PRICE = "negative-price"
     NOT_SELECTED = "not-selected"  # the person aligning left it out
     BLOCKED = "blocked"  # an invoice holding its renewal has money on it, or on its way
+    # its renewal is on an issued invoice that the setting "Unpaid renewal invoices" = leave
+    # keeps as it is; it joins the day once that invoice is paid
+    INVOICED = "invoiced"
 
 
 @lru_cache(maxsize=256)  # a handful of spellings, asked for every service
@@ -86,3 +97,16 @@ def blocking_invoices(invoices: Iterable[OpenInvoice]) -> dict[tuple[LineKind, i
         for owner in (owner for each in held for owner in each.owners()):
             blocking[owner] = min(blocking.get(owner, invoice.id), invoice.id)
     return blocking
+
+
+def issued_invoices(invoices: Iterable[OpenInvoice]) -> dict[tuple[LineKind, int], int]:
+    """For each service or addon: the lowest id of an issued (Unpaid) invoice holding its
+    renewal, which the setting "Unpaid renewal invoices" = leave keeps. The product's own
+    alignment invoices are not meant: aligning again withdraws from them first."""
+    issued: dict[tuple[LineKind, int], int] = {}
+    for invoice in invoices:
+        if invoice.status != ISSUED_STATUS:
+            continue
+        for owner in invoice.renewal_owners():
+            issued[owner] = min(issued.get(owner, invoice.id), invoice.id)
+    return issued

@@ -21,6 +21,23 @@ class LineKind(Enum):
     ADDON = "addon"
 
 
+class RenewalInvoices(Enum):
+    """The setting "Unpaid renewal invoices" (`renewal_invoices`): what an alignment does to
+    an issued (Unpaid) invoice holding a renewal of a service it aligns. For companies whose
+    invoices are numbered when issued, an issued invoice must never change."""
+
+    EDIT = "edit"  # the aligned services' lines leave it, recomputed, deleted when empty
+    REISSUE = "reissue"  # cancelled whole, the lines that stay issued again on a new invoice
+    LEAVE = "leave"  # left alone: its services are skipped as `invoiced`
+
+
+RENEWAL_INVOICES_VALUES: tuple[str, ...] = tuple(member.value for member in RenewalInvoices)
+
+# The status of an issued invoice, the one the setting above protects: a Draft has no
+# number yet (WHMCS numbers it when it becomes Unpaid), so it is edited in every mode.
+ISSUED_STATUS = "Unpaid"
+
+
 # Python 3.11 looks an Enum member up on its class slowly (about 0.2 microseconds): code
 # run for every planned line reads these names instead
 SERVICE = LineKind.SERVICE
@@ -121,6 +138,9 @@ def item_owner(item_type: str, relid: int) -> tuple[LineKind, int] | None:
     return None
 
 
+# The lines of WHMCS's invoice run that renew a service or addon (billing facts 4.5)
+RENEWAL_ITEM_TYPES = frozenset({"Hosting", "PromoHosting", "Addon"})
+
 # A mass-pay invoice's lines: one per invoice it pays, relid = that invoice (billing facts
 # 5.2 step 5 and section 11)
 MASS_PAY_ITEM = "Invoice"
@@ -150,10 +170,23 @@ class OpenInvoice:
     taxrate2: Decimal = ZERO
     # subtotal, tax, tax2 and total before credit, as stored (None when not read)
     totals: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
+    # what an invoice issued again in its place keeps (setting "Unpaid renewal invoices")
+    due_date: date | None = None
+    payment_method: str = ""
 
     def owners(self) -> frozenset[tuple[LineKind, int]]:
         """The services and addons this invoice holds renewal or prorata lines for."""
         found = (item_owner(item.type, item.relid) for item in self.items)
+        return frozenset(owner for owner in found if owner is not None)
+
+    def renewal_owners(self) -> frozenset[tuple[LineKind, int]]:
+        """The services and addons this invoice bills a renewal of (WHMCS's own lines, not
+        a prorata line of the product's)."""
+        found = (
+            item_owner(item.type, item.relid)
+            for item in self.items
+            if item.type in RENEWAL_ITEM_TYPES
+        )
         return frozenset(owner for owner in found if owner is not None)
 
     def pays_for(self) -> frozenset[int]:

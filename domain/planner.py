@@ -26,9 +26,10 @@ from domain.discount import (
     leaving,
     only_fees_left,
 )
-from domain.eligibility import Reason, blocking_invoices, skip_reason
+from domain.eligibility import Reason, blocking_invoices, issued_invoices, skip_reason
 from domain.model import (
     ADDON,
+    ISSUED_STATUS,
     OPEN_STATUSES,
     SERVICE,
     AlignRequest,
@@ -37,6 +38,7 @@ from domain.model import (
     InvoiceItem,
     LineKind,
     OpenInvoice,
+    RenewalInvoices,
     Service,
     item_owner,
 )
@@ -116,7 +118,13 @@ class InvoiceChange:
     is recomputed, deleted when nothing is left, cancelled when only late fees and
     discounts are left (as WHMCS's own removal does); or an unpaid mass-pay invoice paying
     such an invoice (`mass_pay_for`), cancelled as WHMCS cancels one whose invoice was
-    paid another way, so nothing is payable twice."""
+    paid another way, so nothing is payable twice.
+
+    With the setting "Unpaid renewal invoices" = reissue an issued invoice keeps every
+    line: it is cancelled whole (`cancel`) and, when lines other than fees stay
+    (`reissue`), those (`kept_item_ids`) are issued again on a new invoice with `totals`,
+    its `due_date` and `payment_method`; `removed_item_ids` are then the lines that do not
+    come along (the aligned services' and their discounts)."""
 
     invoice_id: int
     removed_item_ids: tuple[int, ...]
@@ -124,6 +132,13 @@ class InvoiceChange:
     totals: Totals | None
     cancel: bool = False
     mass_pay_for: tuple[int, ...] = ()
+    reissue: bool = False
+    kept_item_ids: tuple[int, ...] = ()
+    due_date: date | None = None
+    payment_method: str = ""
+    # cancelled whole, nothing taken off it (reissue mode); `emptied`: no line stays
+    whole: bool = False
+    emptied: bool = False
     # what the invoice holds before (its totals as WHMCS computes them) and the lines that
     # go (renewals, promotions, their discounts), so a preview shows every change
     before: Totals | None = None
@@ -132,21 +147,42 @@ class InvoiceChange:
     @property
     def left_to_pay(self) -> Decimal:
         """What the invoice still asks once changed: nothing when deleted or cancelled."""
+        if self.reissue and self.totals is not None:
+            return self.totals.total  # the new invoice issued in its place
         if self.delete or self.cancel or self.totals is None:
             return ZERO
         return self.totals.total
 
     @property
     def action(self) -> str:
+        if self.reissue:
+            return "reissue"
         return "delete" if self.delete else "cancel" if self.cancel else "reduce"
 
     @property
     def reason(self) -> str:
         if self.mass_pay_for:
             return "mass-pay"
-        if self.delete:
+        if self.reissue:
+            return "issued-again"
+        if self.delete or self.emptied:
             return "emptied"
         return "only-fees-left" if self.cancel else "lines-removed"
+
+    @property
+    def does(self) -> str:
+        """What happens to the invoice, in words (the preview's `changes`)."""
+        if self.reissue:
+            return "cancelled and issued again as a new invoice"
+        if self.delete:
+            return "deleted"
+        if self.cancel:
+            return (
+                "cancelled"
+                if self.whole or self.mass_pay_for
+                else ("lines removed, then cancelled")
+            )
+        return "lines removed, recalculated"
 
 
 @dataclass(frozen=True)
@@ -159,6 +195,8 @@ class Plan:
     invoices: tuple[NewInvoice, ...]
     changes: tuple[InvoiceChange, ...]
     minimum_days: int = 0  # the setting "Minimum days to charge" the plan followed
+    # the setting "Unpaid renewal invoices" the plan followed
+    renewal_invoices: RenewalInvoices = RenewalInvoices.EDIT
 
     @property
     def aligned(self) -> tuple[PlanLine, ...]:
@@ -222,6 +260,7 @@ def _plan_lines(
     settings: Settings,
     config: BillingConfig,
     blocking: dict[tuple[LineKind, int], int],
+    issued: dict[tuple[LineKind, int], int],
     day: int,
     cycles: frozenset[Cycle],
     calendar_days: bool,
@@ -256,10 +295,15 @@ def _plan_lines(
             charge = fixed_charge(service.amount, fixed_days[cycle], next_due, new_due)
         parent = by_id.get(service.service_id) if service.service_id is not None else None
         blocker = blocking.get((service.kind, service.id)) if blocking else None
+        skipped = Reason.BLOCKED if blocker is not None else None
+        if blocker is None and issued:
+            # "Unpaid renewal invoices" = leave: its issued invoice stays as it is
+            blocker = issued.get((service.kind, service.id))
+            skipped = Reason.INVOICED if blocker is not None else None
         lines.append(
             PlanLine(
                 service,
-                Reason.BLOCKED if blocker is not None else None,
+                skipped,
                 new_due,
                 charge,
                 blocker,
@@ -293,7 +337,11 @@ def plan_alignment(
     rows = [s for s in _ordered(services) if s.client_id == client.id]
     invoices = list(invoices)
     blocking = blocking_invoices(invoices)
-    lines = _plan_lines(rows, request, settings, config, blocking, day, cycles, calendar_days)
+    mode = settings.renewal_invoices
+    issued = issued_invoices(invoices) if mode is RenewalInvoices.LEAVE else {}
+    lines = _plan_lines(
+        rows, request, settings, config, blocking, issued, day, cycles, calendar_days
+    )
     return Plan(
         client_id=client.id,
         today=request.today,
@@ -301,8 +349,9 @@ def plan_alignment(
         calendar_days=calendar_days,
         lines=lines,
         invoices=_new_invoices(client, lines, request.today, config),
-        changes=_invoice_changes(client, lines, invoices, config),
+        changes=_invoice_changes(client, lines, invoices, config, mode),
         minimum_days=settings.minimum_days,
+        renewal_invoices=mode,
     )
 
 
@@ -353,9 +402,11 @@ def _invoice_changes(
     lines: Sequence[PlanLine],
     invoices: Sequence[OpenInvoice],
     config: BillingConfig,
+    mode: RenewalInvoices = RenewalInvoices.EDIT,
 ) -> tuple[InvoiceChange, ...]:
     """`invoices` are every invoice the planner read: those that lose lines are open
-    ones; a mass-pay invoice paying one of them is cancelled."""
+    ones; a mass-pay invoice paying one of them is cancelled. In `reissue` mode an issued
+    one is cancelled whole and what stays issued again (`_reissued`)."""
     if not invoices:
         return ()
     moving = {(line.service.kind, line.service.id) for line in lines if line.reason is None}
@@ -370,6 +421,13 @@ def _invoice_changes(
         assert not invoice.settled_in_part
         removed, staying = leaving(invoice.items, owned, client.group_discount)
         gone = set(removed)
+        if (
+            mode is RenewalInvoices.REISSUE
+            and invoice.status == ISSUED_STATUS
+            and invoice.renewal_owners() & moving
+        ):
+            changes.append(_reissued(client, invoice, removed, staying, config))
+            continue
         changes.append(
             InvoiceChange(
                 invoice_id=invoice.id,
@@ -410,6 +468,55 @@ def _recomputed(
         config.tax,
         invoice.credit,
         tax_exempt=client.tax_exempt,
+    )
+
+
+def _reissued(
+    client: Client,
+    invoice: OpenInvoice,
+    removed: tuple[int, ...],
+    staying: Sequence[InvoiceItem],
+    config: BillingConfig,
+) -> InvoiceChange:
+    """An issued invoice is never edited: it is cancelled with every line on it, as WHMCS
+    cancels one, and the lines that stay are issued again, untouched (each discount line
+    with its line, late fees too), on a new invoice made as WHMCS makes one: today's tax
+    rules and rates for the client (billing facts 2.1, 3.2), no credit, the old due date
+    and payment method. Nothing but fees left: only cancelled."""
+    before = _recomputed(invoice, invoice.items, client, config)
+    gone = tuple(item for item in invoice.items if item.id in set(removed))
+    if not staying or only_fees_left(staying):
+        return InvoiceChange(
+            invoice_id=invoice.id,
+            removed_item_ids=removed,
+            delete=False,
+            totals=None,
+            cancel=True,
+            before=before,
+            removed=gone,
+            whole=True,
+            emptied=not staying,
+        )
+    rates = rates_for(config.tax, client.country, client.state, client.tax_exempt)
+    totals = invoice_totals(
+        [TotalsLine(item.amount, item.taxed) for item in staying],
+        rates,
+        config.tax,
+        tax_exempt=client.tax_exempt,
+    )
+    return InvoiceChange(
+        invoice_id=invoice.id,
+        removed_item_ids=removed,
+        delete=False,
+        totals=totals,
+        cancel=True,
+        before=before,
+        removed=gone,
+        reissue=True,
+        kept_item_ids=tuple(item.id for item in staying),
+        due_date=invoice.due_date,
+        payment_method=invoice.payment_method,
+        whole=True,
     )
 
 
@@ -470,6 +577,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "day": plan.day,
         "mode": "calendar" if plan.calendar_days else "fixed",
         "minimum_days": plan.minimum_days,
+        "renewal_invoices": plan.renewal_invoices.value,
         "lines": [line_to_dict(line) for line in plan.lines],
         "invoices": [
             {
@@ -511,6 +619,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "action": change.action,
                 "reason": change.reason,
                 "mass_pay_for": list(change.mass_pay_for),
+                "does": change.does,
+                # reissue: the lines issued again on the new invoice, its due date
+                "kept_item_ids": list(change.kept_item_ids),
+                "duedate": _iso(change.due_date) if change.reissue else None,
                 **(_totals_dict(change.totals) if change.totals else {}),
                 "before": _totals_dict(change.before) if change.before else None,
                 "removed_lines": [

@@ -13,7 +13,7 @@ from enum import Enum
 
 from domain.billing_day import KEEP_ON_DAY_VALUES, KeepOnDay
 from domain.cycles import Cycle
-from domain.model import NO_EXCLUSIONS, Exclusions
+from domain.model import NO_EXCLUSIONS, RENEWAL_INVOICES_VALUES, Exclusions, RenewalInvoices
 
 MODULE_NAME = "prorata_align"
 
@@ -29,6 +29,7 @@ class Kind(Enum):
     MINIMUM_DAYS = "minimum-days"
     ID_LIST = "id-list"
     KEEP_ON_DAY = "keep-on-day"
+    RENEWAL_INVOICES = "renewal-invoices"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("exclude_product_groups", "Excluded product groups", Kind.ID_LIST, ""),
     SettingSpec("exclude_addons", "Excluded addons", Kind.ID_LIST, ""),
     SettingSpec("keep_on_day", "Keep services on the client's day", Kind.KEEP_ON_DAY, "off"),
+    SettingSpec("renewal_invoices", "Unpaid renewal invoices", Kind.RENEWAL_INVOICES, "edit"),
     SettingSpec("redis_host", "Redis host", Kind.NAME, "127.0.0.1"),
     SettingSpec("redis_port", "Redis port", Kind.PORT, "6379"),
     SettingSpec("redis_password", "Redis password", Kind.SECRET, ""),
@@ -132,6 +134,8 @@ class Settings:
     minimum_days: int = 0
     exclusions: Exclusions = NO_EXCLUSIONS
     keep_on_day: KeepOnDay = KeepOnDay.OFF
+    # what an alignment does to an issued invoice holding an aligned service's renewal
+    renewal_invoices: RenewalInvoices = RenewalInvoices.EDIT
 
     def days_in(self, cycle: Cycle) -> int:
         """F, the fixed number of days of a cycle, used when calendar_days is off."""
@@ -176,9 +180,10 @@ def _parse_value(spec: SettingSpec, raw: str) -> bool | int | str | frozenset[in
         if text.lower() in _NO:
             return False
         raise SettingsError(spec, raw, '"on" or empty')
-    if spec.kind is Kind.KEEP_ON_DAY:
-        if text.lower() not in KEEP_ON_DAY_VALUES:
-            raise SettingsError(spec, raw, " or ".join(f'"{v}"' for v in KEEP_ON_DAY_VALUES))
+    if spec.kind in _CHOICES:
+        choices = _CHOICES[spec.kind]
+        if text.lower() not in choices:
+            raise SettingsError(spec, raw, " or ".join(f'"{v}"' for v in choices))
         return text.lower()
     if spec.kind is Kind.SECRET:
         return raw  # a password may begin or end with a space
@@ -194,6 +199,12 @@ def _parse_value(spec: SettingSpec, raw: str) -> bool | int | str | frozenset[in
         raise SettingsError(spec, raw, _EXPECTED[spec.kind])
     return number
 
+
+# the settings that hold one of a few words (a dropdown on the WHMCS page)
+_CHOICES: Mapping[Kind, tuple[str, ...]] = {
+    Kind.KEEP_ON_DAY: KEEP_ON_DAY_VALUES,
+    Kind.RENEWAL_INVOICES: RENEWAL_INVOICES_VALUES,
+}
 
 _RANGES: Mapping[Kind, tuple[int, int]] = {
     Kind.DAY: (1, 31),
@@ -262,6 +273,7 @@ def parse_settings(rows: Mapping[str, str | None]) -> Settings:
             addons=ids("exclude_addons"),
         ),
         keep_on_day=KeepOnDay(text("keep_on_day")),
+        renewal_invoices=RenewalInvoices(text("renewal_invoices")),
     )
 
 

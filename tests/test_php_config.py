@@ -49,6 +49,7 @@ EXPECTED_TYPE = {
     Kind.MINIMUM_DAYS: "text",
     Kind.ID_LIST: "text",
     Kind.KEEP_ON_DAY: "dropdown",
+    Kind.RENEWAL_INVOICES: "dropdown",
 }
 
 
@@ -120,6 +121,15 @@ def test_prorata_day_offers_every_day_of_the_month(fields: dict[str, dict[str, A
     day = fields["prorata_day"]
     assert day["Options"] == ",".join(str(n) for n in range(1, 32))
     assert day["Default"] in day["Options"].split(",")
+
+
+def test_renewal_invoices_offers_the_three_modes(fields: dict[str, dict[str, Any]]) -> None:
+    modes = fields["renewal_invoices"]
+    assert modes["Options"] == "edit,reissue,leave"
+    assert modes["Default"] == "edit" == default_settings().renewal_invoices.value
+    assert parse_settings({"renewal_invoices": "Reissue"}).renewal_invoices.value == "reissue"
+    with pytest.raises(ValueError, match="renewal_invoices"):
+        parse_settings({"renewal_invoices": "delete"})
 
 
 def test_keep_on_day_offers_the_three_values(fields: dict[str, dict[str, Any]]) -> None:

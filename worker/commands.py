@@ -109,6 +109,9 @@ class AlignResult:
     # emptied by the withdrawal, left with only late fees, or mass-pay invoices paying an
     # invoice that changed
     cancelled_invoices: list[int] = field(default_factory=list)
+    # setting "Unpaid renewal invoices" = reissue: each invoice cancelled and the one issued
+    # in its place ({"invoice_id", "new_invoice_id"}); also in cancelled_invoices
+    reissued_invoices: list[dict[str, int]] = field(default_factory=list)
     message: str = ""
     day: int | None = None  # the day aligned to: the client's day once paid
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from domain.eligibility import Reason
 from domain.money import ZERO
 from domain.planner import InvoiceChange, Plan, PlanLine
 from worker.commands import AlignResult
@@ -20,6 +21,8 @@ def _line_row(line: PlanLine) -> list[str]:
     service = line.service
     if line.reason is None:
         note = "aligned" if line.invoiced else "aligned now (nothing to pay)"
+    elif line.reason is Reason.INVOICED:
+        note = f"invoiced: its renewal is on invoice #{line.blocked_by_invoice}, left as it is"
     elif line.blocked_by_invoice is not None:
         note = f"blocked by invoice #{line.blocked_by_invoice}"
     else:
@@ -76,6 +79,19 @@ def _change_lines(change: InvoiceChange) -> list[str]:
         head = (
             f"Invoice #{change.invoice_id}: mass-pay invoice for {paid_for}, cancelled "
             f"(nothing payable twice); {before} -> nothing to pay"
+        )
+    elif change.reissue:
+        assert change.totals is not None
+        kept = ", ".join(f"#{item}" for item in change.kept_item_ids)
+        head = (
+            f"Invoice #{change.invoice_id}: cancelled and issued again as a new invoice "
+            f"with lines {kept} (due {_cell(change.due_date)}); lines {removed} are billed by "
+            f"the alignment; {before} -> new invoice total {change.totals.total}"
+        )
+    elif change.whole:
+        head = (
+            f"Invoice #{change.invoice_id}: cancelled (lines {removed} are billed by the "
+            f"alignment, nothing else to bill); {before} -> nothing to pay"
         )
     elif change.delete:
         head = (
@@ -194,6 +210,11 @@ def render_align_result(result: AlignResult) -> str:
     if result.cancelled_invoices:
         cancelled = ", ".join(f"#{i}" for i in result.cancelled_invoices)
         out.append(f"Cancelled emptied invoices: {cancelled}")
+    for pair in result.reissued_invoices:
+        out.append(
+            f"Invoice #{pair['invoice_id']} cancelled and issued again as invoice "
+            f"#{pair['new_invoice_id']}"
+        )
     if result.paid_first:
         out.append(f"Applied as paid first: alignments {', '.join(map(str, result.paid_first))}")
     for line in result.skipped:

@@ -197,3 +197,53 @@ def test_once_the_alignment_expired_its_old_period_may_be_invoiced_again(
     assert done.expired == ([ids["alignment_invoice"]] if expired else [])
     assert done.renewals_deleted == ([] if expired else [renewal])
     assert len(item_ids(engine, renewal)) == (1 if expired else 0)
+
+
+@pytest.mark.parametrize("mode", ["reissue", "leave"])
+def test_never_editing_issued_invoices_the_guard_cancels_and_issues_again(
+    engine: Engine, mode: str
+) -> None:
+    """With "Unpaid renewal invoices" at reissue (or leave) an issued invoice is never
+    edited: it is cancelled with its lines and what stays is issued again; a Draft (no
+    number yet) is edited as before."""
+    seed(engine, lambda conn: sandbox.set_module_settings(conn, {"renewal_invoices": mode}))
+    ids = client_with_alignment(engine)
+    mixed = invoice(
+        engine,
+        ids,
+        [
+            line("Hosting", ids["web"], "30.00", N),
+            line("Hosting", ids["mail"], "12.00", ALIGNED_AGAIN),
+        ],
+        when=date(2024, 6, 2),
+        due=N,
+    )
+    before = rows(engine, tblinvoiceitems, tblinvoiceitems.c.invoiceid == mixed)
+    draft = invoice(engine, ids, [line("Addon", ids["backup"], "3.00", N)], status="Draft", due=N)
+
+    done = run(engine)
+    assert done.failed == {}
+    assert done.renewals_deleted == [draft]
+    assert mixed in done.renewals_cancelled
+    header = row(engine, tblinvoices, mixed)
+    assert header["status"] == "Cancelled"
+    assert rows(engine, tblinvoiceitems, tblinvoiceitems.c.invoiceid == mixed) == before
+    [new] = [
+        r["id"]
+        for r in rows(engine, tblinvoices, tblinvoices.c.userid == ids["client"])
+        if r["id"] > draft
+    ]
+    [kept] = rows(engine, tblinvoiceitems, tblinvoiceitems.c.invoiceid == new)
+    assert (kept["type"], kept["relid"], kept["amount"]) == (
+        "Hosting",
+        ids["mail"],
+        Decimal("12.00"),
+    )
+    issued = row(engine, tblinvoices, new)
+    assert (issued["status"], issued["duedate"], issued["total"]) == ("Unpaid", N, Decimal("12.00"))
+    assert any(
+        f"cancelled and issued again as invoice #{new}" in entry for entry in activity(engine)
+    )
+
+    again = run(engine)  # nothing left to do
+    assert again.renewals_cancelled == again.renewals_deleted == again.renewals_recomputed == []

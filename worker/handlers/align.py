@@ -29,7 +29,7 @@ from domain.pending import UNCHANGED, UNCHANGED_REASON, PendingLine
 from worker.clock import Clock
 from worker.commands import AlignCommand, AlignResult
 from worker.handlers.planning import PlannedClient, plan_client
-from worker.handlers.settle import apply_payment
+from worker.handlers.settle import apply_payment, renewals_back
 from worker.handlers.withdrawal import Withdrawn, withdraw_client
 from worker.plans import same_as_pending
 from worker.steps import billing_day
@@ -62,7 +62,8 @@ def _write_invoices(
     loaded = {invoice.id: invoice for invoice in state.invoices}
     rewrites = []
     for change in plan.changes:
-        result.removed_items.extend(change.removed_item_ids)
+        if not change.whole:  # cancelled whole (reissue mode): its lines stay on it
+            result.removed_items.extend(change.removed_item_ids)
         if change.delete:
             result.deleted_invoices.append(change.invoice_id)
         elif change.cancel:
@@ -78,6 +79,12 @@ def _write_invoices(
                 credit=loaded[change.invoice_id].credit,
                 cancel=change.cancel,
                 mass_pay_for=change.mass_pay_for,
+                whole=change.whole,
+                reissue=change.reissue,
+                kept=change.kept_item_ids,
+                invoice_date=plan.today,
+                due_date=change.due_date,
+                payment_method=change.payment_method,
             )
         )
     new = [
@@ -108,8 +115,14 @@ def _write_invoices(
         config=state.whmcs,
     )
     activity = ActivityLines(conn, now)
-    made = write_invoices(conn, owner, rewrites, new, now, activity, journal=changed.remember)
+    reissued: dict[int, int] = {}
+    made = write_invoices(
+        conn, owner, rewrites, new, now, activity, journal=changed.remember, reissued=reissued
+    )
     activity.flush()
+    result.reissued_invoices = [
+        {"invoice_id": old, "new_invoice_id": new_id} for old, new_id in sorted(reissued.items())
+    ]
     placed: dict[tuple[LineKind, int], tuple[int, int]] = {}
     paid: list[int] = []
     for planned_invoice, created in zip(plan.invoices, made, strict=True):
@@ -207,6 +220,19 @@ def _apply(
     if not aligned_lines:
         result.status = "nothing-to-align"
     return result, new_records, paid
+
+
+def _renewals_back(
+    conn: Connection, withdrawn: Withdrawn, planned: PlannedClient, now: datetime
+) -> None:
+    """A withdrawn alignment whose service is not aligned again gives its renewal back
+    where the product had cancelled it with an invoice it issued again (reissue mode)."""
+    aligned = {(line.service.kind.value, line.service.id) for line in planned.plan.aligned}
+    renewals_back(
+        conn,
+        [row for row in withdrawn.rows if (str(row.kind), int(row.relid)) not in aligned],
+        now,
+    )
 
 
 def align_client(engine: Engine, command: AlignCommand, now: Clock) -> AlignResult:
@@ -307,6 +333,8 @@ def align_in(
         withdrawals=False,
     )
     result, new_records, paid = _apply(conn, planned, command, stamp, bool(checks.pending_records))
+    if withdrawn.withdrawn:
+        _renewals_back(conn, withdrawn, planned, stamp)
     result.withdrawn = withdrawn.withdrawn
     result.day = planned.plan.day
     result.paid_first = withdrawn.paid

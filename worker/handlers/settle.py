@@ -4,6 +4,7 @@ end puts the next invoice dates back. domain.settlement decides; this only compo
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -15,9 +16,15 @@ from domain.model import LineKind
 from domain.settlement import LATE, PENDING
 from worker.steps import billing_day, overpayment
 from worker.steps.unsuspend import after_payment
+from worker.store import changed
 from worker.store import records as record_store
 from worker.whmcs import service_dates
 from worker.whmcs.activity import log_activity
+from worker.whmcs.invoices.renewals_back import (
+    Wanted,
+    cancelled_holding,
+    issue_renewals_again,
+)
 
 
 def _describe(rows: Iterable[Any]) -> str:
@@ -136,6 +143,7 @@ def put_back(
     unbilled = [
         row for row in rows if not restore_next_invoice(conn, row) and _billed_by_nobody(conn, row)
     ]
+    renewals_back(conn, rows, now)
     if unbilled:  # staff bill those days or let them go: nothing is lost silently
         overpayment.flag(conn, invoice_id, rows[0].client_id, unbilled, now, reason="unbilled")
     if rows:
@@ -147,6 +155,25 @@ def put_back(
             now,
         )
     return record_store.mark(conn, rows, state, now)
+
+
+def renewals_back(conn: Connection, rows: Iterable[Any], now: datetime) -> list[int]:
+    """Alignments that end unpaid: the renewals their services had on an invoice the product
+    cancelled and issued again without them (setting "Unpaid renewal invoices" = reissue)
+    are issued again, as WHMCS's run would bill them; WHMCS itself never bills a period
+    whose renewal line sits on a cancelled invoice (worker.whmcs.invoices.renewals_back).
+    In "edit" mode those lines were deleted, so nothing is found and WHMCS bills them
+    again itself. Returns the invoices made."""
+    wanted: dict[int, list[Wanted]] = defaultdict(list)
+    for row in rows:
+        if row.old_due is not None:
+            wanted[int(row.client_id)].append((LineKind(row.kind), int(row.relid), row.old_due))
+    made: list[int] = []
+    for client_id, keys in sorted(wanted.items()):
+        ours = changed.reissued(conn, cancelled_holding(conn, client_id, keys))
+        if ours:
+            made += issue_renewals_again(conn, client_id, ours, keys, now.date(), now)
+    return made
 
 
 def remember_moved_dates(conn: Connection) -> list[int]:

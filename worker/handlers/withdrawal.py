@@ -58,6 +58,8 @@ class Withdrawn:
     cancelled: list[int] = field(default_factory=list)  # records whose invoice had gone
     changed_invoices: list[int] = field(default_factory=list)
     cancelled_invoices: list[int] = field(default_factory=list)
+    # the records whose lines were withdrawn, as read (not shown: `withdrawn` describes them)
+    rows: list[Any] = field(default_factory=list)
 
 
 def describe(row: Any) -> dict[str, Any]:
@@ -115,6 +117,7 @@ def withdraw_lines(
         restore_next_invoice(conn, row)
     record_store.mark(conn, rows, "withdrawn", now)
     out.withdrawn.extend(describe(row) for row in rows)
+    out.rows.extend(rows)
     log_activity(
         conn,
         rows[0].client_id,

@@ -5,8 +5,10 @@ next due date N until the alignment invoice is paid. The addon's
 AfterInvoicingGenerateInvoiceItems hook deletes such lines before they are invoiced; this
 daily job removes any that reached an invoice anyway (the hook not installed, an admin's
 "generate due invoices", an API call): the line leaves its Unpaid or Draft invoice, which is
-recomputed, or deleted once empty. An invoice with money on it (a payment, credit), or in
-Payment Pending or Collections, is never changed: it is reported for staff to settle.
+recomputed, or deleted once empty; with "Unpaid renewal invoices" at reissue an Unpaid one
+is cancelled and issued again without it (at leave it too: the line bills a period already
+billed, and an issued invoice is never edited). An invoice with money on it (a payment,
+credit), or in Payment Pending or Collections, is never changed: it is reported for staff to settle.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.model import BLOCKING_STATUSES, OPEN_STATUSES, REMOVABLE_STATUSES
+from domain.model import (
+    BLOCKING_STATUSES,
+    ISSUED_STATUS,
+    OPEN_STATUSES,
+    REMOVABLE_STATUSES,
+    RenewalInvoices,
+)
 from worker import logs
 from worker.clock import Clock
 from worker.reports import one_line
@@ -32,9 +40,11 @@ from worker.whmcs.invoices import (
     lines_leaving,
     mass_pay_with_money,
     payments_on,
+    reissue_without,
     remove_items,
 )
 from worker.whmcs.schema import tblinvoiceitems, tblinvoices
+from worker.whmcs.settings_store import read_settings
 
 # Renewal line types of each record kind, as WHMCS's invoice run writes them.
 RENEWAL_TYPES = {"service": ("Hosting", "PromoHosting"), "addon": ("Addon",)}
@@ -112,7 +122,18 @@ def _guard_invoice(conn: Connection, invoice_id: int, now: datetime, done: Guard
         return
     item_ids = [int(line.id) for line in lines]
     _, staying = lines_leaving(conn, invoice_id, item_ids)
-    if not staying:
+    never_edit = read_settings(conn).renewal_invoices is not RenewalInvoices.EDIT
+    if never_edit and invoice.status == ISSUED_STATUS:
+        new_id = reissue_without(
+            conn, invoice_id, item_ids, now.date(), now, journal=changed.remember
+        )
+        done.cancelled.append(invoice_id)
+        outcome = (
+            f"it was cancelled and issued again as invoice #{new_id}"
+            if new_id is not None
+            else "nothing else was left to bill, so it was cancelled"
+        )
+    elif not staying:
         delete_invoice(conn, invoice_id, item_ids, now, journal=changed.remember)
         done.deleted.append(invoice_id)
         outcome = "it had no other line, so it was deleted"

@@ -41,3 +41,19 @@ def last_action(conn: Connection, invoice_id: int) -> Any:
         .order_by(changed_invoices.c.id.desc())
         .limit(1)
     ).scalar()
+
+
+def reissued(conn: Connection, invoice_ids: list[int]) -> list[int]:
+    """Those of these invoices the product cancelled when it issued them again (setting
+    "Unpaid renewal invoices" = reissue)."""
+    if not invoice_ids:
+        return []
+    found = conn.execute(
+        sa.select(changed_invoices.c.invoice_id)
+        .where(
+            changed_invoices.c.invoice_id.in_(invoice_ids),
+            changed_invoices.c.action == "reissued",
+        )
+        .distinct()
+    )
+    return sorted(int(invoice_id) for (invoice_id,) in found)

@@ -241,6 +241,7 @@ def invoices_query(lock: bool, many: bool = False, extra: tuple[Any, ...] = ()) 
             tblinvoices.c.tax2,
             tblinvoices.c.total,
             tblinvoices.c.paymentmethod,
+            tblinvoices.c.duedate,
             payments.label("payments"),
             tblinvoiceitems.c.id.label("item_id"),
             tblinvoiceitems.c.type,
@@ -429,6 +430,8 @@ def _state_from(
                 _money(header.tax2),
                 _money(header.total) + _money(header.credit),
             ),
+            due_date=header.duedate,
+            payment_method=_text(header.paymentmethod),
         )
         for invoice_id, header in headers.items()
     )

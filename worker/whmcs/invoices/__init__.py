@@ -31,6 +31,7 @@ from worker.whmcs.invoices.create import (
     Rewrite,
     create_invoice,
     insert_lines,
+    reissue_without,
     write_invoices,
 )
 from worker.whmcs.invoices.credit import (
@@ -93,6 +94,7 @@ __all__ = [
     "read_configuration",
     "received_on",
     "recomputed_totals",
+    "reissue_without",
     "remove_items",
     "return_credit",
     "take_lines_off",

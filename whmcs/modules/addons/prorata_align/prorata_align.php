@@ -84,6 +84,12 @@ if (!function_exists('prorata_align_config')) {
                 'Options' => 'off,invoice,report',
                 'Default' => 'off',
             ],
+            'renewal_invoices' => [
+                'FriendlyName' => 'Unpaid renewal invoices',
+                'Type' => 'dropdown',
+                'Options' => 'edit,reissue,leave',
+                'Default' => 'edit',
+            ],
             'redis_host' => $text('Redis host', '30', '127.0.0.1'),
             'redis_port' => $text('Redis port', '6', '6379'),
             'redis_password' => [

@@ -595,3 +595,12 @@ $_ADDONLANG['bulk_count_unchanged'] = 'Unchanged';
 $_ADDONLANG['bulk_unchanged_reason'] = 'Already pending to this day';
 $_ADDONLANG['bulk_fig_unchanged'] = 'Clients left as they are: their alignment to this day waits for payment';
 $_ADDONLANG['bulk_fig_withdrawals'] = 'Client %1$s: invoices %2$s withdrawn before aligning again';
+
+// Setting "Unpaid renewal invoices": edit, reissue or leave an issued invoice
+$_ADDONLANG['setting_renewal_invoices_desc'] = 'What an alignment does to an unpaid invoice that already bills a renewal of a service it aligns (choose reissue or leave when your invoices are numbered when issued): edit = the aligned services\' lines leave it, it is recalculated, and deleted when empty; reissue = it is cancelled whole and its other lines are issued again on a new invoice (same due date and payment method), each naming the other in its notes; leave = it is not touched and those services are skipped as "invoiced", joining the day once it is paid. Draft invoices are always edited. Invoices with a payment or credit on them, in Payment Pending or Collections, block in every mode.';
+$_ADDONLANG['reason_invoiced'] = 'Skipped: its renewal is on an unpaid invoice, which the setting "Unpaid renewal invoices" (leave) keeps as it is. It joins the day once that invoice is paid.';
+$_ADDONLANG['reason_invoiced_short'] = 'Invoiced';
+$_ADDONLANG['client_reason_invoiced'] = 'already on an unpaid invoice: aligned once that invoice is paid';
+$_ADDONLANG['change_reissue'] = 'cancelled and issued again as a new invoice';
+$_ADDONLANG['align_reissued_invoice'] = 'Unpaid invoice #%1$s was cancelled and issued again as invoice #%2$s without the aligned services\' lines.';
+$_ADDONLANG['client_change_reissue'] = 'Invoice #%1$s is cancelled and issued again as a new invoice, without the lines below.';

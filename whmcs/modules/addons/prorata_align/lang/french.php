@@ -591,3 +591,12 @@ $_ADDONLANG['bulk_count_unchanged'] = 'Inchangés';
 $_ADDONLANG['bulk_unchanged_reason'] = 'Alignement sur ce jour déjà en attente';
 $_ADDONLANG['bulk_fig_unchanged'] = 'Clients laissés tels quels : leur alignement sur ce jour attend le paiement';
 $_ADDONLANG['bulk_fig_withdrawals'] = 'Client %1$s : factures %2$s retirées avant le nouvel alignement';
+
+// Réglage "Unpaid renewal invoices" : modifier, émettre à nouveau ou laisser
+$_ADDONLANG['setting_renewal_invoices_desc'] = 'Ce qu\'un alignement fait d\'une facture impayée qui facture déjà un renouvellement d\'un service aligné (choisissez reissue ou leave si vos factures sont numérotées à l\'émission) : edit = les lignes des services alignés la quittent, elle est recalculée, et supprimée si elle est vide ; reissue = elle est annulée entière et ses autres lignes sont émises à nouveau sur une nouvelle facture (même échéance, même moyen de paiement), chacune nommant l\'autre dans ses notes ; leave = elle reste telle quelle, ces services sont ignorés comme « invoiced » et rejoignent le jour une fois qu\'elle est payée. Les brouillons sont toujours modifiés. Une facture avec un paiement ou du crédit, en Payment Pending ou Collections, bloque dans tous les modes.';
+$_ADDONLANG['reason_invoiced'] = 'Ignoré : son renouvellement est sur une facture impayée que le réglage "Unpaid renewal invoices" (leave) laisse telle quelle. Il rejoint le jour une fois cette facture payée.';
+$_ADDONLANG['reason_invoiced_short'] = 'Facturé';
+$_ADDONLANG['client_reason_invoiced'] = 'déjà sur une facture impayée : aligné une fois cette facture payée';
+$_ADDONLANG['change_reissue'] = 'annulée et émise à nouveau comme nouvelle facture';
+$_ADDONLANG['align_reissued_invoice'] = 'La facture impayée n°%1$s a été annulée et émise à nouveau comme facture n°%2$s sans les lignes des services alignés.';
+$_ADDONLANG['client_change_reissue'] = 'La facture n°%1$s est annulée et émise à nouveau comme nouvelle facture, sans les lignes ci-dessous.';

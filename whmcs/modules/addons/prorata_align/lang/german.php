@@ -591,3 +591,12 @@ $_ADDONLANG['bulk_count_unchanged'] = 'Unverändert';
 $_ADDONLANG['bulk_unchanged_reason'] = 'Ausrichtung auf diesen Tag wartet bereits';
 $_ADDONLANG['bulk_fig_unchanged'] = 'Unverändert gelassene Kunden: ihre Ausrichtung auf diesen Tag wartet auf Zahlung';
 $_ADDONLANG['bulk_fig_withdrawals'] = 'Kunde %1$s: Rechnungen %2$s werden vor der erneuten Ausrichtung zurückgezogen';
+
+// Einstellung "Unpaid renewal invoices": bearbeiten, neu ausstellen oder lassen
+$_ADDONLANG['setting_renewal_invoices_desc'] = 'Was eine Ausrichtung mit einer unbezahlten Rechnung macht, die bereits eine Verlängerung eines ausgerichteten Dienstes berechnet (reissue oder leave wählen, wenn Ihre Rechnungen bei Ausstellung nummeriert werden): edit = die Positionen der ausgerichteten Dienste entfallen, sie wird neu berechnet und gelöscht, wenn sie leer ist; reissue = sie wird ganz storniert und ihre übrigen Positionen werden auf einer neuen Rechnung neu ausgestellt (gleiches Fälligkeitsdatum, gleiche Zahlungsart), beide nennen einander in ihren Notizen; leave = sie bleibt unberührt, diese Dienste werden als „invoiced“ übersprungen und kommen auf den Tag, sobald sie bezahlt ist. Entwürfe werden immer bearbeitet. Rechnungen mit Zahlung oder Guthaben, in Payment Pending oder Collections, blockieren in jedem Modus.';
+$_ADDONLANG['reason_invoiced'] = 'Übersprungen: seine Verlängerung steht auf einer unbezahlten Rechnung, die die Einstellung "Unpaid renewal invoices" (leave) unverändert lässt. Er kommt auf den Tag, sobald diese Rechnung bezahlt ist.';
+$_ADDONLANG['reason_invoiced_short'] = 'Berechnet';
+$_ADDONLANG['client_reason_invoiced'] = 'steht bereits auf einer unbezahlten Rechnung: wird ausgerichtet, sobald sie bezahlt ist';
+$_ADDONLANG['change_reissue'] = 'storniert und als neue Rechnung neu ausgestellt';
+$_ADDONLANG['align_reissued_invoice'] = 'Die unbezahlte Rechnung #%1$s wurde storniert und ohne die Positionen der ausgerichteten Dienste als Rechnung #%2$s neu ausgestellt.';
+$_ADDONLANG['client_change_reissue'] = 'Rechnung #%1$s wird storniert und ohne die folgenden Positionen als neue Rechnung neu ausgestellt.';

@@ -45,6 +45,7 @@ final class Settings
         'exclude_product_groups' => ['Excluded product groups', ''],
         'exclude_addons' => ['Excluded addons', ''],
         'keep_on_day' => ["Keep services on the client's day", 'off'],
+        'renewal_invoices' => ['Unpaid renewal invoices', 'edit'],
         'redis_host' => ['Redis host', '127.0.0.1'],
         'redis_port' => ['Redis port', '6379'],
         'redis_password' => ['Redis password', ''],

@@ -425,7 +425,13 @@ final class ClientAreaController
             if ($massPay !== []) {
                 $summary = $this->t->get('client_change_mass_pay', $id, implode(', ', array_map(fn ($n) => '#' . $n, $massPay)));
             } else {
-                $summary = $this->t->get($action === 'delete' ? 'client_change_delete' : ($action === 'cancel' ? 'client_change_cancel' : 'client_change_reduce'), $id);
+                $key = [
+                    'delete' => 'client_change_delete',
+                    'cancel' => 'client_change_cancel',
+                    // setting "Unpaid renewal invoices" reissue: the issued invoice is never edited
+                    'reissue' => 'client_change_reissue',
+                ][$action] ?? 'client_change_reduce';
+                $summary = $this->t->get($key, $id);
             }
             $after = match ($action) {
                 'delete' => $this->t->get('client_change_gone'),
