@@ -832,7 +832,8 @@ def test_client_panel_shows_day_services_and_cost(php: str, whmcs: Worker) -> No
     text = html.unescape(re.sub(r"<[^>]+>", " ", panel["bodyHtml"]))
     assert "2 of your services" in text
     assert "day 1 of the month" in text
-    assert f"To pay now: ${total:.2f} USD" in text
+    # the offer's invoice falls due on the earliest due date, 10 days away: not due yet
+    assert f"To pay by {due:%d/%m/%Y}: ${total:.2f} USD" in text
     assert answer["local_api_calls"] == []
 
 
