@@ -38,9 +38,9 @@ from domain.drift import (
 )
 from domain.model import AlignRequest, LineKind
 from domain.planner import plan_alignment
-from worker.own_schema import client_days, off_day, records
+from worker.store import client_days as day_store
+from worker.store import off_day as off_day_store
 from worker.transactions import unit_of_work
-from worker.whmcs.batch import insert_rows
 from worker.whmcs.loader import load_client_states
 from worker.whmcs.schema import tblactivitylog, tblhosting, tblhostingaddons, tblupgrades
 from worker.whmcs.settings_store import configuration
@@ -85,24 +85,6 @@ class _Found:
     day: int
     set_at: datetime
     line: Any  # the PlanLine off the day
-
-
-def _days(conn: Connection, after: int, only: int | None, size: int) -> list[Any]:
-    query = sa.select(client_days.c.client_id, client_days.c.day, client_days.c.set_at)
-    if only is not None:
-        query = query.where(client_days.c.client_id == only)
-    query = query.where(client_days.c.client_id > after)
-    return list(conn.execute(query.order_by(client_days.c.client_id).limit(size)))
-
-
-def _waiting(conn: Connection, client_ids: Sequence[int]) -> set[int]:
-    """The clients with an alignment waiting for payment."""
-    rows = conn.execute(
-        sa.select(records.c.client_id)
-        .where(records.c.state == "pending", records.c.client_id.in_(list(client_ids)))
-        .distinct()
-    )
-    return {int(row.client_id) for row in rows}
 
 
 def _registered(conn: Connection, found: Sequence[_Found]) -> dict[tuple[LineKind, int], Any]:
@@ -167,7 +149,7 @@ def _staff_edits(
 def _batches(conn: Connection, only: int | None, size: int) -> Iterator[list[Any]]:
     after = 0
     while True:
-        rows = _days(conn, after, only, size)
+        rows = day_store.days_after(conn, after, only, size)
         if not rows:
             return
         yield rows
@@ -213,7 +195,7 @@ def find_off_day(
 def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list[OffDay]:
     client_ids = sorted({f.client_id for f in found})
     earliest = min(f.set_at for f in found)
-    waiting = _waiting(conn, client_ids)
+    waiting = day_store.clients_waiting(conn, client_ids)
     registered = _registered(conn, found)
     upgrades = _upgrades(conn, client_ids, earliest.date())
     edits = _staff_edits(conn, client_ids, earliest)
@@ -251,10 +233,8 @@ def record_off_day(engine: Engine, today: date, now: Clock) -> list[OffDay]:
         listed = find_off_day(conn, today)
     stamp = now()
     with unit_of_work(engine) as conn:
-        conn.execute(sa.delete(off_day))
-        insert_rows(
+        off_day_store.replace(
             conn,
-            off_day,
             [
                 {
                     "client_id": item.client_id,
@@ -274,7 +254,4 @@ def record_off_day(engine: Engine, today: date, now: Clock) -> list[OffDay]:
 
 def off_day_count(conn: Connection) -> tuple[int, datetime | None]:
     """How many lines the last daily job listed, and when it ran (None: never found one)."""
-    count, found_at = conn.execute(
-        sa.select(sa.func.count(off_day.c.id), sa.func.max(off_day.c.found_at))
-    ).one()
-    return int(count or 0), found_at
+    return off_day_store.count(conn)

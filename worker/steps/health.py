@@ -19,27 +19,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
 
 from worker import logs
 from worker.clock import Clock
 from worker.config import rejected_list_for
-from worker.own_schema import (
-    LATEST,
-    bulk_runs,
-    current_version,
-    failed_jobs,
-    job_runs,
-    off_day,
-    outbox,
-    records,
-    unsuspensions,
-)
 from worker.reports import JobReport, one_line
-from worker.store.bulk_runs import WATCHED, stalled_runs
-from worker.transactions import unit_of_work
+from worker.store import failed_jobs, figures, job_runs, off_day, outbox
+from worker.store.bulk_runs import stalled_runs
+from worker.store.figures import LATEST, current_version
 
 # an outbox row waits at most one relay (30 s) while Redis is up: older means it is stuck
 OUTBOX_LATE = timedelta(minutes=5)
@@ -93,25 +81,12 @@ def beat_periods(beat_schedule: Mapping[str, Mapping[str, Any]]) -> dict[str, fl
 # --- the record of each job's last run ----------------------------------------------------
 
 
-def _write_run(engine: Engine, job: str, values: dict[str, Any]) -> None:
-    """One row per job, updated in place (inserted on its first run)."""
-    for _ in range(2):
-        try:
-            with unit_of_work(engine) as conn:
-                done = conn.execute(sa.update(job_runs).where(job_runs.c.job == job).values(values))
-                if done.rowcount == 0:
-                    conn.execute(sa.insert(job_runs).values(job=job, **values))
-            return
-        except IntegrityError:  # another process inserted it first: update that row
-            continue
-
-
 def record_run(engine: Engine, job: str, **values: Any) -> None:
     """Record a start (last_started_at) or an end (last_finished_at, last_outcome,
     last_error). Never raises: a job must not fail because its record could not be kept
     (with its database gone it fails anyway, and `prorata status` shows the stale record)."""
     try:
-        _write_run(engine, job, values)
+        job_runs.write_run(engine, job, values)
     except Exception as exc:
         logs.get_logger().warning("job run not recorded", job=job, error=one_line(exc))
 
@@ -169,30 +144,27 @@ def record_cron_reports(
 # --- is there work? (beat asks before it sends an idle polling job) ----------------------
 
 
-def _exists(engine: Engine, query: sa.Select[Any]) -> bool:
+def _ask(engine: Engine, read: Callable[[Connection], Any]) -> Any:
     with engine.connect() as conn:
-        return conn.execute(query.limit(1)).first() is not None
+        return read(conn)
 
 
 def outbox_waiting(engine: Engine) -> bool:
-    return _exists(engine, sa.select(outbox.c.id).where(outbox.c.relayed_at.is_(None)))
+    return bool(_ask(engine, outbox.any_waiting))
 
 
 def failed_jobs_open(engine: Engine) -> bool:
-    return _exists(engine, sa.select(failed_jobs.c.id).where(failed_jobs.c.resolved_at.is_(None)))
+    return bool(_ask(engine, failed_jobs.any_open))
 
 
 def unsuspensions_waiting(engine: Engine) -> bool:
     """Rows waiting, or claimed (a claim may have been abandoned: the job releases it)."""
-    return _exists(
-        engine,
-        sa.select(unsuspensions.c.id).where(unsuspensions.c.state.in_(("waiting", "sending"))),
-    )
+    return bool(_ask(engine, figures.unsuspensions_waiting))
 
 
 def bulk_runs_open(engine: Engine) -> bool:
     """A bulk run whose chunks should be on their way (the watch sends lost ones again)."""
-    return _exists(engine, sa.select(bulk_runs.c.id).where(bulk_runs.c.state.in_(WATCHED)))
+    return bool(_ask(engine, figures.bulk_runs_open))
 
 
 def queue_length(redis: Any, queue: str) -> int:
@@ -249,17 +221,8 @@ def database_check(engine: Engine) -> tuple[Check, bool]:
     return Check("database", True, f"reachable, schema at version {version}"), True
 
 
-def _count(engine: Engine, query: sa.Select[Any]) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(query).scalar() or 0)
-
-
 def outbox_check(engine: Engine, now: datetime) -> Check:
-    waiting = outbox.c.relayed_at.is_(None)
-    with engine.connect() as conn:
-        count, oldest = conn.execute(
-            sa.select(sa.func.count(outbox.c.id), sa.func.min(outbox.c.created_at)).where(waiting)
-        ).one()
+    count, oldest = _ask(engine, outbox.waiting_count)
     if not count:
         return Check("outbox", True, "0 events waiting", 0)
     late = oldest is not None and now - oldest > OUTBOX_LATE
@@ -268,37 +231,26 @@ def outbox_check(engine: Engine, now: datetime) -> Check:
 
 
 def failed_jobs_check(engine: Engine) -> Check:
-    count = _count(
-        engine,
-        sa.select(sa.func.count(failed_jobs.c.id)).where(failed_jobs.c.resolved_at.is_(None)),
-    )
+    count = int(_ask(engine, failed_jobs.open_count))
     return Check("failed jobs", count == 0, f"{count} open (see prorata cron)", count)
 
 
 def pending_check(engine: Engine) -> Check:
-    count = _count(
-        engine, sa.select(sa.func.count(records.c.id)).where(records.c.state == "pending")
-    )
+    count = int(_ask(engine, figures.pending_records_count))
     return Check("pending alignments", True, f"{count} records pending", count)
 
 
 def off_day_check(engine: Engine, now: datetime) -> Check:
     """What the last daily check listed off their client's day: shown, never a verdict
     (staff decide; the list is on the admin page and in `prorata drift`)."""
-    with engine.connect() as conn:
-        count, found_at = conn.execute(
-            sa.select(sa.func.count(off_day.c.id), sa.func.max(off_day.c.found_at))
-        ).one()
+    count, found_at = _ask(engine, off_day.count)
     figure = f"{count} services and addons off their client's day"
     figure += f" (found {_ago(found_at, now)})" if found_at is not None else ""
     return Check("off the day", True, figure, count)
 
 
 def unsuspensions_check(engine: Engine) -> Check:
-    count = _count(
-        engine,
-        sa.select(sa.func.count(unsuspensions.c.id)).where(unsuspensions.c.state == "waiting"),
-    )
+    count = int(_ask(engine, figures.unsuspensions_count))
     return Check("unsuspensions", True, f"{count} waiting", count)
 
 
@@ -306,17 +258,9 @@ def bulk_runs_check(engine: Engine, now: datetime, stall: timedelta) -> Check:
     """Stopped runs (until resumed or cancelled), and runs none of whose queued clients was
     handled within `stall`, need attention."""
     with engine.connect() as conn:
-        stopped = list(
-            conn.execute(
-                sa.select(bulk_runs.c.id, bulk_runs.c.event_id, bulk_runs.c.reason)
-                .where(bulk_runs.c.state == "stopped")
-                .order_by(bulk_runs.c.id)
-            )
-        )
+        stopped = figures.bulk_runs_stopped(conn)
         stalls = stalled_runs(conn, now, stall)
-        running = conn.execute(
-            sa.select(sa.func.count(bulk_runs.c.id)).where(bulk_runs.c.state.in_(WATCHED))
-        ).scalar_one()
+        running = figures.bulk_runs_running(conn)
     problems = [f"run {r.id} ({r.event_id}) stopped: {r.reason}" for r in stopped]
     problems += [
         f"run {found.run.id} ({found.run.event_id}) stalled: {found.queued} clients queued, "
@@ -340,7 +284,7 @@ def beat_checks(engine: Engine, periods: Mapping[str, float], now: datetime) -> 
     twice its schedule after that start: beat's start counts as its run (the hourly
     reconcile may first run an hour after it)."""
     with engine.connect() as conn:
-        rows = {row.job: row for row in conn.execute(sa.select(job_runs))}
+        rows = job_runs.all_runs(conn)
     beat = rows.get(BEAT_JOB)
     started = None if beat is None else beat.last_started_at
     checks = []
@@ -373,7 +317,7 @@ def cron_check(engine: Engine, now: datetime) -> Check:
     """The last `prorata cron` run by hand: shown, never a verdict on beat (its failures
     were its exit code and its lines)."""
     with engine.connect() as conn:
-        rows = list(conn.execute(sa.select(job_runs).where(job_runs.c.job.startswith(CRON_PREFIX))))
+        rows = job_runs.runs_named(conn, CRON_PREFIX)
     ran = [(last, row) for row in rows if (last := _last_run(row)) is not None]
     if not ran:
         return Check("cron", True, "never run by hand")
