@@ -16,8 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from tests.support.clients import two_services
 from tests.support.command_line import run_cli
 from tests.support.db_rows import rows, seed
-from tests.support.pinned_time import LATER, NOW, clock
-from tests.support.processes import T
+from tests.support.pinned_time import LATER, NOW, T, clock
 from worker.commands import AlignCommand, AlignResult
 from worker.handlers.align import align_client
 from worker.handlers.invoice import invoice_cancelled, invoice_paid
@@ -25,7 +24,7 @@ from worker.handlers.reconcile import reconcile
 from worker.own_schema import client_day_history, client_days, requests
 from worker.sandbox import build as sandbox
 from worker.sandbox.whmcs_sim import cancel_invoice, pay_invoice
-from worker.steps.bulk import REQUESTED_BY as BULK_REQUESTER
+from worker.store.bulk_runs import REQUESTED_BY as BULK_REQUESTER
 
 
 def align(

@@ -19,8 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from tests.support.clients import two_services
 from tests.support.command_line import run_cli
 from tests.support.db_rows import rows, seed, sent_statements
-from tests.support.pinned_time import NOW, clock
-from tests.support.processes import T
+from tests.support.pinned_time import NOW, T, clock
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.own_schema import off_day
