@@ -1,5 +1,8 @@
 """The plan for one client: what moves where, for how much, on which invoices.
 
+(Over 400 lines: the rule book is one pure function and the steps it takes, in the spec's
+order; split, a reader would lose the order the rules apply in.)
+
 plan_alignment() is the whole rule book in one call; it reads nothing and writes
 nothing. The worker loads its inputs, and applies its result in one transaction.
 """

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tests.support import pinned_time
 from worker import clock
 from worker.db import make_engine
 from worker.whmcs.settings_store import clear_configuration_cache
@@ -84,6 +85,27 @@ def clock_readers(
             " (monkeypatch worker.clock, or pass today / now in) or mark it pytest.mark.clock",
             pytrace=False,
         )
+
+
+@pytest.fixture
+def pinned_moment() -> datetime:
+    """The moment `pinned_clock` holds the machine's clock at; a module overrides it for
+    another."""
+    return pinned_time.NOW
+
+
+@pytest.fixture
+def pinned_clock(monkeypatch: pytest.MonkeyPatch, pinned_moment: datetime) -> None:
+    """worker.clock at `pinned_moment`, for the tests whose command line, task or migration
+    reads it (its stamps, a `today` not given): no test depends on the day it runs. The
+    runtime's engine is kept to the test (`cron` points this process at its database)."""
+    pinned_time.pin_clock_and_runtime(monkeypatch, pinned_moment)
+
+
+@pytest.fixture
+def captured_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's log lines to the test's captured stderr, a dead-letter list of its own."""
+    pinned_time.logs_to_this_test(monkeypatch)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+import tests.support.php as php_support
 from tests.php.harness import pyharness as harness
 from tests.support import whmcs_invoice_run as whmcs
 from worker.commands import AlignCommand
@@ -42,9 +43,7 @@ def stamp(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 9, 0, 0)  # noqa: DTZ001 (WHMCS: local, naive)
 
 
-@pytest.fixture(scope="module")
-def php() -> str:
-    return str(harness.find_php())
+php = php_support.php  # the shared fixture of the PHP tests
 
 
 @pytest.fixture

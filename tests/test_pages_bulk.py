@@ -1,7 +1,11 @@
 """The admin page's "Align many clients", in a real browser against a real worker (the site of
-tests/test_pages_whmcs.py: MariaDB sandbox, PHP's web server, a Celery worker on the site's
+tests/support/pages.py: MariaDB sandbox, PHP's web server, a Celery worker on the site's
 queue, headless Chromium): filters, the dry run's figures, start, the progress bar reaching
-100 %, a client that really fails listed with its reason, cancel, and clear errors."""
+100 %, a client that really fails listed with its reason, cancel, and clear errors.
+
+(Over 400 lines: one site is started per module (tests/support/pages.py): the bulk page's cases
+share it.)
+"""
 
 from __future__ import annotations
 
@@ -21,13 +25,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-import tests.test_pages_whmcs as pages
+import tests.support.pages as pages
 from domain.model import AlignRequest
-from tests.support.processes import event_sender, free_port, stop_process, wait_until, worker_env
-from tests.test_pages_whmcs import (
+from tests.support.page_dates import TODAY
+from tests.support.pages import (
     ADMIN,
     SCREENSHOTS,
-    TODAY,
     WAIT,
     Browser,
     Site,
@@ -36,6 +39,7 @@ from tests.test_pages_whmcs import (
     post_from_page,
     replaced,
 )
+from tests.support.processes import event_sender, free_port, stop_process, wait_until, worker_env
 from worker import clock
 from worker.handlers.planning import plan_client
 from worker.own_schema import bulk_clients, bulk_runs, outbox

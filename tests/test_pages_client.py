@@ -1,9 +1,13 @@
 """The client area page and the home page panel tell the truth before and after aligning, in
-a real browser against a real worker (the site of tests/test_pages_whmcs.py): every open
+a real browser against a real worker (the site of tests/support/pages.py): every open
 invoice the alignment deletes, reduces or cancels shown before confirming, and equal to what
 it then does; the credit and part payments in what is left to pay; Payment Pending never
 offered for payment; a busy worker never called down; a phone's 375 px without sideways
-scrolling, with Bootstrap's own rules; every word in the client's language."""
+scrolling, with Bootstrap's own rules; every word in the client's language.
+
+(Over 400 lines: one site is started per module (tests/support/pages.py): the client area's
+cases share it.)
+"""
 
 from __future__ import annotations
 
@@ -22,25 +26,21 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.test_pages_whmcs import (  # noqa: F401 (fixtures)
+from tests.support.page_dates import TODAY, aligned_to, due_in, due_on, shown
+from tests.support.page_people import add_user
+from tests.support.pages import (  # noqa: F401 (fixtures)
     ADDON_DIR,
     CLIENT,
     SCREENSHOTS,
-    TODAY,
     Browser,
     Site,
-    _strings,
-    add_user,
     align_now,
-    aligned_to,
     browser,
     chromium,
-    due_in,
-    due_on,
+    language_strings,
     live,
     php,
     post_from_page,
-    shown,
     site,
     smarty_installed,
     timed_get,
@@ -406,7 +406,7 @@ def test_the_client_page_and_the_panel_fit_a_phone(
 def english_left(php: str, language: str, text: str) -> list[str]:  # noqa: F811
     """English words of the product's client strings (and WHMCS's cycle and status words)
     that a page in `language` shows."""
-    english, other = _strings(php, "english"), _strings(php, language)
+    english, other = language_strings(php, "english"), language_strings(php, language)
     found = []
     for key, value in english.items():
         if not key.startswith(("client_", "panel_", "cycle_", "status_", "invoice_")):
@@ -454,7 +454,7 @@ def test_no_english_on_a_german_or_french_client_page(
 
 
 def test_one_german_term_for_alignment(php: str) -> None:  # noqa: F811
-    german = json.dumps(_strings(php, "german"), ensure_ascii=False)
+    german = json.dumps(language_strings(php, "german"), ensure_ascii=False)
     assert "Ausrichtung" in german and "Angleichung" not in german
 
 

@@ -1,5 +1,5 @@
 """The admin page's health panel and its "Test connection" button, in a real browser against
-a real worker (the site of tests/test_pages_whmcs.py: MariaDB sandbox, PHP's web server,
+a real worker (the site of tests/support/pages.py: MariaDB sandbox, PHP's web server,
 a Celery worker on the site's queue, headless Chromium)."""
 
 from __future__ import annotations
@@ -13,9 +13,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-import tests.test_pages_whmcs as pages
+import tests.support.pages as pages
+from tests.support.pages import (
+    ADDON_DIR,
+    ADMIN,
+    SCREENSHOTS,
+    Browser,
+    Site,
+    post_from_page,
+)
 from tests.support.processes import free_port
-from tests.test_pages_whmcs import ADDON_DIR, ADMIN, SCREENSHOTS, Browser, Site, post_from_page
 from worker import clock
 from worker.celery_app import app
 from worker.own_schema import failed_jobs, job_runs, outbox

@@ -1,5 +1,8 @@
 """The addon's admin page and client area page, in a real browser, against a real worker.
 
+(Over 400 lines: one site (MariaDB, a Celery worker, PHP's web server) is started per module
+(tests/support/pages.py): the page cases that share it stay together.)
+
 The pages are served by PHP's built-in web server through tests/php/pages/router.php, which
 boots the WHMCS test harness (tests/php/harness/) on a MariaDB sandbox and wraps
 prorata_align_output() / the Smarty-rendered client area template in minimal WHMCS chrome.
@@ -19,531 +22,59 @@ import json
 import os
 import re
 import subprocess
-import sys
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
-import redis
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGES_DIR = ROOT / "tests" / "php" / "pages"
-for folder in (ROOT, PAGES_DIR):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from cdp import Browser, find_chromium  # noqa: E402
-
-from domain.settings import DEFAULTS  # noqa: E402
-from tests.php.harness import pyharness as harness  # noqa: E402
-from tests.support.processes import (  # noqa: E402
-    WorkerProcess,
-    forget_queue,
-    free_port,
-    stop_process,
-    wait_until,
-    worker_env,
+import tests.support.pages as pages
+from tests.support.page_dates import (
+    ADMIN_DAY,
+    MONEY,
+    SETTING_DAY,
+    TODAY,
+    aligned_to,
+    due_in,
+    due_on,
+    shown,
 )
-from worker import clock  # noqa: E402
-from worker.commands import AlignCommand  # noqa: E402
-from worker.db import make_engine  # noqa: E402
-from worker.handlers.align import align_client  # noqa: E402
-from worker.own_schema import outbox, records, requests  # noqa: E402
-from worker.sandbox import build as sandbox  # noqa: E402
-from worker.whmcs.schema import tblinvoiceitems, tblinvoices  # noqa: E402
+from tests.support.page_people import add_user
+from tests.support.pages import (
+    ADDON_DIR,
+    ADMIN,
+    CLIENT,
+    SCREENSHOTS,
+    WAIT,
+    Browser,
+    Site,
+    align_now,
+    form_fields,
+    get_from_page,
+    language_strings,
+    post_from_page,
+    replaced,
+    row_text,
+    timed_get,
+)
+from tests.support.processes import (
+    wait_until,
+)
+from worker import clock
+from worker.commands import AlignCommand
+from worker.handlers.align import align_client
+from worker.own_schema import records, requests
+from worker.sandbox import build as sandbox
+from worker.whmcs.schema import tblinvoiceitems, tblinvoices
 
 pytestmark = [pytest.mark.php, pytest.mark.mariadb, pytest.mark.clock]
 
-BROKER_URL = "redis://127.0.0.1:6379/0"
-ROUTER = PAGES_DIR / "router.php"
-# the README's pictures are refreshed only on request; a normal run keeps its own under var/
-SCREENSHOTS = ROOT / (
-    "docs/screenshots" if os.environ.get("PRORATA_UPDATE_SCREENSHOTS") == "1" else "var/screenshots"
-)
-ADDON_DIR = ROOT / "whmcs" / "modules" / "addons" / "prorata_align"
-WAIT = 30.0  # seconds, at most, for the worker or a page
-ADMIN_DAY = 15  # the day the admin aligns to in these tests
-SETTING_DAY = 1  # the module's Prorata Date (the client area's day)
-TODAY = clock.today()
-
-
-# ---- dates and money as the pages show them -------------------------------------------
-
-
-def due_in(days: int) -> date:
-    """A next due date about `days` from today, never on a day these tests align to."""
-    when = TODAY + timedelta(days=days)
-    while when.day in (SETTING_DAY, ADMIN_DAY, 28, 29, 30, 31):
-        when += timedelta(days=1)
-    return when
-
-
-def due_on(days: int, day: int) -> date:
-    """The first date at least `days` from today that falls on `day` of its month."""
-    when = TODAY + timedelta(days=days)
-    while when.day != day:
-        when += timedelta(days=1)
-    return when
-
-
-def aligned_to(next_due: date, day: int) -> date:
-    """P: the first date after max(N, today) on `day` (no month end here: day < 28)."""
-    when = max(next_due, TODAY) + timedelta(days=1)
-    while when.day != day:
-        when += timedelta(days=1)
-    return when
-
-
-def shown(when: date) -> str:
-    return when.strftime("%d/%m/%Y")  # the sandbox's DateFormat, DD/MM/YYYY
-
-
-MONEY = re.compile(r"^\$\d+\.\d{2} USD$")
-
-
-# ---- the site: database, worker, web server --------------------------------------------
-
-
-@dataclass
-class Site:
-    url: str
-    db_url: str
-    engine: Engine
-    redis: redis.Redis
-    queue: str
-    dead_queue: str
-    themes: Path
-    utf8_url: str = ""
-    ids: dict[str, int] = field(default_factory=dict)
-    logs: dict[str, Path] = field(default_factory=dict)
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def configure(self, **values: str) -> None:
-        """The module's settings: the live queue, the client area button on, then `values`."""
-        settings = {
-            **DEFAULTS,
-            "queue": self.queue,
-            "client_area_button": "on",
-            "preview_timeout": "20",
-            "prorata_day": str(SETTING_DAY),
-            **values,
-        }
-        with self.engine.begin() as conn:
-            sandbox.set_module_settings(conn, settings)
-
-    def alive(self) -> None:
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                pytest.fail(f"the {name} stopped ({process.returncode}):\n{self.log_tail(name)}")
-
-    def log_tail(self, name: str) -> str:
-        return self.logs[name].read_text(errors="replace")[-4000:]
-
-    def count(self, table: sa.Table, *where: Any) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar()
-            )
-
-    def nothing_sent(self, requests_before: int) -> None:
-        """No task reached Redis (the dead queue is empty), nothing was aligned or kept."""
-        assert self.redis.llen(self.dead_queue) == 0
-        assert self.count(requests) == requests_before
-        assert self.count(outbox) == 0
-
-
-def seed(engine: Engine) -> dict[str, int]:
-    """The clients and services the pages show."""
-    ids: dict[str, int] = {}
-    with engine.begin() as conn:
-        add = sandbox.add_service
-        web = sandbox.add_product(conn, "Web Hosting Pro", taxed=False)
-        vps = sandbox.add_product(conn, "VPS Large", taxed=False)
-        backup = sandbox.add_product(conn, "Backup Storage", taxed=False)
-        old = sandbox.add_product(conn, "Old Plan", taxed=False)
-        mail = sandbox.add_product(conn, "Mail Plus", taxed=False)
-        trial = sandbox.add_product(conn, "Free Trial", taxed=False)
-        extra_ip = sandbox.add_addon_product(conn, "Extra IP", taxed=False)
-
-        ada = ids["ada"] = sandbox.add_client(
-            conn, "Ada", "Lovelace", email="ada@example.com", company="Analytical Engines Ltd"
-        )
-        ids["ada_web"] = add(
-            conn,
-            ada,
-            web,
-            amount="12.00",
-            cycle="Monthly",
-            next_due=due_in(10),
-            domain="ada.example",
-        )
-        ids["ada_vps"] = add(
-            conn,
-            ada,
-            vps,
-            amount="60.00",
-            cycle="Quarterly",
-            next_due=due_in(20),
-            domain="vps.ada.example",
-            gateway="paypal",
-        )
-        ids["ada_backup"] = add(
-            conn, ada, backup, amount="120.00", cycle="Annually", next_due=due_in(40)
-        )
-        ids["ada_old"] = add(
-            conn, ada, old, amount="9.00", cycle="Monthly", next_due=due_in(5), status="Cancelled"
-        )
-        ids["ada_mail"] = add(conn, ada, mail, amount="5.00", cycle="Monthly", next_due=due_in(12))
-        ids["ada_trial"] = add(conn, ada, trial, amount="0.00", cycle="Free Account", next_due=None)
-        ids["ada_ip"] = sandbox.add_service_addon(
-            conn,
-            ids["ada_web"],
-            extra_ip,
-            client_id=ada,
-            recurring="3.00",
-            cycle="Monthly",
-            next_due=due_in(10),
-            taxed=False,
-        )
-        # the renewal of Mail Plus sits on an invoice with a payment on it: blocked
-        blocked = ids["blocked_invoice"] = sandbox.add_invoice(
-            conn,
-            ada,
-            [
-                {
-                    "type": "Hosting",
-                    "relid": ids["ada_mail"],
-                    "description": "Mail Plus",
-                    "amount": "5.00",
-                }
-            ],
-            when=TODAY,
-            due=due_in(12),
-        )
-        sandbox.add_payment(conn, blocked, ada, "2.00", gateway="banktransfer")
-
-        bob = ids["bob"] = sandbox.add_client(conn, "Bob", "Builder", email="bob@example.com")
-        ids["bob_web"] = add(conn, bob, web, amount="8.00", cycle="Monthly", next_due=due_in(8))
-
-        chloe = ids["chloe"] = sandbox.add_client(
-            conn, "Chloé", "Dubois", email="chloe@example.com"
-        )
-        ids["chloe_web"] = add(
-            conn,
-            chloe,
-            web,
-            amount="12.00",
-            cycle="Monthly",
-            next_due=due_in(9),
-            domain="chloe.example",
-        )
-        ids["chloe_mail"] = add(
-            conn, chloe, mail, amount="24.00", cycle="Annually", next_due=due_in(50)
-        )
-
-        eve = ids["eve"] = sandbox.add_client(
-            conn,
-            "<b>Eve</b>",
-            "O'Hara",
-            email="eve@example.com",
-            company='"><img src=x onerror="window.__xss=1">',
-        )
-        ids["eve_web"] = add(
-            conn,
-            eve,
-            web,
-            amount="10.00",
-            cycle="Monthly",
-            next_due=due_in(11),
-            domain="<script>window.__xss=2</script>.example",
-        )
-
-        dana = ids["dana"] = sandbox.add_client(conn, "Dana", "Scully", email="dana@example.com")
-        ids["dana_web"] = add(conn, dana, web, amount="20.00", cycle="Monthly", next_due=due_in(7))
-
-        for client in (ada, bob, chloe, eve, dana):
-            ids[f"owner_of_{client}"] = add_user(conn, client, owner=True)
-        # two more users of Bob's account: one may view and pay invoices, one may not
-        ids["bob_payer"] = add_user(conn, bob, permissions="products,invoices,tickets")
-        ids["bob_viewer"] = add_user(conn, bob, permissions="profile,contacts,products,tickets")
-    return ids
-
-
-USERS_TABLES = (
-    """CREATE TABLE IF NOT EXISTS tblusers (
-        id int(10) unsigned NOT NULL AUTO_INCREMENT,
-        first_name varchar(255) NOT NULL DEFAULT '',
-        last_name varchar(255) NOT NULL DEFAULT '',
-        email varchar(255) NOT NULL DEFAULT '',
-        password varchar(255) NOT NULL DEFAULT '',
-        created_at timestamp NULL DEFAULT NULL,
-        updated_at timestamp NULL DEFAULT NULL,
-        PRIMARY KEY (id)
-    ) ENGINE=InnoDB DEFAULT CHARSET=utf8 COLLATE=utf8_unicode_ci""",
-    """CREATE TABLE IF NOT EXISTS tblusers_clients (
-        id int(10) unsigned NOT NULL AUTO_INCREMENT,
-        auth_user_id int(10) unsigned NOT NULL DEFAULT 0,
-        client_id int(10) unsigned NOT NULL DEFAULT 0,
-        invite_id int(10) unsigned NOT NULL DEFAULT 0,
-        owner tinyint(1) NOT NULL DEFAULT 0,
-        permissions text NOT NULL,
-        last_login timestamp NULL DEFAULT NULL,
-        created_at timestamp NULL DEFAULT NULL,
-        updated_at timestamp NULL DEFAULT NULL,
-        PRIMARY KEY (id),
-        KEY auth_user_id (auth_user_id, client_id)
-    ) ENGINE=InnoDB DEFAULT CHARSET=utf8 COLLATE=utf8_unicode_ci""",
-)
-
-
-def create_users_tables(engine: Engine) -> None:
-    """WHMCS 8's users and their link to client accounts (tblusers_clients: owner, and the
-    comma-separated permissions of the others), where the sandbox does not make them."""
-    with engine.begin() as conn:
-        for statement in USERS_TABLES:
-            conn.execute(sa.text(statement))
-
-
-def add_user(
-    conn: sa.Connection, client: int, *, owner: bool = False, permissions: str = ""
-) -> int:
-    """A user (tblusers) attached to a client account: its owner, or with `permissions`."""
-    user = conn.execute(
-        sa.text(
-            "INSERT INTO tblusers (first_name, last_name, email, password)"
-            " VALUES ('Test', 'User', :email, '')"
-        ),
-        {"email": f"user-{uuid.uuid4().hex[:8]}@example.com"},
-    ).lastrowid
-    conn.execute(
-        sa.text(
-            "INSERT INTO tblusers_clients (auth_user_id, client_id, owner, permissions)"
-            " VALUES (:user, :client, :owner, :permissions)"
-        ),
-        {"user": user, "client": client, "owner": 1 if owner else 0, "permissions": permissions},
-    )
-    return int(user)
-
-
-@pytest.fixture(scope="session")
-def php() -> str:
-    return str(harness.find_php())
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        if os.environ.get("PRORATA_SKIP_PHP") == "1":
-            pytest.skip("chromium not found and PRORATA_SKIP_PHP=1")
-        pytest.fail("chromium is not installed: install the Debian package chromium", pytrace=False)
-    return found
-
-
-@pytest.fixture(scope="session")
-def smarty_installed() -> None:
-    if not any(
-        Path(f"/usr/share/php/{name}/Smarty.class.php").is_file() for name in ("smarty4", "smarty3")
-    ):
-        pytest.fail("Smarty is not installed: install the Debian package smarty3", pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def site(
-    php: str,
-    smarty_installed: None,
-    mariadb_server: Engine,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Site]:
-    """A WHMCS sandbox on MariaDB, a Celery worker on its own queue, and the web server."""
-    name = f"prorata_pages_{uuid.uuid4().hex[:12]}"
-    with mariadb_server.connect() as conn:
-        # WHMCS 8 creates its tables utf8 (3 bytes a character), not utf8mb4
-        conn.execute(
-            sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8 COLLATE utf8_unicode_ci")
-        )
-    db_url = mariadb_server.url.set(database=name).render_as_string(hide_password=False)
-    state = tmp_path_factory.mktemp("pages")
-    conn_redis = redis.Redis.from_url(BROKER_URL, socket_timeout=5)
-    token = uuid.uuid4().hex[:12]
-    site = Site(
-        url=f"http://127.0.0.1:{free_port()}",
-        db_url=db_url,
-        engine=make_engine(db_url),
-        redis=conn_redis,
-        queue=f"prorata-pages-{token}",
-        dead_queue=f"prorata-pages-dead-{token}",
-        themes=state / "themes",
-    )
-    try:
-        try:
-            conn_redis.ping()
-        except redis.RedisError as exc:
-            pytest.fail(f"Redis at {BROKER_URL} cannot be reached: {exc}", pytrace=False)
-        harness.sandbox_init(db_url)
-        create_users_tables(site.engine)
-        site.ids = seed(site.engine)
-        site.configure()
-        start_worker(site, state)
-        start_web_server(site, php, state)
-        # WHMCS connects to its utf8 tables with utf8 or utf8mb4: the pages must work with both
-        site.utf8_url = f"http://127.0.0.1:{free_port()}"
-        start_web_server(
-            site, php, state, name="utf8 web server", url=site.utf8_url, charset="utf8"
-        )
-        yield site
-    finally:
-        for process in site.processes.values():
-            stop_process(process, grace=20)
-        for queue in (site.queue, site.dead_queue):
-            forget_queue(conn_redis, queue)
-        forget_results(site)
-        site.engine.dispose()
-        with mariadb_server.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
-
-
-def start_worker(site: Site, state: Path) -> None:
-    from worker.celery_app import app
-
-    celery_worker = WorkerProcess(
-        worker_env(database_url=site.db_url, broker_url=BROKER_URL, queue=site.queue),
-        site.queue,
-        state / "worker.log",
-        pool="solo",
-        options=["--without-heartbeat"],
-    )
-    site.logs["worker"] = celery_worker.log_path
-    celery_worker.start()
-    assert celery_worker.process is not None
-    site.processes["worker"] = celery_worker.process
-    celery_worker.wait_ready(app, timeout=90)
-
-
-def start_web_server(
-    site: Site, php: str, state: Path, *, name: str = "web server", url: str = "", charset: str = ""
-) -> None:
-    """The pages on `url` (default: the site's), connecting with `charset` (default utf8mb4)."""
-    url = url or site.url
-    log = site.logs[name] = state / f"{name.replace(' ', '-')}.log"
-    db_url = site.db_url
-    if charset:
-        db_url = (
-            sa.engine.make_url(db_url)
-            .update_query_dict({"charset": charset})
-            .render_as_string(hide_password=False)
-        )
-    env = dict(
-        os.environ,
-        PRORATA_HARNESS_DB_URL=db_url,
-        PRORATA_PAGES_STATE=str(state / "web"),
-        PRORATA_PAGES_THEMES=str(site.themes),
-        PRORATA_PAGES_THEME="twenty-one",
-    )
-    env.pop("PRORATA_HARNESS_REDIS_CLIENT", None)
-    host_port = url.removeprefix("http://")
-    with log.open("wb") as out:
-        site.processes[name] = subprocess.Popen(
-            [php, "-d", "display_errors=stderr", "-S", host_port, str(ROUTER)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-    def answers() -> bool:
-        site.alive()
-        try:
-            with urllib.request.urlopen(url + "/", timeout=5) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-    wait_until(answers, timeout=30, interval=0.2, what=f"the PHP {name} to answer")
-
-
-def forget_results(site: Site) -> None:
-    """Drop the results the worker stored for this module's alignments (task id = event id)."""
-    with site.engine.connect() as conn:
-        ids = [str(event_id) for (event_id,) in conn.execute(sa.select(requests.c.event_id))]
-    if ids:
-        site.redis.delete(*(f"celery-task-meta-{event_id}" for event_id in ids))
-
-
-def forget_module_keys(site: Site) -> None:
-    """The kept plans and the "worker did not answer" flag of this site's queues."""
-    for queue in (site.queue, site.dead_queue):
-        for key in site.redis.scan_iter(f"prorata:*:{queue}*"):
-            site.redis.delete(key)
-
-
-@pytest.fixture
-def live(site: Site) -> Iterator[Site]:
-    """The site with its settings reset; afterwards, no PHP error in the server's log."""
-    site.configure()
-    site.redis.delete(site.dead_queue)
-    forget_module_keys(site)
-    servers = ("web server", "utf8 web server")
-    before = {name: site.log_tail(name) for name in servers}
-    yield site
-    site.alive()
-    problems = []
-    for name in servers:
-        after = site.log_tail(name)
-        new = after[len(before[name]) :] if after.startswith(before[name]) else after
-        problems += [
-            line
-            for line in new.splitlines()
-            if re.search(r"PHP (Warning|Notice|Fatal|Deprecated|Parse)", line)
-        ]
-    assert not problems, "\n".join(problems)
-
-
-@pytest.fixture
-def browser(chromium: str) -> Iterator[Browser]:
-    opened = Browser(chromium)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-def post_from_page(browser: Browser, path: str, fields: list[tuple[str, str]]) -> str:
-    """A POST sent by the page itself (same session cookie); the answer's HTML."""
-    script = (
-        "(async () => { const body = new URLSearchParams();"
-        f" for (const [k, v] of {json.dumps(fields)}) body.append(k, v);"
-        f" const r = await fetch({json.dumps(path)},"
-        " {method: 'POST', body, credentials: 'same-origin'});"
-        " return await r.text(); })()"
-    )
-    return str(browser.evaluate(script, timeout=WAIT + 10))
-
-
-def get_from_page(browser: Browser, path: str) -> str:
-    script = (
-        f"(async () => {{ const r = await fetch({json.dumps(path)},"
-        " {credentials: 'same-origin'});"
-        " return await r.text(); })()"
-    )
-    return str(browser.evaluate(script, timeout=WAIT + 10))
-
-
-def row_text(browser: Browser, item: str) -> str:
-    return browser.text(f'tr[data-item="{item}"]')
-
-
-ADMIN = "/admin/addonmodules.php?module=prorata_align"
-CLIENT = "/index.php?m=prorata_align"
+# the shared fixtures of the page tests (tests/support/pages.py): this module's own site
+php, chromium, smarty_installed = pages.php, pages.chromium, pages.smarty_installed
+site, live, browser = pages.site, pages.live, pages.browser
 
 
 # ---- the admin page ----------------------------------------------------------------------
@@ -690,18 +221,6 @@ def test_admin_cancels_an_alignment_invoice(live: Site, browser: Browser) -> Non
     browser.goto(live.url + ADMIN + "&state=cancelled")
     assert browser.exists('tr[data-state="cancelled"]')
     assert f"Invoice #{invoice_id}" in browser.text("table.prorata-alignments")
-
-
-def form_fields(browser: Browser, selector: str) -> list[tuple[str, str]]:
-    """What submitting the form would send (its buttons aside)."""
-    pairs = browser.evaluate(
-        f"[...new FormData(document.querySelector({json.dumps(selector)})).entries()]"
-    )
-    return [(str(name), str(value)) for name, value in pairs]
-
-
-def replaced(fields: list[tuple[str, str]], name: str, *values: str) -> list[tuple[str, str]]:
-    return [pair for pair in fields if pair[0] != name] + [(name, value) for value in values]
 
 
 def test_admin_bad_input_gets_a_clear_message_and_sends_nothing(
@@ -1214,21 +733,6 @@ def test_client_sees_each_invoice_with_its_taxes_in_the_currency_format(
             sandbox.set_configuration(conn, {"TaxEnabled": ""})
 
 
-def align_now(live: Site, client: int) -> list[int]:
-    """The client aligned by the worker itself (as an admin would): its invoices."""
-    result = align_client(
-        live.engine,
-        AlignCommand(
-            event_id=f"pages-{uuid.uuid4()}",
-            client_id=client,
-            requested_by="admin:1",
-            today=TODAY,
-        ),
-        clock.now,
-    )
-    return [int(invoice["id"]) for invoice in result.invoices]
-
-
 def test_home_page_panel_links_to_each_waiting_invoice_instead_of_a_new_offer(
     live: Site, browser: Browser
 ) -> None:
@@ -1289,17 +793,6 @@ def test_home_page_panel_links_to_each_waiting_invoice_instead_of_a_new_offer(
         block = f'.prorata-pending-invoice[data-invoice="{invoice_id}"]'
         assert browser.text(f"{block} .prorata-total").strip() == f"€{total:,.2f} EUR"
         assert browser.text(f"{block} tr.prorata-subtotal").strip().endswith(f"€{total:,.2f} EUR")
-
-
-def timed_get(browser: Browser, path: str) -> tuple[float, str]:
-    """Seconds the page took to arrive, and its HTML."""
-    script = (
-        "(async () => { const t = performance.now();"
-        f" const r = await fetch({json.dumps(path)}, {{credentials: 'same-origin'}});"
-        " const html = await r.text(); return [(performance.now() - t) / 1000, html]; })()"
-    )
-    seconds, html = browser.evaluate(script, timeout=WAIT + 10)
-    return float(seconds), str(html)
 
 
 def test_home_page_does_not_wait_for_a_stopped_worker(live: Site, browser: Browser) -> None:
@@ -1416,25 +909,10 @@ def test_admin_search_survives_any_input(live: Site, browser: Browser, server: s
 # ---- the language files ----------------------------------------------------------------------
 
 
-def _strings(php: str, language: str) -> dict[str, str]:
-    code = (
-        "define('WHMCS', true); $_ADDONLANG = []; include $argv[1];"
-        "echo json_encode($_ADDONLANG, JSON_UNESCAPED_UNICODE);"
-    )
-    path = ADDON_DIR / "lang" / f"{language}.php"
-    done = subprocess.run(
-        [php, "-r", code, str(path)], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert done.returncode == 0 and done.stderr == "", done.stderr
-    loaded = json.loads(done.stdout)
-    assert isinstance(loaded, dict)
-    return loaded
-
-
 @pytest.mark.parametrize("language", ["german", "french"])
 def test_language_files_are_complete(php: str, language: str) -> None:
-    english = _strings(php, "english")
-    other = _strings(php, language)
+    english = language_strings(php, "english")
+    other = language_strings(php, language)
     assert sorted(other) == sorted(english)
     placeholder = re.compile(r"%(?:\d+\$)?[sd]")
     for key, text in english.items():

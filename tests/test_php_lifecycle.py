@@ -3,7 +3,7 @@ sends prorata.service_cancellation_requested for a service with a pending alignm
 it in the outbox while Redis is down), the worker's handler of that message withdraws the
 service's line once; the admin page lists the overpayments the worker flagged.
 
-Needs what tests/test_php_events.py needs (php-cli, php-redis, php-illuminate-database,
+Needs what tests/test_php_support.py needs (php-cli, php-redis, php-illuminate-database,
 Redis on 127.0.0.1:6379).
 """
 
@@ -22,11 +22,11 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests import test_php_events as php_events
+import tests.support.php as php_support
 from tests.php.harness import pyharness as harness
 from tests.php.harness.pyharness import ROOT
+from tests.support.php import TRANSPORTS, align, configure, seed_client, table_rows
 from tests.support.processes import free_port, wait_until
-from tests.test_php_events import TRANSPORTS, align, configure, seed_client, table_rows
 from worker.commands import AlignCommand
 from worker.handlers.planning import plan_client
 from worker.handlers.withdrawal import service_cancellation_requested
@@ -36,13 +36,13 @@ from worker.whmcs.schema import tblactivitylog, tblcurrencies, tblinvoices
 pytestmark = [pytest.mark.php, pytest.mark.clock]
 
 # the fixtures of the PHP event tests, shared
-php = php_events.php
-redis_conn = php_events.redis_conn
-scratch_queue = php_events.scratch_queue
-sqlite_whmcs = php_events.sqlite_whmcs
-celery_app = php_events.celery_app
-worker = php_events.worker
-whmcs = php_events.whmcs
+php = php_support.php
+redis_conn = php_support.redis_conn
+scratch_queue = php_support.scratch_queue
+sqlite_whmcs = php_support.sqlite_whmcs
+celery_app = php_support.celery_app
+worker = php_support.worker
+whmcs = php_support.whmcs
 
 LATER = datetime(2024, 6, 2, 9, 0, 0)  # noqa: DTZ001 (WHMCS keeps local, naive times)
 
@@ -103,18 +103,18 @@ def test_cancellation_request_hook_sends_the_event_the_worker_handles_once(
     assert str(total) == "16.00"
 
 
-@php_events.needs_worker
-def test_cancellation_request_reaches_the_real_worker(php: str, whmcs: php_events.Worker) -> None:
+@php_support.needs_worker
+def test_cancellation_request_reaches_the_real_worker(php: str, whmcs: php_support.Worker) -> None:
     ids = seed_client(whmcs.engine)
     [service] = ids["services"]
     invoice = align(whmcs.engine, ids["client"])
     request_cancellation(php, whmcs.url, service, ids["client"], "bundled")
     wait_until(
-        lambda: php_events.record_state(whmcs.engine, invoice) == "withdrawn",
-        timeout=php_events.WAIT,
+        lambda: php_support.record_state(whmcs.engine, invoice) == "withdrawn",
+        timeout=php_support.WAIT,
         what="the withdrawal",
     )
-    assert php_events.service_dates(whmcs.engine, service) == (php_events.N, php_events.N)
+    assert php_support.service_dates(whmcs.engine, service) == (php_support.N, php_support.N)
     with whmcs.engine.connect() as conn:
         status = conn.execute(
             sa.select(tblinvoices.c.status).where(tblinvoices.c.id == invoice)

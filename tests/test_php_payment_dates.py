@@ -6,7 +6,7 @@ sends them with the event; the worker puts staff's later date back and lists the
 twice for staff, as reconcile's `moved_due` does.
 
 The payment runs in the PHP harness as WHMCS runs it, hooks included, in one request
-(`pay_invoice`); needs what tests/test_php_events.py needs.
+(`pay_invoice`); needs what tests/test_php_support.py needs.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests import test_php_events as php_events
+import tests.support.php as php_support
 from tests.php.harness import pyharness as harness
+from tests.support.php import TRANSPORTS, N, P, align, configure, service_dates, table_rows
 from tests.support.processes import free_port, wait_until
-from tests.test_php_events import TRANSPORTS, N, P, align, configure, service_dates, table_rows
 from worker import runtime
 from worker.own_schema import outbox, overpayments, records
 from worker.sandbox import build as sandbox
@@ -34,13 +34,13 @@ from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoices
 
 pytestmark = [pytest.mark.php, pytest.mark.clock]
 
-php = php_events.php
-redis_conn = php_events.redis_conn
-scratch_queue = php_events.scratch_queue
-sqlite_whmcs = php_events.sqlite_whmcs
-celery_app = php_events.celery_app
-worker = php_events.worker
-whmcs = php_events.whmcs
+php = php_support.php
+redis_conn = php_support.redis_conn
+scratch_queue = php_support.scratch_queue
+sqlite_whmcs = php_support.sqlite_whmcs
+celery_app = php_support.celery_app
+worker = php_support.worker
+whmcs = php_support.whmcs
 
 STAFF = date(2024, 7, 10)  # where staff moved the service (and its addon) while it waited
 PAID_AT = "2024-06-02 09:00:00"
@@ -231,8 +231,8 @@ def test_with_redis_down_the_outbox_carries_the_dates(
     assert_kept_at_staff_date(engine, ids)
 
 
-@php_events.needs_worker
-def test_the_real_worker_keeps_the_date_staff_moved(php: str, whmcs: php_events.Worker) -> None:
+@php_support.needs_worker
+def test_the_real_worker_keeps_the_date_staff_moved(php: str, whmcs: php_support.Worker) -> None:
     ids = aligned_with_addon(whmcs.engine)
     staff_move(whmcs.engine, ids, STAFF)
     pay(php, whmcs.url, ids["invoice"])
@@ -244,7 +244,7 @@ def test_the_real_worker_keeps_the_date_staff_moved(php: str, whmcs: php_events.
             }
             == {"paid"}
         ),
-        timeout=php_events.WAIT,
+        timeout=php_support.WAIT,
         what="the payment to be applied",
     )
     assert service_dates(whmcs.engine, ids["service"]) == (STAFF, STAFF)

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+import tests.support.php as php_support
 from tests.php.harness import pyharness as harness
 from tests.support import whmcs_invoice_run as invoice_run
 from worker.db import make_engine
@@ -30,9 +31,7 @@ NOW = datetime(2024, 6, 1, 10, 0, 0)  # noqa: DTZ001 (WHMCS keeps local, naive t
 HOOK = {"action": "hook", "hook": "AfterInvoicingGenerateInvoiceItems", "vars": {}}
 
 
-@pytest.fixture(scope="module")
-def php() -> str:
-    return str(harness.find_php())
+php = php_support.php  # the shared fixture of the PHP tests
 
 
 @pytest.fixture

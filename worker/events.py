@@ -7,39 +7,14 @@ with worker.celery_app.send_to_broker).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from worker import logs
 from worker.clock import Clock
-from worker.own_schema import outbox
-from worker.transactions import unit_of_work
-
-
-def write_outbox(
-    engine: Engine, task: str, kwargs: dict[str, Any], event_id: str, now: datetime
-) -> bool:
-    """Keep an event for the relay; False when the outbox already holds that event id."""
-    try:
-        with unit_of_work(engine) as conn:
-            conn.execute(
-                sa.insert(outbox).values(
-                    event_id=event_id,
-                    task=task,
-                    payload=json.dumps(kwargs),
-                    created_at=now,
-                    attempts=0,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+from worker.store.outbox import write_outbox
 
 
 def publish(

@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from tests.support.clients import TODAY, check_one_alignment, seed_client
 from tests.support.processes import ROOT, wait_until, worker_env
 from tests.support.redis_broker import RedisServer, producer_app
+from worker.checks import queue_length
 from worker.own_schema import bulk_clients, bulk_runs, requests
 from worker.sandbox import build as sandbox
 from worker.steps import bulk
-from worker.steps.health import queue_length
 from worker.whmcs.schema import tblclients, tblinvoices
 
 pytestmark = [pytest.mark.celery, pytest.mark.mariadb, pytest.mark.clock]

@@ -23,9 +23,9 @@ from tests.support.clients import align_kwargs, seed_client
 from tests.support.db_rows import new_sandbox, query_rows
 from tests.support.processes import ROOT, WorkerProcess, stop_process, wait_until, worker_env
 from tests.support.redis_broker import php_style_message, wait_task_meta
+from worker.checks import queue_length
 from worker.cli.main import main
 from worker.sandbox.whmcs_sim import pay_invoice
-from worker.steps.health import queue_length
 from worker.whmcs.schema import tblhosting
 
 

@@ -1,4 +1,8 @@
-"""Invoice totals with tax, and the choice of the tax rules that apply to a client."""
+"""Invoice totals with tax, and the choice of the tax rules that apply to a client.
+
+(Over 400 lines: the tax cases are tables of figures (WHMCS's rules and rounding), one per
+rule.)
+"""
 
 from __future__ import annotations
 

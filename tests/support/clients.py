@@ -1,5 +1,9 @@
 """The clients the tests align, one builder per kind. Each takes a connection inside the
-seed's transaction (tests.support.db_rows.seed) and returns the ids it made."""
+seed's transaction (tests.support.db_rows.seed) and returns the ids it made.
+
+(Over 400 lines: one builder per kind of client, each a few lines, so that no test rebuilds a
+client by hand.)
+"""
 
 from __future__ import annotations
 

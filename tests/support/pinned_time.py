@@ -33,13 +33,12 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def fix_clock_and_logs(monkeypatch: Any, moment: datetime) -> None:
-    """The clock at `moment`, a dead-letter list of the test's own on the machine's Redis,
-    the runtime's engine kept to the test, and log lines of this process (ours and
-    Celery's) to this test's captured stderr, not to an earlier test's closed one."""
+def logs_to_this_test(monkeypatch: Any) -> None:
+    """A dead-letter list of the test's own on the machine's Redis, and log lines of this
+    process (ours and Celery's) to this test's captured stderr, not to an earlier test's
+    closed one."""
     from worker import logs
 
-    pin_clock_and_runtime(monkeypatch, moment)
     monkeypatch.setenv("PRORATA_QUEUE", f"prorata-test-{uuid.uuid4().hex[:10]}")
     monkeypatch.setattr(logs, "_configured", False)
     monkeypatch.setattr(logs, "sys", SimpleNamespace(stderr=_CurrentStderr()))

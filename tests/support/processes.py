@@ -3,6 +3,9 @@ can cut or stall a server, stopping a process, `prorata` and real `celery worker
 a queue of their own, and what is left of a test queue in Redis. Shared by the Celery tests
 (tests/celery/), the worker tests, the PHP event tests and the page tests.
 
+(Over 400 lines: every kind of real process the suites start (Celery workers, `prorata`, a
+proxy that cuts a server) with the deadlines that keep them from hanging, in one place.)
+
 Everything here talks to 127.0.0.1 only, and every wait has a deadline: no test may hang.
 """
 

@@ -1,6 +1,9 @@
 """WHMCS 8's recurring invoice run (cron task CreateInvoices), for services and addons, as a
 model the tests apply to a sandbox database to see what WHMCS would invoice.
 
+(Over 400 lines: the model follows WHMCS's invoice run step by step, in its order; split, the
+steps would lose the order they run in.)
+
 It follows whmcs/whmcs8-billing.md section 4, in its order (4.1):
   1. thresholds: today + CreateInvoiceDaysBefore, or the cycle's own override when truthy;
   2. generation (4.2, 4.3, 4.5): services by domain, each followed by its addons, then the

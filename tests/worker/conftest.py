@@ -1,4 +1,4 @@
-"""Set-up shared by the worker tests: a ready sandbox, a pinned clock."""
+"""Set-up shared by the worker tests: a ready sandbox (the pinned clock is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,3 @@ def engine(db_engine: Engine) -> Engine:
     init_sandbox(db_engine)
     assert upgrade(db_engine, clock(NOW)) == list(range(1, LATEST + 1))
     return db_engine
-
-
-@pytest.fixture
-def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """worker.clock at NOW, for the tests whose command line or task reads it (its stamps,
-    a `today` not given): no test depends on the day it runs."""
-    from worker import clock as machine_clock
-
-    monkeypatch.setattr(machine_clock, "now", lambda: NOW)
-    monkeypatch.setattr(machine_clock, "today", lambda: NOW.date())

@@ -4,7 +4,6 @@ to pay on it, and it equals the invoice the alignment makes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -13,20 +12,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.support.db_rows import row, seed
-from tests.support.pinned_time import NOW, fix_clock_and_logs
+from tests.support.pinned_time import NOW
 from worker import runtime
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblclients, tblinvoices
 
+pytestmark = pytest.mark.usefixtures("pinned_clock", "captured_logs")
+
 TODAY = "2024-06-01"
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    fix_clock_and_logs(monkeypatch, NOW)
-    yield
 
 
 def client_with_credit(engine: Engine, credit: str) -> dict[str, int]:

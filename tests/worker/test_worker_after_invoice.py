@@ -10,6 +10,9 @@ written as WHMCS writes them:
   - a paid alignment invoice refunded or sent to Collections is listed, dates kept;
   - overpayments are listed with the money received, tax included, and the currency.
 
+(Over 400 lines: the items of one issue, end to end through the command line, with the
+builders their cases share.)
+
 The clock is fixed: T = 2026-12-01, services due 2026-12-10, D = 1, so P = 2027-01-01
 (Monthly 30.00 in calendar days: 30.00 x 22/31 = 21.29).
 """
@@ -29,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from tests.support import whmcs_invoice_run as whmcs
 from tests.support.command_line import run_cli
 from tests.support.db_rows import execute, row, rows, seed
-from tests.support.pinned_time import clock, d, pin_clock_and_runtime
+from tests.support.pinned_time import clock, d
 from worker import migrations
 from worker.db import make_engine
 from worker.own_schema import LATEST, overpayments, records, upgrade
@@ -44,6 +47,8 @@ from worker.whmcs.schema import (
     tblinvoiceitems,
     tblinvoices,
 )
+
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 
 T = "2026-12-01"
 NOW = datetime(2026, 12, 1, 10, 0, 0)  # noqa: DTZ001 (WHMCS keeps local, naive times)
@@ -65,9 +70,10 @@ def engine(url: str) -> Iterator[Engine]:
     made.dispose()
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    pin_clock_and_runtime(monkeypatch, NOW)
+@pytest.fixture
+def pinned_moment() -> datetime:
+    """The clock of these tests: their own NOW."""
+    return NOW
 
 
 def client(

@@ -1,6 +1,8 @@
 """Every rule of the alignment contract, applied to a WHMCS-shaped database and read back row
 by row, on SQLite and on MariaDB.
 
+(Over 400 lines: the alignment contract's rules, one case each, read in the spec's order.)
+
 All figures below are worked out by hand from the spec (default settings: day 1, calendar days,
 addons aligned, unpaid alignment invoices cancelled after 30 days).
 """

@@ -6,7 +6,6 @@ MariaDB in both session modes. Nothing is written, retried, or kept to be offere
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,21 +14,17 @@ from sqlalchemy.engine import Engine
 
 from tests.support.clients import two_services
 from tests.support.db_rows import dump, dump_diff, execute, rows, seed
-from tests.support.pinned_time import NOW, fix_clock_and_logs
+from tests.support.pinned_time import NOW
 from worker import runtime
 from worker.inputs import BadTaskArguments
 from worker.own_schema import failed_jobs, requests
+
+pytestmark = pytest.mark.usefixtures("pinned_clock", "captured_logs")
 
 TODAY = "2024-06-01"
 MEGABYTE = "x" * 1_000_000
 # digits str.isdigit() takes: int() refuses the first, reads the others as 1 and 3
 SQUARED, ONE, THREE = "\u00b2", "\u0661", "\u0663"
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    fix_clock_and_logs(monkeypatch, NOW)
-    yield
 
 
 def refused(task: Any, kwargs: dict[str, Any]) -> str:

@@ -1,6 +1,10 @@
 """Bulk alignment in-process, on SQLite and on MariaDB: which clients each filter selects,
 the dry run against the single previews, a run's clients step by step (cancel, a chunk
-delivered again, a client failing while the others align), and `prorata bulk --dry-run`."""
+delivered again, a client failing while the others align), and `prorata bulk --dry-run`.
+
+(Over 400 lines: the filters, the dry run and a run's steps share their client builders and run
+helpers.)
+"""
 
 from __future__ import annotations
 

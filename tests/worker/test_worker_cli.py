@@ -15,18 +15,15 @@ from sqlalchemy.engine import Engine
 from tests.support.clients import build_rich, one_invoice, two_services
 from tests.support.command_line import run_cli
 from tests.support.db_rows import dump, dump_diff, row, rows, seed
-from tests.support.pinned_time import NOW, d, pin_clock_and_runtime
+from tests.support.pinned_time import NOW, d
 from worker import migrations
 from worker.own_schema import LATEST, records, requests
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblaccounts, tblhosting, tblinvoiceitems, tblinvoices
 
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
 P = d("2024-07-01")
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    pin_clock_and_runtime(monkeypatch, NOW)
 
 
 def align_json(

@@ -2,7 +2,11 @@
 database without the product's tables gets the same one line from every command; usage
 errors of `worker` and `beat` are one line, exit 2; `bulk show` reads a run at any time;
 Ctrl-C while following a run leaves it to the worker; a closed pipe ends quietly; `--help`
-loads neither the database layer nor Celery."""
+loads neither the database layer nor Celery.
+
+(Over 400 lines: one case per command and answer shape, the commands' answers read side by
+side.)
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from sqlalchemy.engine import Engine
 from tests.support.clients import two_services
 from tests.support.command_line import run_cli
 from tests.support.db_rows import seed
-from tests.support.pinned_time import NOW, clock, pin_clock_and_runtime
+from tests.support.pinned_time import NOW, clock
 from tests.support.processes import (
     ROOT,
     forget_queue,
@@ -37,13 +41,10 @@ from worker.sandbox import build as sandbox
 from worker.steps import bulk
 from worker.steps.bulk import BulkFilters, BulkParams
 
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
 REDIS_URL = os.environ.get("PRORATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TODAY = ["--today", "2024-06-01"]
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    pin_clock_and_runtime(monkeypatch, NOW)
 
 
 @pytest.fixture

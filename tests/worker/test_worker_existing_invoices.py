@@ -3,7 +3,11 @@
 and a strict one), with the rows written as WHMCS 8 writes them: the taxed flags of the new
 lines (billing facts 2.2), the lines that stay on an invoice that loses some (its discounts
 included), invoices left with only a late fee, and mass-pay invoices naming an invoice the
-product changes."""
+product changes.
+
+(Over 400 lines: one case per kind of existing invoice, on the databases and sql_modes they
+share.)
+"""
 
 from __future__ import annotations
 
@@ -17,16 +21,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from tests.support.command_line import run_cli
 from tests.support.db_rows import rows, seed
-from tests.support.pinned_time import NOW, pin_clock_and_runtime
+from tests.support.pinned_time import NOW
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblhostingaddons, tblinvoiceitems, tblinvoices
 
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
 TODAY = "2024-06-01"
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    pin_clock_and_runtime(monkeypatch, NOW)
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

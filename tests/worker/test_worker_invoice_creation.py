@@ -4,6 +4,8 @@ client's credit (paid at once when it covers the invoice); and the credit goes b
 product deletes or cancels its own invoice (section 6.3). Read back row by row, on SQLite and
 on MariaDB.
 
+(Over 400 lines: each way WHMCS creates an invoice, one case each, on the sandbox they share.)
+
 One service, Monthly 30.00, N 2024-06-15, aligned on 2024-06-01 to P 2024-07-01: 16.00.
 """
 

@@ -2,6 +2,9 @@
 invoice is paid", "When it is not paid"): aligning again withdraws what is pending, a late
 payment never moves dates back, a cancelled service loses its pending line. On SQLite and
 MariaDB; the figures are worked out by hand (day 1, calendar days, Monthly 30.00).
+
+(Over 400 lines: the three stages of the spec's life of an alignment, their cases next to each
+other.)
 """
 
 from __future__ import annotations

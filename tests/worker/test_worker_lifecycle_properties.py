@@ -1,6 +1,9 @@
 """Random lives of alignments (spec: "Until the invoice is paid", "When the invoice is paid",
 "When it is not paid"), on SQLite.
 
+(Over 400 lines: the random lives need their model of the spec, its steps and its invariants in
+one place.)
+
 Each example is a small client and a random sequence of: align to a random day (again and
 again: re-align), pay an alignment invoice, pay it and hear of it twice, pay a cancelled or
 expired one late (reopened, as staff or a late gateway would), pay the renewal WHMCS issues,

@@ -18,15 +18,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from tests.support.command_line import run_cli
 from tests.support.db_rows import dump, row, rows, seed
-from tests.support.pinned_time import NOW, d, pin_clock_and_runtime
+from tests.support.pinned_time import d
 from worker.own_schema import records
 from worker.sandbox import build as sandbox
 from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
 
-
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    pin_clock_and_runtime(monkeypatch, NOW)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

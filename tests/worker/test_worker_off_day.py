@@ -20,13 +20,14 @@ from tests.support.clients import two_services
 from tests.support.command_line import run_cli
 from tests.support.db_rows import rows, seed, sent_statements
 from tests.support.pinned_time import NOW, T, clock
+from worker.checks import prometheus_text
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
 from worker.own_schema import off_day
 from worker.sandbox import build as sandbox
 from worker.steps.billing_day import set_day
 from worker.steps.drift import find_off_day, record_off_day
-from worker.steps.health import off_day_check, prometheus_text
+from worker.steps.health import off_day_check
 from worker.whmcs.schema import tblactivitylog, tblupgrades, whmcs_metadata
 from worker.whmcs.settings_store import clear_configuration_cache
 

@@ -1,7 +1,11 @@
 """Operations through the command line, on SQLite and on MariaDB: `prorata cron` (failed
 jobs offered again only while no later request of the client exists, every job in its own
 process with one failure reported and the rest going on), `prorata events` (an invoice event
-delivered by hand), and the start-up checks of `prorata worker` and `prorata beat`."""
+delivered by hand), and the start-up checks of `prorata worker` and `prorata beat`.
+
+(Over 400 lines: the operations commands share one set-up (clock, logs, dead-letter list); a
+case each.)
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from sqlalchemy.engine import Engine
 from tests.support.clients import two_services
 from tests.support.command_line import run_cli
 from tests.support.db_rows import dump, dump_diff, execute, row, rows, seed
-from tests.support.pinned_time import LATER, NOW, d, fix_clock_and_logs
+from tests.support.pinned_time import LATER, NOW, d
 from tests.support.processes import free_port, run_prorata, start_prorata
 from worker import clock, migrations, runtime
 from worker.config import load_config
@@ -42,13 +46,9 @@ from worker.sandbox.whmcs_sim import cancel_invoice, pay_invoice
 from worker.steps.jobs import open_redis, push_dead_letter
 from worker.whmcs.schema import tblhosting, tblinvoices
 
+pytestmark = pytest.mark.usefixtures("pinned_clock", "captured_logs")
+
 P = d("2024-07-01")
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    fix_clock_and_logs(monkeypatch, NOW)
-    yield
 
 
 def only_log_lines(err: str) -> bool:

@@ -1,5 +1,8 @@
 """A gateway's payment racing the worker, on MariaDB with real threads and connections.
 
+(Over 400 lines: the races need their threads, connections and barriers beside the cases that
+use them.)
+
 WHMCS records a payment with no lock the worker knows of (billing facts 5.1): it reads the
 balance, commits a `tblaccounts` row, then marks the invoice Paid if it is still Unpaid. The
 worker meanwhile deletes or reduces a renewal invoice (an alignment), or takes a line off its

@@ -5,7 +5,7 @@ fails the task at once, its event recorded as a failed job."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,26 +14,19 @@ from sqlalchemy.engine import Connection, Engine
 
 from tests.support.clients import two_services
 from tests.support.db_rows import rows, seed
-from tests.support.pinned_time import NOW, fix_clock_and_logs
 from worker import runtime
 from worker.db import make_engine
 from worker.own_schema import failed_jobs, records, requests
 from worker.transactions import transient
 from worker.whmcs.schema import tblclients, tblinvoiceitems, tblinvoices
 
-pytestmark = pytest.mark.mariadb
+pytestmark = [pytest.mark.mariadb, pytest.mark.usefixtures("pinned_clock", "captured_logs")]
 
 
 @pytest.fixture
 def db_url(mysql_db_url: str) -> str:
     """MariaDB only (both session modes): its own error codes are what is classified."""
     return mysql_db_url
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    fix_clock_and_logs(monkeypatch, NOW)
-    yield
 
 
 def error_of(engine: Engine, statement: str) -> BaseException:

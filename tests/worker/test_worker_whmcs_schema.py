@@ -1,7 +1,11 @@
 """WHMCS 8.13's tables as the sandbox builds them, and writing into them as WHMCS would:
 zero dates, amounts that do not fit, a client too large for TEXT, and sandbox commands that
 refuse a database they did not make. On SQLite, on MariaDB in WHMCS's session mode
-(sql_mode '') and in strict mode."""
+(sql_mode '') and in strict mode.
+
+(Over 400 lines: one case per WHMCS column behaviour the sandbox must reproduce, on each
+sql_mode.)
+"""
 
 from __future__ import annotations
 

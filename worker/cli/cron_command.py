@@ -150,7 +150,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             raise CliError(schema_hint(engine, version), EXIT_DATABASE)
     shape = args.format or ("json" if args.json else "text")
     if shape == "prometheus":
-        from worker.steps.health import prometheus_text
+        from worker.checks import prometheus_text
 
         sys.stdout.write(prometheus_text(checks))
         return 0

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.billing_day import (
@@ -27,7 +26,7 @@ from domain.billing_day import (
     setter_kind,
 )
 from domain.planner import Plan
-from worker.own_schema import client_day_history, client_days, requests
+from worker.store import client_days as day_store
 from worker.transactions import lock_client
 
 
@@ -82,14 +81,12 @@ class ClientDay:
 
 def day_of(conn: Connection, client_id: int) -> int | None:
     """The client's day, None when it has none."""
-    day = conn.execute(
-        sa.select(client_days.c.day).where(client_days.c.client_id == client_id)
-    ).scalar()
-    return None if day is None else int(day)
+    row = day_store.day_of(conn, client_id)
+    return None if row is None else int(row.day)
 
 
 def show_day(conn: Connection, client_id: int) -> ClientDay:
-    row = conn.execute(sa.select(client_days).where(client_days.c.client_id == client_id)).first()
+    row = day_store.day_of(conn, client_id)
     history = tuple(
         DayChange(
             action=str(change.action),
@@ -99,11 +96,7 @@ def show_day(conn: Connection, client_id: int) -> ClientDay:
             request_id=change.request_id,
             at=change.at,
         )
-        for change in conn.execute(
-            sa.select(client_day_history)
-            .where(client_day_history.c.client_id == client_id)
-            .order_by(client_day_history.c.id)
-        )
+        for change in day_store.history_of(conn, client_id)
     )
     if row is None:
         return ClientDay(client_id, None, history=history)
@@ -126,16 +119,17 @@ def _history(
     request_id: int | None,
     at: datetime,
 ) -> None:
-    conn.execute(
-        sa.insert(client_day_history).values(
-            client_id=client_id,
-            action=action,
-            day=day,
-            set_by=setter_kind(requested_by),
-            requested_by=requested_by[:64],
-            request_id=request_id,
-            at=at,
-        )
+    day_store.add_history(
+        conn,
+        client_id,
+        {
+            "action": action,
+            "day": day,
+            "set_by": setter_kind(requested_by),
+            "requested_by": requested_by[:64],
+            "request_id": request_id,
+            "at": at,
+        },
     )
 
 
@@ -151,11 +145,7 @@ def set_day(
     already was, from the same alignment (a repeat writes nothing)."""
     if not 1 <= day <= 31:
         raise ValueError(f"a billing day is 1 to 31, not {day}")
-    current = conn.execute(
-        sa.select(client_days.c.day, client_days.c.request_id).where(
-            client_days.c.client_id == client_id
-        )
-    ).first()
+    current = day_store.day_of(conn, client_id)
     if current is not None and is_repeat(current.day, current.request_id, day, request_id):
         return False
     values = {
@@ -164,12 +154,7 @@ def set_day(
         "set_at": at,
         "request_id": request_id,
     }
-    if current is None:
-        conn.execute(sa.insert(client_days).values(client_id=client_id, **values))
-    else:
-        conn.execute(
-            sa.update(client_days).where(client_days.c.client_id == client_id).values(values)
-        )
+    day_store.write_day(conn, client_id, values, exists=current is not None)
     _history(conn, client_id, SET, day, requested_by, request_id, at)
     return True
 
@@ -177,12 +162,11 @@ def set_day(
 def clear_day(conn: Connection, client_id: int, requested_by: str, at: datetime) -> int | None:
     """The client has no day any more; returns the day cleared (None: it had none, and
     nothing is written)."""
-    current = conn.execute(
-        sa.select(client_days.c.day).where(client_days.c.client_id == client_id)
-    ).scalar()
-    if current is None:
+    row = day_store.day_of(conn, client_id)
+    if row is None:
         return None
-    conn.execute(sa.delete(client_days).where(client_days.c.client_id == client_id))
+    current = row.day
+    day_store.delete_day(conn, client_id)
     _history(conn, client_id, CLEAR, int(current), requested_by, None, at)
     return int(current)
 
@@ -204,12 +188,10 @@ def set_by_hand(
 def alignment_day(conn: Connection, request_id: int) -> int | None:
     """The day an alignment aligned to: kept in its result (`day`); a request stored
     before results carried it gives the day it asked for, when it named one."""
-    row = conn.execute(
-        sa.select(requests.c.result, requests.c.params).where(requests.c.id == request_id)
-    ).first()
-    if row is None:
+    texts = day_store.request_texts(conn, request_id)
+    if texts is None:
         return None
-    for text in (row.result, row.params):
+    for text in texts:
         try:
             day = json.loads(text or "{}").get("day")
         except (ValueError, AttributeError):

@@ -12,7 +12,7 @@ Imports no other step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.billing_day import KEEP, KeepOnDay
+from domain.billing_day import KeepOnDay
 from domain.drift import (
     STAFF_EDIT_PREFIX,
     DriftAction,
@@ -38,17 +38,15 @@ from domain.drift import (
 )
 from domain.model import AlignRequest, LineKind
 from domain.planner import plan_alignment
-from worker.own_schema import client_days, off_day, records
+from worker.clock import Clock
+from worker.store import client_days as day_store
+from worker.store import off_day as off_day_store
 from worker.transactions import unit_of_work
-from worker.whmcs.batch import insert_rows
 from worker.whmcs.loader import load_client_states
 from worker.whmcs.schema import tblactivitylog, tblhosting, tblhostingaddons, tblupgrades
 from worker.whmcs.settings_store import configuration
 
-Clock = Callable[[], datetime]
 BATCH_CLIENTS = 500  # clients read and planned together
-# a keeping alignment that ended so is not made again by the product (staff may align it)
-DECLINED_STATES = ("expired", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -87,50 +85,6 @@ class _Found:
     day: int
     set_at: datetime
     line: Any  # the PlanLine off the day
-
-
-def _days(conn: Connection, after: int, only: int | None, size: int) -> list[Any]:
-    query = sa.select(client_days.c.client_id, client_days.c.day, client_days.c.set_at)
-    if only is not None:
-        query = query.where(client_days.c.client_id == only)
-    query = query.where(client_days.c.client_id > after)
-    return list(conn.execute(query.order_by(client_days.c.client_id).limit(size)))
-
-
-def _own_records(
-    conn: Connection, client_ids: Sequence[int], since: datetime
-) -> tuple[set[int], dict[tuple[LineKind, int], datetime]]:
-    """The clients with an alignment waiting for payment; and the lines whose alignment to
-    keep the day ended unpaid (expired, cancelled), with when the latest was made. One
-    statement."""
-    rows = conn.execute(
-        sa.select(
-            records.c.client_id,
-            records.c.kind,
-            records.c.relid,
-            records.c.state,
-            records.c.created_at,
-        ).where(
-            records.c.client_id.in_(list(client_ids)),
-            sa.or_(
-                records.c.state == "pending",
-                sa.and_(
-                    records.c.state.in_(DECLINED_STATES),
-                    records.c.requested_by.like(KEEP + ":%"),
-                    records.c.created_at >= since,
-                ),
-            ),
-        )
-    )
-    waiting: set[int] = set()
-    declined: dict[tuple[LineKind, int], datetime] = {}
-    for row in rows:
-        if row.state == "pending":
-            waiting.add(int(row.client_id))
-            continue
-        key = (LineKind(str(row.kind)), int(row.relid))
-        declined[key] = max(row.created_at, declined.get(key, row.created_at))
-    return waiting, declined
 
 
 def _registered(conn: Connection, found: Sequence[_Found]) -> dict[tuple[LineKind, int], Any]:
@@ -195,7 +149,7 @@ def _staff_edits(
 def _batches(conn: Connection, only: int | None, size: int) -> Iterator[list[Any]]:
     after = 0
     while True:
-        rows = _days(conn, after, only, size)
+        rows = day_store.days_after(conn, after, only, size)
         if not rows:
             return
         yield rows
@@ -241,7 +195,7 @@ def find_off_day(
 def _explain(conn: Connection, found: Sequence[_Found], keep: KeepOnDay) -> list[OffDay]:
     client_ids = sorted({f.client_id for f in found})
     earliest = min(f.set_at for f in found)
-    waiting, declined = _own_records(conn, client_ids, earliest)
+    waiting, declined = day_store.waiting_and_declined(conn, client_ids, earliest)
     registered = _registered(conn, found)
     upgrades = _upgrades(conn, client_ids, earliest.date())
     edits = _staff_edits(conn, client_ids, earliest)
@@ -299,8 +253,7 @@ def record_off_day(engine: Engine, today: date, now: Clock) -> list[OffDay]:
         listed = find_off_day(conn, today)
     stamp = now()
     with unit_of_work(engine) as conn:
-        conn.execute(sa.delete(off_day))
-        insert_rows(conn, off_day, _off_day_rows(listed, stamp))
+        off_day_store.replace(conn, _off_day_rows(listed, stamp))
     return listed
 
 
@@ -310,14 +263,10 @@ def record_client_off_day(
     """One client's part of the list found again and written over its last one, inside the
     caller's transaction (after a "keep client on its day" event)."""
     listed = find_off_day(conn, today, client_id=client_id)
-    conn.execute(sa.delete(off_day).where(off_day.c.client_id == client_id))
-    insert_rows(conn, off_day, _off_day_rows(listed, stamp))
+    off_day_store.replace(conn, _off_day_rows(listed, stamp), client_id=client_id)
     return listed
 
 
 def off_day_count(conn: Connection) -> tuple[int, datetime | None]:
     """How many lines the last daily job listed, and when it ran (None: never found one)."""
-    count, found_at = conn.execute(
-        sa.select(sa.func.count(off_day.c.id), sa.func.max(off_day.c.found_at))
-    ).one()
-    return int(count or 0), found_at
+    return off_day_store.count(conn)

@@ -13,24 +13,24 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from worker import logs
 from worker.clock import Clock
 from worker.commands import parse_requested_at
 from worker.inputs import id_or_none
-from worker.own_schema import events, failed_jobs, outbox, requests
 from worker.redis_client import open_redis as open_redis  # tasks/ import it from here
 from worker.reports import JobReport as JobReport  # tasks/ import it from here
 from worker.reports import one_line as one_line  # tasks/ import it from here
+from worker.store import failed_jobs as failed_store
+from worker.store import outbox as outbox_store
 from worker.transactions import unit_of_work
 
 Send = Callable[[str, dict[str, Any], str | None], None]
 
 RELAY_BATCH = 500
-ALIGN_TASK = "prorata.align_client"
-INVOICE_TASKS = ("prorata.invoice_paid", "prorata.invoice_cancelled")
+ALIGN_TASK = failed_store.ALIGN_TASK
+INVOICE_TASKS = failed_store.INVOICE_TASKS
 
 
 def relay_outbox(engine: Engine, send: Send, now: Clock) -> dict[str, int]:
@@ -48,14 +48,7 @@ def relay_outbox_report(engine: Engine, send: Send, now: Clock) -> JobReport:
     log = logs.get_logger()
     report = JobReport("outbox", {"relayed": []})
     with engine.connect() as conn:
-        rows = list(
-            conn.execute(
-                sa.select(outbox)
-                .where(outbox.c.relayed_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(RELAY_BATCH)
-            )
-        )
+        rows = outbox_store.waiting(conn, RELAY_BATCH)
     for row in rows:
         values: dict[str, Any] = {"attempts": row.attempts + 1}
         try:
@@ -68,7 +61,7 @@ def relay_outbox_report(engine: Engine, send: Send, now: Clock) -> JobReport:
             log.warning("outbox event not relayed", event_id=row.event_id, error=str(exc))
         try:
             with unit_of_work(engine) as conn:
-                conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(**values))
+                outbox_store.mark_tried(conn, row.id, values)
         except Exception as exc:  # sent but not marked: sent again next time, a no-op
             report.failures[row.event_id] = one_line(exc)
     if rows:
@@ -93,44 +86,13 @@ def record_failed_job(
     requests of the client are measured from. A resolved row is left as it is: the event
     was applied, or a later request of the client replaced it.
     """
-    existing = conn.execute(
-        sa.select(failed_jobs.c.id, failed_jobs.c.resolved_at).where(
-            failed_jobs.c.event_id == event_id
-        )
-    ).first()
-    if existing is not None:
-        if existing.resolved_at is None:
-            conn.execute(
-                sa.update(failed_jobs)
-                .where(failed_jobs.c.id == existing.id)
-                .values(error=error[:2000])
-            )
-        return False
-    conn.execute(
-        sa.insert(failed_jobs).values(
-            event_id=event_id,
-            task=task,
-            payload=json.dumps(kwargs),
-            error=error[:2000],
-            offers=0,
-            failed_at=failed_at,
-            next_offer_at=None,
-            resolved_at=None,
-            resolution=None,
-        )
-    )
-    return True
+    return failed_store.record(conn, task, kwargs, event_id, error, failed_at)
 
 
 def reject_failed_job(conn: Connection, event_id: str, reason: str, stamp: datetime) -> bool:
     """Close the open failed job of an event whose message is bad input (resolution
     rejected, the reason as its error); False when there is none."""
-    closed = conn.execute(
-        sa.update(failed_jobs)
-        .where(failed_jobs.c.event_id == event_id, failed_jobs.c.resolved_at.is_(None))
-        .values(resolved_at=stamp, resolution="rejected", error=reason[:2000])
-    )
-    return bool(closed.rowcount)
+    return failed_store.reject(conn, event_id, reason, stamp)
 
 
 def reoffer_delay(offers: int) -> timedelta:
@@ -148,15 +110,7 @@ def _client_of(payload: Any) -> str | None:
 
 def _already_handled(conn: Connection, row: Any) -> bool:
     """The event was applied after all (a redelivery, or an offer by someone else)."""
-    if row.task == ALIGN_TASK:
-        query = sa.select(requests.c.id).where(
-            requests.c.event_id == row.event_id, requests.c.state.in_(("done", "rejected"))
-        )
-    elif row.task in INVOICE_TASKS:
-        query = sa.select(events.c.id).where(events.c.event_id == row.event_id)
-    else:
-        return False
-    return conn.execute(query).first() is not None
+    return failed_store.already_handled(conn, row.task, row.event_id)
 
 
 def _asked_at(document: Any, fallback: datetime) -> datetime:
@@ -190,33 +144,17 @@ def _later_request(conn: Connection, row: Any, payload: Any, client: str) -> str
     asked = _asked_at(payload, row.failed_at)
     # each was handled, kept or failed at or after it was asked for: these filters only
     # leave out rows that cannot be later
-    for event_id, params, created_at in conn.execute(
-        sa.select(requests.c.event_id, requests.c.params, requests.c.created_at).where(
-            requests.c.client_id == int(client),
-            requests.c.event_id != row.event_id,
-            requests.c.created_at >= asked,
-        )
+    for event_id, params, created_at in failed_store.requests_since(
+        conn, int(client), row.event_id, asked
     ):
         if _asked_at(_json(params), created_at) >= asked:
             return str(event_id)
-    for event_id, kept, created_at in conn.execute(
-        sa.select(outbox.c.event_id, outbox.c.payload, outbox.c.created_at).where(
-            outbox.c.task == ALIGN_TASK,
-            outbox.c.event_id != row.event_id,
-            outbox.c.created_at >= asked,
-        )
-    ):
+    for event_id, kept, created_at in outbox_store.alignments_since(conn, row.event_id, asked):
         document = _json(kept)
         if _client_of(document) == client and _asked_at(document, created_at) >= asked:
             return str(event_id)
-    for job_id, event_id, kept, failed_at in conn.execute(
-        sa.select(
-            failed_jobs.c.id, failed_jobs.c.event_id, failed_jobs.c.payload, failed_jobs.c.failed_at
-        ).where(
-            failed_jobs.c.task == ALIGN_TASK,
-            failed_jobs.c.id != row.id,
-            failed_jobs.c.failed_at >= asked,
-        )
+    for job_id, event_id, kept, failed_at in failed_store.alignments_failed_since(
+        conn, row.id, asked
     ):
         document = _json(kept)
         # two failed requests asked for in the same second: the one recorded later wins
@@ -227,11 +165,7 @@ def _later_request(conn: Connection, row: Any, payload: Any, client: str) -> str
 
 
 def _resolve(conn: Connection, row: Any, resolution: str, stamp: datetime) -> None:
-    conn.execute(
-        sa.update(failed_jobs)
-        .where(failed_jobs.c.id == row.id, failed_jobs.c.resolved_at.is_(None))
-        .values(resolved_at=stamp, resolution=resolution)
-    )
+    failed_store.resolve(conn, row.id, resolution, stamp)
 
 
 def _settle_or_claim(
@@ -258,16 +192,8 @@ def _settle_or_claim(
         due = row.next_offer_at is None or row.next_offer_at <= stamp
         if row.offers >= cap or not due:
             return None, None
-        claimed = conn.execute(
-            sa.update(failed_jobs)
-            .where(
-                failed_jobs.c.id == row.id,
-                failed_jobs.c.offers == row.offers,
-                failed_jobs.c.resolved_at.is_(None),
-            )
-            .values(offers=row.offers + 1, next_offer_at=stamp + reoffer_delay(row.offers + 1))
-        )
-        return None, (payload if claimed.rowcount == 1 else None)  # 0: another run has it
+        claimed = failed_store.claim_offer(conn, row, stamp + reoffer_delay(row.offers + 1))
+        return None, (payload if claimed else None)  # False: another run has it
 
 
 def reoffer_failed(engine: Engine, send: Send, cap: int, now: Clock) -> JobReport:
@@ -279,13 +205,7 @@ def reoffer_failed(engine: Engine, send: Send, cap: int, now: Clock) -> JobRepor
     """
     report = JobReport("failed jobs", {"offered": [], "succeeded": [], "superseded": []})
     with engine.connect() as conn:
-        rows = list(
-            conn.execute(
-                sa.select(failed_jobs)
-                .where(failed_jobs.c.resolved_at.is_(None))
-                .order_by(failed_jobs.c.failed_at, failed_jobs.c.id)
-            )
-        )
+        rows = failed_store.open_rows(conn)
     for row in rows:
         try:
             resolution, payload = _settle_or_claim(engine, row, cap, now())
@@ -312,11 +232,7 @@ def open_failed_jobs(engine: Engine) -> list[dict[str, Any]]:
                 "failed_at": row.failed_at.isoformat(sep=" ") if row.failed_at else None,
                 "error": row.error.splitlines()[0][:200] if row.error else "",
             }
-            for row in conn.execute(
-                sa.select(failed_jobs)
-                .where(failed_jobs.c.resolved_at.is_(None))
-                .order_by(failed_jobs.c.failed_at, failed_jobs.c.id)
-            )
+            for row in failed_store.open_rows(conn)
         ]
 
 

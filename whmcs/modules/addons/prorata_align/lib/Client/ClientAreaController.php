@@ -35,6 +35,9 @@ if (!defined("WHMCS")) {
  * subtotal, each tax level (name and rate), credit and total. Users of the account who may not
  * pay its invoices (ClientContext::mayAlign) see the page without the confirm button
  * ("can_align" false) and cannot confirm.
+ *
+ * (Over 400 lines: the client area is one area, one controller as WHMCS's sample module lays
+ * it out; each of its views is built here from the same client, preview and records.)
  */
 final class ClientAreaController
 {
