@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -27,7 +28,7 @@ from worker.own_schema import (
     records,
     unsuspensions,
 )
-from worker.steps.health import BEAT_JOB, beat_periods, record_run
+from worker.steps.health import BEAT_JOB, beat_periods, record_run, workers_bound
 from worker.steps.jobs import record_failed_job
 from worker.version import VERSION
 
@@ -105,6 +106,12 @@ def test_status_all_up_then_each_part_down(
     assert answer["pong"] is True and answer["version"] == VERSION
     assert answer["hostname"] == worker.nodename
 
+    # status waits for as many answers as workers are bound, not the whole inspect timeout
+    broker = redis.Redis.from_url(producer.conf.broker_url)
+    try:
+        assert workers_bound(broker) == 1
+    finally:
+        broker.close()
     code, lines = status(url)
     assert code == 0, lines
     assert attention(lines) == []

@@ -326,6 +326,24 @@ def _beat_or_unknown(engine: Engine, periods: Mapping[str, float], now: datetime
 
 
 INSPECT_TIMEOUT = 1.0  # seconds the workers have to answer; a live one answers at once
+# where kombu's Redis transport binds each worker's broadcast queue (`<host>.celery.pidbox`)
+PIDBOX_BINDINGS = "_kombu.binding.celery.pidbox"
+
+
+def workers_bound(redis: Any) -> int | None:
+    """How many workers listen for broadcasts (their pidbox queues bound on the broker), so
+    that `status` stops waiting once that many answered; None when none is bound or the
+    bindings cannot be read (then the whole INSPECT_TIMEOUT is waited, as before)."""
+    try:
+        members = redis.smembers(PIDBOX_BINDINGS)
+    except Exception:  # the broker check itself reports a broker that does not answer
+        return None
+    queues = {
+        bytes(member).split(b"\x06\x16")[-1]
+        for member in members
+        if bytes(member).endswith(b".celery.pidbox")
+    }
+    return len(queues) or None
 
 
 def run_status(engine: Engine, config: Any, now: datetime) -> list[Check]:
@@ -351,7 +369,9 @@ def run_status(engine: Engine, config: Any, now: datetime) -> list[Check]:
             redis,
             config.queue,
             config.dead_letter_list,
-            lambda: control.control.inspect(timeout=INSPECT_TIMEOUT).active_queues(),
+            lambda: control.control.inspect(
+                timeout=INSPECT_TIMEOUT, limit=workers_bound(redis)
+            ).active_queues(),
         )
     finally:
         redis.close()
