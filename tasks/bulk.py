@@ -38,7 +38,6 @@ from worker.steps.bulk import (
     Run,
     cancel_clients,
     cancel_run,
-    dry_run,
     finish_if_done,
     load_run,
     mark_sent,
@@ -48,6 +47,7 @@ from worker.steps.bulk import (
     step_client,
     watch_runs,
 )
+from worker.steps.bulk_dry_run import dry_run
 
 
 def bulk_params(

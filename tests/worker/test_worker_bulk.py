@@ -34,7 +34,7 @@ from worker.handlers.planning import plan_client
 from worker.own_schema import LATEST, bulk_clients, bulk_runs, requests, upgrade
 from worker.sandbox import build as sandbox
 from worker.sandbox.build import init_sandbox
-from worker.steps import bulk
+from worker.steps import bulk, bulk_dry_run
 from worker.whmcs.schema import tblclients, tblcurrencies, tblhosting, tblinvoices, tblproducts
 
 EVERYONE = bulk.BulkFilters()
@@ -183,7 +183,7 @@ def test_dry_run_is_the_sum_of_the_single_previews_and_changes_nothing(
     ids = seed(engine, population)
     before = dump(engine)
     with engine.connect() as conn:
-        figures = bulk.dry_run(conn, params())
+        figures = bulk_dry_run.dry_run(conn, params())
     after = dump(engine)
     assert after == before, dump_diff(before, after)
 
@@ -228,10 +228,10 @@ def test_a_client_that_cannot_be_read_is_listed_and_the_others_still_counted(
     """A due date WHMCS's server kept although it is no date (a server allowing invalid
     dates): that client is listed with why, every other client of its batch and of the
     others is counted as before."""
-    monkeypatch.setattr(bulk, "DRY_RUN_BATCH", 2)  # several batches, one with the bad row
+    monkeypatch.setattr(bulk_dry_run, "DRY_RUN_BATCH", 2)  # several batches, one with the bad row
     ids = seed(engine, population)
     with engine.connect() as conn:
-        whole = bulk.dry_run(conn, params())
+        whole = bulk_dry_run.dry_run(conn, params())
         beta = plan_client(conn, ids["beta"], params().request(), withdrawals=False).plan
     with engine.begin() as conn:
         if conn.dialect.name != "sqlite":
@@ -242,7 +242,7 @@ def test_a_client_that_cannot_be_read_is_listed_and_the_others_still_counted(
             .values(nextduedate=sa.literal_column("'2024-02-30'"))
         )
     with engine.connect() as conn:
-        figures = bulk.dry_run(conn, params())
+        figures = bulk_dry_run.dry_run(conn, params())
     assert figures["errors"] == [{"client_id": ids["beta"], "reason": "'2024-02-30' is not a date"}]
     assert figures["clients_matched"] == whole["clients_matched"]
     assert figures["clients"] == whole["clients"] - 1
@@ -518,7 +518,7 @@ def test_a_run_of_no_client_is_done_at_once(engine: Engine) -> None:
 def test_cli_dry_run(engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     ids = seed(engine, population)
     with engine.connect() as conn:
-        figures = bulk.dry_run(conn, params(bulk.BulkFilters(several_due_days=True)))
+        figures = bulk_dry_run.dry_run(conn, params(bulk.BulkFilters(several_due_days=True)))
     before = dump(engine)
     code, out, err = run_cli(
         capsys, "bulk", "--db", db_url, "--day", "1", "--today", "2024-06-01",

@@ -20,7 +20,7 @@ from tests.support.pinned_time import NOW, T, clock
 from worker.handlers.align import align_in
 from worker.own_schema import bulk_clients, records
 from worker.sandbox import build as sandbox
-from worker.steps import bulk
+from worker.steps import bulk, bulk_dry_run
 from worker.whmcs.schema import tblclients, tblhosting, tblinvoices
 from worker.whmcs.settings_store import clear_configuration_cache
 
@@ -77,7 +77,7 @@ def run(engine: Engine, event_id: str, minutes: int = 0) -> dict[int, tuple[str,
 
 def dry(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
-        return bulk.dry_run(conn, params())
+        return bulk_dry_run.dry_run(conn, params())
 
 
 def pending_invoices(engine: Engine, client_id: int) -> list[int]:

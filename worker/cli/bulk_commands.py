@@ -26,10 +26,10 @@ from worker.steps.bulk import (
     BulkFilters,
     BulkParams,
     cancel_run,
-    dry_run,
     load_run,
     progress,
 )
+from worker.steps.bulk_dry_run import dry_run
 from worker.whmcs.schema import (
     tblclientgroups,
     tblhosting,

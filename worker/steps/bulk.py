@@ -1,9 +1,9 @@
 """Bulk alignment: many clients chosen by filters, each aligned as a single alignment is.
 
-(Near 500 lines: a run's life is one state machine, its start, its clients' turns, its
-cancelling and the watch over its lost chunks share the same states and are read
-together; its tables are written in worker.store.bulk_runs, its parameters are in
-worker.commands.)
+A run's life is one state machine: its start, its clients' turns, its cancelling and the
+watch over its lost chunks share the same states and are read together. Its tables are
+written in worker.store.bulk_runs, its parameters are in worker.commands, the clients it
+takes are chosen in worker.whmcs.bulk_clients, its dry run is worker.steps.bulk_dry_run.
 
 A run is one row of mod_prorata_bulk_runs (one event id) and one row per client in
 mod_prorata_bulk_clients; progress is counted from those rows, so a page needs no Redis.
@@ -20,18 +20,14 @@ cannot be sent or nothing moves after a few resends.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from domain.model import ELIGIBLE_STATUSES, Client
-from domain.money import ZERO, format_money
 from domain.pending import UNCHANGED, UNCHANGED_REASON, PendingLine
 from worker import logs
 from worker.clock import Clock
@@ -43,7 +39,6 @@ from worker.commands import (
     BulkInputError,
     BulkParams,
 )
-from worker.plans import plan_state, same_as_pending, withdrawn_by_aligning
 from worker.reports import JobReport, one_line
 from worker.store import bulk_runs as bulk_store
 from worker.store import records as record_store
@@ -57,26 +52,12 @@ from worker.store.bulk_runs import (
     progress,
     stalled_runs,
 )
-from worker.store.credit import own_credit_column
 from worker.transactions import transient, unit_of_work
 from worker.whmcs.batch import chunks
-from worker.whmcs.loader import (
-    ClientNotFound,
-    ClientState,
-    load_client_state,
-    load_client_states,
-)
-from worker.whmcs.schema import (
-    tblclients,
-    tblhosting,
-    tblhostingaddons,
-    tblproducts,
-)
-from worker.whmcs.types import ValueRefused
+from worker.whmcs.bulk_clients import select_clients
 
 # the run's names tasks/, the command line and the tests use, beside what happens here
 __all__ = [
-    "DRY_RUN_BATCH",
     "ENDED",
     "FINISHED",
     "RUN_EVENT_ID_MAX",
@@ -88,7 +69,6 @@ __all__ = [
     "StartedRun",
     "cancel_clients",
     "cancel_run",
-    "dry_run",
     "finish_if_done",
     "load_run",
     "mark_sent",
@@ -99,9 +79,6 @@ __all__ = [
     "step_client",
     "watch_runs",
 ]
-
-DRY_RUN_BATCH = 500  # clients read together by a dry run
-
 
 UnlessSame = Callable[[Connection, AlignCommand, Sequence[PendingLine]], AlignResult]
 
@@ -120,172 +97,6 @@ class Alignment:
 
 
 # a run's event id leaves room for ":<client id>" in a 64-character event id
-# ---- choosing the clients --------------------------------------------------------------
-
-
-def _day_of_month(conn: Connection, column: Any) -> Any:
-    """The day of month of a date column, 0 for WHMCS's zero date."""
-    if conn.dialect.name == "sqlite":  # ISO text there
-        return sa.cast(sa.func.substr(column, 9, 2), sa.Integer)
-    return sa.func.dayofmonth(column)
-
-
-def _several_due_days(conn: Connection) -> Any:
-    """Clients with more than one day of month among the next due dates of their services
-    and addons taking part."""
-    days = sa.union(
-        sa.select(
-            tblhosting.c.userid.label("client_id"),
-            _day_of_month(conn, tblhosting.c.nextduedate).label("day"),
-        ).where(
-            tblhosting.c.domainstatus.in_(sorted(ELIGIBLE_STATUSES)),
-            tblhosting.c.nextduedate.is_not(None),
-        ),
-        sa.select(
-            tblhosting.c.userid.label("client_id"),
-            _day_of_month(conn, tblhostingaddons.c.nextduedate).label("day"),
-        )
-        .select_from(
-            tblhostingaddons.join(tblhosting, tblhosting.c.id == tblhostingaddons.c.hostingid)
-        )
-        .where(
-            tblhostingaddons.c.status.in_(sorted(ELIGIBLE_STATUSES)),
-            tblhostingaddons.c.nextduedate.is_not(None),
-        ),
-    ).subquery("due_days")
-    return (
-        sa.select(days.c.client_id)
-        .where(days.c.day > 0)
-        .group_by(days.c.client_id)
-        .having(sa.func.count(sa.distinct(days.c.day)) > 1)
-    )
-
-
-def select_clients(conn: Connection, filters: BulkFilters) -> list[int]:
-    """Clients with at least one Active or Suspended service, narrowed by the filters; a
-    product group or payment method must match one of those services."""
-    query = (
-        sa.select(tblhosting.c.userid)
-        .join(tblclients, tblclients.c.id == tblhosting.c.userid)
-        .where(tblhosting.c.domainstatus.in_(sorted(ELIGIBLE_STATUSES)))
-    )
-    if filters.client_group is not None:
-        query = query.where(tblclients.c.groupid == filters.client_group)
-    if filters.product_group is not None:
-        query = query.join(tblproducts, tblproducts.c.id == tblhosting.c.packageid).where(
-            tblproducts.c.gid == filters.product_group
-        )
-    if filters.payment_method is not None:
-        query = query.where(tblhosting.c.paymentmethod == filters.payment_method)
-    if filters.several_due_days:
-        query = query.where(tblhosting.c.userid.in_(_several_due_days(conn)))
-    return [
-        int(client_id)
-        for (client_id,) in conn.execute(query.distinct().order_by(tblhosting.c.userid))
-    ]
-
-
-# ---- dry run ---------------------------------------------------------------------------
-
-
-def _states(
-    conn: Connection, client_ids: Sequence[int]
-) -> Iterator[tuple[ClientState | Exception, list[PendingLine]]]:
-    """Each client's state in turn, with its pending lines, read DRY_RUN_BATCH clients at a
-    time; a client that cannot be read (gone meanwhile, or a row WHMCS mangled) gives its
-    error instead, and only it: a batch holding such a row is read again client by
-    client."""
-    for batch in chunks(client_ids, DRY_RUN_BATCH):
-        try:
-            states = load_client_states(conn, batch, (own_credit_column(),))
-        except ValueRefused:
-            states = None
-        pending = record_store.pending_lines(conn, batch)
-        for client_id in batch:
-            state: ClientState | Exception
-            try:
-                if states is None:
-                    state = load_client_state(conn, client_id, invoice_extra=(own_credit_column(),))
-                elif client_id in states:
-                    state = states[client_id]
-                else:
-                    raise ClientNotFound(client_id)
-            except (ClientNotFound, ValueRefused) as exc:
-                state = exc
-            yield state, pending.get(client_id, [])
-
-
-def _withdrawal(client_id: int, lines: Sequence[PendingLine]) -> dict[str, Any]:
-    """A client's pending alignment lines a run would withdraw, as the dry run lists them."""
-    return {
-        "client_id": client_id,
-        "invoices": sorted({line.invoice_id for line in lines}),
-        "lines": [
-            {
-                "type": line.kind.value,
-                "id": line.service_id,
-                "invoice_id": line.invoice_id,
-                "new_due": line.new_due.isoformat(),
-                "amount": format_money(line.amount),
-            }
-            for line in lines
-        ],
-    }
-
-
-def dry_run(conn: Connection, params: BulkParams) -> dict[str, Any]:
-    """What the run would do, each matching client planned as its preview plans it; reads
-    only, many clients per query. Amounts are summed per currency, exactly. A client whose
-    pending alignment is already what the plan would write is counted `unchanged` (the run
-    leaves it alone); for the others with pending alignments, the lines the run would
-    withdraw first are listed."""
-    client_ids = select_clients(conn, params.filters)
-    request = params.request()
-    figures = {"clients": 0, "services": 0, "invoices": 0, "skipped_services": 0, UNCHANGED: 0}
-    amounts: dict[int, Decimal] = {}
-    named: dict[int, Client] = {}  # a client of each currency, for its code and signs
-    errors: list[dict[str, Any]] = []
-    withdrawals: list[dict[str, Any]] = []
-    for client_id, (state, pending) in zip(client_ids, _states(conn, client_ids), strict=True):
-        if isinstance(state, Exception):
-            errors.append({"client_id": client_id, "reason": str(state)})
-            continue
-        plan = plan_state(state, request)
-        if pending and same_as_pending(state, plan, pending):
-            figures[UNCHANGED] += 1
-            continue
-        withdrawn = withdrawn_by_aligning(state, pending) if pending else []
-        if withdrawn:
-            withdrawals.append(_withdrawal(client_id, withdrawn))
-        aligned = plan.aligned
-        figures["services"] += len(aligned)
-        figures["skipped_services"] += len(plan.lines) - len(aligned)
-        figures["invoices"] += len(plan.invoices)
-        if plan.invoices:
-            figures["clients"] += 1
-            currency = state.profile.currency_id
-            named.setdefault(currency, state.client)
-            total = sum((invoice.totals.total for invoice in plan.invoices), ZERO)
-            amounts[currency] = amounts.get(currency, ZERO) + total
-    currencies = [
-        {
-            "currency_id": currency_id,
-            "code": named[currency_id].currency_code,
-            "prefix": named[currency_id].currency_prefix,
-            "suffix": named[currency_id].currency_suffix,
-            "amount": format_money(amounts[currency_id]),
-        }
-        for currency_id in sorted(amounts)
-    ]
-    return {
-        **figures,
-        "clients_matched": len(client_ids),
-        "currencies": currencies,
-        "withdrawals": withdrawals,
-        "errors": errors,
-    }
-
-
 # ---- a run -----------------------------------------------------------------------------
 
 

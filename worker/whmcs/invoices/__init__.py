@@ -24,14 +24,8 @@ from worker.whmcs.invoices.changes import (
     remove_items,
 )
 from worker.whmcs.invoices.create import (
-    CreatedInvoice,
-    InvoiceOwner,
-    NewInvoice,
-    NewLine,
-    Rewrite,
     create_invoice,
     insert_lines,
-    reissue_without,
     write_invoices,
 )
 from worker.whmcs.invoices.credit import (
@@ -60,6 +54,14 @@ from worker.whmcs.invoices.numbering import (
     next_number,
     push_invoice_increment,
     read_configuration,
+)
+from worker.whmcs.invoices.reissue import reissue_without
+from worker.whmcs.invoices.rows import (
+    CreatedInvoice,
+    InvoiceOwner,
+    NewInvoice,
+    NewLine,
+    Rewrite,
 )
 
 __all__ = [

@@ -26,13 +26,9 @@ from domain.discount import leaving
 from domain.model import ELIGIBLE_STATUSES, RENEWAL_ITEM_TYPES, LineKind, item_owner
 from domain.tax import TotalsLine
 from worker.whmcs.activity import ActivityLines
-from worker.whmcs.invoices.create import (
-    NewInvoice,
-    NewLine,
-    insert_invoice_with_lines,
-    new_invoice_client,
-)
 from worker.whmcs.invoices.lines import group_discount_percent, invoice_items
+from worker.whmcs.invoices.reissue import insert_invoice_with_lines, new_invoice_client
+from worker.whmcs.invoices.rows import NewInvoice, NewLine
 from worker.whmcs.schema import (
     service_table,
     tblhosting,

@@ -1,8 +1,9 @@
 <?php
 /**
  * Prorated Next Due Date: hooks. WHMCS loads this file on every page while the addon is
- * active, so it only registers the hooks; the work is in lib/ProrataAlign (Hooks.php) and
- * runs only when a hook fires. No hook throws: errors go to the activity log.
+ * active, so it only registers the hooks; the work is in lib/ProrataAlign (Hooks.php,
+ * KeepDayHooks.php, HomePanelHooks.php) and runs only when a hook fires. No hook throws:
+ * errors go to the activity log.
  *
  * - InvoicePaid / InvoiceCancelled: for invoices holding alignment lines, send the event
  *   (prorata.invoice_paid / prorata.invoice_cancelled) to the worker, or keep it in the
@@ -51,25 +52,25 @@ add_hook('CancellationRequest', 1, function ($vars) {
 });
 
 add_hook('AddonActivation', 1, function ($vars) {
-    \ProrataAlign\Hooks::addonActivation(is_array($vars) ? $vars : []);
+    \ProrataAlign\KeepDayHooks::addonActivation(is_array($vars) ? $vars : []);
 });
 
 foreach (['AfterProductUpgrade', 'AfterAddonUpgrade', 'AfterConfigOptionsUpgrade'] as $prorataUpgradeHook) {
     add_hook($prorataUpgradeHook, 1, function ($vars) use ($prorataUpgradeHook) {
-        \ProrataAlign\Hooks::upgradePaid($prorataUpgradeHook, is_array($vars) ? $vars : []);
+        \ProrataAlign\KeepDayHooks::upgradePaid($prorataUpgradeHook, is_array($vars) ? $vars : []);
     });
 }
 
 add_hook('PreServiceEdit', 1, function ($vars) {
-    \ProrataAlign\Hooks::preServiceEdit(is_array($vars) ? $vars : []);
+    \ProrataAlign\KeepDayHooks::preServiceEdit(is_array($vars) ? $vars : []);
 });
 
 add_hook('ServiceEdit', 1, function ($vars) {
-    \ProrataAlign\Hooks::serviceEdit(is_array($vars) ? $vars : []);
+    \ProrataAlign\KeepDayHooks::serviceEdit(is_array($vars) ? $vars : []);
 });
 
 add_hook('ClientAreaHomepagePanels', 1, function ($homePagePanels) {
-    \ProrataAlign\Hooks::homepagePanels($homePagePanels);
+    \ProrataAlign\HomePanelHooks::homepagePanels($homePagePanels);
 });
 
 add_hook('AdminAreaClientSummaryActionLinks', 1, function ($vars) {

@@ -36,8 +36,9 @@ if (!defined("WHMCS")) {
  * pay its invoices (ClientContext::mayAlign) see the page without the confirm button
  * ("can_align" false) and cannot confirm.
  *
- * (Over 400 lines: the client area is one area, one controller as WHMCS's sample module lays
- * it out; each of its views is built here from the same client, preview and records.)
+ * (Just over 400 lines: the client area is one area, one controller as WHMCS's sample module
+ * lays it out; each of its views is built here from the same client, preview and records;
+ * the offer's lines, invoices and changes are shaped in ClientAreaView.)
  */
 final class ClientAreaController
 {
@@ -53,6 +54,7 @@ final class ClientAreaController
     private WorkerClient $worker;
     private int $clientId;
     private Format $format;
+    private ClientAreaView $view;
     private ?bool $mayAlign;
     /** @var array<int, string> */
     private array $taxNames = [];
@@ -105,6 +107,7 @@ final class ClientAreaController
             return ['view' => 'disabled'];
         }
         $this->format = Format::forClient($this->clientId);
+        $this->view = new ClientAreaView($this->t, $this->format, $this->clientId);
         $this->taxNames = InvoiceSummary::taxNames($this->clientId);
         $day = $this->worker->settings()->prorataDay();
         $canAlign = $this->mayAlign();
@@ -275,18 +278,18 @@ final class ClientAreaController
                 'key' => $key,
                 'name' => (string) ($line['name'] ?? ''),
                 'domain' => (string) ($line['domain'] ?? ''),
-                'cycle' => $this->cycleName((string) ($line['billingcycle'] ?? '')),
+                'cycle' => $this->view->cycleName((string) ($line['billingcycle'] ?? '')),
                 'old_due' => $this->format->date($line['old_due'] ?? null),
                 'new_due' => $this->format->date($line['new_due'] ?? null),
                 'days' => $line['days'] === null ? '' : (string) (int) $line['days'],
                 'amount' => $this->format->money($line['amount'] ?? null),
                 'immediate' => (bool) ($line['immediate'] ?? false),
-                'new_due_note' => $this->newDueNote($line),
+                'new_due_note' => $this->view->newDueNote($line),
             ];
             if (($line['reason'] ?? null) === null) {
                 $lines[$key] = $entry;
             } else {
-                $entry['reason'] = $this->reason($line);
+                $entry['reason'] = $this->view->reason($line);
                 $skipped[] = $entry;
             }
         }
@@ -307,7 +310,7 @@ final class ClientAreaController
                 'title' => count($planned) > 1 ? $this->t->get('client_invoice_of', $n + 1, count($planned)) : '',
                 'duedate' => $this->format->date($invoice['duedate'] ?? null),
                 'rows' => $rows,
-            ] + $this->totals(self::afterCredit($invoice));
+            ] + $this->totals(ClientAreaView::afterCredit($invoice));
         }
 
         $rows = array_merge(array_merge(...array_column($invoices, 'rows')), array_values($lines));
@@ -322,138 +325,12 @@ final class ClientAreaController
             'free' => array_values($lines), // aligned at no charge: no invoice line
             'skipped' => $skipped,
             'token' => $this->mayAlign() ? Csrf::token() : '',
-            'changes' => $this->changes($plan['changes'] ?? []),
+            'changes' => $this->view->changes($plan['changes'] ?? []),
             'confirm_label' => $this->t->get(count($invoices) > 1 ? 'client_confirm_many' : 'client_confirm'),
             // for copies of the template made before invoices were shown one by one
             'lines' => $rows,
             'total' => $this->format->money(sprintf('%d.%02d', intdiv($cents, 100), $cents % 100)),
         ];
-    }
-
-    /**
-     * A planned invoice as WHMCS will keep it once the client's credit is applied: "total"
-     * after the credit, as on any WHMCS invoice. A worker that does not say the credit yet
-     * (an earlier version) leaves it as it is.
-     */
-    private static function afterCredit(array $invoice): array
-    {
-        if (isset($invoice['balance'], $invoice['credit'])) {
-            $invoice['total'] = (string) $invoice['balance'];
-        } else {
-            unset($invoice['credit']);
-        }
-
-        return $invoice;
-    }
-
-    /** Why P is not the next chosen day: "Minimum days to charge" moved it on. */
-    private function newDueNote(array $line): string
-    {
-        if (($line['new_due_reason'] ?? null) !== 'minimum-days' || ($line['reason'] ?? null) !== null) {
-            return '';
-        }
-
-        return $this->t->get(
-            'client_new_due_reason_minimum_days',
-            $this->format->date($line['new_due'] ?? null),
-            $this->format->date($line['new_due_before_minimum'] ?? null),
-            (int) ($line['days'] ?? 0)
-        );
-    }
-
-    /**
-     * What the alignment does to the client's open invoices (the plan's "changes"), in the
-     * client's words: each invoice deleted, reduced or cancelled, its total now and after,
-     * and the lines that leave it (a renewal with its promotion and discount lines). Read
-     * from the client's own invoices only.
-     */
-    private function changes(array $changes): array
-    {
-        $changes = array_values(array_filter($changes, 'is_array'));
-        if ($changes === []) {
-            return [];
-        }
-        $ids = array_map(fn ($change) => (int) ($change['invoice_id'] ?? 0), $changes);
-        $items = [];
-        foreach ($changes as $change) {
-            foreach ($change['removed_item_ids'] ?? [] as $item) {
-                $items[] = (int) $item;
-            }
-        }
-        $invoices = Capsule::table('tblinvoices')
-            ->whereIn('id', $ids)
-            ->where('userid', $this->clientId)
-            ->get(['id', 'total', 'credit'])
-            ->keyBy('id')
-            ->all();
-        // the lines that leave, and those left on an invoice that is cancelled (its late fees)
-        $cancelled = array_map(
-            fn ($change) => (int) ($change['invoice_id'] ?? 0),
-            array_filter($changes, fn ($change) => ($change['action'] ?? '') === 'cancel' && ($change['mass_pay_for'] ?? []) === [])
-        );
-        $lines = Capsule::table('tblinvoiceitems')
-            ->where('userid', $this->clientId)
-            ->where(function ($query) use ($items, $cancelled) {
-                $query->whereIn('id', $items === [] ? [0] : $items)->orWhereIn('invoiceid', $cancelled === [] ? [0] : $cancelled);
-            })
-            ->orderBy('id')
-            ->get(['id', 'invoiceid', 'description', 'amount'])
-            ->all();
-        $leaving = array_flip($items);
-        $list = [];
-        foreach ($changes as $change) {
-            $id = (int) ($change['invoice_id'] ?? 0);
-            $invoice = $invoices[$id] ?? null;
-            if ($invoice === null) {
-                continue;
-            }
-            $action = (string) ($change['action'] ?? 'reduce');
-            $massPay = array_map('intval', $change['mass_pay_for'] ?? []);
-            $removed = [];
-            $kept = [];
-            foreach ($lines as $line) {
-                if ((int) $line->invoiceid === $id) {
-                    $entry = [
-                        // WHMCS's descriptions hold line breaks (the period on a second line)
-                        'description' => trim(preg_replace('/\s+/u', ' ', (string) $line->description)),
-                        'amount' => $this->format->money((string) $line->amount),
-                    ];
-                    if (isset($leaving[(int) $line->id])) {
-                        $removed[] = $entry;
-                    } else {
-                        $kept[] = $entry;
-                    }
-                }
-            }
-            if ($massPay !== []) {
-                $summary = $this->t->get('client_change_mass_pay', $id, implode(', ', array_map(fn ($n) => '#' . $n, $massPay)));
-            } else {
-                $key = [
-                    'delete' => 'client_change_delete',
-                    'cancel' => 'client_change_cancel',
-                    // setting "Unpaid renewal invoices" reissue: the issued invoice is never edited
-                    'reissue' => 'client_change_reissue',
-                ][$action] ?? 'client_change_reduce';
-                $summary = $this->t->get($key, $id);
-            }
-            $after = match ($action) {
-                'delete' => $this->t->get('client_change_gone'),
-                'cancel' => $this->t->get('client_change_cancelled'),
-                default => $this->format->money((string) ($change['total'] ?? '')),
-            };
-            $list[] = [
-                'id' => $id,
-                'action' => $action,
-                'summary' => $summary,
-                'before' => $this->format->money((string) $invoice->total),
-                'after' => $after,
-                'lines' => $removed,
-                // left on a cancelled invoice, no longer due
-                'kept' => $action === 'cancel' ? $kept : [],
-            ];
-        }
-
-        return $list;
     }
 
     /**
@@ -534,21 +411,5 @@ final class ClientAreaController
             'created' => $invoices,
             'confirmed_message' => $message,
         ];
-    }
-
-    private function reason(array $line): string
-    {
-        $reason = (string) ($line['reason'] ?? '');
-        if ($reason === 'blocked') {
-            return $this->t->get('client_reason_blocked', (int) ($line['blocked_by_invoice'] ?? 0));
-        }
-        $key = 'client_reason_' . str_replace('-', '_', $reason);
-
-        return $this->t->get($key, (int) ($line['days'] ?? 0));
-    }
-
-    private function cycleName(string $cycle): string
-    {
-        return in_array($cycle, Input::CYCLES, true) ? WhmcsWords::cycle($cycle, $this->t) : $cycle;
     }
 }
