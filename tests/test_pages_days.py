@@ -16,23 +16,21 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import tests.test_pages_whmcs as pages
-from tests.support.processes import event_sender, free_port, wait_until
-from tests.test_pages_whmcs import (
+import tests.support.pages as pages
+from tests.support.page_dates import TODAY, due_in, due_on, shown
+from tests.support.page_people import add_user
+from tests.support.pages import (
     ADMIN,
     CLIENT,
     SCREENSHOTS,
-    TODAY,
     Browser,
     Site,
-    _strings,
-    due_in,
-    due_on,
     form_fields,
     post_from_page,
     replaced,
-    shown,
 )
+from tests.support.pages import language_strings as _strings
+from tests.support.processes import event_sender, free_port, wait_until
 from worker import clock
 from worker.commands import AlignCommand
 from worker.handlers.align import align_client
@@ -64,7 +62,7 @@ def add_client(live: Site, first: str, *, next_due: Any, owner: bool = True) -> 
             conn, client, web, amount="10.00", cycle="Monthly", next_due=next_due
         )
         if owner:
-            pages.add_user(conn, client, owner=True)
+            add_user(conn, client, owner=True)
     return {"client": client, "service": service}
 
 
