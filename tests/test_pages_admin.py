@@ -20,19 +20,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import tests.test_pages_whmcs as pages
-from tests.test_pages_whmcs import (
-    ADDON_DIR,
-    ADMIN,
-    ADMIN_DAY,
-    SCREENSHOTS,
-    SETTING_DAY,
-    Browser,
-    Site,
-    align_now,
-    aligned_to,
-    due_in,
-)
+import tests.support.pages as pages
+from tests.support.page_dates import ADMIN_DAY, SETTING_DAY, aligned_to, due_in
+from tests.support.pages import ADDON_DIR, ADMIN, SCREENSHOTS, Browser, Site, align_now
 from worker import clock
 from worker.own_schema import bulk_clients, bulk_runs, job_runs, outbox, records, requests
 from worker.sandbox import build as sandbox

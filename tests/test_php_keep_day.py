@@ -35,9 +35,9 @@ from tests.support.keep_day import (
     new_order,
     pay_first_invoice,
 )
+from tests.support.php import BROKER_URL, WAIT, configure, table_rows
 from tests.support.pinned_time import pin_clock_and_runtime
 from tests.support.processes import event_sender, wait_until
-from tests.test_php_events import BROKER_URL, WAIT, configure, table_rows
 from worker import clock, runtime
 from worker.db import make_engine
 from worker.own_schema import outbox, records, requests
