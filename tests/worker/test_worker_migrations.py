@@ -156,8 +156,9 @@ def _rows_of_an_install(engine: Engine, version: int) -> None:
 
 @pytest.mark.parametrize("made_by_1_0", [11, 6])
 def test_an_install_of_1_0_is_taken_over_without_loss(db_engine: Engine, made_by_1_0: int) -> None:
-    """11: today's installs, stamped with no DDL; 6: one whose upgrade stopped there (a grant
-    missing), which goes on from revision 0007."""
+    """11: the installs of 1.0, stamped with no DDL of theirs (only the revisions after 1.0
+    create their tables); 6: one whose upgrade stopped there (a grant missing), which goes on
+    from revision 0007."""
     init_sandbox(db_engine)
     assert upgrade_as_1_0(db_engine, lambda: NOW, made_by_1_0) == list(range(1, made_by_1_0 + 1))
     _rows_of_an_install(db_engine, made_by_1_0)
@@ -177,8 +178,12 @@ def test_an_install_of_1_0_is_taken_over_without_loss(db_engine: Engine, made_by
     assert version_of(db_engine) == LATEST
     ddl = [s for s in seen if DDL.match(s) and migrations.VERSION_TABLE not in s]
     assert rows_of(db_engine, before) == before
+    # what came after 1.0 (the client's day, revision 0012) only creates its own tables
+    after_1_0 = {"mod_prorata_client_days", "mod_prorata_client_day_history", "mod_prorata_off_day"}
+    made = {re.split(r"[\s(]+", s.strip())[2] for s in ddl if s.strip().startswith("CREATE TABLE")}
     if made_by_1_0 == 11:
-        assert ddl == []
+        assert made == after_1_0
+        assert all(s.strip().startswith(("CREATE TABLE", "CREATE INDEX")) for s in ddl), ddl
     else:
         # the tables of 7, 8 and 10 are made; 1.0 made the older ones with every column
         # already, so none of them is altered
@@ -199,7 +204,7 @@ def test_sql_prints_the_ddl_and_connects_to_nothing(
         assert f"CREATE TABLE {table} (" in out, table
     assert "CREATE TABLE mod_prorata_alembic_version (" in out
     assert "ALTER TABLE mod_prorata_requests MODIFY result MEDIUMTEXT NULL;" in out
-    assert "UPDATE mod_prorata_alembic_version SET version_num='0011'" in out
+    assert f"UPDATE mod_prorata_alembic_version SET version_num='{LATEST:04d}'" in out
     assert not re.search(r"\btbl\w+", out)  # no WHMCS table
     assert "secret" not in out
 
@@ -261,10 +266,11 @@ def test_downgrade_where_safe_and_refused_over_money_history(
     assert own_tables(db_engine) == tables and version_of(db_engine) == 7
 
     code, out, _ = run_cli(capsys, "db", "upgrade", "--db", url)
-    assert (code, out) == (0, "applied revisions 0008, 0009, 0010, 0011; schema at revision 0011\n")
+    applied = ", ".join(f"{n:04d}" for n in range(8, LATEST + 1))
+    assert (code, out) == (0, f"applied revisions {applied}; schema at revision {LATEST:04d}\n")
     assert differences(db_engine) == []
     code, out, err = run_cli(capsys, "db", "downgrade", "0010", "--db", url)
-    assert code == 2 and "revision 0011 cannot be downgraded" in err
+    assert code == 2 and f"revision {LATEST:04d} cannot be downgraded" in err
     assert version_of(db_engine) == LATEST
 
 
@@ -286,7 +292,9 @@ def test_status_shows_the_revision_and_the_head(
     assert (code, out) == (
         0,
         "took over the tables of version 11 (mod_prorata_schema)\n"
-        f"schema already at revision {head}\n",
+        # the revisions after 1.0's last (11) are applied
+        f"applied revisions {', '.join(f'{n:04d}' for n in range(12, LATEST + 1))}; "
+        f"schema at revision {head}\n",
     )
     code, out, _ = run_cli(capsys, "db", "status", "--db", url)
     assert (code, out) == (0, f"schema at revision {head}, head {head}: up to date\n")
