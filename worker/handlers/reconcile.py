@@ -45,7 +45,8 @@ class Reconciled:
     # left with only late fees, and mass-pay invoices paying an invoice that changed
     renewals_cancelled: list[int] = field(default_factory=list)
     renewals_blocked: list[int] = field(default_factory=list)
-    withdrawn: list[int] = field(default_factory=list)  # services cancelled: lines withdrawn
+    # services cancelled, or their dates rewritten by an upgrade: lines withdrawn (invoices)
+    withdrawn: list[int] = field(default_factory=list)
     # records whose service was moved later while they wait (kept: paying never goes below)
     moved_meanwhile: list[int] = field(default_factory=list)
     late_paid: list[int] = field(default_factory=list)  # flagged as overpayments

@@ -113,8 +113,8 @@ def withdraw_lines(
     out.cancelled_invoices += cancel_mass_pay(
         conn, int(rows[0].client_id), [invoice_id], now, journal=changed.remember
     )
-    for row in rows:
-        restore_next_invoice(conn, row)
+    # only where the service still holds P: dates an upgrade rewrote stay as WHMCS set them
+    restored = [row for row in rows if restore_next_invoice(conn, row)]
     record_store.mark(conn, rows, "withdrawn", now)
     out.withdrawn.extend(describe(row) for row in rows)
     out.rows.extend(rows)
@@ -123,7 +123,7 @@ def withdraw_lines(
         rows[0].client_id,
         f"Prorated Next Due Date: alignment withdrawn ({reason}) from invoice #{invoice_id}, "
         f"{what}, next invoice dates put back for "
-        f"{', '.join(f'{row.kind} #{row.relid}' for row in rows)}",
+        f"{', '.join(f'{row.kind} #{row.relid}' for row in restored) or 'none'}",
         now,
     )
 
