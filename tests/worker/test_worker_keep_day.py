@@ -8,6 +8,7 @@ rows as WHMCS writes them (tests.support.keep_day)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -49,6 +50,7 @@ from worker.steps.billing_day import set_day
 from worker.steps.drift import find_off_day, record_off_day
 from worker.whmcs.schema import (
     tblactivitylog,
+    tblclients,
     tblhosting,
     tblhostingaddons,
     tblinvoiceitems,
@@ -420,6 +422,12 @@ def test_the_task_runs_the_event(engine: Engine, monkeypatch: pytest.MonkeyPatch
 # ---- an upgrade or cycle change while the line's stub waits -----------------------------------
 
 UPGRADED_ON = date(2024, 6, 15)  # after the new order's stub 10 July .. 1 August was made
+CREDIT = Decimal("5.00")
+
+
+def _credit(engine: Engine, client: int) -> Decimal:
+    [found] = rows(engine, tblclients, tblclients.c.id == client)
+    return Decimal(found["credit"])
 
 
 def _stub_then_upgrade(engine: Engine, to_big: bool, cycle: str, months: int) -> dict[str, int]:
@@ -427,9 +435,14 @@ def _stub_then_upgrade(engine: Engine, to_big: bool, cycle: str, months: int) ->
     its cycle, and WHMCS writes both dates = the payment day + the new cycle."""
     ids = _ordered(engine)
     _settings(engine, keep_on_day="invoice")
+    with engine.begin() as conn:  # the client's credit: the stub takes it
+        conn.execute(
+            sa.update(tblclients).where(tblclients.c.id == ids["client"]).values(credit=CREDIT)
+        )
     outcome = _keep(engine, ids["client"], KeepTrigger.NEW_ORDER)
     assert outcome.alignment is not None
     [stub] = outcome.alignment.invoices
+    assert _credit(engine, ids["client"]) == Decimal("0.00")
 
     def upgrade(conn: Any) -> dict[str, int]:
         product = ids["big"] if to_big else ids["web"]
@@ -489,6 +502,9 @@ def test_a_change_while_the_stub_waits_withdraws_it_and_aligns_from_the_new_date
     )
     unpaid = rows(engine, tblinvoices, tblinvoices.c.status == "Unpaid")
     assert [r["id"] for r in unpaid] == [invoice["id"]]
+    # the credit the old stub took came back, and the new stub took it
+    assert Decimal(unpaid[0]["credit"]) == CREDIT
+    assert _credit(engine, ids["client"]) == Decimal("0.00")
 
     # the event twice: one effect
     before = _whmcs_checksum(engine)
@@ -516,6 +532,7 @@ def test_a_change_while_the_stub_waits_is_caught_by_reconcile_when_its_event_is_
         and line.endswith("put back for none")
         for line in said
     ), said
+    assert _credit(engine, ids["client"]) == CREDIT  # the credit the stub took came back
     assert reconcile(engine, UPGRADED_ON, 30, at).withdrawn == []
     with engine.connect() as conn:
         listed = {i.id: i for i in find_off_day(conn, UPGRADED_ON)}
