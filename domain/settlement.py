@@ -134,6 +134,24 @@ def moved_meanwhile(
     return due_now > old_due and due_now != new_due and (kept is None or kept < due_now)
 
 
+def rewritten_by_upgrade(
+    due_now: date | None,
+    old_due: date | None,
+    new_due: date,
+    made_on: date,
+    upgraded_on: Iterable[date],
+) -> bool:
+    """WHMCS rewrote the line's dates while its alignment waits: an upgrade or cycle change
+    completed on or after the day the alignment was made set its next due date to a date
+    that is neither the one the alignment was made for nor P (orders-and-changes: both
+    dates become the change's day plus the new cycle). The alignment's line would bill a
+    period WHMCS now bills again from the new date, so it is withdrawn. A date staff moved,
+    with no upgrade, is not this: it is kept on the record (moved_meanwhile)."""
+    if due_now is None or due_now in (old_due, new_due):
+        return False
+    return any(on >= made_on for on in upgraded_on)
+
+
 def needs_listing(
     *,
     listed: bool,

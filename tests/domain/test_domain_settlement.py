@@ -22,6 +22,7 @@ from domain.settlement import (
     next_invoice_to_restore,
     overlaps,
     paid_through,
+    rewritten_by_upgrade,
     settle,
 )
 
@@ -120,6 +121,20 @@ def test_a_date_moved_while_waiting_is_kept_once_and_only_later_ones_after() -> 
     assert not moved_meanwhile(old, old, p, None)
     assert not moved_meanwhile(None, old, p, None)
     assert not moved_meanwhile(date(2024, 5, 1), None, p, None)
+
+
+def test_a_line_is_rewritten_only_by_an_upgrade_since_the_alignment_to_a_third_date() -> None:
+    old, p, made = date(2024, 7, 3), date(2024, 8, 1), date(2024, 6, 3)
+    upgraded = [date(2024, 6, 10)]
+    assert rewritten_by_upgrade(date(2024, 7, 10), old, p, made, upgraded)
+    assert rewritten_by_upgrade(date(2024, 7, 10), None, p, made, upgraded)  # no old date
+    assert rewritten_by_upgrade(date(2024, 7, 10), old, p, made, [made])  # the same day
+    assert not rewritten_by_upgrade(old, old, p, made, upgraded)  # the dates it was made for
+    assert not rewritten_by_upgrade(p, old, p, made, upgraded)  # WHMCS's own P
+    assert not rewritten_by_upgrade(None, old, p, made, upgraded)
+    # staff moved it, or the only upgrade came before the alignment: kept, not withdrawn
+    assert not rewritten_by_upgrade(date(2024, 7, 10), old, p, made, [])
+    assert not rewritten_by_upgrade(date(2024, 7, 10), old, p, made, [date(2024, 6, 2)])
 
 
 def test_an_invoice_is_listed_again_only_for_new_records_a_new_reason_or_more_money() -> None:

@@ -149,18 +149,26 @@ def activate_addon(conn: Connection, addon: int) -> None:
 
 
 def cart_upgrade(
-    conn: Connection, ids: dict[str, int], *, product: int, cycle: str, months: int
+    conn: Connection,
+    ids: dict[str, int],
+    *,
+    product: int,
+    cycle: str,
+    months: int,
+    service: int | None = None,
+    on: date = ORDER_DAY,
 ) -> int:
-    """A cart upgrade of the service on the day, paid on ORDER_DAY: the completed
-    tblupgrades row, the service on its new product and cycle, next due date = next invoice
-    date = the payment day + the new cycle (upgradefunctions.php). Returns the upgrade id."""
-    service = ids["on_day"]
+    """A cart upgrade of the service on the day (or of `service`), paid on ORDER_DAY (or
+    `on`): the completed tblupgrades row, the service on its new product and cycle, next due
+    date = next invoice date = the payment day + the new cycle (upgradefunctions.php).
+    Returns the upgrade id."""
+    service = ids["on_day"] if service is None else service
     found = conn.execute(
         sa.insert(tblupgrades).values(
             userid=ids["client"],
             orderid=0,
             type="service",
-            date=ORDER_DAY,
+            date=on,
             relid=service,
             originalvalue=str(ids["web"]),
             newvalue=str(product),
@@ -175,7 +183,7 @@ def cart_upgrade(
             paid="Y",
         )
     )
-    moved = ORDER_DAY + relativedelta(months=months)
+    moved = on + relativedelta(months=months)
     conn.execute(
         sa.update(tblhosting)
         .where(tblhosting.c.id == service)

@@ -7,10 +7,13 @@ rows as WHMCS writes them (tests.support.keep_day)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 from sqlalchemy.engine import Engine
 
 from domain.billing_day import KeepTrigger
@@ -38,13 +41,21 @@ from worker.commands import AlignCommand, KeepCommand
 from worker.handlers.align import align_client
 from worker.handlers.invoice import invoice_cancelled, invoice_paid
 from worker.handlers.keep_day import KeepOutcome, keep_on_day
+from worker.handlers.reconcile import reconcile
 from worker.own_schema import client_day_history, client_days, off_day, records, requests
 from worker.reports import JobReport
 from worker.sandbox import build as sandbox
 from worker.sandbox import whmcs_sim
 from worker.steps.billing_day import set_day
 from worker.steps.drift import find_off_day, record_off_day
-from worker.whmcs.schema import tblhosting, tblhostingaddons, tblinvoiceitems, tblinvoices
+from worker.whmcs.schema import (
+    tblactivitylog,
+    tblclients,
+    tblhosting,
+    tblhostingaddons,
+    tblinvoiceitems,
+    tblinvoices,
+)
 
 AT = clock(PAID_AT)
 P = date(2024, 8, 1)  # the next 1st after a date off the day in July
@@ -406,3 +417,147 @@ def test_the_task_runs_the_event(engine: Engine, monkeypatch: pytest.MonkeyPatch
     assert done["alignment"]["aligned"][0]["new_due"] == P.isoformat()
     assert keep_on_day_task.apply(kwargs=kwargs).get()["status"] == "repeat"
     assert len(rows(engine, records)) == 1
+
+
+# ---- an upgrade or cycle change while the line's stub waits -----------------------------------
+
+UPGRADED_ON = date(2024, 6, 15)  # after the new order's stub 10 July .. 1 August was made
+CREDIT = Decimal("5.00")
+
+
+def _credit(engine: Engine, client: int) -> Decimal:
+    [found] = rows(engine, tblclients, tblclients.c.id == client)
+    return Decimal(found["credit"])
+
+
+def _stub_then_upgrade(engine: Engine, to_big: bool, cycle: str, months: int) -> dict[str, int]:
+    """The new order's stub waits (Unpaid); then the client upgrades the service or changes
+    its cycle, and WHMCS writes both dates = the payment day + the new cycle."""
+    ids = _ordered(engine)
+    _settings(engine, keep_on_day="invoice")
+    with engine.begin() as conn:  # the client's credit: the stub takes it
+        conn.execute(
+            sa.update(tblclients).where(tblclients.c.id == ids["client"]).values(credit=CREDIT)
+        )
+    outcome = _keep(engine, ids["client"], KeepTrigger.NEW_ORDER)
+    assert outcome.alignment is not None
+    [stub] = outcome.alignment.invoices
+    assert _credit(engine, ids["client"]) == Decimal("0.00")
+
+    def upgrade(conn: Any) -> dict[str, int]:
+        product = ids["big"] if to_big else ids["web"]
+        cart_upgrade(
+            conn, ids, product=product, cycle=cycle, months=months,
+            service=ids["service"], on=UPGRADED_ON,
+        )  # fmt: skip
+        return {}
+
+    seed(engine, upgrade)
+    return {**ids, "stub": int(stub["id"])}
+
+
+def _withdrawn(engine: Engine, ids: dict[str, int]) -> None:
+    """The old stub left its invoice (cancelled: it had no other line), its record marked."""
+    [old] = rows(engine, tblinvoices, tblinvoices.c.id == ids["stub"])
+    assert old["status"] == "Cancelled"
+    first = rows(engine, records, records.c.invoice_id == ids["stub"])
+    assert [r["state"] for r in first] == ["withdrawn"]
+
+
+UPGRADE_CASES = pytest.mark.parametrize(
+    ("to_big", "cycle", "months", "reason"),
+    [(True, "Monthly", 1, "upgrade"), (False, "Quarterly", 3, "cycle-change")],
+    ids=["upgrade", "cycle-change"],
+)
+
+
+@UPGRADE_CASES
+def test_a_change_while_the_stub_waits_withdraws_it_and_aligns_from_the_new_date(
+    engine: Engine, to_big: bool, cycle: str, months: int, reason: str
+) -> None:
+    ids = _stub_then_upgrade(engine, to_big, cycle, months)
+    moved = UPGRADED_ON + relativedelta(months=months)  # 15 July, or 15 September
+    new_p = date(moved.year, moved.month + 1, 1)
+    command = KeepCommand(
+        event_id="keep-upgrade",
+        client_id=ids["client"],
+        trigger=KeepTrigger(reason),
+        today=UPGRADED_ON,
+        services=frozenset({(LineKind.SERVICE, ids["service"])}),
+    )
+    at = clock(datetime.combine(UPGRADED_ON, PAID_AT.time()))
+    outcome = keep_on_day(engine, command, at)
+    assert outcome.status == "aligned", outcome
+    assert outcome.alignment is not None
+    _withdrawn(engine, ids)
+    # a new stub from the date WHMCS gave, to the next 1st: one period billed, once
+    [invoice] = outcome.alignment.invoices
+    assert _invoice_lines(engine, invoice["id"]) == [(f"ProrataProduct{new_p}", ids["service"])]
+    assert dates(engine, tblhosting, ids["service"]) == (moved, new_p)
+    [pending] = rows(engine, records, records.c.state == "pending")
+    assert (pending["relid"], pending["old_due"], pending["new_due"]) == (
+        ids["service"],
+        moved,
+        new_p,
+    )
+    unpaid = rows(engine, tblinvoices, tblinvoices.c.status == "Unpaid")
+    assert [r["id"] for r in unpaid] == [invoice["id"]]
+    # the credit the old stub took came back, and the new stub took it
+    assert Decimal(unpaid[0]["credit"]) == CREDIT
+    assert _credit(engine, ids["client"]) == Decimal("0.00")
+
+    # the event twice: one effect
+    before = _whmcs_checksum(engine)
+    again = keep_on_day(engine, command, at)
+    assert again.status == "repeat"
+    assert _whmcs_checksum(engine) == before
+    assert len(rows(engine, records)) == 2
+
+
+@UPGRADE_CASES
+def test_a_change_while_the_stub_waits_is_caught_by_reconcile_when_its_event_is_missed(
+    engine: Engine, to_big: bool, cycle: str, months: int, reason: str
+) -> None:
+    ids = _stub_then_upgrade(engine, to_big, cycle, months)
+    moved = UPGRADED_ON + relativedelta(months=months)
+    at = clock(datetime.combine(UPGRADED_ON, PAID_AT.time()))
+    done = reconcile(engine, UPGRADED_ON, 30, at)
+    assert done.withdrawn == [ids["stub"]]
+    _withdrawn(engine, ids)
+    # the dates WHMCS set stay: nothing is put back over them
+    assert dates(engine, tblhosting, ids["service"]) == (moved, moved)
+    said = [str(r["description"]) for r in rows(engine, tblactivitylog)]
+    assert any(
+        "withdrawn (dates rewritten by an upgrade or cycle change)" in line
+        and line.endswith("put back for none")
+        for line in said
+    ), said
+    assert _credit(engine, ids["client"]) == CREDIT  # the credit the stub took came back
+    assert reconcile(engine, UPGRADED_ON, 30, at).withdrawn == []
+    with engine.connect() as conn:
+        listed = {i.id: i for i in find_off_day(conn, UPGRADED_ON)}
+    assert (listed[ids["service"]].reason.value, listed[ids["service"]].action.value) == (
+        reason,
+        "align",
+    )
+
+
+def test_a_date_staff_moved_while_the_stub_waits_keeps_the_stub(engine: Engine) -> None:
+    """No upgrade: the moved date is kept on the record, the stub stays."""
+    ids = _ordered(engine)
+    _settings(engine, keep_on_day="invoice")
+    outcome = _keep(engine, ids["client"], KeepTrigger.NEW_ORDER)
+    assert outcome.alignment is not None
+    [stub] = outcome.alignment.invoices
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(tblhosting)
+            .where(tblhosting.c.id == ids["service"])
+            .values(nextduedate=date(2024, 7, 20))
+        )
+    done = reconcile(engine, UPGRADED_ON, 30, AT)
+    assert done.withdrawn == []
+    [kept] = rows(engine, records)
+    assert (kept["state"], kept["moved_due"]) == ("pending", date(2024, 7, 20))
+    [invoice] = rows(engine, tblinvoices, tblinvoices.c.id == stub["id"])
+    assert invoice["status"] == "Unpaid"

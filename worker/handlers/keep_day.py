@@ -7,7 +7,9 @@ In one transaction, holding the client's lock:
   2. `invoice`: a request already done under this event id returns its first result;
   3. the client's lines off its day are found as the daily list finds them
      (worker.steps.drift: the planner's eligibility, exclusions and cycles, why each is
-     off); nothing is aligned while the client has an alignment waiting for payment, and a
+     off), after the waiting lines whose dates an upgrade or cycle change rewrote are
+     withdrawn (worker.handlers.withdrawal); nothing is aligned while the client has an
+     alignment waiting for payment, and a
      line staff moved or an invoice with money blocks is listed and left alone;
   4. the others (only those the event names, when it names some) are aligned to the
      client's day by the alignment itself (worker.handlers.align.align_in: stub invoices
@@ -30,6 +32,7 @@ from worker import logs
 from worker.clock import Clock
 from worker.commands import AlignCommand, AlignResult, KeepCommand
 from worker.handlers.align import ATTEMPTS, align_in
+from worker.handlers.withdrawal import withdraw_rewritten
 from worker.reports import JobReport, one_line
 from worker.steps.billing_day import day_of
 from worker.steps.drift import OffDay, record_client_off_day
@@ -107,6 +110,9 @@ def keep_in(conn: Connection, command: KeepCommand, now: Clock) -> KeepOutcome:
     day = day_of(conn, command.client_id)
     if day is None:
         return _outcome(command, "no-day")
+    # a waiting line whose dates an upgrade or cycle change rewrote would bill a period
+    # WHMCS now bills again: it leaves its invoice, and the line is aligned from its new date
+    withdraw_rewritten(conn, command.client_id, stamp)
     listed = record_client_off_day(conn, command.client_id, command.today, stamp)
     if any(item.action is DriftAction.WAIT for item in listed):
         return _outcome(command, "waiting", listed)

@@ -17,7 +17,11 @@ from domain.settlement import LATE, PENDING
 from worker.clock import Clock
 from worker.handlers.late_payments import flag_late_payments, flag_reversed_payments
 from worker.handlers.settle import apply_payment, put_back, remember_moved_dates
-from worker.handlers.withdrawal import has_money, withdraw_leaving_services
+from worker.handlers.withdrawal import (
+    has_money,
+    withdraw_leaving_services,
+    withdraw_rewritten_services,
+)
 from worker.reports import one_line
 from worker.steps import stray_payments
 from worker.steps.credit import return_own_credit
@@ -41,7 +45,8 @@ class Reconciled:
     # left with only late fees, and mass-pay invoices paying an invoice that changed
     renewals_cancelled: list[int] = field(default_factory=list)
     renewals_blocked: list[int] = field(default_factory=list)
-    withdrawn: list[int] = field(default_factory=list)  # services cancelled: lines withdrawn
+    # services cancelled, or their dates rewritten by an upgrade: lines withdrawn (invoices)
+    withdrawn: list[int] = field(default_factory=list)
     # records whose service was moved later while they wait (kept: paying never goes below)
     moved_meanwhile: list[int] = field(default_factory=list)
     late_paid: list[int] = field(default_factory=list)  # flagged as overpayments
@@ -76,12 +81,14 @@ def reconcile(engine: Engine, today: date, expire_after_days: int, now: Clock) -
     - cancelled, or paid, without the event reaching the worker: handled as the event would;
     - unpaid longer than `expire_after_days` past its due date (0 = never), with no payment
       or credit on it: cancelled in WHMCS, put back, expired;
-    - first, the lines of services cancelled (or with a cancellation request) are withdrawn;
+    - first, the lines of services cancelled (or with a cancellation request), and of
+      services whose dates an upgrade or cycle change rewrote, are withdrawn;
       last, money on alignments no longer pending is flagged (see late_payments), and
       money that landed on an invoice the product changed is credited (stray_payments).
     """
     done = Reconciled()
     done.withdrawn = withdraw_leaving_services(engine, now)
+    done.withdrawn += withdraw_rewritten_services(engine, now)
     with unit_of_work(engine) as conn:
         done.moved_meanwhile = remember_moved_dates(conn)
     with unit_of_work(engine) as conn:

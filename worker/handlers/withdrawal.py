@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.money import format_money
-from domain.settlement import LATE, PENDING, can_lose_lines
+from domain.settlement import LATE, PENDING, can_lose_lines, rewritten_by_upgrade
 from worker.clock import Clock
 from worker.handlers.settle import apply_payment, put_back, restore_next_invoice
 from worker.steps.credit import only_own_credit, return_own_credit
@@ -113,8 +113,8 @@ def withdraw_lines(
     out.cancelled_invoices += cancel_mass_pay(
         conn, int(rows[0].client_id), [invoice_id], now, journal=changed.remember
     )
-    for row in rows:
-        restore_next_invoice(conn, row)
+    # only where the service still holds P: dates an upgrade rewrote stay as WHMCS set them
+    restored = [row for row in rows if restore_next_invoice(conn, row)]
     record_store.mark(conn, rows, "withdrawn", now)
     out.withdrawn.extend(describe(row) for row in rows)
     out.rows.extend(rows)
@@ -123,7 +123,7 @@ def withdraw_lines(
         rows[0].client_id,
         f"Prorated Next Due Date: alignment withdrawn ({reason}) from invoice #{invoice_id}, "
         f"{what}, next invoice dates put back for "
-        f"{', '.join(f'{row.kind} #{row.relid}' for row in rows)}",
+        f"{', '.join(f'{row.kind} #{row.relid}' for row in restored) or 'none'}",
         now,
     )
 
@@ -214,6 +214,40 @@ def withdraw_leaving_services(engine: Engine, now: Clock) -> list[int]:
                 lock_client(conn, int(client_id))  # as an alignment does, first
             rows = record_store.leaving(conn, invoice_id)
             out = _withdraw_grouped(conn, list(rows), "service cancelled", now())
+            done += out.changed_invoices + out.cancelled_invoices
+    return done
+
+
+# ---- services whose dates an upgrade or cycle change rewrote ------------------------------
+
+REWRITTEN = "dates rewritten by an upgrade or cycle change"
+
+
+def withdraw_rewritten(conn: Connection, client_id: int, now: datetime) -> Withdrawn:
+    """Inside the caller's transaction, the client locked: the pending lines of the
+    client's services (addons) whose dates an upgrade or cycle change rewrote leave their
+    invoices, as a cancelled service's do. Nothing is put back: WHMCS set the new dates
+    (the service no longer holds P, so restore_next_invoice leaves it)."""
+    rows = [
+        row
+        for row, upgraded_on in record_store.rewritten_candidates(conn, client_id)
+        if rewritten_by_upgrade(
+            row.due, row.old_due, row.new_due, row.created_at.date(), upgraded_on
+        )
+    ]
+    return _withdraw_grouped(conn, rows, REWRITTEN, now)
+
+
+def withdraw_rewritten_services(engine: Engine, now: Clock) -> list[int]:
+    """Reconcile's step (a keep event missed): withdraw_rewritten, one transaction per
+    client; returns the invoices changed or cancelled."""
+    with engine.connect() as conn:
+        clients = sorted({int(row.client_id) for row, _ in record_store.rewritten_candidates(conn)})
+    done: list[int] = []
+    for client_id in clients:
+        with unit_of_work(engine) as conn:
+            lock_client(conn, client_id)
+            out = withdraw_rewritten(conn, client_id, now())
             done += out.changed_invoices + out.cancelled_invoices
     return done
 

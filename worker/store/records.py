@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.drift import UPGRADE_ADDON_TYPE
 from domain.model import ELIGIBLE_STATUSES, LineKind
 from domain.pending import PendingLine
 from domain.settlement import LATE, PENDING
@@ -22,6 +23,7 @@ from worker.whmcs.schema import (
     tblhostingaddons,
     tblinvoiceitems,
     tblinvoices,
+    tblupgrades,
 )
 
 # The record's own line is still on its invoice, and that invoice is still the client's:
@@ -198,6 +200,44 @@ def moved_candidates(conn: Connection, kind: LineKind) -> list[Any]:
 
 def keep_moved_due(conn: Connection, record_id: int, due: date) -> None:
     conn.execute(sa.update(records).where(records.c.id == record_id).values(moved_due=due))
+
+
+def rewritten_candidates(
+    conn: Connection, client_id: int | None = None
+) -> list[tuple[Any, list[date]]]:
+    """Pending records (with an invoice) whose service's next due date (`due`) is neither
+    their old due date nor P, each with the days of the line's completed upgrades (WHMCS's
+    cycle changes among them) on or after the day the record was made, of one client or
+    all. domain.settlement.rewritten_by_upgrade decides."""
+    found: list[tuple[Any, list[date]]] = []
+    for kind in LineKind:
+        table = service_table(kind.value)
+        due = sa.select(table.c.nextduedate).where(table.c.id == records.c.relid).scalar_subquery()
+        query = sa.select(records, due.label("due")).where(
+            records.c.kind == kind.value,
+            records.c.state == PENDING,
+            records.c.invoice_id.is_not(None),
+            due != records.c.new_due,
+            sa.or_(records.c.old_due.is_(None), due != records.c.old_due),
+        )
+        if client_id is not None:
+            query = query.where(records.c.client_id == client_id)
+        rows = list(conn.execute(query.order_by(records.c.id)))
+        if not rows:
+            continue
+        # an addon's upgrade names tblhostingaddons; every other type names tblhosting
+        is_addon = tblupgrades.c.type == UPGRADE_ADDON_TYPE
+        upgrades = conn.execute(
+            sa.select(tblupgrades.c.relid, tblupgrades.c.date).where(
+                tblupgrades.c.status == "Completed",
+                tblupgrades.c.relid.in_(sorted({int(row.relid) for row in rows})),
+                is_addon if kind is LineKind.ADDON else sa.not_(is_addon),
+            )
+        ).all()
+        for row in rows:
+            days = [on for relid, on in upgrades if int(relid) == int(row.relid) and on]
+            found.append((row, days))
+    return found
 
 
 # ---- services that no longer take part ---------------------------------------------
