@@ -31,12 +31,14 @@ from worker.whmcs.invoices.numbering import (
     read_configuration,
 )
 from worker.whmcs.invoices.rows import (
+    LINE_COLUMNS,
     InvoiceOwner,
     NewInvoice,
     NewLine,
     Rewrite,
     _insert_invoices,
     _insert_rows,
+    line_as_it_was,
 )
 from worker.whmcs.schema import (
     tblclients,
@@ -48,23 +50,11 @@ from worker.whmcs.settings_store import (
     read_billing_config,
 )
 
-_KEPT_COLUMNS = (
-    tblinvoiceitems.c.id,
-    tblinvoiceitems.c.type,
-    tblinvoiceitems.c.relid,
-    tblinvoiceitems.c.description,
-    tblinvoiceitems.c.amount,
-    tblinvoiceitems.c.taxed,
-    tblinvoiceitems.c.duedate,
-    tblinvoiceitems.c.paymentmethod,
-    tblinvoiceitems.c.notes,
-)
-
 
 def _kept_lines(conn: Connection, rewrite: Rewrite) -> tuple[NewLine, ...]:
     """The lines an invoice issued again keeps, exactly as they are on the old one."""
     rows = conn.execute(
-        sa.select(*_KEPT_COLUMNS)
+        sa.select(*LINE_COLUMNS)
         .where(
             tblinvoiceitems.c.invoiceid == rewrite.invoice_id,
             tblinvoiceitems.c.id.in_(list(rewrite.kept)),
@@ -75,19 +65,7 @@ def _kept_lines(conn: Connection, rewrite: Rewrite) -> tuple[NewLine, ...]:
         raise InvoiceChangedMeanwhile(
             f"invoice {rewrite.invoice_id} lost lines meanwhile: not issued again"
         )
-    return tuple(
-        NewLine(
-            type=str(row.type or ""),
-            relid=int(row.relid or 0),
-            description=str(row.description or ""),
-            amount=row.amount,
-            taxed=bool(row.taxed),
-            duedate=row.duedate,
-            paymentmethod=str(row.paymentmethod or ""),
-            notes=str(row.notes or ""),
-        )
-        for row in rows
-    )
+    return tuple(line_as_it_was(row) for row in rows)
 
 
 def _name(invoice_id: int, invoicenum: str) -> str:

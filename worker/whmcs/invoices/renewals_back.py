@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -28,7 +27,7 @@ from domain.tax import TotalsLine
 from worker.whmcs.activity import ActivityLines
 from worker.whmcs.invoices.lines import group_discount_percent, invoice_items
 from worker.whmcs.invoices.reissue import insert_invoice_with_lines, new_invoice_client
-from worker.whmcs.invoices.rows import NewInvoice, NewLine
+from worker.whmcs.invoices.rows import LINE_COLUMNS, NewInvoice, NewLine, line_as_it_was
 from worker.whmcs.schema import (
     service_table,
     tblhosting,
@@ -115,19 +114,6 @@ def _still_due(conn: Connection, key: Wanted) -> bool:
     )
 
 
-_LINE_COLUMNS = (
-    tblinvoiceitems.c.id,
-    tblinvoiceitems.c.type,
-    tblinvoiceitems.c.relid,
-    tblinvoiceitems.c.description,
-    tblinvoiceitems.c.amount,
-    tblinvoiceitems.c.taxed,
-    tblinvoiceitems.c.duedate,
-    tblinvoiceitems.c.paymentmethod,
-    tblinvoiceitems.c.notes,
-)
-
-
 def issue_renewals_again(
     conn: Connection,
     client_id: int,
@@ -169,7 +155,7 @@ def issue_renewals_again(
     lines_by_group: dict[tuple[date, str], list[NewLine]] = defaultdict(list)
     for _, line_ids in sorted(chosen.items()):
         rows = conn.execute(
-            sa.select(*_LINE_COLUMNS)
+            sa.select(*LINE_COLUMNS)
             .where(tblinvoiceitems.c.id.in_(list(line_ids)))
             .order_by(tblinvoiceitems.c.id)
         ).all()
@@ -177,21 +163,8 @@ def issue_renewals_again(
         method = next(
             str(row.paymentmethod or "") for row in rows if row.type in RENEWAL_ITEM_TYPES
         )
-        lines_by_group[(due, method)].extend(_line(row) for row in rows)
+        lines_by_group[(due, method)].extend(line_as_it_was(row) for row in rows)
     return _issue(conn, client_id, lines_by_group, today, now)
-
-
-def _line(row: Any) -> NewLine:
-    return NewLine(
-        type=str(row.type or ""),
-        relid=int(row.relid or 0),
-        description=str(row.description or ""),
-        amount=row.amount,
-        taxed=bool(row.taxed),
-        duedate=row.duedate,
-        paymentmethod=str(row.paymentmethod or ""),
-        notes=str(row.notes or ""),
-    )
 
 
 def _issue(

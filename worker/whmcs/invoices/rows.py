@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -47,6 +48,34 @@ class NewLine:
     # a line issued again as it was: its own payment method (else the invoice's) and notes
     paymentmethod: str | None = None
     notes: str = ""
+
+
+# the columns a line is issued again from, as it was on its old invoice
+LINE_COLUMNS = (
+    tblinvoiceitems.c.id,
+    tblinvoiceitems.c.type,
+    tblinvoiceitems.c.relid,
+    tblinvoiceitems.c.description,
+    tblinvoiceitems.c.amount,
+    tblinvoiceitems.c.taxed,
+    tblinvoiceitems.c.duedate,
+    tblinvoiceitems.c.paymentmethod,
+    tblinvoiceitems.c.notes,
+)
+
+
+def line_as_it_was(row: Any) -> NewLine:
+    """A line read with LINE_COLUMNS, to be issued again unchanged on a new invoice."""
+    return NewLine(
+        type=str(row.type or ""),
+        relid=int(row.relid or 0),
+        description=str(row.description or ""),
+        amount=row.amount,
+        taxed=bool(row.taxed),
+        duedate=row.duedate,
+        paymentmethod=str(row.paymentmethod or ""),
+        notes=str(row.notes or ""),
+    )
 
 
 @dataclass(frozen=True)
