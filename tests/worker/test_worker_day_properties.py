@@ -31,12 +31,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,16 +48,15 @@ from domain.cycles import Cycle
 from domain.dates import day_in_month, is_on_day
 from domain.model import LineKind
 from domain.whmcs_format import parse_prorata_item_type
+from tests.support.sandbox_files import Database, sandbox_file
 from worker.commands import KeepCommand
-from worker.db import make_engine
 from worker.handlers.invoice import invoice_paid
 from worker.handlers.keep_day import keep_listed_clients, keep_on_day
 from worker.handlers.reconcile import reconcile
-from worker.own_schema import off_day, records, upgrade
+from worker.own_schema import off_day, records
 from worker.reports import JobReport
 from worker.sandbox import build as sandbox
 from worker.sandbox import whmcs_sim
-from worker.sandbox.build import init_sandbox
 from worker.steps.billing_day import set_day
 from worker.steps.drift import find_off_day, record_off_day
 from worker.whmcs.schema import (
@@ -84,41 +80,10 @@ Line = tuple[LineKind, int]
 DID_NOTHING: Line = (SERVICE, 0)  # run_step's mark for a daily job that did not run
 
 
-@dataclass
-class Database:
-    """One engine for every example, over a file put back to the empty sandbox each time."""
-
-    engine: Engine
-    path: Path
-    template: Path
-
-    def fresh(self) -> Engine:
-        self.engine.dispose()  # no connection keeps the old file open
-        shutil.copyfile(self.template, self.path)
-        return self.engine
-
-
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    """On tmpfs when there is one: these files are thrown away."""
-    shm = Path("/dev/shm")
-    folder = (
-        shm / f"prorata-dayprops-{uuid.uuid4().hex[:8]}"
-        if shm.is_dir()
-        else tmp_path_factory.mktemp("dayprops")
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    template = folder / "template.db"
-    engine = make_engine(f"sqlite:///{template}")
-    init_sandbox(engine)
-    upgrade(engine, lambda: NOON)
-    engine.dispose()
-    path = folder / "example.db"
-    shutil.copyfile(template, path)
-    db = Database(make_engine(f"sqlite:///{path}"), path, template)
-    yield db
-    db.engine.dispose()
-    shutil.rmtree(folder, ignore_errors=True)
+    with sandbox_file(tmp_path_factory, "dayprops", NOON) as db:
+        yield db
 
 
 # ---- the world and WHMCS's rows ---------------------------------------------------------------

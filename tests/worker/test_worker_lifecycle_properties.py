@@ -46,13 +46,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,16 +61,15 @@ from sqlalchemy.engine import Engine
 
 from domain.cycles import Cycle
 from domain.whmcs_format import parse_prorata_item_type
+from tests.support.sandbox_files import Database, sandbox_file
 from worker.commands import AlignCommand
-from worker.db import make_engine
 from worker.handlers.align import align_client
 from worker.handlers.invoice import invoice_cancelled, invoice_paid
 from worker.handlers.reconcile import reconcile
 from worker.handlers.withdrawal import service_cancellation_requested
-from worker.own_schema import changed_invoices, overpayments, records, upgrade
+from worker.own_schema import changed_invoices, overpayments, records
 from worker.sandbox import build as sandbox
 from worker.sandbox import whmcs_sim
-from worker.sandbox.build import init_sandbox
 from worker.whmcs.invoices import overpayment_note
 from worker.whmcs.schema import (
     tblaccounts,
@@ -91,42 +87,10 @@ NOON = datetime(2024, 6, 1, 12, 0, 0)  # noqa: DTZ001 (WHMCS keeps local, naive 
 EXPIRE_AFTER = 30
 
 
-@dataclass
-class Database:
-    """One engine for every example (SQLAlchemy keeps its compiled statements per engine),
-    over a file put back to the empty sandbox before each example."""
-
-    engine: Engine
-    path: Path
-    template: Path
-
-    def fresh(self) -> Engine:
-        self.engine.dispose()  # no connection keeps the old file open
-        shutil.copyfile(self.template, self.path)
-        return self.engine
-
-
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    """On tmpfs when there is one: these files are thrown away."""
-    shm = Path("/dev/shm")
-    folder = (
-        shm / f"prorata-lifecycle-{uuid.uuid4().hex[:8]}"
-        if shm.is_dir()
-        else tmp_path_factory.mktemp("lifecycle")
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    template = folder / "template.db"
-    engine = make_engine(f"sqlite:///{template}")
-    init_sandbox(engine)
-    upgrade(engine, lambda: NOON)
-    engine.dispose()
-    path = folder / "example.db"
-    shutil.copyfile(template, path)
-    db = Database(make_engine(f"sqlite:///{path}"), path, template)
-    yield db
-    db.engine.dispose()
-    shutil.rmtree(folder, ignore_errors=True)
+    with sandbox_file(tmp_path_factory, "lifecycle", NOON) as db:
+        yield db
 
 
 # ---- the steps ------------------------------------------------------------------------------
