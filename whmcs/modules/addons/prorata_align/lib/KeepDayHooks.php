@@ -183,18 +183,15 @@ final class KeepDayHooks
 
     /**
      * Whether a change of this client's services is sent: it has a billing day and "Keep
-     * services on the client's day" (keep_on_day) is invoice or report. Read from its row
-     * (two indexed look-ups), so that a WHMCS with the setting off sends nothing.
+     * services on the client's day" (keep_on_day) is invoice or report, so that a WHMCS with
+     * the setting off sends nothing.
      */
     private static function keepsDay(int $clientId): bool
     {
         if ($clientId <= 0) {
             return false;
         }
-        $keep = Capsule::table('tbladdonmodules')
-            ->where('module', Settings::MODULE)
-            ->where('setting', 'keep_on_day')
-            ->value('value');
+        $keep = Settings::load()->raw('keep_on_day');
         if (!in_array(strtolower(trim((string) $keep)), self::KEEP_SENDS, true)) {
             return false;
         }
